@@ -1,0 +1,43 @@
+#pragma once
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace incident {
+
+struct Config {
+    std::string db_path = "./incident-bot.db";
+    std::string listen = "127.0.0.1:8080";
+    std::string public_url;
+    std::string announce_channel = "incidents";
+    std::string ca_file;
+    std::string slack_bot_token;
+    std::string slack_app_token;
+    std::string slack_signing_secret;
+    std::string slack_api_url = "https://slack.com/api/";
+    std::string mattermost_url;
+    std::string mattermost_token;
+    std::string mattermost_team;
+    std::string mattermost_command_token;
+
+    bool slack_enabled() const { return !slack_bot_token.empty(); }
+    bool mattermost_enabled() const { return !mattermost_url.empty(); }
+    bool console_only() const { return !slack_enabled() && !mattermost_enabled(); }
+    // One line per setting, with secrets shown only as "set"/"not set".
+    std::string describe() const;
+};
+
+using EnvLookup = std::function<std::optional<std::string>(const std::string&)>;
+EnvLookup process_environment();
+
+// Reads every setting of PRODUCT.md. Bad values are collected, each naming its variable
+// and what is expected; an empty list means the configuration is usable.
+struct ConfigResult {
+    Config config;
+    std::vector<std::string> errors;
+};
+ConfigResult load_config(const EnvLookup& env);
+
+}  // namespace incident

@@ -1,0 +1,106 @@
+#pragma once
+
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "bot/types.hpp"
+
+namespace incident {
+
+// What every adapter turns wire events into. `event_id` is the platform's delivery id
+// (Slack event_id, Mattermost post id + event kind, ...): the same id twice is one event.
+struct EventHeader {
+    std::string event_id;
+    std::string platform;
+    std::string channel_id;
+    Timestamp at = 0;
+};
+
+struct MessagePosted {
+    EventHeader header;
+    std::string message_id;
+    std::string thread_id;
+    Actor author;
+    std::string text;
+    bool from_bot = false;  // bots, joins and other system messages are not chatter
+};
+
+struct MessageEdited {
+    EventHeader header;
+    std::string message_id;
+    std::string text;
+};
+
+struct MessageDeleted {
+    EventHeader header;
+    std::string message_id;
+};
+
+struct ReactionChanged {
+    EventHeader header;
+    std::string message_id;
+    std::string reaction;  // emoji name without colons: "pushpin", "memo"
+    Actor actor;
+    bool added = true;
+};
+
+using ChatEvent = std::variant<MessagePosted, MessageEdited, MessageDeleted, ReactionChanged>;
+const EventHeader& header_of(const ChatEvent& event);
+
+// A slash command as typed: `text` is everything after "/incident".
+struct CommandRequest {
+    std::string request_id;  // idempotency key: a resubmitted request is answered, not redone
+    std::string platform;
+    std::string channel_id;
+    std::string channel_name;
+    Actor caller;
+    std::string text;
+    Timestamp at = 0;
+};
+
+// Where a bot post goes. Adapters resolve each kind to a platform channel.
+struct ToChannel {
+    std::string channel_id;
+};
+struct ToIncident {
+    std::int64_t number = 0;
+};
+struct ToAnnouncements {};
+struct ToUser {
+    Actor who;
+};
+using Destination = std::variant<ToChannel, ToIncident, ToAnnouncements, ToUser>;
+
+// Side effects the domain asks the platform for, executed after the event is committed.
+struct CreateChannel {
+    std::int64_t incident = 0;
+    std::string name;
+    std::string topic;
+    std::vector<Actor> invite;
+};
+struct PostMessage {
+    Destination to;
+    std::string text;
+};
+struct SetTopic {
+    std::int64_t incident = 0;
+    std::string topic;
+};
+using Effect = std::variant<CreateChannel, PostMessage, SetTopic>;
+
+// The answer to a command: shown to the caller (ephemeral) or to the channel.
+struct Reply {
+    enum class Visibility { ephemeral, in_channel };
+    bool ok = true;
+    Visibility visibility = Visibility::ephemeral;
+    std::string text;
+};
+
+struct Outcome {
+    Reply reply;
+    std::vector<Effect> effects;
+    bool duplicate = false;  // the event or request had been handled already
+};
+
+}  // namespace incident

@@ -1,0 +1,86 @@
+#include "bot/export_json.hpp"
+
+#include "bot/text.hpp"
+
+namespace incident {
+
+namespace {
+
+nlohmann::json time_or_null(const std::optional<Timestamp>& at) {
+    return at ? nlohmann::json(format_time(*at)) : nlohmann::json(nullptr);
+}
+
+nlohmann::json actor(const Actor& a) { return {{"id", a.id}, {"name", a.name}}; }
+
+}  // namespace
+
+nlohmann::json to_json(const Incident& inc) {
+    return {
+        {"id", inc.key()},
+        {"number", inc.number},
+        {"title", inc.title},
+        {"severity", to_string(inc.severity)},
+        {"final_severity",
+         inc.final_severity ? nlohmann::json(to_string(*inc.final_severity)) : nullptr},
+        {"state", to_string(inc.state)},
+        {"merged_into", inc.merged_into ? nlohmann::json(incident_key(*inc.merged_into)) : nullptr},
+        {"platform", inc.platform},
+        {"channel", {{"id", inc.channel_id}, {"name", inc.channel_name}}},
+        {"declared_by", actor(inc.declared_by)},
+        {"declared_at", format_time(inc.declared_at)},
+        {"identified_at", time_or_null(inc.identified_at)},
+        {"mitigated_at", time_or_null(inc.mitigated_at)},
+        {"resolved_at", time_or_null(inc.resolved_at)},
+        {"closed_at", time_or_null(inc.closed_at)},
+        {"summary", inc.summary},
+        {"postmortem",
+         {{"owner", inc.postmortem_owner},
+          {"due", inc.postmortem_due ? nlohmann::json(*inc.postmortem_due) : nullptr},
+          {"published_at", time_or_null(inc.postmortem_published_at)}}},
+    };
+}
+
+nlohmann::json to_json(const IncidentSnapshot& snap) {
+    nlohmann::json j = to_json(snap.incident);
+    j["roles"] = nlohmann::json::array();
+    for (const auto& r : snap.roles) {
+        j["roles"].push_back({{"role", to_string(r.role)},
+                              {"person", actor(r.person)},
+                              {"assigned_at", format_time(r.assigned_at)}});
+    }
+    j["timeline"] = nlohmann::json::array();
+    for (const auto& e : snap.timeline) {
+        j["timeline"].push_back({
+            {"id", e.id},
+            {"kind", to_string(e.kind)},
+            {"at", format_time(e.at)},
+            {"author", actor(e.author)},
+            {"text", e.text},
+            {"message_id", e.message_id},
+            {"thread_id", e.thread_id},
+            {"key_event", e.key_event},
+            {"edited_at", time_or_null(e.edited_at)},
+            {"deleted_at", time_or_null(e.deleted_at)},
+            {"previous_texts", e.previous_texts},
+        });
+    }
+    j["action_items"] = nlohmann::json::array();
+    for (const auto& a : snap.actions) {
+        j["action_items"].push_back({
+            {"number", a.number},
+            {"text", a.text},
+            {"owner", a.owner},
+            {"due", a.due ? nlohmann::json(*a.due) : nullptr},
+            {"status", to_string(a.status)},
+            {"source", to_string(a.source)},
+            {"author", actor(a.author)},
+            {"created_at", format_time(a.created_at)},
+            {"done_at", time_or_null(a.done_at)},
+        });
+    }
+    j["merged"] = nlohmann::json::array();
+    for (const auto& m : snap.merged) j["merged"].push_back(to_json(m));
+    return j;
+}
+
+}  // namespace incident

@@ -1,0 +1,604 @@
+#include "bot/incident_service.hpp"
+
+#include <algorithm>
+#include <set>
+
+#include <nlohmann/json.hpp>
+
+#include "bot/state_machine.hpp"
+#include "bot/text.hpp"
+
+namespace incident {
+
+namespace {
+
+constexpr std::size_t k_max_title = 200;
+constexpr std::size_t k_max_text = 40'000;  // Slack's own message limit
+constexpr std::string_view k_pushpin = "pushpin";
+constexpr std::string_view k_memo = "memo";
+
+std::string encode_reply(const Reply& reply) {
+    return nlohmann::json{{"ok", reply.ok},
+                          {"in_channel", reply.visibility == Reply::Visibility::in_channel},
+                          {"text", reply.text}}
+        .dump();
+}
+
+Reply decode_reply(const std::string& stored) {
+    const auto j = nlohmann::json::parse(stored, nullptr, false);
+    if (j.is_discarded() || !j.is_object()) return Reply{true, Reply::Visibility::ephemeral, ""};
+    return Reply{j.value("ok", true),
+                 j.value("in_channel", false) ? Reply::Visibility::in_channel
+                                              : Reply::Visibility::ephemeral,
+                 j.value("text", std::string())};
+}
+
+void check_text(std::string_view text, std::string_view what) {
+    if (!is_valid_utf8(text)) {
+        throw DomainError("The " + std::string(what) +
+                          " is not valid UTF-8 text; nothing was recorded.");
+    }
+    if (text.size() > k_max_text) {
+        throw DomainError("The " + std::string(what) + " is longer than " +
+                          std::to_string(k_max_text) + " bytes; nothing was recorded.");
+    }
+}
+
+std::string person(const Actor& a) { return a.name.empty() ? a.id : "@" + a.name; }
+
+std::optional<Timestamp> mean(std::vector<Timestamp> v) {
+    if (v.empty()) return std::nullopt;
+    Timestamp sum = 0;
+    for (const auto x : v) sum += x;
+    return sum / static_cast<Timestamp>(v.size());
+}
+
+std::optional<Timestamp> median(std::vector<Timestamp> v) {
+    if (v.empty()) return std::nullopt;
+    std::sort(v.begin(), v.end());
+    const std::size_t mid = v.size() / 2;
+    return v.size() % 2 ? v[mid] : (v[mid - 1] + v[mid]) / 2;
+}
+
+}  // namespace
+
+IncidentService::IncidentService(Store& store, const Clock& clock, ServiceOptions options)
+    : store_(store), clock_(clock), options_(std::move(options)) {}
+
+Outcome IncidentService::execute(const std::string& key, const std::function<Reply()>& work) {
+    Outcome out;
+    pending_.clear();
+    try {
+        store_.transaction([&] {
+            if (key.empty()) {
+                out.reply = work();
+                return;
+            }
+            if (const auto stored = store_.processed(key)) {
+                out.reply = decode_reply(*stored);
+                out.duplicate = true;
+                return;
+            }
+            out.reply = work();
+            store_.mark_processed(key, encode_reply(out.reply), clock_.now());
+        });
+    } catch (const DomainError& e) {
+        pending_.clear();
+        out.reply = Reply{false, Reply::Visibility::ephemeral, e.what()};
+        return out;
+    }
+    if (!out.duplicate) out.effects = std::move(pending_);
+    pending_.clear();
+    return out;
+}
+
+Outcome IncidentService::handle_event(const ChatEvent& event) {
+    const EventHeader& h = header_of(event);
+    return execute(h.platform + ":event:" + h.event_id, [&] {
+        std::visit([&](const auto& e) { capture(e); }, event);
+        return Reply{};
+    });
+}
+
+void IncidentService::capture(const MessagePosted& e) {
+    if (e.from_bot || trim(e.text).empty()) return;
+    auto incident = store_.incident_by_channel(e.header.platform, e.header.channel_id);
+    if (!incident) return;
+    check_text(e.text, "message");
+    TimelineEntry entry;
+    entry.incident = incident->number;
+    entry.kind = EntryKind::message;
+    entry.at = e.header.at ? e.header.at : clock_.now();
+    entry.author = e.author;
+    entry.text = e.text;
+    entry.message_id = e.message_id;
+    entry.thread_id = e.thread_id;
+    if (!store_.add_entry(entry)) return;  // same message delivered under another event id
+    sync_todos(*incident, entry, e.author, entry.at);
+}
+
+void IncidentService::capture(const MessageEdited& e) {
+    auto incident = store_.incident_by_channel(e.header.platform, e.header.channel_id);
+    if (!incident) return;
+    auto entry = store_.entry_by_message(incident->number, e.message_id);
+    if (!entry || entry->text == e.text) return;
+    check_text(e.text, "edited message");
+    entry->previous_texts.push_back(entry->text);
+    entry->text = e.text;
+    entry->edited_at = e.header.at ? e.header.at : clock_.now();
+    store_.update_entry(*entry);
+    sync_todos(*incident, *entry, entry->author, *entry->edited_at);
+}
+
+void IncidentService::capture(const MessageDeleted& e) {
+    auto incident = store_.incident_by_channel(e.header.platform, e.header.channel_id);
+    if (!incident) return;
+    auto entry = store_.entry_by_message(incident->number, e.message_id);
+    if (!entry || entry->deleted_at) return;
+    entry->deleted_at = e.header.at ? e.header.at : clock_.now();
+    store_.update_entry(*entry);
+    // Items harvested from a deleted line are withdrawn, not erased: the post-mortem shows them.
+    for (auto item : store_.actions(incident->number)) {
+        if (item.source_message_id == e.message_id && item.status == ActionStatus::open) {
+            item.status = ActionStatus::cancelled;
+            store_.update_action(item);
+        }
+    }
+}
+
+void IncidentService::capture(const ReactionChanged& e) {
+    if (e.reaction != k_pushpin && e.reaction != k_memo) return;
+    auto incident = store_.incident_by_channel(e.header.platform, e.header.channel_id);
+    if (!incident) return;
+    auto entry = store_.entry_by_message(incident->number, e.message_id);
+    if (!entry) return;
+    const Timestamp at = e.header.at ? e.header.at : clock_.now();
+    if (e.reaction == k_pushpin) {
+        if (entry->key_event == e.added) return;
+        entry->key_event = e.added;
+        store_.update_entry(*entry);
+        return;
+    }
+    std::optional<ActionItem> existing;
+    for (auto& item : store_.actions(incident->number)) {
+        if (item.source == ActionSource::reaction && item.source_message_id == e.message_id) {
+            existing = item;
+        }
+    }
+    if (e.added) {
+        if (existing && existing->status != ActionStatus::cancelled) return;
+        if (existing) {
+            existing->status = ActionStatus::open;
+            store_.update_action(*existing);
+            return;
+        }
+        const TodoParse parsed = parse_todo_body(entry->text);
+        TodoSpec spec = parsed.spec ? *parsed.spec : TodoSpec{entry->text, {}, std::nullopt};
+        add_action(*incident, spec, e.actor, ActionSource::reaction, e.message_id, at);
+    } else if (existing && existing->status == ActionStatus::open) {
+        existing->status = ActionStatus::cancelled;
+        store_.update_action(*existing);
+    }
+}
+
+// Keeps the TODO items of one message in step with its current text.
+void IncidentService::sync_todos(Incident& incident, const TimelineEntry& entry,
+                                 const Actor& by, Timestamp at) {
+    const std::vector<TodoSpec> todos = find_todos(entry.text);
+    std::vector<ActionItem> existing;
+    for (auto& item : store_.actions(incident.number)) {
+        if (item.source == ActionSource::todo_line && item.source_message_id == entry.message_id) {
+            existing.push_back(item);
+        }
+    }
+    for (std::size_t i = 0; i < todos.size(); ++i) {
+        if (i < existing.size()) {
+            ActionItem& item = existing[i];
+            item.text = todos[i].text;
+            item.owner = todos[i].owner;
+            item.due = todos[i].due;
+            if (item.status == ActionStatus::cancelled) item.status = ActionStatus::open;
+            store_.update_action(item);
+        } else {
+            add_action(incident, todos[i], by, ActionSource::todo_line, entry.message_id, at);
+        }
+    }
+    for (std::size_t i = todos.size(); i < existing.size(); ++i) {
+        if (existing[i].status == ActionStatus::open) {
+            existing[i].status = ActionStatus::cancelled;
+            store_.update_action(existing[i]);
+        }
+    }
+}
+
+void IncidentService::bind_channel(std::int64_t number, const std::string& platform,
+                                   const std::string& channel_id,
+                                   const std::string& channel_name) {
+    store_.transaction([&] {
+        auto incident = store_.incident(number);
+        if (!incident) return;
+        incident->platform = platform;
+        incident->channel_id = channel_id;
+        if (!channel_name.empty()) incident->channel_name = channel_name;
+        store_.update_incident(*incident);
+    });
+}
+
+void IncidentService::record(const Incident& incident, EntryKind kind, const Actor& by,
+                             Timestamp at, std::string text) {
+    TimelineEntry entry;
+    entry.incident = incident.number;
+    entry.kind = kind;
+    entry.at = at;
+    entry.author = by;
+    entry.text = std::move(text);
+    entry.key_event = kind != EntryKind::message;
+    store_.add_entry(entry);
+}
+
+std::string IncidentService::incident_link(const Incident& incident) const {
+    if (options_.public_url.empty()) return {};
+    std::string base = options_.public_url;
+    if (!base.ends_with('/')) base += '/';
+    return base + "incidents/" + incident.key();
+}
+
+std::string IncidentService::topic_for(const Incident& incident) {
+    std::string topic = std::string(to_string(incident.severity)) + " · " +
+                        std::string(to_string(incident.state));
+    for (const auto& r : store_.roles(incident.number)) {
+        if (r.role == Role::commander) topic += " · IC " + person(r.person);
+    }
+    return topic + " · " + incident.title;
+}
+
+void IncidentService::refresh_topic(const Incident& incident) {
+    if (!incident.channel_id.empty()) queue(SetTopic{incident.number, topic_for(incident)});
+}
+
+void IncidentService::notify(const Incident& incident, const std::string& text) {
+    std::string message = "*" + incident.key() + "* (" +
+                          std::string(to_string(incident.severity)) + ") " + incident.title +
+                          ": " + text;
+    if (const auto link = incident_link(incident); !link.empty()) message += " — " + link;
+    queue(PostMessage{ToAnnouncements{}, message});
+    std::set<std::string> told;
+    for (const auto& sub : store_.subscriptions()) {
+        if (sub.platform != incident.platform) continue;
+        const bool matches = sub.incident ? *sub.incident == incident.number
+                                          : incident.severity <= sub.min_severity;
+        if (matches && told.insert(sub.who.id).second) queue(PostMessage{ToUser{sub.who}, message});
+    }
+}
+
+Incident IncidentService::declare(const Actor& by, Severity severity, const std::string& title,
+                                  const std::string& platform, Timestamp at) {
+    const std::string clean(trim(title));
+    if (clean.empty()) {
+        throw DomainError("An incident needs a title: `/incident declare [sev1-5] <title>`.");
+    }
+    check_text(clean, "title");
+    if (clean.size() > k_max_title) {
+        throw DomainError("The title is longer than " + std::to_string(k_max_title) +
+                          " bytes; keep it short and put details in `/incident note`.");
+    }
+    Incident incident;
+    incident.title = clean;
+    incident.severity = severity;
+    incident.platform = platform;
+    incident.declared_by = by;
+    incident.declared_at = at;
+    incident.last_update_at = at;
+    store_.insert_incident(incident);
+    incident.channel_name = "inc-" + std::to_string(incident.number) + "-" + slugify(clean, 40);
+    store_.update_incident(incident);
+    store_.assign_role(incident.number, RoleAssignment{Role::commander, by, by, at});
+    record(incident, EntryKind::declared, by, at,
+           "Declared " + std::string(to_string(severity)) + ": " + clean);
+    record(incident, EntryKind::role, by, at, person(by) + " is commander");
+    queue(CreateChannel{incident.number, incident.channel_name, topic_for(incident), {by}});
+    notify(incident, "declared by " + person(by));
+    return incident;
+}
+
+void IncidentService::transition(Incident& incident, State to, const Actor& by, Timestamp at) {
+    if (const auto error = transition_error(incident.state, to)) throw DomainError(*error);
+    const State from = incident.state;
+    incident.state = to;
+    if (to == State::identified && !incident.identified_at) incident.identified_at = at;
+    if (to == State::monitoring && !incident.mitigated_at) incident.mitigated_at = at;
+    if (to == State::resolved) incident.resolved_at = at;
+    if (to == State::closed) incident.closed_at = at;
+    if (from == State::resolved && to == State::investigating) incident.resolved_at.reset();
+    store_.update_incident(incident);
+    record(incident, EntryKind::state, by, at,
+           std::string(to_string(from)) + " → " + std::string(to_string(to)));
+    refresh_topic(incident);
+}
+
+void IncidentService::change_state(Incident& incident, State to, const Actor& by, Timestamp at) {
+    if (to == State::resolved) return resolve(incident, {}, std::nullopt, by, at);
+    if (to == State::closed) return close(incident, std::nullopt, by, at);
+    if (to == State::merged) {
+        throw DomainError("Use `/incident merge INC-<n>` to merge into another incident.");
+    }
+    if (incident.state == State::resolved && to == State::investigating) {
+        return reopen(incident, by, at);
+    }
+    transition(incident, to, by, at);
+    notify(incident, "is now *" + std::string(to_string(to)) + "* (" + person(by) + ")");
+}
+
+void IncidentService::change_severity(Incident& incident, Severity severity, const Actor& by,
+                                      Timestamp at) {
+    if (incident.state == State::closed || incident.state == State::merged) {
+        throw DomainError("The incident is " + std::string(to_string(incident.state)) +
+                          "; its severity can no longer change.");
+    }
+    if (incident.state == State::resolved) {
+        // After resolution the number people argue about is the final severity.
+        incident.final_severity = severity;
+        store_.update_incident(incident);
+        record(incident, EntryKind::severity, by, at,
+               "Final severity set to " + std::string(to_string(severity)));
+        return;
+    }
+    if (incident.severity == severity) {
+        throw DomainError("The incident is already " + std::string(to_string(severity)) + ".");
+    }
+    const Severity from = incident.severity;
+    incident.severity = severity;
+    store_.update_incident(incident);
+    record(incident, EntryKind::severity, by, at,
+           "Severity " + std::string(to_string(from)) + " → " + std::string(to_string(severity)));
+    refresh_topic(incident);
+    notify(incident, "severity changed from " + std::string(to_string(from)) + " to " +
+                         std::string(to_string(severity)));
+}
+
+void IncidentService::assign_role(Incident& incident, Role role, const Actor& person_,
+                                  const Actor& by, Timestamp at) {
+    if (!incident.is_open() && incident.state != State::resolved) {
+        throw DomainError("The incident is " + std::string(to_string(incident.state)) +
+                          "; roles can no longer change.");
+    }
+    store_.assign_role(incident.number, RoleAssignment{role, person_, by, at});
+    record(incident, EntryKind::role, by, at,
+           person(person_) + " is " + std::string(to_string(role)));
+    if (role == Role::commander) refresh_topic(incident);
+}
+
+void IncidentService::post_update(Incident& incident, const std::string& text, const Actor& by,
+                                  Timestamp at) {
+    const std::string clean(trim(text));
+    if (clean.empty()) throw DomainError("Say what changed: `/incident update <text>`.");
+    check_text(clean, "update");
+    incident.last_update_at = at;
+    store_.update_incident(incident);
+    record(incident, EntryKind::update, by, at, clean);
+    notify(incident, "update from " + person(by) + ": " + clean);
+}
+
+void IncidentService::add_note(Incident& incident, const std::string& text, const Actor& by,
+                               Timestamp at) {
+    const std::string clean(trim(text));
+    if (clean.empty()) throw DomainError("A note needs text: `/incident note <text>`.");
+    check_text(clean, "note");
+    record(incident, EntryKind::note, by, at, clean);
+}
+
+ActionItem IncidentService::add_action(Incident& incident, const TodoSpec& spec, const Actor& by,
+                                       ActionSource source, const std::string& message_id,
+                                       Timestamp at) {
+    check_text(spec.text, "action item");
+    ActionItem item;
+    item.incident = incident.number;
+    item.text = spec.text;
+    item.owner = spec.owner;
+    item.due = spec.due;
+    item.source = source;
+    item.source_message_id = message_id;
+    item.author = by;
+    item.created_at = at;
+    store_.add_action(item);
+    std::string confirmation = "Action item " + std::to_string(item.number) + " recorded: " +
+                               item.text;
+    if (item.due) confirmation += " (due " + *item.due + ")";
+    if (source != ActionSource::command) {
+        queue(PostMessage{ToIncident{incident.number}, confirmation});
+    }
+    return item;
+}
+
+ActionItem IncidentService::complete_action(Incident& incident, int number, const Actor& by,
+                                            Timestamp at) {
+    for (auto item : store_.actions(incident.number)) {
+        if (item.number != number) continue;
+        if (item.status == ActionStatus::done) {
+            throw DomainError("Action item " + std::to_string(number) + " is already done.");
+        }
+        item.status = ActionStatus::done;
+        item.done_at = at;
+        store_.update_action(item);
+        record(incident, EntryKind::action, by, at,
+               "Action item " + std::to_string(number) + " done: " + item.text);
+        return item;
+    }
+    throw DomainError(incident.key() + " has no action item " + std::to_string(number) +
+                      "; `/incident todos` lists them.");
+}
+
+void IncidentService::resolve(Incident& incident, const std::string& summary,
+                              std::optional<Severity> final_severity, const Actor& by,
+                              Timestamp at) {
+    check_text(summary, "summary");
+    transition(incident, State::resolved, by, at);
+    if (!trim(summary).empty()) incident.summary = std::string(trim(summary));
+    if (final_severity) incident.final_severity = final_severity;
+    store_.update_incident(incident);
+    if (final_severity) {
+        record(incident, EntryKind::severity, by, at,
+               "Final severity set to " + std::string(to_string(*final_severity)));
+    }
+    notify(incident, "resolved by " + person(by) +
+                         (incident.summary.empty() ? "" : ": " + incident.summary));
+}
+
+void IncidentService::reopen(Incident& incident, const Actor& by, Timestamp at) {
+    if (incident.state != State::resolved) {
+        throw DomainError("Only a resolved incident can be reopened; " + incident.key() +
+                          " is " + std::string(to_string(incident.state)) + ".");
+    }
+    transition(incident, State::investigating, by, at);
+    notify(incident, "reopened by " + person(by));
+}
+
+void IncidentService::merge(Incident& incident, std::int64_t primary_number, const Actor& by,
+                            Timestamp at) {
+    if (primary_number == incident.number) {
+        throw DomainError("An incident cannot be merged into itself.");
+    }
+    auto primary = store_.incident(primary_number);
+    if (!primary) throw DomainError(incident_key(primary_number) + " does not exist.");
+    if (primary->state == State::merged || primary->state == State::closed) {
+        throw DomainError(primary->key() + " is " + std::string(to_string(primary->state)) +
+                          "; merge into an incident that is still open.");
+    }
+    transition(incident, State::merged, by, at);
+    incident.merged_into = primary_number;
+    store_.update_incident(incident);
+    record(*primary, EntryKind::merge, by, at,
+           incident.key() + " (" + incident.title + ") merged into this incident");
+    notify(incident, "merged into " + primary->key() + " by " + person(by));
+}
+
+void IncidentService::update_postmortem(Incident& incident, const std::optional<std::string>& owner,
+                                        const std::optional<std::string>& due, bool publish,
+                                        const Actor& by, Timestamp at) {
+    if (incident.state == State::merged) {
+        throw DomainError("The incident was merged into " +
+                          incident_key(incident.merged_into.value_or(0)) +
+                          "; its post-mortem is part of that one.");
+    }
+    if (due && !is_valid_date(*due)) {
+        throw DomainError("`" + *due + "` is not a date: write YYYY-MM-DD.");
+    }
+    std::string changes;
+    if (owner) {
+        incident.postmortem_owner = *owner;
+        changes += "owner " + *owner;
+    }
+    if (due) {
+        incident.postmortem_due = *due;
+        changes += std::string(changes.empty() ? "" : ", ") + "due " + *due;
+    }
+    if (publish) {
+        if (incident.state != State::resolved && incident.state != State::closed) {
+            throw DomainError("Resolve the incident before publishing its post-mortem.");
+        }
+        incident.postmortem_published_at = at;
+        changes += std::string(changes.empty() ? "" : ", ") + "published";
+    }
+    store_.update_incident(incident);
+    if (!changes.empty()) record(incident, EntryKind::postmortem, by, at, "Post-mortem: " + changes);
+    if (publish) notify(incident, "post-mortem published");
+}
+
+void IncidentService::close(Incident& incident, const std::optional<std::string>& force_reason,
+                            const Actor& by, Timestamp at) {
+    if (incident.state == State::resolved && !incident.postmortem_published_at) {
+        if (!force_reason || trim(*force_reason).empty()) {
+            throw DomainError(
+                "Publish the post-mortem first (`/incident postmortem publish`), or close "
+                "anyway with `/incident close force <reason>`.");
+        }
+        check_text(*force_reason, "reason");
+        record(incident, EntryKind::note, by, at,
+               "Closed without a published post-mortem: " + std::string(trim(*force_reason)));
+    }
+    transition(incident, State::closed, by, at);
+    notify(incident, "closed by " + person(by));
+}
+
+bool IncidentService::subscribe(const Subscription& sub, bool on) {
+    if (on) {
+        store_.subscribe(sub);
+        return true;
+    }
+    return store_.unsubscribe(sub);
+}
+
+std::optional<Incident> IncidentService::find(std::int64_t number) {
+    return store_.incident(number);
+}
+
+Incident IncidentService::require(std::int64_t number) {
+    auto incident = store_.incident(number);
+    if (!incident) {
+        throw DomainError(incident_key(number) +
+                          " does not exist; `/incident list all` shows every incident.");
+    }
+    return *incident;
+}
+
+std::optional<Incident> IncidentService::find_by_channel(const std::string& platform,
+                                                         const std::string& channel_id) {
+    return store_.incident_by_channel(platform, channel_id);
+}
+
+std::vector<Incident> IncidentService::list(bool include_closed) {
+    return store_.incidents(include_closed);
+}
+
+std::vector<RoleAssignment> IncidentService::roles(std::int64_t number) {
+    return store_.roles(number);
+}
+std::vector<ActionItem> IncidentService::actions(std::int64_t number) {
+    return store_.actions(number);
+}
+std::vector<TimelineEntry> IncidentService::timeline(std::int64_t number) {
+    return store_.timeline(number);
+}
+
+IncidentSnapshot IncidentService::snapshot(std::int64_t number) {
+    IncidentSnapshot snap;
+    snap.incident = require(number);
+    snap.roles = store_.roles(number);
+    snap.timeline = store_.timeline(number);
+    snap.actions = store_.actions(number);
+    for (const auto& merged : store_.merged_into(number)) {
+        snap.merged.push_back(snapshot(merged.number));
+    }
+    return snap;
+}
+
+Stats IncidentService::stats(std::optional<int> days) {
+    Stats s;
+    const Timestamp now = clock_.now();
+    std::vector<Timestamp> identify, mitigate, resolve_times;
+    for (const auto& inc : store_.incidents(true)) {
+        if (days && inc.declared_at < now - Timestamp(*days) * 86'400'000) continue;
+        if (inc.state == State::merged) continue;  // counted with its primary
+        ++s.total;
+        if (inc.is_open()) ++s.open;
+        const Severity sev = inc.final_severity.value_or(inc.severity);
+        ++s.by_severity[static_cast<int>(sev) - 1];
+        if (inc.identified_at) identify.push_back(*inc.identified_at - inc.declared_at);
+        if (inc.mitigated_at) mitigate.push_back(*inc.mitigated_at - inc.declared_at);
+        if (inc.resolved_at) resolve_times.push_back(*inc.resolved_at - inc.declared_at);
+        for (const auto& item : store_.actions(inc.number)) {
+            if (item.status != ActionStatus::open) continue;
+            ++s.open_actions;
+            if (item.due && *item.due < format_time(now).substr(0, 10)) ++s.overdue_actions;
+        }
+    }
+    s.mean_to_identify = mean(identify);
+    s.median_to_identify = median(identify);
+    s.mean_to_mitigate = mean(mitigate);
+    s.median_to_mitigate = median(mitigate);
+    s.mean_to_resolve = mean(resolve_times);
+    s.median_to_resolve = median(resolve_times);
+    return s;
+}
+
+}  // namespace incident

@@ -1,0 +1,111 @@
+#pragma once
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "bot/clock.hpp"
+#include "bot/events.hpp"
+#include "bot/store.hpp"
+#include "bot/todo_grammar.hpp"
+#include "bot/types.hpp"
+
+namespace incident {
+
+struct ServiceOptions {
+    std::string public_url;  // dashboard base for links; empty: no links
+};
+
+// Aggregates for `/incident stats`.
+struct Stats {
+    int total = 0;
+    int open = 0;
+    int by_severity[5] = {0, 0, 0, 0, 0};
+    std::optional<Timestamp> mean_to_identify, median_to_identify;
+    std::optional<Timestamp> mean_to_mitigate, median_to_mitigate;
+    std::optional<Timestamp> mean_to_resolve, median_to_resolve;
+    int open_actions = 0;
+    int overdue_actions = 0;
+};
+
+// The incident process itself: every rule of PRODUCT.md lives here, platform-free.
+// Each inbound event or command runs in one store transaction, exactly once per id; the
+// side effects it asks for come back in the Outcome, to be executed after the commit.
+class IncidentService {
+public:
+    IncidentService(Store& store, const Clock& clock, ServiceOptions options = {});
+
+    // Capture: chatter, edits, deletions and reactions in incident channels.
+    Outcome handle_event(const ChatEvent& event);
+
+    // Runs `work` once per `key` inside one transaction. A DomainError rolls everything back
+    // and becomes an error reply; a repeated key returns the first reply, doing nothing.
+    // An empty key means the caller has no id to deduplicate on.
+    Outcome execute(const std::string& key, const std::function<Reply()>& work);
+
+    // The adapter created the incident's channel.
+    void bind_channel(std::int64_t number, const std::string& platform,
+                      const std::string& channel_id, const std::string& channel_name);
+
+    // Operations, called by command handlers from inside execute(). Each validates,
+    // writes, records the timeline entry and queues notifications.
+    Incident declare(const Actor& by, Severity severity, const std::string& title,
+                     const std::string& platform, Timestamp at);
+    void change_state(Incident& incident, State to, const Actor& by, Timestamp at);
+    void change_severity(Incident& incident, Severity severity, const Actor& by, Timestamp at);
+    void assign_role(Incident& incident, Role role, const Actor& person, const Actor& by,
+                     Timestamp at);
+    void post_update(Incident& incident, const std::string& text, const Actor& by, Timestamp at);
+    void add_note(Incident& incident, const std::string& text, const Actor& by, Timestamp at);
+    ActionItem add_action(Incident& incident, const TodoSpec& spec, const Actor& by,
+                          ActionSource source, const std::string& message_id, Timestamp at);
+    ActionItem complete_action(Incident& incident, int number, const Actor& by, Timestamp at);
+    void resolve(Incident& incident, const std::string& summary,
+                 std::optional<Severity> final_severity, const Actor& by, Timestamp at);
+    void reopen(Incident& incident, const Actor& by, Timestamp at);
+    void merge(Incident& incident, std::int64_t primary, const Actor& by, Timestamp at);
+    void update_postmortem(Incident& incident, const std::optional<std::string>& owner,
+                           const std::optional<std::string>& due, bool publish, const Actor& by,
+                           Timestamp at);
+    void close(Incident& incident, const std::optional<std::string>& force_reason,
+               const Actor& by, Timestamp at);
+    bool subscribe(const Subscription& sub, bool on);
+
+    // Queries.
+    std::optional<Incident> find(std::int64_t number);
+    Incident require(std::int64_t number);
+    std::optional<Incident> find_by_channel(const std::string& platform,
+                                            const std::string& channel_id);
+    std::vector<Incident> list(bool include_closed);
+    IncidentSnapshot snapshot(std::int64_t number);
+    std::vector<RoleAssignment> roles(std::int64_t number);
+    std::vector<ActionItem> actions(std::int64_t number);
+    std::vector<TimelineEntry> timeline(std::int64_t number);
+    Stats stats(std::optional<int> days);
+    std::string incident_link(const Incident& incident) const;
+    std::string topic_for(const Incident& incident);
+
+    Timestamp now() const { return clock_.now(); }
+    void queue(Effect effect) { pending_.push_back(std::move(effect)); }
+
+private:
+    void capture(const MessagePosted& e);
+    void capture(const MessageEdited& e);
+    void capture(const MessageDeleted& e);
+    void capture(const ReactionChanged& e);
+    void record(const Incident& incident, EntryKind kind, const Actor& by, Timestamp at,
+                std::string text);
+    void transition(Incident& incident, State to, const Actor& by, Timestamp at);
+    void notify(const Incident& incident, const std::string& text);
+    void refresh_topic(const Incident& incident);
+    void sync_todos(Incident& incident, const TimelineEntry& entry, const Actor& by,
+                    Timestamp at);
+
+    Store& store_;
+    const Clock& clock_;
+    ServiceOptions options_;
+    std::vector<Effect> pending_;
+};
+
+}  // namespace incident

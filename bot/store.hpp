@@ -1,0 +1,59 @@
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "bot/types.hpp"
+
+namespace incident {
+
+// The persistence port of the domain. storage/ implements it with SQLite; the domain
+// never sees SQL. Every inbound event runs inside one transaction().
+class Store {
+public:
+    virtual ~Store() = default;
+
+    // Runs `work` atomically: all of its writes land, or (on exception) none do.
+    virtual void transaction(const std::function<void()>& work) = 0;
+
+    // Idempotency: the reply recorded for a processed event/request key, if any.
+    virtual std::optional<std::string> processed(std::string_view key) = 0;
+    virtual void mark_processed(std::string_view key, std::string_view reply, Timestamp at) = 0;
+
+    // Assigns incident.number.
+    virtual void insert_incident(Incident& incident) = 0;
+    virtual void update_incident(const Incident& incident) = 0;
+    virtual std::optional<Incident> incident(std::int64_t number) = 0;
+    virtual std::optional<Incident> incident_by_channel(std::string_view platform,
+                                                        std::string_view channel_id) = 0;
+    virtual std::vector<Incident> incidents(bool include_closed) = 0;
+    virtual std::vector<Incident> merged_into(std::int64_t primary) = 0;
+
+    // Single roles replace the holder; `sme` accumulates.
+    virtual void assign_role(std::int64_t incident, const RoleAssignment& assignment) = 0;
+    virtual std::vector<RoleAssignment> roles(std::int64_t incident) = 0;
+
+    // Assigns entry.id. Returns false (and stores nothing) when the incident already has
+    // an entry for entry.message_id.
+    virtual bool add_entry(TimelineEntry& entry) = 0;
+    virtual void update_entry(const TimelineEntry& entry) = 0;
+    virtual std::optional<TimelineEntry> entry_by_message(std::int64_t incident,
+                                                          std::string_view message_id) = 0;
+    virtual std::vector<TimelineEntry> timeline(std::int64_t incident) = 0;
+
+    // Assigns item.id and item.number.
+    virtual void add_action(ActionItem& item) = 0;
+    virtual void update_action(const ActionItem& item) = 0;
+    virtual std::vector<ActionItem> actions(std::int64_t incident) = 0;
+
+    virtual void subscribe(const Subscription& sub) = 0;
+    // Returns false when there was no such subscription.
+    virtual bool unsubscribe(const Subscription& sub) = 0;
+    virtual std::vector<Subscription> subscriptions() = 0;
+};
+
+}  // namespace incident

@@ -1,0 +1,27 @@
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "bot/types.hpp"
+
+namespace incident {
+
+std::string to_lower(std::string_view text);  // ASCII only: commands and keywords
+std::string_view trim(std::string_view text);
+std::vector<std::string_view> split_words(std::string_view text);
+bool is_valid_utf8(std::string_view text);
+
+// "Checkout is DOWN!" -> "checkout-is-down"; at most `max_length` bytes, never empty.
+std::string slugify(std::string_view text, std::size_t max_length);
+
+// 2026-11-23T10:30:18Z (seconds precision, UTC): what the post-mortem and exports show.
+std::string format_time(Timestamp at);
+// "1h 05m", "3d 2h", "45s"
+std::string format_duration(Timestamp from, Timestamp to);
+// Accepts a real calendar date in the form YYYY-MM-DD.
+bool is_valid_date(std::string_view text);
+
+}  // namespace incident

@@ -1,0 +1,138 @@
+#include "bot/types.hpp"
+
+#include <algorithm>
+#include <array>
+#include <charconv>
+
+#include "bot/events.hpp"
+#include "bot/text.hpp"
+
+namespace incident {
+
+namespace {
+
+template <typename Enum, std::size_t N>
+std::optional<Enum> lookup(const std::array<std::pair<std::string_view, Enum>, N>& table,
+                           std::string_view text) {
+    const std::string lower = to_lower(text);
+    for (const auto& [name, value] : table) {
+        if (name == lower) return value;
+    }
+    return std::nullopt;
+}
+
+template <typename Enum, std::size_t N>
+std::string_view name_of(const std::array<std::pair<std::string_view, Enum>, N>& table,
+                         Enum value) {
+    for (const auto& [name, v] : table) {
+        if (v == value) return name;
+    }
+    return "unknown";
+}
+
+constexpr std::array<std::pair<std::string_view, State>, 6> k_states{{
+    {"investigating", State::investigating},
+    {"identified", State::identified},
+    {"monitoring", State::monitoring},
+    {"resolved", State::resolved},
+    {"closed", State::closed},
+    {"merged", State::merged},
+}};
+
+constexpr std::array<std::pair<std::string_view, Role>, 5> k_roles{{
+    {"commander", Role::commander},
+    {"scribe", Role::scribe},
+    {"comms", Role::comms},
+    {"liaison", Role::liaison},
+    {"sme", Role::sme},
+}};
+
+constexpr std::array<std::pair<std::string_view, EntryKind>, 10> k_entry_kinds{{
+    {"message", EntryKind::message},
+    {"declared", EntryKind::declared},
+    {"state", EntryKind::state},
+    {"severity", EntryKind::severity},
+    {"role", EntryKind::role},
+    {"update", EntryKind::update},
+    {"note", EntryKind::note},
+    {"action", EntryKind::action},
+    {"merge", EntryKind::merge},
+    {"postmortem", EntryKind::postmortem},
+}};
+
+constexpr std::array<std::pair<std::string_view, ActionSource>, 3> k_action_sources{{
+    {"todo_line", ActionSource::todo_line},
+    {"command", ActionSource::command},
+    {"reaction", ActionSource::reaction},
+}};
+
+constexpr std::array<std::pair<std::string_view, ActionStatus>, 3> k_action_statuses{{
+    {"open", ActionStatus::open},
+    {"done", ActionStatus::done},
+    {"cancelled", ActionStatus::cancelled},
+}};
+
+}  // namespace
+
+std::string_view to_string(Severity s) {
+    static constexpr std::array<std::string_view, 5> names{"SEV1", "SEV2", "SEV3", "SEV4",
+                                                           "SEV5"};
+    return names.at(static_cast<int>(s) - 1);
+}
+
+std::string_view describe(Severity s) {
+    static constexpr std::array<std::string_view, 5> names{"critical", "major", "moderate",
+                                                           "minor", "cosmetic"};
+    return names.at(static_cast<int>(s) - 1);
+}
+
+std::optional<Severity> parse_severity(std::string_view text) {
+    std::string lower = to_lower(text);
+    if (lower.starts_with("sev")) lower.erase(0, 3);
+    if (lower.size() != 1 || lower[0] < '1' || lower[0] > '5') return std::nullopt;
+    return static_cast<Severity>(lower[0] - '0');
+}
+
+std::string_view to_string(State s) { return name_of(k_states, s); }
+std::optional<State> parse_state(std::string_view text) { return lookup(k_states, text); }
+
+std::string_view to_string(Role r) { return name_of(k_roles, r); }
+std::optional<Role> parse_role(std::string_view text) {
+    const std::string lower = to_lower(text);
+    if (lower == "ic" || lower == "lead" || lower == "incident-commander") return Role::commander;
+    if (lower == "customer-liaison") return Role::liaison;
+    return lookup(k_roles, lower);
+}
+
+std::string_view to_string(EntryKind k) { return name_of(k_entry_kinds, k); }
+std::optional<EntryKind> parse_entry_kind(std::string_view text) {
+    return lookup(k_entry_kinds, text);
+}
+
+std::string_view to_string(ActionSource s) { return name_of(k_action_sources, s); }
+std::string_view to_string(ActionStatus s) { return name_of(k_action_statuses, s); }
+std::optional<ActionSource> parse_action_source(std::string_view text) {
+    return lookup(k_action_sources, text);
+}
+std::optional<ActionStatus> parse_action_status(std::string_view text) {
+    return lookup(k_action_statuses, text);
+}
+
+std::string incident_key(std::int64_t number) { return "INC-" + std::to_string(number); }
+
+std::optional<std::int64_t> parse_incident_key(std::string_view text) {
+    if (text.size() < 5 || to_lower(text.substr(0, 4)) != "inc-") return std::nullopt;
+    const std::string_view digits = text.substr(4);
+    std::int64_t number = 0;
+    const auto [end, error] = std::from_chars(digits.data(), digits.data() + digits.size(), number);
+    if (error != std::errc{} || end != digits.data() + digits.size() || number <= 0) {
+        return std::nullopt;
+    }
+    return number;
+}
+
+const EventHeader& header_of(const ChatEvent& event) {
+    return std::visit([](const auto& e) -> const EventHeader& { return e.header; }, event);
+}
+
+}  // namespace incident

@@ -1,0 +1,150 @@
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+namespace incident {
+
+// Unix epoch milliseconds, UTC. Plain integers keep storage, JSON and tests trivial.
+using Timestamp = std::int64_t;
+
+// A rule of the incident process was broken (illegal transition, bad argument, ...).
+// The message is shown to the user as is, so it must say what to do instead.
+class DomainError : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+enum class Severity { sev1 = 1, sev2, sev3, sev4, sev5 };
+enum class State { investigating, identified, monitoring, resolved, closed, merged };
+enum class Role { commander, scribe, comms, liaison, sme };
+
+std::string_view to_string(Severity s);
+std::string_view describe(Severity s);  // "critical" ... "cosmetic"
+std::string_view to_string(State s);
+std::string_view to_string(Role r);
+std::optional<Severity> parse_severity(std::string_view text);  // "2", "sev2", "SEV2"
+std::optional<State> parse_state(std::string_view text);
+std::optional<Role> parse_role(std::string_view text);  // accepts "ic" and "lead" for commander
+
+std::string incident_key(std::int64_t number);                  // 7 -> "INC-7"
+std::optional<std::int64_t> parse_incident_key(std::string_view text);  // "INC-7"/"inc-7"
+
+// A person on a chat platform. `id` is the platform's stable id, `name` what people see.
+struct Actor {
+    std::string id;
+    std::string name;
+    bool operator==(const Actor&) const = default;
+};
+
+struct Incident {
+    std::int64_t number = 0;
+    std::string title;
+    Severity severity = Severity::sev3;
+    std::optional<Severity> final_severity;
+    State state = State::investigating;
+    std::optional<std::int64_t> merged_into;
+    std::string platform;      // where it was declared: "console", "slack", "mattermost"
+    std::string channel_id;    // the incident's own channel, once the platform created it
+    std::string channel_name;  // inc-<n>-<slug>
+    Actor declared_by;
+    Timestamp declared_at = 0;
+    std::optional<Timestamp> identified_at;
+    std::optional<Timestamp> mitigated_at;  // entered monitoring
+    std::optional<Timestamp> resolved_at;
+    std::optional<Timestamp> closed_at;
+    Timestamp last_update_at = 0;  // last status update, drives reminders
+    std::string summary;
+    std::string postmortem_owner;              // display name or mention
+    std::optional<std::string> postmortem_due;  // YYYY-MM-DD
+    std::optional<Timestamp> postmortem_published_at;
+
+    std::string key() const { return incident_key(number); }
+    bool is_open() const {
+        return state != State::resolved && state != State::closed && state != State::merged;
+    }
+};
+
+struct RoleAssignment {
+    Role role = Role::commander;
+    Actor person;
+    Actor assigned_by;
+    Timestamp assigned_at = 0;
+};
+
+enum class EntryKind {
+    message,   // human chatter in the incident channel
+    declared,
+    state,     // state transition
+    severity,  // severity change
+    role,
+    update,  // /incident update: status update for stakeholders
+    note,    // /incident note: key event
+    action,  // action item created or completed
+    merge,
+    postmortem,
+};
+std::string_view to_string(EntryKind k);
+std::optional<EntryKind> parse_entry_kind(std::string_view text);
+
+struct TimelineEntry {
+    std::int64_t id = 0;
+    std::int64_t incident = 0;
+    EntryKind kind = EntryKind::message;
+    Timestamp at = 0;
+    Actor author;
+    std::string text;
+    std::string message_id;  // platform message id (Slack ts, Mattermost post id)
+    std::string thread_id;   // parent message id for threaded replies
+    bool key_event = false;
+    std::optional<Timestamp> edited_at;
+    std::optional<Timestamp> deleted_at;
+    std::vector<std::string> previous_texts;  // oldest first: edits never lose words
+};
+
+enum class ActionSource { todo_line, command, reaction };
+enum class ActionStatus { open, done, cancelled };
+std::string_view to_string(ActionSource s);
+std::string_view to_string(ActionStatus s);
+std::optional<ActionSource> parse_action_source(std::string_view text);
+std::optional<ActionStatus> parse_action_status(std::string_view text);
+
+struct ActionItem {
+    std::int64_t id = 0;
+    std::int64_t incident = 0;
+    int number = 0;  // per incident, what `/incident done <n>` refers to
+    std::string text;
+    std::string owner;               // "@name" or empty
+    std::optional<std::string> due;  // YYYY-MM-DD
+    ActionStatus status = ActionStatus::open;
+    ActionSource source = ActionSource::command;
+    std::string source_message_id;
+    Actor author;
+    Timestamp created_at = 0;
+    std::optional<Timestamp> done_at;
+};
+
+// Someone who wants direct messages about incidents: one incident, or every incident
+// at `min_severity` or worse.
+struct Subscription {
+    std::string platform;
+    Actor who;
+    std::optional<std::int64_t> incident;
+    Severity min_severity = Severity::sev5;
+};
+
+// Everything the post-mortem and the exports are generated from.
+struct IncidentSnapshot {
+    Incident incident;
+    std::vector<RoleAssignment> roles;
+    std::vector<TimelineEntry> timeline;
+    std::vector<ActionItem> actions;
+    std::vector<IncidentSnapshot> merged;  // incidents grouped under this one
+};
+
+}  // namespace incident

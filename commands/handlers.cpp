@@ -1,0 +1,380 @@
+#include <algorithm>
+
+#include "bot/text.hpp"
+#include "commands/router.hpp"
+
+namespace incident::commands {
+
+namespace {
+
+using Visibility = Reply::Visibility;
+
+Reply to_channel(std::string text) { return Reply{true, Visibility::in_channel, std::move(text)}; }
+Reply to_caller(std::string text) { return Reply{true, Visibility::ephemeral, std::move(text)}; }
+
+std::string who(const Actor& a) { return a.name.empty() ? a.id : "@" + a.name; }
+
+[[noreturn]] void usage_error(const std::string& problem, const std::string& usage) {
+    throw DomainError(problem + " Usage: `" + usage + "`.");
+}
+
+Severity severity_arg(std::string_view word, const std::string& usage) {
+    const auto sev = parse_severity(word);
+    if (!sev) {
+        usage_error("`" + std::string(word) +
+                        "` is not a severity: use 1 to 5 (SEV1 critical … SEV5 cosmetic).",
+                    usage);
+    }
+    return *sev;
+}
+
+std::string action_line(const ActionItem& a) {
+    std::string line = std::to_string(a.number) + ". " +
+                       (a.status == ActionStatus::done        ? "[x] "
+                        : a.status == ActionStatus::cancelled ? "[withdrawn] "
+                                                              : "[ ] ") +
+                       a.text;
+    if (!a.owner.empty() && a.text.find(a.owner) == std::string::npos) line += " — " + a.owner;
+    if (a.due) line += " (due " + *a.due + ")";
+    return line;
+}
+
+std::string incident_line(const Incident& inc) {
+    std::string line = inc.key() + " " + std::string(to_string(inc.severity)) + " " +
+                       std::string(to_string(inc.state)) + " — " + inc.title;
+    if (!inc.channel_name.empty()) line += " (#" + inc.channel_name + ")";
+    if (inc.merged_into) line += " → " + incident_key(*inc.merged_into);
+    return line;
+}
+
+// Leading "sevN" words set severities in declare and resolve.
+std::optional<Severity> take_severity(Args& args) {
+    if (args.empty()) return std::nullopt;
+    const std::string first = to_lower(args[0]);
+    if (!first.starts_with("sev")) return std::nullopt;
+    const auto sev = parse_severity(first);
+    if (!sev) {
+        throw DomainError("`" + std::string(args[0]) +
+                          "` is not a severity: use sev1 (critical) to sev5 (cosmetic).");
+    }
+    args = args.shifted();
+    return sev;
+}
+
+Reply declare(CommandContext& ctx) {
+    Args args = ctx.args;
+    const Severity severity = take_severity(args).value_or(Severity::sev3);
+    if (args.empty()) usage_error("An incident needs a title.", "/incident declare [sev1-5] <title>");
+    const std::string title(args.rest(0));
+    // Two declares of the same title by the same person a moment apart are one incident.
+    for (const auto& open : ctx.service.list(false)) {
+        if (open.is_open() && open.declared_by.id == ctx.caller().id &&
+            open.platform == ctx.request.platform &&
+            open.title == trim(title) && ctx.at() - open.declared_at < 120'000) {
+            return to_caller("You already declared " + open.key() + " (" + open.title +
+                             ") a moment ago; nothing new was created. Its channel is #" +
+                             open.channel_name + ".");
+        }
+    }
+    const Incident inc =
+        ctx.service.declare(ctx.caller(), severity, title, ctx.request.platform, ctx.at());
+    return to_channel("🚨 " + inc.key() + " declared (" + std::string(to_string(severity)) +
+                      ", " + std::string(describe(severity)) + "): " + inc.title +
+                      "\nChannel: #" + inc.channel_name + " · Commander: " + who(ctx.caller()) +
+                      "\nNext: `/incident status identified` when the cause is known, "
+                      "`/incident update <text>` to inform stakeholders.");
+}
+
+Reply status(CommandContext& ctx) {
+    const std::string usage = "/incident status investigating|identified|monitoring|resolved";
+    if (ctx.args.empty()) usage_error("Which state?", usage);
+    const auto state = parse_state(ctx.args[0]);
+    if (!state || *state == State::merged || *state == State::closed) {
+        usage_error("`" + std::string(ctx.args[0]) + "` is not a state you can set here.", usage);
+    }
+    ctx.service.change_state(ctx.target(), *state, ctx.caller(), ctx.at());
+    return to_channel(ctx.target().key() + " is now *" + std::string(to_string(*state)) + "*.");
+}
+
+Reply sev(CommandContext& ctx) {
+    if (ctx.args.empty()) usage_error("Which severity?", "/incident sev <1-5>");
+    const Severity severity = severity_arg(ctx.args[0], "/incident sev <1-5>");
+    Incident& inc = ctx.target();
+    const bool final = inc.state == State::resolved;
+    ctx.service.change_severity(inc, severity, ctx.caller(), ctx.at());
+    return to_channel(inc.key() + (final ? " final severity: " : " severity is now ") +
+                      std::string(to_string(severity)) + " (" +
+                      std::string(describe(severity)) + ").");
+}
+
+Reply role(CommandContext& ctx) {
+    const std::string usage = "/incident role commander|scribe|comms|liaison|sme [@user]";
+    if (ctx.args.empty()) usage_error("Which role?", usage);
+    const auto role = parse_role(ctx.args[0]);
+    if (!role) usage_error("`" + std::string(ctx.args[0]) + "` is not a role.", usage);
+    Actor person = ctx.caller();
+    if (ctx.args.size() > 1) {
+        const auto mention = parse_mention(ctx.args[1]);
+        if (!mention) usage_error("`" + std::string(ctx.args[1]) + "` is not a @user.", usage);
+        person = *mention;
+    }
+    ctx.service.assign_role(ctx.target(), *role, person, ctx.caller(), ctx.at());
+    return to_channel(who(person) + " is now " + std::string(to_string(*role)) + " of " +
+                      ctx.target().key() + ".");
+}
+
+Reply update(CommandContext& ctx) {
+    if (ctx.args.empty()) usage_error("Say what changed.", "/incident update <text>");
+    ctx.service.post_update(ctx.target(), std::string(ctx.args.rest(0)), ctx.caller(), ctx.at());
+    return to_channel("📣 Update on " + ctx.target().key() + " sent to stakeholders: " +
+                      std::string(ctx.args.rest(0)));
+}
+
+Reply note(CommandContext& ctx) {
+    if (ctx.args.empty()) usage_error("A note needs text.", "/incident note <text>");
+    ctx.service.add_note(ctx.target(), std::string(ctx.args.rest(0)), ctx.caller(), ctx.at());
+    return to_caller("Noted on the " + ctx.target().key() + " timeline as a key event.");
+}
+
+Reply todo(CommandContext& ctx) {
+    const std::string usage = "/incident todo <text> [@owner] [due:YYYY-MM-DD]";
+    if (ctx.args.empty()) usage_error("Say what needs doing.", usage);
+    const TodoParse parsed = parse_todo_body(ctx.args.rest(0));
+    if (!parsed.spec) usage_error(parsed.error, usage);
+    const ActionItem item = ctx.service.add_action(ctx.target(), *parsed.spec, ctx.caller(),
+                                                   ActionSource::command, {}, ctx.at());
+    return to_channel("Action item " + std::to_string(item.number) + " added to " +
+                      ctx.target().key() + ": " + action_line(item));
+}
+
+Reply todos(CommandContext& ctx) {
+    const auto items = ctx.service.actions(ctx.target().number);
+    if (items.empty()) {
+        return to_caller(ctx.target().key() +
+                         " has no action items yet. Write a line starting with TODO in the "
+                         "channel, or use `/incident todo <text>`.");
+    }
+    std::string text = "Action items of " + ctx.target().key() + ":";
+    for (const auto& item : items) text += "\n" + action_line(item);
+    return to_caller(text);
+}
+
+Reply done(CommandContext& ctx) {
+    if (ctx.args.empty()) usage_error("Which action item?", "/incident done <n>");
+    const auto number = parse_positive_int(ctx.args[0]);
+    if (!number) {
+        usage_error("`" + std::string(ctx.args[0]) + "` is not an action item number.",
+                    "/incident done <n>");
+    }
+    const ActionItem item = ctx.service.complete_action(ctx.target(), *number, ctx.caller(),
+                                                        ctx.at());
+    return to_channel("✅ Action item " + std::to_string(item.number) + " done: " + item.text);
+}
+
+Reply resolve(CommandContext& ctx) {
+    Args args = ctx.args;
+    const auto final_severity = take_severity(args);
+    Incident& inc = ctx.target();
+    ctx.service.resolve(inc, std::string(args.rest(0)), final_severity, ctx.caller(), ctx.at());
+    std::string text = "✅ " + inc.key() + " resolved after " +
+                       format_duration(inc.declared_at, ctx.at()) + ".";
+    if (!inc.final_severity) {
+        text += "\nWhat is the final severity? It was " + std::string(to_string(inc.severity)) +
+                " during the incident: confirm or change it with `/incident sev <1-5>`.";
+    }
+    text += "\nNext: `/incident postmortem owner @user due YYYY-MM-DD`.";
+    return to_channel(text);
+}
+
+Reply reopen(CommandContext& ctx) {
+    ctx.service.reopen(ctx.target(), ctx.caller(), ctx.at());
+    return to_channel(ctx.target().key() + " reopened: back to investigating.");
+}
+
+Reply merge(CommandContext& ctx) {
+    const std::string usage = "/incident merge INC-<n>";
+    if (ctx.args.empty()) usage_error("Merge into which incident?", usage);
+    const auto primary = parse_incident_key(ctx.args[0]);
+    if (!primary) usage_error("`" + std::string(ctx.args[0]) + "` is not INC-<n>.", usage);
+    ctx.service.merge(ctx.target(), *primary, ctx.caller(), ctx.at());
+    return to_channel(ctx.target().key() + " merged into " + incident_key(*primary) +
+                      ": its timeline and action items are part of that post-mortem now.");
+}
+
+Reply postmortem(CommandContext& ctx) {
+    const std::string usage = "/incident postmortem [owner @user] [due YYYY-MM-DD] [publish]";
+    std::optional<std::string> owner, due;
+    bool publish = false;
+    for (std::size_t i = 0; i < ctx.args.size(); ++i) {
+        const std::string word = to_lower(ctx.args[i]);
+        if (word == "publish") {
+            publish = true;
+        } else if ((word == "owner" || word == "due") && i + 1 < ctx.args.size()) {
+            const std::string value(ctx.args[++i]);
+            if (word == "owner") {
+                const auto mention = parse_mention(value);
+                if (!mention) usage_error("`" + value + "` is not a @user.", usage);
+                owner = value;
+            } else {
+                if (!is_valid_date(value)) usage_error("`" + value + "` is not a date.", usage);
+                due = value;
+            }
+        } else {
+            usage_error("I don't understand `" + std::string(ctx.args[i]) + "`.", usage);
+        }
+    }
+    Incident& inc = ctx.target();
+    ctx.service.update_postmortem(inc, owner, due, publish, ctx.caller(), ctx.at());
+    const auto snap = ctx.service.snapshot(inc.number);
+    std::string text = "📝 Post-mortem draft for " + inc.key() + " regenerated from " +
+                       std::to_string(snap.timeline.size()) + " timeline entries and " +
+                       std::to_string(snap.actions.size()) + " action items.";
+    text += "\nOwner: " + (inc.postmortem_owner.empty() ? "unassigned" : inc.postmortem_owner) +
+            " · Due: " + inc.postmortem_due.value_or("not set") +
+            " · Status: " + (inc.postmortem_published_at ? "published" : "draft");
+    if (const auto link = ctx.service.incident_link(inc); !link.empty()) {
+        text += "\n" + link + "/postmortem";
+    } else {
+        text += "\nExport it: `incident-bot export " + inc.key() + " --format md`";
+    }
+    return to_channel(text);
+}
+
+Reply close(CommandContext& ctx) {
+    std::optional<std::string> reason;
+    if (!ctx.args.empty()) {
+        if (to_lower(ctx.args[0]) != "force") {
+            usage_error("I don't understand `" + std::string(ctx.args[0]) + "`.",
+                        "/incident close [force <reason>]");
+        }
+        reason = std::string(ctx.args.rest(1));
+    }
+    ctx.service.close(ctx.target(), reason, ctx.caller(), ctx.at());
+    return to_channel(ctx.target().key() + " is closed. Thank you all.");
+}
+
+Reply info(CommandContext& ctx) {
+    const Incident& inc = ctx.target();
+    std::string text = "*" + inc.key() + "* " + inc.title + "\nSeverity: " +
+                       std::string(to_string(inc.severity)) + " (" +
+                       std::string(describe(inc.severity)) + ")";
+    if (inc.final_severity) text += " · final " + std::string(to_string(*inc.final_severity));
+    text += " · State: " + std::string(to_string(inc.state));
+    text += "\nDeclared " + format_time(inc.declared_at) + " by " + who(inc.declared_by);
+    if (inc.resolved_at) text += " · resolved after " + format_duration(inc.declared_at, *inc.resolved_at);
+    for (const auto& r : ctx.service.roles(inc.number)) {
+        text += "\n" + std::string(to_string(r.role)) + ": " + who(r.person);
+    }
+    int open = 0;
+    for (const auto& a : ctx.service.actions(inc.number)) open += a.status == ActionStatus::open;
+    text += "\nOpen action items: " + std::to_string(open);
+    if (!inc.channel_name.empty()) text += " · Channel: #" + inc.channel_name;
+    if (const auto link = ctx.service.incident_link(inc); !link.empty()) text += "\n" + link;
+    return to_caller(text);
+}
+
+Reply timeline(CommandContext& ctx) {
+    const auto entries = ctx.service.timeline(ctx.target().number);
+    std::vector<const TimelineEntry*> keys;
+    for (const auto& e : entries) {
+        if (e.key_event) keys.push_back(&e);
+    }
+    constexpr std::size_t k_shown = 30;
+    std::string text = "Key events of " + ctx.target().key() + " (UTC):";
+    const std::size_t skip = keys.size() > k_shown ? keys.size() - k_shown : 0;
+    if (skip) text += "\n… " + std::to_string(skip) + " earlier events";
+    for (std::size_t i = skip; i < keys.size(); ++i) {
+        text += "\n" + format_time(keys[i]->at).substr(11, 8) + " " + who(keys[i]->author) +
+                ": " + keys[i]->text;
+    }
+    return to_caller(text);
+}
+
+Reply list(CommandContext& ctx) {
+    const bool all = !ctx.args.empty() && to_lower(ctx.args[0]) == "all";
+    if (!ctx.args.empty() && !all) usage_error("Unknown option.", "/incident list [all]");
+    const auto incidents = ctx.service.list(all);
+    if (incidents.empty()) return to_caller(all ? "No incidents yet." : "No open incidents. 🎉");
+    std::string text = all ? "All incidents:" : "Open incidents:";
+    for (const auto& inc : incidents) text += "\n" + incident_line(inc);
+    return to_caller(text);
+}
+
+Reply stats(CommandContext& ctx) {
+    std::optional<int> days;
+    if (!ctx.args.empty()) {
+        days = parse_positive_int(ctx.args[0]);
+        if (!days) usage_error("`" + std::string(ctx.args[0]) + "` is not a number of days.",
+                               "/incident stats [days]");
+    }
+    const Stats s = ctx.service.stats(days);
+    const auto dur = [](const std::optional<Timestamp>& ms) {
+        return ms ? format_duration(0, *ms) : std::string("—");
+    };
+    std::string text = "Incidents" + (days ? " in the last " + std::to_string(*days) + " days" : "") +
+                       ": " + std::to_string(s.total) + " (" + std::to_string(s.open) + " open)";
+    for (int i = 0; i < 5; ++i) {
+        text += (i ? " · " : "\n") + std::string("SEV") + std::to_string(i + 1) + ": " +
+                std::to_string(s.by_severity[i]);
+    }
+    text += "\nTime to identify: mean " + dur(s.mean_to_identify) + ", median " +
+            dur(s.median_to_identify);
+    text += "\nTime to mitigate: mean " + dur(s.mean_to_mitigate) + ", median " +
+            dur(s.median_to_mitigate);
+    text += "\nTime to resolve: mean " + dur(s.mean_to_resolve) + ", median " +
+            dur(s.median_to_resolve);
+    text += "\nOpen action items: " + std::to_string(s.open_actions) + " (" +
+            std::to_string(s.overdue_actions) + " overdue)";
+    return to_caller(text);
+}
+
+Reply subscription(CommandContext& ctx, bool on) {
+    const std::string usage = std::string("/incident ") + (on ? "subscribe" : "unsubscribe") +
+                              " [sev1-5|all]";
+    Subscription sub{ctx.request.platform, ctx.caller(), std::nullopt, Severity::sev5};
+    std::string what;
+    if (!ctx.args.empty()) {
+        const std::string word = to_lower(ctx.args[0]);
+        if (word != "all") sub.min_severity = severity_arg(word, usage);
+        what = "every incident " + std::string(to_string(sub.min_severity)) + " or worse";
+    } else if (ctx.incident) {
+        sub.incident = ctx.incident->number;
+        what = ctx.incident->key();
+    } else {
+        usage_error("Outside an incident channel, say which severities.", usage);
+    }
+    if (!ctx.service.subscribe(sub, on)) {
+        return to_caller("You were not subscribed to " + what + ".");
+    }
+    return to_caller(on ? "Subscribed: you will get a direct message about " + what + "."
+                        : "Unsubscribed from " + what + ".");
+}
+
+}  // namespace
+
+void register_builtin_commands(CommandRouter& router) {
+    const Scope none = Scope::none, inc = Scope::incident;
+    router.add({"declare", "[sev1-5] <title>", "declare an incident with its own channel; you become commander", none, declare});
+    router.add({"status", "<investigating|identified|monitoring|resolved>", "move the incident to a new state", inc, status, {"state"}});
+    router.add({"sev", "<1-5>", "change severity (after resolve: the final severity)", inc, sev, {"severity"}});
+    router.add({"role", "<commander|scribe|comms|liaison|sme> [@user]", "assign a role (default: you)", inc, role});
+    router.add({"update", "<text>", "status update for the timeline and stakeholders", inc, update});
+    router.add({"note", "<text>", "record a key event on the timeline", inc, note});
+    router.add({"todo", "<text> [@owner] [due:YYYY-MM-DD]", "add an action item", inc, todo});
+    router.add({"todos", "", "list action items", inc, todos, {"actions"}});
+    router.add({"done", "<n>", "mark action item n done", inc, done});
+    router.add({"resolve", "[sev1-5] [summary]", "resolve; optionally set the final severity", inc, resolve});
+    router.add({"reopen", "", "reopen a resolved incident", inc, reopen});
+    router.add({"merge", "INC-<n>", "group this incident under INC-<n>", inc, merge, {}, true});
+    router.add({"postmortem", "[owner @user] [due YYYY-MM-DD] [publish]", "(re)generate the post-mortem draft, set owner, due date, publish", inc, postmortem, {"pm"}});
+    router.add({"close", "[force <reason>]", "close after the post-mortem is published", inc, close});
+    router.add({"info", "", "summary of the incident", inc, info});
+    router.add({"timeline", "", "key events so far", inc, timeline});
+    router.add({"list", "[all]", "open incidents (all: every incident)", none, list});
+    router.add({"stats", "[days]", "counts and response times across incidents", none, stats});
+    router.add({"subscribe", "[sev1-5|all]", "direct messages about this incident, or every incident of a severity or worse", Scope::optional_incident, [](CommandContext& c) { return subscription(c, true); }});
+    router.add({"unsubscribe", "[sev1-5|all]", "stop those direct messages", Scope::optional_incident, [](CommandContext& c) { return subscription(c, false); }});
+    router.add({"help", "", "this list", none, [&router](CommandContext&) { return to_caller(router.help()); }});
+}
+
+}  // namespace incident::commands

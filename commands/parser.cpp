@@ -1,0 +1,69 @@
+#include "commands/parser.hpp"
+
+#include <algorithm>
+#include <charconv>
+
+#include "bot/text.hpp"
+
+namespace incident::commands {
+
+Args::Args(std::string_view text) : text_(trim(text)) {
+    const std::string_view all(text_);
+    for (const std::string_view w : split_words(all)) {
+        words_.push_back(Word{static_cast<std::size_t>(w.data() - all.data()), w.size()});
+    }
+}
+
+std::string_view Args::rest(std::size_t i) const {
+    if (i >= words_.size()) return {};
+    return trim(std::string_view(text_).substr(words_[i].offset));
+}
+
+ParsedLine split_command(std::string_view text) {
+    const Args args(text);
+    if (args.empty()) return {};
+    return ParsedLine{to_lower(args[0]), std::string(args.rest(1))};
+}
+
+std::optional<Actor> parse_mention(std::string_view word) {
+    if (word.starts_with("<@") && word.ends_with(">") && word.size() > 3) {
+        const std::string_view inner = word.substr(2, word.size() - 3);
+        const auto bar = inner.find('|');
+        if (bar == std::string_view::npos) return Actor{std::string(inner), std::string(inner)};
+        if (bar == 0 || bar + 1 >= inner.size()) return std::nullopt;
+        return Actor{std::string(inner.substr(0, bar)), std::string(inner.substr(bar + 1))};
+    }
+    if (word.size() > 1 && word[0] == '@') {
+        std::string_view name = word.substr(1);
+        while (!name.empty() && (name.back() == ',' || name.back() == '.')) name.remove_suffix(1);
+        if (name.empty()) return std::nullopt;
+        return Actor{std::string(name), std::string(name)};
+    }
+    return std::nullopt;
+}
+
+std::optional<int> parse_positive_int(std::string_view word) {
+    int value = 0;
+    const auto [end, error] = std::from_chars(word.data(), word.data() + word.size(), value);
+    if (error != std::errc{} || end != word.data() + word.size() || value <= 0) {
+        return std::nullopt;
+    }
+    return value;
+}
+
+std::size_t edit_distance(std::string_view a, std::string_view b) {
+    std::vector<std::size_t> row(b.size() + 1);
+    for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
+    for (std::size_t i = 1; i <= a.size(); ++i) {
+        std::size_t diagonal = row[0];
+        row[0] = i;
+        for (std::size_t j = 1; j <= b.size(); ++j) {
+            const std::size_t above = row[j];
+            row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] != b[j - 1])});
+            diagonal = above;
+        }
+    }
+    return row[b.size()];
+}
+
+}  // namespace incident::commands

@@ -1,0 +1,194 @@
+#include "storage/migrations.hpp"
+
+#include <array>
+#include <stdexcept>
+#include <string>
+
+#include <SQLiteCpp/SQLiteCpp.h>
+
+namespace incident {
+
+namespace {
+
+// Enum columns hold the names from bot/types.hpp and carry no CHECK: a new enum value must
+// not need a table rebuild. Times are Unix epoch milliseconds (UTC).
+constexpr std::string_view k_initial_schema = R"sql(
+CREATE TABLE processed_keys (
+    key          TEXT PRIMARY KEY,
+    reply        TEXT NOT NULL,
+    processed_at INTEGER NOT NULL
+);
+
+CREATE TABLE incidents (
+    number                  INTEGER PRIMARY KEY,
+    title                   TEXT NOT NULL,
+    severity                TEXT NOT NULL,
+    final_severity          TEXT,
+    state                   TEXT NOT NULL,
+    merged_into             INTEGER REFERENCES incidents(number),
+    platform                TEXT NOT NULL,
+    channel_id              TEXT NOT NULL,
+    channel_name            TEXT NOT NULL,
+    declared_by_id          TEXT NOT NULL,
+    declared_by_name        TEXT NOT NULL,
+    declared_at             INTEGER NOT NULL,
+    identified_at           INTEGER,
+    mitigated_at            INTEGER,
+    resolved_at             INTEGER,
+    closed_at               INTEGER,
+    last_update_at          INTEGER NOT NULL,
+    summary                 TEXT NOT NULL,
+    postmortem_owner        TEXT NOT NULL,
+    postmortem_due          TEXT,
+    postmortem_published_at INTEGER
+);
+CREATE INDEX incidents_by_channel ON incidents (platform, channel_id);
+CREATE INDEX incidents_by_primary ON incidents (merged_into) WHERE merged_into IS NOT NULL;
+
+CREATE TABLE roles (
+    id               INTEGER PRIMARY KEY,
+    incident         INTEGER NOT NULL REFERENCES incidents(number),
+    role             TEXT NOT NULL,
+    person_id        TEXT NOT NULL,
+    person_name      TEXT NOT NULL,
+    assigned_by_id   TEXT NOT NULL,
+    assigned_by_name TEXT NOT NULL,
+    assigned_at      INTEGER NOT NULL,
+    UNIQUE (incident, role, person_id)
+);
+
+CREATE TABLE timeline_entries (
+    id          INTEGER PRIMARY KEY,
+    incident    INTEGER NOT NULL REFERENCES incidents(number),
+    kind        TEXT NOT NULL,
+    at          INTEGER NOT NULL,
+    author_id   TEXT NOT NULL,
+    author_name TEXT NOT NULL,
+    text        TEXT NOT NULL,
+    message_id  TEXT NOT NULL,
+    thread_id   TEXT NOT NULL,
+    key_event   INTEGER NOT NULL CHECK (key_event IN (0, 1)),
+    edited_at   INTEGER,
+    deleted_at  INTEGER
+);
+CREATE INDEX timeline_by_incident ON timeline_entries (incident, at, id);
+-- Retried or replayed deliveries of one chat message must not become two entries.
+CREATE UNIQUE INDEX timeline_by_message ON timeline_entries (incident, message_id)
+    WHERE message_id <> '';
+
+-- Earlier texts of an edited entry, seq 0 the oldest.
+CREATE TABLE entry_revisions (
+    entry_id INTEGER NOT NULL REFERENCES timeline_entries(id) ON DELETE CASCADE,
+    seq      INTEGER NOT NULL,
+    text     TEXT NOT NULL,
+    PRIMARY KEY (entry_id, seq)
+) WITHOUT ROWID;
+
+CREATE TABLE action_items (
+    id                INTEGER PRIMARY KEY,
+    incident          INTEGER NOT NULL REFERENCES incidents(number),
+    number            INTEGER NOT NULL,
+    text              TEXT NOT NULL,
+    owner             TEXT NOT NULL,
+    due               TEXT,
+    status            TEXT NOT NULL,
+    source            TEXT NOT NULL,
+    source_message_id TEXT NOT NULL,
+    author_id         TEXT NOT NULL,
+    author_name       TEXT NOT NULL,
+    created_at        INTEGER NOT NULL,
+    done_at           INTEGER,
+    UNIQUE (incident, number)
+);
+
+-- incident NULL: every incident at min_severity or worse.
+CREATE TABLE subscriptions (
+    id           INTEGER PRIMARY KEY,
+    platform     TEXT NOT NULL,
+    who_id       TEXT NOT NULL,
+    who_name     TEXT NOT NULL,
+    incident     INTEGER REFERENCES incidents(number),
+    min_severity TEXT NOT NULL
+);
+-- NULLs are distinct in a UNIQUE constraint, hence the expression.
+CREATE UNIQUE INDEX subscriptions_unique
+    ON subscriptions (platform, who_id, ifnull(incident, 0), min_severity);
+)sql";
+
+constexpr std::array<Migration, 1> k_migrations{{
+    {1, "initial schema", k_initial_schema},
+}};
+
+bool has_migrations_table(SQLite::Database& db) {
+    SQLite::Statement query(
+        db, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'");
+    return query.executeStep();
+}
+
+bool is_applied(SQLite::Database& db, int version) {
+    SQLite::Statement query(db, "SELECT 1 FROM schema_migrations WHERE version = ?");
+    query.bind(1, version);
+    return query.executeStep();
+}
+
+void apply(SQLite::Database& db, const Migration& migration) {
+    // IMMEDIATE takes the write lock first, so two processes opening the same file at once
+    // cannot both apply one migration.
+    db.exec("BEGIN IMMEDIATE");
+    try {
+        if (!is_applied(db, migration.version)) {
+            db.exec(std::string(migration.sql));
+            SQLite::Statement record(
+                db,
+                "INSERT INTO schema_migrations (version, applied_at) "
+                "VALUES (?, strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))");
+            record.bind(1, migration.version);
+            record.exec();
+        }
+        db.exec("COMMIT");
+    } catch (...) {
+        db.tryExec("ROLLBACK");
+        throw;
+    }
+}
+
+}  // namespace
+
+std::span<const Migration> migrations() { return k_migrations; }
+
+int latest_schema_version() { return k_migrations.back().version; }
+
+int schema_version(SQLite::Database& db) {
+    if (!has_migrations_table(db)) return 0;
+    SQLite::Statement query(db, "SELECT ifnull(max(version), 0) FROM schema_migrations");
+    query.executeStep();
+    return query.getColumn(0).getInt();
+}
+
+void migrate(SQLite::Database& db, std::span<const Migration> list) {
+    int known = 0;
+    for (const Migration& migration : list) {
+        if (migration.version <= known) {
+            throw std::logic_error("schema migrations must have strictly increasing versions");
+        }
+        known = migration.version;
+    }
+
+    const int current = schema_version(db);
+    if (current > known) {
+        throw std::runtime_error("database schema version " + std::to_string(current) +
+                                 " is newer than this incident-bot (knows up to " +
+                                 std::to_string(known) + "); upgrade incident-bot");
+    }
+
+    db.exec(
+        "CREATE TABLE IF NOT EXISTS schema_migrations ("
+        "version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)");
+    for (const Migration& migration : list) {
+        if (migration.version > current) apply(db, migration);
+    }
+}
+
+void migrate(SQLite::Database& db) { migrate(db, migrations()); }
+
+}  // namespace incident

@@ -1,0 +1,593 @@
+#include "storage/sqlite_store.hpp"
+
+#include <algorithm>
+#include <mutex>
+#include <stdexcept>
+#include <unordered_map>
+
+#include <SQLiteCpp/SQLiteCpp.h>
+
+#include "storage/migrations.hpp"
+
+namespace incident {
+
+namespace {
+
+using SQLite::Column;
+using SQLite::Statement;
+
+void bind_optional(Statement& query, int index, const std::optional<std::int64_t>& value) {
+    if (value) {
+        query.bind(index, *value);
+    } else {
+        query.bind(index);
+    }
+}
+
+void bind_optional(Statement& query, int index, const std::optional<std::string>& value) {
+    if (value) {
+        query.bind(index, *value);
+    } else {
+        query.bind(index);
+    }
+}
+
+void bind_optional(Statement& query, int index, const std::optional<Severity>& value) {
+    if (value) {
+        query.bind(index, std::string(to_string(*value)));
+    } else {
+        query.bind(index);
+    }
+}
+
+std::optional<std::int64_t> optional_int(const Column& column) {
+    if (column.isNull()) return std::nullopt;
+    return column.getInt64();
+}
+
+std::optional<std::string> optional_text(const Column& column) {
+    if (column.isNull()) return std::nullopt;
+    return column.getString();
+}
+
+// Enum columns are text so the sqlite3 CLI can read them; a name this build does not know
+// means the file was written by something else, and guessing would corrupt it further.
+template <typename Parse>
+auto parse_column(const Column& column, Parse parse, std::string_view name) {
+    const std::string text = column.getString();
+    if (auto value = parse(text)) return *value;
+    throw std::runtime_error("unknown value '" + text + "' in column " + std::string(name));
+}
+
+template <typename Parse>
+auto parse_optional_column(const Column& column, Parse parse, std::string_view name)
+    -> std::optional<decltype(parse_column(column, parse, name))> {
+    if (column.isNull()) return std::nullopt;
+    return parse_column(column, parse, name);
+}
+
+template <typename Read>
+auto collect(Statement& query, Read read) {
+    std::vector<decltype(read(query))> rows;
+    while (query.executeStep()) rows.push_back(read(query));
+    return rows;
+}
+
+template <typename Read>
+auto first(Statement& query, Read read) -> std::optional<decltype(read(query))> {
+    if (!query.executeStep()) return std::nullopt;
+    return read(query);
+}
+
+constexpr const char* k_incident_columns =
+    "number, title, severity, final_severity, state, merged_into, platform, channel_id, "
+    "channel_name, declared_by_id, declared_by_name, declared_at, identified_at, "
+    "mitigated_at, resolved_at, closed_at, last_update_at, summary, postmortem_owner, "
+    "postmortem_due, postmortem_published_at";
+
+// Binds every column but `number` as ?1..?20, in k_incident_columns order.
+void bind_incident(Statement& query, const Incident& incident) {
+    query.bind(1, incident.title);
+    query.bind(2, std::string(to_string(incident.severity)));
+    bind_optional(query, 3, incident.final_severity);
+    query.bind(4, std::string(to_string(incident.state)));
+    bind_optional(query, 5, incident.merged_into);
+    query.bind(6, incident.platform);
+    query.bind(7, incident.channel_id);
+    query.bind(8, incident.channel_name);
+    query.bind(9, incident.declared_by.id);
+    query.bind(10, incident.declared_by.name);
+    query.bind(11, incident.declared_at);
+    bind_optional(query, 12, incident.identified_at);
+    bind_optional(query, 13, incident.mitigated_at);
+    bind_optional(query, 14, incident.resolved_at);
+    bind_optional(query, 15, incident.closed_at);
+    query.bind(16, incident.last_update_at);
+    query.bind(17, incident.summary);
+    query.bind(18, incident.postmortem_owner);
+    bind_optional(query, 19, incident.postmortem_due);
+    bind_optional(query, 20, incident.postmortem_published_at);
+}
+
+Incident read_incident(Statement& row) {
+    Incident incident;
+    incident.number = row.getColumn(0).getInt64();
+    incident.title = row.getColumn(1).getString();
+    incident.severity = parse_column(row.getColumn(2), parse_severity, "incidents.severity");
+    incident.final_severity =
+        parse_optional_column(row.getColumn(3), parse_severity, "incidents.final_severity");
+    incident.state = parse_column(row.getColumn(4), parse_state, "incidents.state");
+    incident.merged_into = optional_int(row.getColumn(5));
+    incident.platform = row.getColumn(6).getString();
+    incident.channel_id = row.getColumn(7).getString();
+    incident.channel_name = row.getColumn(8).getString();
+    incident.declared_by = {row.getColumn(9).getString(), row.getColumn(10).getString()};
+    incident.declared_at = row.getColumn(11).getInt64();
+    incident.identified_at = optional_int(row.getColumn(12));
+    incident.mitigated_at = optional_int(row.getColumn(13));
+    incident.resolved_at = optional_int(row.getColumn(14));
+    incident.closed_at = optional_int(row.getColumn(15));
+    incident.last_update_at = row.getColumn(16).getInt64();
+    incident.summary = row.getColumn(17).getString();
+    incident.postmortem_owner = row.getColumn(18).getString();
+    incident.postmortem_due = optional_text(row.getColumn(19));
+    incident.postmortem_published_at = optional_int(row.getColumn(20));
+    return incident;
+}
+
+constexpr const char* k_entry_columns =
+    "id, incident, kind, at, author_id, author_name, text, message_id, thread_id, key_event, "
+    "edited_at, deleted_at";
+
+TimelineEntry read_entry(Statement& row) {
+    TimelineEntry entry;
+    entry.id = row.getColumn(0).getInt64();
+    entry.incident = row.getColumn(1).getInt64();
+    entry.kind = parse_column(row.getColumn(2), parse_entry_kind, "timeline_entries.kind");
+    entry.at = row.getColumn(3).getInt64();
+    entry.author = {row.getColumn(4).getString(), row.getColumn(5).getString()};
+    entry.text = row.getColumn(6).getString();
+    entry.message_id = row.getColumn(7).getString();
+    entry.thread_id = row.getColumn(8).getString();
+    entry.key_event = row.getColumn(9).getInt() != 0;
+    entry.edited_at = optional_int(row.getColumn(10));
+    entry.deleted_at = optional_int(row.getColumn(11));
+    return entry;
+}
+
+constexpr const char* k_action_columns =
+    "id, incident, number, text, owner, due, status, source, source_message_id, author_id, "
+    "author_name, created_at, done_at";
+
+ActionItem read_action(Statement& row) {
+    ActionItem item;
+    item.id = row.getColumn(0).getInt64();
+    item.incident = row.getColumn(1).getInt64();
+    item.number = row.getColumn(2).getInt();
+    item.text = row.getColumn(3).getString();
+    item.owner = row.getColumn(4).getString();
+    item.due = optional_text(row.getColumn(5));
+    item.status = parse_column(row.getColumn(6), parse_action_status, "action_items.status");
+    item.source = parse_column(row.getColumn(7), parse_action_source, "action_items.source");
+    item.source_message_id = row.getColumn(8).getString();
+    item.author = {row.getColumn(9).getString(), row.getColumn(10).getString()};
+    item.created_at = row.getColumn(11).getInt64();
+    item.done_at = optional_int(row.getColumn(12));
+    return item;
+}
+
+void write_revisions(SQLite::Database& db, const TimelineEntry& entry) {
+    Statement clear(db, "DELETE FROM entry_revisions WHERE entry_id = ?");
+    clear.bind(1, entry.id);
+    clear.exec();
+    Statement insert(db, "INSERT INTO entry_revisions (entry_id, seq, text) VALUES (?, ?, ?)");
+    for (std::size_t seq = 0; seq < entry.previous_texts.size(); ++seq) {
+        insert.bind(1, entry.id);
+        insert.bind(2, static_cast<std::int64_t>(seq));
+        insert.bind(3, entry.previous_texts[seq]);
+        insert.exec();
+        insert.reset();
+    }
+}
+
+bool is_memory_path(const std::string& path) {
+    return path.empty() || path == ":memory:" || path.starts_with("file::memory:");
+}
+
+}  // namespace
+
+struct SqliteStore::Impl {
+    explicit Impl(const std::string& path)
+        : path(path), db(path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE, 5000) {}
+
+    std::string path;
+    SQLite::Database db;
+    // Recursive: work() inside transaction() calls back into the store.
+    std::recursive_mutex mutex;
+    int depth = 0;
+};
+
+SqliteStore::SqliteStore(const std::string& path) {
+    try {
+        impl_ = std::make_unique<Impl>(path);
+        SQLite::Database& db = impl_->db;
+        db.exec("PRAGMA foreign_keys = ON");
+        // An acknowledged event must survive power loss, WAL or not.
+        db.exec("PRAGMA synchronous = FULL");
+        // Refuses a newer schema before anything below writes to the file.
+        migrate(db);
+        if (!is_memory_path(path)) db.exec("PRAGMA journal_mode = WAL");
+    } catch (const SQLite::Exception& e) {
+        throw std::runtime_error("cannot open database " + path + ": " + e.what());
+    }
+}
+
+SqliteStore::~SqliteStore() = default;
+
+const std::string& SqliteStore::path() const { return impl_->path; }
+
+int SqliteStore::schema_version() {
+    std::lock_guard lock(impl_->mutex);
+    return incident::schema_version(impl_->db);
+}
+
+void SqliteStore::transaction(const std::function<void()>& work) {
+    std::lock_guard lock(impl_->mutex);
+    SQLite::Database& db = impl_->db;
+    const int depth = impl_->depth;
+    // Inner calls are savepoints: an inner failure that the caller catches undoes only the
+    // inner writes; one that propagates undoes the outer transaction as well.
+    const std::string savepoint = "nested_" + std::to_string(depth);
+    // IMMEDIATE takes the write lock up front, so busy_timeout applies instead of a
+    // deadlock-prone lock upgrade in the middle of the work.
+    db.exec(depth == 0 ? std::string("BEGIN IMMEDIATE") : "SAVEPOINT " + savepoint);
+    ++impl_->depth;
+    try {
+        work();
+    } catch (...) {
+        --impl_->depth;
+        // SQLite may already have rolled back by itself (SQLITE_FULL, IOERR, ...); the
+        // original exception is the one worth reporting.
+        if (depth == 0) {
+            db.tryExec("ROLLBACK");
+        } else {
+            db.tryExec("ROLLBACK TO " + savepoint);
+            db.tryExec("RELEASE " + savepoint);
+        }
+        throw;
+    }
+    --impl_->depth;
+    if (depth > 0) {
+        db.exec("RELEASE " + savepoint);
+        return;
+    }
+    try {
+        db.exec("COMMIT");
+    } catch (...) {
+        db.tryExec("ROLLBACK");
+        throw;
+    }
+}
+
+std::optional<std::string> SqliteStore::processed(std::string_view key) {
+    std::lock_guard lock(impl_->mutex);
+    Statement query(impl_->db, "SELECT reply FROM processed_keys WHERE key = ?");
+    query.bind(1, std::string(key));
+    return first(query, [](Statement& row) { return row.getColumn(0).getString(); });
+}
+
+void SqliteStore::mark_processed(std::string_view key, std::string_view reply, Timestamp at) {
+    std::lock_guard lock(impl_->mutex);
+    // The first reply stands: a retried event must get the answer the first one got.
+    Statement insert(impl_->db,
+                     "INSERT INTO processed_keys (key, reply, processed_at) VALUES (?, ?, ?) "
+                     "ON CONFLICT (key) DO NOTHING");
+    insert.bind(1, std::string(key));
+    insert.bind(2, std::string(reply));
+    insert.bind(3, at);
+    insert.exec();
+}
+
+void SqliteStore::insert_incident(Incident& incident) {
+    std::lock_guard lock(impl_->mutex);
+    Statement insert(impl_->db, std::string("INSERT INTO incidents (") + k_incident_columns +
+                                    ") VALUES ((SELECT ifnull(max(number), 0) + 1 FROM "
+                                    "incidents), ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, "
+                                    "?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)");
+    bind_incident(insert, incident);
+    insert.exec();
+    // number is the rowid.
+    incident.number = impl_->db.getLastInsertRowid();
+}
+
+void SqliteStore::update_incident(const Incident& incident) {
+    std::lock_guard lock(impl_->mutex);
+    Statement update(impl_->db,
+                     "UPDATE incidents SET title = ?1, severity = ?2, final_severity = ?3, "
+                     "state = ?4, merged_into = ?5, platform = ?6, channel_id = ?7, "
+                     "channel_name = ?8, declared_by_id = ?9, declared_by_name = ?10, "
+                     "declared_at = ?11, identified_at = ?12, mitigated_at = ?13, "
+                     "resolved_at = ?14, closed_at = ?15, last_update_at = ?16, summary = ?17, "
+                     "postmortem_owner = ?18, postmortem_due = ?19, "
+                     "postmortem_published_at = ?20 WHERE number = ?21");
+    bind_incident(update, incident);
+    update.bind(21, incident.number);
+    if (update.exec() == 0) {
+        throw std::runtime_error("cannot update " + incident.key() + ": no such incident");
+    }
+}
+
+std::optional<Incident> SqliteStore::incident(std::int64_t number) {
+    std::lock_guard lock(impl_->mutex);
+    Statement query(impl_->db, std::string("SELECT ") + k_incident_columns +
+                                   " FROM incidents WHERE number = ?");
+    query.bind(1, number);
+    return first(query, read_incident);
+}
+
+std::optional<Incident> SqliteStore::incident_by_channel(std::string_view platform,
+                                                         std::string_view channel_id) {
+    std::lock_guard lock(impl_->mutex);
+    // Incidents without a channel yet have channel_id '' and belong to no channel.
+    Statement query(impl_->db, std::string("SELECT ") + k_incident_columns +
+                                   " FROM incidents WHERE platform = ? AND channel_id = ? "
+                                   "AND channel_id <> '' ORDER BY number DESC LIMIT 1");
+    query.bind(1, std::string(platform));
+    query.bind(2, std::string(channel_id));
+    return first(query, read_incident);
+}
+
+std::vector<Incident> SqliteStore::incidents(bool include_closed) {
+    std::lock_guard lock(impl_->mutex);
+    Statement query(impl_->db, std::string("SELECT ") + k_incident_columns +
+                                   " FROM incidents WHERE ?1 OR state NOT IN ('closed', "
+                                   "'merged') ORDER BY number DESC");
+    query.bind(1, include_closed ? 1 : 0);
+    return collect(query, read_incident);
+}
+
+std::vector<Incident> SqliteStore::merged_into(std::int64_t primary) {
+    std::lock_guard lock(impl_->mutex);
+    Statement query(impl_->db, std::string("SELECT ") + k_incident_columns +
+                                   " FROM incidents WHERE merged_into = ? ORDER BY number");
+    query.bind(1, primary);
+    return collect(query, read_incident);
+}
+
+void SqliteStore::assign_role(std::int64_t incident, const RoleAssignment& assignment) {
+    transaction([&] {
+        SQLite::Database& db = impl_->db;
+        const std::string role(to_string(assignment.role));
+        if (assignment.role != Role::sme) {
+            Statement clear(db, "DELETE FROM roles WHERE incident = ? AND role = ?");
+            clear.bind(1, incident);
+            clear.bind(2, role);
+            clear.exec();
+        }
+        // An sme named twice keeps the first assignment.
+        Statement insert(db,
+                         "INSERT INTO roles (incident, role, person_id, person_name, "
+                         "assigned_by_id, assigned_by_name, assigned_at) "
+                         "VALUES (?, ?, ?, ?, ?, ?, ?) "
+                         "ON CONFLICT (incident, role, person_id) DO NOTHING");
+        insert.bind(1, incident);
+        insert.bind(2, role);
+        insert.bind(3, assignment.person.id);
+        insert.bind(4, assignment.person.name);
+        insert.bind(5, assignment.assigned_by.id);
+        insert.bind(6, assignment.assigned_by.name);
+        insert.bind(7, assignment.assigned_at);
+        insert.exec();
+    });
+}
+
+std::vector<RoleAssignment> SqliteStore::roles(std::int64_t incident) {
+    std::lock_guard lock(impl_->mutex);
+    Statement query(impl_->db,
+                    "SELECT role, person_id, person_name, assigned_by_id, assigned_by_name, "
+                    "assigned_at FROM roles WHERE incident = ? ORDER BY assigned_at, id");
+    query.bind(1, incident);
+    auto roles = collect(query, [](Statement& row) {
+        RoleAssignment assignment;
+        assignment.role = parse_column(row.getColumn(0), parse_role, "roles.role");
+        assignment.person = {row.getColumn(1).getString(), row.getColumn(2).getString()};
+        assignment.assigned_by = {row.getColumn(3).getString(), row.getColumn(4).getString()};
+        assignment.assigned_at = row.getColumn(5).getInt64();
+        return assignment;
+    });
+    // Enum order lives in C++, not in the text column.
+    std::stable_sort(roles.begin(), roles.end(),
+                     [](const RoleAssignment& a, const RoleAssignment& b) {
+                         return static_cast<int>(a.role) < static_cast<int>(b.role);
+                     });
+    return roles;
+}
+
+bool SqliteStore::add_entry(TimelineEntry& entry) {
+    bool added = false;
+    transaction([&] {
+        SQLite::Database& db = impl_->db;
+        // DO NOTHING only covers uniqueness, so a missing incident still fails loudly.
+        Statement insert(db, std::string("INSERT INTO timeline_entries (") + k_entry_columns +
+                                 ") VALUES (NULL, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                                 "ON CONFLICT DO NOTHING");
+        insert.bind(1, entry.incident);
+        insert.bind(2, std::string(to_string(entry.kind)));
+        insert.bind(3, entry.at);
+        insert.bind(4, entry.author.id);
+        insert.bind(5, entry.author.name);
+        insert.bind(6, entry.text);
+        insert.bind(7, entry.message_id);
+        insert.bind(8, entry.thread_id);
+        insert.bind(9, entry.key_event ? 1 : 0);
+        bind_optional(insert, 10, entry.edited_at);
+        bind_optional(insert, 11, entry.deleted_at);
+        if (insert.exec() == 0) return;
+        entry.id = db.getLastInsertRowid();
+        added = true;
+        if (!entry.previous_texts.empty()) write_revisions(db, entry);
+    });
+    return added;
+}
+
+void SqliteStore::update_entry(const TimelineEntry& entry) {
+    transaction([&] {
+        SQLite::Database& db = impl_->db;
+        Statement update(db,
+                         "UPDATE timeline_entries SET text = ?, key_event = ?, edited_at = ?, "
+                         "deleted_at = ? WHERE id = ?");
+        update.bind(1, entry.text);
+        update.bind(2, entry.key_event ? 1 : 0);
+        bind_optional(update, 3, entry.edited_at);
+        bind_optional(update, 4, entry.deleted_at);
+        update.bind(5, entry.id);
+        if (update.exec() == 0) {
+            throw std::runtime_error("cannot update timeline entry " + std::to_string(entry.id) +
+                                     ": no such entry");
+        }
+        write_revisions(db, entry);
+    });
+}
+
+std::optional<TimelineEntry> SqliteStore::entry_by_message(std::int64_t incident,
+                                                           std::string_view message_id) {
+    std::lock_guard lock(impl_->mutex);
+    if (message_id.empty()) return std::nullopt;
+    Statement query(impl_->db, std::string("SELECT ") + k_entry_columns +
+                                   " FROM timeline_entries WHERE incident = ? AND "
+                                   "message_id = ? AND message_id <> ''");
+    query.bind(1, incident);
+    query.bind(2, std::string(message_id));
+    auto entry = first(query, read_entry);
+    if (entry) {
+        Statement revisions(impl_->db,
+                            "SELECT text FROM entry_revisions WHERE entry_id = ? ORDER BY seq");
+        revisions.bind(1, entry->id);
+        entry->previous_texts =
+            collect(revisions, [](Statement& row) { return row.getColumn(0).getString(); });
+    }
+    return entry;
+}
+
+std::vector<TimelineEntry> SqliteStore::timeline(std::int64_t incident) {
+    std::lock_guard lock(impl_->mutex);
+    Statement query(impl_->db, std::string("SELECT ") + k_entry_columns +
+                                   " FROM timeline_entries WHERE incident = ? ORDER BY at, id");
+    query.bind(1, incident);
+    auto entries = collect(query, read_entry);
+
+    std::unordered_map<std::int64_t, std::size_t> index_of;
+    for (std::size_t i = 0; i < entries.size(); ++i) index_of.emplace(entries[i].id, i);
+    Statement revisions(impl_->db,
+                        "SELECT r.entry_id, r.text FROM entry_revisions r "
+                        "JOIN timeline_entries e ON e.id = r.entry_id "
+                        "WHERE e.incident = ? ORDER BY r.entry_id, r.seq");
+    revisions.bind(1, incident);
+    while (revisions.executeStep()) {
+        const auto found = index_of.find(revisions.getColumn(0).getInt64());
+        if (found != index_of.end()) {
+            entries[found->second].previous_texts.push_back(revisions.getColumn(1).getString());
+        }
+    }
+    return entries;
+}
+
+void SqliteStore::add_action(ActionItem& item) {
+    transaction([&] {
+        SQLite::Database& db = impl_->db;
+        Statement insert(db, std::string("INSERT INTO action_items (") + k_action_columns +
+                                 ") VALUES (NULL, ?1, (SELECT ifnull(max(number), 0) + 1 FROM "
+                                 "action_items WHERE incident = ?1), ?2, ?3, ?4, ?5, ?6, ?7, "
+                                 "?8, ?9, ?10, ?11)");
+        insert.bind(1, item.incident);
+        insert.bind(2, item.text);
+        insert.bind(3, item.owner);
+        bind_optional(insert, 4, item.due);
+        insert.bind(5, std::string(to_string(item.status)));
+        insert.bind(6, std::string(to_string(item.source)));
+        insert.bind(7, item.source_message_id);
+        insert.bind(8, item.author.id);
+        insert.bind(9, item.author.name);
+        insert.bind(10, item.created_at);
+        bind_optional(insert, 11, item.done_at);
+        insert.exec();
+        const std::int64_t id = db.getLastInsertRowid();
+
+        Statement number(db, "SELECT number FROM action_items WHERE id = ?");
+        number.bind(1, id);
+        number.executeStep();
+        item.id = id;
+        item.number = number.getColumn(0).getInt();
+    });
+}
+
+void SqliteStore::update_action(const ActionItem& item) {
+    std::lock_guard lock(impl_->mutex);
+    Statement update(impl_->db,
+                     "UPDATE action_items SET text = ?, owner = ?, due = ?, status = ?, "
+                     "done_at = ? WHERE id = ?");
+    update.bind(1, item.text);
+    update.bind(2, item.owner);
+    bind_optional(update, 3, item.due);
+    update.bind(4, std::string(to_string(item.status)));
+    bind_optional(update, 5, item.done_at);
+    update.bind(6, item.id);
+    if (update.exec() == 0) {
+        throw std::runtime_error("cannot update action item " + std::to_string(item.id) +
+                                 ": no such action item");
+    }
+}
+
+std::vector<ActionItem> SqliteStore::actions(std::int64_t incident) {
+    std::lock_guard lock(impl_->mutex);
+    Statement query(impl_->db, std::string("SELECT ") + k_action_columns +
+                                   " FROM action_items WHERE incident = ? ORDER BY number");
+    query.bind(1, incident);
+    return collect(query, read_action);
+}
+
+void SqliteStore::subscribe(const Subscription& sub) {
+    std::lock_guard lock(impl_->mutex);
+    // Subscribing again only refreshes the display name.
+    Statement insert(impl_->db,
+                     "INSERT INTO subscriptions (platform, who_id, who_name, incident, "
+                     "min_severity) VALUES (?, ?, ?, ?, ?) "
+                     "ON CONFLICT (platform, who_id, ifnull(incident, 0), min_severity) "
+                     "DO UPDATE SET who_name = excluded.who_name");
+    insert.bind(1, sub.platform);
+    insert.bind(2, sub.who.id);
+    insert.bind(3, sub.who.name);
+    bind_optional(insert, 4, sub.incident);
+    insert.bind(5, std::string(to_string(sub.min_severity)));
+    insert.exec();
+}
+
+bool SqliteStore::unsubscribe(const Subscription& sub) {
+    std::lock_guard lock(impl_->mutex);
+    Statement remove(impl_->db,
+                     "DELETE FROM subscriptions WHERE platform = ? AND who_id = ? AND "
+                     "incident IS ? AND min_severity = ?");
+    remove.bind(1, sub.platform);
+    remove.bind(2, sub.who.id);
+    bind_optional(remove, 3, sub.incident);
+    remove.bind(4, std::string(to_string(sub.min_severity)));
+    return remove.exec() > 0;
+}
+
+std::vector<Subscription> SqliteStore::subscriptions() {
+    std::lock_guard lock(impl_->mutex);
+    Statement query(impl_->db,
+                    "SELECT platform, who_id, who_name, incident, min_severity "
+                    "FROM subscriptions ORDER BY id");
+    return collect(query, [](Statement& row) {
+        Subscription sub;
+        sub.platform = row.getColumn(0).getString();
+        sub.who = {row.getColumn(1).getString(), row.getColumn(2).getString()};
+        sub.incident = optional_int(row.getColumn(3));
+        sub.min_severity =
+            parse_column(row.getColumn(4), parse_severity, "subscriptions.min_severity");
+        return sub;
+    });
+}
+
+}  // namespace incident

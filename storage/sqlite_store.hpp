@@ -1,0 +1,67 @@
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "bot/store.hpp"
+#include "bot/types.hpp"
+
+namespace incident {
+
+// The Store port on one SQLite connection. Every public call is serialized by an internal
+// mutex, so one instance may be shared between threads.
+class SqliteStore final : public Store {
+public:
+    // Opens or creates the database at `path` (":memory:" for tests) and applies the missing
+    // schema migrations. Throws std::runtime_error saying what is wrong, including when the
+    // database was written by a newer incident-bot.
+    explicit SqliteStore(const std::string& path);
+    ~SqliteStore() override;
+
+    SqliteStore(const SqliteStore&) = delete;
+    SqliteStore& operator=(const SqliteStore&) = delete;
+
+    const std::string& path() const;
+    int schema_version();
+
+    void transaction(const std::function<void()>& work) override;
+
+    std::optional<std::string> processed(std::string_view key) override;
+    void mark_processed(std::string_view key, std::string_view reply, Timestamp at) override;
+
+    void insert_incident(Incident& incident) override;
+    void update_incident(const Incident& incident) override;
+    std::optional<Incident> incident(std::int64_t number) override;
+    std::optional<Incident> incident_by_channel(std::string_view platform,
+                                                std::string_view channel_id) override;
+    std::vector<Incident> incidents(bool include_closed) override;
+    std::vector<Incident> merged_into(std::int64_t primary) override;
+
+    void assign_role(std::int64_t incident, const RoleAssignment& assignment) override;
+    std::vector<RoleAssignment> roles(std::int64_t incident) override;
+
+    bool add_entry(TimelineEntry& entry) override;
+    void update_entry(const TimelineEntry& entry) override;
+    std::optional<TimelineEntry> entry_by_message(std::int64_t incident,
+                                                  std::string_view message_id) override;
+    std::vector<TimelineEntry> timeline(std::int64_t incident) override;
+
+    void add_action(ActionItem& item) override;
+    void update_action(const ActionItem& item) override;
+    std::vector<ActionItem> actions(std::int64_t incident) override;
+
+    void subscribe(const Subscription& sub) override;
+    bool unsubscribe(const Subscription& sub) override;
+    std::vector<Subscription> subscriptions() override;
+
+private:
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace incident

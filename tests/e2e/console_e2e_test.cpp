@@ -1,0 +1,141 @@
+#include <doctest/doctest.h>
+
+#include <unistd.h>
+
+#include <array>
+#include <cstdio>
+#include <filesystem>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+namespace {
+
+namespace fs = std::filesystem;
+
+struct Run {
+    int status = -1;
+    std::string out;
+};
+
+// Runs a shell command line with no chat platform configured and captures stdout+stderr.
+Run shell(const std::string& command) {
+    const std::string full =
+        "env -u SLACK_BOT_TOKEN -u MATTERMOST_URL -u INCIDENT_BOT_DB " + command + " 2>&1";
+    Run run;
+    FILE* pipe = ::popen(full.c_str(), "r");
+    REQUIRE(pipe != nullptr);
+    std::array<char, 4096> buf{};
+    std::size_t n;
+    while ((n = std::fread(buf.data(), 1, buf.size(), pipe)) > 0) run.out.append(buf.data(), n);
+    run.status = ::pclose(pipe);
+    return run;
+}
+
+struct TempDb {
+    fs::path dir = fs::temp_directory_path() / ("incident-e2e-" + std::to_string(::getpid()));
+    fs::path db = dir / "bot.db";
+    TempDb() {
+        fs::remove_all(dir);
+        fs::create_directories(dir);
+    }
+    ~TempDb() { fs::remove_all(dir); }
+};
+
+bool has(const std::string& text, const std::string& part) {
+    return text.find(part) != std::string::npos;
+}
+
+const std::string k_bin = INCIDENT_BOT_BINARY;
+const std::string k_script = std::string(INCIDENT_BOT_E2E_DIR) + "/incident_script.txt";
+
+}  // namespace
+
+TEST_CASE("a console script drives the real binary; export gives the post-mortem and JSON") {
+    TempDb tmp;
+    const std::string db = "--db " + tmp.db.string();
+    const Run console = shell(k_bin + " console " + db + " < " + k_script);
+    CAPTURE(console.out);
+    REQUIRE(console.status == 0);
+    CHECK(has(console.out, "INC-1 declared (SEV2, major): Checkout returns 502s"));
+    CHECK(has(console.out, "[#inc-1-checkout-returns-502s] Action item 1 recorded"));
+    CHECK(has(console.out, "[#inc-1-checkout-returns-502s] Action item 2 recorded: verify the canary"));
+    CHECK(has(console.out, "INC-1 resolved after"));
+    CHECK(has(console.out, "INC-2 declared (SEV4, minor)"));
+    CHECK(has(console.out, "*INC-1* Checkout returns 502s"));
+    CHECK_FALSE(has(console.out, "⚠"));
+
+    const Run md = shell(k_bin + " export INC-1 --format md " + db);
+    CAPTURE(md.out);
+    REQUIRE(md.status == 0);
+    CHECK(has(md.out, "# INC-1: Checkout returns 502s"));
+    CHECK(has(md.out, "| Final severity | SEV2 (major) |"));
+    CHECK(has(md.out, "| Incident commander | @alice |"));
+    CHECK(has(md.out, "| Scribe | @carol |"));
+    CHECK(has(md.out, "| key message | @bob | looks like the deploy of 4312 changed the upstream pool |"));
+    CHECK(has(md.out, "investigating → identified"));
+    CHECK(has(md.out, "Rollback in progress, checkout degraded"));
+    CHECK(has(md.out, "| 1 | @bob add a guard against empty upstream pools | @bob | 2026-12-04 | done | todo_line |"));
+    CHECK(has(md.out, "| 2 | verify the canary catches this | unassigned | — | open | todo_line |"));
+    CHECK(has(md.out, "| 3 | page vendor about the edge errors @dave | @dave | — | open | command |"));
+    CHECK(has(md.out, "Config push emptied the upstream pool; rolled back."));
+    CHECK(has(md.out, "rolling back the config push *(edited"));
+    CHECK(has(md.out, "earlier: \"rolling back the confg\""));
+    CHECK(has(md.out, "~~oops wrong channel~~ *(deleted"));
+    CHECK(has(md.out, "- Post-mortem owner: @carol"));
+    CHECK(has(md.out, "- Due: 2026-12-07"));
+
+    const Run json = shell(k_bin + " export INC-1 --format json " + db);
+    REQUIRE(json.status == 0);
+    const auto j = nlohmann::json::parse(json.out);
+    CHECK(j["id"] == "INC-1");
+    CHECK(j["state"] == "resolved");
+    CHECK(j["final_severity"] == "SEV2");
+    CHECK(j["action_items"].size() == 3);
+    CHECK(j["action_items"][0]["status"] == "done");
+    int messages = 0, key_messages = 0;
+    for (const auto& e : j["timeline"]) {
+        if (e["kind"] != "message") continue;
+        ++messages;
+        key_messages += e["key_event"].get<bool>();
+    }
+    CHECK(messages == 6);
+    CHECK(key_messages == 1);
+
+    // The same script again (a restart, a new session) adds to the same database.
+    const Run again = shell(k_bin + " console " + db + " < " + k_script);
+    REQUIRE(again.status == 0);
+    CHECK(has(again.out, "INC-3 declared"));
+    // INC-2 is still open: the same person declaring it again moments later is a double submit.
+    CHECK(has(again.out, "You already declared INC-2"));
+    const auto j2 = nlohmann::json::parse(shell(k_bin + " export INC-1 --format json " + db).out);
+    CHECK(j2["action_items"].size() == 3);
+}
+
+TEST_CASE("the CLI refuses bad arguments and unknown incidents with a clear message") {
+    TempDb tmp;
+    const std::string db = " --db " + tmp.db.string();
+    Run r = shell(k_bin + " export INC-9" + db);
+    CHECK(r.status != 0);
+    CHECK(has(r.out, "INC-9 does not exist"));
+    r = shell(k_bin + " export INC-1 --format pdf" + db);
+    CHECK(WEXITSTATUS(r.status) == 2);
+    CHECK(has(r.out, "--format must be md or json"));
+    r = shell(k_bin + " export banana" + db);
+    CHECK(WEXITSTATUS(r.status) == 2);
+    r = shell(k_bin + " --frobnicate");
+    CHECK(WEXITSTATUS(r.status) == 2);
+    CHECK(has(r.out, "unexpected argument `--frobnicate`"));
+    r = shell("INCIDENT_BOT_LISTEN=nope " + k_bin + " console" + db + " < /dev/null");
+    CHECK(WEXITSTATUS(r.status) == 2);
+    CHECK(has(r.out, "INCIDENT_BOT_LISTEN must be host:port"));
+    r = shell("SLACK_BOT_TOKEN=xoxp-secret-value " + k_bin + db + " < /dev/null");
+    CHECK(WEXITSTATUS(r.status) == 2);
+    CHECK(has(r.out, "SLACK_BOT_TOKEN must be a bot token"));
+    CHECK_FALSE(has(r.out, "secret-value"));
+    r = shell(k_bin + " --version");
+    CHECK(r.status == 0);
+    CHECK(has(r.out, "incident-bot 0."));
+    r = shell(k_bin + " --help");
+    CHECK(has(r.out, "export INC-<n>"));
+}
