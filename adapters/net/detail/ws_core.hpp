@@ -1,0 +1,112 @@
+#pragma once
+
+#include "adapters/net/status.hpp"
+#include "adapters/net/tls_context.hpp"
+#include "adapters/net/url.hpp"
+#include "adapters/net/websocket_types.hpp"
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+
+namespace incident::net::detail {
+
+// Wakes every coroutine waiting on it; waiters re-check their condition in a loop,
+// so a notify with nobody waiting is harmless.
+class Signal {
+public:
+    explicit Signal(const boost::asio::any_io_executor& executor);
+    void notify() { timer_.cancel(); }
+    boost::asio::awaitable<void> wait();
+
+private:
+    boost::asio::steady_timer timer_;
+};
+
+// What client and server WebSockets share: the write queue drained by one writer
+// coroutine, the optional background reader, ping/pong liveness and close bookkeeping.
+// Subclasses move the frames (a Beast stream over TCP or TLS). Not thread-safe: use it
+// from one thread (or one strand), as the whole network layer.
+class WsCore : public std::enable_shared_from_this<WsCore> {
+public:
+    // A background reader reads all the time (so pongs are seen even when the owner is
+    // busy) and queues messages for read(); without one, read() reads the socket itself.
+    WsCore(boost::asio::any_io_executor executor, WebSocketOptions options,
+           bool background_reader);
+    virtual ~WsCore() = default;
+
+    void start();
+    boost::asio::awaitable<std::optional<std::string>> read();
+    bool send(std::string text);
+    boost::asio::awaitable<void> flush();
+    boost::asio::awaitable<void> close(std::uint16_t code, std::string reason);
+    void abort(std::string why);
+
+    bool is_open() const { return status_.kind == WebSocketCloseStatus::Kind::open; }
+    const WebSocketCloseStatus& status() const { return status_; }
+    const boost::asio::any_io_executor& executor() const { return executor_; }
+
+protected:
+    virtual boost::asio::awaitable<boost::system::error_code> read_frame(std::string& out) = 0;
+    virtual boost::asio::awaitable<boost::system::error_code> write_frame(
+        const std::string& text) = 0;
+    virtual boost::asio::awaitable<boost::system::error_code> send_ping() = 0;
+    virtual boost::asio::awaitable<boost::system::error_code> send_close(
+        std::uint16_t code, const std::string& reason) = 0;
+    virtual void close_transport() = 0;
+    // The close frame the peer sent: code and reason.
+    virtual std::pair<std::uint16_t, std::string> peer_close() const = 0;
+    // True for the error a read reports after a completed closing handshake.
+    virtual bool is_closed_error(const boost::system::error_code& ec) const = 0;
+
+    void on_pong();
+    const WebSocketOptions& options() const { return options_; }
+
+private:
+    boost::asio::awaitable<void> read_loop();
+    boost::asio::awaitable<void> write_loop();
+    boost::asio::awaitable<void> ping_loop();
+    boost::asio::awaitable<void> close_guard();
+    void on_read_error(const boost::system::error_code& ec);
+    // Records why the connection ended (the first call wins), closes it, wakes everyone.
+    void finish(WebSocketCloseStatus::Kind kind, boost::system::error_code ec, std::string message);
+
+    boost::asio::any_io_executor executor_;
+    WebSocketOptions options_;
+    bool background_reader_;
+    WebSocketCloseStatus status_;
+
+    std::deque<std::string> inbox_;
+    std::deque<std::string> outbox_;
+    Signal inbox_signal_;
+    Signal outbox_signal_;
+    Signal drained_signal_;
+    Signal closed_signal_;
+    boost::asio::steady_timer ping_timer_;
+    boost::asio::steady_timer close_timer_;
+
+    bool started_ = false;
+    bool writing_ = false;
+    bool close_requested_ = false;
+    bool close_sent_ = false;
+    std::uint16_t close_code_ = 1000;
+    std::string close_reason_;
+    bool awaiting_pong_ = false;
+    bool pong_received_ = false;
+};
+
+// Resolves, connects, does TLS for wss (verified), and the WebSocket handshake.
+// On success `out` is a started connection with a background reader.
+boost::asio::awaitable<NetStatus> connect_websocket(boost::asio::any_io_executor executor,
+                                                   const TlsContext& tls, const Url& url,
+                                                   const WebSocketOptions& options,
+                                                   std::shared_ptr<WsCore>& out);
+
+}  // namespace incident::net::detail

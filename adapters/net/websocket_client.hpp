@@ -1,0 +1,64 @@
+#pragma once
+
+#include "adapters/net/status.hpp"
+#include "adapters/net/tls_context.hpp"
+#include "adapters/net/websocket_types.hpp"
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+
+namespace incident::net {
+
+namespace detail {
+class WsCore;
+}
+
+// One WebSocket connection to a ws:// or wss:// URL (TLS verified like HttpClient).
+// A background reader receives all the time, so pongs are seen however slowly the
+// owner calls read(); a pinger closes the connection when a pong is late (status
+// "dead"). Single use: after it ends, make a new client to reconnect. Use it from
+// the io_context's thread only.
+class WebSocketClient {
+public:
+    WebSocketClient(boost::asio::any_io_executor executor, TlsContext tls,
+                    WebSocketOptions options = {});
+    // Drops the connection if still open.
+    ~WebSocketClient();
+    WebSocketClient(const WebSocketClient&) = delete;
+    WebSocketClient& operator=(const WebSocketClient&) = delete;
+
+    // Resolve, TCP, TLS for wss, upgrade. The message names what failed, including an
+    // HTTP status when the server refused the upgrade.
+    boost::asio::awaitable<NetStatus> connect(std::string url);
+
+    // The next text message; nullopt once the connection has ended and every received
+    // message was read (close_status() then says why).
+    boost::asio::awaitable<std::optional<std::string>> read();
+    // Queues a text message; one writer sends queued messages in order, so messages
+    // from concurrent coroutines never interleave. False when not open or queue full.
+    bool send(std::string text);
+    // Until every queued message was written (or the connection ended).
+    boost::asio::awaitable<void> flush();
+    // Sends what is queued, then a close frame, and waits for the peer's close frame
+    // (bounded by connect_timeout).
+    boost::asio::awaitable<void> close(std::uint16_t code = 1000, std::string reason = {});
+    // Drops the TCP connection without a close frame.
+    void abort();
+
+    bool is_open() const;
+    WebSocketCloseStatus close_status() const;
+
+private:
+    boost::asio::any_io_executor executor_;
+    TlsContext tls_;
+    WebSocketOptions options_;
+    std::shared_ptr<detail::WsCore> core_;
+    bool connect_called_ = false;
+};
+
+}  // namespace incident::net
