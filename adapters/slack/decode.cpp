@@ -1,0 +1,177 @@
+#include "adapters/slack/decode.hpp"
+
+#include <charconv>
+
+namespace incident::slack {
+
+namespace {
+
+using nlohmann::json;
+
+std::string str(const json& j, const char* key) {
+    const auto it = j.find(key);
+    return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
+// Subtypes that are people talking; every other subtype is a system message.
+bool is_human_subtype(const std::string& subtype) {
+    return subtype.empty() || subtype == "thread_broadcast" || subtype == "file_share" ||
+           subtype == "me_message";
+}
+
+EventHeader header(const json& payload, const json& event, const std::string& channel) {
+    std::string at = str(event, "event_ts");
+    if (at.empty()) at = str(event, "ts");
+    return EventHeader{str(payload, "event_id"), std::string(k_platform), channel, parse_ts(at)};
+}
+
+DecodedEvent ignored(std::string why) { return DecodedEvent{std::nullopt, std::move(why), {}}; }
+DecodedEvent malformed(std::string why) { return DecodedEvent{std::nullopt, {}, std::move(why)}; }
+
+DecodedEvent decode_message(const json& payload, const json& event) {
+    const std::string subtype = str(event, "subtype");
+    const std::string channel = str(event, "channel");
+    if (channel.empty()) return malformed("message event without channel");
+    if (subtype == "message_changed") {
+        const auto it = event.find("message");
+        if (it == event.end() || !it->is_object()) return malformed("message_changed without message");
+        if (it->contains("bot_id")) return ignored("edit of a bot message");
+        const std::string ts = str(*it, "ts");
+        if (ts.empty()) return malformed("message_changed without message.ts");
+        return {MessageEdited{header(payload, event, channel), ts, str(*it, "text")}, {}, {}};
+    }
+    if (subtype == "message_deleted") {
+        const std::string ts = str(event, "deleted_ts");
+        if (ts.empty()) return malformed("message_deleted without deleted_ts");
+        return {MessageDeleted{header(payload, event, channel), ts}, {}, {}};
+    }
+    if (event.contains("bot_id") || subtype == "bot_message") return ignored("bot message");
+    if (!is_human_subtype(subtype)) return ignored("system message (" + subtype + ")");
+    const std::string user = str(event, "user");
+    const std::string ts = str(event, "ts");
+    if (user.empty() || ts.empty()) return malformed("message without user or ts");
+    std::string thread = str(event, "thread_ts");
+    if (thread == ts) thread.clear();
+    return {MessagePosted{header(payload, event, channel), ts, thread, Actor{user, ""},
+                          str(event, "text"), false},
+            {},
+            {}};
+}
+
+DecodedEvent decode_reaction(const json& payload, const json& event, bool added) {
+    const auto item = event.find("item");
+    if (item == event.end() || !item->is_object()) return malformed("reaction without item");
+    if (str(*item, "type") != "message") return ignored("reaction to a " + str(*item, "type"));
+    const std::string channel = str(*item, "channel"), ts = str(*item, "ts");
+    const std::string user = str(event, "user"), reaction = str(event, "reaction");
+    if (channel.empty() || ts.empty() || user.empty() || reaction.empty()) {
+        return malformed("reaction without channel, ts, user or reaction");
+    }
+    return {ReactionChanged{header(payload, event, channel), ts, reaction, Actor{user, ""}, added},
+            {},
+            {}};
+}
+
+}  // namespace
+
+Timestamp parse_ts(std::string_view ts) {
+    const auto dot = ts.find('.');
+    const std::string_view secs = ts.substr(0, dot);
+    std::int64_t s = 0;
+    const auto [end, ec] = std::from_chars(secs.data(), secs.data() + secs.size(), s);
+    if (ec != std::errc{} || end != secs.data() + secs.size()) return 0;
+    std::int64_t ms = 0;
+    if (dot != std::string_view::npos) {
+        const std::string_view frac = ts.substr(dot + 1);
+        for (std::size_t i = 0; i < 3; ++i) {
+            const char c = i < frac.size() ? frac[i] : '0';
+            if (c < '0' || c > '9') return 0;
+            ms = ms * 10 + (c - '0');
+        }
+    }
+    return s * 1000 + ms;
+}
+
+std::optional<Envelope> parse_envelope(std::string_view text, std::string& error) {
+    const json j = json::parse(text, nullptr, false);
+    if (j.is_discarded()) {
+        error = "malformed JSON";
+        return std::nullopt;
+    }
+    if (!j.is_object() || !j.contains("type") || !j["type"].is_string()) {
+        error = "frame is not an object with a string \"type\"";
+        return std::nullopt;
+    }
+    Envelope e;
+    e.type = j["type"].get<std::string>();
+    e.envelope_id = str(j, "envelope_id");
+    if (const auto it = j.find("payload"); it != j.end()) e.payload = *it;
+    if (const auto it = j.find("retry_attempt"); it != j.end() && it->is_number_integer()) {
+        e.retry_attempt = it->get<int>();
+    }
+    if (const auto it = j.find("accepts_response_payload"); it != j.end() && it->is_boolean()) {
+        e.accepts_response_payload = it->get<bool>();
+    }
+    e.reason = str(j, "reason");
+    return e;
+}
+
+DecodedEvent decode_event_callback(const json& payload) {
+    if (!payload.is_object()) return malformed("payload is not an object");
+    if (str(payload, "type") != "event_callback") {
+        return ignored("payload type " + str(payload, "type"));
+    }
+    if (str(payload, "event_id").empty()) return malformed("event_callback without event_id");
+    const auto it = payload.find("event");
+    if (it == payload.end() || !it->is_object()) return malformed("event_callback without event");
+    const std::string type = str(*it, "type");
+    if (type == "message") return decode_message(payload, *it);
+    if (type == "reaction_added") return decode_reaction(payload, *it, true);
+    if (type == "reaction_removed") return decode_reaction(payload, *it, false);
+    return ignored("event type " + type);
+}
+
+std::optional<CommandRequest> decode_slash_command(const json& payload, Timestamp now) {
+    if (!payload.is_object()) return std::nullopt;
+    CommandRequest r;
+    r.platform = std::string(k_platform);
+    r.request_id = str(payload, "trigger_id");
+    r.channel_id = str(payload, "channel_id");
+    r.channel_name = str(payload, "channel_name");
+    r.caller = Actor{str(payload, "user_id"), str(payload, "user_name")};
+    r.text = str(payload, "text");
+    r.at = now;
+    if (r.caller.id.empty() || r.channel_id.empty()) return std::nullopt;
+    return r;
+}
+
+std::optional<CommandRequest> decode_block_action(const json& payload, Timestamp now) {
+    if (!payload.is_object() || str(payload, "type") != "block_actions") return std::nullopt;
+    const auto actions = payload.find("actions");
+    const auto user = payload.find("user");
+    const auto channel = payload.find("channel");
+    if (actions == payload.end() || !actions->is_array() || actions->empty() ||
+        user == payload.end() || !user->is_object() || channel == payload.end() ||
+        !channel->is_object()) {
+        return std::nullopt;
+    }
+    const json& action = actions->front();
+    if (!action.is_object() || !str(action, "action_id").starts_with("incident:")) {
+        return std::nullopt;
+    }
+    CommandRequest r;
+    r.platform = std::string(k_platform);
+    // A button press is one request: the same press redelivered has the same action_ts.
+    r.request_id = "action:" + str(action, "action_ts") + ":" + str(*user, "id");
+    r.channel_id = str(*channel, "id");
+    r.channel_name = str(*channel, "name");
+    std::string name = str(*user, "username");
+    if (name.empty()) name = str(*user, "name");
+    r.caller = Actor{str(*user, "id"), name};
+    r.text = str(action, "value");
+    r.at = now;
+    if (r.caller.id.empty() || r.channel_id.empty() || r.text.empty()) return std::nullopt;
+    return r;
+}
+
+}  // namespace incident::slack

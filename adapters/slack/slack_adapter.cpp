@@ -1,0 +1,464 @@
+#include "adapters/slack/slack_adapter.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <spdlog/spdlog.h>
+
+#include "adapters/net/form.hpp"
+#include "adapters/net/websocket_client.hpp"
+#include "adapters/slack/blocks.hpp"
+#include "adapters/slack/decode.hpp"
+#include "adapters/slack/signing.hpp"
+
+namespace incident::slack {
+
+namespace asio = boost::asio;
+using nlohmann::json;
+
+struct SlackAdapter::Connection {
+    std::unique_ptr<net::WebSocketClient> socket;
+};
+
+namespace {
+
+constexpr std::size_t k_topic_limit = 250;
+// Web API arguments are built as named locals: GCC 12 rejects braced initializer lists
+// inside co_await expressions ("array used as initializer").
+
+void log_exception(const char* where, std::exception_ptr error) {
+    if (!error) return;
+    try {
+        std::rethrow_exception(error);
+    } catch (const std::exception& e) {
+        spdlog::error("slack: {} stopped: {}", where, e.what());
+    }
+}
+
+json reply_payload(const Reply& reply) {
+    return json{{"response_type",
+                 reply.visibility == Reply::Visibility::in_channel ? "in_channel" : "ephemeral"},
+                {"text", reply.text}};
+}
+
+bool looks_like_channel_id(const std::string& name) {
+    if (name.size() < 9 || (name[0] != 'C' && name[0] != 'G')) return false;
+    for (const char c : name) {
+        if (!((c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))) return false;
+    }
+    return true;
+}
+
+net::HttpResponse text_response(int status, std::string text) {
+    return net::HttpResponse::text(status, std::move(text));
+}
+
+}  // namespace
+
+SlackAdapter::SlackAdapter(asio::any_io_executor executor, net::TlsContext tls,
+                           IncidentService& service, commands::CommandRouter& router,
+                           SlackOptions options, net::PlatformObserver* observer)
+    : executor_(executor),
+      tls_(tls),
+      service_(service),
+      router_(router),
+      options_(std::move(options)),
+      observer_(observer),
+      http_(executor, tls, net::HttpClientOptions{options_.api_timeout}),
+      api_(executor, http_, options_.api_url, options_.bot_token, observer),
+      wake_(executor),
+      connection_(std::make_shared<Connection>()) {}
+
+SlackAdapter::~SlackAdapter() { stop(); }
+
+void SlackAdapter::start() {
+    asio::co_spawn(executor_, run_effects(), [](std::exception_ptr e) {
+        log_exception("effect worker", e);
+    });
+    if (!options_.app_token.empty()) {
+        asio::co_spawn(executor_, run_socket_mode(), [](std::exception_ptr e) {
+            log_exception("socket mode", e);
+        });
+    }
+}
+
+void SlackAdapter::stop() {
+    if (stopping_.exchange(true)) return;
+    wake_.cancel();
+    if (connection_->socket) connection_->socket->abort();
+}
+
+json SlackAdapter::health() const {
+    json h{{"platform", "slack"},
+           {"ok", options_.app_token.empty() || connected_.load()},
+           {"socket_mode", !options_.app_token.empty()},
+           {"http_events", !options_.signing_secret.empty()},
+           {"connected", connected_.load()},
+           {"reconnects", reconnects_},
+           {"pending_effects", pending_effects()}};
+    if (!last_error_.empty()) h["last_error"] = last_error_;
+    return h;
+}
+
+void SlackAdapter::enqueue(Job job) {
+    queue_.push_back(std::move(job));
+    wake_.cancel();
+}
+
+asio::awaitable<void> SlackAdapter::run_effects() {
+    while (!stopping_) {
+        if (queue_.empty()) {
+            wake_.expires_after(std::chrono::hours(24));
+            boost::system::error_code ec;
+            co_await wake_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+            continue;
+        }
+        Job job = std::move(queue_.front());
+        queue_.pop_front();
+        busy_ = true;
+        try {
+            co_await execute(job);
+        } catch (const std::exception& e) {
+            spdlog::error("slack: effect failed: {}", e.what());
+        }
+        busy_ = false;
+    }
+}
+
+asio::awaitable<void> SlackAdapter::execute(const Job& job) {
+    if (const auto* e = std::get_if<Ephemeral>(&job)) {
+        json ephemeral = {{"channel", e->channel}, {"user", e->user}, {"text", e->text}};
+        co_await api_.call("chat.postEphemeral", std::move(ephemeral));
+        co_return;
+    }
+    const Effect& effect = std::get<Effect>(job);
+    if (const auto* create = std::get_if<CreateChannel>(&effect)) {
+        co_await create_channel(*create);
+    } else if (const auto* message = std::get_if<PostMessage>(&effect)) {
+        co_await post(*message);
+    } else if (const auto* topic = std::get_if<SetTopic>(&effect)) {
+        const auto inc = service_.find(topic->incident);
+        if (!inc || inc->channel_id.empty()) co_return;
+        json topic_args = {{"channel", inc->channel_id},
+                            {"topic", topic->topic.substr(0, k_topic_limit)}};
+        co_await api_.call("conversations.setTopic", std::move(topic_args));
+    }
+}
+
+asio::awaitable<void> SlackAdapter::create_channel(const CreateChannel& create) {
+    std::string name = create.name;
+    std::string id;
+    for (int attempt = 2; attempt <= 10 && id.empty(); ++attempt) {
+        json create_args = {{"name", name}};
+        const ApiResult r = co_await api_.call("conversations.create", std::move(create_args));
+        if (r.ok) {
+            id = r.body["channel"].value("id", std::string());
+        } else if (r.error == "name_taken") {
+            name = create.name + "-" + std::to_string(attempt);  // an old channel has the name
+        } else {
+            spdlog::error("slack: could not create the channel of {}: {}",
+                          incident_key(create.incident), r.error);
+            co_return;
+        }
+    }
+    if (id.empty()) co_return;
+    service_.bind_channel(create.incident, std::string(k_platform), id, name);
+    std::string users;
+    for (const auto& who : create.invite) {
+        if (who.id.empty()) continue;
+        users += (users.empty() ? "" : ",") + who.id;
+    }
+    if (!users.empty()) {
+        json invite_args = {{"channel", id}, {"users", users}};
+        co_await api_.call("conversations.invite", std::move(invite_args));
+    }
+    json topic_args = {{"channel", id}, {"topic", create.topic.substr(0, k_topic_limit)}};
+    co_await api_.call("conversations.setTopic", std::move(topic_args));
+    const auto inc = service_.find(create.incident);
+    if (!inc) co_return;
+    std::string commander = "<@" + inc->declared_by.id + ">";
+    json summary = {{"channel", id},
+                        {"text", inc->key() + " declared: " + inc->title},
+                        {"blocks", incident_summary_blocks(*inc, commander,
+                                                           service_.incident_link(*inc))}};
+    co_await api_.call("chat.postMessage", std::move(summary));
+}
+
+asio::awaitable<void> SlackAdapter::post(const PostMessage& message) {
+    std::string channel;
+    if (const auto* c = std::get_if<ToChannel>(&message.to)) channel = c->channel_id;
+    if (const auto* i = std::get_if<ToIncident>(&message.to)) {
+        const auto inc = service_.find(i->number);
+        if (inc) channel = inc->channel_id;
+    }
+    if (std::holds_alternative<ToAnnouncements>(message.to)) channel = co_await announce_channel_id();
+    if (const auto* u = std::get_if<ToUser>(&message.to)) channel = u->who.id;  // a DM
+    if (channel.empty()) {
+        spdlog::error("slack: no channel to post to; message dropped: {:.80}", message.text);
+        co_return;
+    }
+    json args{{"channel", channel}, {"text", message.text}};
+    if (const json blocks = text_blocks(message.text); !blocks.empty()) args["blocks"] = blocks;
+    const ApiResult r = co_await api_.call("chat.postMessage", args);
+    if (!r.ok && r.error == "not_in_channel") {
+        json join_args = {{"channel", channel}};
+        const ApiResult joined = co_await api_.call("conversations.join", std::move(join_args));
+        if (joined.ok) co_await api_.call("chat.postMessage", args);
+    }
+}
+
+asio::awaitable<std::string> SlackAdapter::announce_channel_id() {
+    if (!announce_id_.empty()) co_return announce_id_;
+    const std::string& name = options_.announce_channel;
+    if (looks_like_channel_id(name)) co_return announce_id_ = name;
+    std::string cursor;
+    do {
+        net::FormFields args{{"types", "public_channel"}, {"exclude_archived", "true"},
+                             {"limit", "200"}};
+        if (!cursor.empty()) args.emplace_back("cursor", cursor);
+        const ApiResult r = co_await api_.call_form("conversations.list", args);
+        if (!r.ok) break;
+        for (const auto& c : r.body.value("channels", json::array())) {
+            if (c.value("name", std::string()) != name) continue;
+            announce_id_ = c.value("id", std::string());
+            if (!c.value("is_member", false)) {
+                json join_args = {{"channel", announce_id_}};
+                co_await api_.call("conversations.join", std::move(join_args));
+            }
+            co_return announce_id_;
+        }
+        cursor = r.body.value("response_metadata", json::object()).value("next_cursor", std::string());
+    } while (!cursor.empty());
+    json create_args = {{"name", name}};
+    const ApiResult created = co_await api_.call("conversations.create", std::move(create_args));
+    if (created.ok) {
+        announce_id_ = created.body["channel"].value("id", std::string());
+        spdlog::info("slack: created the announcement channel #{}", name);
+    } else {
+        spdlog::error("slack: announcement channel #{} not found and not created: {}", name,
+                      created.error);
+    }
+    co_return announce_id_;
+}
+
+asio::awaitable<std::string> SlackAdapter::display_name(const std::string& user_id) {
+    if (const auto it = names_.find(user_id); it != names_.end()) co_return it->second;
+    net::FormFields query{{"user", user_id}};
+    const ApiResult r = co_await api_.call_form("users.info", std::move(query));
+    if (!r.ok) co_return user_id;  // not cached: the next message tries again
+    const json& user = r.body["user"];
+    std::string name = user.value("profile", json::object()).value("display_name", std::string());
+    if (name.empty()) name = user.value("real_name", std::string());
+    if (name.empty()) name = user.value("name", user_id);
+    names_[user_id] = name;
+    co_return name;
+}
+
+asio::awaitable<void> SlackAdapter::process_event(const json& payload) {
+    DecodedEvent decoded = decode_event_callback(payload);
+    if (!decoded.malformed.empty()) {
+        spdlog::warn("slack: ignoring malformed event: {}", decoded.malformed);
+        co_return;
+    }
+    if (!decoded.event) {
+        spdlog::debug("slack: ignoring event: {}", decoded.ignored);
+        co_return;
+    }
+    // Chatter outside incident channels is none of our business: no lookups, no writes.
+    if (!service_.find_by_channel(std::string(k_platform), header_of(*decoded.event).channel_id)) {
+        co_return;
+    }
+    if (auto* posted = std::get_if<MessagePosted>(&*decoded.event)) {
+        posted->author.name = co_await display_name(posted->author.id);
+    }
+    if (auto* reaction = std::get_if<ReactionChanged>(&*decoded.event)) {
+        reaction->actor.name = co_await display_name(reaction->actor.id);
+    }
+    const Outcome outcome = service_.handle_event(*decoded.event);
+    if (!outcome.reply.ok) spdlog::warn("slack: event refused: {}", outcome.reply.text);
+    for (const auto& effect : outcome.effects) enqueue(effect);
+}
+
+json SlackAdapter::process_command(const json& payload) {
+    const auto request = decode_slash_command(payload, service_.now());
+    if (!request) {
+        spdlog::warn("slack: slash command without user_id or channel_id");
+        return json{{"response_type", "ephemeral"},
+                    {"text", "incident-bot could not read this command (no user or channel)."}};
+    }
+    const Outcome outcome = router_.dispatch(*request);
+    for (const auto& effect : outcome.effects) enqueue(effect);
+    return reply_payload(outcome.reply);
+}
+
+void SlackAdapter::process_action(const json& payload) {
+    const auto request = decode_block_action(payload, service_.now());
+    if (!request) return;
+    reply_later(*request, router_.dispatch(*request));
+}
+
+void SlackAdapter::reply_later(const CommandRequest& request, const Outcome& outcome) {
+    for (const auto& effect : outcome.effects) enqueue(effect);
+    if (outcome.reply.text.empty()) return;
+    if (outcome.reply.visibility == Reply::Visibility::in_channel) {
+        enqueue(Effect{PostMessage{ToChannel{request.channel_id}, outcome.reply.text}});
+    } else {
+        enqueue(Ephemeral{request.channel_id, request.caller.id, outcome.reply.text});
+    }
+}
+
+asio::awaitable<json> SlackAdapter::process_envelope(const std::string& type,
+                                                     const json& payload) {
+    if (type == "events_api") {
+        co_await process_event(payload);
+    } else if (type == "slash_commands") {
+        co_return process_command(payload);
+    } else if (type == "interactive") {
+        process_action(payload);
+    } else {
+        spdlog::warn("slack: unknown envelope type `{}` acked and ignored", type);
+    }
+    co_return json();
+}
+
+asio::awaitable<void> SlackAdapter::run_socket_mode() {
+    net::Backoff backoff(options_.reconnect);
+    while (!stopping_) {
+        bool prompt = false;
+        try {
+            const ApiResult opened = co_await api_.call_form("apps.connections.open",
+                                                             net::FormFields(), options_.app_token);
+            const std::string url = opened.body.is_object() ? opened.body.value("url", std::string()) : "";
+            if (!opened.ok || url.empty()) {
+                last_error_ = "apps.connections.open: " + opened.error;
+                spdlog::error("slack: apps.connections.open failed: {} (check SLACK_APP_TOKEN "
+                              "and that Socket Mode is enabled)", opened.error);
+            } else {
+                connection_->socket =
+                    std::make_unique<net::WebSocketClient>(executor_, tls_, options_.websocket);
+                net::WebSocketClient& ws = *connection_->socket;
+                const net::NetStatus status = co_await ws.connect(url);
+                if (!status.ok()) {
+                    last_error_ = status.message;
+                    spdlog::error("slack: socket mode connect failed: {}", status.message);
+                } else {
+                    while (auto frame = co_await ws.read()) {
+                        const auto started = std::chrono::steady_clock::now();
+                        std::string error;
+                        const auto envelope = parse_envelope(*frame, error);
+                        if (!envelope) {
+                            spdlog::warn("slack: ignoring a socket mode frame: {}", error);
+                            continue;
+                        }
+                        if (envelope->type == "hello") {
+                            connected_ = true;
+                            backoff.reset();
+                            last_error_.clear();
+                            spdlog::info("slack: socket mode connected");
+                            continue;
+                        }
+                        if (envelope->type == "disconnect") {
+                            spdlog::info("slack: server asked to reconnect ({})", envelope->reason);
+                            prompt = envelope->reason == "refresh_requested" ||
+                                     envelope->reason == "warning";
+                            break;
+                        }
+                        if (observer_) observer_->event_received(k_platform);
+                        const json response = co_await process_envelope(envelope->type,
+                                                                         envelope->payload);
+                        if (envelope->envelope_id.empty()) continue;
+                        json ack{{"envelope_id", envelope->envelope_id}};
+                        if (!response.is_null()) ack["payload"] = response;
+                        ws.send(ack.dump());
+                        if (observer_) {
+                            const std::chrono::duration<double> took =
+                                std::chrono::steady_clock::now() - started;
+                            observer_->event_acked(k_platform, took.count());
+                        }
+                    }
+                    if (!prompt) {
+                        last_error_ = ws.close_status().message;
+                        spdlog::warn("slack: socket mode connection lost: {}",
+                                     ws.close_status().message);
+                    }
+                    co_await ws.close();
+                }
+            }
+        } catch (const std::exception& e) {
+            last_error_ = e.what();
+            spdlog::error("slack: socket mode loop error: {}", e.what());
+        }
+        connected_ = false;
+        connection_->socket.reset();
+        if (stopping_) break;
+        ++reconnects_;
+        if (observer_) observer_->reconnected(k_platform);
+        const auto delay = prompt ? std::chrono::milliseconds(0) : backoff.next();
+        spdlog::info("slack: reconnecting in {} ms (attempt {})", delay.count(), backoff.attempts());
+        asio::steady_timer timer(executor_, delay);
+        boost::system::error_code ec;
+        co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    }
+}
+
+asio::awaitable<net::HttpResponse> SlackAdapter::handle_http(net::HttpRequest request) {
+    const std::string path(request.path());
+    if (request.method != "POST") co_return text_response(405, "use POST\n");
+    if (options_.signing_secret.empty()) {
+        co_return text_response(404, "Slack HTTP endpoints are off: set SLACK_SIGNING_SECRET.\n");
+    }
+    const bool form = path == "/slack/commands" || path == "/slack/interactive";
+    std::optional<net::FormFields> fields;
+    if (form) {
+        fields = net::parse_form(request.body);
+        if (fields && net::form_value(*fields, "ssl_check") == "1") {
+            co_return text_response(200, std::string());
+        }
+    }
+    const SignatureCheck check = verify_request(
+        options_.signing_secret, request.headers.get("X-Slack-Request-Timestamp").value_or(""),
+        request.headers.get("X-Slack-Signature").value_or(""), request.body,
+        service_.now() / 1000);
+    if (!check.ok) {
+        spdlog::warn("slack: rejected {} from {}: {}", path, request.remote_address, check.error);
+        co_return text_response(401, "rejected: " + check.error + "\n");
+    }
+    if (observer_) observer_->event_received(k_platform);
+    const auto started = std::chrono::steady_clock::now();
+    net::HttpResponse response = text_response(200, std::string());
+
+    if (path == "/slack/events") {
+        const json body = json::parse(request.body, nullptr, false);
+        if (body.is_discarded() || !body.is_object()) {
+            spdlog::warn("slack: /slack/events body is not a JSON object");
+            co_return text_response(400, "body is not a JSON object\n");
+        }
+        const std::string type = body.value("type", std::string());
+        if (type == "url_verification") {
+            json challenge;
+            challenge["challenge"] = body.value("challenge", std::string());
+            co_return net::HttpResponse::json(200, challenge.dump());
+        }
+        co_await process_event(body);
+    } else if (path == "/slack/commands") {
+        if (!fields) co_return text_response(400, "malformed form body\n");
+        json payload = json::object();
+        for (const auto& [k, v] : *fields) payload[k] = v;
+        response = net::HttpResponse::json(200, process_command(payload).dump());
+    } else if (path == "/slack/interactive") {
+        const auto raw = fields ? net::form_value(*fields, "payload") : std::nullopt;
+        const json payload = raw ? json::parse(*raw, nullptr, false) : json();
+        if (!raw || payload.is_discarded()) co_return text_response(400, "malformed payload\n");
+        process_action(payload);
+    } else {
+        co_return text_response(404, "unknown Slack endpoint\n");
+    }
+    if (observer_) {
+        const std::chrono::duration<double> took = std::chrono::steady_clock::now() - started;
+        observer_->event_acked(k_platform, took.count());
+    }
+    co_return response;
+}
+
+}  // namespace incident::slack

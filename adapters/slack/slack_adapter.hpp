@@ -1,0 +1,111 @@
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <deque>
+#include <map>
+#include <memory>
+#include <string>
+#include <variant>
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <nlohmann/json.hpp>
+
+#include "adapters/net/backoff.hpp"
+#include "adapters/net/http_client.hpp"
+#include "adapters/net/http_types.hpp"
+#include "adapters/net/observer.hpp"
+#include "adapters/net/websocket_types.hpp"
+#include "adapters/slack/web_api.hpp"
+#include "bot/incident_service.hpp"
+#include "commands/router.hpp"
+
+namespace incident::slack {
+
+struct SlackOptions {
+    std::string bot_token;
+    std::string app_token;       // Socket Mode when set
+    std::string signing_secret;  // HTTP endpoints when set
+    std::string api_url = "https://slack.com/api/";
+    std::string announce_channel = "incidents";
+    std::string public_url;
+    net::BackoffOptions reconnect{std::chrono::milliseconds(500), std::chrono::milliseconds(30'000),
+                                  net::Jitter::full};
+    net::WebSocketOptions websocket;
+    std::chrono::milliseconds api_timeout{10'000};
+};
+
+// Slack on both of its delivery paths (Socket Mode and signed HTTP requests), turning
+// wire events into the neutral events of bot/ and effects into Web API calls. Every event
+// is stored before it is acked; effects run afterwards, in order, on one worker.
+class SlackAdapter {
+public:
+    SlackAdapter(boost::asio::any_io_executor executor, net::TlsContext tls,
+                 IncidentService& service, commands::CommandRouter& router, SlackOptions options,
+                 net::PlatformObserver* observer = nullptr);
+    ~SlackAdapter();
+
+    // Spawns the effect worker and, with an app token, the Socket Mode connection loop.
+    void start();
+    void stop();
+
+    // POST /slack/events, /slack/commands, /slack/interactive.
+    boost::asio::awaitable<net::HttpResponse> handle_http(net::HttpRequest request);
+
+    // For /healthz.
+    nlohmann::json health() const;
+    bool socket_connected() const { return connected_; }
+    WebApi& api() { return api_; }
+    // Effects queued but not yet executed (tests wait for 0).
+    std::size_t pending_effects() const { return queue_.size() + (busy_ ? 1 : 0); }
+
+private:
+    struct Ephemeral {
+        std::string channel;
+        std::string user;
+        std::string text;
+    };
+    using Job = std::variant<Effect, Ephemeral>;
+
+    boost::asio::awaitable<void> run_socket_mode();
+    boost::asio::awaitable<void> run_effects();
+    boost::asio::awaitable<void> execute(const Job& job);
+    boost::asio::awaitable<void> create_channel(const CreateChannel& create);
+    boost::asio::awaitable<void> post(const PostMessage& post);
+    boost::asio::awaitable<std::string> announce_channel_id();
+    boost::asio::awaitable<std::string> display_name(const std::string& user_id);
+
+    // Decodes, stores and returns the ack payload (null for a bare ack).
+    boost::asio::awaitable<nlohmann::json> process_envelope(const std::string& type,
+                                                            const nlohmann::json& payload);
+    boost::asio::awaitable<void> process_event(const nlohmann::json& payload);
+    nlohmann::json process_command(const nlohmann::json& payload);
+    void process_action(const nlohmann::json& payload);
+    void reply_later(const CommandRequest& request, const Outcome& outcome);
+    void enqueue(Job job);
+
+    boost::asio::any_io_executor executor_;
+    net::TlsContext tls_;
+    IncidentService& service_;
+    commands::CommandRouter& router_;
+    SlackOptions options_;
+    net::PlatformObserver* observer_;
+    net::HttpClient http_;
+    WebApi api_;
+
+    std::deque<Job> queue_;
+    boost::asio::steady_timer wake_;
+    bool busy_ = false;
+    std::map<std::string, std::string> names_;
+    std::string announce_id_;
+    std::atomic<bool> connected_{false};
+    std::atomic<bool> stopping_{false};
+    std::string last_error_;
+    int reconnects_ = 0;
+    struct Connection;
+    std::shared_ptr<Connection> connection_;
+};
+
+}  // namespace incident::slack

@@ -1,0 +1,62 @@
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <map>
+#include <string>
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <nlohmann/json.hpp>
+
+#include "adapters/net/form.hpp"
+#include "adapters/net/http_client.hpp"
+#include "adapters/net/observer.hpp"
+
+namespace incident::slack {
+
+struct ApiResult {
+    bool ok = false;
+    int status = 0;         // HTTP status, 0 when nothing was received
+    std::string error;      // Slack's "error" field, or what failed on the way
+    nlohmann::json body;    // the whole answer when it was JSON
+};
+
+// Slack Web API calls with the bot token. A 429 is waited out (Retry-After) and the call
+// repeated, so a message is delayed, never dropped; network errors and 5xx are retried
+// with backoff a bounded number of times. Every non-ok answer is logged with its method.
+class WebApi {
+public:
+    WebApi(boost::asio::any_io_executor executor, net::HttpClient& http, std::string base_url,
+           std::string token, net::PlatformObserver* observer = nullptr);
+
+    // JSON body; Authorization: Bearer <token> (or `token_override`, e.g. the app token).
+    boost::asio::awaitable<ApiResult> call(const std::string& method, nlohmann::json args,
+                                           const std::string& token_override = {});
+    // Form body, for the read methods that do not take JSON (users.info, conversations.list).
+    boost::asio::awaitable<ApiResult> call_form(const std::string& method, net::FormFields args,
+                                                const std::string& token_override = {});
+
+    // Retry pacing, shortened by tests.
+    void set_retry_policy(int max_attempts, std::chrono::milliseconds first_delay) {
+        max_attempts_ = max_attempts;
+        first_delay_ = first_delay;
+    }
+
+private:
+    boost::asio::awaitable<void> sleep(std::chrono::milliseconds delay);
+    boost::asio::awaitable<ApiResult> send(const std::string& method, std::string body,
+                                           bool json, const std::string& token_override);
+
+    boost::asio::any_io_executor executor_;
+    net::HttpClient& http_;
+    std::string base_url_;
+    std::string token_;
+    net::PlatformObserver* observer_;
+    // Rate limits are per method: once Slack said wait, every call of that method waits.
+    std::map<std::string, std::chrono::steady_clock::time_point> blocked_until_;
+    int max_attempts_ = 6;
+    std::chrono::milliseconds first_delay_{500};
+};
+
+}  // namespace incident::slack

@@ -1,0 +1,148 @@
+#include "fake_slack.hpp"
+
+#include <boost/asio/use_awaitable.hpp>
+
+#include "adapters/net/form.hpp"
+
+namespace incident::testing {
+
+namespace asio = boost::asio;
+using nlohmann::json;
+
+FakeSlack::FakeSlack(asio::any_io_executor executor, std::optional<net::TlsContext> tls)
+    : server_(
+          executor,
+          [this](net::HttpRequest request) -> asio::awaitable<net::HttpResponse> {
+              co_return api(request);
+          },
+          net::HttpServerOptions{.tls = tls}),
+      scheme_(tls ? "https" : "http") {
+    server_.add_websocket_route("/link/", [this](net::WebSocketSession s) { return session(s); });
+    const auto status = server_.listen("127.0.0.1:0");
+    if (!status.ok()) throw std::runtime_error("fake slack: " + status.message);
+}
+
+std::string FakeSlack::api_url() const {
+    return scheme_ + "://127.0.0.1:" + std::to_string(server_.port()) + "/api/";
+}
+
+std::vector<FakeSlack::Call> FakeSlack::calls_of(const std::string& method) const {
+    std::vector<Call> out;
+    for (const auto& c : calls) {
+        if (c.method == method) out.push_back(c);
+    }
+    return out;
+}
+
+bool FakeSlack::connected() const { return current_ && current_->is_open(); }
+
+void FakeSlack::deliver(json envelope) {
+    pending_.emplace_back(envelope.value("envelope_id", std::string()), envelope);
+    if (connected()) current_->send(envelope.dump());
+}
+
+void FakeSlack::send_raw(const std::string& frame) {
+    if (connected()) current_->send(frame);
+}
+
+void FakeSlack::request_refresh() {
+    send_raw(R"({"type":"disconnect","reason":"refresh_requested","debug_info":{"host":"fake"}})");
+}
+
+void FakeSlack::drop() {
+    if (current_) current_->abort();
+}
+
+asio::awaitable<void> FakeSlack::session(net::WebSocketSession s) {
+    ++connections;
+    current_ = s;
+    s.send(R"({"type":"hello","num_connections":1,"debug_info":{"host":"fake","approximate_connection_time":18060},"connection_info":{"app_id":"A111"}})");
+    // Slack redelivers what was never acked, counting the attempts.
+    for (auto& [id, envelope] : pending_) {
+        envelope["retry_attempt"] = envelope.value("retry_attempt", 0) + 1;
+        envelope["retry_reason"] = "timeout";
+        s.send(envelope.dump());
+    }
+    while (auto frame = co_await s.read()) {
+        const json ack = json::parse(*frame, nullptr, false);
+        acks.push_back(ack);
+        if (!ack.is_object()) continue;
+        const std::string id = ack.value("envelope_id", std::string());
+        std::erase_if(pending_, [&](const auto& p) { return p.first == id; });
+    }
+}
+
+net::HttpResponse FakeSlack::api(const net::HttpRequest& request) {
+    const std::string path(request.path());
+    if (!path.starts_with("/api/")) return net::HttpResponse::text(404, "not found");
+    const std::string method = path.substr(5);
+    json args = json::object();
+    if (request.headers.get("Content-Type").value_or("").starts_with("application/json")) {
+        args = json::parse(request.body, nullptr, false);
+    } else if (const auto form = net::parse_form(request.body)) {
+        for (const auto& [k, v] : *form) args[k] = v;
+    }
+    const std::string auth = request.headers.get("Authorization").value_or("");
+    calls.push_back(Call{method, args, auth});
+
+    if (auto it = rate_limit.find(method); it != rate_limit.end() && it->second > 0) {
+        --it->second;
+        net::HttpResponse r = net::HttpResponse::json(429, R"({"ok":false,"error":"ratelimited"})");
+        r.headers.set("Retry-After", std::to_string(retry_after_seconds));
+        return r;
+    }
+    const auto reply = [](json body) { return net::HttpResponse::json(200, body.dump()); };
+    const auto error = [&](const char* e) { return reply({{"ok", false}, {"error", e}}); };
+    const std::string& token = method == "apps.connections.open" ? app_token : bot_token;
+    if (auth != "Bearer " + token) return error("invalid_auth");
+
+    const std::string channel = args.value("channel", std::string());
+    const bool known_channel = channel_names.count(channel) || channel.starts_with("U");
+    if (method == "apps.connections.open") {
+        const std::string ws = scheme_ == "https" ? "wss" : "ws";
+        return reply({{"ok", true},
+                      {"url", ws + "://127.0.0.1:" + std::to_string(server_.port()) +
+                                  "/link/?ticket=" + std::to_string(connections + 1)}});
+    }
+    if (method == "conversations.create") {
+        const std::string name = args.value("name", std::string());
+        if (name.empty()) return error("invalid_name_required");
+        if (taken_names.count(name)) return error("name_taken");
+        for (const char c : name) {
+            if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_')) {
+                return error("invalid_name_specials");
+            }
+        }
+        taken_names.insert(name);
+        const std::string id = "C" + std::to_string(1000 + next_channel_++);
+        channel_names[id] = name;
+        return reply({{"ok", true}, {"channel", {{"id", id}, {"name", name}, {"is_member", true}}}});
+    }
+    if (method == "conversations.list") {
+        json channels = json::array();
+        for (const auto& [id, name] : channel_names) {
+            channels.push_back({{"id", id}, {"name", name}, {"is_member", false}});
+        }
+        return reply({{"ok", true}, {"channels", channels}, {"response_metadata", {{"next_cursor", ""}}}});
+    }
+    if (method == "users.info") {
+        const std::string user = args.value("user", std::string());
+        const auto it = user_names.find(user);
+        if (it == user_names.end()) return error("user_not_found");
+        return reply({{"ok", true},
+                      {"user", {{"id", user}, {"name", it->second}, {"profile", {{"display_name", it->second}}}}}});
+    }
+    if (method == "conversations.invite" || method == "conversations.setTopic" ||
+        method == "conversations.join" || method == "chat.postEphemeral") {
+        if (!known_channel) return error("channel_not_found");
+        return reply({{"ok", true}});
+    }
+    if (method == "chat.postMessage" || method == "chat.update") {
+        if (!known_channel) return error("channel_not_found");
+        return reply({{"ok", true}, {"channel", channel}, {"ts", "1800000000." + std::to_string(100000 + next_ts_++)}});
+    }
+    if (method == "auth.test") return reply({{"ok", true}, {"user_id", "UBOT"}, {"team", "fake"}});
+    return error("unknown_method");
+}
+
+}  // namespace incident::testing

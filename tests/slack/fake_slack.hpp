@@ -1,0 +1,67 @@
+#pragma once
+
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <boost/asio/any_io_executor.hpp>
+#include <nlohmann/json.hpp>
+
+#include "adapters/net/http_server.hpp"
+#include "adapters/net/websocket_session.hpp"
+
+namespace incident::testing {
+
+// A Slack stand-in on loopback: the Web API methods the bot uses, and Socket Mode with
+// Slack's delivery rules (envelopes are redelivered until acked, with retry_attempt + 1).
+class FakeSlack {
+public:
+    struct Call {
+        std::string method;
+        nlohmann::json args;
+        std::string authorization;
+    };
+
+    explicit FakeSlack(boost::asio::any_io_executor executor,
+                       std::optional<net::TlsContext> tls = std::nullopt);
+
+    std::string api_url() const;
+    std::vector<Call> calls_of(const std::string& method) const;
+    std::size_t count(const std::string& method) const { return calls_of(method).size(); }
+
+    // Socket Mode: queue an envelope (sent now if connected, again after reconnects until acked).
+    void deliver(nlohmann::json envelope);
+    // Sends a raw frame as is (garbage, unknown types).
+    void send_raw(const std::string& frame);
+    void request_refresh();  // a `disconnect` frame with reason refresh_requested
+    void drop();             // closes the TCP connection without a close frame
+    bool connected() const;
+    std::size_t unacked() const { return pending_.size(); }
+
+    std::string bot_token = "xoxb-test-bot";
+    std::string app_token = "xapp-test-app";
+    std::map<std::string, int> rate_limit;  // method -> how many 429s to answer next
+    int retry_after_seconds = 1;
+    std::set<std::string> taken_names{"inc-1-checkout-down"};
+    std::map<std::string, std::string> user_names{{"U1", "alice"}, {"U2", "bob"}, {"U3", "carol"}};
+    std::map<std::string, std::string> channel_names{{"CGENERAL", "general"}};
+
+    std::vector<Call> calls;
+    std::vector<nlohmann::json> acks;  // every frame the bot sent
+    int connections = 0;
+
+private:
+    net::HttpResponse api(const net::HttpRequest& request);
+    boost::asio::awaitable<void> session(net::WebSocketSession session);
+
+    net::HttpServer server_;
+    std::string scheme_;
+    std::optional<net::WebSocketSession> current_;
+    std::vector<std::pair<std::string, nlohmann::json>> pending_;  // envelope id, envelope
+    int next_channel_ = 1;
+    int next_ts_ = 1;
+};
+
+}  // namespace incident::testing

@@ -1,0 +1,400 @@
+#include <doctest/doctest.h>
+
+#include <boost/asio/io_context.hpp>
+
+#include "adapters/net/http_client.hpp"
+#include "adapters/slack/signing.hpp"
+#include "adapters/slack/slack_adapter.hpp"
+#include "bot/clock.hpp"
+#include "bot/postmortem.hpp"
+#include "envelopes.hpp"
+#include "fake_slack.hpp"
+#include "run_async.hpp"
+#include "storage/sqlite_store.hpp"
+#include "test_certs.hpp"
+
+using namespace incident;
+using namespace incident::testing;
+using net::testing::run_async;
+using net::testing::sleep_for;
+using net::testing::wait_until;
+using nlohmann::json;
+namespace asio = boost::asio;
+using std::chrono::milliseconds;
+
+namespace {
+
+// One bot wired to one fake Slack, both on this io_context.
+struct Harness {
+    asio::io_context io;
+    std::unique_ptr<net::testing::TestCertificates> certs;
+    std::unique_ptr<FakeSlack> fake;
+    SqliteStore store{":memory:"};
+    SystemClock clock;
+    IncidentService service{store, clock, ServiceOptions{"https://bot.example.com"}};
+    commands::CommandRouter router{service};
+    std::unique_ptr<slack::SlackAdapter> adapter;
+
+    explicit Harness(bool tls = false, std::string signing_secret = {}, bool socket_mode = true) {
+        commands::register_builtin_commands(router);
+        std::optional<net::TlsContext> client;
+        if (tls) {
+            certs = std::make_unique<net::testing::TestCertificates>();
+            fake = std::make_unique<FakeSlack>(io.get_executor(), certs->server_context());
+            client = certs->client_context();
+        } else {
+            fake = std::make_unique<FakeSlack>(io.get_executor());
+            client = net::testing::system_client_context();
+        }
+        slack::SlackOptions options;
+        options.bot_token = fake->bot_token;
+        options.app_token = socket_mode ? fake->app_token : "";
+        options.signing_secret = std::move(signing_secret);
+        options.api_url = fake->api_url();
+        options.reconnect = {milliseconds(20), milliseconds(200), net::Jitter::full};
+        adapter = std::make_unique<slack::SlackAdapter>(io.get_executor(), *client, service,
+                                                        router, options);
+        adapter->api().set_retry_policy(3, milliseconds(20));
+    }
+
+    asio::awaitable<bool> acked(const std::string& envelope_id) {
+        co_return co_await wait_until(
+            [&] {
+                for (const auto& a : fake->acks) {
+                    if (a.is_object() && a.value("envelope_id", "") == envelope_id) return true;
+                }
+                return false;
+            },
+            milliseconds(5000));
+    }
+
+    json ack_of(const std::string& envelope_id) {
+        for (const auto& a : fake->acks) {
+            if (a.is_object() && a.value("envelope_id", "") == envelope_id) return a;
+        }
+        return json();
+    }
+
+    asio::awaitable<bool> idle() {
+        co_return co_await wait_until([&] { return adapter->pending_effects() == 0; },
+                                      milliseconds(5000));
+    }
+
+    std::size_t messages(std::int64_t incident) {
+        std::size_t n = 0;
+        for (const auto& e : service.timeline(incident)) n += e.kind == EntryKind::message;
+        return n;
+    }
+
+    // Declares INC-1 from #general and returns its new Slack channel id.
+    asio::awaitable<std::string> declare() {
+        fake->deliver(slash_envelope("t-declare", "CGENERAL", "U1", "alice",
+                                     "declare sev2 Checkout down"));
+        REQUIRE(co_await acked("env-t-declare"));
+        REQUIRE(co_await idle());
+        const auto inc = service.find(1);
+        REQUIRE(inc);
+        co_return inc->channel_id;
+    }
+};
+
+}  // namespace
+
+TEST_CASE("slack socket mode: declare through post-mortem, with capture") {
+    Harness h;
+    h.adapter->start();
+    const bool finished = run_async(h.io, [&]() -> asio::awaitable<void> {
+        REQUIRE(co_await wait_until([&] { return h.adapter->socket_connected(); }, milliseconds(5000)));
+        const std::string channel = co_await h.declare();
+
+        // The slash command is answered in the ack, in the channel.
+        const json ack = h.ack_of("env-t-declare");
+        CHECK(ack["payload"]["response_type"] == "in_channel");
+        CHECK(ack["payload"]["text"].get<std::string>().find("INC-1 declared (SEV2") != std::string::npos);
+        // "inc-1-checkout-down" was taken: the next free name is used.
+        const auto created = h.fake->calls_of("conversations.create");
+        REQUIRE(created.size() >= 2);
+        CHECK(created[0].args["name"] == "inc-1-checkout-down");
+        CHECK(h.service.find(1)->channel_name == "inc-1-checkout-down-2");
+        CHECK(h.fake->calls_of("conversations.invite").at(0).args["users"] == "U1");
+        CHECK(h.fake->calls_of("conversations.setTopic").at(0).args["topic"].get<std::string>().find(
+                  "SEV2 · investigating · IC @alice") != std::string::npos);
+        bool summary = false, announced = false;
+        for (const auto& c : h.fake->calls_of("chat.postMessage")) {
+            summary |= c.args["channel"] == channel && c.args.contains("blocks") &&
+                       c.args["blocks"].dump().find("incident:role INC-1 scribe") != std::string::npos;
+            announced |= c.args["text"].get<std::string>().find("declared by") != std::string::npos;
+        }
+        CHECK(summary);
+        CHECK(announced);
+        CHECK(h.fake->count("conversations.list") == 1);  // announcement channel looked up once
+
+        // Chatter, TODO, edit, delete and pushpin, each stored before its ack.
+        h.fake->deliver(events_envelope("Ev1", message_event(channel, "U2", "1800000001.000100", "db is slow")));
+        h.fake->deliver(events_envelope("Ev2", message_event(channel, "U3", "1800000002.000100", "TODO: @bob add an index due:2026-12-01")));
+        h.fake->deliver(events_envelope("Ev3", message_event(channel, "U2", "1800000003.000100", "rollback stated")));
+        h.fake->deliver(events_envelope("Ev4", edit_event(channel, "U2", "1800000003.000100", "rollback started")));
+        h.fake->deliver(events_envelope("Ev5", message_event(channel, "U2", "1800000004.000100", "oops")));
+        h.fake->deliver(events_envelope("Ev6", delete_event(channel, "1800000004.000100")));
+        h.fake->deliver(events_envelope("Ev7", reaction_event(true, channel, "U3", "1800000001.000100", "pushpin")));
+        json bot = message_event(channel, "UBOT", "1800000005.000100", "I am a bot");
+        bot["bot_id"] = "B1";
+        h.fake->deliver(events_envelope("Ev8", bot));
+        json join = message_event(channel, "U3", "1800000006.000100", "<@U3> has joined the channel");
+        join["subtype"] = "channel_join";
+        h.fake->deliver(events_envelope("Ev9", join));
+        REQUIRE(co_await h.acked("env-Ev9"));
+        CHECK(h.fake->unacked() == 0);
+
+        const auto timeline = h.service.timeline(1);
+        std::map<std::string, TimelineEntry> by_ts;
+        for (const auto& e : timeline) {
+            if (e.kind == EntryKind::message) by_ts[e.message_id] = e;
+        }
+        CHECK(by_ts.size() == 4);
+        CHECK(by_ts["1800000001.000100"].author.name == "bob");  // users.info
+        CHECK(by_ts["1800000001.000100"].key_event);
+        CHECK(by_ts["1800000003.000100"].text == "rollback started");
+        CHECK(by_ts["1800000003.000100"].previous_texts == std::vector<std::string>{"rollback stated"});
+        CHECK(by_ts["1800000004.000100"].deleted_at);
+        const auto items = h.service.actions(1);
+        REQUIRE(items.size() == 1);
+        CHECK(items[0].owner == "@bob");
+        CHECK(items[0].due == "2026-12-01");
+        CHECK(h.fake->count("users.info") == 2);  // names are cached
+
+        // Redelivery and duplicate event ids change nothing.
+        json again = events_envelope("Ev2", message_event(channel, "U3", "1800000002.000100", "TODO: @bob add an index due:2026-12-01"));
+        again["envelope_id"] = "env-Ev2-retry";
+        again["retry_attempt"] = 1;
+        again["retry_reason"] = "timeout";
+        h.fake->deliver(again);
+        REQUIRE(co_await h.acked("env-Ev2-retry"));
+        CHECK(h.messages(1) == 4);
+        CHECK(h.service.actions(1).size() == 1);
+
+        // Resolve and post-mortem through slash commands in the incident channel.
+        h.fake->deliver(slash_envelope("t2", channel, "U1", "alice", "status identified"));
+        h.fake->deliver(slash_envelope("t3", channel, "U1", "alice", "resolve sev2 Added the index"));
+        h.fake->deliver(slash_envelope("t4", channel, "U1", "alice", "postmortem owner <@U3|carol> due 2026-12-08"));
+        h.fake->deliver(slash_envelope("t5", channel, "U2", "bob", "status sleepy"));
+        REQUIRE(co_await h.acked("env-t5"));
+        CHECK(h.ack_of("env-t5")["payload"]["response_type"] == "ephemeral");  // errors: only the caller
+        CHECK(h.ack_of("env-t5")["payload"]["text"].get<std::string>().find("not a state") != std::string::npos);
+        REQUIRE(co_await h.idle());
+        const Incident inc = *h.service.find(1);
+        CHECK(inc.state == State::resolved);
+        CHECK(inc.postmortem_owner == "<@U3|carol>");
+        const std::string md = render_postmortem(h.service.snapshot(1));
+        CHECK(md.find("| Final severity | SEV2 (major) |") != std::string::npos);
+        CHECK(md.find("**@bob** 📌: db is slow") != std::string::npos);
+        CHECK(md.find("| 1 | @bob add an index | @bob | 2026-12-01 | open | todo_line |") != std::string::npos);
+        h.adapter->stop();
+    });
+    CHECK(finished);
+}
+
+TEST_CASE("slack socket mode: refresh_requested and an abrupt close lose no event") {
+    Harness h;
+    h.adapter->start();
+    const bool finished = run_async(h.io, [&]() -> asio::awaitable<void> {
+        REQUIRE(co_await wait_until([&] { return h.adapter->socket_connected(); }, milliseconds(5000)));
+        const std::string channel = co_await h.declare();
+
+        h.fake->request_refresh();
+        REQUIRE(co_await wait_until([&] { return h.fake->connections == 2 && h.adapter->socket_connected(); }, milliseconds(5000)));
+
+        // A burst, and the connection dropped in the middle of it: whatever was not acked is
+        // redelivered on the next connection and stored exactly once.
+        for (int i = 0; i < 30; ++i) {
+            const std::string ts = "18000001" + std::to_string(10 + i) + ".000100";
+            h.fake->deliver(events_envelope("Burst" + std::to_string(i), message_event(channel, "U2", ts, "line " + std::to_string(i))));
+            if (i == 12) h.fake->drop();
+        }
+        REQUIRE(co_await wait_until([&] { return h.fake->connections >= 3 && h.fake->unacked() == 0; }, milliseconds(8000)));
+        CHECK(h.messages(1) == 30);
+        h.adapter->stop();
+    });
+    CHECK(finished);
+}
+
+TEST_CASE("slack socket mode: malformed and unknown frames change nothing") {
+    Harness h;
+    h.adapter->start();
+    const bool finished = run_async(h.io, [&]() -> asio::awaitable<void> {
+        REQUIRE(co_await wait_until([&] { return h.adapter->socket_connected(); }, milliseconds(5000)));
+        const std::string channel = co_await h.declare();
+        const auto entries = h.service.timeline(1).size();
+        h.fake->send_raw("this is not json");
+        h.fake->send_raw("[1,2,3]");
+        h.fake->send_raw(R"({"type":"mystery","envelope_id":"env-mystery","payload":{}})");
+        h.fake->deliver({{"envelope_id", "env-bad-event"}, {"type", "events_api"}, {"payload", {{"type", "event_callback"}}}});
+        h.fake->deliver(events_envelope("EvBadUtf", message_event(channel, "U2", "1800000300.000100", std::string(100'000, 'x'))));
+        REQUIRE(co_await h.acked("env-EvBadUtf"));
+        CHECK(h.adapter->socket_connected());
+        CHECK(h.ack_of("env-mystery").is_object());
+        CHECK(h.service.timeline(1).size() == entries);  // the 100 kB message was refused
+        h.fake->deliver(events_envelope("EvOk", message_event(channel, "U2", "1800000301.000100", "still here")));
+        REQUIRE(co_await h.acked("env-EvOk"));
+        CHECK(h.messages(1) == 1);
+        h.adapter->stop();
+    });
+    CHECK(finished);
+}
+
+TEST_CASE("slack web api: 429 is waited out, the message is delayed and not dropped") {
+    Harness h;
+    h.adapter->start();
+    const bool finished = run_async(h.io, [&]() -> asio::awaitable<void> {
+        REQUIRE(co_await wait_until([&] { return h.adapter->socket_connected(); }, milliseconds(5000)));
+        const std::string channel = co_await h.declare();
+        h.fake->rate_limit["chat.postMessage"] = 2;
+        const auto started = std::chrono::steady_clock::now();
+        h.fake->deliver(slash_envelope("t-up1", channel, "U1", "alice", "update first"));
+        h.fake->deliver(slash_envelope("t-up2", channel, "U1", "alice", "update second"));
+        REQUIRE(co_await h.acked("env-t-up2"));
+        REQUIRE(co_await wait_until([&] { return h.adapter->pending_effects() == 0; }, milliseconds(10'000)));
+        const auto took = std::chrono::steady_clock::now() - started;
+        CHECK(took >= std::chrono::seconds(2));  // two Retry-After: 1 waits
+        std::vector<std::string> order;
+        for (const auto& c : h.fake->calls_of("chat.postMessage")) {
+            const std::string text = c.args["text"];
+            if (text.find("update from @alice") != std::string::npos) order.push_back(text.substr(text.find(": ", text.find("update from")) + 2, 5));
+        }
+        // Each update was attempted until accepted, and they arrived in order.
+        REQUIRE(order.size() >= 2);
+        CHECK(order.back() == "secon");
+        h.adapter->stop();
+    });
+    CHECK(finished);
+}
+
+TEST_CASE("slack socket mode over TLS with a test CA") {
+    Harness h(true);
+    h.adapter->start();
+    const bool finished = run_async(h.io, [&]() -> asio::awaitable<void> {
+        REQUIRE(co_await wait_until([&] { return h.adapter->socket_connected(); }, milliseconds(8000)));
+        const std::string channel = co_await h.declare();
+        CHECK(channel.starts_with("C"));
+        h.fake->deliver(events_envelope("EvTls", message_event(channel, "U2", "1800000001.000100", "over tls")));
+        REQUIRE(co_await h.acked("env-EvTls"));
+        CHECK(h.messages(1) == 1);
+        h.adapter->stop();
+    });
+    CHECK(finished);
+}
+
+TEST_CASE("slack socket mode: a wrong app token is reported and retried, not fatal") {
+    Harness h;
+    h.fake->app_token = "xapp-something-else";
+    h.adapter->start();
+    const bool finished = run_async(h.io, [&]() -> asio::awaitable<void> {
+        REQUIRE(co_await wait_until([&] { return h.fake->count("apps.connections.open") >= 2; }, milliseconds(5000)));
+        CHECK_FALSE(h.adapter->socket_connected());
+        CHECK(h.adapter->health()["last_error"].get<std::string>().find("invalid_auth") != std::string::npos);
+        CHECK(h.adapter->health().dump().find("xapp-") == std::string::npos);
+        h.adapter->stop();
+    });
+    CHECK(finished);
+}
+
+namespace {
+
+struct HttpHarness : Harness {
+    std::string secret = "8f742231b10e8888abcd99yyyzzz85a5";
+    net::HttpServer server;
+    net::HttpClient client;
+
+    HttpHarness()
+        : Harness(false, "8f742231b10e8888abcd99yyyzzz85a5", false),
+          server(io.get_executor(),
+                 [this](net::HttpRequest r) { return adapter->handle_http(std::move(r)); },
+                 net::HttpServerOptions{.body_limit = 64 * 1024}),
+          client(io.get_executor(), net::testing::system_client_context()) {
+        REQUIRE(server.listen("127.0.0.1:0").ok());
+    }
+
+    asio::awaitable<net::HttpResponse> post(const std::string& path, const std::string& body,
+                                            const std::string& content_type,
+                                            std::optional<std::int64_t> ts = std::nullopt,
+                                            std::optional<std::string> signature = std::nullopt) {
+        net::HttpRequest r;
+        r.method = "POST";
+        r.url = "http://127.0.0.1:" + std::to_string(server.port()) + path;
+        r.headers.set("Content-Type", content_type);
+        r.body = body;
+        const std::string stamp = std::to_string(ts.value_or(clock.now() / 1000));
+        r.headers.set("X-Slack-Request-Timestamp", stamp);
+        r.headers.set("X-Slack-Signature", signature.value_or(slack::sign_request(secret, stamp, body)));
+        co_return co_await client.request(std::move(r));
+    }
+};
+
+std::string form_of(const json& payload) {
+    net::FormFields fields;
+    for (const auto& [k, v] : payload.items()) fields.emplace_back(k, v.get<std::string>());
+    return net::encode_form(fields);
+}
+
+}  // namespace
+
+TEST_CASE("slack http: signed commands and events are accepted; tampered, stale and unsigned ones change nothing") {
+    HttpHarness h;
+    h.adapter->start();
+    const bool finished = run_async(h.io, [&]() -> asio::awaitable<void> {
+        const std::string form = "application/x-www-form-urlencoded";
+        const std::string declare = form_of(slash_payload("h1", "CGENERAL", "U1", "alice", "declare sev1 API down"));
+
+        auto r = co_await h.post("/slack/commands", declare + "x", form, std::nullopt, slack::sign_request(h.secret, std::to_string(h.clock.now() / 1000), declare));
+        CHECK(r.status == 401);
+        CHECK(r.body.find("signature mismatch") != std::string::npos);
+        r = co_await h.post("/slack/commands", declare, form, h.clock.now() / 1000 - 600);
+        CHECK(r.status == 401);
+        CHECK(r.body.find("5 minutes") != std::string::npos);
+        r = co_await h.post("/slack/commands", declare, form, std::nullopt, std::string());
+        CHECK(r.status == 401);
+        CHECK(h.service.list(true).empty());
+
+        r = co_await h.post("/slack/commands", declare, form);
+        CHECK(r.status == 200);
+        const json reply = json::parse(r.body);
+        CHECK(reply["response_type"] == "in_channel");
+        CHECK(reply["text"].get<std::string>().find("INC-1 declared (SEV1") != std::string::npos);
+        REQUIRE(co_await h.idle());
+        const std::string channel = h.service.find(1)->channel_id;
+        REQUIRE_FALSE(channel.empty());
+
+        // url_verification, events with a retried delivery, malformed JSON.
+        r = co_await h.post("/slack/events", R"({"token":"x","challenge":"abc123","type":"url_verification"})", "application/json");
+        CHECK(r.status == 200);
+        CHECK(json::parse(r.body)["challenge"] == "abc123");
+        const std::string event = events_envelope("EvH1", message_event(channel, "U2", "1800000001.000100", "via http"))["payload"].dump();
+        r = co_await h.post("/slack/events", event, "application/json");
+        CHECK(r.status == 200);
+        r = co_await h.post("/slack/events", event, "application/json");  // X-Slack-Retry-Num: 1
+        CHECK(r.status == 200);
+        CHECK(h.messages(1) == 1);
+        r = co_await h.post("/slack/events", "{not json", "application/json");
+        CHECK(r.status == 400);
+        r = co_await h.post("/slack/events", std::string(100 * 1024, 'a'), "application/json");
+        CHECK(r.status == 413);
+        r = co_await h.post("/slack/commands", "text=%ZZ", form);
+        CHECK(r.status == 400);
+
+        // A button press runs its command as the person who pressed it.
+        const json action{{"type", "block_actions"},
+                          {"user", {{"id", "U3"}, {"username", "carol"}}},
+                          {"channel", {{"id", channel}, {"name", "inc-1"}}},
+                          {"actions", json::array({{{"action_id", "incident:role INC-1 scribe"}, {"value", "role INC-1 scribe"}, {"action_ts", "1800000009.1"}}})}};
+        const net::FormFields press{{"payload", action.dump()}};
+        r = co_await h.post("/slack/interactive", net::encode_form(press), form);
+        CHECK(r.status == 200);
+        REQUIRE(co_await h.idle());
+        bool scribe = false;
+        for (const auto& role : h.service.roles(1)) scribe |= role.role == Role::scribe && role.person.name == "carol";
+        CHECK(scribe);
+        h.adapter->stop();
+        h.server.stop();
+    });
+    CHECK(finished);
+}

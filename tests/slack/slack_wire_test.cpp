@@ -1,0 +1,142 @@
+#include <doctest/doctest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "adapters/net/form.hpp"
+#include "adapters/slack/decode.hpp"
+#include "adapters/slack/signing.hpp"
+
+using namespace incident;
+using namespace incident::slack;
+using nlohmann::json;
+
+namespace {
+
+const std::string k_body =
+    "token=xyzz0WbapA4vBCDEFasx0q6G&team_id=T1DC2JH3J&team_domain=testteamnow&channel_id="
+    "G8PSS9T3V&channel_name=foobar&user_id=U2CERLKJA&user_name=roadrunner&command=%2Fwebhook-"
+    "collect&text=&response_url=https%3A%2F%2Fhooks.slack.com%2Fcommands%2FT1DC2JH3J%2F3977008"
+    "85554%2F96rGlfmibIGlgcZRskXaIFfN&trigger_id=398738663015.47445629121.803a0bc887a14d10d2c4"
+    "47fce8b6703c";
+const std::string k_secret = "8f742231b10e8888abcd99yyyzzz85a5";
+const std::string k_signature =
+    "v0=a2114d57b48eac39b9ad189dd8316235a7b4a8d21a10bd27519666489c69b503";
+
+// shared/protocol sits beside the repository in CI and in the developers' trees.
+std::optional<std::string> fixture(const std::string& name) {
+    const std::filesystem::path path =
+        std::filesystem::path(INCIDENT_BOT_PROTOCOL_DIR) / "slack" / "fixtures" / name;
+    std::ifstream in(path, std::ios::binary);
+    if (!in) return std::nullopt;
+    std::ostringstream s;
+    s << in.rdbuf();
+    return s.str();
+}
+
+}  // namespace
+
+TEST_CASE("slack signing: the documented known-answer vector") {
+    CHECK(k_body.size() == 362);
+    CHECK(sign_request(k_secret, "1531420618", k_body) == k_signature);
+    CHECK(verify_request(k_secret, "1531420618", k_signature, k_body, 1531420618).ok);
+    CHECK(verify_request(k_secret, "1531420618", k_signature, k_body, 1531420618 + 299).ok);
+    CHECK(verify_request(k_secret, "1531420618", k_signature, k_body + "------", 1531420618).error ==
+          "signature mismatch");
+    CHECK_FALSE(verify_request(k_secret, "1531420618", k_signature, k_body, 1531420618 + 301).ok);
+    CHECK_FALSE(verify_request(k_secret, "1531420618", k_signature, k_body, 1531420618 - 301).ok);
+    CHECK(verify_request(k_secret, "1531420618", "v1=abc", k_body, 1531420618).error ==
+          "unknown signature version");
+    CHECK_FALSE(verify_request("", "1531420618", k_signature, k_body, 1531420618).ok);
+    CHECK_FALSE(verify_request(k_secret, "", k_signature, k_body, 1531420618).ok);
+    CHECK_FALSE(verify_request(k_secret, "15x", k_signature, k_body, 1531420618).ok);
+    const auto failure = verify_request(k_secret, "1531420618", "v0=00", k_body, 1531420618);
+    CHECK(failure.error.find(k_secret) == std::string::npos);
+    if (const auto vector = fixture("signing_known_answer.json")) {
+        const json j = json::parse(*vector);
+        CHECK(j.dump().find("a2114d57b48eac39b9ad189dd8316235a7b4a8d21a10bd27519666489c69b503") !=
+              std::string::npos);
+    }
+}
+
+TEST_CASE("form decoding of slash command bodies") {
+    const auto fields = net::parse_form(k_body);
+    REQUIRE(fields);
+    CHECK(net::form_value(*fields, "command") == "/webhook-collect");
+    CHECK(net::form_value(*fields, "text") == "");
+    CHECK(net::form_value(*fields, "response_url") ==
+          "https://hooks.slack.com/commands/T1DC2JH3J/397700885554/96rGlfmibIGlgcZRskXaIFfN");
+    CHECK(net::form_value(*net::parse_form("enterprise_name=Org+Name"), "enterprise_name") == "Org Name");
+    CHECK_FALSE(net::parse_form("a=%2"));
+    CHECK_FALSE(net::parse_form("a=%GG"));
+    CHECK(net::encode_form({{"payload", "{\"a\": 1}"}}) == "payload=%7B%22a%22%3A%201%7D");
+}
+
+TEST_CASE("slack decoding: socket mode fixtures") {
+    std::string error;
+    CHECK(parse_envelope(R"({"type":"hello","num_connections":2})", error)->type == "hello");
+    CHECK_FALSE(parse_envelope("{\"type\": \"hello\", \"debug_info\": {\"started\" \"x\"}}", error));
+    CHECK(error == "malformed JSON");
+    CHECK_FALSE(parse_envelope("[]", error));
+
+    const auto message = fixture("sm_events_api_message_retry.node-slack-sdk.json");
+    if (!message) {
+        MESSAGE("shared/protocol fixtures not found; checked only the inline cases");
+        return;
+    }
+    const auto envelope = parse_envelope(*message, error);
+    REQUIRE(envelope);
+    CHECK(envelope->type == "events_api");
+    CHECK(envelope->retry_attempt == 2);
+    CHECK(envelope->envelope_id == "cda4159a-72a5-4744-aba3-4d66eb52682b");
+    const DecodedEvent decoded = decode_event_callback(envelope->payload);
+    REQUIRE(decoded.event);
+    const auto& posted = std::get<MessagePosted>(*decoded.event);
+    CHECK(posted.header.event_id == "Ev111");
+    CHECK(posted.header.channel_id == "C111");
+    CHECK(posted.header.at == 1610241741000);
+    CHECK(posted.message_id == "1610241741.000200");
+    CHECK(posted.author.id == "U222");
+    CHECK(posted.text == "<@U111>");
+
+    const auto slash = parse_envelope(*fixture("sm_slash_commands.python-slack-sdk.json"), error);
+    REQUIRE(slash);
+    const auto request = decode_slash_command(slash->payload, 42);
+    REQUIRE(request);
+    CHECK(request->request_id == "111.222.xxx");
+    CHECK(request->caller == Actor{"U111", "testxyz"});
+    CHECK(request->channel_id == "C111");
+
+    for (const char* name : {"sm_disconnect_refresh_requested.docs.json",
+                             "sm_disconnect_link_disabled.docs.json",
+                             "sm_disconnect_too_many_websockets.python-slack-sdk.json"}) {
+        const auto d = parse_envelope(*fixture(name), error);
+        REQUIRE(d);
+        CHECK(d->type == "disconnect");
+        CHECK_FALSE(d->reason.empty());
+    }
+    const auto reaction = json::parse(*fixture("http_reaction_added.events-api-docs.json"));
+    const DecodedEvent r = decode_event_callback(reaction);
+    REQUIRE(r.event);
+    CHECK(std::get<ReactionChanged>(*r.event).reaction == "slightly_smiling_face");
+    CHECK(std::get<ReactionChanged>(*r.event).message_id == "1464196127.000002");
+}
+
+TEST_CASE("slack decoding: what is not chatter is ignored, what is broken is malformed") {
+    const auto wrap = [](json event) {
+        return json{{"type", "event_callback"}, {"event_id", "Ev1"}, {"event", event}};
+    };
+    CHECK(decode_event_callback(wrap({{"type", "message"}, {"subtype", "bot_message"}, {"channel", "C1"}, {"bot_id", "B1"}, {"ts", "1.1"}})).ignored == "bot message");
+    CHECK(decode_event_callback(wrap({{"type", "message"}, {"subtype", "channel_join"}, {"channel", "C1"}, {"user", "U1"}, {"ts", "1.1"}})).ignored.find("system message") == 0);
+    CHECK(decode_event_callback(wrap({{"type", "app_home_opened"}})).ignored == "event type app_home_opened");
+    CHECK_FALSE(decode_event_callback(wrap({{"type", "message"}})).malformed.empty());
+    CHECK_FALSE(decode_event_callback(json{{"type", "event_callback"}}).malformed.empty());
+    CHECK_FALSE(decode_event_callback(json::array()).malformed.empty());
+    const auto reply = decode_event_callback(wrap({{"type", "message"}, {"channel", "C1"}, {"user", "U1"}, {"ts", "2.5"}, {"thread_ts", "1.5"}, {"text", "in thread"}}));
+    REQUIRE(reply.event);
+    CHECK(std::get<MessagePosted>(*reply.event).thread_id == "1.5");
+    CHECK(parse_ts("1610241741.000200") == 1610241741000);
+    CHECK(parse_ts("12.5") == 12500);
+    CHECK(parse_ts("abc") == 0);
+}
