@@ -1,0 +1,53 @@
+#pragma once
+
+#include <functional>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "adapters/web/metrics.hpp"
+#include "adapters/web/session.hpp"
+#include "adapters/web/web_types.hpp"
+#include "bot/incident_service.hpp"
+
+namespace incident::web {
+
+struct DashboardOptions {
+    std::string token;  // INCIDENT_BOT_DASHBOARD_TOKEN; empty: no authentication
+    // Per-platform connection and database state, supplied by main: an object whose values
+    // are objects with a boolean "ok", e.g. {"database": {"ok": true}, "slack": {"ok": false,
+    // "detail": "reconnecting"}}. /healthz answers 200 only if every "ok" is true.
+    std::function<nlohmann::json()> health;
+    bool secure_cookie = false;  // add "Secure" to the session cookie (served over https)
+    Timestamp session_ttl_ms = 12 * 3'600'000LL;
+};
+
+// The read-only web dashboard, JSON API, /healthz and /metrics, as a plain function from
+// request to response; the HTTP server owns the sockets. Only reads the service.
+//
+// HEAD is answered like GET: the server sends the headers (and Content-Length) only.
+class Dashboard {
+  public:
+    Dashboard(IncidentService& service, Metrics& metrics, DashboardOptions options);
+
+    WebResponse handle(const WebRequest& request);
+
+    static constexpr std::string_view k_session_cookie = "incident_bot_session";
+
+  private:
+    struct Route;
+    WebResponse route(const WebRequest& request);
+    WebResponse login(const WebRequest& request, const std::string& query);
+    WebResponse logout();
+    WebResponse healthz();
+    WebResponse metrics();
+    bool authenticated(const WebRequest& request) const;
+
+    IncidentService& service_;
+    Metrics& metrics_;
+    SessionAuth auth_;  // keeps only values derived from the token, never the token
+    std::function<nlohmann::json()> health_;
+    bool secure_cookie_;
+};
+
+}  // namespace incident::web

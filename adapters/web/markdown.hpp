@@ -1,0 +1,13 @@
+#pragma once
+
+#include <string>
+#include <string_view>
+
+namespace incident::web {
+
+// GitHub-flavoured Markdown (tables, strikethrough, autolinks) to an HTML fragment.
+// Raw HTML in the source is shown as text, never passed through (`<br>` becomes a line
+// break), and unsafe link schemes are dropped, so chat text cannot inject markup.
+std::string markdown_to_html(std::string_view markdown);
+
+}  // namespace incident::web

@@ -1,0 +1,370 @@
+#include "adapters/web/pages.hpp"
+
+#include <algorithm>
+
+#include "adapters/web/charts.hpp"
+#include "adapters/web/query.hpp"
+#include "bot/text.hpp"
+
+namespace incident::web {
+
+namespace {
+
+constexpr Timestamp k_week_ms = 7 * 86'400'000LL;
+
+std::string esc(std::string_view text) {
+    return html_escape(text);
+}
+
+std::string who(const Actor& a) {
+    return a.name.empty() ? a.id : "@" + a.name;
+}
+
+std::string incident_link(const Incident& inc) {
+    return "<a href=\"/incidents/" + inc.key() + "\">" + inc.key() + "</a>";
+}
+
+std::string incident_link(std::int64_t number) {
+    const std::string key = incident_key(number);
+    return "<a href=\"/incidents/" + key + "\">" + key + "</a>";
+}
+
+std::string time_html(Timestamp at) {
+    const std::string t = format_time(at);
+    return "<time datetime=\"" + t + "\">" + t + "</time>";
+}
+
+std::string option(std::string_view value, std::string_view label, bool selected) {
+    return "<option value=\"" + esc(value) + "\"" + (selected ? " selected" : "") + ">" +
+           esc(label) + "</option>";
+}
+
+std::string td(std::string_view label, std::string_view html) {
+    return "<td data-label=\"" + esc(label) + "\">" + std::string(html) + "</td>";
+}
+
+std::string role_title(Role role) {
+    switch (role) {
+        case Role::commander:
+            return "Incident commander";
+        case Role::scribe:
+            return "Scribe";
+        case Role::comms:
+            return "Communications";
+        case Role::liaison:
+            return "Customer liaison";
+        case Role::sme:
+            return "Subject matter experts";
+    }
+    return "";
+}
+
+std::string duration_cell(const Incident& inc, Timestamp now) {
+    if (inc.resolved_at) return "resolved in " + format_duration(inc.declared_at, *inc.resolved_at);
+    if (inc.state == State::merged || inc.state == State::closed) return "—";
+    return "open for " + format_duration(inc.declared_at, now);
+}
+
+std::string filter_form(const ListFilter& filter) {
+    std::string out = "<form class=\"filters\" method=\"get\" action=\"/\">";
+    out += "<label>State <select name=\"state\">";
+    for (const std::string_view s : {"open", "active", "all", "investigating", "identified",
+                                     "monitoring", "resolved", "closed", "merged"}) {
+        const std::string_view label = s == "open"     ? "open (not closed)"
+                                       : s == "active" ? "active (not resolved)"
+                                                       : s;
+        out += option(s, label, filter.state == s);
+    }
+    out += "</select></label><label>Severity <select name=\"severity\">";
+    out += option("", "any", !filter.severity);
+    for (int s = 1; s <= 5; ++s) {
+        const auto sev = static_cast<Severity>(s);
+        out += option(to_string(sev),
+                      std::string(to_string(sev)) + " (" + std::string(describe(sev)) + ")",
+                      filter.severity == sev);
+    }
+    out +=
+        "</select></label><label>Search <input type=\"search\" name=\"q\" maxlength=\"200\" "
+        "value=\"" +
+        esc(filter.q) + "\"></label><button type=\"submit\">Filter</button></form>";
+    return out;
+}
+
+std::string facts(const std::vector<std::pair<std::string, std::string>>& rows) {
+    std::string out = "<dl class=\"facts\">";
+    for (const auto& [term, html] : rows) out += "<dt>" + esc(term) + "</dt><dd>" + html + "</dd>";
+    return out + "</dl>";
+}
+
+std::string timeline_entry(const TimelineEntry& e) {
+    std::string classes;
+    if (e.key_event) classes += " key";
+    if (e.deleted_at) classes += " deleted";
+    if (!e.thread_id.empty() && e.thread_id != e.message_id) classes += " reply";
+    std::string out = "<li" + (classes.empty() ? "" : " class=\"" + classes.substr(1) + "\"") + ">";
+    out += time_html(e.at) + " <span class=\"tag\">" + esc(to_string(e.kind)) + "</span> <b>" +
+           esc(who(e.author)) + "</b>";
+    if (e.key_event) out += " <span class=\"tag\">📌 key event</span>";
+    if (classes.find("reply") != std::string::npos) out += " <span class=\"tag\">in thread</span>";
+    if (e.edited_at) {
+        out += " <span class=\"tag\">edited " + esc(format_time(*e.edited_at)) + "</span>";
+    }
+    if (e.deleted_at) {
+        out += " <span class=\"tag\">deleted " + esc(format_time(*e.deleted_at)) + "</span>";
+    }
+    out += "<div class=\"text\">" + esc(e.text) + "</div>";
+    if (!e.previous_texts.empty()) {
+        out += "<details><summary>" + std::to_string(e.previous_texts.size()) +
+               (e.previous_texts.size() == 1 ? " earlier version" : " earlier versions") +
+               "</summary><ol>";
+        for (const auto& text : e.previous_texts) {
+            out += "<li><span class=\"text\">" + esc(text) + "</span></li>";
+        }
+        out += "</ol></details>";
+    }
+    return out + "</li>\n";
+}
+
+std::string key_times(const Incident& inc) {
+    std::string out =
+        "<table class=\"list\"><thead><tr><th>Milestone</th><th>Time (UTC)</th>"
+        "<th>Since declaration</th></tr></thead><tbody>";
+    const auto row = [&](std::string_view name, const std::optional<Timestamp>& at) {
+        out += "<tr>" + td("Milestone", esc(name)) +
+               td("Time", at ? time_html(*at) : "<span class=\"muted\">—</span>") +
+               td("Since declaration", at ? esc(format_duration(inc.declared_at, *at)) : "—") +
+               "</tr>";
+    };
+    row("Declared", inc.declared_at);
+    row("Identified", inc.identified_at);
+    row("Mitigated (monitoring)", inc.mitigated_at);
+    row("Resolved", inc.resolved_at);
+    row("Closed", inc.closed_at);
+    out += "</tbody></table>";
+    std::string between;
+    if (inc.identified_at && inc.mitigated_at) {
+        between += "<li>Identified → mitigated: " +
+                   esc(format_duration(*inc.identified_at, *inc.mitigated_at)) + "</li>";
+    }
+    if (inc.mitigated_at && inc.resolved_at) {
+        between += "<li>Mitigated → resolved: " +
+                   esc(format_duration(*inc.mitigated_at, *inc.resolved_at)) + "</li>";
+    }
+    if (inc.resolved_at) {
+        between += "<li>Total time to resolve: " +
+                   esc(format_duration(inc.declared_at, *inc.resolved_at)) + "</li>";
+    }
+    if (!between.empty()) out += "<ul>" + between + "</ul>";
+    return out;
+}
+
+std::string action_table(const std::vector<ActionItem>& actions, Timestamp now) {
+    if (actions.empty()) return "<p class=\"muted\">No action items were recorded.</p>";
+    const std::string today = format_time(now).substr(0, 10);
+    std::string out =
+        "<table class=\"list\"><thead><tr><th>#</th><th>Action</th><th>Owner</th>"
+        "<th>Due</th><th>Status</th><th>From</th></tr></thead><tbody>";
+    for (const auto& a : actions) {
+        const bool overdue = a.status == ActionStatus::open && a.due && *a.due < today;
+        std::string due = a.due ? esc(*a.due) : "—";
+        if (overdue) due = "<span class=\"overdue\">" + due + " (overdue)</span>";
+        out += "<tr>" + td("#", std::to_string(a.number)) +
+               td("Action", "<span class=\"text\">" + esc(a.text) + "</span>") +
+               td("Owner",
+                  a.owner.empty() ? "<span class=\"muted\">unassigned</span>" : esc(a.owner)) +
+               td("Due", due) + td("Status", esc(to_string(a.status))) +
+               td("From", esc(to_string(a.source))) + "</tr>";
+    }
+    return out + "</tbody></table>";
+}
+
+std::string card(std::string_view label, std::string_view value) {
+    return "<div class=\"card\"><b>" + esc(value) + "</b>" + esc(label) + "</div>";
+}
+
+std::string duration_or_dash(const std::optional<Timestamp>& ms) {
+    return ms ? format_duration(0, *ms) : "—";
+}
+
+}  // namespace
+
+std::string list_page(const std::vector<Incident>& incidents, const ListFilter& filter,
+                      Timestamp now, const Chrome& chrome) {
+    std::string body = "<h1>Incidents</h1>" + filter_form(filter);
+    const std::string query = filter.query_string();
+    body += "<p class=\"muted\">" + std::to_string(incidents.size()) +
+            (incidents.size() == 1 ? " incident" : " incidents") + " · <a href=\"/api/incidents" +
+            (query.empty() ? "" : "?" + esc(query)) + "\">JSON</a></p>";
+    if (incidents.empty()) {
+        body += "<p>No incidents match these filters.</p>";
+        return page("Incidents", body, chrome);
+    }
+    body +=
+        "<table class=\"list\"><thead><tr><th>Incident</th><th>Severity</th><th>State</th>"
+        "<th>Title</th><th>Declared (UTC)</th><th>Duration</th></tr></thead><tbody>\n";
+    for (const auto& inc : incidents) {
+        std::string state = state_badge(inc.state);
+        if (inc.merged_into) state += " into " + incident_link(*inc.merged_into);
+        body += "<tr>" + td("Incident", incident_link(inc)) +
+                td("Severity", severity_badge(inc.final_severity.value_or(inc.severity))) +
+                td("State", state) + td("Title", esc(inc.title)) +
+                td("Declared", time_html(inc.declared_at)) +
+                td("Duration", esc(duration_cell(inc, now))) + "</tr>\n";
+    }
+    body += "</tbody></table>";
+    return page("Incidents", body, chrome);
+}
+
+std::string incident_page(const IncidentSnapshot& snap, Timestamp now, const Chrome& chrome) {
+    const Incident& inc = snap.incident;
+    const std::string key = inc.key();
+    std::string body = "<p class=\"muted\"><a href=\"/\">Incidents</a> › " + key + "</p>";
+    body += "<h1>" + key + ": " + esc(inc.title) + "</h1>";
+    body += "<p>" + severity_badge(inc.final_severity.value_or(inc.severity)) + " " +
+            state_badge(inc.state);
+    if (inc.merged_into) body += " into " + incident_link(*inc.merged_into);
+    body += "</p><p class=\"links\"><a href=\"/incidents/" + key +
+            "/postmortem\">Post-mortem</a><a href=\"/incidents/" + key +
+            "/postmortem.md\">Download Markdown</a><a href=\"/api/incidents/" + key +
+            "\">JSON</a></p>";
+
+    std::vector<std::pair<std::string, std::string>> overview;
+    overview.emplace_back("Severity",
+                          severity_badge(inc.severity) + " " + esc(describe(inc.severity)));
+    overview.emplace_back("Final severity", inc.final_severity
+                                                ? severity_badge(*inc.final_severity)
+                                                : "<span class=\"muted\">not set</span>");
+    overview.emplace_back("State", state_badge(inc.state));
+    overview.emplace_back("Platform", esc(inc.platform));
+    overview.emplace_back("Channel", inc.channel_name.empty() ? "<span class=\"muted\">—</span>"
+                                                              : "#" + esc(inc.channel_name));
+    overview.emplace_back("Declared by", esc(who(inc.declared_by)));
+    overview.emplace_back("Summary", inc.summary.empty()
+                                         ? "<span class=\"muted\">none yet</span>"
+                                         : "<span class=\"text\">" + esc(inc.summary) + "</span>");
+    overview.emplace_back(
+        "Post-mortem",
+        (inc.postmortem_published_at ? "published " + time_html(*inc.postmortem_published_at)
+                                     : std::string("draft")) +
+            " · owner " +
+            (inc.postmortem_owner.empty() ? std::string("unassigned") : esc(inc.postmortem_owner)) +
+            " · due " + (inc.postmortem_due ? esc(*inc.postmortem_due) : "not set"));
+    body += "<h2>Overview</h2>" + facts(overview);
+
+    std::vector<std::pair<std::string, std::string>> roles;
+    for (const Role role : {Role::commander, Role::scribe, Role::comms, Role::liaison, Role::sme}) {
+        std::string holders;
+        for (const auto& r : snap.roles) {
+            if (r.role != role) continue;
+            holders += (holders.empty() ? "" : ", ") + esc(who(r.person));
+        }
+        roles.emplace_back(role_title(role),
+                           holders.empty() ? "<span class=\"muted\">—</span>" : holders);
+    }
+    body += "<h2>Roles</h2>" + facts(roles);
+    body += "<h2>Key times</h2>" + key_times(inc);
+    body += "<h2>Action items (" + std::to_string(snap.actions.size()) + ")</h2>" +
+            action_table(snap.actions, now);
+
+    body += "<h2>Timeline (" + std::to_string(snap.timeline.size()) + " entries)</h2>";
+    if (snap.timeline.empty()) {
+        body += "<p class=\"muted\">Nothing was recorded yet.</p>";
+    } else {
+        body += "<ul class=\"timeline\">\n";
+        for (const auto& e : snap.timeline) body += timeline_entry(e);
+        body += "</ul>";
+    }
+    if (!snap.merged.empty()) {
+        body += "<h2>Merged incidents</h2><ul>";
+        for (const auto& m : snap.merged) {
+            body += "<li>" + incident_link(m.incident) + ": " + esc(m.incident.title) + " " +
+                    severity_badge(m.incident.severity) + "</li>";
+        }
+        body += "</ul>";
+    }
+    return page(key + ": " + inc.title, body, chrome);
+}
+
+std::string postmortem_page(const Incident& inc, std::string_view postmortem_html,
+                            const Chrome& chrome) {
+    const std::string key = inc.key();
+    std::string body = "<p class=\"muted\"><a href=\"/\">Incidents</a> › <a href=\"/incidents/" +
+                       key + "\">" + key + "</a> › Post-mortem</p>";
+    body += "<p class=\"links\"><a href=\"/incidents/" + key +
+            "/postmortem.md\">Download Markdown</a><a href=\"/incidents/" + key +
+            "\">Back to the incident</a></p>";
+    body += "<article class=\"md\">\n" + std::string(postmortem_html) + "</article>";
+    return page("Post-mortem " + key + ": " + inc.title, body, chrome);
+}
+
+std::string stats_page(const Stats& stats, const std::vector<Incident>& incidents, int weeks,
+                       Timestamp now, const Chrome& chrome) {
+    std::string body = "<h1>Stats</h1>";
+    body +=
+        "<form class=\"filters\" method=\"get\" action=\"/stats\"><label>Period "
+        "<select name=\"weeks\">";
+    std::vector<int> choices = {4, 8, 12, 26, 52, 104};
+    if (std::find(choices.begin(), choices.end(), weeks) == choices.end()) {
+        choices.push_back(weeks);
+        std::sort(choices.begin(), choices.end());
+    }
+    for (const int w : choices) {
+        body += option(std::to_string(w), "last " + std::to_string(w) + " weeks", w == weeks);
+    }
+    body += "</select></label><button type=\"submit\">Show</button></form>";
+
+    body += "<div class=\"cards\">";
+    body += card("incidents", std::to_string(stats.total));
+    body += card("not yet resolved", std::to_string(stats.open));
+    for (int s = 1; s <= 5; ++s) {
+        body += card(std::string(to_string(static_cast<Severity>(s))),
+                     std::to_string(stats.by_severity[s - 1]));
+    }
+    body += card("median to identify", duration_or_dash(stats.median_to_identify));
+    body += card("median to mitigate", duration_or_dash(stats.median_to_mitigate));
+    body += card("median to resolve", duration_or_dash(stats.median_to_resolve));
+    body += card("mean to resolve", duration_or_dash(stats.mean_to_resolve));
+    body += card("open action items", std::to_string(stats.open_actions));
+    body += card("overdue action items", std::to_string(stats.overdue_actions));
+    body += "</div>";
+
+    const Timestamp since = iso_week(now).monday - Timestamp(weeks - 1) * k_week_ms;
+    std::vector<Incident> in_period;
+    for (const auto& inc : incidents) {
+        if (inc.declared_at >= since) in_period.push_back(inc);
+    }
+    body +=
+        "<h2>Incidents per week, by severity</h2>" + weekly_severity_chart(in_period, now, weeks);
+    body +=
+        "<h2>Time to resolve</h2><p class=\"muted\">Declaration to resolution, newest first "
+        "(at most 30).</p>" +
+        resolve_time_chart(in_period, 30);
+    return page("Stats", body, chrome);
+}
+
+std::string login_page(std::string_view next, std::string_view error) {
+    std::string body = "<h1>Sign in</h1>";
+    if (!error.empty()) body += "<p class=\"error\">" + esc(error) + "</p>";
+    body +=
+        "<p>This dashboard is protected by the token in <code>INCIDENT_BOT_DASHBOARD_TOKEN"
+        "</code>.</p><form class=\"filters\" method=\"post\" action=\"/login\">"
+        "<input type=\"hidden\" name=\"next\" value=\"" +
+        esc(next) +
+        "\"><label>Token <input type=\"password\" name=\"token\" "
+        "autocomplete=\"current-password\" required autofocus></label>"
+        "<button type=\"submit\">Sign in</button></form>";
+    return page("Sign in", body, Chrome{});
+}
+
+std::string error_page(int status, std::string_view message, const Chrome& chrome) {
+    const std::string title = status == 400   ? "Bad request"
+                              : status == 404 ? "Not found"
+                              : status == 405 ? "Method not allowed"
+                              : status == 413 ? "Request too large"
+                                              : "Something went wrong";
+    const std::string body = "<h1>" + esc(title) + "</h1><p class=\"error\">" + esc(message) +
+                             "</p><p><a href=\"/\">Back to the incident list</a></p>";
+    return page(title, body, chrome);
+}
+
+}  // namespace incident::web

@@ -1,0 +1,26 @@
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "adapters/web/filter.hpp"
+#include "adapters/web/html.hpp"
+#include "bot/incident_service.hpp"
+#include "bot/types.hpp"
+
+namespace incident::web {
+
+// Whole HTML pages from domain data. Every string that a person typed is escaped here.
+std::string list_page(const std::vector<Incident>& incidents, const ListFilter& filter,
+                      Timestamp now, const Chrome& chrome);
+std::string incident_page(const IncidentSnapshot& snapshot, Timestamp now, const Chrome& chrome);
+// `postmortem_html` is trusted: markdown_to_html output.
+std::string postmortem_page(const Incident& incident, std::string_view postmortem_html,
+                            const Chrome& chrome);
+std::string stats_page(const Stats& stats, const std::vector<Incident>& incidents, int weeks,
+                       Timestamp now, const Chrome& chrome);
+std::string login_page(std::string_view next, std::string_view error);
+std::string error_page(int status, std::string_view message, const Chrome& chrome);
+
+}  // namespace incident::web
