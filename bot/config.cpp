@@ -46,6 +46,7 @@ ConfigResult load_config(const EnvLookup& env) {
     read("INCIDENT_BOT_PUBLIC_URL", c.public_url);
     read("INCIDENT_BOT_ANNOUNCE_CHANNEL", c.announce_channel);
     read("INCIDENT_BOT_CA_FILE", c.ca_file);
+    read("INCIDENT_BOT_DASHBOARD_TOKEN", c.dashboard_token);
     read("SLACK_BOT_TOKEN", c.slack_bot_token);
     read("SLACK_APP_TOKEN", c.slack_app_token);
     read("SLACK_SIGNING_SECRET", c.slack_signing_secret);
@@ -104,6 +105,7 @@ std::string Config::describe() const {
     out += "listen: " + listen + "\n";
     out += "public url: " + (public_url.empty() ? std::string("not set") : public_url) + "\n";
     out += "announcement channel: #" + announce_channel + "\n";
+    out += "dashboard token: " + secret_state(dashboard_token) + "\n";
     out += "slack: " + std::string(slack_enabled() ? "enabled" : "disabled") +
            " (bot token " + secret_state(slack_bot_token) + ", app token " +
            secret_state(slack_app_token) + ", signing secret " +

@@ -13,6 +13,7 @@ struct Config {
     std::string public_url;
     std::string announce_channel = "incidents";
     std::string ca_file;
+    std::string dashboard_token;
     std::string slack_bot_token;
     std::string slack_app_token;
     std::string slack_signing_secret;

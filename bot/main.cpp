@@ -1,20 +1,32 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <csignal>
+#include <future>
 #include <iostream>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/signal_set.hpp>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
 #include "adapters/console/console_adapter.hpp"
+#include "adapters/net/http_server.hpp"
+#include "adapters/net/observer.hpp"
+#include "adapters/net/tls_context.hpp"
+#include "adapters/slack/slack_adapter.hpp"
+#include "adapters/web/dashboard.hpp"
 #include "bot/clock.hpp"
 #include "bot/config.hpp"
 #include "bot/export_json.hpp"
 #include "bot/incident_service.hpp"
 #include "bot/postmortem.hpp"
+#include "bot/text.hpp"
 #include "commands/router.hpp"
 #include "storage/sqlite_store.hpp"
 
@@ -110,12 +122,133 @@ int run_export(const Options& o, Store& store, const Clock& clock) {
     return 0;
 }
 
-int run_console(const Config& config, Store& store, const Clock& clock) {
+// Forwards the adapters' reports to the Prometheus registry.
+class MetricsObserver final : public net::PlatformObserver {
+public:
+    explicit MetricsObserver(web::Metrics& metrics) : metrics_(metrics) {}
+    void event_received(std::string_view p) override { metrics_.event_received(p); }
+    void event_acked(std::string_view p, double s) override { metrics_.event_acked(p, s); }
+    void reconnected(std::string_view p) override { metrics_.reconnect(p); }
+    void api_error(std::string_view p, std::string_view m) override { metrics_.api_error(p, m); }
+    void rate_limited(std::string_view p, std::string_view m) override {
+        metrics_.rate_limited(p, m);
+    }
+
+private:
+    web::Metrics& metrics_;
+};
+
+web::WebRequest to_web(const net::HttpRequest& request) {
+    web::WebRequest out{request.method, request.url, {}, request.body, request.remote_address};
+    for (const auto& [name, value] : request.headers) out.headers[to_lower(name)] = value;
+    return out;
+}
+
+net::HttpResponse to_net(const web::WebResponse& response) {
+    net::HttpResponse out;
+    out.status = response.status;
+    out.body = response.body;
+    if (!response.content_type.empty()) out.headers.set("Content-Type", response.content_type);
+    for (const auto& [name, value] : response.headers) out.headers.add(name, value);
+    return out;
+}
+
+// Everything but the console: the chat platforms, the dashboard and the HTTP endpoints, on
+// one io_context. With `console`, stdin is read on its own thread and each line is handed
+// to the io_context, so the domain is only ever touched from one thread.
+int run_bot(const Config& config, Store& store, const Clock& clock, bool console) {
+    namespace asio = boost::asio;
+    asio::io_context io;
     IncidentService service(store, clock, ServiceOptions{config.public_url});
     commands::CommandRouter router(service);
     commands::register_builtin_commands(router);
-    ConsoleAdapter console(service, router, std::cout, config.announce_channel, session_id());
-    console.run(std::cin, ::isatty(STDIN_FILENO) != 0);
+    web::Metrics metrics;
+    MetricsObserver observer(metrics);
+
+    std::string error;
+    const auto tls = net::TlsContext::client(net::TlsClientOptions{true, config.ca_file}, error);
+    if (!tls) {
+        spdlog::error("INCIDENT_BOT_CA_FILE: {}", error);
+        return 2;
+    }
+
+    std::unique_ptr<slack::SlackAdapter> slack_adapter;
+    if (config.slack_enabled()) {
+        slack::SlackOptions options;
+        options.bot_token = config.slack_bot_token;
+        options.app_token = config.slack_app_token;
+        options.signing_secret = config.slack_signing_secret;
+        options.api_url = config.slack_api_url;
+        options.announce_channel = config.announce_channel;
+        options.public_url = config.public_url;
+        slack_adapter = std::make_unique<slack::SlackAdapter>(io.get_executor(), *tls, service,
+                                                              router, options, &observer);
+    }
+
+    web::DashboardOptions dashboard_options;
+    dashboard_options.token = config.dashboard_token;
+    dashboard_options.secure_cookie = config.public_url.starts_with("https://");
+    dashboard_options.health = [&] {
+        nlohmann::json health{{"database", {{"ok", true}, {"path", config.db_path}}}};
+        if (slack_adapter) health["slack"] = slack_adapter->health();
+        if (console) health["console"] = {{"ok", true}};
+        return health;
+    };
+    web::Dashboard dashboard(service, metrics, dashboard_options);
+
+    net::HttpServer server(io.get_executor(),
+                           [&](net::HttpRequest request) -> asio::awaitable<net::HttpResponse> {
+                               if (slack_adapter && request.path().starts_with("/slack/")) {
+                                   co_return co_await slack_adapter->handle_http(std::move(request));
+                               }
+                               co_return to_net(dashboard.handle(to_web(request)));
+                           });
+    const net::NetStatus listening = server.listen(config.listen);
+    if (!listening.ok()) {
+        spdlog::error("cannot listen on INCIDENT_BOT_LISTEN={}: {}", config.listen,
+                      listening.message);
+        if (!console) return 1;
+    } else {
+        const std::string base = config.public_url.empty()
+                                     ? "http://" + config.listen.substr(0, config.listen.rfind(':')) +
+                                           ":" + std::to_string(server.port()) + "/"
+                                     : config.public_url;
+        spdlog::info("dashboard: {}", base);
+    }
+
+    const auto shutdown = [&] {
+        if (slack_adapter) slack_adapter->stop();
+        server.stop();
+        io.stop();
+    };
+    asio::signal_set signals(io, SIGINT, SIGTERM);
+    signals.async_wait([&](const boost::system::error_code& ec, int signal) {
+        if (ec) return;
+        spdlog::info("received signal {}: shutting down", signal);
+        shutdown();
+    });
+    if (slack_adapter) slack_adapter->start();
+
+    std::unique_ptr<ConsoleAdapter> console_adapter;
+    if (console) {
+        console_adapter = std::make_unique<ConsoleAdapter>(service, router, std::cout,
+                                                           config.announce_channel, session_id());
+        const bool interactive = ::isatty(STDIN_FILENO) != 0;
+        console_adapter->begin(interactive);
+        // getline blocks; the thread is detached so a signal can end the process at once.
+        std::thread([&io, &shutdown, adapter = console_adapter.get(), interactive] {
+            std::string line;
+            bool more = true;
+            while (more && std::getline(std::cin, line)) {
+                std::promise<bool> handled;
+                asio::post(io, [&] { handled.set_value(adapter->handle_line(line)); });
+                more = handled.get_future().get();
+                if (more && interactive) asio::post(io, [adapter] { adapter->show_prompt(); });
+            }
+            asio::post(io, shutdown);
+        }).detach();
+    }
+    io.run();
     return 0;
 }
 
@@ -151,12 +284,8 @@ int main(int argc, char** argv) {
         SqliteStore store(config.db_path);
         SystemClock clock;
         if (options->command == "export") return run_export(*options, store, clock);
-        if (options->command == "console" || config.console_only()) {
-            return run_console(config, store, clock);
-        }
-        std::cerr << "incident-bot: chat platforms are configured, but this build has no Slack or "
-                     "Mattermost adapter yet; run `incident-bot console` to use the console.\n";
-        return 1;
+        return run_bot(config, store, clock,
+                       options->command == "console" || config.console_only());
     } catch (const std::exception& e) {
         std::cerr << "incident-bot: " << e.what() << "\n";
         return 1;

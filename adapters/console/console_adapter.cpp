@@ -34,16 +34,20 @@ ConsoleAdapter::ConsoleAdapter(IncidentService& service, commands::CommandRouter
       announce_channel_(std::move(announce_channel)),
       session_(std::move(session_id)) {}
 
+void ConsoleAdapter::begin(bool interactive) {
+    if (!interactive) return;
+    out_ << "incident-bot console. Type /help for console commands, /incident help for "
+            "the bot's.\n";
+    show_prompt();
+}
+
+void ConsoleAdapter::show_prompt() { out_ << prompt() << std::flush; }
+
 void ConsoleAdapter::run(std::istream& in, bool interactive) {
-    if (interactive) {
-        out_ << "incident-bot console. Type /help for console commands, /incident help for "
-                "the bot's.\n";
-    }
+    begin(interactive);
     std::string line;
-    while (true) {
-        if (interactive) out_ << prompt() << std::flush;
-        if (!std::getline(in, line)) break;
-        if (!handle_line(line)) break;
+    while (std::getline(in, line) && handle_line(line)) {
+        if (interactive) show_prompt();
     }
     out_.flush();
 }

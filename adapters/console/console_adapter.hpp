@@ -25,6 +25,9 @@ public:
     void run(std::istream& in, bool interactive);
     // Returns false when the user asked to quit.
     bool handle_line(const std::string& line);
+    // For callers that read lines themselves: the greeting, and the prompt after a line.
+    void begin(bool interactive);
+    void show_prompt();
 
     const std::string& channel() const { return channel_; }
     const std::string& user() const { return user_; }

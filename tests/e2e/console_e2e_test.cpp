@@ -21,7 +21,8 @@ struct Run {
 // Runs a shell command line with no chat platform configured and captures stdout+stderr.
 Run shell(const std::string& command) {
     const std::string full =
-        "env -u SLACK_BOT_TOKEN -u MATTERMOST_URL -u INCIDENT_BOT_DB " + command + " 2>&1";
+        "env -u SLACK_BOT_TOKEN -u MATTERMOST_URL -u INCIDENT_BOT_DB "
+        "INCIDENT_BOT_LISTEN=127.0.0.1:0 " + command + " 2>&1";
     Run run;
     FILE* pipe = ::popen(full.c_str(), "r");
     REQUIRE(pipe != nullptr);
