@@ -10,6 +10,7 @@ packages=(
   g++ cmake ninja-build ccache pkg-config
   libboost1.81-dev libboost-url1.81-dev libssl-dev
   nlohmann-json3-dev libsqlitecpp-dev libsqlite3-dev libspdlog-dev doctest-dev
+  libcmark-gfm-dev libcmark-gfm-extensions-dev
 )
 
 install_missing() {
