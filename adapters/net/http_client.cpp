@@ -58,6 +58,7 @@ awaitable<HttpResponse> exchange(Stream& stream, const Exchange& ex,
     tcp.expires_at(ex.deadline);
     co_await tcp.async_connect(endpoints, asio::redirect_error(use_awaitable, ec));
     if (ec) co_return ex.fail(ec, "connect to");
+    tcp.socket().set_option(asio::ip::tcp::no_delay(true), ec);
 
     if constexpr (std::is_same_v<Stream, TlsStream>) {
         if (auto prepared = detail::prepare_client_tls(stream.native_handle(), ex.url.host);

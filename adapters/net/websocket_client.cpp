@@ -35,6 +35,10 @@ awaitable<NetStatus> WebSocketClient::connect(std::string url_text) {
     co_return status;
 }
 
+std::optional<std::string> WebSocketClient::try_read() {
+    return core_ ? core_->try_read() : std::nullopt;
+}
+
 awaitable<std::optional<std::string>> WebSocketClient::read() {
     // A local copy: the coroutine must not touch `this` after resuming, the client
     // may be gone by then.

@@ -39,6 +39,9 @@ public:
     // The next text message; nullopt once the connection has ended and every received
     // message was read (close_status() then says why).
     boost::asio::awaitable<std::optional<std::string>> read();
+    // A message that has already arrived, without waiting: lets the owner take a burst
+    // as one batch.
+    std::optional<std::string> try_read();
     // Queues a text message; one writer sends queued messages in order, so messages
     // from concurrent coroutines never interleave. False when not open or queue full.
     bool send(std::string text);

@@ -4,6 +4,7 @@
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/error.hpp>
+#include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <spdlog/spdlog.h>
@@ -65,17 +66,23 @@ WsCore::WsCore(asio::any_io_executor executor, WebSocketOptions options, bool ba
 void WsCore::start() {
     if (started_) return;
     started_ = true;
-    auto self = shared_from_this();
-    asio::co_spawn(executor_, [self] { return self->write_loop(); },
-                   LogExceptions{"websocket writer"});
+    spawn_loop(&WsCore::write_loop, "websocket writer");
     if (background_reader_) {
-        asio::co_spawn(executor_, [self] { return self->read_loop(); },
-                       LogExceptions{"websocket reader"});
-        if (options_.ping_interval.count() > 0) {
-            asio::co_spawn(executor_, [self] { return self->ping_loop(); },
-                           LogExceptions{"websocket pinger"});
-        }
+        spawn_loop(&WsCore::read_loop, "websocket reader");
+        if (options_.ping_interval.count() > 0) spawn_loop(&WsCore::ping_loop, "websocket pinger");
     }
+}
+
+void WsCore::spawn_loop(awaitable<void> (WsCore::*loop)(), const char* what) {
+    auto self = shared_from_this();
+    asio::co_spawn(
+        executor_, [self, loop] { return ((*self).*loop)(); },
+        [self, what](std::exception_ptr error) {
+            if (!error) return;
+            LogExceptions{what}(error);
+            self->finish(Kind::failed, make_error_code(boost::system::errc::state_not_recoverable),
+                         std::string(what) + " failed with an exception");
+        });
 }
 
 awaitable<std::optional<std::string>> WsCore::read() {
@@ -95,6 +102,13 @@ awaitable<std::optional<std::string>> WsCore::read() {
         co_return std::nullopt;
     }
     co_return message;
+}
+
+std::optional<std::string> WsCore::try_read() {
+    if (!background_reader_ || inbox_.empty()) return std::nullopt;
+    std::string message = std::move(inbox_.front());
+    inbox_.pop_front();
+    return message;
 }
 
 bool WsCore::send(std::string text) {
@@ -123,8 +137,7 @@ awaitable<void> WsCore::close(std::uint16_t code, std::string reason) {
         close_reason_ = std::move(reason);
         outbox_signal_.notify();
         ping_timer_.cancel();
-        asio::co_spawn(executor_, [self] { return self->close_guard(); },
-                       LogExceptions{"websocket close guard"});
+        spawn_loop(&WsCore::close_guard, "websocket close guard");
     }
     while (is_open()) co_await closed_signal_.wait();
 }
@@ -267,6 +280,24 @@ void WsCore::finish(Kind kind, error_code ec, std::string message) {
     outbox_signal_.notify();
     drained_signal_.notify();
     closed_signal_.notify();
+}
+
+awaitable<NetStatus> connect_websocket(asio::any_io_executor executor, const TlsContext& tls,
+                                       const Url& url, const WebSocketOptions& options,
+                                       std::shared_ptr<WsCore>& out) {
+    if (!url.websocket()) {
+        co_return NetStatus::failure(make_error_code(boost::system::errc::invalid_argument),
+                                     "not a ws:// or wss:// URL: " + url.to_string());
+    }
+    asio::ip::tcp::resolver resolver(executor);
+    error_code ec;
+    const auto endpoints = co_await resolver.async_resolve(
+        url.host, std::to_string(url.port), asio::redirect_error(use_awaitable, ec));
+    if (ec) co_return NetStatus::failure(ec, "resolve " + url.host + ": " + ec.message());
+    if (url.tls()) {
+        co_return co_await connect_websocket_tls(executor, tls, endpoints, url, options, out);
+    }
+    co_return co_await connect_websocket_plain(executor, endpoints, url, options, out);
 }
 
 }  // namespace incident::net::detail

@@ -7,6 +7,7 @@
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
+#include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
 
 #include <cstdint>
@@ -43,6 +44,8 @@ public:
     virtual ~WsCore() = default;
 
     void start();
+    // A message the background reader already received, without waiting.
+    std::optional<std::string> try_read();
     boost::asio::awaitable<std::optional<std::string>> read();
     bool send(std::string text);
     boost::asio::awaitable<void> flush();
@@ -70,6 +73,9 @@ protected:
     const WebSocketOptions& options() const { return options_; }
 
 private:
+    // Runs one of the loops below; if it ever throws, the exception is logged and the
+    // connection is ended, so it cannot linger half-alive.
+    void spawn_loop(boost::asio::awaitable<void> (WsCore::*loop)(), const char* what);
     boost::asio::awaitable<void> read_loop();
     boost::asio::awaitable<void> write_loop();
     boost::asio::awaitable<void> ping_loop();
@@ -108,5 +114,15 @@ boost::asio::awaitable<NetStatus> connect_websocket(boost::asio::any_io_executor
                                                    const TlsContext& tls, const Url& url,
                                                    const WebSocketOptions& options,
                                                    std::shared_ptr<WsCore>& out);
+
+// The two halves of connect_websocket after name resolution (ws_plain.cpp, ws_tls.cpp).
+boost::asio::awaitable<NetStatus> connect_websocket_plain(
+    boost::asio::any_io_executor executor,
+    const boost::asio::ip::tcp::resolver::results_type& endpoints, const Url& url,
+    const WebSocketOptions& options, std::shared_ptr<WsCore>& out);
+boost::asio::awaitable<NetStatus> connect_websocket_tls(
+    boost::asio::any_io_executor executor, const TlsContext& tls,
+    const boost::asio::ip::tcp::resolver::results_type& endpoints, const Url& url,
+    const WebSocketOptions& options, std::shared_ptr<WsCore>& out);
 
 }  // namespace incident::net::detail

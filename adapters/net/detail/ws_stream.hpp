@@ -1,4 +1,5 @@
-#include "adapters/net/detail/spawn.hpp"
+#pragma once
+
 #include "adapters/net/detail/tls.hpp"
 #include "adapters/net/detail/ws_accept.hpp"
 #include "adapters/net/detail/ws_core.hpp"
@@ -14,7 +15,11 @@
 
 #include <type_traits>
 
+// Beast WebSocket streams behind WsCore. Included by ws_plain.cpp and ws_tls.cpp only,
+// each instantiating one stream type, so the two heavy halves compile in parallel.
 namespace incident::net::detail {
+
+namespace ws_impl {
 
 namespace asio = boost::asio;
 namespace beast = boost::beast;
@@ -24,7 +29,6 @@ using asio::use_awaitable;
 using boost::system::error_code;
 using TlsStream = beast::ssl_stream<beast::tcp_stream>;
 
-namespace {
 
 template <class Next>
 class WsStream final : public WsCore {
@@ -87,7 +91,7 @@ private:
     websocket::stream<Next> ws_;
 };
 
-void set_timeouts(auto& ws, const WebSocketOptions& options) {
+inline void set_timeouts(auto& ws, const WebSocketOptions& options) {
     // Liveness is ours (WsCore's pinger), so Beast only bounds the handshakes.
     websocket::stream_base::timeout timeouts;
     timeouts.handshake_timeout = options.connect_timeout;
@@ -96,7 +100,7 @@ void set_timeouts(auto& ws, const WebSocketOptions& options) {
     ws.set_option(timeouts);
 }
 
-std::string where(const Url& url) {
+inline std::string where(const Url& url) {
     return url.host + ":" + std::to_string(url.port);
 }
 
@@ -113,6 +117,8 @@ awaitable<NetStatus> client_handshake(WsStream<Next>& stream,
     if (ec) {
         co_return NetStatus::failure(ec, "connect to " + where(url) + ": " + ec.message());
     }
+    // Small frames (acks, events) must not wait for Nagle's algorithm.
+    tcp.socket().set_option(asio::ip::tcp::no_delay(true), ec);
     if constexpr (std::is_same_v<Next, TlsStream>) {
         if (auto prepared = prepare_client_tls(ws.next_layer().native_handle(), url.host);
             !prepared.ok()) {
@@ -173,51 +179,6 @@ awaitable<NetStatus> server_accept(Next&& next, const UpgradeRequest& request,
     co_return NetStatus::success();
 }
 
-}  // namespace
-
-awaitable<NetStatus> connect_websocket(asio::any_io_executor executor, const TlsContext& tls,
-                                       const Url& url, const WebSocketOptions& options,
-                                       std::shared_ptr<WsCore>& out) {
-    if (!url.websocket()) {
-        co_return NetStatus::failure(make_error_code(boost::system::errc::invalid_argument),
-                                     "not a ws:// or wss:// URL: " + url.to_string());
-    }
-    asio::ip::tcp::resolver resolver(executor);
-    error_code ec;
-    const auto endpoints = co_await resolver.async_resolve(
-        url.host, std::to_string(url.port), asio::redirect_error(use_awaitable, ec));
-    if (ec) co_return NetStatus::failure(ec, "resolve " + url.host + ": " + ec.message());
-
-    if (url.tls()) {
-        auto stream = std::make_shared<WsStream<TlsStream>>(executor, options, true, executor,
-                                                            tls.native());
-        auto status = co_await client_handshake(*stream, endpoints, url, options);
-        if (!status.ok()) co_return status;
-        stream->start();
-        out = std::move(stream);
-    } else {
-        auto stream = std::make_shared<WsStream<beast::tcp_stream>>(executor, options, true,
-                                                                    executor);
-        auto status = co_await client_handshake(*stream, endpoints, url, options);
-        if (!status.ok()) co_return status;
-        stream->start();
-        out = std::move(stream);
-    }
-    co_return NetStatus::success();
-}
-
-awaitable<NetStatus> accept_websocket(beast::tcp_stream&& stream, const UpgradeRequest& request,
-                                      const WebSocketOptions& options,
-                                      const std::string& server_name,
-                                      std::shared_ptr<WsCore>& out) {
-    return server_accept(std::move(stream), request, options, server_name, out);
-}
-
-awaitable<NetStatus> accept_websocket(TlsStream&& stream, const UpgradeRequest& request,
-                                      const WebSocketOptions& options,
-                                      const std::string& server_name,
-                                      std::shared_ptr<WsCore>& out) {
-    return server_accept(std::move(stream), request, options, server_name, out);
-}
+}  // namespace ws_impl
 
 }  // namespace incident::net::detail
