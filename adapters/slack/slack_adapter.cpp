@@ -2,6 +2,7 @@
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <spdlog/spdlog.h>
@@ -24,6 +25,8 @@ struct SlackAdapter::Connection {
 namespace {
 
 constexpr std::size_t k_topic_limit = 250;
+// Envelopes stored in one transaction at most: bounds the ack delay of the first one.
+constexpr std::size_t k_max_batch = 512;
 // Web API arguments are built as named locals: GCC 12 rejects braced initializer lists
 // inside co_await expressions ("array used as initializer").
 
@@ -255,19 +258,19 @@ asio::awaitable<std::string> SlackAdapter::display_name(const std::string& user_
     co_return name;
 }
 
-asio::awaitable<void> SlackAdapter::process_event(const json& payload) {
+asio::awaitable<std::optional<ChatEvent>> SlackAdapter::prepare_event(const json& payload) {
     DecodedEvent decoded = decode_event_callback(payload);
     if (!decoded.malformed.empty()) {
         spdlog::warn("slack: ignoring malformed event: {}", decoded.malformed);
-        co_return;
+        co_return std::nullopt;
     }
     if (!decoded.event) {
         spdlog::debug("slack: ignoring event: {}", decoded.ignored);
-        co_return;
+        co_return std::nullopt;
     }
     // Chatter outside incident channels is none of our business: no lookups, no writes.
     if (!service_.find_by_channel(std::string(k_platform), header_of(*decoded.event).channel_id)) {
-        co_return;
+        co_return std::nullopt;
     }
     if (auto* posted = std::get_if<MessagePosted>(&*decoded.event)) {
         posted->author.name = co_await display_name(posted->author.id);
@@ -275,12 +278,16 @@ asio::awaitable<void> SlackAdapter::process_event(const json& payload) {
     if (auto* reaction = std::get_if<ReactionChanged>(&*decoded.event)) {
         reaction->actor.name = co_await display_name(reaction->actor.id);
     }
-    const Outcome outcome = service_.handle_event(*decoded.event);
-    if (!outcome.reply.ok) spdlog::warn("slack: event refused: {}", outcome.reply.text);
-    for (const auto& effect : outcome.effects) enqueue(effect);
+    co_return decoded.event;
 }
 
-json SlackAdapter::process_command(const json& payload) {
+void SlackAdapter::store_event(const ChatEvent& event, std::vector<Job>& jobs) {
+    const Outcome outcome = service_.handle_event(event);
+    if (!outcome.reply.ok) spdlog::warn("slack: event refused: {}", outcome.reply.text);
+    for (const auto& effect : outcome.effects) jobs.emplace_back(effect);
+}
+
+json SlackAdapter::process_command(const json& payload, std::vector<Job>& jobs) {
     const auto request = decode_slash_command(payload, service_.now());
     if (!request) {
         spdlog::warn("slack: slash command without user_id or channel_id");
@@ -288,38 +295,87 @@ json SlackAdapter::process_command(const json& payload) {
                     {"text", "incident-bot could not read this command (no user or channel)."}};
     }
     const Outcome outcome = router_.dispatch(*request);
-    for (const auto& effect : outcome.effects) enqueue(effect);
+    for (const auto& effect : outcome.effects) jobs.emplace_back(effect);
     return reply_payload(outcome.reply);
 }
 
-void SlackAdapter::process_action(const json& payload) {
+void SlackAdapter::process_action(const json& payload, std::vector<Job>& jobs) {
     const auto request = decode_block_action(payload, service_.now());
     if (!request) return;
-    reply_later(*request, router_.dispatch(*request));
+    reply_later(*request, router_.dispatch(*request), jobs);
 }
 
-void SlackAdapter::reply_later(const CommandRequest& request, const Outcome& outcome) {
-    for (const auto& effect : outcome.effects) enqueue(effect);
+void SlackAdapter::reply_later(const CommandRequest& request, const Outcome& outcome,
+                               std::vector<Job>& jobs) {
+    for (const auto& effect : outcome.effects) jobs.emplace_back(effect);
     if (outcome.reply.text.empty()) return;
     if (outcome.reply.visibility == Reply::Visibility::in_channel) {
-        enqueue(Effect{PostMessage{ToChannel{request.channel_id}, outcome.reply.text}});
+        jobs.emplace_back(Effect{PostMessage{ToChannel{request.channel_id}, outcome.reply.text}});
     } else {
-        enqueue(Ephemeral{request.channel_id, request.caller.id, outcome.reply.text});
+        jobs.emplace_back(Ephemeral{request.channel_id, request.caller.id, outcome.reply.text});
     }
 }
 
-asio::awaitable<json> SlackAdapter::process_envelope(const std::string& type,
-                                                     const json& payload) {
-    if (type == "events_api") {
-        co_await process_event(payload);
-    } else if (type == "slash_commands") {
-        co_return process_command(payload);
-    } else if (type == "interactive") {
-        process_action(payload);
-    } else {
-        spdlog::warn("slack: unknown envelope type `{}` acked and ignored", type);
+asio::awaitable<std::optional<std::string>> SlackAdapter::process_frames(
+    std::vector<std::string> frames, net::WebSocketClient& socket, net::Backoff& backoff) {
+    const auto started = std::chrono::steady_clock::now();
+    std::optional<std::string> disconnect;
+    std::vector<Envelope> envelopes;
+    std::vector<std::optional<ChatEvent>> events;
+    for (const auto& frame : frames) {
+        std::string error;
+        auto envelope = parse_envelope(frame, error);
+        if (!envelope) {
+            spdlog::warn("slack: ignoring a socket mode frame: {}", error);
+        } else if (envelope->type == "hello") {
+            connected_ = true;
+            backoff.reset();
+            last_error_.clear();
+            spdlog::info("slack: socket mode connected");
+        } else if (envelope->type == "disconnect") {
+            spdlog::info("slack: server asked to reconnect ({})", envelope->reason);
+            disconnect = envelope->reason;
+        } else {
+            if (observer_) observer_->event_received(k_platform);
+            std::optional<ChatEvent> event;
+            if (envelope->type == "events_api") event = co_await prepare_event(envelope->payload);
+            envelopes.push_back(std::move(*envelope));
+            events.push_back(std::move(event));
+        }
     }
-    co_return json();
+    if (envelopes.empty()) co_return disconnect;
+
+    std::vector<Job> jobs;
+    std::vector<json> responses(envelopes.size());
+    service_.batch([&] {
+        for (std::size_t i = 0; i < envelopes.size(); ++i) {
+            const Envelope& e = envelopes[i];
+            if (events[i]) {
+                store_event(*events[i], jobs);
+            } else if (e.type == "slash_commands") {
+                responses[i] = process_command(e.payload, jobs);
+            } else if (e.type == "interactive") {
+                process_action(e.payload, jobs);
+            } else if (e.type != "events_api") {
+                spdlog::warn("slack: unknown envelope type `{}` acked and ignored", e.type);
+            }
+        }
+    });
+    spdlog::debug("slack: stored {} envelopes in {:.2f} ms", envelopes.size(),
+                  std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count());
+    // Committed: now, and only now, Slack may forget these envelopes.
+    for (std::size_t i = 0; i < envelopes.size(); ++i) {
+        if (envelopes[i].envelope_id.empty()) continue;
+        json ack{{"envelope_id", envelopes[i].envelope_id}};
+        if (!responses[i].is_null()) ack["payload"] = responses[i];
+        socket.send(ack.dump());
+    }
+    for (auto& job : jobs) enqueue(std::move(job));
+    if (observer_) {
+        const std::chrono::duration<double> took = std::chrono::steady_clock::now() - started;
+        for (std::size_t i = 0; i < envelopes.size(); ++i) observer_->event_acked(k_platform, took.count());
+    }
+    co_return disconnect;
 }
 
 asio::awaitable<void> SlackAdapter::run_socket_mode() {
@@ -343,41 +399,31 @@ asio::awaitable<void> SlackAdapter::run_socket_mode() {
                     last_error_ = status.message;
                     spdlog::error("slack: socket mode connect failed: {}", status.message);
                 } else {
-                    while (auto frame = co_await ws.read()) {
-                        const auto started = std::chrono::steady_clock::now();
-                        std::string error;
-                        const auto envelope = parse_envelope(*frame, error);
-                        if (!envelope) {
-                            spdlog::warn("slack: ignoring a socket mode frame: {}", error);
-                            continue;
+                    bool open = true;
+                    while (open) {
+                        // Whatever has arrived meanwhile is one batch: one commit, then acks.
+                        std::vector<std::string> frames;
+                        auto first = co_await ws.read();
+                        if (!first) break;
+                        frames.push_back(std::move(*first));
+                        // The socket's reader hands over one frame per turn of the
+                        // io_context: yield while it still has more, to group a burst.
+                        while (frames.size() < k_max_batch) {
+                            co_await asio::post(executor_, asio::use_awaitable);
+                            std::size_t added = 0;
+                            while (auto more = ws.try_read()) {
+                                frames.push_back(std::move(*more));
+                                ++added;
+                            }
+                            if (added == 0) break;
                         }
-                        if (envelope->type == "hello") {
-                            connected_ = true;
-                            backoff.reset();
-                            last_error_.clear();
-                            spdlog::info("slack: socket mode connected");
-                            continue;
-                        }
-                        if (envelope->type == "disconnect") {
-                            spdlog::info("slack: server asked to reconnect ({})", envelope->reason);
-                            prompt = envelope->reason == "refresh_requested" ||
-                                     envelope->reason == "warning";
-                            break;
-                        }
-                        if (observer_) observer_->event_received(k_platform);
-                        const json response = co_await process_envelope(envelope->type,
-                                                                         envelope->payload);
-                        if (envelope->envelope_id.empty()) continue;
-                        json ack{{"envelope_id", envelope->envelope_id}};
-                        if (!response.is_null()) ack["payload"] = response;
-                        ws.send(ack.dump());
-                        if (observer_) {
-                            const std::chrono::duration<double> took =
-                                std::chrono::steady_clock::now() - started;
-                            observer_->event_acked(k_platform, took.count());
+                        const auto disconnect = co_await process_frames(std::move(frames), ws, backoff);
+                        if (disconnect) {
+                            prompt = *disconnect == "refresh_requested" || *disconnect == "warning";
+                            open = false;
                         }
                     }
-                    if (!prompt) {
+                    if (open) {
                         last_error_ = ws.close_status().message;
                         spdlog::warn("slack: socket mode connection lost: {}",
                                      ws.close_status().message);
@@ -427,6 +473,7 @@ asio::awaitable<net::HttpResponse> SlackAdapter::handle_http(net::HttpRequest re
     if (observer_) observer_->event_received(k_platform);
     const auto started = std::chrono::steady_clock::now();
     net::HttpResponse response = text_response(200, std::string());
+    std::vector<Job> jobs;
 
     if (path == "/slack/events") {
         const json body = json::parse(request.body, nullptr, false);
@@ -440,20 +487,22 @@ asio::awaitable<net::HttpResponse> SlackAdapter::handle_http(net::HttpRequest re
             challenge["challenge"] = body.value("challenge", std::string());
             co_return net::HttpResponse::json(200, challenge.dump());
         }
-        co_await process_event(body);
+        const auto event = co_await prepare_event(body);
+        if (event) store_event(*event, jobs);
     } else if (path == "/slack/commands") {
         if (!fields) co_return text_response(400, "malformed form body\n");
         json payload = json::object();
         for (const auto& [k, v] : *fields) payload[k] = v;
-        response = net::HttpResponse::json(200, process_command(payload).dump());
+        response = net::HttpResponse::json(200, process_command(payload, jobs).dump());
     } else if (path == "/slack/interactive") {
         const auto raw = fields ? net::form_value(*fields, "payload") : std::nullopt;
         const json payload = raw ? json::parse(*raw, nullptr, false) : json();
         if (!raw || payload.is_discarded()) co_return text_response(400, "malformed payload\n");
-        process_action(payload);
+        process_action(payload, jobs);
     } else {
         co_return text_response(404, "unknown Slack endpoint\n");
     }
+    for (auto& job : jobs) enqueue(std::move(job));
     if (observer_) {
         const std::chrono::duration<double> took = std::chrono::steady_clock::now() - started;
         observer_->event_acked(k_platform, took.count());

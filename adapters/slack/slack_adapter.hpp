@@ -7,6 +7,7 @@
 #include <memory>
 #include <string>
 #include <variant>
+#include <vector>
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
@@ -17,6 +18,7 @@
 #include "adapters/net/http_client.hpp"
 #include "adapters/net/http_types.hpp"
 #include "adapters/net/observer.hpp"
+#include "adapters/net/websocket_client.hpp"
 #include "adapters/net/websocket_types.hpp"
 #include "adapters/slack/web_api.hpp"
 #include "bot/incident_service.hpp"
@@ -77,13 +79,18 @@ private:
     boost::asio::awaitable<std::string> announce_channel_id();
     boost::asio::awaitable<std::string> display_name(const std::string& user_id);
 
-    // Decodes, stores and returns the ack payload (null for a bare ack).
-    boost::asio::awaitable<nlohmann::json> process_envelope(const std::string& type,
-                                                            const nlohmann::json& payload);
-    boost::asio::awaitable<void> process_event(const nlohmann::json& payload);
-    nlohmann::json process_command(const nlohmann::json& payload);
-    void process_action(const nlohmann::json& payload);
-    void reply_later(const CommandRequest& request, const Outcome& outcome);
+    // Decoding and name lookups come first (they may wait on the Web API); storing is
+    // synchronous so that many envelopes can share one transaction. Effects are collected
+    // in `jobs` and queued only after the commit.
+    boost::asio::awaitable<std::optional<ChatEvent>> prepare_event(const nlohmann::json& payload);
+    void store_event(const ChatEvent& event, std::vector<Job>& jobs);
+    nlohmann::json process_command(const nlohmann::json& payload, std::vector<Job>& jobs);
+    void process_action(const nlohmann::json& payload, std::vector<Job>& jobs);
+    void reply_later(const CommandRequest& request, const Outcome& outcome, std::vector<Job>& jobs);
+    // One batch of Socket Mode frames: stored in one transaction, then acked.
+    // Returns the disconnect reason when the server asked to reconnect.
+    boost::asio::awaitable<std::optional<std::string>> process_frames(
+        std::vector<std::string> frames, net::WebSocketClient& socket, net::Backoff& backoff);
     void enqueue(Job job);
 
     boost::asio::any_io_executor executor_;

@@ -46,7 +46,7 @@ asio::awaitable<ApiResult> WebApi::send(const std::string& method, std::string b
         if (const auto it = blocked_until_.find(method); it != blocked_until_.end()) {
             const auto now = std::chrono::steady_clock::now();
             if (it->second > now) {
-                co_await sleep(std::chrono::duration_cast<std::chrono::milliseconds>(it->second - now));
+                co_await sleep(std::chrono::ceil<std::chrono::milliseconds>(it->second - now));
             }
         }
         net::HttpRequest request;

@@ -36,9 +36,14 @@ std::vector<FakeSlack::Call> FakeSlack::calls_of(const std::string& method) cons
 
 bool FakeSlack::connected() const { return current_ && current_->is_open(); }
 
-void FakeSlack::deliver(json envelope) {
-    pending_.emplace_back(envelope.value("envelope_id", std::string()), envelope);
-    if (connected()) current_->send(envelope.dump());
+void FakeSlack::deliver(const json& envelope) {
+    deliver(envelope.value("envelope_id", std::string()), envelope.dump());
+}
+
+void FakeSlack::deliver(const std::string& envelope_id, std::string frame) {
+    pending_ids_[envelope_id] = next_seq_;
+    if (connected()) current_->send(frame);
+    pending_[next_seq_++] = std::move(frame);
 }
 
 void FakeSlack::send_raw(const std::string& frame) {
@@ -58,17 +63,24 @@ asio::awaitable<void> FakeSlack::session(net::WebSocketSession s) {
     current_ = s;
     s.send(R"({"type":"hello","num_connections":1,"debug_info":{"host":"fake","approximate_connection_time":18060},"connection_info":{"app_id":"A111"}})");
     // Slack redelivers what was never acked, counting the attempts.
-    for (auto& [id, envelope] : pending_) {
+    for (auto& [seq, frame] : pending_) {
+        json envelope = json::parse(frame);
         envelope["retry_attempt"] = envelope.value("retry_attempt", 0) + 1;
         envelope["retry_reason"] = "timeout";
-        s.send(envelope.dump());
+        frame = envelope.dump();
+        s.send(frame);
     }
     while (auto frame = co_await s.read()) {
+        ++ack_count;
         const json ack = json::parse(*frame, nullptr, false);
-        acks.push_back(ack);
+        if (keep_acks) acks.push_back(ack);
         if (!ack.is_object()) continue;
         const std::string id = ack.value("envelope_id", std::string());
-        std::erase_if(pending_, [&](const auto& p) { return p.first == id; });
+        if (const auto it = pending_ids_.find(id); it != pending_ids_.end()) {
+            pending_.erase(it->second);
+            pending_ids_.erase(it);
+        }
+        if (on_ack) on_ack(id);
     }
 }
 

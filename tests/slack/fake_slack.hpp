@@ -1,8 +1,10 @@
 #pragma once
 
+#include <functional>
 #include <map>
 #include <optional>
 #include <set>
+#include <unordered_map>
 #include <string>
 #include <vector>
 
@@ -32,7 +34,9 @@ public:
     std::size_t count(const std::string& method) const { return calls_of(method).size(); }
 
     // Socket Mode: queue an envelope (sent now if connected, again after reconnects until acked).
-    void deliver(nlohmann::json envelope);
+    void deliver(const nlohmann::json& envelope);
+    // The same with the envelope already serialised (the benchmark prepares them).
+    void deliver(const std::string& envelope_id, std::string frame);
     // Sends a raw frame as is (garbage, unknown types).
     void send_raw(const std::string& frame);
     void request_refresh();  // a `disconnect` frame with reason refresh_requested
@@ -50,6 +54,9 @@ public:
 
     std::vector<Call> calls;
     std::vector<nlohmann::json> acks;  // every frame the bot sent
+    bool keep_acks = true;             // the benchmark only counts them
+    std::size_t ack_count = 0;
+    std::function<void(const std::string& envelope_id)> on_ack;
     int connections = 0;
 
 private:
@@ -59,7 +66,10 @@ private:
     net::HttpServer server_;
     std::string scheme_;
     std::optional<net::WebSocketSession> current_;
-    std::vector<std::pair<std::string, nlohmann::json>> pending_;  // envelope id, envelope
+    // Unacked envelopes in delivery order, and where each id is in it.
+    std::map<std::uint64_t, std::string> pending_;
+    std::unordered_map<std::string, std::uint64_t> pending_ids_;
+    std::uint64_t next_seq_ = 0;
     int next_channel_ = 1;
     int next_ts_ = 1;
 };
