@@ -2,6 +2,8 @@
 
 #include <charconv>
 
+#include <spdlog/spdlog.h>
+
 #include "adapters/web/charts.hpp"
 #include "adapters/web/filter.hpp"
 #include "adapters/web/markdown.hpp"
@@ -164,8 +166,9 @@ WebResponse Dashboard::handle(const WebRequest& request) {
         res = route(request);
     } catch (const BadRequest& e) {
         res = error_response(audience, 400, e.what(), chrome);
-    } catch (const std::exception&) {
-        // The message may hold database details; the bot's own log has them.
+    } catch (const std::exception& e) {
+        // Details go to the log, not to the page; the query string is left out of both.
+        spdlog::error("dashboard: {} {} failed: {}", request.method, raw_path, e.what());
         res = error_response(audience, 500,
                              "The dashboard could not read the incident data; try again, and "
                              "see the bot's log if this persists.",
@@ -178,6 +181,7 @@ WebResponse Dashboard::handle(const WebRequest& request) {
     res.headers.emplace_back("Referrer-Policy", "no-referrer");
     res.headers.emplace_back("X-Frame-Options", "DENY");
     res.headers.emplace_back("Cache-Control", "no-store");
+    if (request.method == "HEAD") res.body.clear();
     return res;
 }
 

@@ -25,7 +25,7 @@ struct DashboardOptions {
 // The read-only web dashboard, JSON API, /healthz and /metrics, as a plain function from
 // request to response; the HTTP server owns the sockets. Only reads the service.
 //
-// HEAD is answered like GET: the server sends the headers (and Content-Length) only.
+// HEAD is answered like GET, with an empty body: servers do not always strip it.
 class Dashboard {
   public:
     Dashboard(IncidentService& service, Metrics& metrics, DashboardOptions options);

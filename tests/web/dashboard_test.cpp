@@ -1,5 +1,11 @@
 #include <doctest/doctest.h>
 
+#include <unistd.h>
+
+#include <filesystem>
+
+#include <SQLiteCpp/Database.h>
+
 #include "bot/export_json.hpp"
 #include "bot/postmortem.hpp"
 #include "web_fixture.hpp"
@@ -126,7 +132,10 @@ TEST_CASE("dashboard: methods other than GET and HEAD are refused with 405") {
     const WebResponse logout = web.get("/logout");
     CHECK(logout.status == 405);
     CHECK(header(logout, "Allow") == "POST");
-    CHECK(web.request("HEAD", "/").status == 200);
+    const WebResponse head = web.request("HEAD", "/incidents/INC-1");
+    CHECK(head.status == 200);
+    CHECK(head.content_type == k_html);
+    CHECK(head.body.empty());
     CHECK(web.request("POST", "/nope").status == 404);
 }
 
@@ -472,4 +481,31 @@ TEST_CASE("dashboard: /metrics exposes the counters and open incidents by severi
     CHECK(contains(res.body,
                    "incident_bot_ack_latency_seconds_bucket{platform=\"slack\",le=\"0.025\"} 1\n"));
     CHECK(contains(res.body, "incident_bot_ack_latency_seconds_count{platform=\"slack\"} 1\n"));
+}
+
+TEST_CASE("dashboard: a failing database is a 500 without its details") {
+    const auto path = std::filesystem::temp_directory_path() /
+                      ("incident-web-test-" + std::to_string(::getpid()) + ".db");
+    std::filesystem::remove(path);
+    {
+        SqliteStore store(path.string());
+        ManualClock clock(incident::testing::k_start);
+        IncidentService service(store, clock);
+        Metrics metrics;
+        Dashboard dashboard(service, metrics, {});
+        // Another connection takes the table away, as a corrupt or replaced file would.
+        SQLite::Database(path.string(), SQLite::OPEN_READWRITE).exec("DROP TABLE incidents");
+        for (const std::string target : {"/", "/incidents/INC-1", "/api/incidents", "/metrics"}) {
+            INFO(target);
+            const WebResponse res = dashboard.handle(WebRequest{"GET", target, {}, {}, {}});
+            CHECK(res.status == 500);
+            CHECK_FALSE(contains(res.body, "no such table"));
+            check_security_headers(res);
+        }
+        CHECK(dashboard.handle(WebRequest{"GET", "/api/incidents", {}, {}, {}}).content_type ==
+              "application/json");
+    }
+    for (const std::string suffix : {"", "-wal", "-shm"}) {
+        std::filesystem::remove(path.string() + suffix);
+    }
 }
