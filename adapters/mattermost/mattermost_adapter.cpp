@@ -1,0 +1,760 @@
+#include "adapters/mattermost/mattermost_adapter.hpp"
+
+#include <algorithm>
+
+#include <spdlog/spdlog.h>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include "adapters/net/form.hpp"
+#include "adapters/net/websocket_client.hpp"
+
+namespace incident::mattermost {
+
+namespace asio = boost::asio;
+using nlohmann::json;
+using std::chrono::milliseconds;
+
+struct MattermostAdapter::Connection {
+    explicit Connection(const asio::any_io_executor& executor) : retry_timer(executor) {}
+    std::unique_ptr<net::WebSocketClient> socket;
+    asio::steady_timer retry_timer;
+};
+
+namespace {
+
+// REST arguments and awaited values are built as named locals: GCC 12 miscompiles braced
+// initializer lists and conditional temporaries inside co_await / co_return expressions.
+
+constexpr std::int64_t k_auth_seq = 1;
+constexpr std::size_t k_display_name_runes = 64;
+constexpr std::size_t k_header_runes = 1024;
+constexpr std::size_t k_post_runes = 16'000;  // the server's limit is 16383
+// A REST re-sync starts this long before the newest entry stored: clocks and commits race.
+constexpr Timestamp k_resync_margin_ms = 60'000;
+
+void log_exception(const char* where, std::exception_ptr error) {
+    if (!error) return;
+    try {
+        std::rethrow_exception(error);
+    } catch (const std::exception& e) {
+        spdlog::error("mattermost: {} stopped: {}", where, e.what());
+    }
+}
+
+json reply_payload(const Reply& reply) {
+    json out = json::object();
+    out["response_type"] =
+        reply.visibility == Reply::Visibility::in_channel ? "in_channel" : "ephemeral";
+    out["text"] = markdown_from_mrkdwn(reply.text);
+    return out;
+}
+
+net::HttpResponse text_response(int status, std::string text) {
+    return net::HttpResponse::text(status, std::move(text));
+}
+
+bool looks_like_id(const std::string& text) {
+    if (text.size() != 26) return false;
+    return std::all_of(text.begin(), text.end(),
+                       [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); });
+}
+
+bool name_exists(const ApiResult& r) {
+    return r.status == 400 && (r.error_id.find("exists") != std::string::npos ||
+                               r.error.find("already exists") != std::string::npos);
+}
+
+// Why registering /incident failed, and what the admin can do about it.
+std::string explain_command_failure(const std::string& what, const ApiResult& r) {
+    std::string out = what + " (" + r.describe() + ")";
+    if (r.status == 403) {
+        out +=
+            ": the bot account lacks the manage_slash_commands permission; give it that "
+            "permission (or the team admin role), or create the command by hand and set "
+            "MATTERMOST_COMMAND_TOKEN";
+    } else if (r.status == 501) {
+        out +=
+            ": custom slash commands are disabled on the server (System Console > "
+            "Integrations > Integration Management > Enable Custom Slash Commands)";
+    } else if (r.error_id.find("duplicate_trigger") != std::string::npos) {
+        out += ": the trigger `incident` is taken by a built-in command or another integration";
+    } else if (r.status == 401) {
+        out += ": MATTERMOST_TOKEN was rejected";
+    }
+    return out;
+}
+
+}  // namespace
+
+std::string websocket_endpoint(const std::string& url) {
+    std::string base = trim_base_url(url);
+    if (base.starts_with("https://")) {
+        base = "wss://" + base.substr(8);
+    } else if (base.starts_with("http://")) {
+        base = "ws://" + base.substr(7);
+    } else {
+        return {};
+    }
+    return base + "/api/v4/websocket";
+}
+
+MattermostAdapter::MattermostAdapter(asio::any_io_executor executor, net::TlsContext tls,
+                                     IncidentService& service, commands::CommandRouter& router,
+                                     MattermostOptions options, net::PlatformObserver* observer)
+    : executor_(executor),
+      tls_(tls),
+      service_(service),
+      router_(router),
+      options_(std::move(options)),
+      observer_(observer),
+      http_(executor, tls, net::HttpClientOptions{options_.api_timeout}),
+      api_(executor, http_, options_.url, options_.token, observer),
+      wake_(executor),
+      command_token_(options_.command_token),
+      connection_(std::make_shared<Connection>(executor)) {}
+
+MattermostAdapter::~MattermostAdapter() {
+    stop();
+}
+
+void MattermostAdapter::start() {
+    asio::co_spawn(executor_, run_effects(),
+                   [](std::exception_ptr e) { log_exception("effect worker", e); });
+    asio::co_spawn(executor_, run_socket(),
+                   [](std::exception_ptr e) { log_exception("websocket loop", e); });
+}
+
+void MattermostAdapter::stop() {
+    if (stopping_.exchange(true)) return;
+    wake_.cancel();
+    connection_->retry_timer.cancel();
+    if (connection_->socket) connection_->socket->abort();
+}
+
+json MattermostAdapter::health() const {
+    json h = json::object();
+    h["platform"] = "mattermost";
+    h["ok"] = connected_.load();
+    h["connected"] = connected_.load();
+    h["reconnects"] = reconnects_;
+    h["pending_effects"] = pending_effects();
+    h["bot_user_id"] = bot_user_id_;
+    h["team_id"] = team_id_;
+    h["resumable"] = !connection_id_.empty();
+    h["next_sequence"] = next_seq_;
+    h["command"] = command_status_;
+    h["command_token"] = command_token_.empty() ? "not set" : "set";
+    if (!last_error_.empty()) h["last_error"] = last_error_;
+    return h;
+}
+
+std::string MattermostAdapter::websocket_url() const {
+    std::string url = websocket_endpoint(options_.url);
+    if (url.empty() || connection_id_.empty()) return url;
+    // The server replays from its dead queue, starting at the next seq we expect.
+    return url + "?connection_id=" + net::percent_encode(connection_id_) +
+           "&sequence_number=" + std::to_string(next_seq_);
+}
+
+// ---- start-up: who am I, which team, the /incident command ----
+
+asio::awaitable<bool> MattermostAdapter::sign_in() {
+    if (bot_user_id_.empty()) {
+        const ApiResult me = co_await api_.get_me();
+        if (!me.ok || !me.body.is_object() || me.body.value("id", std::string()).empty()) {
+            if (me.status == 401) {
+                last_error_ = "MATTERMOST_TOKEN was rejected: HTTP 401 from /api/v4/users/me (" +
+                              me.error + "); check the bot account's access token";
+            } else {
+                last_error_ = "cannot sign in: /api/v4/users/me: " + me.describe();
+            }
+            spdlog::error("mattermost: {}", last_error_);
+            co_return false;
+        }
+        bot_user_id_ = me.body.value("id", std::string());
+        bot_username_ = me.body.value("username", std::string());
+        spdlog::info("mattermost: signed in as @{} (user id {})", bot_username_, bot_user_id_);
+    }
+    co_await ensure_team();
+    if (options_.register_command && !command_checked_) co_await register_command();
+    co_return true;
+}
+
+asio::awaitable<std::string> MattermostAdapter::ensure_team() {
+    if (!team_id_.empty()) co_return team_id_;
+    ApiResult r;
+    if (options_.team.empty()) {
+        r = co_await api_.get_my_teams();
+        if (r.ok && r.body.is_array() && r.body.size() == 1) {
+            team_id_ = r.body[0].value("id", std::string());
+            spdlog::info("mattermost: MATTERMOST_TEAM not set; using the bot's only team `{}`",
+                         r.body[0].value("name", std::string()));
+            co_return team_id_;
+        }
+        last_error_ =
+            "MATTERMOST_TEAM is not set and the bot is not in exactly one team; set it "
+            "to the team's name or id";
+        spdlog::error("mattermost: {}", last_error_);
+        co_return team_id_;
+    }
+    if (looks_like_id(options_.team)) {
+        r = co_await api_.get_team(options_.team);
+        if (!r.ok) r = co_await api_.get_team_by_name(options_.team);
+    } else {
+        r = co_await api_.get_team_by_name(options_.team);
+    }
+    if (r.ok && r.body.is_object()) {
+        team_id_ = r.body.value("id", std::string());
+        spdlog::info("mattermost: team `{}` has id {}", options_.team, team_id_);
+    } else {
+        last_error_ = "team `" + options_.team + "` not found or not visible to the bot (" +
+                      r.describe() +
+                      "): set MATTERMOST_TEAM to the name or id of a team the "
+                      "bot account is a member of";
+        spdlog::error("mattermost: {}", last_error_);
+    }
+    co_return team_id_;
+}
+
+asio::awaitable<void> MattermostAdapter::register_command() {
+    if (options_.public_url.empty()) {
+        command_checked_ = true;
+        command_status_ =
+            "not registered: INCIDENT_BOT_PUBLIC_URL is not set, so there is no URL "
+            "Mattermost could send /incident to; set it, or create the command by "
+            "hand and set MATTERMOST_COMMAND_TOKEN";
+        spdlog::warn("mattermost: /incident command {}", command_status_);
+        co_return;
+    }
+    const std::string team = co_await ensure_team();
+    if (team.empty()) {
+        command_status_ = "not registered yet: the team is unknown";
+        co_return;
+    }
+    const std::string url = trim_base_url(options_.public_url) + "/mattermost/command";
+    const ApiResult list = co_await api_.list_commands(team);
+    if (!list.ok) {
+        command_status_ = "not registered: " +
+                          explain_command_failure("could not list the team's commands", list);
+        spdlog::warn("mattermost: /incident command {}", command_status_);
+        command_checked_ = list.status != 0;  // unreachable: try again on the next connect
+        co_return;
+    }
+    command_checked_ = true;
+    const json* found = nullptr;
+    if (list.body.is_array()) {
+        for (const auto& c : list.body) {
+            if (c.is_object() && c.value("trigger", std::string()) == "incident") found = &c;
+        }
+    }
+    json created;
+    if (found) {
+        const std::string existing_url = found->value("url", std::string());
+        if (existing_url != url) {
+            command_status_ =
+                "not registered: an /incident command already exists in this team "
+                "and sends to " +
+                existing_url + ", not to " + url +
+                "; fix or delete it under Integrations > Slash Commands";
+            spdlog::warn("mattermost: /incident command {}", command_status_);
+            co_return;
+        }
+        command_status_ = "registered (it already existed)";
+        created = *found;
+    } else {
+        json command = json::object();
+        command["team_id"] = team;
+        command["trigger"] = "incident";
+        command["method"] = "P";
+        command["url"] = url;
+        command["display_name"] = "Incident";
+        command["description"] = "Run an incident from chat: declare, update, resolve, post-mortem";
+        command["auto_complete"] = true;
+        command["auto_complete_desc"] =
+            "declare | status | sev | role | update | note | todo | "
+            "resolve | postmortem | info | help";
+        command["auto_complete_hint"] = "declare [sev1-5] <title>";
+        command["username"] = "incident-bot";
+        const ApiResult r = co_await api_.create_command(std::move(command));
+        if (!r.ok) {
+            command_status_ =
+                "not registered: " + explain_command_failure("could not create /incident", r);
+            command_checked_ = r.status != 0;
+            spdlog::warn("mattermost: /incident command {}", command_status_);
+            co_return;
+        }
+        command_status_ = "registered";
+        created = r.body;
+        spdlog::info("mattermost: registered /incident in team {}, sending to {}", team, url);
+    }
+    const std::string token = created.is_object() ? created.value("token", std::string()) : "";
+    if (command_token_.empty() && !token.empty()) {
+        command_token_ = token;
+        spdlog::info(
+            "mattermost: verifying /mattermost/command with the registered command's "
+            "token (set MATTERMOST_COMMAND_TOKEN to pin it)");
+    } else if (!token.empty() && !tokens_equal(token, command_token_)) {
+        spdlog::warn(
+            "mattermost: MATTERMOST_COMMAND_TOKEN differs from the token of the "
+            "registered /incident command: its requests will be rejected");
+    }
+}
+
+// ---- the WebSocket ----
+
+asio::awaitable<void> MattermostAdapter::run_socket() {
+    net::Backoff backoff(options_.reconnect);
+    auto connection = connection_;
+    const std::string endpoint = websocket_endpoint(options_.url);
+    while (!stopping_) {
+        bool prompt = false;
+        try {
+            if (endpoint.empty()) {
+                last_error_ = "MATTERMOST_URL must start with http:// or https://";
+                spdlog::error("mattermost: {}", last_error_);
+            } else if (co_await sign_in()) {
+                const std::string url = websocket_url();
+                if (connection_id_.empty()) {
+                    spdlog::info("mattermost: connecting to {}", endpoint);
+                } else {
+                    spdlog::info(
+                        "mattermost: connecting to {} (resuming connection {} from "
+                        "event {})",
+                        endpoint, connection_id_, next_seq_);
+                }
+                connection->socket =
+                    std::make_unique<net::WebSocketClient>(executor_, tls_, options_.websocket);
+                net::WebSocketClient& ws = *connection->socket;
+                authenticated_ = false;
+                const net::NetStatus status = co_await ws.connect(url);
+                if (!status.ok()) {
+                    last_error_ = "WebSocket connect: " + status.message;
+                    spdlog::error("mattermost: {}", last_error_);
+                } else {
+                    const std::string challenge =
+                        authentication_challenge(k_auth_seq, options_.token);
+                    ws.send(challenge);
+                    After after = After::keep_reading;
+                    while (auto text = co_await ws.read()) {
+                        after = co_await handle_frame(*text, backoff);
+                        if (after == After::keep_reading && resync_needed_) {
+                            resync_needed_ = false;
+                            co_await resync();
+                        }
+                        if (after != After::keep_reading || stopping_) break;
+                    }
+                    prompt = after == After::reconnect_now;
+                    if (after == After::keep_reading && !stopping_) {
+                        const std::string why = ws.close_status().message;
+                        if (!authenticated_) {
+                            last_error_ =
+                                "the server closed the WebSocket without accepting "
+                                "authentication_challenge: MATTERMOST_TOKEN is wrong "
+                                "or revoked (" +
+                                why + ")";
+                            spdlog::error("mattermost: {}", last_error_);
+                        } else {
+                            last_error_ = "WebSocket connection lost: " + why;
+                            spdlog::warn("mattermost: {}", last_error_);
+                        }
+                    }
+                    const std::uint16_t code = prompt ? 4001 : 1000;
+                    if (ws.is_open()) co_await ws.close(code);
+                }
+            }
+        } catch (const std::exception& e) {
+            last_error_ = e.what();
+            spdlog::error("mattermost: websocket loop error: {}", e.what());
+        }
+        connected_ = false;
+        authenticated_ = false;
+        connection->socket.reset();
+        if (stopping_) break;
+        ++reconnects_;
+        if (observer_) observer_->reconnected(k_platform);
+        milliseconds delay(0);
+        if (!prompt) delay = backoff.next();
+        spdlog::info("mattermost: reconnecting in {} ms (attempt {})", delay.count(),
+                     backoff.attempts());
+        connection->retry_timer.expires_after(delay);
+        boost::system::error_code ec;
+        co_await connection->retry_timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    }
+}
+
+asio::awaitable<MattermostAdapter::After> MattermostAdapter::handle_frame(const std::string& text,
+                                                                          net::Backoff& backoff) {
+    std::string error;
+    const auto frame = parse_frame(text, error);
+    if (!frame) {
+        spdlog::warn("mattermost: ignoring a websocket frame: {}", error);
+        co_return After::keep_reading;
+    }
+    if (frame->kind == Frame::Kind::response) {
+        if (frame->seq_reply != k_auth_seq) co_return After::keep_reading;
+        if (frame->status == "OK") {
+            authenticated_ = true;
+            connected_ = true;
+            backoff.reset();
+            last_error_.clear();
+            spdlog::info("mattermost: websocket authenticated");
+            co_return After::keep_reading;
+        }
+        last_error_ =
+            "authentication_challenge refused: " + frame->error + " (check MATTERMOST_TOKEN)";
+        spdlog::error("mattermost: {}", last_error_);
+        co_return After::reconnect;
+    }
+    if (frame->event == "hello") {
+        const Hello hello = decode_hello(*frame);
+        if (connection_id_.empty()) {
+            // The first connection since start-up: catch up on what was said while the bot was
+            // down, as a resumed connection would have replayed it.
+            resync_needed_ = true;
+        } else if (hello.connection_id != connection_id_) {
+            spdlog::warn(
+                "mattermost: the server could not resume connection {}; events sent "
+                "while disconnected are re-read over REST",
+                connection_id_);
+            resync_needed_ = true;
+        }
+        connection_id_ = hello.connection_id;
+        next_seq_ = frame->seq.value_or(0) + 1;
+        gap_retried_at_ = -1;
+        if (bot_user_id_.empty()) bot_user_id_ = hello.user_id;
+        std::string id = hello.connection_id;
+        if (id.empty()) id = "without id: this server cannot replay missed events";
+        spdlog::info("mattermost: hello from server {} (connection {})", hello.server_version, id);
+        co_return After::keep_reading;
+    }
+    if (frame->seq && *frame->seq > next_seq_) {
+        if (gap_retried_at_ != next_seq_) {
+            spdlog::warn(
+                "mattermost: missed websocket events {}..{}; reconnecting so the server "
+                "replays them",
+                next_seq_, *frame->seq - 1);
+            gap_retried_at_ = next_seq_;
+            co_return After::reconnect_now;
+        }
+        spdlog::warn(
+            "mattermost: events {}..{} were not replayed; going on and re-reading the "
+            "incident channels over REST",
+            next_seq_, *frame->seq - 1);
+        resync_needed_ = true;
+    }
+    if (observer_) observer_->event_received(k_platform);
+    const auto started = std::chrono::steady_clock::now();
+    try {
+        co_await process_event(*frame);
+    } catch (const std::exception& e) {
+        // The seq does not advance: the next event shows a gap and the server replays this one.
+        spdlog::error("mattermost: {} event {} not stored: {}", frame->event,
+                      frame->seq.value_or(-1), e.what());
+        co_return After::keep_reading;
+    }
+    if (frame->seq) next_seq_ = *frame->seq + 1;
+    if (observer_) {
+        const std::chrono::duration<double> took = std::chrono::steady_clock::now() - started;
+        observer_->event_acked(k_platform, took.count());
+    }
+    co_return After::keep_reading;
+}
+
+asio::awaitable<void> MattermostAdapter::process_event(const Frame& frame) {
+    DecodedEvent decoded = decode_event(frame, DecodeContext{bot_user_id_, connection_id_});
+    if (!decoded.malformed.empty()) {
+        spdlog::warn("mattermost: ignoring malformed event: {}", decoded.malformed);
+        co_return;
+    }
+    if (!decoded.event) {
+        spdlog::debug("mattermost: ignoring event: {}", decoded.ignored);
+        co_return;
+    }
+    co_await store_event(std::move(*decoded.event), decoded.sender_name);
+}
+
+asio::awaitable<void> MattermostAdapter::store_event(ChatEvent event,
+                                                     const std::string& sender_name) {
+    // Chatter outside incident channels is none of our business: no lookups, no writes.
+    if (!service_.find_by_channel(std::string(k_platform), header_of(event).channel_id)) {
+        co_return;
+    }
+    if (auto* posted = std::get_if<MessagePosted>(&event); posted && !posted->from_bot) {
+        posted->author.name = co_await display_name(posted->author.id, sender_name);
+    }
+    if (auto* reaction = std::get_if<ReactionChanged>(&event)) {
+        const std::string none;
+        reaction->actor.name = co_await display_name(reaction->actor.id, none);
+    }
+    const Outcome outcome = service_.handle_event(event);
+    if (!outcome.reply.ok) spdlog::warn("mattermost: event refused: {}", outcome.reply.text);
+    for (const auto& effect : outcome.effects) enqueue(effect);
+}
+
+asio::awaitable<void> MattermostAdapter::resync() {
+    const DecodeContext context{bot_user_id_, connection_id_};
+    int channels = 0, changes = 0;
+    for (const auto& inc : service_.list(true)) {
+        if (inc.platform != k_platform || inc.channel_id.empty() || inc.state == State::closed ||
+            inc.state == State::merged) {
+            continue;
+        }
+        // From the newest thing stored for it: a post edited or deleted later has a newer
+        // update_at, so edits and deletions of older posts come back too.
+        Timestamp newest = inc.declared_at;
+        for (const auto& e : service_.timeline(inc.number)) {
+            newest = std::max({newest, e.at, e.edited_at.value_or(0), e.deleted_at.value_or(0)});
+        }
+        const Timestamp since = std::max<Timestamp>(0, newest - k_resync_margin_ms);
+        const ApiResult r = co_await api_.get_channel_posts_since(inc.channel_id, since);
+        if (!r.ok || !r.body.is_object() || !r.body.contains("posts") ||
+            !r.body["posts"].is_object()) {
+            continue;
+        }
+        ++channels;
+        std::vector<Post> posts;
+        for (const auto& [id, value] : r.body["posts"].items()) {
+            std::string error;
+            if (auto post = decode_post(value, error)) posts.push_back(std::move(*post));
+        }
+        std::sort(posts.begin(), posts.end(),
+                  [](const Post& a, const Post& b) { return a.create_at < b.create_at; });
+        for (const auto& post : posts) {
+            for (auto& event : events_for_post(post, since, context)) {
+                const std::string none;
+                co_await store_event(std::move(event), none);
+                ++changes;
+            }
+        }
+    }
+    if (channels > 0) {
+        spdlog::info("mattermost: re-read {} incident channel(s) over REST: {} change(s)", channels,
+                     changes);
+    }
+}
+
+asio::awaitable<std::string> MattermostAdapter::display_name(const std::string& user_id,
+                                                             const std::string& fallback) {
+    if (const auto it = names_.find(user_id); it != names_.end()) co_return it->second;
+    const ApiResult r = co_await api_.get_user(user_id);
+    std::string name;
+    if (r.ok && r.body.is_object()) name = r.body.value("username", std::string());
+    if (name.empty()) {
+        // Not cached: the next message tries the lookup again.
+        name = fallback.empty() ? user_id : fallback;
+        co_return name;
+    }
+    names_[user_id] = name;
+    co_return name;
+}
+
+// ---- slash commands ----
+
+asio::awaitable<net::HttpResponse> MattermostAdapter::handle_http(net::HttpRequest request) {
+    const std::string path(request.path());
+    if (path != "/mattermost/command")
+        co_return text_response(404, "unknown Mattermost endpoint\n");
+    if (request.method != "POST" && request.method != "GET") {
+        co_return text_response(405, "use POST\n");
+    }
+    std::string body = request.body;
+    std::string content_type = request.headers.get("Content-Type").value_or("");
+    if (request.method == "GET") {
+        body = std::string(request.query());
+        content_type = "application/x-www-form-urlencoded";
+    }
+    std::string error;
+    const auto fields = parse_command_body(content_type, body, error);
+    if (!fields) {
+        spdlog::warn("mattermost: rejected {} from {}: {}", path, request.remote_address, error);
+        co_return text_response(400, "malformed request: " + error + "\n");
+    }
+    const TokenCheck check = verify_command_token(
+        command_token_, *fields, request.headers.get("Authorization").value_or(""));
+    if (!check.ok) {
+        spdlog::warn("mattermost: rejected {} from {}: {}", path, request.remote_address,
+                     check.error);
+        co_return text_response(401, "rejected: " + check.error + "\n");
+    }
+    if (observer_) observer_->event_received(k_platform);
+    const auto started = std::chrono::steady_clock::now();
+    const auto command = decode_slash_command(*fields, service_.now());
+    json reply;
+    if (!command) {
+        spdlog::warn("mattermost: slash command without user_id or channel_id");
+        reply =
+            reply_payload(Reply{false, Reply::Visibility::ephemeral,
+                                "incident-bot could not read this command (no user or channel)."});
+    } else {
+        const Outcome outcome = router_.dispatch(*command);
+        for (const auto& effect : outcome.effects) enqueue(effect);
+        reply = reply_payload(outcome.reply);
+    }
+    if (observer_) {
+        const std::chrono::duration<double> took = std::chrono::steady_clock::now() - started;
+        observer_->event_acked(k_platform, took.count());
+    }
+    co_return net::HttpResponse::json(200, reply.dump());
+}
+
+// ---- effects ----
+
+void MattermostAdapter::enqueue(Effect effect) {
+    queue_.push_back(std::move(effect));
+    wake_.cancel();
+}
+
+asio::awaitable<void> MattermostAdapter::run_effects() {
+    while (!stopping_) {
+        if (queue_.empty()) {
+            wake_.expires_after(std::chrono::hours(24));
+            boost::system::error_code ec;
+            co_await wake_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+            continue;
+        }
+        Effect effect = std::move(queue_.front());
+        queue_.pop_front();
+        busy_ = true;
+        try {
+            co_await execute(effect);
+        } catch (const std::exception& e) {
+            spdlog::error("mattermost: effect failed: {}", e.what());
+        }
+        busy_ = false;
+    }
+}
+
+asio::awaitable<void> MattermostAdapter::execute(const Effect& effect) {
+    if (const auto* create = std::get_if<CreateChannel>(&effect)) {
+        co_await create_channel(*create);
+    } else if (const auto* message = std::get_if<PostMessage>(&effect)) {
+        co_await post(*message);
+    } else if (const auto* topic = std::get_if<SetTopic>(&effect)) {
+        const auto inc = service_.find(topic->incident);
+        if (!inc || inc->channel_id.empty() || inc->platform != k_platform) co_return;
+        std::string header = truncate_runes(topic->topic, k_header_runes);
+        co_await api_.patch_channel_header(inc->channel_id, std::move(header));
+    }
+}
+
+asio::awaitable<void> MattermostAdapter::create_channel(const CreateChannel& create) {
+    const std::string team = co_await ensure_team();
+    if (team.empty()) {
+        spdlog::error("mattermost: cannot create the channel of {}: {}",
+                      incident_key(create.incident), last_error_);
+        co_return;
+    }
+    const auto before = service_.find(create.incident);
+    std::string title = incident_key(create.incident);
+    if (before) title += ": " + before->title;
+    const std::string display = truncate_runes(title, k_display_name_runes);
+    const std::string header = truncate_runes(create.topic, k_header_runes);
+    std::string name = create.name;
+    std::string id;
+    for (int attempt = 2; attempt <= 10 && id.empty(); ++attempt) {
+        const ApiResult r = co_await api_.create_channel(team, name, display, header);
+        if (r.ok && r.body.is_object()) {
+            id = r.body.value("id", std::string());
+            name = r.body.value("name", name);
+        } else if (name_exists(r)) {
+            name = create.name + "-" + std::to_string(attempt);  // an old channel has the name
+            spdlog::info("mattermost: channel name taken; trying {}", name);
+        } else {
+            spdlog::error("mattermost: could not create the channel of {}: {}",
+                          incident_key(create.incident), r.describe());
+            co_return;
+        }
+    }
+    if (id.empty()) co_return;
+    service_.bind_channel(create.incident, std::string(k_platform), id, name);
+    spdlog::info("mattermost: {} has channel ~{} ({})", incident_key(create.incident), name, id);
+    for (const auto& who : create.invite) {
+        if (who.id.empty() || who.id == bot_user_id_) continue;
+        co_await api_.add_member(id, who.id);
+    }
+    const auto inc = service_.find(create.incident);
+    if (!inc) co_return;
+    std::string summary = "#### :rotating_light: " + inc->key() + ": " + inc->title + "\n" +
+                          "**Severity:** " + std::string(to_string(inc->severity)) + " (" +
+                          std::string(describe(inc->severity)) + ") · **State:** " +
+                          std::string(to_string(inc->state)) + " · **Commander:** @" +
+                          inc->declared_by.name + "\n";
+    if (const std::string link = service_.incident_link(*inc); !link.empty()) {
+        summary += "[Dashboard](" + link + ")\n";
+    }
+    summary +=
+        "`/incident update <text>` informs stakeholders · a line starting with TODO "
+        "becomes an action item · :pushpin: marks a key event · `/incident help` lists "
+        "every command";
+    co_await api_.create_post(id, std::move(summary));
+}
+
+asio::awaitable<void> MattermostAdapter::post(const PostMessage& message) {
+    std::string channel;
+    const bool direct = std::holds_alternative<ToUser>(message.to);
+    if (const auto* c = std::get_if<ToChannel>(&message.to)) channel = c->channel_id;
+    if (const auto* i = std::get_if<ToIncident>(&message.to)) {
+        const auto inc = service_.find(i->number);
+        if (inc && inc->platform == k_platform) channel = inc->channel_id;
+    }
+    if (std::holds_alternative<ToAnnouncements>(message.to))
+        channel = co_await announce_channel_id();
+    if (const auto* u = std::get_if<ToUser>(&message.to))
+        channel = co_await direct_channel_id(u->who.id);
+    if (channel.empty()) {
+        spdlog::error("mattermost: no channel to post to; message dropped: {:.80}", message.text);
+        co_return;
+    }
+    const std::string text = truncate_runes(markdown_from_mrkdwn(message.text), k_post_runes);
+    const ApiResult r = co_await api_.create_post(channel, text);
+    if (!r.ok && r.status == 403 && !direct && !bot_user_id_.empty()) {
+        // Not a member of that channel: join it, then post once more.
+        const ApiResult joined = co_await api_.add_member(channel, bot_user_id_);
+        if (joined.ok) co_await api_.create_post(channel, text);
+    }
+}
+
+asio::awaitable<std::string> MattermostAdapter::announce_channel_id() {
+    if (!announce_id_.empty()) co_return announce_id_;
+    const std::string team = co_await ensure_team();
+    if (team.empty()) co_return announce_id_;
+    const std::string name = channel_name_of(options_.announce_channel);
+    if (name.empty()) {
+        spdlog::error("mattermost: INCIDENT_BOT_ANNOUNCE_CHANNEL `{}` is not a channel name",
+                      options_.announce_channel);
+        co_return announce_id_;
+    }
+    const ApiResult found = co_await api_.get_channel_by_name(team, name);
+    if (found.ok && found.body.is_object()) {
+        announce_id_ = found.body.value("id", std::string());
+        if (!bot_user_id_.empty()) co_await api_.add_member(announce_id_, bot_user_id_);
+        co_return announce_id_;
+    }
+    if (found.status != 404) co_return announce_id_;  // logged by the API; tried again next time
+    const std::string purpose = "Incident announcements from incident-bot";
+    const ApiResult created = co_await api_.create_channel(team, name, name, purpose);
+    if (created.ok && created.body.is_object()) {
+        announce_id_ = created.body.value("id", std::string());
+        spdlog::info("mattermost: created the announcement channel ~{}", name);
+    } else {
+        spdlog::error("mattermost: announcement channel ~{} not found and not created: {}", name,
+                      created.describe());
+    }
+    co_return announce_id_;
+}
+
+asio::awaitable<std::string> MattermostAdapter::direct_channel_id(const std::string& user_id) {
+    if (const auto it = direct_channels_.find(user_id); it != direct_channels_.end()) {
+        co_return it->second;
+    }
+    std::string id;
+    if (bot_user_id_.empty() || user_id.empty()) co_return id;
+    const ApiResult r = co_await api_.direct_channel(bot_user_id_, user_id);
+    if (r.ok && r.body.is_object()) id = r.body.value("id", std::string());
+    if (!id.empty()) direct_channels_[user_id] = id;
+    co_return id;
+}
+
+}  // namespace incident::mattermost

@@ -1,0 +1,143 @@
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <memory>
+#include <string>
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <nlohmann/json.hpp>
+
+#include "adapters/mattermost/decode.hpp"
+#include "adapters/mattermost/rest_api.hpp"
+#include "adapters/net/backoff.hpp"
+#include "adapters/net/http_client.hpp"
+#include "adapters/net/http_types.hpp"
+#include "adapters/net/observer.hpp"
+#include "adapters/net/tls_context.hpp"
+#include "adapters/net/websocket_types.hpp"
+#include "bot/incident_service.hpp"
+#include "commands/router.hpp"
+
+namespace incident::net {
+class WebSocketClient;
+}
+
+namespace incident::mattermost {
+
+struct MattermostOptions {
+    std::string url;    // MATTERMOST_URL: http(s)://host[:port][/subpath]
+    std::string token;  // MATTERMOST_TOKEN: the bot account's access token
+    std::string team;   // MATTERMOST_TEAM: name or id; empty: the bot's only team
+    // MATTERMOST_COMMAND_TOKEN; empty: the token of the command the bot registered or found.
+    std::string command_token;
+    std::string public_url;  // INCIDENT_BOT_PUBLIC_URL: where Mattermost sends /incident
+    std::string announce_channel = "incidents";
+    net::BackoffOptions reconnect{std::chrono::milliseconds(1000),
+                                  std::chrono::milliseconds(60'000), net::Jitter::full};
+    net::WebSocketOptions websocket;
+    std::chrono::milliseconds api_timeout{10'000};
+    bool register_command = true;
+};
+
+// Mattermost through its WebSocket (events), outgoing slash commands over HTTP and the
+// REST API v4 (everything the bot does). Every event is stored before anything else
+// happens; effects run afterwards, in order, on one worker. A lost socket is resumed with
+// its connection id and event sequence so the server replays what was missed; when the
+// server cannot, the incident channels are re-read over REST.
+class MattermostAdapter {
+  public:
+    MattermostAdapter(boost::asio::any_io_executor executor, net::TlsContext tls,
+                      IncidentService& service, commands::CommandRouter& router,
+                      MattermostOptions options, net::PlatformObserver* observer = nullptr);
+    ~MattermostAdapter();
+    MattermostAdapter(const MattermostAdapter&) = delete;
+    MattermostAdapter& operator=(const MattermostAdapter&) = delete;
+
+    // Spawns the effect worker and the WebSocket loop (which signs in, finds the team and
+    // registers /incident first).
+    void start();
+    void stop();
+
+    // POST /mattermost/command (GET too, for commands registered with method G).
+    boost::asio::awaitable<net::HttpResponse> handle_http(net::HttpRequest request);
+
+    // For /healthz. Never contains a token.
+    nlohmann::json health() const;
+    bool socket_connected() const { return connected_; }
+    RestApi& api() { return api_; }
+    // Effects queued but not yet executed (tests wait for 0).
+    std::size_t pending_effects() const { return queue_.size() + (busy_ ? 1 : 0); }
+    // The next server event seq expected on this connection.
+    std::int64_t next_sequence() const { return next_seq_; }
+
+  private:
+    struct Connection;
+
+    boost::asio::awaitable<void> run_socket();
+    boost::asio::awaitable<void> run_effects();
+    boost::asio::awaitable<bool> sign_in();
+    boost::asio::awaitable<std::string> ensure_team();
+    boost::asio::awaitable<void> register_command();
+    std::string websocket_url() const;
+
+    // What to do with the connection after a frame.
+    enum class After { keep_reading, reconnect, reconnect_now };
+    boost::asio::awaitable<After> handle_frame(const std::string& text, net::Backoff& backoff);
+    boost::asio::awaitable<void> process_event(const Frame& frame);
+    boost::asio::awaitable<void> store_event(ChatEvent event, const std::string& sender_name);
+    boost::asio::awaitable<void> resync();
+    boost::asio::awaitable<std::string> display_name(const std::string& user_id,
+                                                     const std::string& fallback);
+
+    boost::asio::awaitable<void> execute(const Effect& effect);
+    boost::asio::awaitable<void> create_channel(const CreateChannel& create);
+    boost::asio::awaitable<void> post(const PostMessage& post);
+    boost::asio::awaitable<std::string> announce_channel_id();
+    boost::asio::awaitable<std::string> direct_channel_id(const std::string& user_id);
+    void enqueue(Effect effect);
+
+    boost::asio::any_io_executor executor_;
+    net::TlsContext tls_;
+    IncidentService& service_;
+    commands::CommandRouter& router_;
+    MattermostOptions options_;
+    net::PlatformObserver* observer_;
+    net::HttpClient http_;
+    RestApi api_;
+
+    std::deque<Effect> queue_;
+    boost::asio::steady_timer wake_;
+    bool busy_ = false;
+
+    std::string bot_user_id_;
+    std::string bot_username_;
+    std::string team_id_;
+    std::string command_token_;
+    std::string command_status_ = "not checked yet";
+    bool command_checked_ = false;
+    std::map<std::string, std::string> names_;
+    std::map<std::string, std::string> direct_channels_;
+    std::string announce_id_;
+
+    std::atomic<bool> connected_{false};
+    std::atomic<bool> stopping_{false};
+    bool authenticated_ = false;
+    std::string connection_id_;
+    std::int64_t next_seq_ = 0;
+    std::int64_t gap_retried_at_ = -1;
+    bool resync_needed_ = false;
+    std::string last_error_;
+    int reconnects_ = 0;
+    std::shared_ptr<Connection> connection_;
+};
+
+// ws(s)://host/api/v4/websocket from http(s)://host; empty when `url` is not http(s).
+std::string websocket_endpoint(const std::string& url);
+
+}  // namespace incident::mattermost

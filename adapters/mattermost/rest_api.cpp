@@ -1,0 +1,274 @@
+#include "adapters/mattermost/rest_api.hpp"
+
+#include <algorithm>
+#include <charconv>
+
+#include <spdlog/spdlog.h>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include "adapters/net/backoff.hpp"
+#include "adapters/net/form.hpp"
+#include "adapters/net/retry_after.hpp"
+
+namespace incident::mattermost {
+
+namespace asio = boost::asio;
+using nlohmann::json;
+using std::chrono::milliseconds;
+
+namespace {
+
+constexpr std::int64_t k_max_wait_seconds = 3600;
+// Some servers answer 429 with "Retry-After: 0"; never hammer them in a tight loop.
+constexpr milliseconds k_min_rate_limit_wait{250};
+
+std::optional<std::int64_t> parse_int(std::string_view text) {
+    while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
+    while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) text.remove_suffix(1);
+    std::int64_t value = 0;
+    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+    if (text.empty() || ec != std::errc{} || end != text.data() + text.size()) return std::nullopt;
+    return value;
+}
+
+// Ids in paths would make one metric label per channel: "channels/{id}/members".
+std::string route_label(std::string_view path) {
+    path = path.substr(0, path.find('?'));
+    std::string out;
+    while (!path.empty()) {
+        const auto slash = path.find('/');
+        const std::string_view part = path.substr(0, slash);
+        path = slash == std::string_view::npos ? std::string_view() : path.substr(slash + 1);
+        bool id = part.size() == 26;
+        for (const char c : part) id = id && ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'));
+        if (!out.empty()) out += '/';
+        out += id ? std::string("{id}") : std::string(part);
+    }
+    return out;
+}
+
+std::int64_t epoch_seconds() {
+    using namespace std::chrono;
+    return duration_cast<seconds>(system_clock::now().time_since_epoch()).count();
+}
+
+}  // namespace
+
+std::string ApiResult::describe() const {
+    if (status == 0) return error;
+    std::string out = "HTTP " + std::to_string(status);
+    if (!error_id.empty()) out += " " + error_id;
+    if (!error.empty()) out += ": " + error;
+    return out;
+}
+
+std::optional<milliseconds> rate_limit_delay(const net::HttpResponse& response,
+                                             std::int64_t now_epoch_seconds) {
+    if (const auto retry = net::retry_after(response)) {
+        return std::chrono::duration_cast<milliseconds>(
+            std::min(*retry, std::chrono::seconds(k_max_wait_seconds)));
+    }
+    const auto reset_header = response.headers.get("X-Ratelimit-Reset");
+    if (!reset_header) return std::nullopt;
+    auto reset = parse_int(*reset_header);
+    if (!reset || *reset < 0) return std::nullopt;
+    // The code sends seconds until the reset; the docs say an epoch. A value that can only
+    // be an epoch is read as one.
+    if (*reset > 1'000'000'000) *reset = std::max<std::int64_t>(0, *reset - now_epoch_seconds);
+    return milliseconds(std::min(*reset, k_max_wait_seconds) * 1000);
+}
+
+std::string trim_base_url(std::string url) {
+    while (!url.empty() && url.back() == '/') url.pop_back();
+    return url;
+}
+
+RestApi::RestApi(asio::any_io_executor executor, net::HttpClient& http, std::string server_url,
+                 std::string token, net::PlatformObserver* observer)
+    : executor_(std::move(executor)),
+      http_(http),
+      api_base_(trim_base_url(std::move(server_url)) + "/api/v4/"),
+      token_(std::move(token)),
+      observer_(observer) {}
+
+asio::awaitable<void> RestApi::sleep(milliseconds delay) {
+    asio::steady_timer timer(executor_, delay);
+    boost::system::error_code ec;
+    co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+}
+
+void RestApi::note_limits(const net::HttpResponse& response) {
+    // The last request of the window went through: wait for the reset before the next one
+    // instead of collecting a 429.
+    const auto remaining = response.headers.get("X-Ratelimit-Remaining");
+    if (!remaining || parse_int(*remaining) != std::int64_t{0}) return;
+    const auto delay = rate_limit_delay(response, epoch_seconds());
+    if (!delay || delay->count() == 0) return;
+    blocked_until_ = std::max(blocked_until_, std::chrono::steady_clock::now() + *delay);
+}
+
+asio::awaitable<ApiResult> RestApi::call(std::string method, std::string path, json body) {
+    net::Backoff backoff(
+        net::BackoffOptions{first_delay_, milliseconds(60'000), net::Jitter::full});
+    std::string payload;
+    if (!body.is_null()) payload = body.dump();
+    const std::string label = route_label(path);
+    int attempt = 0;
+    while (true) {
+        const auto now = std::chrono::steady_clock::now();
+        if (blocked_until_ > now) {
+            co_await sleep(std::chrono::duration_cast<milliseconds>(blocked_until_ - now));
+        }
+        net::HttpRequest request;
+        request.method = method;
+        request.url = api_base_ + path;
+        request.headers.set("Authorization", "Bearer " + token_);
+        request.headers.set("Accept", "application/json");
+        if (!payload.empty()) request.headers.set("Content-Type", "application/json");
+        request.body = payload;
+        const net::HttpResponse response = co_await http_.request(std::move(request));
+        ++attempt;
+        note_limits(response);
+
+        if (response.status == 429) {
+            milliseconds wait =
+                rate_limit_delay(response, epoch_seconds()).value_or(milliseconds(1000));
+            wait = std::max(wait, k_min_rate_limit_wait);
+            blocked_until_ = std::max(blocked_until_, std::chrono::steady_clock::now() + wait);
+            spdlog::warn(
+                "mattermost {} {}: rate limited, retrying in {} ms (the call is kept, "
+                "not dropped)",
+                method, label, wait.count());
+            if (observer_) observer_->rate_limited("mattermost", label);
+            continue;  // 429s never count against the attempts: delayed, never dropped
+        }
+        const bool transient = response.status == 0 || response.status >= 500;
+        if (transient && attempt < max_attempts_) {
+            const auto delay = backoff.next();
+            std::string what = response.error;
+            if (response.status != 0) what = "HTTP " + std::to_string(response.status);
+            spdlog::warn("mattermost {} {}: {} (attempt {}/{}), retrying in {} ms", method, label,
+                         what, attempt, max_attempts_, delay.count());
+            co_await sleep(delay);
+            continue;
+        }
+
+        ApiResult result;
+        result.status = response.status;
+        if (response.status == 0) {
+            result.error = response.error;
+        } else {
+            result.ok = response.ok();
+            result.body = json::parse(response.body, nullptr, false);
+            if (result.body.is_discarded()) result.body = json();
+            if (!result.ok) {
+                if (result.body.is_object()) {
+                    result.error_id = result.body.value("id", std::string());
+                    result.error = result.body.value("message", std::string());
+                } else {
+                    result.error = response.body.substr(0, 200);
+                    while (!result.error.empty() &&
+                           (result.error.back() == '\n' || result.error.back() == '\r')) {
+                        result.error.pop_back();
+                    }
+                }
+            }
+        }
+        if (!result.ok) {
+            spdlog::error("mattermost {} {}: failed: {}", method, label, result.describe());
+            if (observer_) observer_->api_error("mattermost", label);
+        }
+        co_return result;
+    }
+}
+
+asio::awaitable<ApiResult> RestApi::get_me() {
+    co_return co_await call("GET", "users/me");
+}
+
+asio::awaitable<ApiResult> RestApi::get_my_teams() {
+    co_return co_await call("GET", "users/me/teams");
+}
+
+asio::awaitable<ApiResult> RestApi::get_user(std::string user_id) {
+    std::string path = "users/" + net::percent_encode(user_id);
+    co_return co_await call("GET", std::move(path));
+}
+
+asio::awaitable<ApiResult> RestApi::get_team_by_name(std::string name) {
+    std::string path = "teams/name/" + net::percent_encode(name);
+    co_return co_await call("GET", std::move(path));
+}
+
+asio::awaitable<ApiResult> RestApi::get_team(std::string team_id) {
+    std::string path = "teams/" + net::percent_encode(team_id);
+    co_return co_await call("GET", std::move(path));
+}
+
+asio::awaitable<ApiResult> RestApi::create_channel(std::string team_id, std::string name,
+                                                   std::string display_name, std::string header) {
+    json body = json::object();
+    body["team_id"] = team_id;
+    body["name"] = name;
+    body["display_name"] = display_name;
+    body["type"] = "O";
+    if (!header.empty()) body["header"] = header;
+    co_return co_await call("POST", "channels", std::move(body));
+}
+
+asio::awaitable<ApiResult> RestApi::get_channel_by_name(std::string team_id, std::string name) {
+    std::string path =
+        "teams/" + net::percent_encode(team_id) + "/channels/name/" + net::percent_encode(name);
+    co_return co_await call("GET", std::move(path));
+}
+
+asio::awaitable<ApiResult> RestApi::add_member(std::string channel_id, std::string user_id) {
+    json body = json::object();
+    body["user_id"] = user_id;
+    std::string path = "channels/" + net::percent_encode(channel_id) + "/members";
+    co_return co_await call("POST", std::move(path), std::move(body));
+}
+
+asio::awaitable<ApiResult> RestApi::patch_channel_header(std::string channel_id,
+                                                         std::string header) {
+    json body = json::object();
+    body["header"] = header;
+    std::string path = "channels/" + net::percent_encode(channel_id) + "/patch";
+    co_return co_await call("PUT", std::move(path), std::move(body));
+}
+
+asio::awaitable<ApiResult> RestApi::create_post(std::string channel_id, std::string message,
+                                                std::string root_id) {
+    json body = json::object();
+    body["channel_id"] = channel_id;
+    body["message"] = message;
+    if (!root_id.empty()) body["root_id"] = root_id;
+    co_return co_await call("POST", "posts", std::move(body));
+}
+
+asio::awaitable<ApiResult> RestApi::direct_channel(std::string user_a, std::string user_b) {
+    json body = json::array();
+    body.push_back(user_a);
+    body.push_back(user_b);
+    co_return co_await call("POST", "channels/direct", std::move(body));
+}
+
+asio::awaitable<ApiResult> RestApi::get_channel_posts_since(std::string channel_id,
+                                                            std::int64_t since) {
+    std::string path =
+        "channels/" + net::percent_encode(channel_id) + "/posts?since=" + std::to_string(since);
+    co_return co_await call("GET", std::move(path));
+}
+
+asio::awaitable<ApiResult> RestApi::list_commands(std::string team_id) {
+    std::string path = "commands?team_id=" + net::percent_encode(team_id) + "&custom_only=true";
+    co_return co_await call("GET", std::move(path));
+}
+
+asio::awaitable<ApiResult> RestApi::create_command(json command) {
+    co_return co_await call("POST", "commands", std::move(command));
+}
+
+}  // namespace incident::mattermost

@@ -1,0 +1,577 @@
+#include "fake_mattermost.hpp"
+
+#include <algorithm>
+#include <charconv>
+#include <stdexcept>
+
+#include "adapters/net/form.hpp"
+#include "run_async.hpp"
+#include "test_certs.hpp"
+
+namespace incident::testing {
+
+namespace asio = boost::asio;
+using nlohmann::json;
+
+namespace {
+
+constexpr std::size_t k_dead_queue_size = 128;
+
+net::HttpServerOptions server_options(std::optional<net::TlsContext> tls) {
+    net::HttpServerOptions options;
+    options.tls = std::move(tls);
+    return options;
+}
+
+std::vector<std::string> split_path(std::string_view path) {
+    std::vector<std::string> out;
+    while (!path.empty()) {
+        const auto slash = path.find('/');
+        out.emplace_back(path.substr(0, slash));
+        if (slash == std::string_view::npos) break;
+        path.remove_prefix(slash + 1);
+    }
+    return out;
+}
+
+net::HttpResponse reply(int status, const json& body) {
+    return net::HttpResponse::json(status, body.dump());
+}
+
+net::HttpResponse error(int status, const std::string& id, const std::string& message) {
+    return reply(status, json{{"id", id},
+                              {"message", message},
+                              {"request_id", "fake"},
+                              {"status_code", status},
+                              {"is_oauth", false}});
+}
+
+bool valid_channel_name(const std::string& name) {
+    if (name.empty() || name.size() > 64) return false;
+    const auto ok = [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); };
+    if (!ok(name.front()) || !ok(name.back())) return false;
+    return std::all_of(name.begin(), name.end(),
+                       [&](char c) { return ok(c) || c == '-' || c == '_'; });
+}
+
+}  // namespace
+
+std::string mm_id(std::string_view prefix, int n) {
+    const std::string digits = std::to_string(n);
+    std::string id(prefix);
+    id += std::string(26 - std::min<std::size_t>(26, id.size() + digits.size()), '0');
+    id += digits;
+    return id.substr(0, 26);
+}
+
+FakeMattermost::FakeMattermost(asio::any_io_executor executor, std::optional<net::TlsContext> tls)
+    : executor_(executor),
+      server_(
+          executor,
+          [this](net::HttpRequest request) -> asio::awaitable<net::HttpResponse> {
+              co_return api(request);
+          },
+          server_options(tls)),
+      client_(executor, net::testing::system_client_context()),
+      scheme_(tls ? "https" : "http") {
+    users = {{bot_user_id, "incident-bot"},
+             {mm_id("alice"), "alice"},
+             {mm_id("bob"), "bob"},
+             {mm_id("carol"), "carol"}};
+    channels[town_square_id] = Channel{town_square_id,
+                                       team_id,
+                                       "town-square",
+                                       "Town Square",
+                                       "",
+                                       "O",
+                                       {mm_id("alice"), mm_id("bob"), mm_id("carol")}};
+    server_.add_websocket_route("/api/v4/websocket",
+                                [this](net::WebSocketSession s) { return session(s); });
+    const auto status = server_.listen("127.0.0.1:0");
+    if (!status.ok()) throw std::runtime_error("fake mattermost: " + status.message);
+}
+
+std::string FakeMattermost::url() const {
+    return scheme_ + "://127.0.0.1:" + std::to_string(server_.port());
+}
+
+std::vector<FakeMattermost::Call> FakeMattermost::calls_of(const std::string& method,
+                                                           const std::string& prefix) const {
+    std::vector<Call> out;
+    for (const auto& c : calls) {
+        if (c.method == method && c.path.starts_with(prefix)) out.push_back(c);
+    }
+    return out;
+}
+
+std::int64_t FakeMattermost::stamp(std::int64_t at) {
+    if (at != 0) {
+        clock = std::max(clock, at);
+        return at;
+    }
+    clock += 1000;
+    return clock;
+}
+
+bool FakeMattermost::connected() const {
+    return current_ && current_->is_open();
+}
+
+void FakeMattermost::drop() {
+    if (current_) current_->abort();
+}
+
+void FakeMattermost::forget_connections() {
+    connection_id_.clear();
+    next_seq_ = 0;
+    dead_queue_.clear();
+}
+
+void FakeMattermost::send_raw(const std::string& frame) {
+    if (connected()) current_->send(frame);
+}
+
+void FakeMattermost::resend(const std::string& frame) {
+    send_raw(frame);
+}
+
+std::string FakeMattermost::publish(const std::string& event, json data, json broadcast) {
+    // The precomputed path of the real server writes exactly this key order.
+    std::string frame = "{\"event\": " + json(event).dump() + ", \"data\": " + data.dump() +
+                        ", \"broadcast\": " + broadcast.dump() + ", \"seq\": ";
+    if (connection_id_.empty()) return frame + "0}";  // nobody has ever connected: lost
+    const std::int64_t seq = next_seq_++;
+    frame += std::to_string(seq) + "}";
+    dead_queue_.emplace_back(seq, frame);
+    if (dead_queue_.size() > k_dead_queue_size) dead_queue_.pop_front();
+    send_raw(frame);
+    return frame;
+}
+
+void FakeMattermost::publish_post_event(const std::string& event, const json& post,
+                                        const json& extra) {
+    const std::string channel_id = post.value("channel_id", std::string());
+    const auto it = channels.find(channel_id);
+    json data = extra;
+    data["post"] = post.dump();  // a JSON string inside the JSON, as the server sends it
+    if (event == "posted") {
+        data["channel_display_name"] = it != channels.end() ? it->second.display_name : "";
+        data["channel_name"] = it != channels.end() ? it->second.name : "";
+        data["channel_type"] = it != channels.end() ? it->second.type : "O";
+        data["sender_name"] = "@" + users[post.value("user_id", std::string())];
+        data["set_online"] = true;
+        data["team_id"] = team_id;
+    }
+    json broadcast{{"omit_users", nullptr}, {"user_id", ""},       {"channel_id", channel_id},
+                   {"team_id", ""},         {"connection_id", ""}, {"omit_connection_id", ""}};
+    publish(event, data, broadcast);
+}
+
+json FakeMattermost::post_message(const std::string& channel_id, const std::string& user_id,
+                                  const std::string& message, const std::string& root_id,
+                                  std::int64_t at) {
+    const std::int64_t when = stamp(at);
+    const std::string id = mm_id("post", next_id_++);
+    json post{{"id", id},
+              {"create_at", when},
+              {"update_at", when},
+              {"edit_at", 0},
+              {"delete_at", 0},
+              {"is_pinned", false},
+              {"user_id", user_id},
+              {"channel_id", channel_id},
+              {"root_id", root_id},
+              {"original_id", ""},
+              {"message", message},
+              {"type", ""},
+              {"props", {{"disable_group_highlight", true}}},
+              {"hashtags", ""},
+              {"pending_post_id", user_id + ":" + std::to_string(when)},
+              {"reply_count", 0},
+              {"metadata", json::object()}};
+    posts[id] = post;
+    publish_post_event("posted", post, json::object());
+    return post;
+}
+
+void FakeMattermost::edit_post(const std::string& post_id, const std::string& message,
+                               std::int64_t at) {
+    json& post = posts.at(post_id);
+    const std::int64_t when = stamp(at);
+    post["message"] = message;
+    post["edit_at"] = when;
+    post["update_at"] = when;
+    publish_post_event("post_edited", post, json::object());
+}
+
+void FakeMattermost::delete_post(const std::string& post_id, std::int64_t at) {
+    json& post = posts.at(post_id);
+    const std::int64_t when = stamp(at);
+    post["delete_at"] = when;
+    post["update_at"] = when;
+    publish_post_event("post_deleted", post, json{{"delete_by", post.value("user_id", "")}});
+}
+
+void FakeMattermost::react(bool added, const std::string& post_id, const std::string& user_id,
+                           const std::string& emoji, std::int64_t at) {
+    const json& post = posts.at(post_id);
+    // A removal carries create_at 0, as in the real server's captures.
+    const std::int64_t when = added ? stamp(at) : 0;
+    const json reaction{
+        {"user_id", user_id}, {"post_id", post_id}, {"emoji_name", emoji}, {"create_at", when}};
+    json data{{"reaction", reaction.dump()}};
+    json broadcast{{"omit_users", nullptr},
+                   {"user_id", ""},
+                   {"channel_id", post.value("channel_id", "")},
+                   {"team_id", ""}};
+    publish(added ? "reaction_added" : "reaction_removed", data, broadcast);
+}
+
+asio::awaitable<void> FakeMattermost::session(net::WebSocketSession s) {
+    ++connections;
+    socket_targets.push_back(s.request().url);
+    const auto first = co_await s.read();
+    if (!first) co_return;
+    const json challenge = json::parse(*first, nullptr, false);
+    received.push_back(challenge);
+    const std::string accepted = socket_token.empty() ? token : socket_token;
+    if (!challenge.is_object() || challenge.value("action", "") != "authentication_challenge" ||
+        !challenge.contains("data") || !challenge["data"].is_object() ||
+        challenge["data"].value("token", "") != accepted) {
+        s.abort();  // the real server closes the socket; there is no FAIL reply
+        co_return;
+    }
+    const auto requested_id = s.request().query_param("connection_id").value_or("");
+    const auto requested_seq = s.request().query_param("sequence_number");
+    bool resumed = false;
+    if (!requested_id.empty() && requested_id == connection_id_) {
+        std::int64_t seq = -1;
+        if (!requested_seq) {
+            s.abort();  // "sequence number not present in websocket request"
+            co_return;
+        }
+        std::from_chars(requested_seq->data(), requested_seq->data() + requested_seq->size(), seq);
+        const bool in_queue =
+            seq == next_seq_ ||
+            (!dead_queue_.empty() && seq >= dead_queue_.front().first && seq < next_seq_);
+        resumed = seq >= 0 && in_queue;
+    }
+    current_ = s;
+    s.send(json{{"status", "OK"}, {"seq_reply", challenge.value("seq", 0)}}.dump());
+    if (resumed) {
+        ++replays;
+        const std::int64_t from = std::stoll(*requested_seq);
+        for (const auto& [seq, frame] : dead_queue_) {
+            if (seq >= from) s.send(frame);
+        }
+    } else {
+        connection_id_ = mm_id("conn", connections);
+        next_seq_ = 0;
+        dead_queue_.clear();
+        ++hellos;
+        const json hello{
+            {"event", "hello"},
+            {"data",
+             {{"server_version", "9.11.0.fake.0.false"}, {"connection_id", connection_id_}}},
+            {"broadcast",
+             {{"omit_users", nullptr},
+              {"user_id", bot_user_id},
+              {"channel_id", ""},
+              {"team_id", ""}}},
+            {"seq", next_seq_++}};
+        s.send(hello.dump());
+    }
+    if (hang_next_) {
+        hang_next_ = false;
+        // Without a pending read nothing answers the client's pings.
+        while (s.is_open()) co_await net::testing::sleep_for(std::chrono::milliseconds(20));
+        co_return;
+    }
+    while (auto frame = co_await s.read()) {
+        const json request = json::parse(*frame, nullptr, false);
+        received.push_back(request);
+        if (request.is_object() && request.contains("seq")) {
+            s.send(json{{"status", "OK"}, {"seq_reply", request["seq"]}}.dump());
+        }
+    }
+}
+
+FakeMattermost::Channel* FakeMattermost::channel_by_name(const std::string& team,
+                                                         const std::string& name) {
+    for (auto& [id, c] : channels) {
+        if (c.team_id == team && c.name == name) return &c;
+    }
+    return nullptr;
+}
+
+json FakeMattermost::channel_json(const Channel& c) const {
+    return json{{"id", c.id},         {"team_id", c.team_id},
+                {"name", c.name},     {"display_name", c.display_name},
+                {"header", c.header}, {"type", c.type},
+                {"create_at", clock}, {"delete_at", 0}};
+}
+
+std::string FakeMattermost::command_body(const std::string& channel_id, const std::string& user_id,
+                                         const std::string& text,
+                                         const std::string& command_token) {
+    const auto it = channels.find(channel_id);
+    const std::string trigger_id = mm_id("trigger", next_id_++);
+    // The keys in the order Go's url.Values.Encode writes them: sorted.
+    net::FormFields fields{{"channel_id", channel_id},
+                           {"channel_name", it != channels.end() ? it->second.name : ""},
+                           {"command", "/incident"},
+                           {"response_url", url() + "/hooks/commands/" + mm_id("hook")},
+                           {"team_domain", team_name},
+                           {"team_id", team_id},
+                           {"text", text},
+                           {"token", command_token},
+                           {"trigger_id", trigger_id},
+                           {"user_id", user_id},
+                           {"user_name", users[user_id]}};
+    std::string body = net::encode_form(fields);
+    // url.Values encodes spaces as '+'.
+    std::string out;
+    for (std::size_t i = 0; i < body.size(); ++i) {
+        if (body.compare(i, 3, "%20") == 0) {
+            out += '+';
+            i += 2;
+        } else {
+            out += body[i];
+        }
+    }
+    return out;
+}
+
+asio::awaitable<json> FakeMattermost::run_command(const std::string& channel_id,
+                                                  const std::string& user_id,
+                                                  const std::string& text) {
+    const json* command = nullptr;
+    for (const auto& c : commands) {
+        if (c.value("trigger", "") == "incident") command = &c;
+    }
+    if (!command) throw std::runtime_error("fake mattermost: /incident is not registered");
+    const std::string command_token = command->value("token", "");
+    const std::string target = command->value("url", "");
+    net::HttpRequest request;
+    request.method = "POST";
+    request.url = target;
+    request.headers.set("Content-Type", "application/x-www-form-urlencoded");
+    request.headers.set("Accept", "application/json");
+    request.headers.set("Authorization", "Token " + command_token);
+    request.body = command_body(channel_id, user_id, text, command_token);
+    const net::HttpResponse response = co_await client_.request(std::move(request));
+    if (response.status != 200) {
+        json failed = json::object();
+        failed["error"] = response.status;
+        failed["body"] = response.body;
+        co_return failed;
+    }
+    json answer = json::parse(response.body, nullptr, false);
+    if (answer.is_object() && answer.value("response_type", "") == "in_channel") {
+        // The server posts it as the command's creator, marked as coming from a webhook.
+        const std::int64_t when = stamp(0);
+        const std::string id = mm_id("post", next_id_++);
+        json post{{"id", id},
+                  {"create_at", when},
+                  {"update_at", when},
+                  {"edit_at", 0},
+                  {"delete_at", 0},
+                  {"user_id", command->value("creator_id", "")},
+                  {"channel_id", channel_id},
+                  {"root_id", ""},
+                  {"message", answer.value("text", "")},
+                  {"type", ""},
+                  {"props", {{"from_webhook", "true"}}}};
+        posts[id] = post;
+        publish_post_event("posted", post, json::object());
+    }
+    co_return answer;
+}
+
+net::HttpResponse FakeMattermost::api(const net::HttpRequest& request) {
+    const std::string path(request.path());
+    if (!path.starts_with("/api/v4/")) return error(404, "api.context.404.app_error", "not found");
+    const std::string route = path.substr(8);
+    std::string full = route;
+    if (!request.query().empty()) full += "?" + std::string(request.query());
+    const json body = request.body.empty() ? json() : json::parse(request.body, nullptr, false);
+    const std::string auth = request.headers.get("Authorization").value_or("");
+    calls.push_back(Call{request.method, full, body, auth});
+
+    const auto seg = split_path(route);
+    const std::string key = request.method + " " + (seg.empty() ? "" : seg[0]);
+    if (auto it = rate_limit.find(key); it != rate_limit.end() && it->second > 0) {
+        --it->second;
+        net::HttpResponse r = net::HttpResponse::text(429, "limit exceeded\n");
+        r.headers.set("X-RateLimit-Limit", "10");
+        r.headers.set("X-RateLimit-Remaining", "0");
+        r.headers.set("X-RateLimit-Reset", std::to_string(retry_after_seconds));
+        if (!rate_limit_with_reset_header) {
+            r.headers.set("Retry-After", std::to_string(retry_after_seconds));
+        }
+        return r;
+    }
+    if (auth != "Bearer " + token) {
+        return error(401, "api.context.session_expired.app_error",
+                     "Invalid or expired session, please login again.");
+    }
+    const std::string& m = request.method;
+    const auto n = seg.size();
+
+    if (m == "GET" && n == 2 && seg[0] == "users" && seg[1] == "me") {
+        return reply(200,
+                     json{{"id", bot_user_id}, {"username", users[bot_user_id]}, {"is_bot", true}});
+    }
+    if (m == "GET" && n == 3 && seg[0] == "users" && seg[1] == "me" && seg[2] == "teams") {
+        return reply(200, json::array({{{"id", team_id}, {"name", team_name}}}));
+    }
+    if (m == "GET" && n == 2 && seg[0] == "users") {
+        const auto it = users.find(seg[1]);
+        if (it == users.end())
+            return error(404, "app.user.missing_account.const", "user not found");
+        return reply(200, json{{"id", it->first}, {"username", it->second}});
+    }
+    if (m == "GET" && n == 3 && seg[0] == "teams" && seg[1] == "name") {
+        if (seg[2] != team_name)
+            return error(404, "app.team.get_by_name.missing.app_error", "team not found");
+        return reply(200, json{{"id", team_id}, {"name", team_name}});
+    }
+    if (m == "GET" && n == 2 && seg[0] == "teams") {
+        if (seg[1] != team_id) return error(404, "app.team.get.find.app_error", "team not found");
+        return reply(200, json{{"id", team_id}, {"name", team_name}});
+    }
+    if (m == "GET" && n == 5 && seg[0] == "teams" && seg[2] == "channels" && seg[3] == "name") {
+        const Channel* c = channel_by_name(seg[1], seg[4]);
+        if (!c) return error(404, "app.channel.get_by_name.missing.app_error", "channel not found");
+        return reply(200, channel_json(*c));
+    }
+    if (m == "POST" && n == 1 && seg[0] == "channels") {
+        if (!body.is_object())
+            return error(400, "api.context.invalid_body_param.app_error", "bad body");
+        const std::string name = body.value("name", ""), team = body.value("team_id", "");
+        if (team != team_id)
+            return error(403, "api.context.permissions.app_error", "no permission");
+        if (!valid_channel_name(name)) {
+            return error(400, "model.channel.is_valid.name.app_error", "Invalid name.");
+        }
+        if (taken_names.count(name) || channel_by_name(team, name)) {
+            return error(400, "store.sql_channel.save_channel.exists.app_error",
+                         "A channel with that name already exists on the same team.");
+        }
+        const std::string id = mm_id("chan", next_id_++);
+        channels[id] = Channel{id,
+                               team,
+                               name,
+                               body.value("display_name", ""),
+                               body.value("header", ""),
+                               body.value("type", "O"),
+                               {bot_user_id}};
+        return reply(201, channel_json(channels[id]));
+    }
+    if (m == "POST" && n == 2 && seg[0] == "channels" && seg[1] == "direct") {
+        if (!body.is_array() || body.size() != 2) {
+            return error(400, "api.context.invalid_body_param.app_error", "two user ids expected");
+        }
+        std::vector<std::string> ids{body[0].get<std::string>(), body[1].get<std::string>()};
+        std::sort(ids.begin(), ids.end());
+        const std::string name = ids[0] + "__" + ids[1];
+        for (const auto& [id, c] : channels) {
+            if (c.name == name) return reply(201, channel_json(c));
+        }
+        const std::string id = mm_id("dm", next_id_++);
+        channels[id] = Channel{id, "", name, "", "", "D", {ids[0], ids[1]}};
+        return reply(201, channel_json(channels[id]));
+    }
+    if (n >= 2 && seg[0] == "channels") {
+        const auto it = channels.find(seg[1]);
+        if (it == channels.end())
+            return error(404, "app.channel.get.existing.app_error", "channel not found");
+        Channel& c = it->second;
+        if (m == "POST" && n == 3 && seg[2] == "members") {
+            const std::string user = body.is_object() ? body.value("user_id", "") : "";
+            if (!users.count(user))
+                return error(400, "api.context.invalid_body_param.app_error", "bad user_id");
+            c.members.insert(user);
+            return reply(201, json{{"channel_id", c.id}, {"user_id", user}});
+        }
+        if (m == "PUT" && n == 3 && seg[2] == "patch") {
+            if (body.is_object() && body.contains("header")) c.header = body.value("header", "");
+            return reply(200, channel_json(c));
+        }
+        if (m == "GET" && n == 3 && seg[2] == "posts") {
+            const auto since_text = request.query_param("since").value_or("0");
+            const std::int64_t since = std::stoll(since_text);
+            json order = json::array(), found = json::object();
+            for (const auto& [id, post] : posts) {
+                if (post.value("channel_id", "") != c.id) continue;
+                if (post.value("update_at", std::int64_t{0}) <= since) continue;
+                order.push_back(id);
+                found[id] = post;
+            }
+            return reply(200, json{{"order", order}, {"posts", found}});
+        }
+    }
+    if (m == "POST" && n == 1 && seg[0] == "posts") {
+        const std::string channel = body.is_object() ? body.value("channel_id", "") : "";
+        const auto it = channels.find(channel);
+        if (it == channels.end())
+            return error(400, "api.context.invalid_body_param.app_error", "bad channel_id");
+        if (!it->second.members.count(bot_user_id)) {
+            return error(403, "api.context.permissions.app_error",
+                         "You do not have the appropriate permissions.");
+        }
+        const std::int64_t when = stamp(0);
+        const std::string id = mm_id("post", next_id_++);
+        json post{{"id", id},
+                  {"create_at", when},
+                  {"update_at", when},
+                  {"edit_at", 0},
+                  {"delete_at", 0},
+                  {"user_id", bot_user_id},
+                  {"channel_id", channel},
+                  {"root_id", body.value("root_id", "")},
+                  {"message", body.value("message", "")},
+                  {"type", ""},
+                  {"props", {{"from_bot", "true"}}}};
+        posts[id] = post;
+        // The bot sees its own posts on the WebSocket too.
+        publish_post_event("posted", post, json::object());
+        return reply(201, post);
+    }
+    if (m == "GET" && n == 1 && seg[0] == "commands") {
+        if (commands_forbidden) {
+            return error(403, "api.context.permissions.app_error",
+                         "You do not have the appropriate permissions.");
+        }
+        if (request.query_param("team_id").value_or("") != team_id) {
+            return error(400, "api.command.invalid_team", "bad team_id");
+        }
+        return reply(200, json(commands));
+    }
+    if (m == "POST" && n == 1 && seg[0] == "commands") {
+        if (commands_forbidden) {
+            return error(403, "api.context.permissions.app_error",
+                         "You do not have the appropriate permissions.");
+        }
+        if (!body.is_object() || body.value("team_id", "") != team_id ||
+            body.value("trigger", "").empty() || body.value("url", "").empty() ||
+            (body.value("method", "") != "P" && body.value("method", "") != "G")) {
+            return error(400, "model.command.is_valid.app_error", "Invalid command.");
+        }
+        for (const auto& c : commands) {
+            if (c.value("trigger", "") == body.value("trigger", "")) {
+                return error(400, "api.command.duplicate_trigger.app_error",
+                             "This trigger word is already in use.");
+            }
+        }
+        json command = body;
+        command["id"] = mm_id("cmd", next_id_++);
+        command["token"] = mm_id("cmdtoken", next_id_++);
+        command["creator_id"] = bot_user_id;
+        commands.push_back(command);
+        return reply(201, command);
+    }
+    return error(404, "api.context.404.app_error", "Sorry, we could not find the page.");
+}
+
+}  // namespace incident::testing

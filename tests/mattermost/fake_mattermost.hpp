@@ -1,0 +1,137 @@
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <nlohmann/json.hpp>
+
+#include "adapters/net/http_client.hpp"
+#include "adapters/net/http_server.hpp"
+#include "adapters/net/websocket_session.hpp"
+
+namespace incident::testing {
+
+// A 26-character Mattermost-style id: "alice" -> "alice000000000000000000001".
+std::string mm_id(std::string_view prefix, int n = 1);
+
+// A Mattermost stand-in on loopback: the REST v4 routes the bot uses, and the WebSocket
+// with the server's rules (authentication_challenge first; hello with a connection id;
+// per-connection event seq; a dead queue of the last 128 events replayed when a client
+// comes back with connection_id + sequence_number; a new connection id and hello when
+// it cannot replay). Slash commands are sent to the registered command URL with its
+// token, as the server does, and in_channel replies are posted with from_webhook.
+class FakeMattermost {
+  public:
+    struct Call {
+        std::string method;
+        std::string path;  // below /api/v4/, with the query
+        nlohmann::json body;
+        std::string authorization;
+    };
+
+    explicit FakeMattermost(boost::asio::any_io_executor executor,
+                            std::optional<net::TlsContext> tls = std::nullopt);
+
+    std::string url() const;  // http(s)://127.0.0.1:<port>
+    std::vector<Call> calls_of(const std::string& method, const std::string& path_prefix) const;
+    std::size_t count(const std::string& method, const std::string& path_prefix) const {
+        return calls_of(method, path_prefix).size();
+    }
+
+    // Chat activity: each change is stored and published as an event.
+    nlohmann::json post_message(const std::string& channel_id, const std::string& user_id,
+                                const std::string& message, const std::string& root_id = {},
+                                std::int64_t at = 0);
+    void edit_post(const std::string& post_id, const std::string& message, std::int64_t at = 0);
+    void delete_post(const std::string& post_id, std::int64_t at = 0);
+    void react(bool added, const std::string& post_id, const std::string& user_id,
+               const std::string& emoji, std::int64_t at = 0);
+    // Publishes an event: the next seq of the connection, into the dead queue, sent if the
+    // client is connected. Returns the frame.
+    std::string publish(const std::string& event, nlohmann::json data, nlohmann::json broadcast);
+    // Sends a frame exactly as given (no seq, not queued).
+    void send_raw(const std::string& frame);
+    // Re-sends an already published frame as is (same seq): a duplicate delivery.
+    void resend(const std::string& frame);
+
+    // Drops the TCP connection without a close frame; the connection stays resumable.
+    void drop();
+    // The next connection is served up to its hello or replay, then never read again (a
+    // hung server): the client's pings go unanswered. One connection only.
+    void hang_next_connection() { hang_next_ = true; }
+    // Forgets every connection (a server restart): the next client gets a new id and hello.
+    void forget_connections();
+    bool connected() const;
+    // The seq the next published event gets.
+    std::int64_t next_sequence() const { return next_seq_; }
+
+    // A slash command as the server sends it to the registered command's URL, with its
+    // token; an in_channel reply becomes a post with props.from_webhook. Returns the reply.
+    boost::asio::awaitable<nlohmann::json> run_command(const std::string& channel_id,
+                                                       const std::string& user_id,
+                                                       const std::string& text);
+    // The form body of such a request.
+    std::string command_body(const std::string& channel_id, const std::string& user_id,
+                             const std::string& text, const std::string& token);
+
+    std::string token = "mmbottoken00000000000000000";
+    std::string socket_token;  // what the WebSocket accepts; empty: `token`
+    std::string bot_user_id = mm_id("bot");
+    std::string team_id = mm_id("team");
+    std::string team_name = "ops";
+    std::map<std::string, std::string> users;  // id -> username
+    std::set<std::string> taken_names{"inc-1-checkout-down"};
+    std::map<std::string, int> rate_limit;  // "POST posts" -> how many 429s to answer next
+    int retry_after_seconds = 1;
+    bool rate_limit_with_reset_header = false;  // X-Ratelimit-Reset only, no Retry-After
+    bool commands_forbidden = false;
+    std::vector<nlohmann::json> commands;
+    std::int64_t clock = 1'800'000'000'000;  // ms; each event without `at` moves it by 1 s
+
+    struct Channel {
+        std::string id, team_id, name, display_name, header, type;
+        std::set<std::string> members;
+    };
+    std::map<std::string, Channel> channels;
+    std::map<std::string, nlohmann::json> posts;
+    std::string town_square_id = mm_id("townsquare");
+
+    std::vector<Call> calls;
+    std::vector<nlohmann::json> received;     // every frame the client sent
+    std::vector<std::string> socket_targets;  // request target of every WebSocket upgrade
+    int connections = 0;
+    int hellos = 0;
+    int replays = 0;  // connections resumed from the dead queue
+
+  private:
+    net::HttpResponse api(const net::HttpRequest& request);
+    boost::asio::awaitable<void> session(net::WebSocketSession session);
+    Channel* channel_by_name(const std::string& team, const std::string& name);
+    nlohmann::json channel_json(const Channel& c) const;
+    std::int64_t stamp(std::int64_t at);
+    void publish_post_event(const std::string& event, const nlohmann::json& post,
+                            const nlohmann::json& extra);
+
+    boost::asio::any_io_executor executor_;
+    net::HttpServer server_;
+    net::HttpClient client_;
+    std::string scheme_;
+    std::optional<net::WebSocketSession> current_;
+    // The server's connection state for the one bot connection.
+    std::string connection_id_;
+    std::int64_t next_seq_ = 0;
+    std::deque<std::pair<std::int64_t, std::string>> dead_queue_;
+    int next_id_ = 1;
+    bool hang_next_ = false;
+};
+
+}  // namespace incident::testing
