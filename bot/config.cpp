@@ -1,6 +1,8 @@
 #include "bot/config.hpp"
 
+#include <cstdint>
 #include <cstdlib>
+#include <string_view>
 
 #include "bot/text.hpp"
 
@@ -24,6 +26,195 @@ bool is_http_url(const std::string& value) {
 }
 
 std::string secret_state(const std::string& value) { return value.empty() ? "not set" : "set"; }
+
+constexpr std::int64_t k_max_seconds = 366LL * 24 * 3600;
+
+std::optional<std::int64_t> parse_seconds(std::string_view text) {
+    if (text.empty() || text.size() > 9) return std::nullopt;
+    std::int64_t value = 0;
+    for (const char c : text) {
+        if (c < '0' || c > '9') return std::nullopt;
+        value = value * 10 + (c - '0');
+    }
+    if (value > k_max_seconds) return std::nullopt;
+    return value;
+}
+
+// A bare address: no display name, no spaces, one @ with something on both sides.
+bool valid_address(std::string_view address) {
+    const auto at = address.find('@');
+    if (at == std::string_view::npos || at == 0 || at + 1 >= address.size()) return false;
+    if (address.find('@', at + 1) != std::string_view::npos) return false;
+    for (const unsigned char c : address) {
+        if (c <= ' ' || c == 0x7f || c == '<' || c == '>' || c == ',' || c == ';' || c == '"' ||
+            c == '(' || c == ')' || c == '\\') {
+            return false;
+        }
+    }
+    return true;
+}
+
+// "Name <addr>" or "addr"; it becomes a mail header, so no line breaks either.
+bool valid_from(std::string_view from) {
+    if (from.find_first_of("\r\n") != std::string_view::npos) return false;
+    const auto open = from.rfind('<');
+    if (open == std::string_view::npos) return valid_address(from);
+    if (!from.ends_with('>')) return false;
+    return valid_address(from.substr(open + 1, from.size() - open - 2));
+}
+
+std::vector<std::string> split_list(std::string_view text) {
+    std::vector<std::string> items;
+    std::size_t start = 0;
+    while (start <= text.size()) {
+        const auto comma = text.find(',', start);
+        const auto end = comma == std::string_view::npos ? text.size() : comma;
+        const std::string_view item = trim(text.substr(start, end - start));
+        if (!item.empty()) items.emplace_back(item);
+        if (comma == std::string_view::npos) break;
+        start = comma + 1;
+    }
+    return items;
+}
+
+// scheme://host[:port]: what may be shown of a URL whose path or query could hold a token.
+std::string origin_of(const std::string& url) {
+    const auto scheme_end = url.find("://");
+    if (scheme_end == std::string::npos) return "(invalid)";
+    const auto end = url.find_first_of("/?#", scheme_end + 3);
+    std::string origin = url.substr(0, end);
+    const auto at = origin.rfind('@');
+    if (at != std::string::npos) origin.erase(scheme_end + 3, at - scheme_end - 2);
+    return origin;
+}
+
+void load_reminders(const EnvLookup& env, ReminderPolicy& policy,
+                    std::vector<std::string>& errors) {
+    const auto seconds = [&](const std::string& name, Timestamp& field, bool may_be_off) {
+        const auto raw = env(name);
+        if (!raw) return;
+        const std::string value = to_lower(trim(*raw));
+        if (value.empty()) return;
+        const auto parsed = value == "off" ? std::optional<std::int64_t>(0) : parse_seconds(value);
+        if (!parsed || (!may_be_off && *parsed == 0)) {
+            errors.push_back(name + " must be a number of seconds up to " +
+                             std::to_string(k_max_seconds) +
+                             (may_be_off ? " (0 or off turns it off)" : ", at least 1") +
+                             ", not `" + std::string(trim(*raw)) + "`.");
+            return;
+        }
+        field = *parsed * k_second_ms;
+    };
+    for (int sev = 1; sev <= 5; ++sev) {
+        seconds("INCIDENT_BOT_REMIND_STATUS_SEV" + std::to_string(sev) + "_SECONDS",
+                policy.status_update[sev - 1], true);
+    }
+    seconds("INCIDENT_BOT_REMIND_NO_COMMANDER_SECONDS", policy.no_commander_after, true);
+    seconds("INCIDENT_BOT_REMIND_NO_COMMANDER_REPEAT_SECONDS", policy.no_commander_repeat, true);
+    seconds("INCIDENT_BOT_REMIND_POSTMORTEM_BEFORE_SECONDS", policy.postmortem_before, true);
+    seconds("INCIDENT_BOT_REMIND_POSTMORTEM_REPEAT_SECONDS", policy.postmortem_repeat, true);
+    seconds("INCIDENT_BOT_REMIND_TICK_SECONDS", policy.tick, false);
+    if (const auto raw = env("INCIDENT_BOT_REMIND_DIGEST_HOUR")) {
+        const std::string value = to_lower(trim(*raw));
+        const auto hour = parse_seconds(value);
+        if (value == "off") {
+            policy.digest_hour.reset();
+        } else if (hour && *hour <= 23) {
+            policy.digest_hour = static_cast<int>(*hour);
+        } else if (!value.empty()) {
+            errors.push_back("INCIDENT_BOT_REMIND_DIGEST_HOUR must be an hour of the day in UTC "
+                             "(0 to 23) or off, not `" + std::string(trim(*raw)) + "`.");
+        }
+    }
+}
+
+void load_notify(const EnvLookup& env, Config& c, std::vector<std::string>& errors) {
+    std::string starttls, emails;
+    const auto read = [&](const char* name, std::string& field) {
+        if (auto value = env(name)) field = std::string(trim(*value));
+    };
+    read("INCIDENT_BOT_WEBHOOK_URL", c.webhook_url);
+    read("INCIDENT_BOT_WEBHOOK_SECRET", c.webhook_secret);
+    read("INCIDENT_BOT_SMTP_URL", c.smtp_url);
+    read("INCIDENT_BOT_SMTP_USER", c.smtp_user);
+    read("INCIDENT_BOT_SMTP_PASSWORD", c.smtp_password);
+    read("INCIDENT_BOT_SMTP_FROM", c.smtp_from);
+    read("INCIDENT_BOT_SMTP_STARTTLS", starttls);
+    read("INCIDENT_BOT_STAKEHOLDER_EMAILS", emails);
+
+    if (!c.webhook_url.empty() && !is_http_url(c.webhook_url)) {
+        errors.push_back("INCIDENT_BOT_WEBHOOK_URL must start with http:// or https://.");
+    }
+    if (!c.webhook_url.empty() && c.webhook_secret.empty()) {
+        errors.push_back("INCIDENT_BOT_WEBHOOK_URL is set but INCIDENT_BOT_WEBHOOK_SECRET is "
+                         "not: receivers need it to verify the X-Incident-Bot-Signature header.");
+    }
+    if (c.webhook_url.empty() && !c.webhook_secret.empty()) {
+        errors.push_back("INCIDENT_BOT_WEBHOOK_SECRET is set but INCIDENT_BOT_WEBHOOK_URL is "
+                         "not: say where to send the webhook.");
+    }
+
+    c.stakeholder_emails = split_list(emails);
+    for (const auto& address : c.stakeholder_emails) {
+        if (!valid_address(address)) {
+            errors.push_back("INCIDENT_BOT_STAKEHOLDER_EMAILS: `" + address +
+                             "` is not an email address (write a@example.com, comma-separated).");
+        }
+    }
+    const std::string lower_starttls = to_lower(starttls);
+    if (!lower_starttls.empty() && lower_starttls != "try" && lower_starttls != "required") {
+        errors.push_back("INCIDENT_BOT_SMTP_STARTTLS must be try or required, not `" + starttls +
+                         "`.");
+    }
+    c.smtp_require_tls =
+        lower_starttls == "required" || (lower_starttls.empty() && !c.smtp_user.empty());
+
+    if (c.smtp_url.empty()) {
+        if (!c.stakeholder_emails.empty() || !c.smtp_from.empty() || !c.smtp_user.empty()) {
+            errors.push_back("INCIDENT_BOT_SMTP_URL is not set, so no email can be sent: set it "
+                             "(smtp://host:587 or smtps://host:465) or unset the other "
+                             "INCIDENT_BOT_SMTP_* and INCIDENT_BOT_STAKEHOLDER_EMAILS.");
+        }
+        return;
+    }
+    const bool smtp = c.smtp_url.starts_with("smtp://");
+    const bool smtps = c.smtp_url.starts_with("smtps://");
+    const std::size_t host_start = smtp ? 7 : 8;
+    const std::string authority =
+        smtp || smtps ? c.smtp_url.substr(host_start,
+                                          c.smtp_url.find_first_of("/?#", host_start) - host_start)
+                      : std::string();
+    if (!smtp && !smtps) {
+        errors.push_back("INCIDENT_BOT_SMTP_URL must be smtp://host:port or smtps://host:port.");
+    } else if (authority.find('@') != std::string::npos) {
+        // Never echo it: the URL holds a password.
+        errors.push_back("INCIDENT_BOT_SMTP_URL must not hold credentials: put them in "
+                         "INCIDENT_BOT_SMTP_USER and INCIDENT_BOT_SMTP_PASSWORD.");
+    } else if (authority.empty() || authority.starts_with(':')) {
+        errors.push_back("INCIDENT_BOT_SMTP_URL has no host: write smtp://host:port.");
+    }
+    if (c.smtp_from.empty()) {
+        errors.push_back("INCIDENT_BOT_SMTP_URL is set but INCIDENT_BOT_SMTP_FROM is not: give "
+                         "the sender address, e.g. incident-bot@example.com.");
+    } else if (!valid_from(c.smtp_from)) {
+        errors.push_back("INCIDENT_BOT_SMTP_FROM must be an address (bot@example.com) or "
+                         "Name <bot@example.com>.");
+    }
+    if (c.stakeholder_emails.empty()) {
+        errors.push_back("INCIDENT_BOT_SMTP_URL is set but INCIDENT_BOT_STAKEHOLDER_EMAILS is "
+                         "empty: list who gets the emails, comma-separated.");
+    }
+    if (!c.smtp_user.empty() && c.smtp_password.empty()) {
+        errors.push_back("INCIDENT_BOT_SMTP_USER is set but INCIDENT_BOT_SMTP_PASSWORD is not.");
+    }
+    if (c.smtp_user.empty() && !c.smtp_password.empty()) {
+        errors.push_back("INCIDENT_BOT_SMTP_PASSWORD is set but INCIDENT_BOT_SMTP_USER is not.");
+    }
+}
+
+std::string seconds_text(Timestamp ms) {
+    return ms <= 0 ? std::string("off") : std::to_string(ms / k_second_ms) + "s";
+}
 
 }  // namespace
 
@@ -96,6 +287,8 @@ ConfigResult load_config(const EnvLookup& env) {
         errors.push_back("MATTERMOST_URL is set but MATTERMOST_TEAM is not: give the team "
                          "name or id.");
     }
+    load_notify(env, c, errors);
+    load_reminders(env, c.reminders, errors);
     return result;
 }
 
@@ -113,6 +306,29 @@ std::string Config::describe() const {
     out += "mattermost: " + std::string(mattermost_enabled() ? "enabled" : "disabled") +
            " (token " + secret_state(mattermost_token) + ", command token " +
            secret_state(mattermost_command_token) + ")\n";
+    out += "webhook: " +
+           (webhook_enabled() ? origin_of(webhook_url) + " (secret " + secret_state(webhook_secret) +
+                                    ")"
+                              : std::string("disabled")) +
+           "\n";
+    out += "email: " +
+           (email_enabled() ? origin_of(smtp_url) + " from " + smtp_from + " to " +
+                                  std::to_string(stakeholder_emails.size()) + " stakeholder(s), " +
+                                  (smtp_require_tls ? "TLS required" : "STARTTLS when offered") +
+                                  ", password " + secret_state(smtp_password)
+                            : std::string("disabled")) +
+           "\n";
+    out += "reminders: status updates SEV1-5 ";
+    for (std::size_t i = 0; i < reminders.status_update.size(); ++i) {
+        out += (i ? "/" : "") + seconds_text(reminders.status_update[i]);
+    }
+    out += ", no commander " + seconds_text(reminders.no_commander_after) + " (repeat " +
+           seconds_text(reminders.no_commander_repeat) + "), post-mortem " +
+           seconds_text(reminders.postmortem_before) + " before due (repeat " +
+           seconds_text(reminders.postmortem_repeat) + "), digest " +
+           (reminders.digest_hour ? std::to_string(*reminders.digest_hour) + ":00 UTC"
+                                  : std::string("off")) +
+           "\n";
     return out;
 }
 

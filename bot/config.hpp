@@ -5,6 +5,8 @@
 #include <string>
 #include <vector>
 
+#include "bot/reminders.hpp"
+
 namespace incident {
 
 struct Config {
@@ -23,9 +25,24 @@ struct Config {
     std::string mattermost_team;
     std::string mattermost_command_token;
 
+    // Stakeholders outside chat (adapters/notify).
+    std::string webhook_url;
+    std::string webhook_secret;
+    std::string smtp_url;  // smtp://host:port (STARTTLS when offered) or smtps://host:port
+    std::string smtp_user;
+    std::string smtp_password;
+    std::string smtp_from;  // "bot@example.com" or "Incident Bot <bot@example.com>"
+    // STARTTLS on smtp:// is required, not merely tried. On by default with a user, so a
+    // password never crosses the network in clear text.
+    bool smtp_require_tls = false;
+    std::vector<std::string> stakeholder_emails;
+    ReminderPolicy reminders;
+
     bool slack_enabled() const { return !slack_bot_token.empty(); }
     bool mattermost_enabled() const { return !mattermost_url.empty(); }
     bool console_only() const { return !slack_enabled() && !mattermost_enabled(); }
+    bool webhook_enabled() const { return !webhook_url.empty(); }
+    bool email_enabled() const { return !smtp_url.empty(); }
     // One line per setting, with secrets shown only as "set"/"not set".
     std::string describe() const;
 };

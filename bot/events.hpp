@@ -1,6 +1,9 @@
 #pragma once
 
+#include <cstdint>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <variant>
 #include <vector>
 
@@ -87,7 +90,38 @@ struct SetTopic {
     std::int64_t incident = 0;
     std::string topic;
 };
-using Effect = std::variant<CreateChannel, PostMessage, SetTopic>;
+// For sinks that are not chat (webhook, email): what happened to an incident, with enough
+// of the incident that a sink never has to query the store. Chat adapters ignore it.
+enum class NotifyKind {
+    declared,
+    severity,
+    state,
+    update,
+    resolved,
+    merged,
+    postmortem_published,
+    closed,
+};
+std::string_view to_string(NotifyKind kind);
+
+struct Notify {
+    NotifyKind kind = NotifyKind::declared;
+    std::int64_t number = 0;
+    std::string key;  // "INC-7"
+    std::string title;
+    Severity severity = Severity::sev3;
+    std::optional<Severity> final_severity;
+    State state = State::investigating;
+    std::optional<std::int64_t> merged_into;
+    std::string platform;
+    std::string channel_name;
+    Actor by;
+    std::string text;  // what happened, as the announcement says it (no link)
+    std::string link;  // the dashboard page; empty without INCIDENT_BOT_PUBLIC_URL
+    Timestamp at = 0;
+};
+
+using Effect = std::variant<CreateChannel, PostMessage, SetTopic, Notify>;
 
 // The answer to a command: shown to the caller (ephemeral) or to the channel.
 struct Reply {

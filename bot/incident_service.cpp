@@ -89,7 +89,14 @@ Outcome IncidentService::execute(const std::string& key, const std::function<Rep
     }
     if (!out.duplicate) out.effects = std::move(pending_);
     pending_.clear();
+    for (const auto& effect : out.effects) {
+        for (const auto& listener : listeners_) listener(effect);
+    }
     return out;
+}
+
+void IncidentService::add_effect_listener(EffectListener listener) {
+    listeners_.push_back(std::move(listener));
 }
 
 Outcome IncidentService::handle_event(const ChatEvent& event) {
@@ -256,17 +263,34 @@ void IncidentService::refresh_topic(const Incident& incident) {
     if (!incident.channel_id.empty()) queue(SetTopic{incident.number, topic_for(incident)});
 }
 
-void IncidentService::notify(const Incident& incident, const std::string& text) {
-    std::string message = "*" + incident.key() + "* (" +
-                          std::string(to_string(incident.severity)) + ") " + incident.title +
-                          ": " + text;
-    if (const auto link = incident_link(incident); !link.empty()) message += " — " + link;
+void IncidentService::notify(const Incident& incident, NotifyKind kind, const Actor& by,
+                             Timestamp at, const std::string& text) {
+    const std::string link = incident_link(incident);
+    std::string message = "*" + incident.key() + "* (" + std::string(to_string(incident.severity)) +
+                          ") " + incident.title + ": " + text;
+    if (!link.empty()) message += " — " + link;
     queue(PostMessage{ToAnnouncements{}, message});
+    Notify event;
+    event.kind = kind;
+    event.number = incident.number;
+    event.key = incident.key();
+    event.title = incident.title;
+    event.severity = incident.severity;
+    event.final_severity = incident.final_severity;
+    event.state = incident.state;
+    event.merged_into = incident.merged_into;
+    event.platform = incident.platform;
+    event.channel_name = incident.channel_name;
+    event.by = by;
+    event.text = text;
+    event.link = link;
+    event.at = at;
+    queue(std::move(event));
     std::set<std::string> told;
     for (const auto& sub : store_.subscriptions()) {
         if (sub.platform != incident.platform) continue;
-        const bool matches = sub.incident ? *sub.incident == incident.number
-                                          : incident.severity <= sub.min_severity;
+        const bool matches =
+            sub.incident ? *sub.incident == incident.number : incident.severity <= sub.min_severity;
         if (matches && told.insert(sub.who.id).second) queue(PostMessage{ToUser{sub.who}, message});
     }
 }
@@ -297,7 +321,7 @@ Incident IncidentService::declare(const Actor& by, Severity severity, const std:
            "Declared " + std::string(to_string(severity)) + ": " + clean);
     record(incident, EntryKind::role, by, at, person(by) + " is commander");
     queue(CreateChannel{incident.number, incident.channel_name, topic_for(incident), {by}});
-    notify(incident, "declared by " + person(by));
+    notify(incident, NotifyKind::declared, by, at, "declared by " + person(by));
     return incident;
 }
 
@@ -326,7 +350,8 @@ void IncidentService::change_state(Incident& incident, State to, const Actor& by
         return reopen(incident, by, at);
     }
     transition(incident, to, by, at);
-    notify(incident, "is now *" + std::string(to_string(to)) + "* (" + person(by) + ")");
+    notify(incident, NotifyKind::state, by, at,
+           "is now *" + std::string(to_string(to)) + "* (" + person(by) + ")");
 }
 
 void IncidentService::change_severity(Incident& incident, Severity severity, const Actor& by,
@@ -352,8 +377,9 @@ void IncidentService::change_severity(Incident& incident, Severity severity, con
     record(incident, EntryKind::severity, by, at,
            "Severity " + std::string(to_string(from)) + " → " + std::string(to_string(severity)));
     refresh_topic(incident);
-    notify(incident, "severity changed from " + std::string(to_string(from)) + " to " +
-                         std::string(to_string(severity)));
+    notify(incident, NotifyKind::severity, by, at,
+           "severity changed from " + std::string(to_string(from)) + " to " +
+               std::string(to_string(severity)));
 }
 
 void IncidentService::assign_role(Incident& incident, Role role, const Actor& person_,
@@ -376,7 +402,7 @@ void IncidentService::post_update(Incident& incident, const std::string& text, c
     incident.last_update_at = at;
     store_.update_incident(incident);
     record(incident, EntryKind::update, by, at, clean);
-    notify(incident, "update from " + person(by) + ": " + clean);
+    notify(incident, NotifyKind::update, by, at, "update from " + person(by) + ": " + clean);
 }
 
 void IncidentService::add_note(Incident& incident, const std::string& text, const Actor& by,
@@ -440,8 +466,8 @@ void IncidentService::resolve(Incident& incident, const std::string& summary,
         record(incident, EntryKind::severity, by, at,
                "Final severity set to " + std::string(to_string(*final_severity)));
     }
-    notify(incident, "resolved by " + person(by) +
-                         (incident.summary.empty() ? "" : ": " + incident.summary));
+    notify(incident, NotifyKind::resolved, by, at,
+           "resolved by " + person(by) + (incident.summary.empty() ? "" : ": " + incident.summary));
 }
 
 void IncidentService::reopen(Incident& incident, const Actor& by, Timestamp at) {
@@ -450,7 +476,7 @@ void IncidentService::reopen(Incident& incident, const Actor& by, Timestamp at) 
                           " is " + std::string(to_string(incident.state)) + ".");
     }
     transition(incident, State::investigating, by, at);
-    notify(incident, "reopened by " + person(by));
+    notify(incident, NotifyKind::state, by, at, "reopened by " + person(by));
 }
 
 void IncidentService::merge(Incident& incident, std::int64_t primary_number, const Actor& by,
@@ -469,7 +495,8 @@ void IncidentService::merge(Incident& incident, std::int64_t primary_number, con
     store_.update_incident(incident);
     record(*primary, EntryKind::merge, by, at,
            incident.key() + " (" + incident.title + ") merged into this incident");
-    notify(incident, "merged into " + primary->key() + " by " + person(by));
+    notify(incident, NotifyKind::merged, by, at,
+           "merged into " + primary->key() + " by " + person(by));
 }
 
 void IncidentService::update_postmortem(Incident& incident, const std::optional<std::string>& owner,
@@ -501,7 +528,8 @@ void IncidentService::update_postmortem(Incident& incident, const std::optional<
     }
     store_.update_incident(incident);
     if (!changes.empty()) record(incident, EntryKind::postmortem, by, at, "Post-mortem: " + changes);
-    if (publish) notify(incident, "post-mortem published");
+    if (publish)
+        notify(incident, NotifyKind::postmortem_published, by, at, "post-mortem published");
 }
 
 void IncidentService::close(Incident& incident, const std::optional<std::string>& force_reason,
@@ -517,7 +545,7 @@ void IncidentService::close(Incident& incident, const std::optional<std::string>
                "Closed without a published post-mortem: " + std::string(trim(*force_reason)));
     }
     transition(incident, State::closed, by, at);
-    notify(incident, "closed by " + person(by));
+    notify(incident, NotifyKind::closed, by, at, "closed by " + person(by));
 }
 
 bool IncidentService::subscribe(const Subscription& sub, bool on) {

@@ -44,6 +44,10 @@ public:
     // An empty key means the caller has no id to deduplicate on.
     Outcome execute(const std::string& key, const std::function<Reply()>& work);
 
+    // Runs several events or commands (each through execute()) in one transaction, so a
+    // burst costs one durable commit; if the commit fails, none of them happened.
+    void batch(const std::function<void()>& work) { store_.transaction(work); }
+
     // The adapter created the incident's channel.
     void bind_channel(std::int64_t number, const std::string& platform,
                       const std::string& channel_id, const std::string& channel_name);
@@ -89,6 +93,12 @@ public:
     Timestamp now() const { return clock_.now(); }
     void queue(Effect effect) { pending_.push_back(std::move(effect)); }
 
+    // Called with every effect of a committed execute(), after the commit and before the
+    // Outcome returns, on the caller's thread: how sinks that no adapter knows (webhook,
+    // email) see every Notify. Listeners must be quick and must not throw.
+    using EffectListener = std::function<void(const Effect&)>;
+    void add_effect_listener(EffectListener listener);
+
 private:
     void capture(const MessagePosted& e);
     void capture(const MessageEdited& e);
@@ -97,7 +107,8 @@ private:
     void record(const Incident& incident, EntryKind kind, const Actor& by, Timestamp at,
                 std::string text);
     void transition(Incident& incident, State to, const Actor& by, Timestamp at);
-    void notify(const Incident& incident, const std::string& text);
+    void notify(const Incident& incident, NotifyKind kind, const Actor& by, Timestamp at,
+                const std::string& text);
     void refresh_topic(const Incident& incident);
     void sync_todos(Incident& incident, const TimelineEntry& entry, const Actor& by,
                     Timestamp at);
@@ -106,6 +117,7 @@ private:
     const Clock& clock_;
     ServiceOptions options_;
     std::vector<Effect> pending_;
+    std::vector<EffectListener> listeners_;
 };
 
 }  // namespace incident

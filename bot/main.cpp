@@ -13,6 +13,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/cfg/env.h>
 #include <spdlog/spdlog.h>
 
 #include "adapters/console/console_adapter.hpp"
@@ -267,6 +268,7 @@ int main(int argc, char** argv) {
         }
     }
     spdlog::set_default_logger(spdlog::stderr_color_mt("incident-bot"));
+    spdlog::cfg::load_env_levels();  // SPDLOG_LEVEL=debug for details
 
     std::string error;
     const auto options = parse_options(args, error);

@@ -11,6 +11,15 @@
 
 namespace incident {
 
+// A reminder the bot sent (bot/reminders.hpp). `key` names one occurrence: recording the
+// same key twice is refused, which is what keeps a restart from sending it again.
+struct SentReminder {
+    std::string key;
+    std::string kind;                     // "status", "no_commander", "postmortem", "digest"
+    std::optional<std::int64_t> incident;  // none for the daily digest
+    Timestamp sent_at = 0;
+};
+
 // The persistence port of the domain. storage/ implements it with SQLite; the domain
 // never sees SQL. Every inbound event runs inside one transaction().
 class Store {
@@ -54,6 +63,14 @@ public:
     // Returns false when there was no such subscription.
     virtual bool unsubscribe(const Subscription& sub) = 0;
     virtual std::vector<Subscription> subscriptions() = 0;
+
+    // Reminders sent. Not pure, so test doubles of the other methods keep compiling; a store
+    // without them makes ReminderService::tick() throw (and send nothing).
+    // Returns false (and records nothing) when reminder.key was recorded before.
+    virtual bool record_reminder(const SentReminder& reminder);
+    virtual bool reminder_sent(std::string_view key);
+    // When a reminder of `kind` about `incident` was last sent.
+    virtual std::optional<Timestamp> last_reminder(std::int64_t incident, std::string_view kind);
 };
 
 }  // namespace incident

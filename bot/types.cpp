@@ -131,6 +131,20 @@ std::optional<std::int64_t> parse_incident_key(std::string_view text) {
     return number;
 }
 
+std::string_view to_string(NotifyKind kind) {
+    switch (kind) {
+        case NotifyKind::declared: return "declared";
+        case NotifyKind::severity: return "severity";
+        case NotifyKind::state: return "state";
+        case NotifyKind::update: return "update";
+        case NotifyKind::resolved: return "resolved";
+        case NotifyKind::merged: return "merged";
+        case NotifyKind::postmortem_published: return "postmortem_published";
+        case NotifyKind::closed: return "closed";
+    }
+    return "unknown";
+}
+
 const EventHeader& header_of(const ChatEvent& event) {
     return std::visit([](const auto& e) -> const EventHeader& { return e.header; }, event);
 }

@@ -11,6 +11,7 @@ packages=(
   libboost1.81-dev libboost-url1.81-dev libssl-dev
   nlohmann-json3-dev libsqlitecpp-dev libsqlite3-dev libspdlog-dev doctest-dev
   libcmark-gfm-dev libcmark-gfm-extensions-dev
+  libcurl4-openssl-dev python3-aiosmtpd
 )
 
 install_missing() {

@@ -115,8 +115,21 @@ CREATE UNIQUE INDEX subscriptions_unique
     ON subscriptions (platform, who_id, ifnull(incident, 0), min_severity);
 )sql";
 
-constexpr std::array<Migration, 1> k_migrations{{
+// One row per reminder sent: a restart reads them back instead of sending again.
+constexpr std::string_view k_reminders_sent = R"sql(
+CREATE TABLE reminders_sent (
+    key      TEXT PRIMARY KEY,
+    kind     TEXT NOT NULL,
+    incident INTEGER REFERENCES incidents(number),
+    sent_at  INTEGER NOT NULL
+);
+CREATE INDEX reminders_by_incident ON reminders_sent (incident, kind, sent_at)
+    WHERE incident IS NOT NULL;
+)sql";
+
+constexpr std::array<Migration, 2> k_migrations{{
     {1, "initial schema", k_initial_schema},
+    {2, "reminders sent", k_reminders_sent},
 }};
 
 bool has_migrations_table(SQLite::Database& db) {

@@ -590,4 +590,34 @@ std::vector<Subscription> SqliteStore::subscriptions() {
     });
 }
 
+bool SqliteStore::record_reminder(const SentReminder& reminder) {
+    std::lock_guard lock(impl_->mutex);
+    Statement insert(impl_->db,
+                     "INSERT INTO reminders_sent (key, kind, incident, sent_at) "
+                     "VALUES (?, ?, ?, ?) ON CONFLICT (key) DO NOTHING");
+    insert.bind(1, reminder.key);
+    insert.bind(2, reminder.kind);
+    bind_optional(insert, 3, reminder.incident);
+    insert.bind(4, reminder.sent_at);
+    return insert.exec() > 0;
+}
+
+bool SqliteStore::reminder_sent(std::string_view key) {
+    std::lock_guard lock(impl_->mutex);
+    Statement query(impl_->db, "SELECT 1 FROM reminders_sent WHERE key = ?");
+    query.bind(1, std::string(key));
+    return query.executeStep();
+}
+
+std::optional<Timestamp> SqliteStore::last_reminder(std::int64_t incident,
+                                                    std::string_view kind) {
+    std::lock_guard lock(impl_->mutex);
+    Statement query(impl_->db,
+                    "SELECT max(sent_at) FROM reminders_sent WHERE incident = ? AND kind = ?");
+    query.bind(1, incident);
+    query.bind(2, std::string(kind));
+    query.executeStep();
+    return optional_int(query.getColumn(0));
+}
+
 }  // namespace incident

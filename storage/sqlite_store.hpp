@@ -59,6 +59,10 @@ public:
     bool unsubscribe(const Subscription& sub) override;
     std::vector<Subscription> subscriptions() override;
 
+    bool record_reminder(const SentReminder& reminder) override;
+    bool reminder_sent(std::string_view key) override;
+    std::optional<Timestamp> last_reminder(std::int64_t incident, std::string_view kind) override;
+
 private:
     struct Impl;
     std::unique_ptr<Impl> impl_;

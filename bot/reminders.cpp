@@ -1,0 +1,252 @@
+#include "bot/reminders.hpp"
+
+#include <algorithm>
+#include <charconv>
+#include <chrono>
+#include <stdexcept>
+
+#include "bot/text.hpp"
+
+namespace incident {
+
+namespace {
+
+constexpr std::string_view k_status = "status";
+constexpr std::string_view k_no_commander = "no_commander";
+constexpr std::string_view k_postmortem = "postmortem";
+constexpr std::string_view k_digest = "digest";
+
+std::string person(const Actor& a) { return a.name.empty() ? a.id : "@" + a.name; }
+
+std::string date_of(Timestamp at) { return format_time(at).substr(0, 10); }
+
+std::optional<Actor> commander_of(const std::vector<RoleAssignment>& roles) {
+    for (const auto& r : roles) {
+        if (r.role == Role::commander) return r.person;
+    }
+    return std::nullopt;
+}
+
+std::string channel_hint(const Incident& incident) {
+    return incident.channel_name.empty() ? incident.key() : "#" + incident.channel_name;
+}
+
+}  // namespace
+
+std::optional<Actor> owner_actor(std::string_view owner) {
+    owner = trim(owner);
+    if (owner.size() > 3 && owner.starts_with("<@") && owner.ends_with('>')) {
+        const std::string_view inner = owner.substr(2, owner.size() - 3);
+        const auto bar = inner.find('|');
+        const std::string_view id = inner.substr(0, bar);
+        if (id.empty()) return std::nullopt;
+        const std::string_view name = bar == std::string_view::npos ? id : inner.substr(bar + 1);
+        return Actor{std::string(id), std::string(name.empty() ? id : name)};
+    }
+    if (owner.size() > 1 && owner.front() == '@') {
+        const std::string name(owner.substr(1));
+        return Actor{name, name};
+    }
+    return std::nullopt;
+}
+
+std::optional<Timestamp> start_of_date(std::string_view date) {
+    if (!is_valid_date(date)) return std::nullopt;
+    int y = 0;
+    unsigned m = 0, d = 0;
+    std::from_chars(date.data(), date.data() + 4, y);
+    std::from_chars(date.data() + 5, date.data() + 7, m);
+    std::from_chars(date.data() + 8, date.data() + 10, d);
+    using namespace std::chrono;
+    const sys_days day{year{y} / month{m} / d};
+    return duration_cast<milliseconds>(day.time_since_epoch()).count();
+}
+
+bool Store::record_reminder(const SentReminder&) {
+    throw std::logic_error("this store keeps no reminders");
+}
+bool Store::reminder_sent(std::string_view) {
+    throw std::logic_error("this store keeps no reminders");
+}
+std::optional<Timestamp> Store::last_reminder(std::int64_t, std::string_view) {
+    throw std::logic_error("this store keeps no reminders");
+}
+
+ReminderService::ReminderService(Store& store, IncidentService& service, const Clock& clock,
+                                 ReminderPolicy policy)
+    : store_(store), service_(service), clock_(clock), policy_(policy) {}
+
+std::vector<Reminder> ReminderService::tick() {
+    std::vector<Reminder> out;
+    const Timestamp now = clock_.now();
+    try {
+        store_.transaction([&] {
+            // Open and resolved incidents, oldest first; closed and merged ones are left alone.
+            auto incidents = store_.incidents(false);
+            std::reverse(incidents.begin(), incidents.end());
+            for (const auto& incident : incidents) {
+                if (incident.is_open()) {
+                    status_nudge(incident, now, out);
+                    commander_nudge(incident, now, out);
+                } else if (incident.state == State::resolved) {
+                    postmortem_reminder(incident, now, out);
+                }
+            }
+            digest(now, out);
+        });
+    } catch (...) {
+        out.clear();  // rolled back: nothing was recorded, so nothing may be sent
+        throw;
+    }
+    return out;
+}
+
+bool ReminderService::record(const std::string& key, std::string_view kind,
+                             std::optional<std::int64_t> incident, Timestamp now) {
+    return store_.record_reminder(SentReminder{key, std::string(kind), incident, now});
+}
+
+void ReminderService::status_nudge(const Incident& incident, Timestamp now,
+                                   std::vector<Reminder>& out) {
+    const Timestamp interval = policy_.status_interval(incident.severity);
+    // Without a channel there is nowhere to post; the nudge waits for one.
+    if (interval <= 0 || incident.channel_id.empty()) return;
+    Timestamp since = incident.last_update_at;
+    if (const auto last = store_.last_reminder(incident.number, k_status); last && *last > since) {
+        since = *last;
+    }
+    if (now < since + interval) return;
+    if (!record("status:" + std::to_string(incident.number) + ":" + std::to_string(now), k_status,
+                incident.number, now)) {
+        return;
+    }
+    std::string text = "⏰ " + incident.key() + " (" + std::string(to_string(incident.severity)) +
+                       ") has had no status update for " +
+                       format_duration(incident.last_update_at, now) + ".";
+    const auto commander = commander_of(store_.roles(incident.number));
+    text += commander ? " " + person(*commander) + ", please" : " Please";
+    text += " tell stakeholders where things stand: `/incident update <text>`.";
+    out.push_back({incident.platform, PostMessage{ToIncident{incident.number}, text}});
+}
+
+void ReminderService::commander_nudge(const Incident& incident, Timestamp now,
+                                      std::vector<Reminder>& out) {
+    if (policy_.no_commander_after <= 0 || incident.channel_id.empty()) return;
+    if (commander_of(store_.roles(incident.number))) return;
+    Timestamp due = incident.declared_at + policy_.no_commander_after;
+    if (const auto last = store_.last_reminder(incident.number, k_no_commander)) {
+        if (policy_.no_commander_repeat <= 0) return;
+        due = *last + policy_.no_commander_repeat;
+    }
+    if (now < due) return;
+    if (!record("no_commander:" + std::to_string(incident.number) + ":" + std::to_string(now),
+                k_no_commander, incident.number, now)) {
+        return;
+    }
+    out.push_back({incident.platform,
+                   PostMessage{ToIncident{incident.number},
+                               "⚠️ " + incident.key() + " has had no incident commander for " +
+                                   format_duration(incident.declared_at, now) +
+                                   ". Someone take the lead: `/incident role commander` "
+                                   "(or `/incident role commander @user`)."}});
+}
+
+void ReminderService::postmortem_reminder(const Incident& incident, Timestamp now,
+                                          std::vector<Reminder>& out) {
+    if (!incident.postmortem_due || incident.postmortem_published_at) return;
+    const auto due_start = start_of_date(*incident.postmortem_due);
+    if (!due_start) return;
+    const Timestamp due_end = *due_start + k_day_ms;
+    const std::string base = "postmortem:" + std::to_string(incident.number) + ":" +
+                             *incident.postmortem_due + ":";
+    std::string key;
+    std::string text;
+    const std::string about = "the post-mortem of " + incident.key() + " (" + incident.title + ")";
+    if (now >= due_end) {
+        if (policy_.postmortem_repeat <= 0) return;
+        // One reminder per repeat interval after the due date; a new due date starts over.
+        const Timestamp slot = (now - due_end) / policy_.postmortem_repeat;
+        key = base + "overdue:" + std::to_string(slot);
+        text = "📝 " + about + " was due on " + *incident.postmortem_due +
+               " and is not published yet (overdue by " + format_duration(due_end, now) + ").";
+    } else if (policy_.postmortem_before > 0 && now >= *due_start - policy_.postmortem_before) {
+        key = base + "before";
+        text = "📝 Reminder: " + about + " is due on " + *incident.postmortem_due + " (in " +
+               format_duration(now, *due_start) + ").";
+    } else {
+        return;
+    }
+    const auto owner = owner_actor(incident.postmortem_owner);
+    // Nobody to tell: the reminder waits for an owner or a channel rather than being lost.
+    if (!owner && incident.channel_id.empty()) return;
+    if (!record(key, k_postmortem, incident.number, now)) return;
+    if (const auto link = service_.incident_link(incident); !link.empty()) {
+        text += " Draft: " + link + "/postmortem.";
+    }
+    text += " When it is reviewed: `/incident postmortem publish` in " + channel_hint(incident) +
+            ".";
+    if (owner) {
+        out.push_back({incident.platform, PostMessage{ToUser{*owner}, text}});
+    } else {
+        text += " It has no owner yet: `/incident postmortem owner @user`.";
+        out.push_back({incident.platform, PostMessage{ToIncident{incident.number}, text}});
+    }
+}
+
+void ReminderService::digest(Timestamp now, std::vector<Reminder>& out) {
+    if (!policy_.digest_hour) return;
+    const Timestamp day_start = now - now % k_day_ms;
+    if (now < day_start + *policy_.digest_hour * k_hour_ms) return;
+    const std::string today = date_of(now);
+    const std::string key = "digest:" + today;
+    if (store_.reminder_sent(key) || !record(key, k_digest, std::nullopt, now)) return;
+
+    std::vector<std::string> open, postmortems, actions;
+    auto incidents = store_.incidents(true);
+    // Oldest first reads like a backlog.
+    std::reverse(incidents.begin(), incidents.end());
+    for (const auto& inc : incidents) {
+        if (inc.is_open()) {
+            std::string line = "• " + inc.key() + " " + std::string(to_string(inc.severity)) +
+                               " " + std::string(to_string(inc.state)) + " — " + inc.title;
+            if (!inc.channel_name.empty()) line += " (#" + inc.channel_name + ")";
+            if (const auto ic = commander_of(store_.roles(inc.number))) {
+                line += " · IC " + person(*ic);
+            } else {
+                line += " · no commander";
+            }
+            line += " · open " + format_duration(inc.declared_at, now) + ", last update " +
+                    format_duration(inc.last_update_at, now) + " ago";
+            open.push_back(line);
+        }
+        if (inc.state == State::resolved && !inc.postmortem_published_at && inc.postmortem_due &&
+            *inc.postmortem_due < today) {
+            postmortems.push_back("• " + inc.key() + " due " + *inc.postmortem_due + ", owner " +
+                                  (inc.postmortem_owner.empty() ? std::string("unassigned")
+                                                                : inc.postmortem_owner));
+        }
+        for (const auto& item : store_.actions(inc.number)) {
+            if (item.status != ActionStatus::open || !item.due || *item.due >= today) continue;
+            std::string line = "• " + inc.key() + " #" + std::to_string(item.number) + " " +
+                               item.text;
+            if (!item.owner.empty() && item.text.find(item.owner) == std::string::npos) {
+                line += " — " + item.owner;
+            }
+            actions.push_back(line + " (due " + *item.due + ")");
+        }
+    }
+    // A quiet day gets no digest: an all-clear every morning would teach people to ignore it.
+    if (open.empty() && postmortems.empty() && actions.empty()) return;
+    std::string text = "📋 Incident digest for " + today + " (UTC)";
+    const auto section = [&text](const std::string& title, const std::vector<std::string>& lines) {
+        if (lines.empty()) return;
+        text += "\n" + title + " (" + std::to_string(lines.size()) + "):";
+        for (const auto& line : lines) text += "\n" + line;
+    };
+    section("Open incidents", open);
+    section("Post-mortems past their due date", postmortems);
+    section("Overdue action items", actions);
+    out.push_back({"", PostMessage{ToAnnouncements{}, text}});
+}
+
+}  // namespace incident

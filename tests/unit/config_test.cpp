@@ -1,0 +1,175 @@
+#include <doctest/doctest.h>
+
+#include <map>
+#include <string>
+
+#include "bot/config.hpp"
+
+using namespace incident;
+
+namespace {
+
+ConfigResult load(const std::map<std::string, std::string>& vars) {
+    return load_config([vars](const std::string& name) -> std::optional<std::string> {
+        const auto it = vars.find(name);
+        if (it == vars.end()) return std::nullopt;
+        return it->second;
+    });
+}
+
+// The one error that names `variable`; fails the test when there is not exactly one.
+std::string error_about(const ConfigResult& result, const std::string& variable) {
+    std::string found;
+    int count = 0;
+    for (const auto& e : result.errors) {
+        if (e.find(variable) != std::string::npos) {
+            found = e;
+            ++count;
+        }
+    }
+    CHECK_MESSAGE(count == 1, variable);
+    return found;
+}
+
+const std::map<std::string, std::string> k_email{
+    {"INCIDENT_BOT_SMTP_URL", "smtp://mail.example.com:587"},
+    {"INCIDENT_BOT_SMTP_FROM", "Incident Bot <bot@example.com>"},
+    {"INCIDENT_BOT_STAKEHOLDER_EMAILS", " cto@example.com, support@example.com ,"},
+};
+
+}  // namespace
+
+TEST_CASE("config: reminder defaults") {
+    const ConfigResult r = load({});
+    CHECK(r.errors.empty());
+    const ReminderPolicy& p = r.config.reminders;
+    CHECK(p.status_interval(Severity::sev1) == 30 * k_minute_ms);
+    CHECK(p.status_interval(Severity::sev2) == 60 * k_minute_ms);
+    CHECK(p.status_interval(Severity::sev3) == 4 * k_hour_ms);
+    CHECK(p.status_interval(Severity::sev4) == 24 * k_hour_ms);
+    CHECK(p.status_interval(Severity::sev5) == 0);
+    CHECK(p.no_commander_after == 10 * k_minute_ms);
+    CHECK(p.postmortem_before == 2 * k_day_ms);
+    CHECK(p.postmortem_repeat == k_day_ms);
+    CHECK(p.digest_hour == 9);
+    CHECK_FALSE(r.config.webhook_enabled());
+    CHECK_FALSE(r.config.email_enabled());
+}
+
+TEST_CASE("config: reminder intervals in seconds, off, and errors naming the variable") {
+    ConfigResult r = load({{"INCIDENT_BOT_REMIND_STATUS_SEV1_SECONDS", "5"},
+                           {"INCIDENT_BOT_REMIND_STATUS_SEV5_SECONDS", "60"},
+                           {"INCIDENT_BOT_REMIND_STATUS_SEV4_SECONDS", "off"},
+                           {"INCIDENT_BOT_REMIND_NO_COMMANDER_SECONDS", "0"},
+                           {"INCIDENT_BOT_REMIND_NO_COMMANDER_REPEAT_SECONDS", "7"},
+                           {"INCIDENT_BOT_REMIND_POSTMORTEM_BEFORE_SECONDS", "3600"},
+                           {"INCIDENT_BOT_REMIND_POSTMORTEM_REPEAT_SECONDS", "2"},
+                           {"INCIDENT_BOT_REMIND_DIGEST_HOUR", "off"},
+                           {"INCIDENT_BOT_REMIND_TICK_SECONDS", "1"}});
+    CHECK(r.errors.empty());
+    const ReminderPolicy& p = r.config.reminders;
+    CHECK(p.status_update[0] == 5000);
+    CHECK(p.status_update[1] == 60 * k_minute_ms);
+    CHECK(p.status_update[3] == 0);
+    CHECK(p.status_update[4] == 60'000);
+    CHECK(p.no_commander_after == 0);
+    CHECK(p.no_commander_repeat == 7000);
+    CHECK(p.postmortem_before == k_hour_ms);
+    CHECK(p.postmortem_repeat == 2000);
+    CHECK_FALSE(p.digest_hour);
+    CHECK(p.tick == 1000);
+    CHECK(r.config.describe().find("status updates SEV1-5 5s/3600s/14400s/off/60s") !=
+          std::string::npos);
+
+    r = load({{"INCIDENT_BOT_REMIND_STATUS_SEV2_SECONDS", "1h"},
+              {"INCIDENT_BOT_REMIND_NO_COMMANDER_SECONDS", "-5"},
+              {"INCIDENT_BOT_REMIND_POSTMORTEM_REPEAT_SECONDS", "99999999999"},
+              {"INCIDENT_BOT_REMIND_DIGEST_HOUR", "24"},
+              {"INCIDENT_BOT_REMIND_TICK_SECONDS", "0"}});
+    CHECK(r.errors.size() == 5);
+    CHECK(error_about(r, "INCIDENT_BOT_REMIND_STATUS_SEV2_SECONDS").find("`1h`") !=
+          std::string::npos);
+    error_about(r, "INCIDENT_BOT_REMIND_NO_COMMANDER_SECONDS");
+    error_about(r, "INCIDENT_BOT_REMIND_POSTMORTEM_REPEAT_SECONDS");
+    CHECK(error_about(r, "INCIDENT_BOT_REMIND_DIGEST_HOUR").find("0 to 23") != std::string::npos);
+    CHECK(error_about(r, "INCIDENT_BOT_REMIND_TICK_SECONDS").find("at least 1") !=
+          std::string::npos);
+    CHECK(load({{"INCIDENT_BOT_REMIND_DIGEST_HOUR", "0"}}).config.reminders.digest_hour == 0);
+}
+
+TEST_CASE("config: webhook needs an http(s) URL and a secret, which is never shown") {
+    ConfigResult r = load({{"INCIDENT_BOT_WEBHOOK_URL", "https://hooks.example.com/T1/s3cr3t-path"},
+                           {"INCIDENT_BOT_WEBHOOK_SECRET", "hunter2"}});
+    CHECK(r.errors.empty());
+    CHECK(r.config.webhook_enabled());
+    const std::string described = r.config.describe();
+    CHECK(described.find("webhook: https://hooks.example.com (secret set)") != std::string::npos);
+    CHECK(described.find("hunter2") == std::string::npos);
+    CHECK(described.find("s3cr3t-path") == std::string::npos);
+
+    r = load({{"INCIDENT_BOT_WEBHOOK_URL", "https://hooks.example.com/x"}});
+    error_about(r, "INCIDENT_BOT_WEBHOOK_SECRET");
+    r = load({{"INCIDENT_BOT_WEBHOOK_URL", "ftp://x"}, {"INCIDENT_BOT_WEBHOOK_SECRET", "s"}});
+    CHECK(r.errors.size() == 1);
+    CHECK(r.errors[0].starts_with("INCIDENT_BOT_WEBHOOK_URL must start with"));
+    r = load({{"INCIDENT_BOT_WEBHOOK_SECRET", "s"}});
+    CHECK(r.errors.size() == 1);
+}
+
+TEST_CASE("config: email settings") {
+    ConfigResult r = load(k_email);
+    CHECK(r.errors.empty());
+    CHECK(r.config.email_enabled());
+    CHECK(r.config.stakeholder_emails ==
+          std::vector<std::string>{"cto@example.com", "support@example.com"});
+    CHECK_FALSE(r.config.smtp_require_tls);  // no credentials: STARTTLS when offered
+
+    auto vars = k_email;
+    vars["INCIDENT_BOT_SMTP_USER"] = "bot";
+    vars["INCIDENT_BOT_SMTP_PASSWORD"] = "p4ssw0rd";
+    r = load(vars);
+    CHECK(r.errors.empty());
+    CHECK(r.config.smtp_require_tls);  // a password never goes out in clear text
+    CHECK(r.config.describe().find("p4ssw0rd") == std::string::npos);
+    CHECK(r.config.describe().find("password set") != std::string::npos);
+    vars["INCIDENT_BOT_SMTP_STARTTLS"] = "try";
+    CHECK_FALSE(load(vars).config.smtp_require_tls);
+    vars["INCIDENT_BOT_SMTP_STARTTLS"] = "maybe";
+    error_about(load(vars), "INCIDENT_BOT_SMTP_STARTTLS");
+}
+
+TEST_CASE("config: email errors name the variable and never echo a password") {
+    auto vars = k_email;
+    vars["INCIDENT_BOT_SMTP_URL"] = "smtp://bot:p4ssw0rd@mail.example.com:587";
+    ConfigResult r = load(vars);
+    const std::string error = error_about(r, "INCIDENT_BOT_SMTP_URL");
+    CHECK(error.find("p4ssw0rd") == std::string::npos);
+    CHECK(error.find("INCIDENT_BOT_SMTP_USER") != std::string::npos);
+
+    vars = k_email;
+    vars["INCIDENT_BOT_SMTP_URL"] = "http://mail.example.com";
+    error_about(load(vars), "INCIDENT_BOT_SMTP_URL");
+    vars["INCIDENT_BOT_SMTP_URL"] = "smtps://";
+    CHECK(error_about(load(vars), "INCIDENT_BOT_SMTP_URL").find("no host") != std::string::npos);
+
+    vars = k_email;
+    vars.erase("INCIDENT_BOT_SMTP_FROM");
+    error_about(load(vars), "INCIDENT_BOT_SMTP_FROM");
+    vars["INCIDENT_BOT_SMTP_FROM"] = "bot@example.com\r\nBcc: everyone@example.com";
+    error_about(load(vars), "INCIDENT_BOT_SMTP_FROM");
+
+    vars = k_email;
+    vars["INCIDENT_BOT_STAKEHOLDER_EMAILS"] = "cto@example.com, not an address";
+    CHECK(error_about(load(vars), "INCIDENT_BOT_STAKEHOLDER_EMAILS").find("`not an address`") !=
+          std::string::npos);
+    vars["INCIDENT_BOT_STAKEHOLDER_EMAILS"] = " , ";
+    error_about(load(vars), "INCIDENT_BOT_STAKEHOLDER_EMAILS");
+
+    vars = k_email;
+    vars["INCIDENT_BOT_SMTP_USER"] = "bot";
+    error_about(load(vars), "INCIDENT_BOT_SMTP_PASSWORD");
+
+    r = load({{"INCIDENT_BOT_STAKEHOLDER_EMAILS", "cto@example.com"}});
+    CHECK(r.errors.size() == 1);
+    CHECK(r.errors[0].starts_with("INCIDENT_BOT_SMTP_URL is not set"));
+}
