@@ -17,16 +17,20 @@
 #include <spdlog/spdlog.h>
 
 #include "adapters/console/console_adapter.hpp"
+#include "adapters/mattermost/mattermost_adapter.hpp"
 #include "adapters/net/http_server.hpp"
 #include "adapters/net/observer.hpp"
 #include "adapters/net/tls_context.hpp"
 #include "adapters/slack/slack_adapter.hpp"
+#include "adapters/notify/notifier.hpp"
+#include "adapters/notify/reminder_timer.hpp"
 #include "adapters/web/dashboard.hpp"
 #include "bot/clock.hpp"
 #include "bot/config.hpp"
 #include "bot/export_json.hpp"
 #include "bot/incident_service.hpp"
 #include "bot/postmortem.hpp"
+#include "bot/reminders.hpp"
 #include "bot/text.hpp"
 #include "commands/router.hpp"
 #include "storage/sqlite_store.hpp"
@@ -173,6 +177,11 @@ int run_bot(const Config& config, Store& store, const Clock& clock, bool console
         return 2;
     }
 
+    // Email and webhooks hear about every committed incident event, whoever caused it.
+    notify::Notifier notifier(io.get_executor(), *tls, notify::notifier_options(config));
+    service.add_effect_listener([&notifier](const Effect& effect) { notifier.deliver(effect); });
+    notifier.start();
+
     std::unique_ptr<slack::SlackAdapter> slack_adapter;
     if (config.slack_enabled()) {
         slack::SlackOptions options;
@@ -186,12 +195,26 @@ int run_bot(const Config& config, Store& store, const Clock& clock, bool console
                                                               router, options, &observer);
     }
 
+    std::unique_ptr<mattermost::MattermostAdapter> mattermost_adapter;
+    if (config.mattermost_enabled()) {
+        mattermost::MattermostOptions options;
+        options.url = config.mattermost_url;
+        options.token = config.mattermost_token;
+        options.team = config.mattermost_team;
+        options.command_token = config.mattermost_command_token;
+        options.public_url = config.public_url;
+        options.announce_channel = config.announce_channel;
+        mattermost_adapter = std::make_unique<mattermost::MattermostAdapter>(
+            io.get_executor(), *tls, service, router, options, &observer);
+    }
+
     web::DashboardOptions dashboard_options;
     dashboard_options.token = config.dashboard_token;
     dashboard_options.secure_cookie = config.public_url.starts_with("https://");
     dashboard_options.health = [&] {
-        nlohmann::json health{{"database", {{"ok", true}, {"path", config.db_path}}}};
+        nlohmann::json health{{"database", {{"ok", true}}}, {"notify", notifier.health()}};
         if (slack_adapter) health["slack"] = slack_adapter->health();
+        if (mattermost_adapter) health["mattermost"] = mattermost_adapter->health();
         if (console) health["console"] = {{"ok", true}};
         return health;
     };
@@ -201,6 +224,11 @@ int run_bot(const Config& config, Store& store, const Clock& clock, bool console
                            [&](net::HttpRequest request) -> asio::awaitable<net::HttpResponse> {
                                if (slack_adapter && request.path().starts_with("/slack/")) {
                                    co_return co_await slack_adapter->handle_http(std::move(request));
+                               }
+                               if (mattermost_adapter &&
+                                   request.path().starts_with("/mattermost/")) {
+                                   co_return co_await mattermost_adapter->handle_http(
+                                       std::move(request));
                                }
                                co_return to_net(dashboard.handle(to_web(request)));
                            });
@@ -219,6 +247,7 @@ int run_bot(const Config& config, Store& store, const Clock& clock, bool console
 
     const auto shutdown = [&] {
         if (slack_adapter) slack_adapter->stop();
+        if (mattermost_adapter) mattermost_adapter->stop();
         server.stop();
         io.stop();
     };
@@ -229,6 +258,7 @@ int run_bot(const Config& config, Store& store, const Clock& clock, bool console
         shutdown();
     });
     if (slack_adapter) slack_adapter->start();
+    if (mattermost_adapter) mattermost_adapter->start();
 
     std::unique_ptr<ConsoleAdapter> console_adapter;
     if (console) {
@@ -249,7 +279,17 @@ int run_bot(const Config& config, Store& store, const Clock& clock, bool console
             asio::post(io, shutdown);
         }).detach();
     }
+    // Reminders go to the platform of their incident; the digest (no platform) to all.
+    ReminderService reminders(store, service, clock, config.reminders);
+    notify::ReminderTimer reminder_timer(io.get_executor(), reminders, [&](const Reminder& r) {
+        const auto wants = [&](std::string_view p) { return r.platform.empty() || r.platform == p; };
+        if (slack_adapter && wants("slack")) slack_adapter->deliver(r.effect);
+        if (mattermost_adapter && wants("mattermost")) mattermost_adapter->deliver(r.effect);
+        if (console_adapter && wants("console")) console_adapter->deliver(r.effect);
+    });
+    reminder_timer.start();
     io.run();
+    notifier.stop();
     return 0;
 }
 

@@ -28,6 +28,8 @@ public:
     // For callers that read lines themselves: the greeting, and the prompt after a line.
     void begin(bool interactive);
     void show_prompt();
+    // An effect that did not come from the console (reminders, digests).
+    void deliver(const Effect& effect) { execute(effect); }
 
     const std::string& channel() const { return channel_; }
     const std::string& user() const { return user_; }

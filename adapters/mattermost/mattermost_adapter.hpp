@@ -63,6 +63,8 @@ class MattermostAdapter {
     // registers /incident first).
     void start();
     void stop();
+    // An effect that did not come from a Mattermost event (reminders, digests).
+    void deliver(Effect effect) { enqueue(std::move(effect)); }
 
     // POST /mattermost/command (GET too, for commands registered with method G).
     boost::asio::awaitable<net::HttpResponse> handle_http(net::HttpRequest request);

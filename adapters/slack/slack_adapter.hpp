@@ -53,6 +53,9 @@ public:
     void start();
     void stop();
 
+    // An effect that did not come from a Slack event (reminders, digests).
+    void deliver(Effect effect) { enqueue(std::move(effect)); }
+
     // POST /slack/events, /slack/commands, /slack/interactive.
     boost::asio::awaitable<net::HttpResponse> handle_http(net::HttpRequest request);
 
