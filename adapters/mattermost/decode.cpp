@@ -22,7 +22,12 @@ std::int64_t integer(const json& j, const char* key) {
     const auto it = j.find(key);
     if (it == j.end()) return 0;
     if (it->is_number_integer()) return it->get<std::int64_t>();
-    if (it->is_number_float()) return static_cast<std::int64_t>(it->get<double>());
+    if (it->is_number_float()) {
+        const double value = it->get<double>();
+        // Casting a double outside the int64 range is undefined behaviour.
+        if (!(value > -9.2e18 && value < 9.2e18)) return 0;
+        return static_cast<std::int64_t>(value);
+    }
     return 0;
 }
 
@@ -149,7 +154,7 @@ DecodedEvent decode_reaction(const Frame& frame, const DecodeContext& context, b
 }  // namespace
 
 std::optional<Frame> parse_frame(std::string_view text, std::string& error) {
-    const json j = json::parse(text, nullptr, false);
+    json j = json::parse(text, nullptr, false);
     if (j.is_discarded()) {
         error = "malformed JSON";
         return std::nullopt;
@@ -170,7 +175,7 @@ std::optional<Frame> parse_frame(std::string_view text, std::string& error) {
         if (const auto e = j.find("error"); e != j.end() && e->is_object()) {
             f.error = str(*e, "id") + ": " + str(*e, "message");
         }
-        if (const auto d = j.find("data"); d != j.end() && d->is_object()) f.data = *d;
+        if (const auto d = j.find("data"); d != j.end() && d->is_object()) f.data = std::move(*d);
         return f;
     }
     const auto event = j.find("event");
@@ -179,10 +184,11 @@ std::optional<Frame> parse_frame(std::string_view text, std::string& error) {
         return std::nullopt;
     }
     f.event = event->get<std::string>();
+    // Moved, not copied: a copy recurses once per nesting level and can overflow the stack.
     const auto data = j.find("data");
-    f.data = data != j.end() && data->is_object() ? *data : json::object();
+    f.data = data != j.end() && data->is_object() ? std::move(*data) : json::object();
     const auto broadcast = j.find("broadcast");
-    f.broadcast = broadcast != j.end() && broadcast->is_object() ? *broadcast : json::object();
+    f.broadcast = broadcast != j.end() && broadcast->is_object() ? std::move(*broadcast) : json::object();
     if (const auto seq = j.find("seq"); seq != j.end()) {
         if (!seq->is_number_integer()) {
             error = "seq is not an integer";

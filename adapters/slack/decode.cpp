@@ -1,6 +1,7 @@
 #include "adapters/slack/decode.hpp"
 
 #include <charconv>
+#include <limits>
 
 namespace incident::slack {
 
@@ -77,9 +78,12 @@ DecodedEvent decode_reaction(const json& payload, const json& event, bool added)
 Timestamp parse_ts(std::string_view ts) {
     const auto dot = ts.find('.');
     const std::string_view secs = ts.substr(0, dot);
+    // Digits only (no sign), and small enough that the milliseconds fit.
+    if (secs.empty() || secs[0] < '0' || secs[0] > '9') return 0;
     std::int64_t s = 0;
     const auto [end, ec] = std::from_chars(secs.data(), secs.data() + secs.size(), s);
     if (ec != std::errc{} || end != secs.data() + secs.size()) return 0;
+    if (s > std::numeric_limits<Timestamp>::max() / 1000 - 1) return 0;
     std::int64_t ms = 0;
     if (dot != std::string_view::npos) {
         const std::string_view frac = ts.substr(dot + 1);
@@ -93,7 +97,7 @@ Timestamp parse_ts(std::string_view ts) {
 }
 
 std::optional<Envelope> parse_envelope(std::string_view text, std::string& error) {
-    const json j = json::parse(text, nullptr, false);
+    json j = json::parse(text, nullptr, false);
     if (j.is_discarded()) {
         error = "malformed JSON";
         return std::nullopt;
@@ -105,7 +109,8 @@ std::optional<Envelope> parse_envelope(std::string_view text, std::string& error
     Envelope e;
     e.type = j["type"].get<std::string>();
     e.envelope_id = str(j, "envelope_id");
-    if (const auto it = j.find("payload"); it != j.end()) e.payload = *it;
+    // Moved, not copied: a copy recurses once per nesting level and can overflow the stack.
+    if (const auto it = j.find("payload"); it != j.end()) e.payload = std::move(*it);
     if (const auto it = j.find("retry_attempt"); it != j.end() && it->is_number_integer()) {
         e.retry_attempt = it->get<int>();
     }
