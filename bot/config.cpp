@@ -1,7 +1,13 @@
 #include "bot/config.hpp"
 
+#include <algorithm>
+#include <array>
+#include <cerrno>
 #include <cstdint>
 #include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <sstream>
 #include <string_view>
 
 #include "bot/text.hpp"
@@ -216,6 +222,129 @@ std::string seconds_text(Timestamp ms) {
     return ms <= 0 ? std::string("off") : std::to_string(ms / k_second_ms) + "s";
 }
 
+
+void load_logging(const EnvLookup& env, Config& c, std::vector<std::string>& errors) {
+    if (const auto raw = env("INCIDENT_BOT_LOG_FORMAT")) {
+        const std::string value = to_lower(trim(*raw));
+        if (value == "text" || value == "json") {
+            c.log_format = value;
+        } else if (!value.empty()) {
+            errors.push_back("INCIDENT_BOT_LOG_FORMAT must be text or json, not `" +
+                             std::string(trim(*raw)) + "`.");
+        }
+    }
+    if (const auto raw = env("INCIDENT_BOT_LOG_LEVEL")) {
+        const std::string value = to_lower(trim(*raw));
+        constexpr std::array<std::string_view, 7> k_levels{"trace", "debug", "info", "warn",
+                                                           "error", "critical", "off"};
+        if (std::find(k_levels.begin(), k_levels.end(), value) != k_levels.end()) {
+            c.log_level = value;
+        } else if (!value.empty()) {
+            errors.push_back("INCIDENT_BOT_LOG_LEVEL must be one of trace, debug, info, warn, "
+                             "error, critical, off, not `" + std::string(trim(*raw)) + "`.");
+        }
+    }
+}
+
+constexpr std::string_view k_keys[] = {
+    "INCIDENT_BOT_DB",
+    "INCIDENT_BOT_LISTEN",
+    "INCIDENT_BOT_PUBLIC_URL",
+    "INCIDENT_BOT_ANNOUNCE_CHANNEL",
+    "INCIDENT_BOT_CA_FILE",
+    "INCIDENT_BOT_DASHBOARD_TOKEN",
+    "INCIDENT_BOT_LOG_FORMAT",
+    "INCIDENT_BOT_LOG_LEVEL",
+    "SLACK_BOT_TOKEN",
+    "SLACK_APP_TOKEN",
+    "SLACK_SIGNING_SECRET",
+    "SLACK_API_URL",
+    "MATTERMOST_URL",
+    "MATTERMOST_TOKEN",
+    "MATTERMOST_TEAM",
+    "MATTERMOST_COMMAND_TOKEN",
+    "INCIDENT_BOT_WEBHOOK_URL",
+    "INCIDENT_BOT_WEBHOOK_SECRET",
+    "INCIDENT_BOT_SMTP_URL",
+    "INCIDENT_BOT_SMTP_USER",
+    "INCIDENT_BOT_SMTP_PASSWORD",
+    "INCIDENT_BOT_SMTP_FROM",
+    "INCIDENT_BOT_SMTP_STARTTLS",
+    "INCIDENT_BOT_STAKEHOLDER_EMAILS",
+    "INCIDENT_BOT_REMIND_STATUS_SEV1_SECONDS",
+    "INCIDENT_BOT_REMIND_STATUS_SEV2_SECONDS",
+    "INCIDENT_BOT_REMIND_STATUS_SEV3_SECONDS",
+    "INCIDENT_BOT_REMIND_STATUS_SEV4_SECONDS",
+    "INCIDENT_BOT_REMIND_STATUS_SEV5_SECONDS",
+    "INCIDENT_BOT_REMIND_NO_COMMANDER_SECONDS",
+    "INCIDENT_BOT_REMIND_NO_COMMANDER_REPEAT_SECONDS",
+    "INCIDENT_BOT_REMIND_POSTMORTEM_BEFORE_SECONDS",
+    "INCIDENT_BOT_REMIND_POSTMORTEM_REPEAT_SECONDS",
+    "INCIDENT_BOT_REMIND_TICK_SECONDS",
+    "INCIDENT_BOT_REMIND_DIGEST_HOUR",
+};
+
+bool valid_key_name(std::string_view key) {
+    if (key.empty()) return false;
+    return std::all_of(key.begin(), key.end(), [](char ch) {
+        return (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '_';
+    });
+}
+
+std::size_t edit_distance(std::string_view a, std::string_view b) {
+    std::vector<std::size_t> row(b.size() + 1);
+    for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
+    for (std::size_t i = 1; i <= a.size(); ++i) {
+        std::size_t diagonal = row[0];
+        row[0] = i;
+        for (std::size_t j = 1; j <= b.size(); ++j) {
+            const std::size_t above = row[j];
+            row[j] = std::min({row[j] + 1, row[j - 1] + 1,
+                               diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
+            diagonal = above;
+        }
+    }
+    return row[b.size()];
+}
+
+// A likely typo's intended key, or empty.
+std::string_view nearest_key(std::string_view key) {
+    std::string_view best;
+    // A forgotten word (INCIDENT_BOT_DIGEST_HOUR) is a longer distance than a typo.
+    std::size_t best_distance = std::max<std::size_t>(4, key.size() / 3 + 1);
+    for (const std::string_view known : k_keys) {
+        const std::size_t d = edit_distance(key, known);
+        if (d < best_distance) {
+            best = known;
+            best_distance = d;
+        }
+    }
+    return best;
+}
+
+// The file line of the first key an error names, when that key's value came from the file.
+std::optional<int> file_line_of(const std::string& error, const ConfigFile& file,
+                                const std::map<std::string, std::string>& origins) {
+    std::size_t best_at = std::string::npos;
+    std::optional<int> line;
+    for (const auto& [key, value] : file.values) {
+        const auto origin = origins.find(key);
+        if (origin == origins.end() || origin->second == "the environment") continue;
+        for (auto at = error.find(key); at != std::string::npos; at = error.find(key, at + 1)) {
+            const std::size_t after = at + key.size();
+            const bool whole = (at == 0 || !valid_key_name(error.substr(at - 1, 1))) &&
+                               (after >= error.size() || !valid_key_name(error.substr(after, 1)));
+            if (!whole) continue;
+            if (at < best_at) {
+                best_at = at;
+                line = value.line;
+            }
+            break;
+        }
+    }
+    return line;
+}
+
 }  // namespace
 
 EnvLookup process_environment() {
@@ -226,7 +355,9 @@ EnvLookup process_environment() {
     };
 }
 
-ConfigResult load_config(const EnvLookup& env) {
+namespace {
+
+ConfigResult load_values(const EnvLookup& env) {
     ConfigResult result;
     Config& c = result.config;
     const auto read = [&](const char* name, std::string& field) {
@@ -289,7 +420,116 @@ ConfigResult load_config(const EnvLookup& env) {
     }
     load_notify(env, c, errors);
     load_reminders(env, c.reminders, errors);
+    load_logging(env, c, errors);
     return result;
+}
+
+}  // namespace
+
+ConfigResult load_config(const EnvLookup& env) { return load_config(env, ConfigFile{}); }
+
+ConfigResult load_config(const EnvLookup& env, const ConfigFile& file) {
+    std::map<std::string, std::string> origins;
+    const EnvLookup layered = [&](const std::string& key) -> std::optional<std::string> {
+        if (auto value = env(key)) {
+            origins[key] = "the environment";
+            return value;
+        }
+        if (const auto it = file.values.find(key); it != file.values.end()) {
+            origins[key] = file.path + " line " + std::to_string(it->second.line);
+            return it->second.text;
+        }
+        return std::nullopt;
+    };
+    ConfigResult result = load_values(layered);
+    result.origins = std::move(origins);
+    for (auto& error : result.errors) {
+        if (const auto line = file_line_of(error, file, result.origins)) {
+            error = file.path + ":" + std::to_string(*line) + ": " + error;
+        }
+    }
+    result.errors.insert(result.errors.begin(), file.errors.begin(), file.errors.end());
+    return result;
+}
+
+std::string ConfigResult::where(const std::string& key) const {
+    const auto it = origins.find(key);
+    if (it == origins.end()) return key;
+    return key + " (set in " + it->second + ")";
+}
+
+std::span<const std::string_view> config_keys() { return k_keys; }
+
+ConfigFile parse_config_file(std::string_view text, std::string path) {
+    ConfigFile file;
+    file.path = std::move(path);
+    int number = 0;
+    std::size_t start = 0;
+    while (start < text.size()) {
+        const auto end = text.find('\n', start);
+        std::string_view line = text.substr(start, end == std::string_view::npos ? end : end - start);
+        start = end == std::string_view::npos ? text.size() : end + 1;
+        ++number;
+        const std::string_view body = trim(line);
+        if (body.empty() || body.front() == '#') continue;
+        const std::string where = file.path + ":" + std::to_string(number) + ": ";
+        const auto equals = body.find('=');
+        if (equals == std::string_view::npos) {
+            // Not echoed: a line without '=' may well be a pasted token.
+            file.errors.push_back(where + "expected KEY=value (comments are lines starting "
+                                          "with #)");
+            continue;
+        }
+        const std::string key(trim(body.substr(0, equals)));
+        std::string_view value = trim(body.substr(equals + 1));
+        if (value.size() >= 2 && (value.front() == '"' || value.front() == '\'') &&
+            value.back() == value.front()) {
+            value = value.substr(1, value.size() - 2);
+        }
+        if (!valid_key_name(key)) {
+            file.errors.push_back(where + "`" + key.substr(0, 40) +
+                                  "` is not a key: write KEY=value with an upper-case key");
+            continue;
+        }
+        if (std::find(std::begin(k_keys), std::end(k_keys), key) == std::end(k_keys)) {
+            const std::string_view near = nearest_key(key);
+            file.errors.push_back(where + "unknown key " + key +
+                                  (near.empty() ? std::string()
+                                                : " (did you mean " + std::string(near) + "?)"));
+            continue;
+        }
+        if (const auto it = file.values.find(key); it != file.values.end()) {
+            file.errors.push_back(where + key + " is set twice (first on line " +
+                                  std::to_string(it->second.line) + ")");
+            continue;
+        }
+        file.values[key] = ConfigFile::Value{std::string(value), number};
+    }
+    return file;
+}
+
+ConfigFile read_config_file(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) {
+        ConfigFile file;
+        file.path = path;
+        file.errors.push_back("cannot read the configuration file " + path + ": " +
+                              std::strerror(errno));
+        return file;
+    }
+    std::ostringstream text;
+    text << in.rdbuf();
+    return parse_config_file(text.str(), path);
+}
+
+std::vector<std::string> Config::secrets() const {
+    std::vector<std::string> out;
+    for (const std::string* s : {&dashboard_token, &slack_bot_token, &slack_app_token,
+                                 &slack_signing_secret, &mattermost_token,
+                                 &mattermost_command_token, &webhook_secret, &smtp_password}) {
+        if (!s->empty()) out.push_back(*s);
+    }
+    return out;
 }
 
 std::string Config::describe() const {
@@ -317,6 +557,8 @@ std::string Config::describe() const {
                                   (smtp_require_tls ? "TLS required" : "STARTTLS when offered") +
                                   ", password " + secret_state(smtp_password)
                             : std::string("disabled")) +
+           "\n";
+    out += "logs: " + log_format + (log_level.empty() ? std::string() : ", level " + log_level) +
            "\n";
     out += "reminders: status updates SEV1-5 ";
     for (std::size_t i = 0; i < reminders.status_update.size(); ++i) {

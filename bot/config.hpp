@@ -1,8 +1,11 @@
 #pragma once
 
 #include <functional>
+#include <map>
 #include <optional>
+#include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "bot/reminders.hpp"
@@ -38,6 +41,9 @@ struct Config {
     std::vector<std::string> stakeholder_emails;
     ReminderPolicy reminders;
 
+    std::string log_format = "text";  // text | json
+    std::string log_level;            // empty: info, or SPDLOG_LEVEL
+
     bool slack_enabled() const { return !slack_bot_token.empty(); }
     bool mattermost_enabled() const { return !mattermost_url.empty(); }
     bool console_only() const { return !slack_enabled() && !mattermost_enabled(); }
@@ -45,6 +51,8 @@ struct Config {
     bool email_enabled() const { return !smtp_url.empty(); }
     // One line per setting, with secrets shown only as "set"/"not set".
     std::string describe() const;
+    // Every secret that is set: what logs must never show.
+    std::vector<std::string> secrets() const;
 };
 
 using EnvLookup = std::function<std::optional<std::string>(const std::string&)>;
@@ -55,7 +63,36 @@ EnvLookup process_environment();
 struct ConfigResult {
     Config config;
     std::vector<std::string> errors;
+    // Where each key that is set came from: "the environment" or "FILE line N".
+    std::map<std::string, std::string> origins;
+
+    // "SLACK_BOT_TOKEN (set in the environment)"; just the key when it is not set.
+    std::string where(const std::string& key) const;
 };
 ConfigResult load_config(const EnvLookup& env);
+
+// Every key load_config reads, in the order of deploy/incident-bot.conf.example.
+std::span<const std::string_view> config_keys();
+
+// A configuration file (--config): KEY=value lines with the keys of the environment, blank
+// lines and whole-line # comments; a value may be wrapped in matching quotes. The format of
+// systemd's EnvironmentFile=, so one file serves both.
+struct ConfigFile {
+    std::string path;
+    struct Value {
+        std::string text;
+        int line = 0;
+    };
+    std::map<std::string, Value> values;
+    // Syntax errors, unknown and repeated keys, each as "PATH:LINE: ...".
+    std::vector<std::string> errors;
+};
+ConfigFile parse_config_file(std::string_view text, std::string path);
+// Reads and parses the file; an unreadable file is one error.
+ConfigFile read_config_file(const std::string& path);
+
+// The environment first, then the file. Errors about a value that came from the file are
+// prefixed with its "PATH:LINE: ", and the file's own errors come first.
+ConfigResult load_config(const EnvLookup& env, const ConfigFile& file);
 
 }  // namespace incident

@@ -1,5 +1,6 @@
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <csignal>
 #include <future>
@@ -9,15 +10,19 @@
 #include <thread>
 #include <vector>
 
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/redirect_error.hpp>
 #include <boost/asio/signal_set.hpp>
-#include <spdlog/sinks/stdout_color_sinks.h>
-#include <spdlog/cfg/env.h>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <spdlog/spdlog.h>
 
 #include "adapters/console/console_adapter.hpp"
 #include "adapters/mattermost/mattermost_adapter.hpp"
+#include "adapters/net/http_client.hpp"
 #include "adapters/net/http_server.hpp"
 #include "adapters/net/observer.hpp"
 #include "adapters/net/tls_context.hpp"
@@ -27,46 +32,84 @@
 #include "adapters/web/dashboard.hpp"
 #include "bot/clock.hpp"
 #include "bot/config.hpp"
+#include "bot/doctor.hpp"
 #include "bot/export_json.hpp"
 #include "bot/incident_service.hpp"
+#include "bot/logging.hpp"
 #include "bot/postmortem.hpp"
 #include "bot/reminders.hpp"
 #include "bot/text.hpp"
 #include "commands/router.hpp"
+#include "storage/maintenance.hpp"
 #include "storage/sqlite_store.hpp"
 
 namespace {
 
 using namespace incident;
+namespace asio = boost::asio;
 
 constexpr const char* k_usage =
     "incident-bot " INCIDENT_BOT_VERSION
     ": incident response from Slack, Mattermost or a local console\n"
     "\n"
     "usage:\n"
-    "  incident-bot [--db PATH]                 run the bot (the console when no chat platform\n"
+    "  incident-bot [OPTIONS]                   run the bot (the console when no chat platform\n"
     "                                           is configured)\n"
-    "  incident-bot console [--db PATH]         a local chat console on stdin/stdout\n"
-    "  incident-bot export INC-<n> [--format md|json] [--db PATH]\n"
+    "  incident-bot console [OPTIONS]           a local chat console on stdin/stdout\n"
+    "  incident-bot export INC-<n> [--format md|json] [OPTIONS]\n"
     "                                           print a post-mortem draft (md) or an incident\n"
+    "  incident-bot doctor [--format text|json] [OPTIONS]\n"
+    "                                           check the configuration and everything it\n"
+    "                                           points at; exit status 1 on any error\n"
+    "  incident-bot backup PATH [OPTIONS]       copy the database to the new file PATH (safe\n"
+    "                                           while the bot runs)\n"
+    "  incident-bot restore PATH [OPTIONS]      replace the database with the backup PATH\n"
+    "                                           (stop the bot first; the old one is kept)\n"
+    "  incident-bot healthcheck [OPTIONS]       exit 0 when the running bot's /healthz is ok\n"
     "  incident-bot --help | --version\n"
     "\n"
-    "Configuration comes from the environment: INCIDENT_BOT_DB, INCIDENT_BOT_LISTEN,\n"
+    "options:\n"
+    "  --config FILE        KEY=value settings (the keys of the environment variables); the\n"
+    "                       environment wins over the file\n"
+    "  --db PATH            the SQLite database (overrides INCIDENT_BOT_DB)\n"
+    "  --log-format F       text (default) or json: one {\"ts\",\"level\",\"msg\"} object per line\n"
+    "\n"
+    "Configuration comes from the environment and --config: INCIDENT_BOT_DB, INCIDENT_BOT_LISTEN,\n"
     "INCIDENT_BOT_PUBLIC_URL, INCIDENT_BOT_ANNOUNCE_CHANNEL, INCIDENT_BOT_CA_FILE,\n"
+    "INCIDENT_BOT_DASHBOARD_TOKEN, INCIDENT_BOT_LOG_FORMAT, INCIDENT_BOT_LOG_LEVEL,\n"
     "SLACK_BOT_TOKEN, SLACK_APP_TOKEN, SLACK_SIGNING_SECRET, SLACK_API_URL, MATTERMOST_URL,\n"
-    "MATTERMOST_TOKEN, MATTERMOST_TEAM, MATTERMOST_COMMAND_TOKEN (see README.md).\n";
+    "MATTERMOST_TOKEN, MATTERMOST_TEAM, MATTERMOST_COMMAND_TOKEN, INCIDENT_BOT_WEBHOOK_*,\n"
+    "INCIDENT_BOT_SMTP_*, INCIDENT_BOT_STAKEHOLDER_EMAILS, INCIDENT_BOT_REMIND_* (see README.md\n"
+    "and deploy/incident-bot.conf.example).\n"
+    "SIGTERM or SIGINT stops the bot gracefully: no new events, what is in flight is stored\n"
+    "and acknowledged, queued messages get up to 5 s, and it exits within 10 s.\n";
+
+// How long a graceful shutdown lets queued effects drain, and its hard limit.
+constexpr auto k_drain_limit = std::chrono::seconds(5);
+constexpr auto k_shutdown_limit = std::chrono::seconds(10);
+// The start-up checks are repeated this often, so /healthz follows fixes.
+constexpr auto k_recheck_interval = std::chrono::minutes(15);
 
 struct Options {
-    std::string command;  // "", "console", "export"
-    std::string incident;
-    std::string format = "md";
+    // "", "console", "export", "doctor", "backup", "restore", "healthcheck"
+    std::string command;
+    std::string incident;  // export
+    std::string path;      // backup, restore
+    std::optional<std::string> format;
     std::optional<std::string> db;
+    std::optional<std::string> config;
+    std::optional<std::string> log_format;
 };
 
 // Exit codes: 0 ok, 1 runtime failure, 2 usage or configuration error.
 int usage_error(const std::string& message) {
     std::cerr << "incident-bot: " << message << "\nRun `incident-bot --help` for usage.\n";
     return 2;
+}
+
+bool is_command(const std::string& a) {
+    return a == "console" || a == "export" || a == "doctor" || a == "backup" || a == "restore" ||
+           a == "healthcheck";
 }
 
 std::optional<Options> parse_options(const std::vector<std::string>& args, std::string& error) {
@@ -82,22 +125,40 @@ std::optional<Options> parse_options(const std::vector<std::string>& args, std::
         };
         if (a == "--db") {
             if (!(o.db = value("--db"))) return std::nullopt;
-        } else if (a == "--format") {
-            const auto f = value("--format");
-            if (!f) return std::nullopt;
-            if (*f != "md" && *f != "json") {
-                error = "--format must be md or json, not `" + *f + "`";
+        } else if (a == "--config") {
+            if (!(o.config = value("--config"))) return std::nullopt;
+        } else if (a == "--log-format") {
+            if (!(o.log_format = value("--log-format"))) return std::nullopt;
+            if (*o.log_format != "text" && *o.log_format != "json") {
+                error = "--log-format must be text or json, not `" + *o.log_format + "`";
                 return std::nullopt;
             }
-            o.format = *f;
-        } else if (o.command.empty() && (a == "console" || a == "export")) {
+        } else if (a == "--format") {
+            if (!(o.format = value("--format"))) return std::nullopt;
+        } else if (o.command.empty() && is_command(a)) {
             o.command = a;
         } else if (o.command == "export" && o.incident.empty() && !a.starts_with("-")) {
             o.incident = a;
+        } else if ((o.command == "backup" || o.command == "restore") && o.path.empty() &&
+                   !a.starts_with("-")) {
+            o.path = a;
         } else {
             error = "unexpected argument `" + a + "`";
             return std::nullopt;
         }
+    }
+    const std::string format = o.format.value_or("");
+    if (o.command == "doctor" && !format.empty() && format != "text" && format != "json") {
+        error = "--format must be text or json, not `" + format + "`";
+        return std::nullopt;
+    }
+    if (o.command != "doctor" && !format.empty() && format != "md" && format != "json") {
+        error = "--format must be md or json, not `" + format + "`";
+        return std::nullopt;
+    }
+    if ((o.command == "backup" || o.command == "restore") && o.path.empty()) {
+        error = o.command + " needs a file: incident-bot " + o.command + " PATH";
+        return std::nullopt;
     }
     return o;
 }
@@ -119,7 +180,7 @@ int run_export(const Options& o, Store& store, const Clock& clock) {
         return 1;
     }
     const IncidentSnapshot snap = service.snapshot(*number);
-    if (o.format == "json") {
+    if (o.format.value_or("md") == "json") {
         std::cout << to_json(snap).dump(2) << "\n";
     } else {
         std::cout << render_postmortem(snap);
@@ -158,11 +219,106 @@ net::HttpResponse to_net(const web::WebResponse& response) {
     return out;
 }
 
+// The start-up checks of `incident-bot doctor`, logged, repeated, and shown by /healthz.
+class SetupChecks {
+public:
+    SetupChecks(asio::any_io_executor executor, net::TlsContext tls, ConfigResult loaded)
+        : executor_(executor), tls_(std::move(tls)), loaded_(std::move(loaded)), timer_(executor) {}
+
+    void start() {
+        asio::co_spawn(executor_, run(), asio::detached);
+    }
+    void stop() {
+        stopping_ = true;
+        timer_.cancel();
+    }
+
+    nlohmann::json health() const {
+        if (!done_) return nlohmann::json{{"ok", true}, {"pending", true}};
+        return ops::to_json(checks_);
+    }
+    // The database part, for the "database" entry of /healthz.
+    bool database_ok() const {
+        return std::none_of(checks_.begin(), checks_.end(), [](const ops::Check& c) {
+            return c.level == ops::Level::error && c.name.starts_with("database");
+        });
+    }
+
+private:
+    asio::awaitable<void> run() {
+        ops::DoctorOptions options;
+        options.inside_bot = true;
+        while (!stopping_) {
+            std::vector<ops::Check> checks =
+                co_await ops::run_doctor(executor_, tls_, loaded_, options);
+            if (stopping_) co_return;
+            log(checks);
+            checks_ = std::move(checks);
+            done_ = true;
+            timer_.expires_after(k_recheck_interval);
+            boost::system::error_code ec;
+            co_await timer_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+        }
+    }
+
+    // Everything the first time, then only what changed.
+    void log(const std::vector<ops::Check>& checks) const {
+        int errors = 0, warnings = 0;
+        for (const auto& check : checks) {
+            errors += check.level == ops::Level::error;
+            warnings += check.level == ops::Level::warning;
+            const bool known = std::any_of(checks_.begin(), checks_.end(), [&](const auto& c) {
+                return c.name == check.name && c.level == check.level && c.message == check.message;
+            });
+            if (done_ && known) continue;
+            const std::string line = "setup check: " + ops::format_check(check);
+            if (check.level == ops::Level::error) {
+                spdlog::error("{}", line);
+            } else if (check.level == ops::Level::warning) {
+                spdlog::warn("{}", line);
+            } else {
+                spdlog::debug("{}", line);
+            }
+        }
+        if (!done_) {
+            spdlog::info("setup checks: {} ok, {} warning(s), {} error(s){}",
+                         checks.size() - errors - warnings, warnings, errors,
+                         errors + warnings > 0 ? " (incident-bot doctor explains each)" : "");
+        }
+    }
+
+    asio::any_io_executor executor_;
+    net::TlsContext tls_;
+    ConfigResult loaded_;
+    asio::steady_timer timer_;
+    std::vector<ops::Check> checks_;
+    bool done_ = false;
+    bool stopping_ = false;
+};
+
+// Counts an HTTP request as in flight while it lives.
+class InFlight {
+public:
+    explicit InFlight(std::size_t& count) : count_(count) { ++count_; }
+    ~InFlight() { --count_; }
+    InFlight(const InFlight&) = delete;
+    InFlight& operator=(const InFlight&) = delete;
+
+private:
+    std::size_t& count_;
+};
+
+asio::awaitable<void> pause(std::chrono::milliseconds duration) {
+    asio::steady_timer timer(co_await asio::this_coro::executor, duration);
+    boost::system::error_code ec;
+    co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+}
+
 // Everything but the console: the chat platforms, the dashboard and the HTTP endpoints, on
 // one io_context. With `console`, stdin is read on its own thread and each line is handed
 // to the io_context, so the domain is only ever touched from one thread.
-int run_bot(const Config& config, Store& store, const Clock& clock, bool console) {
-    namespace asio = boost::asio;
+int run_bot(const ConfigResult& loaded, Store& store, const Clock& clock, bool console) {
+    const Config& config = loaded.config;
     asio::io_context io;
     IncidentService service(store, clock, ServiceOptions{config.public_url});
     commands::CommandRouter router(service);
@@ -208,11 +364,15 @@ int run_bot(const Config& config, Store& store, const Clock& clock, bool console
             io.get_executor(), *tls, service, router, options, &observer);
     }
 
+    SetupChecks setup(io.get_executor(), *tls, loaded);
+    bool draining = false;
     web::DashboardOptions dashboard_options;
     dashboard_options.token = config.dashboard_token;
     dashboard_options.secure_cookie = config.public_url.starts_with("https://");
     dashboard_options.health = [&] {
-        nlohmann::json health{{"database", {{"ok", true}}}, {"notify", notifier.health()}};
+        nlohmann::json health{{"database", {{"ok", setup.database_ok()}}},
+                              {"notify", notifier.health()},
+                              {"setup", setup.health()}};
         if (slack_adapter) health["slack"] = slack_adapter->health();
         if (mattermost_adapter) health["mattermost"] = mattermost_adapter->health();
         if (console) health["console"] = {{"ok", true}};
@@ -220,18 +380,25 @@ int run_bot(const Config& config, Store& store, const Clock& clock, bool console
     };
     web::Dashboard dashboard(service, metrics, dashboard_options);
 
-    net::HttpServer server(io.get_executor(),
-                           [&](net::HttpRequest request) -> asio::awaitable<net::HttpResponse> {
-                               if (slack_adapter && request.path().starts_with("/slack/")) {
-                                   co_return co_await slack_adapter->handle_http(std::move(request));
-                               }
-                               if (mattermost_adapter &&
-                                   request.path().starts_with("/mattermost/")) {
-                                   co_return co_await mattermost_adapter->handle_http(
-                                       std::move(request));
-                               }
-                               co_return to_net(dashboard.handle(to_web(request)));
-                           });
+    std::size_t in_flight = 0;
+    net::HttpServer server(
+        io.get_executor(), [&](net::HttpRequest request) -> asio::awaitable<net::HttpResponse> {
+            if (draining) {
+                net::HttpResponse refused =
+                    net::HttpResponse::text(503, "incident-bot is shutting down\n");
+                refused.headers.set("Retry-After", "10");
+                refused.headers.set("Connection", "close");
+                co_return refused;
+            }
+            InFlight counted(in_flight);
+            if (slack_adapter && request.path().starts_with("/slack/")) {
+                co_return co_await slack_adapter->handle_http(std::move(request));
+            }
+            if (mattermost_adapter && request.path().starts_with("/mattermost/")) {
+                co_return co_await mattermost_adapter->handle_http(std::move(request));
+            }
+            co_return to_net(dashboard.handle(to_web(request)));
+        });
     const net::NetStatus listening = server.listen(config.listen);
     if (!listening.ok()) {
         spdlog::error("cannot listen on INCIDENT_BOT_LISTEN={}: {}", config.listen,
@@ -245,22 +412,77 @@ int run_bot(const Config& config, Store& store, const Clock& clock, bool console
         spdlog::info("dashboard: {}", base);
     }
 
-    const auto shutdown = [&] {
+    // Reminders go to the platform of their incident; the digest (no platform) to all.
+    std::unique_ptr<ConsoleAdapter> console_adapter;
+    ReminderService reminders(store, service, clock, config.reminders);
+    notify::ReminderTimer reminder_timer(io.get_executor(), reminders, [&](const Reminder& r) {
+        const auto wants = [&](std::string_view p) { return r.platform.empty() || r.platform == p; };
+        if (slack_adapter && wants("slack")) slack_adapter->deliver(r.effect);
+        if (mattermost_adapter && wants("mattermost")) mattermost_adapter->deliver(r.effect);
+        if (console_adapter && wants("console")) console_adapter->deliver(r.effect);
+    });
+
+    int exit_code = 0;
+    bool shutting_down = false;
+    asio::steady_timer shutdown_limit(io);
+    const auto stop_now = [&] {
+        setup.stop();
+        reminder_timer.stop();
         if (slack_adapter) slack_adapter->stop();
         if (mattermost_adapter) mattermost_adapter->stop();
         server.stop();
         io.stop();
     };
+    // New events are refused first; then what was taken is stored and acknowledged, the
+    // sockets are closed with close frames, and queued effects get k_drain_limit.
+    const auto drain = [&]() -> asio::awaitable<void> {
+        const auto started = std::chrono::steady_clock::now();
+        const auto deadline = started + k_drain_limit;
+        draining = true;
+        setup.stop();
+        reminder_timer.stop();
+        while (in_flight > 0 && std::chrono::steady_clock::now() < deadline) {
+            co_await pause(std::chrono::milliseconds(5));
+        }
+        if (slack_adapter) co_await slack_adapter->drain(deadline);
+        if (mattermost_adapter) co_await mattermost_adapter->drain(deadline);
+        while (notifier.pending() > 0 && std::chrono::steady_clock::now() < deadline) {
+            co_await pause(std::chrono::milliseconds(10));
+        }
+        const std::chrono::duration<double> took = std::chrono::steady_clock::now() - started;
+        spdlog::info("shutdown: drained in {:.2f} s; exiting", took.count());
+        stop_now();
+    };
+    const auto shutdown = [&](const char* why) {
+        if (shutting_down) {
+            spdlog::warn("{} again: stopping at once", why);
+            exit_code = 1;
+            stop_now();
+            return;
+        }
+        shutting_down = true;
+        spdlog::info("{}: shutting down (no new events; finishing what is in flight)", why);
+        shutdown_limit.expires_after(k_shutdown_limit);
+        shutdown_limit.async_wait([&](const boost::system::error_code& ec) {
+            if (ec) return;
+            spdlog::warn("shutdown: not drained after {} s; stopping now",
+                         std::chrono::seconds(k_shutdown_limit).count());
+            stop_now();
+        });
+        asio::co_spawn(io, drain(), asio::detached);
+    };
     asio::signal_set signals(io, SIGINT, SIGTERM);
-    signals.async_wait([&](const boost::system::error_code& ec, int signal) {
+    std::function<void(const boost::system::error_code&, int)> on_signal;
+    on_signal = [&](const boost::system::error_code& ec, int signal) {
         if (ec) return;
-        spdlog::info("received signal {}: shutting down", signal);
-        shutdown();
-    });
+        shutdown(signal == SIGTERM ? "SIGTERM" : "SIGINT");
+        signals.async_wait(on_signal);
+    };
+    signals.async_wait(on_signal);
     if (slack_adapter) slack_adapter->start();
     if (mattermost_adapter) mattermost_adapter->start();
+    setup.start();
 
-    std::unique_ptr<ConsoleAdapter> console_adapter;
     if (console) {
         console_adapter = std::make_unique<ConsoleAdapter>(service, router, std::cout,
                                                            config.announce_channel, session_id());
@@ -276,21 +498,115 @@ int run_bot(const Config& config, Store& store, const Clock& clock, bool console
                 more = handled.get_future().get();
                 if (more && interactive) asio::post(io, [adapter] { adapter->show_prompt(); });
             }
-            asio::post(io, shutdown);
+            asio::post(io, [&shutdown] { shutdown("end of the console input"); });
         }).detach();
     }
-    // Reminders go to the platform of their incident; the digest (no platform) to all.
-    ReminderService reminders(store, service, clock, config.reminders);
-    notify::ReminderTimer reminder_timer(io.get_executor(), reminders, [&](const Reminder& r) {
-        const auto wants = [&](std::string_view p) { return r.platform.empty() || r.platform == p; };
-        if (slack_adapter && wants("slack")) slack_adapter->deliver(r.effect);
-        if (mattermost_adapter && wants("mattermost")) mattermost_adapter->deliver(r.effect);
-        if (console_adapter && wants("console")) console_adapter->deliver(r.effect);
-    });
     reminder_timer.start();
     io.run();
     notifier.stop();
+    return exit_code;
+}
+
+// The configuration with what each key's origin, or errors naming the key (and line).
+ConfigResult load_configuration(const Options& o) {
+    ConfigResult loaded = o.config ? load_config(process_environment(), read_config_file(*o.config))
+                                   : load_config(process_environment());
+    if (o.db) {
+        loaded.config.db_path = *o.db;
+        loaded.origins["INCIDENT_BOT_DB"] = "--db";
+    }
+    if (o.log_format) loaded.config.log_format = *o.log_format;
+    return loaded;
+}
+
+int run_doctor_command(const ConfigResult& loaded, const Options& o) {
+    const Config& config = loaded.config;
+    asio::io_context io;
+    std::vector<ops::Check> checks;
+    std::string error;
+    auto tls = net::TlsContext::client(net::TlsClientOptions{true, config.ca_file}, error);
+    if (!tls) {
+        checks.push_back(ops::Check{ops::Level::error, "tls", error,
+                                    "point INCIDENT_BOT_CA_FILE at a readable PEM bundle"});
+        std::string ignored;
+        tls = net::TlsContext::client(net::TlsClientOptions{true, {}}, ignored);
+    }
+    ops::DoctorOptions options;
+    options.config_file = o.config.value_or("");
+    asio::co_spawn(io, ops::run_doctor(io.get_executor(), *tls, loaded, options),
+                   [&](std::exception_ptr e, std::vector<ops::Check> found) {
+                       if (!e) checks.insert(checks.end(), found.begin(), found.end());
+                       io.stop();
+                   });
+    io.run();
+    if (o.format.value_or("text") == "json") {
+        std::cout << ops::to_json(checks).dump(2) << "\n";
+    } else {
+        std::cout << "incident-bot doctor: settings from the environment"
+                  << (o.config ? " and " + *o.config : std::string()) << "\n";
+        int errors = 0, warnings = 0;
+        for (const auto& check : checks) {
+            std::cout << ops::format_check(check) << "\n";
+            errors += check.level == ops::Level::error;
+            warnings += check.level == ops::Level::warning;
+        }
+        std::cout << errors << " error(s), " << warnings << " warning(s)\n";
+    }
+    return ops::has_errors(checks) ? 1 : 0;
+}
+
+// GET /healthz of the running bot: a HEALTHCHECK that needs no curl in the image.
+int run_healthcheck(const Config& config) {
+    const auto colon = config.listen.rfind(':');
+    std::string host = config.listen.substr(0, colon);
+    if (host == "0.0.0.0" || host.empty()) host = "127.0.0.1";
+    if (host == "[::]") host = "[::1]";
+    asio::io_context io;
+    std::string error;
+    const auto tls = net::TlsContext::client(net::TlsClientOptions{true, {}}, error);
+    if (!tls) {
+        std::cerr << "incident-bot: " << error << "\n";
+        return 1;
+    }
+    net::HttpClient client(io.get_executor(), *tls,
+                           net::HttpClientOptions{std::chrono::milliseconds(5000)});
+    net::HttpResponse response;
+    net::HttpRequest request;
+    request.url = "http://" + host + config.listen.substr(colon) + "/healthz";
+    asio::co_spawn(io, client.request(request),
+                   [&](std::exception_ptr, net::HttpResponse r) { response = std::move(r); });
+    io.run();
+    if (response.status == 0) {
+        std::cout << "unhealthy: " << response.error << "\n";
+        return 1;
+    }
+    std::cout << (response.status == 200 ? "healthy: " : "unhealthy: ") << response.body;
+    return response.status == 200 ? 0 : 1;
+}
+
+int run_backup(const Config& config, const std::string& path) {
+    const DatabaseInfo info = backup_database(config.db_path, path);
+    std::cout << "incident-bot: backed up " << config.db_path << " to " << path << ": "
+              << info.incidents << " incident(s), schema version " << info.schema_version << ", "
+              << info.bytes << " bytes\n";
     return 0;
+}
+
+int run_restore(const Config& config, const std::string& path) {
+    try {
+        const RestoreResult result = restore_database(path, config.db_path);
+        std::cout << "incident-bot: restored " << config.db_path << " from " << path << ": "
+                  << result.restored.incidents << " incident(s), schema version "
+                  << result.restored.schema_version << "\n";
+        if (!result.previous.empty()) {
+            std::cout << "incident-bot: the replaced database is kept as " << result.previous
+                      << "\n";
+        }
+        return 0;
+    } catch (const DatabaseInUse& e) {
+        std::cerr << "incident-bot: " << e.what() << "\n";
+        return 1;
+    }
 }
 
 }  // namespace
@@ -307,26 +623,43 @@ int main(int argc, char** argv) {
             return 0;
         }
     }
-    spdlog::set_default_logger(spdlog::stderr_color_mt("incident-bot"));
-    spdlog::cfg::load_env_levels();  // SPDLOG_LEVEL=debug for details
-
     std::string error;
     const auto options = parse_options(args, error);
     if (!options) return usage_error(error);
 
-    ConfigResult loaded = load_config(process_environment());
-    if (options->db) loaded.config.db_path = *options->db;
+    const ConfigResult loaded = load_configuration(*options);
+    const Config& config = loaded.config;
+    // The commands that print their own findings keep the library's log lines out of them.
+    const bool quiet = options->command == "doctor" || options->command == "healthcheck";
+    std::string level = config.log_level;
+    if (quiet && level.empty()) level = "off";
+    ops::setup_logging(config.log_format == "json" ? ops::LogFormat::json : ops::LogFormat::text,
+                       config.secrets(), level);
+
+    if (options->command == "doctor") return run_doctor_command(loaded, *options);
     if (!loaded.errors.empty()) {
         for (const auto& e : loaded.errors) std::cerr << "incident-bot: configuration: " << e << "\n";
         return 2;
     }
-    const Config& config = loaded.config;
 
     try {
-        SqliteStore store(config.db_path);
+        if (options->command == "healthcheck") return run_healthcheck(config);
+        if (options->command == "backup") return run_backup(config, options->path);
+        if (options->command == "restore") return run_restore(config, options->path);
         SystemClock clock;
-        if (options->command == "export") return run_export(*options, store, clock);
-        return run_bot(config, store, clock,
+        if (options->command == "export") {
+            SqliteStore store(config.db_path);
+            return run_export(*options, store, clock);
+        }
+        // Held while the bot runs, so that a restore refuses to replace the database under
+        // it; released only after the store is closed.
+        const auto lock = DatabaseLock::acquire(config.db_path, DatabaseLock::Mode::shared, error);
+        if (!lock) {
+            std::cerr << "incident-bot: " << error << "\n";
+            return 1;
+        }
+        SqliteStore store(config.db_path);
+        return run_bot(loaded, store, clock,
                        options->command == "console" || config.console_only());
     } catch (const std::exception& e) {
         std::cerr << "incident-bot: " << e.what() << "\n";

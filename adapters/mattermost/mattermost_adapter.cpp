@@ -4,6 +4,7 @@
 
 #include <spdlog/spdlog.h>
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
@@ -18,7 +19,8 @@ using std::chrono::milliseconds;
 
 struct MattermostAdapter::Connection {
     explicit Connection(const asio::any_io_executor& executor) : retry_timer(executor) {}
-    std::unique_ptr<net::WebSocketClient> socket;
+    // Shared: drain() closes it while the connection loop may let go of it.
+    std::shared_ptr<net::WebSocketClient> socket;
     asio::steady_timer retry_timer;
 };
 
@@ -131,6 +133,42 @@ void MattermostAdapter::stop() {
     wake_.cancel();
     connection_->retry_timer.cancel();
     if (connection_->socket) connection_->socket->abort();
+    if (const std::size_t left = pending_effects(); left > 0) {
+        spdlog::warn("mattermost: stopping with {} effect(s) not executed", left);
+    }
+}
+
+asio::awaitable<void> MattermostAdapter::drain(std::chrono::steady_clock::time_point deadline) {
+    draining_ = true;
+    connection_->retry_timer.cancel();
+    asio::steady_timer timer(executor_);
+    const auto pause = [&]() -> asio::awaitable<bool> {
+        if (std::chrono::steady_clock::now() >= deadline) co_return false;
+        timer.expires_after(milliseconds(5));
+        boost::system::error_code ec;
+        co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+        co_return true;
+    };
+    while (in_event_) {
+        const bool more = co_await pause();
+        if (!more) break;
+    }
+    if (auto socket = connection_->socket; socket && socket->is_open()) {
+        spdlog::info("mattermost websocket: closing the connection (shutting down)");
+        asio::co_spawn(
+            executor_,
+            [socket]() -> asio::awaitable<void> { co_await socket->close(1000, "shutting down"); },
+            asio::detached);
+        while (socket->is_open()) {
+            const bool more = co_await pause();
+            if (!more) break;
+        }
+        if (socket->is_open()) socket->abort();
+    }
+    while (pending_effects() > 0) {
+        const bool more = co_await pause();
+        if (!more) break;
+    }
 }
 
 json MattermostAdapter::health() const {
@@ -236,8 +274,9 @@ asio::awaitable<void> MattermostAdapter::register_command() {
     const std::string url = trim_base_url(options_.public_url) + "/mattermost/command";
     const ApiResult list = co_await api_.list_commands(team);
     if (!list.ok) {
-        command_status_ = "not registered: " +
-                          explain_command_failure("could not list the team's commands", list);
+        command_status_ =
+            "not registered: " +
+            explain_command_failure("GET commands: could not list the team's commands", list);
         spdlog::warn("mattermost: /incident command {}", command_status_);
         command_checked_ = list.status != 0;  // unreachable: try again on the next connect
         co_return;
@@ -279,15 +318,16 @@ asio::awaitable<void> MattermostAdapter::register_command() {
         command["username"] = "incident-bot";
         const ApiResult r = co_await api_.create_command(std::move(command));
         if (!r.ok) {
-            command_status_ =
-                "not registered: " + explain_command_failure("could not create /incident", r);
+            command_status_ = "not registered: " +
+                              explain_command_failure("POST commands: could not create /incident", r);
             command_checked_ = r.status != 0;
             spdlog::warn("mattermost: /incident command {}", command_status_);
             co_return;
         }
         command_status_ = "registered";
         created = r.body;
-        spdlog::info("mattermost: registered /incident in team {}, sending to {}", team, url);
+        spdlog::info("mattermost POST commands: registered /incident in team {}, sending to {}",
+                     team, url);
     }
     const std::string token = created.is_object() ? created.value("token", std::string()) : "";
     if (command_token_.empty() && !token.empty()) {
@@ -308,13 +348,13 @@ asio::awaitable<void> MattermostAdapter::run_socket() {
     net::Backoff backoff(options_.reconnect);
     auto connection = connection_;
     const std::string endpoint = websocket_endpoint(options_.url);
-    while (!stopping_) {
+    while (!stopping_ && !draining_) {
         bool prompt = false;
         try {
             if (endpoint.empty()) {
                 last_error_ = "MATTERMOST_URL must start with http:// or https://";
                 spdlog::error("mattermost: {}", last_error_);
-            } else if (co_await sign_in()) {
+            } else if (co_await sign_in() && !draining_) {
                 const std::string url = websocket_url();
                 if (connection_id_.empty()) {
                     spdlog::info("mattermost: connecting to {}", endpoint);
@@ -325,7 +365,7 @@ asio::awaitable<void> MattermostAdapter::run_socket() {
                         endpoint, connection_id_, next_seq_);
                 }
                 connection->socket =
-                    std::make_unique<net::WebSocketClient>(executor_, tls_, options_.websocket);
+                    std::make_shared<net::WebSocketClient>(executor_, tls_, options_.websocket);
                 net::WebSocketClient& ws = *connection->socket;
                 authenticated_ = false;
                 const net::NetStatus status = co_await ws.connect(url);
@@ -338,15 +378,25 @@ asio::awaitable<void> MattermostAdapter::run_socket() {
                     ws.send(challenge);
                     After after = After::keep_reading;
                     while (auto text = co_await ws.read()) {
-                        after = co_await handle_frame(*text, backoff);
-                        if (after == After::keep_reading && resync_needed_) {
-                            resync_needed_ = false;
-                            co_await resync();
+                        // Shutting down: what was not taken yet is not stored; the REST
+                        // re-read at the next start finds it.
+                        if (draining_) break;
+                        in_event_ = true;
+                        try {
+                            after = co_await handle_frame(*text, backoff);
+                            if (after == After::keep_reading && resync_needed_) {
+                                resync_needed_ = false;
+                                co_await resync();
+                            }
+                        } catch (...) {
+                            in_event_ = false;
+                            throw;
                         }
+                        in_event_ = false;
                         if (after != After::keep_reading || stopping_) break;
                     }
                     prompt = after == After::reconnect_now;
-                    if (after == After::keep_reading && !stopping_) {
+                    if (after == After::keep_reading && !stopping_ && !draining_) {
                         const std::string why = ws.close_status().message;
                         if (!authenticated_) {
                             last_error_ =
@@ -371,7 +421,7 @@ asio::awaitable<void> MattermostAdapter::run_socket() {
         connected_ = false;
         authenticated_ = false;
         connection->socket.reset();
-        if (stopping_) break;
+        if (stopping_ || draining_) break;
         ++reconnects_;
         if (observer_) observer_->reconnected(k_platform);
         milliseconds delay(0);
@@ -554,6 +604,7 @@ asio::awaitable<std::string> MattermostAdapter::display_name(const std::string& 
 
 asio::awaitable<net::HttpResponse> MattermostAdapter::handle_http(net::HttpRequest request) {
     const std::string path(request.path());
+    if (draining_) co_return text_response(503, "shutting down\n");
     if (path != "/mattermost/command")
         co_return text_response(404, "unknown Mattermost endpoint\n");
     if (request.method != "POST" && request.method != "GET") {
@@ -662,7 +713,7 @@ asio::awaitable<void> MattermostAdapter::create_channel(const CreateChannel& cre
             name = create.name + "-" + std::to_string(attempt);  // an old channel has the name
             spdlog::info("mattermost: channel name taken; trying {}", name);
         } else {
-            spdlog::error("mattermost: could not create the channel of {}: {}",
+            spdlog::error("mattermost POST channels: could not create the channel of {}: {}",
                           incident_key(create.incident), r.describe());
             co_return;
         }
@@ -737,10 +788,11 @@ asio::awaitable<std::string> MattermostAdapter::announce_channel_id() {
     const ApiResult created = co_await api_.create_channel(team, name, name, purpose);
     if (created.ok && created.body.is_object()) {
         announce_id_ = created.body.value("id", std::string());
-        spdlog::info("mattermost: created the announcement channel ~{}", name);
+        spdlog::info("mattermost POST channels: created the announcement channel ~{}", name);
     } else {
-        spdlog::error("mattermost: announcement channel ~{} not found and not created: {}", name,
-                      created.describe());
+        spdlog::error(
+            "mattermost POST channels: announcement channel ~{} not found and not created: {}",
+            name, created.describe());
     }
     co_return announce_id_;
 }

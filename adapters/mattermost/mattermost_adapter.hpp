@@ -63,6 +63,11 @@ class MattermostAdapter {
     // registers /incident first).
     void start();
     void stop();
+    // Graceful shutdown, before stop(): takes no new events (HTTP requests get 503), lets
+    // the event being stored finish, closes the WebSocket with a close frame, and runs
+    // queued effects until none is left or `deadline` passes.
+    boost::asio::awaitable<void> drain(std::chrono::steady_clock::time_point deadline);
+    bool draining() const { return draining_; }
     // An effect that did not come from a Mattermost event (reminders, digests).
     void deliver(Effect effect) { enqueue(std::move(effect)); }
 
@@ -129,6 +134,8 @@ class MattermostAdapter {
 
     std::atomic<bool> connected_{false};
     std::atomic<bool> stopping_{false};
+    bool draining_ = false;
+    bool in_event_ = false;  // a frame taken from the socket, not yet stored
     bool authenticated_ = false;
     std::string connection_id_;
     std::int64_t next_seq_ = 0;

@@ -59,6 +59,13 @@ void Notifier::deliver(const Effect& effect) {
     }
 }
 
+std::size_t Notifier::pending() const {
+    std::size_t n = 0;
+    if (webhook_) n += webhook_->stats().pending;
+    if (email_) n += email_->stats().pending;
+    return n;
+}
+
 nlohmann::json Notifier::health() const {
     // Delivery trouble shows in the counters; it does not make the bot unhealthy.
     nlohmann::json health{{"ok", true}};

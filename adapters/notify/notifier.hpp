@@ -37,6 +37,8 @@ public:
     void deliver(const Effect& effect);
 
     bool enabled() const { return webhook_ || email_; }
+    // Events queued in every sink, including those being sent (a shutdown waits for 0).
+    std::size_t pending() const;
     // For /healthz: queue lengths and counters, never a URL path or a secret.
     nlohmann::json health() const;
     WebhookSink* webhook() { return webhook_.get(); }

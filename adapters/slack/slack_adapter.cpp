@@ -19,7 +19,8 @@ namespace asio = boost::asio;
 using nlohmann::json;
 
 struct SlackAdapter::Connection {
-    std::unique_ptr<net::WebSocketClient> socket;
+    // Shared: drain() closes it while the connection loop may let go of it.
+    std::shared_ptr<net::WebSocketClient> socket;
 };
 
 namespace {
@@ -90,6 +91,41 @@ void SlackAdapter::stop() {
     if (stopping_.exchange(true)) return;
     wake_.cancel();
     if (connection_->socket) connection_->socket->abort();
+    if (const std::size_t left = pending_effects(); left > 0) {
+        spdlog::warn("slack: stopping with {} effect(s) not executed", left);
+    }
+}
+
+asio::awaitable<void> SlackAdapter::drain(std::chrono::steady_clock::time_point deadline) {
+    draining_ = true;
+    asio::steady_timer timer(executor_);
+    const auto pause = [&]() -> asio::awaitable<bool> {
+        if (std::chrono::steady_clock::now() >= deadline) co_return false;
+        timer.expires_after(std::chrono::milliseconds(5));
+        boost::system::error_code ec;
+        co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+        co_return true;
+    };
+    while (in_batch_) {
+        const bool more = co_await pause();
+        if (!more) break;
+    }
+    if (auto socket = connection_->socket; socket && socket->is_open()) {
+        spdlog::info("slack socket mode: closing the connection (shutting down)");
+        asio::co_spawn(
+            executor_,
+            [socket]() -> asio::awaitable<void> { co_await socket->close(1000, "shutting down"); },
+            asio::detached);
+        while (socket->is_open()) {
+            const bool more = co_await pause();
+            if (!more) break;
+        }
+        if (socket->is_open()) socket->abort();
+    }
+    while (pending_effects() > 0) {
+        const bool more = co_await pause();
+        if (!more) break;
+    }
 }
 
 json SlackAdapter::health() const {
@@ -160,7 +196,7 @@ asio::awaitable<void> SlackAdapter::create_channel(const CreateChannel& create) 
         } else if (r.error == "name_taken") {
             name = create.name + "-" + std::to_string(attempt);  // an old channel has the name
         } else {
-            spdlog::error("slack: could not create the channel of {}: {}",
+            spdlog::error("slack conversations.create: could not create the channel of {}: {}",
                           incident_key(create.incident), r.error);
             co_return;
         }
@@ -237,10 +273,11 @@ asio::awaitable<std::string> SlackAdapter::announce_channel_id() {
     const ApiResult created = co_await api_.call("conversations.create", std::move(create_args));
     if (created.ok) {
         announce_id_ = created.body["channel"].value("id", std::string());
-        spdlog::info("slack: created the announcement channel #{}", name);
+        spdlog::info("slack conversations.create: created the announcement channel #{}", name);
     } else {
-        spdlog::error("slack: announcement channel #{} not found and not created: {}", name,
-                      created.error);
+        spdlog::error("slack conversations.create: announcement channel #{} not found and not "
+                      "created: {}",
+                      name, created.error);
     }
     co_return announce_id_;
 }
@@ -380,7 +417,7 @@ asio::awaitable<std::optional<std::string>> SlackAdapter::process_frames(
 
 asio::awaitable<void> SlackAdapter::run_socket_mode() {
     net::Backoff backoff(options_.reconnect);
-    while (!stopping_) {
+    while (!stopping_ && !draining_) {
         bool prompt = false;
         try {
             const ApiResult opened = co_await api_.call_form("apps.connections.open",
@@ -388,23 +425,25 @@ asio::awaitable<void> SlackAdapter::run_socket_mode() {
             const std::string url = opened.body.is_object() ? opened.body.value("url", std::string()) : "";
             if (!opened.ok || url.empty()) {
                 last_error_ = "apps.connections.open: " + opened.error;
-                spdlog::error("slack: apps.connections.open failed: {} (check SLACK_APP_TOKEN "
+                spdlog::error("slack apps.connections.open: failed: {} (check SLACK_APP_TOKEN "
                               "and that Socket Mode is enabled)", opened.error);
             } else {
                 connection_->socket =
-                    std::make_unique<net::WebSocketClient>(executor_, tls_, options_.websocket);
+                    std::make_shared<net::WebSocketClient>(executor_, tls_, options_.websocket);
                 net::WebSocketClient& ws = *connection_->socket;
                 const net::NetStatus status = co_await ws.connect(url);
                 if (!status.ok()) {
                     last_error_ = status.message;
-                    spdlog::error("slack: socket mode connect failed: {}", status.message);
+                    spdlog::error("slack socket mode: websocket connect failed: {}", status.message);
                 } else {
-                    bool open = true;
+                    bool open = !draining_;
                     while (open) {
                         // Whatever has arrived meanwhile is one batch: one commit, then acks.
                         std::vector<std::string> frames;
                         auto first = co_await ws.read();
-                        if (!first) break;
+                        // Shutting down: what was not taken yet stays unacked, and Slack
+                        // delivers it again.
+                        if (!first || draining_) break;
                         frames.push_back(std::move(*first));
                         // The socket's reader hands over one frame per turn of the
                         // io_context: yield while it still has more, to group a burst.
@@ -417,15 +456,24 @@ asio::awaitable<void> SlackAdapter::run_socket_mode() {
                             }
                             if (added == 0) break;
                         }
-                        const auto disconnect = co_await process_frames(std::move(frames), ws, backoff);
+                        if (draining_) break;
+                        in_batch_ = true;
+                        std::optional<std::string> disconnect;
+                        try {
+                            disconnect = co_await process_frames(std::move(frames), ws, backoff);
+                        } catch (...) {
+                            in_batch_ = false;
+                            throw;
+                        }
+                        in_batch_ = false;
                         if (disconnect) {
                             prompt = *disconnect == "refresh_requested" || *disconnect == "warning";
                             open = false;
                         }
                     }
-                    if (open) {
+                    if (open && !draining_) {
                         last_error_ = ws.close_status().message;
-                        spdlog::warn("slack: socket mode connection lost: {}",
+                        spdlog::warn("slack socket mode: connection lost: {}",
                                      ws.close_status().message);
                     }
                     co_await ws.close();
@@ -437,7 +485,7 @@ asio::awaitable<void> SlackAdapter::run_socket_mode() {
         }
         connected_ = false;
         connection_->socket.reset();
-        if (stopping_) break;
+        if (stopping_ || draining_) break;
         ++reconnects_;
         if (observer_) observer_->reconnected(k_platform);
         const auto delay = prompt ? std::chrono::milliseconds(0) : backoff.next();
@@ -450,6 +498,7 @@ asio::awaitable<void> SlackAdapter::run_socket_mode() {
 
 asio::awaitable<net::HttpResponse> SlackAdapter::handle_http(net::HttpRequest request) {
     const std::string path(request.path());
+    if (draining_) co_return text_response(503, "shutting down\n");
     if (request.method != "POST") co_return text_response(405, "use POST\n");
     if (options_.signing_secret.empty()) {
         co_return text_response(404, "Slack HTTP endpoints are off: set SLACK_SIGNING_SECRET.\n");

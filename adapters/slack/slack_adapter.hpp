@@ -52,6 +52,12 @@ public:
     // Spawns the effect worker and, with an app token, the Socket Mode connection loop.
     void start();
     void stop();
+    // Graceful shutdown, before stop(): takes no new events (unacked envelopes are left to
+    // Slack's redelivery, HTTP requests get 503), lets the batch being stored finish and be
+    // acked, closes the Socket Mode connection with a close frame, and runs queued effects
+    // until none is left or `deadline` passes.
+    boost::asio::awaitable<void> drain(std::chrono::steady_clock::time_point deadline);
+    bool draining() const { return draining_; }
 
     // An effect that did not come from a Slack event (reminders, digests).
     void deliver(Effect effect) { enqueue(std::move(effect)); }
@@ -112,6 +118,8 @@ private:
     std::string announce_id_;
     std::atomic<bool> connected_{false};
     std::atomic<bool> stopping_{false};
+    bool draining_ = false;
+    bool in_batch_ = false;  // envelopes taken from the socket, not yet stored and acked
     std::string last_error_;
     int reconnects_ = 0;
     struct Connection;

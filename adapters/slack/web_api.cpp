@@ -80,6 +80,7 @@ asio::awaitable<ApiResult> WebApi::send(const std::string& method, std::string b
 
         ApiResult result;
         result.status = response.status;
+        result.headers = response.headers;
         if (response.status == 0) {
             result.error = response.error;
         } else {

@@ -20,6 +20,7 @@ struct ApiResult {
     int status = 0;         // HTTP status, 0 when nothing was received
     std::string error;      // Slack's "error" field, or what failed on the way
     nlohmann::json body;    // the whole answer when it was JSON
+    net::Headers headers;   // e.g. x-oauth-scopes, the scopes the token was granted
 };
 
 // Slack Web API calls with the bot token. A 429 is waited out (Retry-After) and the call

@@ -52,7 +52,7 @@ const std::string k_script = std::string(INCIDENT_BOT_E2E_DIR) + "/incident_scri
 
 }  // namespace
 
-TEST_CASE("a console script drives the real binary; export gives the post-mortem and JSON") {
+TEST_CASE("a console script drives the real binary, export gives the post-mortem and JSON") {
     TempDb tmp;
     const std::string db = "--db " + tmp.db.string();
     const Run console = shell(k_bin + " console " + db + " < " + k_script);

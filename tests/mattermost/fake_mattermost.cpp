@@ -46,6 +46,13 @@ net::HttpResponse error(int status, const std::string& id, const std::string& me
                               {"is_oauth", false}});
 }
 
+// "POST posts": the method and the first segment below /api/v4/.
+std::string rate_limit_key(const net::HttpRequest& request) {
+    const std::string path(request.path());
+    const auto seg = split_path(path.starts_with("/api/v4/") ? std::string_view(path).substr(8) : "");
+    return request.method + " " + (seg.empty() ? "" : seg[0]);
+}
+
 bool valid_channel_name(const std::string& name) {
     if (name.empty() || name.size() > 64) return false;
     const auto ok = [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); };
@@ -69,6 +76,13 @@ FakeMattermost::FakeMattermost(asio::any_io_executor executor, std::optional<net
       server_(
           executor,
           [this](net::HttpRequest request) -> asio::awaitable<net::HttpResponse> {
+              const auto stall = stalls.find(rate_limit_key(request));
+              if (stall != stalls.end() && stall->second > 0) {
+                  --stall->second;
+                  ++stalled_calls;
+                  co_await net::testing::sleep_for(stall_for);
+                  co_return net::HttpResponse::text(504, "gateway timeout\n");
+              }
               co_return api(request);
           },
           server_options(tls)),
@@ -399,7 +413,11 @@ net::HttpResponse FakeMattermost::api(const net::HttpRequest& request) {
     calls.push_back(Call{request.method, full, body, auth});
 
     const auto seg = split_path(route);
-    const std::string key = request.method + " " + (seg.empty() ? "" : seg[0]);
+    const std::string key = rate_limit_key(request);
+    if (auto it = server_errors.find(key); it != server_errors.end() && it->second > 0) {
+        --it->second;
+        return error(500, "app.fake.internal", "internal server error");
+    }
     if (auto it = rate_limit.find(key); it != rate_limit.end() && it->second > 0) {
         --it->second;
         net::HttpResponse r = net::HttpResponse::text(429, "limit exceeded\n");
@@ -419,8 +437,29 @@ net::HttpResponse FakeMattermost::api(const net::HttpRequest& request) {
     const auto n = seg.size();
 
     if (m == "GET" && n == 2 && seg[0] == "users" && seg[1] == "me") {
-        return reply(200,
-                     json{{"id", bot_user_id}, {"username", users[bot_user_id]}, {"is_bot", true}});
+        return reply(200, json{{"id", bot_user_id},
+                               {"username", users[bot_user_id]},
+                               {"is_bot", true},
+                               {"roles", bot_roles}});
+    }
+    if (m == "GET" && n == 4 && seg[0] == "teams" && seg[2] == "members") {
+        if (seg[1] != team_id || seg[3] != bot_user_id) {
+            return error(404, "app.team.get_member.missing.app_error", "member not found");
+        }
+        return reply(200, json{{"team_id", team_id}, {"user_id", bot_user_id},
+                               {"roles", bot_team_roles}});
+    }
+    if (m == "POST" && n == 2 && seg[0] == "roles" && seg[1] == "names") {
+        if (!body.is_array()) {
+            return error(400, "api.context.invalid_body_param.app_error", "bad body");
+        }
+        json roles = json::array();
+        for (const auto& name : body) {
+            const auto it = role_permissions.find(name.get<std::string>());
+            if (it == role_permissions.end()) continue;
+            roles.push_back(json{{"name", it->first}, {"permissions", it->second}});
+        }
+        return reply(200, roles);
     }
     if (m == "GET" && n == 3 && seg[0] == "users" && seg[1] == "me" && seg[2] == "teams") {
         return reply(200, json::array({{{"id", team_id}, {"name", team_name}}}));

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <deque>
 #include <map>
@@ -42,6 +43,7 @@ class FakeMattermost {
                             std::optional<net::TlsContext> tls = std::nullopt);
 
     std::string url() const;  // http(s)://127.0.0.1:<port>
+    std::uint16_t port() const { return server_.port(); }
     std::vector<Call> calls_of(const std::string& method, const std::string& path_prefix) const;
     std::size_t count(const std::string& method, const std::string& path_prefix) const {
         return calls_of(method, path_prefix).size();
@@ -93,7 +95,22 @@ class FakeMattermost {
     std::map<std::string, int> rate_limit;  // "POST posts" -> how many 429s to answer next
     int retry_after_seconds = 1;
     bool rate_limit_with_reset_header = false;  // X-Ratelimit-Reset only, no Retry-After
+    // Keyed like rate_limit: how many HTTP 500s to answer next.
+    std::map<std::string, int> server_errors;
+    // Keyed like rate_limit: how many requests to leave unanswered for `stall_for` (then
+    // 504, unprocessed: the client has given up by then).
+    std::map<std::string, int> stalls;
+    std::chrono::milliseconds stall_for{2000};
+    int stalled_calls = 0;
     bool commands_forbidden = false;
+    // What users/me and teams/{team}/members/{user} say of the bot, and what POST roles/names
+    // answers for each role.
+    std::string bot_roles = "system_user";
+    std::string bot_team_roles = "team_user team_admin";
+    std::map<std::string, std::vector<std::string>> role_permissions{
+        {"system_user", {"create_team", "create_direct_channel"}},
+        {"team_user", {"create_public_channel", "join_public_channels", "view_team"}},
+        {"team_admin", {"manage_slash_commands", "manage_team"}}};
     std::vector<nlohmann::json> commands;
     std::int64_t clock = 1'800'000'000'000;  // ms; each event without `at` moves it by 1 s
 

@@ -1,8 +1,11 @@
 #include "fake_slack.hpp"
 
+#include <algorithm>
+
 #include <boost/asio/use_awaitable.hpp>
 
 #include "adapters/net/form.hpp"
+#include "run_async.hpp"
 
 namespace incident::testing {
 
@@ -13,6 +16,14 @@ FakeSlack::FakeSlack(asio::any_io_executor executor, std::optional<net::TlsConte
     : server_(
           executor,
           [this](net::HttpRequest request) -> asio::awaitable<net::HttpResponse> {
+              const std::string path(request.path());
+              const auto stall = stalls.find(path.substr(std::min<std::size_t>(5, path.size())));
+              if (stall != stalls.end() && stall->second > 0) {
+                  --stall->second;
+                  ++stalled_calls;
+                  co_await net::testing::sleep_for(stall_for);
+                  co_return net::HttpResponse::text(504, "gateway timeout\n");
+              }
               co_return api(request);
           },
           net::HttpServerOptions{.tls = tls}),
@@ -70,6 +81,15 @@ asio::awaitable<void> FakeSlack::session(net::WebSocketSession s) {
         frame = envelope.dump();
         s.send(frame);
     }
+    if (stall_next_) {
+        stall_next_ = false;
+        const int stalled = connections;
+        while (s.is_open() && connections == stalled) {
+            co_await net::testing::sleep_for(std::chrono::milliseconds(20));
+        }
+        s.abort();
+        co_return;
+    }
     while (auto frame = co_await s.read()) {
         ++ack_count;
         const json ack = json::parse(*frame, nullptr, false);
@@ -97,6 +117,10 @@ net::HttpResponse FakeSlack::api(const net::HttpRequest& request) {
     const std::string auth = request.headers.get("Authorization").value_or("");
     calls.push_back(Call{method, args, auth});
 
+    if (auto it = server_errors.find(method); it != server_errors.end() && it->second > 0) {
+        --it->second;
+        return net::HttpResponse::text(500, "internal server error\n");
+    }
     if (auto it = rate_limit.find(method); it != rate_limit.end() && it->second > 0) {
         --it->second;
         net::HttpResponse r = net::HttpResponse::json(429, R"({"ok":false,"error":"ratelimited"})");
@@ -112,8 +136,9 @@ net::HttpResponse FakeSlack::api(const net::HttpRequest& request) {
     const bool known_channel = channel_names.count(channel) || channel.starts_with("U");
     if (method == "apps.connections.open") {
         const std::string ws = scheme_ == "https" ? "wss" : "ws";
+        const std::uint16_t port = socket_port ? socket_port : server_.port();
         return reply({{"ok", true},
-                      {"url", ws + "://127.0.0.1:" + std::to_string(server_.port()) +
+                      {"url", ws + "://127.0.0.1:" + std::to_string(port) +
                                   "/link/?ticket=" + std::to_string(connections + 1)}});
     }
     if (method == "conversations.create") {
@@ -153,7 +178,14 @@ net::HttpResponse FakeSlack::api(const net::HttpRequest& request) {
         if (!known_channel) return error("channel_not_found");
         return reply({{"ok", true}, {"channel", channel}, {"ts", "1800000000." + std::to_string(100000 + next_ts_++)}});
     }
-    if (method == "auth.test") return reply({{"ok", true}, {"user_id", "UBOT"}, {"team", "fake"}});
+    if (method == "auth.test") {
+        net::HttpResponse r = reply(
+            {{"ok", true}, {"user_id", "UBOT"}, {"user", "incident-bot"}, {"team", "fake"}});
+        std::string granted;
+        for (const auto& scope : scopes) granted += (granted.empty() ? "" : ",") + scope;
+        if (send_scopes_header) r.headers.set("x-oauth-scopes", granted);
+        return r;
+    }
     return error("unknown_method");
 }
 

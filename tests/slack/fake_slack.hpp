@@ -1,5 +1,7 @@
 #pragma once
 
+#include <chrono>
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <optional>
@@ -41,16 +43,37 @@ public:
     void send_raw(const std::string& frame);
     void request_refresh();  // a `disconnect` frame with reason refresh_requested
     void drop();             // closes the TCP connection without a close frame
+    // The next connection gets its hello and redeliveries, then is never read again (a hung
+    // server): acks are not seen and the client's pings go unanswered. It is dropped when
+    // the client connects again.
+    void stall_next_connection() { stall_next_ = true; }
     bool connected() const;
+    std::uint16_t port() const { return server_.port(); }
     std::size_t unacked() const { return pending_.size(); }
 
     std::string bot_token = "xoxb-test-bot";
     std::string app_token = "xapp-test-app";
     std::map<std::string, int> rate_limit;  // method -> how many 429s to answer next
     int retry_after_seconds = 1;
+    std::map<std::string, int> server_errors;  // method -> how many HTTP 500s to answer next
+    // method -> how many calls to leave unanswered for `stall_for` (then 504, unprocessed:
+    // the client has given up by then).
+    std::map<std::string, int> stalls;
+    std::chrono::milliseconds stall_for{2000};
+    int stalled_calls = 0;
+    // The port in the Socket Mode URL (a proxy in front of this server); 0: this server's.
+    std::uint16_t socket_port = 0;
     std::set<std::string> taken_names{"inc-1-checkout-down"};
     std::map<std::string, std::string> user_names{{"U1", "alice"}, {"U2", "bob"}, {"U3", "carol"}};
     std::map<std::string, std::string> channel_names{{"CGENERAL", "general"}};
+    // Granted to the bot token, sent as auth.test's x-oauth-scopes header: the scopes of
+    // deploy/slack-app-manifest.yml. Erase one (drop_scope) to play a missing scope.
+    std::set<std::string> scopes{"commands",         "chat:write",       "chat:write.public",
+                                 "channels:manage",  "channels:read",    "channels:join",
+                                 "channels:history", "reactions:read",   "users:read",
+                                 "im:write"};
+    bool send_scopes_header = true;
+    void drop_scope(const std::string& scope) { scopes.erase(scope); }
 
     std::vector<Call> calls;
     std::vector<nlohmann::json> acks;  // every frame the bot sent
@@ -72,6 +95,7 @@ private:
     std::uint64_t next_seq_ = 0;
     int next_channel_ = 1;
     int next_ts_ = 1;
+    bool stall_next_ = false;
 };
 
 }  // namespace incident::testing

@@ -344,7 +344,7 @@ std::string form_of(const json& payload) {
 
 }  // namespace
 
-TEST_CASE("slack http: signed commands and events are accepted; tampered, stale and unsigned ones change nothing") {
+TEST_CASE("slack http: signed commands and events are accepted, tampered, stale and unsigned ones change nothing") {
     HttpHarness h;
     h.adapter->start();
     const bool finished = run_async(h.io, [&]() -> asio::awaitable<void> {

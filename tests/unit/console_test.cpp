@@ -29,7 +29,7 @@ bool has(const std::string& text, const std::string& part) {
 
 }  // namespace
 
-TEST_CASE("console: declare moves into the new channel; chatter is captured there") {
+TEST_CASE("console: declare moves into the new channel, chatter is captured there") {
     Console c;
     const std::string out = c.run(
         "/as alice\n/incident declare sev1 API down\nlooking at dashboards\n"

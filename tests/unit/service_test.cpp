@@ -126,7 +126,7 @@ TEST_CASE("resolve with a final severity, reopen, and forced close with a reason
     CHECK(reason);
 }
 
-TEST_CASE("chatter becomes the timeline; bot and empty messages do not") {
+TEST_CASE("chatter becomes the timeline, bot and empty messages do not") {
     Bot bot;
     const std::string ch = bot.declare();
     bot.say(ch, "m1", "db latency is up");
@@ -153,7 +153,7 @@ TEST_CASE("a repeated event id or message id is stored once") {
     CHECK(bot.service.actions(1).size() == 1);
 }
 
-TEST_CASE("edits update the entry and keep every earlier text; deletions mark it") {
+TEST_CASE("edits update the entry and keep every earlier text, deletions mark it") {
     Bot bot;
     const std::string ch = bot.declare();
     bot.say(ch, "m1", "restart the cahce");
@@ -222,7 +222,7 @@ TEST_CASE("TODO lines, /incident todo and memo reactions create action items") {
     CHECK(bot.service.actions(1)[2].status == ActionStatus::cancelled);
 }
 
-TEST_CASE("editing a TODO line updates its item; deleting it withdraws the item") {
+TEST_CASE("editing a TODO line updates its item, deleting it withdraws the item") {
     Bot bot;
     const std::string ch = bot.declare();
     bot.say(ch, "m1", "TODO: add alert");
@@ -247,7 +247,7 @@ TEST_CASE("invalid UTF-8 chatter is refused and nothing is recorded") {
     CHECK(count_kind(bot.service.timeline(1), EntryKind::message) == 0);
 }
 
-TEST_CASE("roles: single holders are replaced, SMEs accumulate; the topic follows the IC") {
+TEST_CASE("roles: single holders are replaced, SMEs accumulate, the topic follows the IC") {
     Bot bot;
     const std::string ch = bot.declare();
     CHECK(bot.command("role scribe @bob", "alice", ch).reply.ok);
