@@ -46,6 +46,8 @@ svg{max-width:100%;height:auto}
 .md{overflow-x:auto}
 .md table{width:auto}
 .md td{white-space:pre-line}
+.md h3{font-size:1rem}
+.md thead:not(:has(th:not(:empty))){display:none}
 .error{border:1px solid #b42318;background:#fdecea;padding:.6rem .8rem;border-radius:.4rem}
 @media (max-width:640px){
 table.list thead{display:none}
@@ -54,6 +56,8 @@ table.list td{display:block;border:0;padding:.15rem .4rem}
 table.list td[data-label]::before{content:attr(data-label) ": ";color:var(--muted);font-size:.85rem}
 dl.facts{grid-template-columns:1fr}
 dl.facts dd{margin-bottom:.3rem}
+.md table{display:block;overflow-x:auto}
+.md td:first-child{white-space:nowrap}
 }
 )css";
 
