@@ -45,10 +45,10 @@ build_all() {
   cmake --build "$dir" -j "$(nproc)"
 }
 
-# Seeds for each fuzz target, copied afresh from the protocol fixtures beside the repo (and
+# Seeds for each fuzz target, copied afresh from the protocol fixtures in tests/protocol (and
 # the console script); a fixture that is not there is skipped.
 fuzz_seeds() {
-  local seeds="$1" protocol="$root/../shared/protocol"
+  local seeds="$1" protocol="$root/tests/protocol"
   rm -rf "$seeds"
   mkdir -p "$seeds"/{slack_envelope_fuzz,mattermost_event_fuzz,command_router_fuzz,todo_grammar_fuzz,form_fuzz,signature_fuzz}
   local pair target file

@@ -24,7 +24,7 @@ const std::string k_secret = "8f742231b10e8888abcd99yyyzzz85a5";
 const std::string k_signature =
     "v0=a2114d57b48eac39b9ad189dd8316235a7b4a8d21a10bd27519666489c69b503";
 
-// shared/protocol sits beside the repository in CI and in the developers' trees.
+// Copied from shared/protocol into tests/protocol.
 std::optional<std::string> fixture(const std::string& name) {
     const std::filesystem::path path =
         std::filesystem::path(INCIDENT_BOT_PROTOCOL_DIR) / "slack" / "fixtures" / name;
