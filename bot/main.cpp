@@ -32,7 +32,7 @@
 #include "adapters/web/dashboard.hpp"
 #include "bot/clock.hpp"
 #include "bot/config.hpp"
-#include "bot/doctor.hpp"
+#include "adapters/ops/doctor.hpp"
 #include "bot/export_json.hpp"
 #include "bot/incident_service.hpp"
 #include "bot/logging.hpp"

@@ -10,7 +10,7 @@
 #include <boost/asio/io_context.hpp>
 #include <nlohmann/json.hpp>
 
-#include "bot/doctor.hpp"
+#include "adapters/ops/doctor.hpp"
 #include "fake_mattermost.hpp"
 #include "fake_slack.hpp"
 #include "process.hpp"

@@ -1,4 +1,4 @@
-#include "bot/doctor.hpp"
+#include "adapters/ops/doctor.hpp"
 
 #include <sys/stat.h>
 
