@@ -467,7 +467,8 @@ ConfigFile parse_config_file(std::string_view text, std::string path) {
     std::size_t start = 0;
     while (start < text.size()) {
         const auto end = text.find('\n', start);
-        std::string_view line = text.substr(start, end == std::string_view::npos ? end : end - start);
+        const std::size_t length = end == std::string_view::npos ? end : end - start;
+        const std::string_view line = text.substr(start, length);
         start = end == std::string_view::npos ? text.size() : end + 1;
         ++number;
         const std::string_view body = trim(line);

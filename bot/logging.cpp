@@ -5,11 +5,11 @@
 #include <memory>
 #include <mutex>
 
-#include <nlohmann/json.hpp>
 #include <spdlog/cfg/env.h>
 #include <spdlog/pattern_formatter.h>
 #include <spdlog/sinks/base_sink.h>
 #include <spdlog/spdlog.h>
+#include <nlohmann/json.hpp>
 
 namespace incident::ops {
 
@@ -32,11 +32,11 @@ std::string iso_time(spdlog::log_clock::time_point at) {
 }
 
 class StderrSink final : public spdlog::sinks::base_sink<std::mutex> {
-public:
+  public:
     StderrSink(LogFormat format, std::vector<std::string> secrets)
         : format_(format), secrets_(std::move(secrets)) {}
 
-protected:
+  protected:
     void sink_it_(const spdlog::details::log_msg& msg) override {
         std::string line;
         if (format_ == LogFormat::json) {
@@ -57,7 +57,7 @@ protected:
     }
     void flush_() override { std::fflush(stderr); }
 
-private:
+  private:
     LogFormat format_;
     std::vector<std::string> secrets_;
 };

@@ -72,7 +72,7 @@ constexpr const char* k_usage =
     "  --config FILE        KEY=value settings (the keys of the environment variables); the\n"
     "                       environment wins over the file\n"
     "  --db PATH            the SQLite database (overrides INCIDENT_BOT_DB)\n"
-    "  --log-format F       text (default) or json: one {\"ts\",\"level\",\"msg\"} object per line\n"
+    "  --log-format F       text (default), or json: one {\"ts\",\"level\",\"msg\"} per line\n"
     "\n"
     "Configuration comes from the environment and --config: INCIDENT_BOT_DB, INCIDENT_BOT_LISTEN,\n"
     "INCIDENT_BOT_PUBLIC_URL, INCIDENT_BOT_ANNOUNCE_CHANNEL, INCIDENT_BOT_CA_FILE,\n"
@@ -638,7 +638,9 @@ int main(int argc, char** argv) {
 
     if (options->command == "doctor") return run_doctor_command(loaded, *options);
     if (!loaded.errors.empty()) {
-        for (const auto& e : loaded.errors) std::cerr << "incident-bot: configuration: " << e << "\n";
+        for (const auto& e : loaded.errors) {
+            std::cerr << "incident-bot: configuration: " << e << "\n";
+        }
         return 2;
     }
 

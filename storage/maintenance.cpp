@@ -25,7 +25,9 @@ namespace {
 
 namespace fs = std::filesystem;
 
-std::string errno_text() { return std::strerror(errno); }
+std::string errno_text() {
+    return std::strerror(errno);
+}
 
 fs::path directory_of(const std::string& path) {
     const fs::path parent = fs::path(path).parent_path();
@@ -150,6 +152,9 @@ DatabaseInfo backup_database(const std::string& source, const std::string& desti
 RestoreResult restore_database(const std::string& backup, const std::string& target) {
     std::error_code ec;
     if (!fs::exists(backup, ec)) throw std::runtime_error("no backup at " + backup);
+    if (fs::equivalent(backup, target, ec)) {
+        throw std::runtime_error(backup + " is the database itself, not a backup of it");
+    }
     try {
         SQLite::Database from(backup, SQLite::OPEN_READONLY);
         require_intact(from, backup);
@@ -198,10 +203,12 @@ std::optional<DatabaseLock> DatabaseLock::acquire(const std::string& path, Mode 
         ::close(fd);
         if (code == EWOULDBLOCK) {
             error = mode == Mode::shared
-                        ? path + " is being restored from a backup; wait for the restore to "
-                                 "finish, then start incident-bot again"
-                        : path + " is in use by a running incident-bot: stop it first "
-                                 "(systemctl stop incident-bot, or docker stop), then restore";
+                        ? path +
+                              " is being restored from a backup; wait for the restore to "
+                              "finish, then start incident-bot again"
+                        : path +
+                              " is in use by a running incident-bot: stop it first "
+                              "(systemctl stop incident-bot, or docker stop), then restore";
         } else {
             error = "cannot lock " + path + ": " + std::strerror(code);
         }
@@ -210,7 +217,9 @@ std::optional<DatabaseLock> DatabaseLock::acquire(const std::string& path, Mode 
     return DatabaseLock(fd);
 }
 
-DatabaseLock::DatabaseLock(DatabaseLock&& other) noexcept : fd_(other.fd_) { other.fd_ = -1; }
+DatabaseLock::DatabaseLock(DatabaseLock&& other) noexcept : fd_(other.fd_) {
+    other.fd_ = -1;
+}
 
 DatabaseLock& DatabaseLock::operator=(DatabaseLock&& other) noexcept {
     if (this != &other) {
@@ -247,8 +256,8 @@ DatabaseHealth inspect_database(const std::string& path) {
         return health;
     }
     if (::access(directory.c_str(), W_OK | X_OK) != 0) {
-        health.directory_error = "user " + uid + " cannot create files in " +
-                                 directory.string() + " (" + errno_text() + ")";
+        health.directory_error = "user " + uid + " cannot create files in " + directory.string() +
+                                 " (" + errno_text() + ")";
     }
     health.exists = fs::exists(path, ec);
     if (!health.exists) return health;

@@ -23,7 +23,7 @@ DatabaseInfo backup_database(const std::string& source, const std::string& desti
 
 // The database is held by a running incident-bot (see DatabaseLock).
 class DatabaseInUse : public std::runtime_error {
-public:
+  public:
     using std::runtime_error::runtime_error;
 };
 
@@ -43,7 +43,7 @@ RestoreResult restore_database(const std::string& backup, const std::string& tar
 // stays open for the lock's lifetime, so it must outlive every SQLite connection to the
 // file in this process (closing any descriptor of a file drops the process's POSIX locks).
 class DatabaseLock {
-public:
+  public:
     enum class Mode { shared, exclusive };
 
     // Nullopt with `error` set when the lock is held in a conflicting mode. A file that
@@ -57,7 +57,7 @@ public:
     DatabaseLock& operator=(const DatabaseLock&) = delete;
     ~DatabaseLock();
 
-private:
+  private:
     explicit DatabaseLock(int fd) : fd_(fd) {}
     int fd_ = -1;
 };
@@ -69,7 +69,7 @@ bool database_in_use(const std::string& path);
 // migrating it; every error is a sentence for people.
 struct DatabaseHealth {
     bool exists = false;
-    std::string open_error;       // empty: opened and read
+    std::string open_error;  // empty: opened and read
     int schema_version = 0;
     int latest_version = 0;
     std::int64_t incidents = 0;

@@ -318,8 +318,9 @@ asio::awaitable<void> MattermostAdapter::register_command() {
         command["username"] = "incident-bot";
         const ApiResult r = co_await api_.create_command(std::move(command));
         if (!r.ok) {
-            command_status_ = "not registered: " +
-                              explain_command_failure("POST commands: could not create /incident", r);
+            command_status_ =
+                "not registered: " +
+                explain_command_failure("POST commands: could not create /incident", r);
             command_checked_ = r.status != 0;
             spdlog::warn("mattermost: /incident command {}", command_status_);
             co_return;

@@ -157,7 +157,8 @@ void EmailSink::run() {
             lock.lock();
             if (result.ok) {
                 ++stats_.sent;
-                spdlog::info("email: {} sent to {} recipient(s){}", job.event, options_.to.size(),
+                spdlog::info("email SMTP: {} sent to {} recipient(s){}", job.event,
+                             options_.to.size(),
                              attempt > 1 ? " on attempt " + std::to_string(attempt) : "");
                 break;
             }
@@ -167,14 +168,14 @@ void EmailSink::run() {
             }
             if (!result.transient || attempt >= options_.max_attempts) {
                 ++stats_.dropped;
-                spdlog::error("email: gave up on {} after {} attempt(s): {}", job.event, attempt,
-                              result.error);
+                spdlog::error("email SMTP: gave up on {} after {} attempt(s): {}", job.event,
+                              attempt, result.error);
                 break;
             }
             ++stats_.retries;
             const auto delay = backoff.next();
-            spdlog::warn("email: {} failed ({}), attempt {} of {}; retrying in {} ms", job.event,
-                         result.error, attempt, options_.max_attempts, delay.count());
+            spdlog::warn("email SMTP: {} failed ({}), attempt {} of {}; retrying in {} ms",
+                         job.event, result.error, attempt, options_.max_attempts, delay.count());
             if (wake_.wait_for(lock, delay, [this] { return stopping_; })) {
                 spdlog::warn("email: stopping; {} not sent", job.event);
                 break;

@@ -135,11 +135,11 @@ asio::awaitable<void> deliver_front(std::shared_ptr<WebhookSink::State> s) {
         if (response.ok()) {
             ++s->delivered;
             if (attempt > 1) {
-                spdlog::info("webhook: {} delivered to {} on attempt {} (delivery {})", job.event,
-                             s->origin, attempt, job.id);
+                spdlog::info("webhook POST: {} delivered to {} on attempt {} (delivery {})",
+                             job.event, s->origin, attempt, job.id);
             } else {
-                spdlog::debug("webhook: {} delivered to {} (delivery {})", job.event, s->origin,
-                              job.id);
+                spdlog::debug("webhook POST: {} delivered to {} (delivery {})", job.event,
+                              s->origin, job.id);
             }
             s->pop();
             co_return;
@@ -148,15 +148,15 @@ asio::awaitable<void> deliver_front(std::shared_ptr<WebhookSink::State> s) {
             ++s->rate_limited;
             const auto after = net::retry_after(response);
             wait = after ? std::chrono::duration_cast<milliseconds>(*after) : backoff.next();
-            spdlog::warn("webhook: {} rate limited by {} (429); retrying in {} ms, {} event(s) "
-                         "waiting (delivery {})",
+            spdlog::warn("webhook POST: {} rate limited by {} (429); retrying in {} ms, {} "
+                         "event(s) waiting (delivery {})",
                          job.event, s->origin, wait.count(), s->queue.size(), job.id);
         } else if (transient(response)) {
             ++failures;
             if (failures >= s->options.max_attempts) {
                 ++s->dropped;
-                spdlog::error("webhook: gave up on {} to {} after {} failed attempts, the last: "
-                              "{} (delivery {})",
+                spdlog::error("webhook POST: gave up on {} to {} after {} failed attempts, the "
+                              "last: {} (delivery {})",
                               job.event, s->origin, failures, describe(response), job.id);
                 s->pop();
                 co_return;
@@ -166,13 +166,13 @@ asio::awaitable<void> deliver_front(std::shared_ptr<WebhookSink::State> s) {
             if (const auto after = net::retry_after(response)) {
                 wait = std::max(wait, std::chrono::duration_cast<milliseconds>(*after));
             }
-            spdlog::warn("webhook: {} to {} failed ({}), attempt {} of {}; retrying in {} ms "
+            spdlog::warn("webhook POST: {} to {} failed ({}), attempt {} of {}; retrying in {} ms "
                          "(delivery {})",
                          job.event, s->origin, describe(response), failures,
                          s->options.max_attempts, wait.count(), job.id);
         } else {
             ++s->dropped;
-            spdlog::error("webhook: {} refused by {} with {}; not retried: check the receiver "
+            spdlog::error("webhook POST: {} refused by {} with {}; not retried: check the receiver "
                           "and INCIDENT_BOT_WEBHOOK_URL (delivery {})",
                           job.event, s->origin, describe(response), job.id);
             s->pop();

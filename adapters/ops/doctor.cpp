@@ -94,9 +94,8 @@ std::string list_text(const std::vector<std::string>& items) {
 // False when a configuration error names a key starting with `prefix`: checking what it
 // points at would only repeat that error.
 bool settings_ok(const ConfigResult& loaded, std::string_view prefix) {
-    return std::none_of(loaded.errors.begin(), loaded.errors.end(), [&](const std::string& e) {
-        return e.find(prefix) != std::string::npos;
-    });
+    return std::none_of(loaded.errors.begin(), loaded.errors.end(),
+                        [&](const std::string& e) { return e.find(prefix) != std::string::npos; });
 }
 
 struct Context {
@@ -115,8 +114,7 @@ bool rejected_token(const std::string& e) {
 }
 
 Check unreachable_slack(const std::string& name, const slack::ApiResult& r, const Config& c) {
-    return error(name,
-                 "cannot reach Slack at " + origin_of(c.slack_api_url) + ": " + r.error,
+    return error(name, "cannot reach Slack at " + origin_of(c.slack_api_url) + ": " + r.error,
                  "check DNS, proxy and firewall rules for " + origin_of(c.slack_api_url) +
                      ", SLACK_API_URL, and INCIDENT_BOT_CA_FILE when TLS is intercepted");
 }
@@ -152,8 +150,9 @@ Check check_scopes(const slack::ApiResult& auth) {
 
 bool looks_like_slack_channel_id(const std::string& name) {
     if (name.size() < 9 || (name[0] != 'C' && name[0] != 'G')) return false;
-    return std::all_of(name.begin(), name.end(),
-                       [](char ch) { return (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9'); });
+    return std::all_of(name.begin(), name.end(), [](char ch) {
+        return (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9');
+    });
 }
 
 asio::awaitable<Check> check_slack_channel(slack::WebApi& api, const Config& c) {
@@ -173,16 +172,16 @@ asio::awaitable<Check> check_slack_channel(slack::WebApi& api, const Config& c) 
     }
     std::string cursor;
     for (int page = 0; page < 50; ++page) {
-        net::FormFields args{{"types", "public_channel"},
-                             {"exclude_archived", "true"},
-                             {"limit", "200"}};
+        net::FormFields args{
+            {"types", "public_channel"}, {"exclude_archived", "true"}, {"limit", "200"}};
         if (!cursor.empty()) args.emplace_back("cursor", cursor);
         const slack::ApiResult r = co_await api.call_form("conversations.list", std::move(args));
         if (!r.ok) {
             std::string fix = "see https://api.slack.com/methods/conversations.list";
             if (r.error == "missing_scope") {
-                fix = "add the channels:read scope under OAuth & Permissions and reinstall "
-                      "the app";
+                fix =
+                    "add the channels:read scope under OAuth & Permissions and reinstall "
+                    "the app";
             }
             co_return error("slack.announce_channel",
                             "cannot list the channels to find #" + name + ": " + r.error, fix);
@@ -192,17 +191,18 @@ asio::awaitable<Check> check_slack_channel(slack::WebApi& api, const Config& c) 
             const std::string id = channel.value("id", std::string());
             std::string membership = "; the bot joins it at the first announcement";
             if (channel.value("is_member", false)) membership = "; the bot is a member";
-            Check found = ok("slack.announce_channel", "#" + name + " exists (" + id + ")" + membership);
+            Check found =
+                ok("slack.announce_channel", "#" + name + " exists (" + id + ")" + membership);
             co_return found;
         }
-        cursor = r.body.value("response_metadata", json::object())
-                     .value("next_cursor", std::string());
+        cursor =
+            r.body.value("response_metadata", json::object()).value("next_cursor", std::string());
         if (cursor.empty()) break;
     }
-    co_return error("slack.announce_channel",
-                    "the announcement channel #" + name +
-                        " does not exist (or is archived or private)",
-                    create_fix);
+    co_return error(
+        "slack.announce_channel",
+        "the announcement channel #" + name + " does not exist (or is archived or private)",
+        create_fix);
 }
 
 asio::awaitable<void> check_slack(Context& ctx, std::vector<Check>& out) {
@@ -227,14 +227,17 @@ asio::awaitable<void> check_slack(Context& ctx, std::vector<Check>& out) {
         }
         co_return;
     }
-    out.push_back(ok("slack.auth", "bot token accepted: @" + auth.body.value("user", std::string()) +
-                                       " (" + auth.body.value("user_id", std::string()) +
+    out.push_back(ok("slack.auth", "bot token accepted: @" +
+                                       auth.body.value("user", std::string()) + " (" +
+                                       auth.body.value("user_id", std::string()) +
                                        ") in workspace " + auth.body.value("team", std::string())));
     out.push_back(check_scopes(auth));
 
-    if (!c.slack_app_token.empty()) {
-        const slack::ApiResult open = co_await api.call_form("apps.connections.open",
-                                                             net::FormFields(), c.slack_app_token);
+    // apps.connections.open is rate limited hard (tier 1): inside the bot, the Socket Mode
+    // connection it opens itself is the proof, and /healthz shows it.
+    if (!c.slack_app_token.empty() && !ctx.options.inside_bot) {
+        const slack::ApiResult open =
+            co_await api.call_form("apps.connections.open", net::FormFields(), c.slack_app_token);
         const std::string token_fix =
             "generate an app-level token with the connections:write scope under Basic "
             "Information > App-Level Tokens and put it (xapp-...) in SLACK_APP_TOKEN";
@@ -247,10 +250,10 @@ asio::awaitable<void> check_slack(Context& ctx, std::vector<Check>& out) {
             out.push_back(error("slack.socket_mode",
                                 "Slack rejected SLACK_APP_TOKEN (" + open.error + ")", token_fix));
         } else if (open.error == "not_allowed_token_type" || open.error == "missing_scope") {
-            out.push_back(error("slack.socket_mode",
-                                "SLACK_APP_TOKEN cannot open Socket Mode connections (" +
-                                    open.error + ")",
-                                token_fix));
+            out.push_back(
+                error("slack.socket_mode",
+                      "SLACK_APP_TOKEN cannot open Socket Mode connections (" + open.error + ")",
+                      token_fix));
         } else {
             out.push_back(error("slack.socket_mode", "apps.connections.open failed: " + open.error,
                                 "turn on Socket Mode under Settings > Socket Mode (manifest: "
@@ -285,8 +288,9 @@ asio::awaitable<std::string> check_mattermost_team(mattermost::RestApi& api, con
     if (c.mattermost_team.empty()) {
         if (teams.ok && teams.body.is_array() && teams.body.size() == 1) {
             id = teams.body[0].value("id", std::string());
-            out.push_back(ok("mattermost.team", "MATTERMOST_TEAM is not set; using the bot's only team `" +
-                                                    teams.body[0].value("name", std::string()) + "`"));
+            out.push_back(
+                ok("mattermost.team", "MATTERMOST_TEAM is not set; using the bot's only team `" +
+                                          teams.body[0].value("name", std::string()) + "`"));
             co_return id;
         }
         std::vector<std::string> names;
@@ -294,11 +298,13 @@ asio::awaitable<std::string> check_mattermost_team(mattermost::RestApi& api, con
             for (const auto& t : teams.body) names.push_back(t.value("name", std::string()));
         }
         out.push_back(error("mattermost.team",
-                            names.empty() ? "MATTERMOST_TEAM is not set and the bot account is in no team"
-                                          : "MATTERMOST_TEAM is not set and the bot account is in " +
-                                                std::to_string(names.size()) + " teams",
-                            names.empty() ? "add @" + username + " to the team (team menu > Add "
-                                            "Members) and set MATTERMOST_TEAM to its name"
+                            names.empty()
+                                ? "MATTERMOST_TEAM is not set and the bot account is in no team"
+                                : "MATTERMOST_TEAM is not set and the bot account is in " +
+                                      std::to_string(names.size()) + " teams",
+                            names.empty() ? "add @" + username +
+                                                " to the team (team menu > Add "
+                                                "Members) and set MATTERMOST_TEAM to its name"
                                           : "set MATTERMOST_TEAM to one of " + list_text(names)));
         co_return id;
     }
@@ -306,13 +312,15 @@ asio::awaitable<std::string> check_mattermost_team(mattermost::RestApi& api, con
     const bool by_id = c.mattermost_team.size() == 26;
     if (by_id) team = co_await api.get_team(c.mattermost_team);
     if (!team.ok) team = co_await api.get_team_by_name(c.mattermost_team);
-    const std::string join_fix = "set MATTERMOST_TEAM to the team's name as in its URL "
-                                 "(https://chat.example.com/<team>/...) and add @" +
-                                 username + " to that team (team menu > Add Members)";
+    const std::string join_fix =
+        "set MATTERMOST_TEAM to the team's name as in its URL "
+        "(https://chat.example.com/<team>/...) and add @" +
+        username + " to that team (team menu > Add Members)";
     if (!team.ok || !team.body.is_object()) {
         out.push_back(error("mattermost.team",
-                            "team `" + c.mattermost_team + "` was not found or is not visible to the bot (" +
-                                team.describe() + ")",
+                            "team `" + c.mattermost_team +
+                                "` was not found or is not visible to the bot (" + team.describe() +
+                                ")",
                             join_fix));
         co_return id;
     }
@@ -324,8 +332,8 @@ asio::awaitable<std::string> check_mattermost_team(mattermost::RestApi& api, con
         id.clear();
         co_return id;
     }
-    out.push_back(ok("mattermost.team", "team `" + team.body.value("name", c.mattermost_team) + "` (" +
-                                            id + "); the bot account is a member"));
+    out.push_back(ok("mattermost.team", "team `" + team.body.value("name", c.mattermost_team) +
+                                            "` (" + id + "); the bot account is a member"));
     co_return id;
 }
 
@@ -352,8 +360,8 @@ asio::awaitable<Check> check_mattermost_permissions(mattermost::RestApi& api, co
     const mattermost::ApiResult found = co_await api.call("POST", "roles/names", std::move(names));
     if (!found.ok || !found.body.is_array()) {
         co_return warning("mattermost.permissions",
-                          "the permissions of roles " + list_text(roles) +
-                              " are not visible (" + found.describe() + ")",
+                          "the permissions of roles " + list_text(roles) + " are not visible (" +
+                              found.describe() + ")",
                           hidden_fix);
     }
     std::set<std::string> granted;
@@ -372,19 +380,21 @@ asio::awaitable<Check> check_mattermost_permissions(mattermost::RestApi& api, co
     };
     // Posting and inviting are channel permissions (channel_user), not visible from here.
     need("create_public_channel", "incident channels");
-    if (c.mattermost_command_token.empty() && !admin && !granted.contains("manage_slash_commands") &&
+    if (c.mattermost_command_token.empty() && !admin &&
+        !granted.contains("manage_slash_commands") &&
         !granted.contains("manage_own_slash_commands")) {
         missing.push_back("manage_slash_commands (registering /incident)");
     }
     if (!missing.empty()) {
-        co_return error("mattermost.permissions",
-                        "the bot account (roles " + list_text(roles) + ") lacks " + list_text(missing),
-                        "grant them under System Console > User Management > Permissions, or "
-                        "make the bot account a team admin");
+        co_return error(
+            "mattermost.permissions",
+            "the bot account (roles " + list_text(roles) + ") lacks " + list_text(missing),
+            "grant them under System Console > User Management > Permissions, or "
+            "make the bot account a team admin");
     }
-    co_return ok("mattermost.permissions",
-                 "roles " + list_text(roles) +
-                     ": may create public channels and manage slash commands");
+    co_return ok(
+        "mattermost.permissions",
+        "roles " + list_text(roles) + ": may create public channels and manage slash commands");
 }
 
 asio::awaitable<Check> check_mattermost_command(mattermost::RestApi& api, const Config& c,
@@ -392,13 +402,15 @@ asio::awaitable<Check> check_mattermost_command(mattermost::RestApi& api, const 
     const std::string expected =
         c.public_url.empty() ? std::string()
                              : mattermost::trim_base_url(c.public_url) + "/mattermost/command";
-    const std::string by_hand = "create /incident by hand under Integrations > Slash Commands "
-                                "(request URL https://<bot>/mattermost/command) and set "
-                                "MATTERMOST_COMMAND_TOKEN to its token";
+    const std::string by_hand =
+        "create /incident by hand under Integrations > Slash Commands "
+        "(request URL https://<bot>/mattermost/command) and set "
+        "MATTERMOST_COMMAND_TOKEN to its token";
     const mattermost::ApiResult list = co_await api.list_commands(team_id);
     if (!list.ok) {
         if (list.status == 501) {
-            co_return error("mattermost.command", "custom slash commands are disabled on the server",
+            co_return error("mattermost.command",
+                            "custom slash commands are disabled on the server",
                             "System Console > Integrations > Integration Management > Enable "
                             "Custom Slash Commands");
         }
@@ -412,7 +424,8 @@ asio::awaitable<Check> check_mattermost_command(mattermost::RestApi& api, const 
         co_return error("mattermost.command",
                         "the bot may not list or register slash commands (" + list.describe() + ")",
                         "give the bot account the manage_slash_commands permission (or make it "
-                        "a team admin), or " + by_hand);
+                        "a team admin), or " +
+                            by_hand);
     }
     const json* found = nullptr;
     if (list.body.is_array()) {
@@ -424,8 +437,10 @@ asio::awaitable<Check> check_mattermost_command(mattermost::RestApi& api, const 
     }
     if (!found) {
         if (!expected.empty()) {
-            co_return ok("mattermost.command", "/incident is not registered yet: the bot registers "
-                                               "it at start-up, sending to " + expected);
+            co_return ok("mattermost.command",
+                         "/incident is not registered yet: the bot registers "
+                         "it at start-up, sending to " +
+                             expected);
         }
         if (!c.mattermost_command_token.empty()) {
             co_return warning("mattermost.command",
@@ -437,7 +452,8 @@ asio::awaitable<Check> check_mattermost_command(mattermost::RestApi& api, const 
                         "/incident is not registered, and without INCIDENT_BOT_PUBLIC_URL the "
                         "bot cannot register it",
                         "set INCIDENT_BOT_PUBLIC_URL to the address Mattermost reaches the bot "
-                        "at (https://...), or " + by_hand);
+                        "at (https://...), or " +
+                            by_hand);
     }
     const std::string url = found->value("url", std::string());
     if (!expected.empty() && url != expected) {
@@ -580,10 +596,12 @@ asio::awaitable<Check> check_email(Context& ctx) {
     if (!failure.empty()) {
         co_return error("email.smtp", "the mail server is not reachable: " + failure,
                         "check the host and port in INCIDENT_BOT_SMTP_URL, DNS and the firewall "
-                        "(outgoing port " + port + " is often blocked)");
+                        "(outgoing port " +
+                            port + " is often blocked)");
     }
-    co_return ok("email.smtp", origin_of(c.smtp_url) +
-                                   " accepts connections (connect only: nothing was sent, no login)");
+    co_return ok(
+        "email.smtp",
+        origin_of(c.smtp_url) + " accepts connections (connect only: nothing was sent, no login)");
 }
 
 asio::awaitable<Check> check_webhook(Context& ctx) {
@@ -593,13 +611,13 @@ asio::awaitable<Check> check_webhook(Context& ctx) {
     request.url = c.webhook_url;
     const net::HttpResponse response = co_await ctx.http.request(std::move(request));
     if (response.status == 0) {
-        co_return error("webhook", origin_of(c.webhook_url) + " is not reachable: " + response.error,
+        co_return error("webhook",
+                        origin_of(c.webhook_url) + " is not reachable: " + response.error,
                         "check INCIDENT_BOT_WEBHOOK_URL, DNS and the firewall, and "
                         "INCIDENT_BOT_CA_FILE when the receiver uses a private CA");
     }
     co_return ok("webhook", origin_of(c.webhook_url) + " answers (HTTP " +
-                                std::to_string(response.status) +
-                                " to HEAD; events are POSTed)");
+                                std::to_string(response.status) + " to HEAD; events are POSTed)");
 }
 
 Check check_listen(Context& ctx, bool bot_running) {
@@ -612,8 +630,8 @@ Check check_listen(Context& ctx, bool bot_running) {
     server.stop();
     if (status.ok()) return ok("listen", c.listen + " can be bound");
     if (bot_running) {
-        return ok("listen", c.listen + " is in use, presumably by the incident-bot running on " +
-                                c.db_path);
+        return ok("listen",
+                  c.listen + " is in use, presumably by the incident-bot running on " + c.db_path);
     }
     return error("listen", "cannot listen on " + c.listen + ": " + status.message,
                  "stop whatever listens there, or set INCIDENT_BOT_LISTEN to a free host:port");
@@ -633,7 +651,9 @@ std::string_view to_string(Level level) {
     return "error";
 }
 
-std::span<const SlackScope> slack_required_scopes() { return k_slack_scopes; }
+std::span<const SlackScope> slack_required_scopes() {
+    return k_slack_scopes;
+}
 
 std::vector<Check> check_configuration(const ConfigResult& loaded, const DoctorOptions& options) {
     std::vector<Check> out;
@@ -655,12 +675,12 @@ std::vector<Check> check_configuration(const ConfigResult& loaded, const DoctorO
         out.push_back(ok("config", message + ", no errors"));
     }
     if (!options.config_file.empty()) {
-        struct stat st{};
+        struct stat st {};
         bool secrets_in_file = false;
-        for (const char* key : {"SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "SLACK_SIGNING_SECRET",
-                                "MATTERMOST_TOKEN", "MATTERMOST_COMMAND_TOKEN",
-                                "INCIDENT_BOT_DASHBOARD_TOKEN", "INCIDENT_BOT_WEBHOOK_SECRET",
-                                "INCIDENT_BOT_SMTP_PASSWORD"}) {
+        for (const char* key :
+             {"SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "SLACK_SIGNING_SECRET", "MATTERMOST_TOKEN",
+              "MATTERMOST_COMMAND_TOKEN", "INCIDENT_BOT_DASHBOARD_TOKEN",
+              "INCIDENT_BOT_WEBHOOK_SECRET", "INCIDENT_BOT_SMTP_PASSWORD"}) {
             const auto it = loaded.origins.find(key);
             secrets_in_file = secrets_in_file || (it != loaded.origins.end() &&
                                                   it->second.starts_with(options.config_file));
@@ -669,11 +689,13 @@ std::vector<Check> check_configuration(const ConfigResult& loaded, const DoctorO
             (st.st_mode & 0007) != 0) {
             char mode[8];
             std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
-            out.push_back(warning("config.file",
-                                  options.config_file + " holds secrets and every user may read "
-                                                        "it (mode " + mode + ")",
-                                  "chmod 600 " + options.config_file +
-                                      " (640 with the service's group)"));
+            out.push_back(
+                warning("config.file",
+                        options.config_file +
+                            " holds secrets and every user may read "
+                            "it (mode " +
+                            mode + ")",
+                        "chmod 600 " + options.config_file + " (640 with the service's group)"));
         }
     }
 
@@ -697,8 +719,9 @@ std::vector<Check> check_configuration(const ConfigResult& loaded, const DoctorO
         out.push_back(ok("platform.slack", "disabled: SLACK_BOT_TOKEN is not set"));
     }
     if (c.mattermost_enabled()) {
-        out.push_back(ok("platform.mattermost", "enabled because " + loaded.where("MATTERMOST_URL") +
-                                                    " is set; server " + origin_of(c.mattermost_url)));
+        out.push_back(
+            ok("platform.mattermost", "enabled because " + loaded.where("MATTERMOST_URL") +
+                                          " is set; server " + origin_of(c.mattermost_url)));
     } else if (!c.mattermost_token.empty() || !c.mattermost_team.empty()) {
         out.push_back(warning("platform.mattermost",
                               "disabled: MATTERMOST_TOKEN or MATTERMOST_TEAM is set but "
@@ -738,7 +761,8 @@ std::vector<Check> check_database(const std::string& path, bool inside_bot) {
         "or run the bot as the file's owner";
     if (!h.exists) {
         if (!h.directory_error.empty()) {
-            out.push_back(error("database.file", "no database at " + path + ", and " + h.directory_error,
+            out.push_back(error("database.file",
+                                "no database at " + path + ", and " + h.directory_error,
                                 "create the directory and let the bot's user write to it "
                                 "(systemd: StateDirectory=incident-bot does this)"));
         } else {
@@ -746,15 +770,17 @@ std::vector<Check> check_database(const std::string& path, bool inside_bot) {
                                                   " yet: incident-bot creates it at start-up"));
         }
     } else if (!h.open_error.empty()) {
-        out.push_back(error("database.file", "cannot open " + path + ": " + h.open_error,
-                            "check that INCIDENT_BOT_DB is the bot's database, then " + access_fix));
+        out.push_back(
+            error("database.file", "cannot open " + path + ": " + h.open_error,
+                  "check that INCIDENT_BOT_DB is the bot's database, then " + access_fix));
     } else if (h.bytes > 0 && h.schema_version == 0) {
         out.push_back(error("database.file", path + " is not an incident-bot database",
                             "point INCIDENT_BOT_DB (or --db) at the bot's database file"));
     } else {
-        out.push_back(ok("database.file", path + ": " + std::to_string(h.incidents) +
-                                              " incident(s), " + megabytes(h.bytes) +
-                                              (running ? "; in use by a running incident-bot" : "")));
+        out.push_back(
+            ok("database.file", path + ": " + std::to_string(h.incidents) + " incident(s), " +
+                                    megabytes(h.bytes) +
+                                    (running ? "; in use by a running incident-bot" : "")));
         if (h.schema_version > h.latest_version) {
             out.push_back(error("database.schema",
                                 "schema version " + std::to_string(h.schema_version) +
@@ -768,21 +794,23 @@ std::vector<Check> check_database(const std::string& path, bool inside_bot) {
                                       ": it is migrated at the next start-up",
                                   "take a backup first: incident-bot backup PATH"));
         } else {
-            out.push_back(ok("database.schema", "schema version " + std::to_string(h.schema_version) +
-                                                    " (the latest)"));
+            out.push_back(
+                ok("database.schema",
+                   "schema version " + std::to_string(h.schema_version) + " (the latest)"));
         }
     }
     if (h.exists && (!h.write_error.empty() || !h.directory_error.empty())) {
         const std::string why = !h.write_error.empty() ? h.write_error : h.directory_error;
-        out.push_back(error("database.writable", "the database is not writable: " + why,
-                            access_fix));
+        out.push_back(
+            error("database.writable", "the database is not writable: " + why, access_fix));
     } else if (h.exists && h.open_error.empty()) {
         out.push_back(ok("database.writable", "a write transaction can start"));
     }
     if (h.free_bytes) {
         const std::string where = megabytes(*h.free_bytes) + " free where the database lives";
-        const std::string fix = "free disk space or move the database (INCIDENT_BOT_DB): on a "
-                                "full disk events can no longer be stored, so none is acknowledged";
+        const std::string fix =
+            "free disk space or move the database (INCIDENT_BOT_DB): on a "
+            "full disk events can no longer be stored, so none is acknowledged";
         if (*h.free_bytes < k_disk_error) {
             out.push_back(error("database.disk", "only " + where, fix));
         } else if (*h.free_bytes < k_disk_warning) {
@@ -840,8 +868,10 @@ std::string format_check(const Check& check) {
     std::string line(to_string(check.level));
     line.resize(8, ' ');
     line += check.name;
-    if (check.name.size() < 27) line.resize(8 + 27, ' ');
-    else line += ' ';
+    if (check.name.size() < 27)
+        line.resize(8 + 27, ' ');
+    else
+        line += ' ';
     std::string_view message = check.message;
     if (!check.fix.empty() && message.ends_with('.')) message.remove_suffix(1);
     line += message;

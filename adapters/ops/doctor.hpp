@@ -28,7 +28,8 @@ struct Check {
 
 struct DoctorOptions {
     // The checks the running bot makes of itself: no listen address check (it holds the
-    // address) and no "is a bot running" probe.
+    // address), no "is a bot running" probe, no apps.connections.open (its own Socket Mode
+    // connection shows whether the app token works).
     bool inside_bot = false;
     // Each network call (HTTP request, TCP connect) at most this long.
     std::chrono::milliseconds timeout{5000};

@@ -434,7 +434,8 @@ asio::awaitable<void> SlackAdapter::run_socket_mode() {
                 const net::NetStatus status = co_await ws.connect(url);
                 if (!status.ok()) {
                     last_error_ = status.message;
-                    spdlog::error("slack socket mode: websocket connect failed: {}", status.message);
+                    spdlog::error("slack socket mode: websocket connect failed: {}",
+                                  status.message);
                 } else {
                     bool open = !draining_;
                     while (open) {

@@ -70,7 +70,8 @@ TEST_CASE("backup and restore: a backup taken while the bot runs restores the sa
     r = run_binary({"restore", backup.string(), "--db", fresh.string()}, k_env, dir.path);
     CAPTURE(r.err);
     CHECK(r.status == 0);
-    CHECK(has(r.out, "restored " + fresh.string() + " from " + backup.string() + ": 2 incident(s)"));
+    CHECK(
+        has(r.out, "restored " + fresh.string() + " from " + backup.string() + ": 2 incident(s)"));
     CHECK_FALSE(has(r.out, "kept as"));
     for (const std::string key : {"INC-1", "INC-2"}) {
         const std::string original = export_of(dir.path, db, key, "md");
@@ -90,7 +91,8 @@ TEST_CASE("backup and restore: a backup taken while the bot runs restores the sa
     CHECK(has(r.out, "the replaced database is kept as " + db.string() + ".before-restore-"));
     fs::path kept;
     for (const auto& entry : fs::directory_iterator(dir.path)) {
-        if (entry.path().filename().string().starts_with("bot.db.before-restore-")) kept = entry.path();
+        if (entry.path().filename().string().starts_with("bot.db.before-restore-"))
+            kept = entry.path();
     }
     REQUIRE_FALSE(kept.empty());
     CHECK(has(export_of(dir.path, kept, "INC-3", "md"), "After the backup"));
@@ -102,8 +104,8 @@ TEST_CASE("backup and restore: a backup taken while the bot runs restores the sa
 TEST_CASE("backup and restore: refusals that change nothing") {
     TempDir dir("backup-refusals");
     const fs::path db = dir.path / "bot.db";
-    Run r = run_binary({"backup", (dir.path / "b.db").string(), "--db", db.string()}, k_env,
-                       dir.path);
+    Run r =
+        run_binary({"backup", (dir.path / "b.db").string(), "--db", db.string()}, k_env, dir.path);
     CHECK(r.status == 1);
     CHECK(has(r.err, "no database at " + db.string()));
     CHECK_FALSE(fs::exists(dir.path / "b.db"));

@@ -36,7 +36,8 @@ std::string error_with(const ConfigResult& result, const std::string& part) {
     return found;
 }
 
-const std::string k_example = std::string(INCIDENT_BOT_SOURCE_DIR) + "/deploy/incident-bot.conf.example";
+const std::string k_example =
+    std::string(INCIDENT_BOT_SOURCE_DIR) + "/deploy/incident-bot.conf.example";
 
 }  // namespace
 
@@ -54,8 +55,7 @@ TEST_CASE("config file: KEY=value lines, comments and quotes, and the environmen
         "bot.conf");
     CHECK(file.errors.empty());
     CHECK(file.values.at("INCIDENT_BOT_LISTEN").line == 3);
-    const ConfigResult r =
-        load_config(environment({{"SLACK_BOT_TOKEN", "xoxb-from-env"}}), file);
+    const ConfigResult r = load_config(environment({{"SLACK_BOT_TOKEN", "xoxb-from-env"}}), file);
     CHECK(r.errors.empty());
     CHECK(r.config.listen == "0.0.0.0:9090");
     CHECK(r.config.announce_channel == "ops incidents");
@@ -78,14 +78,17 @@ TEST_CASE("config file: unknown keys, lines without = and repeated keys are erro
         "NOT_A_SETTING=1\n",
         "/etc/incident-bot/incident-bot.conf");
     REQUIRE(file.errors.size() == 5);
-    CHECK(file.errors[0] == "/etc/incident-bot/incident-bot.conf:1: unknown key "
-                            "INCIDENT_BOT_LISTN (did you mean INCIDENT_BOT_LISTEN?)");
-    CHECK(file.errors[1] == "/etc/incident-bot/incident-bot.conf:2: expected KEY=value "
-                            "(comments are lines starting with #)");
+    CHECK(file.errors[0] ==
+          "/etc/incident-bot/incident-bot.conf:1: unknown key "
+          "INCIDENT_BOT_LISTN (did you mean INCIDENT_BOT_LISTEN?)");
+    CHECK(file.errors[1] ==
+          "/etc/incident-bot/incident-bot.conf:2: expected KEY=value "
+          "(comments are lines starting with #)");
     // A line without '=' may be a pasted secret: it is never echoed.
     CHECK_FALSE(has(file.errors[1], "pasted"));
-    CHECK(file.errors[2] == "/etc/incident-bot/incident-bot.conf:4: INCIDENT_BOT_DB is set "
-                            "twice (first on line 3)");
+    CHECK(file.errors[2] ==
+          "/etc/incident-bot/incident-bot.conf:4: INCIDENT_BOT_DB is set "
+          "twice (first on line 3)");
     CHECK(has(file.errors[3], ":5: `lower_case` is not a key"));
     CHECK(file.errors[4] == "/etc/incident-bot/incident-bot.conf:6: unknown key NOT_A_SETTING");
     CHECK(file.values.at("INCIDENT_BOT_DB").text == "/var/lib/a.db");
@@ -108,7 +111,8 @@ TEST_CASE("config file: bad values are errors naming the key and its line") {
         "bot.conf");
     REQUIRE(file.errors.empty());
     const ConfigResult r = load_config(environment({}), file);
-    CHECK(has(error_with(r, "INCIDENT_BOT_LISTEN"), "bot.conf:2: INCIDENT_BOT_LISTEN must be host:port"));
+    CHECK(has(error_with(r, "INCIDENT_BOT_LISTEN"),
+              "bot.conf:2: INCIDENT_BOT_LISTEN must be host:port"));
     CHECK(has(error_with(r, "INCIDENT_BOT_REMIND_TICK_SECONDS"),
               "bot.conf:3: INCIDENT_BOT_REMIND_TICK_SECONDS must be a number of seconds"));
     CHECK(error_with(r, "INCIDENT_BOT_LOG_FORMAT") ==
@@ -117,13 +121,13 @@ TEST_CASE("config file: bad values are errors naming the key and its line") {
     CHECK(has(token, "bot.conf:5: SLACK_BOT_TOKEN must be a bot token starting with xoxb-"));
     CHECK_FALSE(has(token, "user-token-secret"));
     // An error about two keys points at the first one the file set.
-    CHECK(has(error_with(r, "INCIDENT_BOT_WEBHOOK_SECRET"), "bot.conf:7: INCIDENT_BOT_WEBHOOK_URL is set"));
+    CHECK(has(error_with(r, "INCIDENT_BOT_WEBHOOK_SECRET"),
+              "bot.conf:7: INCIDENT_BOT_WEBHOOK_URL is set"));
 }
 
 TEST_CASE("config file: a value from the environment is not blamed on the file") {
     const ConfigFile file = parse_config_file("INCIDENT_BOT_LISTEN=127.0.0.1:8080\n", "bot.conf");
-    const ConfigResult r =
-        load_config(environment({{"INCIDENT_BOT_LISTEN", "nope"}}), file);
+    const ConfigResult r = load_config(environment({{"INCIDENT_BOT_LISTEN", "nope"}}), file);
     CHECK(error_with(r, "INCIDENT_BOT_LISTEN") ==
           "INCIDENT_BOT_LISTEN must be host:port, e.g. 127.0.0.1:8080.");
 }

@@ -40,18 +40,23 @@ Run doctor(asio::io_context& io, const fs::path& dir, std::vector<std::string> e
     options.err = dir / ("doctor-" + std::to_string(runs) + ".err");
     options.uid = uid;
     Run run;
-    const bool finished = run_async(io, [&]() -> asio::awaitable<void> {
-        Process process(k_binary, options);
-        const auto status = co_await process.wait(milliseconds(30'000));
-        run.status = status.value_or(-1);
-        run.out = process.out();
-        run.err = process.err();
-    }, milliseconds(40'000));
+    const bool finished = run_async(
+        io,
+        [&]() -> asio::awaitable<void> {
+            Process process(k_binary, options);
+            const auto status = co_await process.wait(milliseconds(30'000));
+            run.status = status.value_or(-1);
+            run.out = process.out();
+            run.err = process.err();
+        },
+        milliseconds(40'000));
     CHECK(finished);
     return run;
 }
 
-void create_database(const fs::path& path) { SqliteStore store(path.string()); }
+void create_database(const fs::path& path) {
+    SqliteStore store(path.string());
+}
 
 std::string port_of(const std::string& url) {
     const auto colon = url.find(':', url.find("://") + 3);
@@ -94,21 +99,26 @@ struct MattermostSetup {
 
     MattermostSetup() {
         const std::string id = mm_id("incidents");
-        fake.channels[id] = FakeMattermost::Channel{id, fake.team_id, "incidents", "Incidents",
-                                                    "", "O", {fake.bot_user_id}};
+        fake.channels[id] = FakeMattermost::Channel{
+            id, fake.team_id, "incidents", "Incidents", "", "O", {fake.bot_user_id}};
     }
     Run run(const std::vector<std::string>& extra = {}) {
         const std::vector<std::string> env{"MATTERMOST_URL=" + fake.url(),
-                                     "MATTERMOST_TOKEN=" + fake.token, "MATTERMOST_TEAM=ops",
-                                     "INCIDENT_BOT_PUBLIC_URL=https://bot.example.com",
-                                     "INCIDENT_BOT_DB=" + (dir.path / "bot.db").string(),
-                                     "INCIDENT_BOT_LISTEN=127.0.0.1:0"};
+                                           "MATTERMOST_TOKEN=" + fake.token,
+                                           "MATTERMOST_TEAM=ops",
+                                           "INCIDENT_BOT_PUBLIC_URL=https://bot.example.com",
+                                           "INCIDENT_BOT_DB=" + (dir.path / "bot.db").string(),
+                                           "INCIDENT_BOT_LISTEN=127.0.0.1:0"};
         return doctor(io, dir.path, merged(env, extra));
     }
 };
 
-bool is_error(const std::string& line) { return line.starts_with("error "); }
-bool is_ok(const std::string& line) { return line.starts_with("ok "); }
+bool is_error(const std::string& line) {
+    return line.starts_with("error ");
+}
+bool is_ok(const std::string& line) {
+    return line.starts_with("ok ");
+}
 
 }  // namespace
 
@@ -160,9 +170,10 @@ TEST_CASE("doctor: a wrong Slack bot token is its own error with the fix") {
     CHECK(r.status == 1);
     const std::string line = check_line(r.out, "slack.auth");
     CHECK(is_error(line));
-    CHECK(has(line, "Slack rejected SLACK_BOT_TOKEN (invalid_auth); fix: copy the Bot User "
-                    "OAuth Token (xoxb-...) from the app's OAuth & Permissions page into "
-                    "SLACK_BOT_TOKEN"));
+    CHECK(has(line,
+              "Slack rejected SLACK_BOT_TOKEN (invalid_auth); fix: copy the Bot User "
+              "OAuth Token (xoxb-...) from the app's OAuth & Permissions page into "
+              "SLACK_BOT_TOKEN"));
     CHECK_FALSE(has(r.out, "wrong-secret-value"));
     // What needs the token is not checked: it would only repeat the error.
     CHECK(check_line(r.out, "slack.scopes").empty());
@@ -176,8 +187,9 @@ TEST_CASE("doctor: a wrong Slack app token is its own error with the fix") {
     CHECK(is_ok(check_line(r.out, "slack.auth")));
     const std::string line = check_line(r.out, "slack.socket_mode");
     CHECK(is_error(line));
-    CHECK(has(line, "Slack rejected SLACK_APP_TOKEN (invalid_auth); fix: generate an app-level "
-                    "token with the connections:write scope"));
+    CHECK(has(line,
+              "Slack rejected SLACK_APP_TOKEN (invalid_auth); fix: generate an app-level "
+              "token with the connections:write scope"));
     CHECK_FALSE(has(r.out, "wrong-secret-value"));
 }
 
@@ -189,9 +201,10 @@ TEST_CASE("doctor: a missing scope names the scope, what it is for, and how to a
     CHECK(r.status == 1);
     const std::string line = check_line(r.out, "slack.scopes");
     CHECK(is_error(line));
-    CHECK(has(line, "the bot token lacks channels:manage (creating incident channels, inviting, "
-                    "setting topics); fix: add the missing scopes under OAuth & Permissions > "
-                    "Bot Token Scopes"));
+    CHECK(has(line,
+              "the bot token lacks channels:manage (creating incident channels, inviting, "
+              "setting topics); fix: add the missing scopes under OAuth & Permissions > "
+              "Bot Token Scopes"));
     CHECK(has(line, "reinstall the app"));
     CHECK(is_ok(check_line(r.out, "slack.auth")));
     CHECK(is_ok(check_line(r.out, "slack.announce_channel")));
@@ -213,9 +226,10 @@ TEST_CASE("doctor: a missing announcement channel is its own error with the fix"
     CHECK(r.status == 1);
     const std::string line = check_line(r.out, "slack.announce_channel");
     CHECK(is_error(line));
-    CHECK(has(line, "the announcement channel #incidents does not exist (or is archived or "
-                    "private); fix: create the public channel #incidents in Slack, or set "
-                    "INCIDENT_BOT_ANNOUNCE_CHANNEL to an existing public channel"));
+    CHECK(has(line,
+              "the announcement channel #incidents does not exist (or is archived or "
+              "private); fix: create the public channel #incidents in Slack, or set "
+              "INCIDENT_BOT_ANNOUNCE_CHANNEL to an existing public channel"));
     // Another name that exists is fine.
     const Run other = s.run({"INCIDENT_BOT_ANNOUNCE_CHANNEL=general"});
     CHECK(other.status == 0);
@@ -245,7 +259,8 @@ TEST_CASE("doctor: an unwritable database is its own error with the fix") {
         fs::permissions(db, fs::perms::owner_read | fs::perms::group_read | fs::perms::others_read);
         fs::permissions(data, fs::perms::owner_read | fs::perms::owner_exec);
     }
-    std::vector<std::string> env{"INCIDENT_BOT_DB=" + db.string(), "INCIDENT_BOT_LISTEN=127.0.0.1:0"};
+    std::vector<std::string> env{"INCIDENT_BOT_DB=" + db.string(),
+                                 "INCIDENT_BOT_LISTEN=127.0.0.1:0"};
     const Run r = doctor(s.io, s.dir.path, env, {}, as);
     if (!as) fs::permissions(data, fs::perms::owner_all);
     CAPTURE(r.out);
@@ -269,7 +284,8 @@ TEST_CASE("doctor: a database written by a newer incident-bot, and a file that i
         SQLite::Database raw(db.string(), SQLite::OPEN_READWRITE);
         raw.exec("INSERT INTO schema_migrations (version, applied_at) VALUES (99, 'later')");
     }
-    std::vector<std::string> env{"INCIDENT_BOT_DB=" + db.string(), "INCIDENT_BOT_LISTEN=127.0.0.1:0"};
+    std::vector<std::string> env{"INCIDENT_BOT_DB=" + db.string(),
+                                 "INCIDENT_BOT_LISTEN=127.0.0.1:0"};
     Run r = doctor(s.io, s.dir.path, env);
     CHECK(r.status == 1);
     CHECK(is_error(check_line(r.out, "database.schema")));
@@ -288,9 +304,9 @@ TEST_CASE("doctor: a healthy Mattermost set-up is all ok and exits 0") {
     const Run r = m.run();
     CAPTURE(r.out);
     CHECK(r.status == 0);
-    for (const char* name : {"platform.mattermost", "mattermost.auth", "mattermost.team",
-                             "mattermost.permissions", "mattermost.command",
-                             "mattermost.announce_channel"}) {
+    for (const char* name :
+         {"platform.mattermost", "mattermost.auth", "mattermost.team", "mattermost.permissions",
+          "mattermost.command", "mattermost.announce_channel"}) {
         CHECK_MESSAGE(is_ok(check_line(r.out, name)), name);
     }
     CHECK(has(check_line(r.out, "mattermost.auth"), "signed in as @incident-bot, a bot account"));
@@ -359,21 +375,21 @@ TEST_CASE("doctor: a missing Mattermost announcement channel is its own error") 
     CHECK(r.status == 1);
     const std::string line = check_line(r.out, "mattermost.announce_channel");
     CHECK(is_error(line));
-    CHECK(has(line, "the announcement channel ~incidents does not exist in the team; fix: create "
-                    "the public channel ~incidents"));
+    CHECK(has(line,
+              "the announcement channel ~incidents does not exist in the team; fix: create "
+              "the public channel ~incidents"));
 }
 
 TEST_CASE("doctor: SMTP out of reach, a webhook that answers, a listen address in use") {
     SlackSetup s;
     const std::string busy = "127.0.0.1:" + port_of(s.fake.api_url());
-    const Run r = doctor(s.io, s.dir.path,
-                         {"INCIDENT_BOT_DB=" + (s.dir.path / "bot.db").string(),
-                          "INCIDENT_BOT_LISTEN=" + busy,
-                          "INCIDENT_BOT_SMTP_URL=smtp://127.0.0.1:1",
-                          "INCIDENT_BOT_SMTP_FROM=bot@example.com",
-                          "INCIDENT_BOT_STAKEHOLDER_EMAILS=cto@example.com",
-                          "INCIDENT_BOT_WEBHOOK_URL=" + s.fake.api_url() + "hooks/secret-path",
-                          "INCIDENT_BOT_WEBHOOK_SECRET=webhooksecretvalue"});
+    const Run r = doctor(
+        s.io, s.dir.path,
+        {"INCIDENT_BOT_DB=" + (s.dir.path / "bot.db").string(), "INCIDENT_BOT_LISTEN=" + busy,
+         "INCIDENT_BOT_SMTP_URL=smtp://127.0.0.1:1", "INCIDENT_BOT_SMTP_FROM=bot@example.com",
+         "INCIDENT_BOT_STAKEHOLDER_EMAILS=cto@example.com",
+         "INCIDENT_BOT_WEBHOOK_URL=" + s.fake.api_url() + "hooks/secret-path",
+         "INCIDENT_BOT_WEBHOOK_SECRET=webhooksecretvalue"});
     CAPTURE(r.out);
     CHECK(r.status == 1);
     const std::string smtp = check_line(r.out, "email.smtp");
@@ -410,5 +426,6 @@ TEST_CASE("doctor: --format json, and configuration errors as error lines") {
     CHECK(r.status == 1);
     const std::string line = check_line(r.out, "config");
     CHECK(is_error(line));
-    CHECK(has(line, conf.string() + ":1: unknown key SLACK_BOT_TOKN (did you mean SLACK_BOT_TOKEN?)"));
+    CHECK(has(line,
+              conf.string() + ":1: unknown key SLACK_BOT_TOKN (did you mean SLACK_BOT_TOKEN?)"));
 }

@@ -70,29 +70,33 @@ Run run_bot_with_secrets(const std::vector<std::string>& args) {
     options.err = dir.path / "bot.err";
     std::optional<int> status;
     std::unique_ptr<Process> bot;
-    const bool finished = run_async(io, [&]() -> asio::awaitable<void> {
-        bot = std::make_unique<Process>(k_binary, options);
-        REQUIRE(co_await wait_until([&] { return slack.connected() && mattermost.connected(); },
-                                    milliseconds(20'000)));
-        slack.rate_limit["chat.postMessage"] = 1;
-        slack.deliver(slash_envelope("log-declare", "CGENERAL", "U1", "alice", "declare sev2 Logs"));
-        std::string channel;
-        REQUIRE(co_await wait_until(
-            [&] {
-                for (const auto& [id, name] : slack.channel_names) {
-                    if (name.starts_with("inc-1-")) channel = id;
-                }
-                return !channel.empty() && slack.count("chat.postMessage") >= 3;
-            },
-            milliseconds(20'000)));
-        // An unknown user: users.info fails.
-        slack.deliver(events_envelope(
-            "log-1", message_event(channel, "U9", "1800000001.000100", "who am I")));
-        co_await wait_until([&] { return slack.count("users.info") >= 1; }, milliseconds(5000));
-        co_await sleep_for(milliseconds(500));
-        bot->signal(SIGTERM);
-        status = co_await bot->wait(milliseconds(15'000));
-    }, milliseconds(60'000));
+    const bool finished = run_async(
+        io,
+        [&]() -> asio::awaitable<void> {
+            bot = std::make_unique<Process>(k_binary, options);
+            REQUIRE(co_await wait_until([&] { return slack.connected() && mattermost.connected(); },
+                                        milliseconds(20'000)));
+            slack.rate_limit["chat.postMessage"] = 1;
+            slack.deliver(
+                slash_envelope("log-declare", "CGENERAL", "U1", "alice", "declare sev2 Logs"));
+            std::string channel;
+            REQUIRE(co_await wait_until(
+                [&] {
+                    for (const auto& [id, name] : slack.channel_names) {
+                        if (name.starts_with("inc-1-")) channel = id;
+                    }
+                    return !channel.empty() && slack.count("chat.postMessage") >= 3;
+                },
+                milliseconds(20'000)));
+            // An unknown user: users.info fails.
+            slack.deliver(events_envelope(
+                "log-1", message_event(channel, "U9", "1800000001.000100", "who am I")));
+            co_await wait_until([&] { return slack.count("users.info") >= 1; }, milliseconds(5000));
+            co_await sleep_for(milliseconds(500));
+            bot->signal(SIGTERM);
+            status = co_await bot->wait(milliseconds(15'000));
+        },
+        milliseconds(60'000));
     CHECK(finished);
     Run run;
     run.status = status.value_or(-1);
@@ -103,8 +107,8 @@ Run run_bot_with_secrets(const std::vector<std::string>& args) {
 
 void check_no_secret(const Run& run) {
     const Secrets s;
-    for (const auto& secret : {s.bot, s.app, s.signing, s.mattermost, s.dashboard, s.webhook, s.smtp,
-                               std::string("LOGSECRET")}) {
+    for (const auto& secret : {s.bot, s.app, s.signing, s.mattermost, s.dashboard, s.webhook,
+                               s.smtp, std::string("LOGSECRET")}) {
         CHECK_MESSAGE(!has(run.err, secret), secret << " appears in the log");
         CHECK_MESSAGE(!has(run.out, secret), secret << " appears on stdout");
     }

@@ -30,8 +30,7 @@ int open_or_throw(const fs::path& path, int flags) {
 
 }  // namespace
 
-Process::Process(const std::string& binary, ProcessOptions options)
-    : options_(std::move(options)) {
+Process::Process(const std::string& binary, ProcessOptions options) : options_(std::move(options)) {
     std::vector<std::string> argv_strings{binary};
     argv_strings.insert(argv_strings.end(), options_.args.begin(), options_.args.end());
     std::vector<std::string> env_strings = options_.env;
@@ -101,7 +100,9 @@ bool Process::poll() {
     return true;
 }
 
-bool Process::running() { return !poll(); }
+bool Process::running() {
+    return !poll();
+}
 
 boost::asio::awaitable<std::optional<int>> Process::wait(milliseconds limit) {
     const auto deadline = std::chrono::steady_clock::now() + limit;
@@ -119,8 +120,12 @@ std::optional<int> Process::wait_blocking(milliseconds limit) {
     return status_;
 }
 
-std::string Process::out() const { return read_file(options_.out); }
-std::string Process::err() const { return read_file(options_.err); }
+std::string Process::out() const {
+    return read_file(options_.out);
+}
+std::string Process::err() const {
+    return read_file(options_.err);
+}
 
 Run run_binary(const std::vector<std::string>& args, const std::vector<std::string>& env,
                const fs::path& dir, const fs::path& in) {
