@@ -1,6 +1,7 @@
 #include "storage/sqlite_store.hpp"
 
 #include <algorithm>
+#include <memory>
 #include <mutex>
 #include <stdexcept>
 #include <unordered_map>
@@ -65,6 +66,31 @@ auto parse_optional_column(const Column& column, Parse parse, std::string_view n
     if (column.isNull()) return std::nullopt;
     return parse_column(column, parse, name);
 }
+
+// A cached statement for one use: bindings cleared and cursor reset on the way out, so
+// no half-read SELECT keeps a WAL snapshot (and the checkpointer) waiting.
+class Prepared {
+  public:
+    explicit Prepared(Statement& statement) : statement_(statement) {}
+    Prepared(const Prepared&) = delete;
+    Prepared& operator=(const Prepared&) = delete;
+    ~Prepared() {
+        statement_.tryReset();
+        statement_.clearBindings();
+    }
+    operator Statement&() { return statement_; }
+    template <typename... Args>
+    void bind(Args&&... args) {
+        statement_.bind(std::forward<Args>(args)...);
+    }
+    int exec() { return statement_.exec(); }
+    bool executeStep() { return statement_.executeStep(); }
+    Column getColumn(int index) { return statement_.getColumn(index); }
+    void reset() { statement_.reset(); }
+
+  private:
+    Statement& statement_;
+};
 
 template <typename Read>
 auto collect(Statement& query, Read read) {
@@ -176,20 +202,6 @@ ActionItem read_action(Statement& row) {
     return item;
 }
 
-void write_revisions(SQLite::Database& db, const TimelineEntry& entry) {
-    Statement clear(db, "DELETE FROM entry_revisions WHERE entry_id = ?");
-    clear.bind(1, entry.id);
-    clear.exec();
-    Statement insert(db, "INSERT INTO entry_revisions (entry_id, seq, text) VALUES (?, ?, ?)");
-    for (std::size_t seq = 0; seq < entry.previous_texts.size(); ++seq) {
-        insert.bind(1, entry.id);
-        insert.bind(2, static_cast<std::int64_t>(seq));
-        insert.bind(3, entry.previous_texts[seq]);
-        insert.exec();
-        insert.reset();
-    }
-}
-
 bool is_memory_path(const std::string& path) {
     return path.empty() || path == ":memory:" || path.starts_with("file::memory:");
 }
@@ -205,6 +217,31 @@ struct SqliteStore::Impl {
     // Recursive: work() inside transaction() calls back into the store.
     std::recursive_mutex mutex;
     int depth = 0;
+    // After db: statements are finalized before the connection closes.
+    std::unordered_map<std::string, std::unique_ptr<Statement>> statements;
+
+    // Prepared once per connection: parsing the SQL of every insert was the largest cost
+    // of storing an event.
+    Prepared prepare(const std::string& sql) {
+        auto& cached = statements[sql];
+        if (!cached) cached = std::make_unique<Statement>(db, sql);
+        return Prepared(*cached);
+    }
+
+    void write_revisions(const TimelineEntry& entry) {
+        Prepared clear = prepare("DELETE FROM entry_revisions WHERE entry_id = ?");
+        clear.bind(1, entry.id);
+        clear.exec();
+        Prepared insert =
+            prepare("INSERT INTO entry_revisions (entry_id, seq, text) VALUES (?, ?, ?)");
+        for (std::size_t seq = 0; seq < entry.previous_texts.size(); ++seq) {
+            insert.bind(1, entry.id);
+            insert.bind(2, static_cast<std::int64_t>(seq));
+            insert.bind(3, entry.previous_texts[seq]);
+            insert.exec();
+            insert.reset();
+        }
+    }
 };
 
 SqliteStore::SqliteStore(const std::string& path) {
@@ -271,7 +308,7 @@ void SqliteStore::transaction(const std::function<void()>& work) {
 
 std::optional<std::string> SqliteStore::processed(std::string_view key) {
     std::lock_guard lock(impl_->mutex);
-    Statement query(impl_->db, "SELECT reply FROM processed_keys WHERE key = ?");
+    Prepared query = impl_->prepare("SELECT reply FROM processed_keys WHERE key = ?");
     query.bind(1, std::string(key));
     return first(query, [](Statement& row) { return row.getColumn(0).getString(); });
 }
@@ -279,8 +316,7 @@ std::optional<std::string> SqliteStore::processed(std::string_view key) {
 void SqliteStore::mark_processed(std::string_view key, std::string_view reply, Timestamp at) {
     std::lock_guard lock(impl_->mutex);
     // The first reply stands: a retried event must get the answer the first one got.
-    Statement insert(impl_->db,
-                     "INSERT INTO processed_keys (key, reply, processed_at) VALUES (?, ?, ?) "
+    Prepared insert = impl_->prepare("INSERT INTO processed_keys (key, reply, processed_at) VALUES (?, ?, ?) "
                      "ON CONFLICT (key) DO NOTHING");
     insert.bind(1, std::string(key));
     insert.bind(2, std::string(reply));
@@ -290,7 +326,7 @@ void SqliteStore::mark_processed(std::string_view key, std::string_view reply, T
 
 void SqliteStore::insert_incident(Incident& incident) {
     std::lock_guard lock(impl_->mutex);
-    Statement insert(impl_->db, std::string("INSERT INTO incidents (") + k_incident_columns +
+    Prepared insert = impl_->prepare(std::string("INSERT INTO incidents (") + k_incident_columns +
                                     ") VALUES ((SELECT ifnull(max(number), 0) + 1 FROM "
                                     "incidents), ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, "
                                     "?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)");
@@ -302,8 +338,7 @@ void SqliteStore::insert_incident(Incident& incident) {
 
 void SqliteStore::update_incident(const Incident& incident) {
     std::lock_guard lock(impl_->mutex);
-    Statement update(impl_->db,
-                     "UPDATE incidents SET title = ?1, severity = ?2, final_severity = ?3, "
+    Prepared update = impl_->prepare("UPDATE incidents SET title = ?1, severity = ?2, final_severity = ?3, "
                      "state = ?4, merged_into = ?5, platform = ?6, channel_id = ?7, "
                      "channel_name = ?8, declared_by_id = ?9, declared_by_name = ?10, "
                      "declared_at = ?11, identified_at = ?12, mitigated_at = ?13, "
@@ -319,7 +354,7 @@ void SqliteStore::update_incident(const Incident& incident) {
 
 std::optional<Incident> SqliteStore::incident(std::int64_t number) {
     std::lock_guard lock(impl_->mutex);
-    Statement query(impl_->db, std::string("SELECT ") + k_incident_columns +
+    Prepared query = impl_->prepare(std::string("SELECT ") + k_incident_columns +
                                    " FROM incidents WHERE number = ?");
     query.bind(1, number);
     return first(query, read_incident);
@@ -329,7 +364,7 @@ std::optional<Incident> SqliteStore::incident_by_channel(std::string_view platfo
                                                          std::string_view channel_id) {
     std::lock_guard lock(impl_->mutex);
     // Incidents without a channel yet have channel_id '' and belong to no channel.
-    Statement query(impl_->db, std::string("SELECT ") + k_incident_columns +
+    Prepared query = impl_->prepare(std::string("SELECT ") + k_incident_columns +
                                    " FROM incidents WHERE platform = ? AND channel_id = ? "
                                    "AND channel_id <> '' ORDER BY number DESC LIMIT 1");
     query.bind(1, std::string(platform));
@@ -339,7 +374,7 @@ std::optional<Incident> SqliteStore::incident_by_channel(std::string_view platfo
 
 std::vector<Incident> SqliteStore::incidents(bool include_closed) {
     std::lock_guard lock(impl_->mutex);
-    Statement query(impl_->db, std::string("SELECT ") + k_incident_columns +
+    Prepared query = impl_->prepare(std::string("SELECT ") + k_incident_columns +
                                    " FROM incidents WHERE ?1 OR state NOT IN ('closed', "
                                    "'merged') ORDER BY number DESC");
     query.bind(1, include_closed ? 1 : 0);
@@ -348,7 +383,7 @@ std::vector<Incident> SqliteStore::incidents(bool include_closed) {
 
 std::vector<Incident> SqliteStore::merged_into(std::int64_t primary) {
     std::lock_guard lock(impl_->mutex);
-    Statement query(impl_->db, std::string("SELECT ") + k_incident_columns +
+    Prepared query = impl_->prepare(std::string("SELECT ") + k_incident_columns +
                                    " FROM incidents WHERE merged_into = ? ORDER BY number");
     query.bind(1, primary);
     return collect(query, read_incident);
@@ -356,17 +391,15 @@ std::vector<Incident> SqliteStore::merged_into(std::int64_t primary) {
 
 void SqliteStore::assign_role(std::int64_t incident, const RoleAssignment& assignment) {
     transaction([&] {
-        SQLite::Database& db = impl_->db;
         const std::string role(to_string(assignment.role));
         if (assignment.role != Role::sme) {
-            Statement clear(db, "DELETE FROM roles WHERE incident = ? AND role = ?");
+            Prepared clear = impl_->prepare("DELETE FROM roles WHERE incident = ? AND role = ?");
             clear.bind(1, incident);
             clear.bind(2, role);
             clear.exec();
         }
         // An sme named twice keeps the first assignment.
-        Statement insert(db,
-                         "INSERT INTO roles (incident, role, person_id, person_name, "
+        Prepared insert = impl_->prepare("INSERT INTO roles (incident, role, person_id, person_name, "
                          "assigned_by_id, assigned_by_name, assigned_at) "
                          "VALUES (?, ?, ?, ?, ?, ?, ?) "
                          "ON CONFLICT (incident, role, person_id) DO NOTHING");
@@ -383,8 +416,7 @@ void SqliteStore::assign_role(std::int64_t incident, const RoleAssignment& assig
 
 std::vector<RoleAssignment> SqliteStore::roles(std::int64_t incident) {
     std::lock_guard lock(impl_->mutex);
-    Statement query(impl_->db,
-                    "SELECT role, person_id, person_name, assigned_by_id, assigned_by_name, "
+    Prepared query = impl_->prepare("SELECT role, person_id, person_name, assigned_by_id, assigned_by_name, "
                     "assigned_at FROM roles WHERE incident = ? ORDER BY assigned_at, id");
     query.bind(1, incident);
     auto roles = collect(query, [](Statement& row) {
@@ -408,7 +440,7 @@ bool SqliteStore::add_entry(TimelineEntry& entry) {
     transaction([&] {
         SQLite::Database& db = impl_->db;
         // DO NOTHING only covers uniqueness, so a missing incident still fails loudly.
-        Statement insert(db, std::string("INSERT INTO timeline_entries (") + k_entry_columns +
+        Prepared insert = impl_->prepare(std::string("INSERT INTO timeline_entries (") + k_entry_columns +
                                  ") VALUES (NULL, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
                                  "ON CONFLICT DO NOTHING");
         insert.bind(1, entry.incident);
@@ -425,16 +457,14 @@ bool SqliteStore::add_entry(TimelineEntry& entry) {
         if (insert.exec() == 0) return;
         entry.id = db.getLastInsertRowid();
         added = true;
-        if (!entry.previous_texts.empty()) write_revisions(db, entry);
+        if (!entry.previous_texts.empty()) impl_->write_revisions(entry);
     });
     return added;
 }
 
 void SqliteStore::update_entry(const TimelineEntry& entry) {
     transaction([&] {
-        SQLite::Database& db = impl_->db;
-        Statement update(db,
-                         "UPDATE timeline_entries SET text = ?, key_event = ?, edited_at = ?, "
+        Prepared update = impl_->prepare("UPDATE timeline_entries SET text = ?, key_event = ?, edited_at = ?, "
                          "deleted_at = ? WHERE id = ?");
         update.bind(1, entry.text);
         update.bind(2, entry.key_event ? 1 : 0);
@@ -445,7 +475,7 @@ void SqliteStore::update_entry(const TimelineEntry& entry) {
             throw std::runtime_error("cannot update timeline entry " + std::to_string(entry.id) +
                                      ": no such entry");
         }
-        write_revisions(db, entry);
+        impl_->write_revisions(entry);
     });
 }
 
@@ -453,15 +483,14 @@ std::optional<TimelineEntry> SqliteStore::entry_by_message(std::int64_t incident
                                                            std::string_view message_id) {
     std::lock_guard lock(impl_->mutex);
     if (message_id.empty()) return std::nullopt;
-    Statement query(impl_->db, std::string("SELECT ") + k_entry_columns +
+    Prepared query = impl_->prepare(std::string("SELECT ") + k_entry_columns +
                                    " FROM timeline_entries WHERE incident = ? AND "
                                    "message_id = ? AND message_id <> ''");
     query.bind(1, incident);
     query.bind(2, std::string(message_id));
     auto entry = first(query, read_entry);
     if (entry) {
-        Statement revisions(impl_->db,
-                            "SELECT text FROM entry_revisions WHERE entry_id = ? ORDER BY seq");
+        Prepared revisions = impl_->prepare("SELECT text FROM entry_revisions WHERE entry_id = ? ORDER BY seq");
         revisions.bind(1, entry->id);
         entry->previous_texts =
             collect(revisions, [](Statement& row) { return row.getColumn(0).getString(); });
@@ -471,15 +500,14 @@ std::optional<TimelineEntry> SqliteStore::entry_by_message(std::int64_t incident
 
 std::vector<TimelineEntry> SqliteStore::timeline(std::int64_t incident) {
     std::lock_guard lock(impl_->mutex);
-    Statement query(impl_->db, std::string("SELECT ") + k_entry_columns +
+    Prepared query = impl_->prepare(std::string("SELECT ") + k_entry_columns +
                                    " FROM timeline_entries WHERE incident = ? ORDER BY at, id");
     query.bind(1, incident);
     auto entries = collect(query, read_entry);
 
     std::unordered_map<std::int64_t, std::size_t> index_of;
     for (std::size_t i = 0; i < entries.size(); ++i) index_of.emplace(entries[i].id, i);
-    Statement revisions(impl_->db,
-                        "SELECT r.entry_id, r.text FROM entry_revisions r "
+    Prepared revisions = impl_->prepare("SELECT r.entry_id, r.text FROM entry_revisions r "
                         "JOIN timeline_entries e ON e.id = r.entry_id "
                         "WHERE e.incident = ? ORDER BY r.entry_id, r.seq");
     revisions.bind(1, incident);
@@ -495,7 +523,7 @@ std::vector<TimelineEntry> SqliteStore::timeline(std::int64_t incident) {
 void SqliteStore::add_action(ActionItem& item) {
     transaction([&] {
         SQLite::Database& db = impl_->db;
-        Statement insert(db, std::string("INSERT INTO action_items (") + k_action_columns +
+        Prepared insert = impl_->prepare(std::string("INSERT INTO action_items (") + k_action_columns +
                                  ") VALUES (NULL, ?1, (SELECT ifnull(max(number), 0) + 1 FROM "
                                  "action_items WHERE incident = ?1), ?2, ?3, ?4, ?5, ?6, ?7, "
                                  "?8, ?9, ?10, ?11)");
@@ -513,7 +541,7 @@ void SqliteStore::add_action(ActionItem& item) {
         insert.exec();
         const std::int64_t id = db.getLastInsertRowid();
 
-        Statement number(db, "SELECT number FROM action_items WHERE id = ?");
+        Prepared number = impl_->prepare("SELECT number FROM action_items WHERE id = ?");
         number.bind(1, id);
         number.executeStep();
         item.id = id;
@@ -523,8 +551,7 @@ void SqliteStore::add_action(ActionItem& item) {
 
 void SqliteStore::update_action(const ActionItem& item) {
     std::lock_guard lock(impl_->mutex);
-    Statement update(impl_->db,
-                     "UPDATE action_items SET text = ?, owner = ?, due = ?, status = ?, "
+    Prepared update = impl_->prepare("UPDATE action_items SET text = ?, owner = ?, due = ?, status = ?, "
                      "done_at = ? WHERE id = ?");
     update.bind(1, item.text);
     update.bind(2, item.owner);
@@ -540,7 +567,7 @@ void SqliteStore::update_action(const ActionItem& item) {
 
 std::vector<ActionItem> SqliteStore::actions(std::int64_t incident) {
     std::lock_guard lock(impl_->mutex);
-    Statement query(impl_->db, std::string("SELECT ") + k_action_columns +
+    Prepared query = impl_->prepare(std::string("SELECT ") + k_action_columns +
                                    " FROM action_items WHERE incident = ? ORDER BY number");
     query.bind(1, incident);
     return collect(query, read_action);
@@ -549,8 +576,7 @@ std::vector<ActionItem> SqliteStore::actions(std::int64_t incident) {
 void SqliteStore::subscribe(const Subscription& sub) {
     std::lock_guard lock(impl_->mutex);
     // Subscribing again only refreshes the display name.
-    Statement insert(impl_->db,
-                     "INSERT INTO subscriptions (platform, who_id, who_name, incident, "
+    Prepared insert = impl_->prepare("INSERT INTO subscriptions (platform, who_id, who_name, incident, "
                      "min_severity) VALUES (?, ?, ?, ?, ?) "
                      "ON CONFLICT (platform, who_id, ifnull(incident, 0), min_severity) "
                      "DO UPDATE SET who_name = excluded.who_name");
@@ -564,8 +590,7 @@ void SqliteStore::subscribe(const Subscription& sub) {
 
 bool SqliteStore::unsubscribe(const Subscription& sub) {
     std::lock_guard lock(impl_->mutex);
-    Statement remove(impl_->db,
-                     "DELETE FROM subscriptions WHERE platform = ? AND who_id = ? AND "
+    Prepared remove = impl_->prepare("DELETE FROM subscriptions WHERE platform = ? AND who_id = ? AND "
                      "incident IS ? AND min_severity = ?");
     remove.bind(1, sub.platform);
     remove.bind(2, sub.who.id);
@@ -576,8 +601,7 @@ bool SqliteStore::unsubscribe(const Subscription& sub) {
 
 std::vector<Subscription> SqliteStore::subscriptions() {
     std::lock_guard lock(impl_->mutex);
-    Statement query(impl_->db,
-                    "SELECT platform, who_id, who_name, incident, min_severity "
+    Prepared query = impl_->prepare("SELECT platform, who_id, who_name, incident, min_severity "
                     "FROM subscriptions ORDER BY id");
     return collect(query, [](Statement& row) {
         Subscription sub;
@@ -592,8 +616,7 @@ std::vector<Subscription> SqliteStore::subscriptions() {
 
 bool SqliteStore::record_reminder(const SentReminder& reminder) {
     std::lock_guard lock(impl_->mutex);
-    Statement insert(impl_->db,
-                     "INSERT INTO reminders_sent (key, kind, incident, sent_at) "
+    Prepared insert = impl_->prepare("INSERT INTO reminders_sent (key, kind, incident, sent_at) "
                      "VALUES (?, ?, ?, ?) ON CONFLICT (key) DO NOTHING");
     insert.bind(1, reminder.key);
     insert.bind(2, reminder.kind);
@@ -604,7 +627,7 @@ bool SqliteStore::record_reminder(const SentReminder& reminder) {
 
 bool SqliteStore::reminder_sent(std::string_view key) {
     std::lock_guard lock(impl_->mutex);
-    Statement query(impl_->db, "SELECT 1 FROM reminders_sent WHERE key = ?");
+    Prepared query = impl_->prepare("SELECT 1 FROM reminders_sent WHERE key = ?");
     query.bind(1, std::string(key));
     return query.executeStep();
 }
@@ -612,8 +635,7 @@ bool SqliteStore::reminder_sent(std::string_view key) {
 std::optional<Timestamp> SqliteStore::last_reminder(std::int64_t incident,
                                                     std::string_view kind) {
     std::lock_guard lock(impl_->mutex);
-    Statement query(impl_->db,
-                    "SELECT max(sent_at) FROM reminders_sent WHERE incident = ? AND kind = ?");
+    Prepared query = impl_->prepare("SELECT max(sent_at) FROM reminders_sent WHERE incident = ? AND kind = ?");
     query.bind(1, incident);
     query.bind(2, std::string(kind));
     query.executeStep();
