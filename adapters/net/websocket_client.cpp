@@ -39,6 +39,8 @@ std::optional<std::string> WebSocketClient::try_read() {
     return core_ ? core_->try_read() : std::nullopt;
 }
 
+bool WebSocketClient::input_pending() { return core_ && core_->input_pending(); }
+
 awaitable<std::optional<std::string>> WebSocketClient::read() {
     // A local copy: the coroutine must not touch `this` after resuming, the client
     // may be gone by then.

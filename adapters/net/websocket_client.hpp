@@ -42,6 +42,8 @@ public:
     // A message that has already arrived, without waiting: lets the owner take a burst
     // as one batch.
     std::optional<std::string> try_read();
+    // More input is already on its way through the socket: worth waiting a turn for.
+    bool input_pending();
     // Queues a text message; one writer sends queued messages in order, so messages
     // from concurrent coroutines never interleave. False when not open or queue full.
     bool send(std::string text);

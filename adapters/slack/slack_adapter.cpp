@@ -28,6 +28,7 @@ namespace {
 constexpr std::size_t k_topic_limit = 250;
 // Envelopes stored in one transaction at most: bounds the ack delay of the first one.
 constexpr std::size_t k_max_batch = 512;
+constexpr int k_max_idle_turns = 16;
 // Web API arguments are built as named locals: GCC 12 rejects braced initializer lists
 // inside co_await expressions ("array used as initializer").
 
@@ -447,7 +448,10 @@ asio::awaitable<void> SlackAdapter::run_socket_mode() {
                         if (!first || draining_) break;
                         frames.push_back(std::move(*first));
                         // The socket's reader hands over one frame per turn of the
-                        // io_context: yield while it still has more, to group a burst.
+                        // io_context and refills from the socket a few KB at a time:
+                        // yield while frames or bytes keep coming, to group a burst. A
+                        // frame stalled halfway ends the wait after a few turns.
+                        int waited = 0;
                         while (frames.size() < k_max_batch) {
                             co_await asio::post(executor_, asio::use_awaitable);
                             std::size_t added = 0;
@@ -455,7 +459,11 @@ asio::awaitable<void> SlackAdapter::run_socket_mode() {
                                 frames.push_back(std::move(*more));
                                 ++added;
                             }
-                            if (added == 0) break;
+                            if (added > 0) {
+                                waited = 0;
+                            } else if (!ws.input_pending() || ++waited > k_max_idle_turns) {
+                                break;
+                            }
                         }
                         if (draining_) break;
                         in_batch_ = true;

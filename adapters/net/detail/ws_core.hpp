@@ -46,6 +46,8 @@ public:
     void start();
     // A message the background reader already received, without waiting.
     std::optional<std::string> try_read();
+    // Bytes of a next frame are already waiting in the kernel or the TLS layer.
+    virtual bool input_pending() = 0;
     boost::asio::awaitable<std::optional<std::string>> read();
     bool send(std::string text);
     boost::asio::awaitable<void> flush();

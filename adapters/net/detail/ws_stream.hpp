@@ -47,6 +47,14 @@ public:
 
     websocket::stream<Next>& ws() { return ws_; }
 
+    bool input_pending() override {
+        if constexpr (std::is_same_v<Next, TlsStream>) {
+            if (SSL_pending(ws_.next_layer().native_handle()) > 0) return true;
+        }
+        error_code ec;
+        return beast::get_lowest_layer(ws_).socket().available(ec) > 0 && !ec;
+    }
+
 protected:
     awaitable<error_code> read_frame(std::string& out) override {
         beast::flat_buffer buffer;
