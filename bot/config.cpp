@@ -308,18 +308,32 @@ std::size_t edit_distance(std::string_view a, std::string_view b) {
 }
 
 // A likely typo's intended key, or empty.
-std::string_view nearest_key(std::string_view key) {
+// " (did you mean X?)". A key of a known family (INCIDENT_BOT_REMIND_...) is matched within
+// that family only: a guess from another family only misleads.
+std::string key_hint(std::string_view key) {
+    const auto last = key.rfind('_');
+    const std::string_view family = last == std::string_view::npos ? "" : key.substr(0, last + 1);
+    const bool family_known =
+        !family.empty() && std::any_of(std::begin(k_keys), std::end(k_keys), [&](std::string_view known) {
+            return known.starts_with(family);
+        });
     std::string_view best;
     // A forgotten word (INCIDENT_BOT_DIGEST_HOUR) is a longer distance than a typo.
     std::size_t best_distance = std::max<std::size_t>(4, key.size() / 3 + 1);
     for (const std::string_view known : k_keys) {
+        if (family_known && !known.starts_with(family)) continue;
         const std::size_t d = edit_distance(key, known);
         if (d < best_distance) {
             best = known;
             best_distance = d;
         }
     }
-    return best;
+    if (!best.empty()) return " (did you mean " + std::string(best) + "?)";
+    if (family_known && family != "INCIDENT_BOT_") {
+        return " (the " + std::string(family) +
+               "* keys are listed in deploy/incident-bot.conf.example)";
+    }
+    return std::string();
 }
 
 // The file line of the first key an error names, when that key's value came from the file.
@@ -493,10 +507,7 @@ ConfigFile parse_config_file(std::string_view text, std::string path) {
             continue;
         }
         if (std::find(std::begin(k_keys), std::end(k_keys), key) == std::end(k_keys)) {
-            const std::string_view near = nearest_key(key);
-            file.errors.push_back(where + "unknown key " + key +
-                                  (near.empty() ? std::string()
-                                                : " (did you mean " + std::string(near) + "?)"));
+            file.errors.push_back(where + "unknown key " + key + key_hint(key));
             continue;
         }
         if (const auto it = file.values.find(key); it != file.values.end()) {

@@ -162,6 +162,24 @@ TEST_CASE("config file: the example documents every key and loads without errors
     for (const auto& e : r.errors) MESSAGE(e);
 }
 
+TEST_CASE("config file: an unknown key is matched within its family, or pointed to the list") {
+    const ConfigFile file = parse_config_file(
+        "INCIDENT_BOT_REMIND_SEV1=600\n"
+        "INCIDENT_BOT_REMIND_STATUS_SEV1_SECOND=600\n"
+        "SLACK_BOT_TOKN=x\n"
+        "TOTALLY_UNRELATED=1\n",
+        "bot.conf");
+    REQUIRE(file.errors.size() == 4);
+    CHECK(file.errors[0] ==
+          "bot.conf:1: unknown key INCIDENT_BOT_REMIND_SEV1 (the INCIDENT_BOT_REMIND_* keys are "
+          "listed in deploy/incident-bot.conf.example)");
+    CHECK(file.errors[1] ==
+          "bot.conf:2: unknown key INCIDENT_BOT_REMIND_STATUS_SEV1_SECOND (did you mean "
+          "INCIDENT_BOT_REMIND_STATUS_SEV1_SECONDS?)");
+    CHECK(file.errors[2] == "bot.conf:3: unknown key SLACK_BOT_TOKN (did you mean SLACK_BOT_TOKEN?)");
+    CHECK(file.errors[3] == "bot.conf:4: unknown key TOTALLY_UNRELATED");
+}
+
 TEST_CASE("--config: the binary refuses a bad file with exit status 2, naming key and line") {
     TempDir dir("config");
     const auto conf = dir.path / "bot.conf";
