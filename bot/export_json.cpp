@@ -78,6 +78,15 @@ nlohmann::json to_json(const IncidentSnapshot& snap) {
             {"done_at", time_or_null(a.done_at)},
         });
     }
+    j["contributing_factors"] = nlohmann::json::array();
+    for (const auto& f : snap.factors) {
+        j["contributing_factors"].push_back({
+            {"category", to_string(f.category)},
+            {"text", f.text},
+            {"author", actor(f.author)},
+            {"at", format_time(f.at)},
+        });
+    }
     j["merged"] = nlohmann::json::array();
     for (const auto& m : snap.merged) j["merged"].push_back(to_json(m));
     return j;

@@ -1,6 +1,7 @@
 #include "bot/incident_service.hpp"
 
 #include <algorithm>
+#include <map>
 #include <set>
 
 #include <nlohmann/json.hpp>
@@ -436,6 +437,25 @@ ActionItem IncidentService::add_action(Incident& incident, const TodoSpec& spec,
     return item;
 }
 
+ContributingFactor IncidentService::add_factor(Incident& incident, FactorCategory category,
+                                               const std::string& text, const Actor& by,
+                                               Timestamp at) {
+    const std::string clean(trim(text));
+    if (clean.empty()) {
+        throw DomainError("Describe the factor: `/incident factor " +
+                          std::string(to_string(category)) + " <text>`.");
+    }
+    check_text(clean, "contributing factor");
+    ContributingFactor factor;
+    factor.incident = incident.number;
+    factor.category = category;
+    factor.text = clean;
+    factor.author = by;
+    factor.at = at;
+    store_.add_factor(factor);
+    return factor;
+}
+
 ActionItem IncidentService::complete_action(Incident& incident, int number, const Actor& by,
                                             Timestamp at) {
     for (auto item : store_.actions(incident.number)) {
@@ -584,6 +604,9 @@ std::vector<RoleAssignment> IncidentService::roles(std::int64_t number) {
 std::vector<ActionItem> IncidentService::actions(std::int64_t number) {
     return store_.actions(number);
 }
+std::vector<ContributingFactor> IncidentService::factors(std::int64_t number) {
+    return store_.factors(number);
+}
 std::vector<TimelineEntry> IncidentService::timeline(std::int64_t number) {
     return store_.timeline(number);
 }
@@ -594,6 +617,7 @@ IncidentSnapshot IncidentService::snapshot(std::int64_t number) {
     snap.roles = store_.roles(number);
     snap.timeline = store_.timeline(number);
     snap.actions = store_.actions(number);
+    snap.factors = store_.factors(number);
     for (const auto& merged : store_.merged_into(number)) {
         snap.merged.push_back(snapshot(merged.number));
     }
@@ -604,8 +628,17 @@ Stats IncidentService::stats(std::optional<int> days) {
     Stats s;
     const Timestamp now = clock_.now();
     std::vector<Timestamp> identify, mitigate, resolve_times;
+    // category -> the (primary) incidents that named it, and the number of factors
+    std::map<FactorCategory, std::pair<std::set<std::int64_t>, int>> named;
     for (const auto& inc : store_.incidents(true)) {
         if (days && inc.declared_at < now - Timestamp(*days) * 86'400'000) continue;
+        const std::int64_t primary =
+            inc.state == State::merged ? inc.merged_into.value_or(inc.number) : inc.number;
+        for (const auto& factor : store_.factors(inc.number)) {
+            auto& [incidents, count] = named[factor.category];
+            incidents.insert(primary);
+            ++count;
+        }
         if (inc.state == State::merged) continue;  // counted with its primary
         ++s.total;
         if (inc.is_open()) ++s.open;
@@ -626,6 +659,15 @@ Stats IncidentService::stats(std::optional<int> days) {
     s.median_to_mitigate = median(mitigate);
     s.mean_to_resolve = mean(resolve_times);
     s.median_to_resolve = median(resolve_times);
+    for (const auto& [category, seen] : named) {
+        s.factor_categories.push_back(
+            {category, static_cast<int>(seen.first.size()), seen.second});
+    }
+    std::stable_sort(s.factor_categories.begin(), s.factor_categories.end(),
+                     [](const Stats::FactorCount& a, const Stats::FactorCount& b) {
+                         return a.incidents != b.incidents ? a.incidents > b.incidents
+                                                           : a.factors > b.factors;
+                     });
     return s;
 }
 

@@ -27,6 +27,14 @@ struct Stats {
     std::optional<Timestamp> mean_to_resolve, median_to_resolve;
     int open_actions = 0;
     int overdue_actions = 0;
+    // Per category: in how many incidents it was named (a merged incident counts with its
+    // primary), and how many factors in all; most frequent first, unnamed ones left out.
+    struct FactorCount {
+        FactorCategory category;
+        int incidents = 0;
+        int factors = 0;
+    };
+    std::vector<FactorCount> factor_categories;
 };
 
 // The incident process itself: every rule of PRODUCT.md lives here, platform-free.
@@ -65,6 +73,8 @@ public:
     ActionItem add_action(Incident& incident, const TodoSpec& spec, const Actor& by,
                           ActionSource source, const std::string& message_id, Timestamp at);
     ActionItem complete_action(Incident& incident, int number, const Actor& by, Timestamp at);
+    ContributingFactor add_factor(Incident& incident, FactorCategory category,
+                                  const std::string& text, const Actor& by, Timestamp at);
     void resolve(Incident& incident, const std::string& summary,
                  std::optional<Severity> final_severity, const Actor& by, Timestamp at);
     void reopen(Incident& incident, const Actor& by, Timestamp at);
@@ -85,6 +95,7 @@ public:
     IncidentSnapshot snapshot(std::int64_t number);
     std::vector<RoleAssignment> roles(std::int64_t number);
     std::vector<ActionItem> actions(std::int64_t number);
+    std::vector<ContributingFactor> factors(std::int64_t number);
     std::vector<TimelineEntry> timeline(std::int64_t number);
     Stats stats(std::optional<int> days);
     std::string incident_link(const Incident& incident) const;

@@ -37,6 +37,26 @@ std::string time_or_dash(const std::optional<Timestamp>& at) {
     return at ? format_time(*at) : "—";
 }
 
+// The prompt shown while the review has not named a factor of this category.
+std::string_view factor_example(FactorCategory category) {
+    switch (category) {
+        case FactorCategory::technical: return "e.g. crashes, misconfigurations, capacity.";
+        case FactorCategory::process: return "e.g. communication delays, outdated runbooks.";
+        case FactorCategory::monitoring: return "e.g. thresholds too high, missed notifications.";
+    }
+    return "";
+}
+
+void factor_lines(std::ostream& md, const IncidentSnapshot& snap, FactorCategory category,
+                  bool name_incident) {
+    for (const auto& f : snap.factors) {
+        if (f.category != category) continue;
+        md << "- " << inline_text(f.text) << " *(" << who(f.author);
+        if (name_incident) md << ", " << snap.incident.key();
+        md << ")*\n";
+    }
+}
+
 std::string since(const Incident& inc, const std::optional<Timestamp>& at) {
     return at ? format_duration(inc.declared_at, *at) + " after declaration" : "—";
 }
@@ -171,10 +191,18 @@ std::string render_postmortem(const IncidentSnapshot& snap) {
     for (int i = 1; i <= 5; ++i) md << i << ". Why? *…*\n";
     md << "\n**Root cause:** *…*\n\n";
 
-    md << "## Contributing factors\n\n"
-          "### Technical failures\n\n*e.g. crashes, misconfigurations, capacity.*\n\n"
-          "### Process gaps\n\n*e.g. communication delays, outdated runbooks.*\n\n"
-          "### Monitoring & alerting\n\n*e.g. thresholds too high, missed notifications.*\n\n";
+    md << "## Contributing factors\n\n";
+    for (const FactorCategory category : k_factor_categories) {
+        md << "### " << describe(category) << "\n\n";
+        const auto before = md.tellp();
+        factor_lines(md, snap, category, false);
+        for (const auto& m : snap.merged) factor_lines(md, m, category, true);
+        if (md.tellp() == before) {
+            md << "*" << factor_example(category) << "*\n\n";
+        } else {
+            md << "\n";
+        }
+    }
 
     md << "## Corrective actions\n\n";
     std::size_t action_count = snap.actions.size();

@@ -59,6 +59,10 @@ public:
     virtual void update_action(const ActionItem& item) = 0;
     virtual std::vector<ActionItem> actions(std::int64_t incident) = 0;
 
+    // Sets id.
+    virtual void add_factor(ContributingFactor& factor) = 0;
+    virtual std::vector<ContributingFactor> factors(std::int64_t incident) = 0;
+
     virtual void subscribe(const Subscription& sub) = 0;
     // Returns false when there was no such subscription.
     virtual bool unsubscribe(const Subscription& sub) = 0;

@@ -72,6 +72,12 @@ constexpr std::array<std::pair<std::string_view, ActionStatus>, 3> k_action_stat
     {"cancelled", ActionStatus::cancelled},
 }};
 
+constexpr std::array<std::pair<std::string_view, FactorCategory>, 3> k_factor_names{{
+    {"technical", FactorCategory::technical},
+    {"process", FactorCategory::process},
+    {"monitoring", FactorCategory::monitoring},
+}};
+
 }  // namespace
 
 std::string_view to_string(Severity s) {
@@ -116,6 +122,22 @@ std::optional<ActionSource> parse_action_source(std::string_view text) {
 }
 std::optional<ActionStatus> parse_action_status(std::string_view text) {
     return lookup(k_action_statuses, text);
+}
+
+std::string_view to_string(FactorCategory c) { return name_of(k_factor_names, c); }
+std::optional<FactorCategory> parse_factor_category(std::string_view text) {
+    const std::string lower = to_lower(text);
+    if (lower == "tech") return FactorCategory::technical;
+    if (lower == "alerting" || lower == "monitoring-alerting") return FactorCategory::monitoring;
+    return lookup(k_factor_names, lower);
+}
+std::string_view describe(FactorCategory c) {
+    switch (c) {
+        case FactorCategory::technical: return "Technical failures";
+        case FactorCategory::process: return "Process gaps";
+        case FactorCategory::monitoring: return "Monitoring & alerting";
+    }
+    return "unknown";
 }
 
 std::string incident_key(std::int64_t number) { return "INC-" + std::to_string(number); }

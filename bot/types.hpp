@@ -129,6 +129,24 @@ struct ActionItem {
     std::optional<Timestamp> done_at;
 };
 
+// The three categories of the post-mortem's contributing factors; `/incident stats` counts
+// how often each recurs across incidents.
+enum class FactorCategory { technical, process, monitoring };
+std::string_view to_string(FactorCategory c);
+std::optional<FactorCategory> parse_factor_category(std::string_view text);
+std::string_view describe(FactorCategory c);  // "Technical failures", ...
+inline constexpr FactorCategory k_factor_categories[] = {
+    FactorCategory::technical, FactorCategory::process, FactorCategory::monitoring};
+
+struct ContributingFactor {
+    std::int64_t id = 0;
+    std::int64_t incident = 0;
+    FactorCategory category = FactorCategory::technical;
+    std::string text;
+    Actor author;
+    Timestamp at = 0;
+};
+
 // Someone who wants direct messages about incidents: one incident, or every incident
 // at `min_severity` or worse.
 struct Subscription {
@@ -144,6 +162,7 @@ struct IncidentSnapshot {
     std::vector<RoleAssignment> roles;
     std::vector<TimelineEntry> timeline;
     std::vector<ActionItem> actions;
+    std::vector<ContributingFactor> factors;
     std::vector<IncidentSnapshot> merged;  // incidents grouped under this one
 };
 

@@ -159,6 +159,41 @@ Reply todos(CommandContext& ctx) {
     return to_caller(text);
 }
 
+std::string factor_line(const ContributingFactor& f) {
+    return "[" + std::string(to_string(f.category)) + "] " + f.text + " — " + who(f.author);
+}
+
+Reply factor(CommandContext& ctx) {
+    const std::string usage = "/incident factor technical|process|monitoring <text>";
+    if (ctx.args.empty()) usage_error("Which category, and what was it?", usage);
+    const auto category = parse_factor_category(ctx.args[0]);
+    if (!category) {
+        usage_error("`" + std::string(ctx.args[0]) +
+                        "` is not a category: technical (failures), process (gaps) or "
+                        "monitoring (and alerting).",
+                    usage);
+    }
+    if (ctx.args.size() < 2) usage_error("Describe the factor.", usage);
+    const ContributingFactor f = ctx.service.add_factor(ctx.target(), *category,
+                                                        std::string(ctx.args.rest(1)),
+                                                        ctx.caller(), ctx.at());
+    return to_channel("Contributing factor recorded for " + ctx.target().key() + " (" +
+                      to_lower(describe(f.category)) + "): " + f.text);
+}
+
+Reply factors(CommandContext& ctx) {
+    const auto list = ctx.service.factors(ctx.target().number);
+    if (list.empty()) {
+        return to_caller(ctx.target().key() +
+                         " has no contributing factors yet: `/incident factor "
+                         "technical|process|monitoring <text>` records one for the "
+                         "post-mortem.");
+    }
+    std::string text = "Contributing factors of " + ctx.target().key() + ":";
+    for (const auto& f : list) text += "\n" + factor_line(f);
+    return to_caller(text);
+}
+
 Reply done(CommandContext& ctx) {
     if (ctx.args.empty()) usage_error("Which action item?", "/incident done <n>");
     const auto number = parse_positive_int(ctx.args[0]);
@@ -325,6 +360,14 @@ Reply stats(CommandContext& ctx) {
             dur(s.median_to_resolve);
     text += "\nOpen action items: " + std::to_string(s.open_actions) + " (" +
             std::to_string(s.overdue_actions) + " overdue)";
+    text += "\nContributing factors by category:";
+    if (s.factor_categories.empty()) text += " none recorded (`/incident factor`)";
+    for (std::size_t i = 0; i < s.factor_categories.size(); ++i) {
+        const auto& c = s.factor_categories[i];
+        text += (i ? ", " : " ") + to_lower(describe(c.category)) + " in " +
+                std::to_string(c.incidents) + (c.incidents == 1 ? " incident" : " incidents") +
+                " (" + std::to_string(c.factors) + (c.factors == 1 ? " factor)" : " factors)");
+    }
     return to_caller(text);
 }
 
@@ -363,6 +406,8 @@ void register_builtin_commands(CommandRouter& router) {
     router.add({"todo", "<text> [@owner] [due:YYYY-MM-DD]", "add an action item", inc, todo});
     router.add({"todos", "", "list action items", inc, todos, {"actions"}});
     router.add({"done", "<n>", "mark action item n done", inc, done});
+    router.add({"factor", "technical|process|monitoring <text>", "record a contributing factor for the post-mortem", inc, factor});
+    router.add({"factors", "", "list contributing factors", inc, factors});
     router.add({"resolve", "[sev1-5] [summary]", "resolve; optionally set the final severity", inc, resolve});
     router.add({"reopen", "", "reopen a resolved incident", inc, reopen});
     router.add({"merge", "INC-<n>", "group this incident under INC-<n>", inc, merge, {}, true});

@@ -127,9 +127,24 @@ CREATE INDEX reminders_by_incident ON reminders_sent (incident, kind, sent_at)
     WHERE incident IS NOT NULL;
 )sql";
 
-constexpr std::array<Migration, 2> k_migrations{{
+// Recorded in the post-mortem review, counted by category across incidents.
+constexpr std::string_view k_contributing_factors = R"sql(
+CREATE TABLE contributing_factors (
+    id          INTEGER PRIMARY KEY,
+    incident    INTEGER NOT NULL REFERENCES incidents(number),
+    category    TEXT NOT NULL,
+    text        TEXT NOT NULL,
+    author_id   TEXT NOT NULL,
+    author_name TEXT NOT NULL,
+    at          INTEGER NOT NULL
+);
+CREATE INDEX factors_by_incident ON contributing_factors (incident, id);
+)sql";
+
+constexpr std::array<Migration, 3> k_migrations{{
     {1, "initial schema", k_initial_schema},
     {2, "reminders sent", k_reminders_sent},
+    {3, "contributing factors", k_contributing_factors},
 }};
 
 bool has_migrations_table(SQLite::Database& db) {

@@ -573,6 +573,40 @@ std::vector<ActionItem> SqliteStore::actions(std::int64_t incident) {
     return collect(query, read_action);
 }
 
+void SqliteStore::add_factor(ContributingFactor& factor) {
+    std::lock_guard lock(impl_->mutex);
+    Prepared insert = impl_->prepare(
+        "INSERT INTO contributing_factors (incident, category, text, author_id, author_name, "
+        "at) VALUES (?, ?, ?, ?, ?, ?)");
+    insert.bind(1, factor.incident);
+    insert.bind(2, std::string(to_string(factor.category)));
+    insert.bind(3, factor.text);
+    insert.bind(4, factor.author.id);
+    insert.bind(5, factor.author.name);
+    insert.bind(6, factor.at);
+    insert.exec();
+    factor.id = impl_->db.getLastInsertRowid();
+}
+
+std::vector<ContributingFactor> SqliteStore::factors(std::int64_t incident) {
+    std::lock_guard lock(impl_->mutex);
+    Prepared query = impl_->prepare(
+        "SELECT id, incident, category, text, author_id, author_name, at "
+        "FROM contributing_factors WHERE incident = ? ORDER BY id");
+    query.bind(1, incident);
+    return collect(query, [](Statement& row) {
+        ContributingFactor factor;
+        factor.id = row.getColumn(0).getInt64();
+        factor.incident = row.getColumn(1).getInt64();
+        factor.category = parse_column(row.getColumn(2), parse_factor_category,
+                                       "contributing_factors.category");
+        factor.text = row.getColumn(3).getString();
+        factor.author = {row.getColumn(4).getString(), row.getColumn(5).getString()};
+        factor.at = row.getColumn(6).getInt64();
+        return factor;
+    });
+}
+
 void SqliteStore::subscribe(const Subscription& sub) {
     std::lock_guard lock(impl_->mutex);
     // Subscribing again only refreshes the display name.

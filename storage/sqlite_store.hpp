@@ -55,6 +55,8 @@ public:
     void update_action(const ActionItem& item) override;
     std::vector<ActionItem> actions(std::int64_t incident) override;
 
+    void add_factor(ContributingFactor& factor) override;
+    std::vector<ContributingFactor> factors(std::int64_t incident) override;
     void subscribe(const Subscription& sub) override;
     bool unsubscribe(const Subscription& sub) override;
     std::vector<Subscription> subscriptions() override;

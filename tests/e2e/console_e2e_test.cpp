@@ -85,6 +85,7 @@ TEST_CASE("a console script drives the real binary, export gives the post-mortem
     CHECK(has(md.out, "~~oops wrong channel~~ *(deleted"));
     CHECK(has(md.out, "- Post-mortem owner: @carol"));
     CHECK(has(md.out, "- Due: 2026-12-07"));
+    CHECK(has(md.out, "### Technical failures\n\n- a config push can empty the upstream pool *(@alice)*\n"));
 
     const Run json = shell(k_bin + " export INC-1 --format json " + db);
     REQUIRE(json.status == 0);

@@ -38,6 +38,7 @@ void play_fixed_incident(Bot& bot) {
     bot.command("resolve sev2 Config push emptied the upstream pool; rolled back.", "alice", ch);
     bot.command("done 1", "dave", ch);
     bot.command("postmortem owner @carol due 2026-12-07", "alice", ch);
+    bot.command("factor process the deploy checklist has no pool-size check", "carol", ch);
 }
 
 std::string read_file(const std::string& path) {
@@ -132,4 +133,29 @@ TEST_CASE("JSON export has stable field names") {
         }
     }
     CHECK(edited);
+}
+
+TEST_CASE("post-mortem: recorded contributing factors fill their category, merged ones named") {
+    Bot bot;
+    const std::string primary = bot.declare("Checkout is down");
+    bot.command("factor technical connection pool | exhausted", "bob", primary);
+    const std::string other = bot.declare("Payments slow");
+    bot.command("factor monitoring no alert on pool saturation", "carol", other);
+    REQUIRE(bot.command("merge INC-1", "alice", other).reply.ok);
+
+    const std::string md = render_postmortem(bot.service.snapshot(1));
+    const auto section = md.substr(md.find("## Contributing factors"),
+                                   md.find("## Corrective actions") -
+                                       md.find("## Contributing factors"));
+    CHECK(section ==
+          "## Contributing factors\n\n"
+          "### Technical failures\n\n- connection pool | exhausted *(@bob)*\n\n"
+          "### Process gaps\n\n*e.g. communication delays, outdated runbooks.*\n\n"
+          "### Monitoring & alerting\n\n- no alert on pool saturation *(@carol, INC-2)*\n\n");
+
+    const auto json = to_json(bot.service.snapshot(1));
+    REQUIRE(json["contributing_factors"].size() == 1);
+    CHECK(json["contributing_factors"][0]["category"] == "technical");
+    CHECK(json["contributing_factors"][0]["author"]["name"] == "bob");
+    CHECK(json["merged"][0]["contributing_factors"][0]["category"] == "monitoring");
 }

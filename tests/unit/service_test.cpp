@@ -332,3 +332,65 @@ TEST_CASE("stats count by severity and measure response times") {
     const Outcome out = bot.command("stats 7");
     CHECK(out.reply.text.find("SEV1: 1") != std::string::npos);
 }
+
+TEST_CASE("contributing factors are recorded by category, refused when malformed") {
+    Bot bot;
+    const std::string channel = bot.declare("Checkout is down");
+    const Outcome ok = bot.command("factor process runbook pointed at the old cluster", "bob",
+                                   channel);
+    REQUIRE_MESSAGE(ok.reply.ok, ok.reply.text);
+    CHECK(ok.reply.text.find("(process gaps): runbook pointed at the old cluster") !=
+          std::string::npos);
+    CHECK(bot.command("factor alerting paging went to an empty rota", "bob", channel).reply.ok);
+
+    for (const std::string bad : {"factor", "factor people blamed bob", "factor technical",
+                                  "factor technical   ", "factor technical \xff\xfe"}) {
+        CAPTURE(bad);
+        const Outcome out = bot.command(bad, "bob", channel);
+        CHECK_FALSE(out.reply.ok);
+        CHECK(bot.service.factors(1).size() == 2);
+    }
+    CHECK(bot.command("factor people x", "bob", channel).reply.text.find("not a category") !=
+          std::string::npos);
+
+    const auto factors = bot.service.factors(1);
+    REQUIRE(factors.size() == 2);
+    CHECK(factors[0].category == FactorCategory::process);
+    CHECK(factors[0].author.name == "bob");
+    CHECK(factors[1].category == FactorCategory::monitoring);
+    const Outcome listed = bot.command("factors", "alice", channel);
+    CHECK(listed.reply.text.find("[monitoring] paging went to an empty rota — @bob") !=
+          std::string::npos);
+}
+
+TEST_CASE("stats name the contributing factor categories that recur across incidents") {
+    Bot bot;
+    const std::string a = bot.declare("A");
+    bot.command("factor process no runbook", "alice", a);
+    bot.command("factor technical disk full", "alice", a);
+    bot.command("factor process paging delay", "alice", a);
+    const std::string b = bot.declare("B");
+    bot.command("factor process handover gap", "alice", b);
+    // A merged incident's factors count with its primary, not as an incident of their own.
+    const std::string c = bot.declare("C");
+    bot.command("factor monitoring no alert on queue depth", "alice", c);
+    bot.command("factor process again no runbook", "alice", c);
+    REQUIRE(bot.command("merge INC-2", "alice", c).reply.ok);
+
+    const Stats s = bot.service.stats(std::nullopt);
+    REQUIRE(s.factor_categories.size() == 3);
+    CHECK(s.factor_categories[0].category == FactorCategory::process);
+    CHECK(s.factor_categories[0].incidents == 2);  // INC-1 and INC-2 (with INC-3 merged)
+    CHECK(s.factor_categories[0].factors == 4);
+    CHECK(s.factor_categories[1].incidents == 1);
+    CHECK(s.factor_categories[2].incidents == 1);
+
+    const Outcome out = bot.command("stats");
+    CHECK(out.reply.text.find("Contributing factors by category: process gaps in 2 incidents "
+                              "(4 factors)") != std::string::npos);
+
+    // Outside the window nothing is counted.
+    bot.clock.advance(10LL * 86'400'000);
+    CHECK(bot.service.stats(7).factor_categories.empty());
+    CHECK(bot.command("stats 7").reply.text.find("none recorded") != std::string::npos);
+}

@@ -795,3 +795,31 @@ TEST_CASE("an unusable database file is reported with its path") {
 }
 
 }  // TEST_SUITE
+
+TEST_CASE("a database of schema 2 gains contributing factors and keeps its incidents") {
+    TempDb db;
+    {
+        SQLite::Database raw(db.path(), SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
+        migrate(raw, migrations().first(2));
+    }
+    {
+        SqliteStore store(db.path());
+        CHECK(store.schema_version() == 2 + 1);
+        Incident incident = minimal_incident("before the upgrade");
+        store.insert_incident(incident);
+        ContributingFactor factor{0, incident.number, FactorCategory::monitoring,
+                                  "alert threshold at 99% | too high", Actor{"U1", "ann"}, 42};
+        store.add_factor(factor);
+        CHECK(factor.id == 1);
+    }
+    SqliteStore store(db.path());
+    const auto factors = store.factors(1);
+    REQUIRE(factors.size() == 1);
+    CHECK(factors[0].category == FactorCategory::monitoring);
+    CHECK(factors[0].text == "alert threshold at 99% | too high");
+    CHECK(factors[0].author.name == "ann");
+    CHECK(factors[0].at == 42);
+    CHECK(store.factors(2).empty());
+    ContributingFactor orphan{0, 99, FactorCategory::process, "no incident", Actor{}, 1};
+    CHECK_THROWS(store.add_factor(orphan));  // foreign key
+}
