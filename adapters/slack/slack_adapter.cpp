@@ -227,13 +227,16 @@ asio::awaitable<void> SlackAdapter::create_channel(const CreateChannel& create) 
 
 asio::awaitable<void> SlackAdapter::post(const PostMessage& message) {
     std::string channel;
+    const bool direct = std::holds_alternative<ToUser>(message.to);
     if (const auto* c = std::get_if<ToChannel>(&message.to)) channel = c->channel_id;
     if (const auto* i = std::get_if<ToIncident>(&message.to)) {
         const auto inc = service_.find(i->number);
         if (inc) channel = inc->channel_id;
     }
     if (std::holds_alternative<ToAnnouncements>(message.to)) channel = co_await announce_channel_id();
-    if (const auto* u = std::get_if<ToUser>(&message.to)) channel = u->who.id;  // a DM
+    if (const auto* u = std::get_if<ToUser>(&message.to)) {
+        channel = co_await direct_channel_id(u->who.id);
+    }
     if (channel.empty()) {
         spdlog::error("slack: no channel to post to; message dropped: {:.80}", message.text);
         co_return;
@@ -241,7 +244,7 @@ asio::awaitable<void> SlackAdapter::post(const PostMessage& message) {
     json args{{"channel", channel}, {"text", message.text}};
     if (const json blocks = text_blocks(message.text); !blocks.empty()) args["blocks"] = blocks;
     const ApiResult r = co_await api_.call("chat.postMessage", args);
-    if (!r.ok && r.error == "not_in_channel") {
+    if (!r.ok && r.error == "not_in_channel" && !direct) {
         json join_args = {{"channel", channel}};
         const ApiResult joined = co_await api_.call("conversations.join", std::move(join_args));
         if (joined.ok) co_await api_.call("chat.postMessage", args);
@@ -281,6 +284,23 @@ asio::awaitable<std::string> SlackAdapter::announce_channel_id() {
                       name, created.error);
     }
     co_return announce_id_;
+}
+
+// A user ID is not a conversation: conversations.open (scope im:write) opens or resumes the
+// bot's IM with that user and returns its D... id, which chat.postMessage then takes.
+asio::awaitable<std::string> SlackAdapter::direct_channel_id(const std::string& user_id) {
+    if (const auto it = direct_channels_.find(user_id); it != direct_channels_.end()) {
+        co_return it->second;
+    }
+    std::string id;
+    if (user_id.empty()) co_return id;
+    json open_args = {{"users", user_id}};
+    const ApiResult r = co_await api_.call("conversations.open", std::move(open_args));
+    if (r.ok && r.body.is_object() && r.body.contains("channel") && r.body["channel"].is_object()) {
+        id = r.body["channel"].value("id", std::string());
+    }
+    if (!id.empty()) direct_channels_[user_id] = id;  // not cached on failure: tried again
+    co_return id;
 }
 
 asio::awaitable<std::string> SlackAdapter::display_name(const std::string& user_id) {

@@ -86,6 +86,7 @@ private:
     boost::asio::awaitable<void> create_channel(const CreateChannel& create);
     boost::asio::awaitable<void> post(const PostMessage& post);
     boost::asio::awaitable<std::string> announce_channel_id();
+    boost::asio::awaitable<std::string> direct_channel_id(const std::string& user_id);
     boost::asio::awaitable<std::string> display_name(const std::string& user_id);
 
     // Decoding and name lookups come first (they may wait on the Web API); storing is
@@ -116,6 +117,7 @@ private:
     bool busy_ = false;
     std::map<std::string, std::string> names_;
     std::string announce_id_;
+    std::map<std::string, std::string> direct_channels_;  // user id -> IM channel id
     std::atomic<bool> connected_{false};
     std::atomic<bool> stopping_{false};
     bool draining_ = false;

@@ -45,6 +45,16 @@ std::vector<FakeSlack::Call> FakeSlack::calls_of(const std::string& method) cons
     return out;
 }
 
+std::vector<json> FakeSlack::posted_in(const std::string& channel) const {
+    std::vector<json> out;
+    for (const auto& c : calls) {
+        if (c.method == "chat.postMessage" && c.args.value("channel", std::string()) == channel) {
+            out.push_back(c.args);
+        }
+    }
+    return out;
+}
+
 bool FakeSlack::connected() const { return current_ && current_->is_open(); }
 
 void FakeSlack::deliver(const json& envelope) {
@@ -133,7 +143,10 @@ net::HttpResponse FakeSlack::api(const net::HttpRequest& request) {
     if (auth != "Bearer " + token) return error("invalid_auth");
 
     const std::string channel = args.value("channel", std::string());
-    const bool known_channel = channel_names.count(channel) || channel.starts_with("U");
+    bool is_im = false;
+    for (const auto& [user, im] : ims) is_im |= im == channel;
+    // A user ID is not a channel: a DM goes to the IM id that conversations.open returned.
+    const bool known_channel = channel_names.count(channel) || is_im;
     if (method == "apps.connections.open") {
         const std::string ws = scheme_ == "https" ? "wss" : "ws";
         const std::uint16_t port = socket_port ? socket_port : server_.port();
@@ -168,6 +181,32 @@ net::HttpResponse FakeSlack::api(const net::HttpRequest& request) {
         if (it == user_names.end()) return error("user_not_found");
         return reply({{"ok", true},
                       {"user", {{"id", user}, {"name", it->second}, {"profile", {{"display_name", it->second}}}}}});
+    }
+    if (method == "conversations.open") {
+        // docs.slack.dev/reference/methods/conversations.open: `users` (comma-separated IDs; one
+        // for a 1:1 DM) opens the IM or resumes the one already open, always the same id.
+        const std::string users = args.value("users", std::string());
+        if (users.empty()) {
+            // `channel` instead resumes an IM that is already open.
+            if (is_im) {
+                return reply({{"ok", true}, {"no_op", true}, {"already_open", true},
+                              {"channel", {{"id", channel}}}});
+            }
+            return error(channel.empty() ? "users_list_not_supplied" : "channel_not_found");
+        }
+        if (users.find(',') != std::string::npos) return error("fake_slack_mpim_not_modelled");
+        if (!user_names.count(users)) return error("user_not_found");
+        if (const auto it = ims.find(users); it != ims.end()) {
+            return reply({{"ok", true}, {"no_op", true}, {"already_open", true},
+                          {"channel", {{"id", it->second}}}});
+        }
+        const std::string id = "D" + std::to_string(1000 + next_channel_++);
+        ims[users] = id;
+        return reply({{"ok", true}, {"channel", {{"id", id}}}});
+    }
+    if ((method == "conversations.invite" || method == "conversations.setTopic" ||
+         method == "conversations.join") && is_im) {
+        return error("method_not_supported_for_channel_type");
     }
     if (method == "conversations.invite" || method == "conversations.setTopic" ||
         method == "conversations.join" || method == "chat.postEphemeral") {

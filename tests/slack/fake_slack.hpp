@@ -66,6 +66,10 @@ public:
     std::set<std::string> taken_names{"inc-1-checkout-down"};
     std::map<std::string, std::string> user_names{{"U1", "alice"}, {"U2", "bob"}, {"U3", "carol"}};
     std::map<std::string, std::string> channel_names{{"CGENERAL", "general"}};
+    // The bot's IM with each user, opened by conversations.open: user id -> D... channel id.
+    std::map<std::string, std::string> ims;
+    // chat.postMessage calls into `channel` (an IM id: what a user received as a DM).
+    std::vector<nlohmann::json> posted_in(const std::string& channel) const;
     // Granted to the bot token, sent as auth.test's x-oauth-scopes header: the scopes of
     // deploy/slack-app-manifest.yml. Erase one (drop_scope) to play a missing scope.
     std::set<std::string> scopes{"commands",         "chat:write",       "chat:write.public",

@@ -275,6 +275,74 @@ TEST_CASE("slack web api: 429 is waited out, the message is delayed and not drop
     CHECK(finished);
 }
 
+TEST_CASE("slack: subscribers get a direct message, others do not") {
+    Harness h;
+    h.fake->user_names["U4"] = "dave";
+    h.adapter->start();
+    const bool finished = run_async(h.io, [&]() -> asio::awaitable<void> {
+        REQUIRE(co_await wait_until([&] { return h.adapter->socket_connected(); }, milliseconds(5000)));
+        // Runs one slash command and returns the text of its answer (in the ack).
+        int n = 0;
+        const auto command = [&](const std::string& channel, const std::string& user,
+                                 const std::string& name, const std::string& text) -> asio::awaitable<std::string> {
+            const std::string trigger = "t-sub-" + std::to_string(++n);
+            h.fake->deliver(slash_envelope(trigger, channel, user, name, text));
+            REQUIRE(co_await h.acked("env-" + trigger));
+            REQUIRE(co_await h.idle());
+            co_return h.ack_of("env-" + trigger)["payload"].value("text", std::string());
+        };
+
+        // carol: every SEV2 or worse; dave: SEV1 only, so not this SEV2 incident.
+        std::string answer = co_await command("CGENERAL", "U3", "carol", "subscribe sev2");
+        CHECK(answer.find("Subscribed: you will get a direct message about every incident SEV2 or worse") != std::string::npos);
+        answer = co_await command("CGENERAL", "U4", "dave", "subscribe sev1");
+        CHECK(answer.find("Subscribed") != std::string::npos);
+        const std::string channel = co_await h.declare();
+        REQUIRE_FALSE(channel.empty());
+        // bob: this incident, from its channel.
+        answer = co_await command(channel, "U2", "bob", "subscribe");
+        CHECK(answer.find("Subscribed: you will get a direct message about INC-1.") != std::string::npos);
+
+        co_await command(channel, "U1", "alice", "status identified");
+        co_await command(channel, "U1", "alice", "update rolling back the deploy");
+        answer = co_await command("CGENERAL", "U3", "carol", "unsubscribe sev2");
+        CHECK(answer.find("Unsubscribed from every incident SEV2 or worse.") != std::string::npos);
+        co_await command(channel, "U1", "alice", "resolve sev2 Rolled back");
+        REQUIRE(h.service.find(1)->state == State::resolved);
+
+        // Each DM goes to the IM that conversations.open returned for that user, never to a
+        // user ID; the IM is opened once per user.
+        const auto opened = h.fake->calls_of("conversations.open");
+        REQUIRE(opened.size() == 2);
+        CHECK(opened[0].args == json{{"users", "U3"}});
+        CHECK(opened[1].args == json{{"users", "U2"}});
+        REQUIRE(h.fake->ims.count("U2") == 1);
+        REQUIRE(h.fake->ims.count("U3") == 1);
+        const auto texts = [&](const std::string& user) {
+            std::vector<std::string> out;
+            for (const auto& m : h.fake->posted_in(h.fake->ims.at(user))) out.push_back(m.value("text", ""));
+            return out;
+        };
+        const std::string head = "*INC-1* (SEV2) Checkout down: ";
+        const std::string link = " — https://bot.example.com/incidents/INC-1";
+        const std::string declared = head + "declared by @alice" + link;
+        const std::string identified = head + "is now *identified* (@alice)" + link;
+        const std::string update = head + "update from @alice: rolling back the deploy" + link;
+        const std::string resolved = head + "resolved by @alice: Rolled back" + link;
+        CHECK(texts("U3") == std::vector<std::string>{declared, identified, update});
+        CHECK(texts("U2") == std::vector<std::string>{identified, update, resolved});
+
+        // alice (never subscribed) and dave (SEV1 only) got nothing; nothing went to a user ID.
+        CHECK(h.fake->ims.count("U1") == 0);
+        CHECK(h.fake->ims.count("U4") == 0);
+        for (const auto& c : h.fake->calls_of("chat.postMessage")) {
+            CHECK_FALSE(c.args.value("channel", "").starts_with("U"));
+        }
+        h.adapter->stop();
+    });
+    CHECK(finished);
+}
+
 TEST_CASE("slack socket mode over TLS with a test CA") {
     Harness h(true);
     h.adapter->start();
