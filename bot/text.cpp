@@ -97,7 +97,7 @@ std::string format_time(Timestamp at) {
     const auto day = floor<days>(secs);
     const year_month_day ymd{day};
     const hh_mm_ss hms{secs - day};
-    char buf[32];
+    char buf[64];  // room for any long, so no truncation is possible
     std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02ld:%02ld:%02ldZ", int(ymd.year()),
                   unsigned(ymd.month()), unsigned(ymd.day()), long(hms.hours().count()),
                   long(hms.minutes().count()), long(hms.seconds().count()));
