@@ -339,6 +339,23 @@ std::string stats_page(const Stats& stats, const std::vector<Incident>& incident
         "<h2>Time to resolve</h2><p class=\"muted\">Declaration to resolution, newest first "
         "(at most 30).</p>" +
         resolve_time_chart(in_period, 30);
+
+    body += "<h2>Contributing factors</h2>";
+    if (stats.factor_categories.empty()) {
+        body +=
+            "<p class=\"muted\">None recorded in this period: <code>/incident factor "
+            "technical|process|monitoring &lt;text&gt;</code> records one.</p>";
+    } else {
+        body +=
+            "<table><thead><tr><th>Category</th><th>Incidents</th><th>Factors</th></tr>"
+            "</thead><tbody>";
+        for (const auto& c : stats.factor_categories) {
+            body += "<tr><td>" + esc(describe(c.category)) + "</td><td>" +
+                    std::to_string(c.incidents) + "</td><td>" + std::to_string(c.factors) +
+                    "</td></tr>";
+        }
+        body += "</tbody></table>";
+    }
     return page("Stats", body, chrome);
 }
 
