@@ -4,11 +4,12 @@
 
 #include <spdlog/spdlog.h>
 #include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
 #include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
 #include "adapters/net/form.hpp"
+#include "adapters/net/shutdown.hpp"
 #include "adapters/net/websocket_client.hpp"
 
 namespace incident::mattermost {
@@ -113,7 +114,7 @@ MattermostAdapter::MattermostAdapter(asio::any_io_executor executor, net::TlsCon
       observer_(observer),
       http_(executor, tls, net::HttpClientOptions{options_.api_timeout}),
       api_(executor, http_, options_.url, options_.token, observer),
-      wake_(executor),
+      effects_(executor, "mattermost"),
       command_token_(options_.command_token),
       connection_(std::make_shared<Connection>(executor)) {}
 
@@ -122,53 +123,28 @@ MattermostAdapter::~MattermostAdapter() {
 }
 
 void MattermostAdapter::start() {
-    asio::co_spawn(executor_, run_effects(),
-                   [](std::exception_ptr e) { log_exception("effect worker", e); });
+    effects_.start();
     asio::co_spawn(executor_, run_socket(),
                    [](std::exception_ptr e) { log_exception("websocket loop", e); });
 }
 
 void MattermostAdapter::stop() {
     if (stopping_.exchange(true)) return;
-    wake_.cancel();
     connection_->retry_timer.cancel();
     if (connection_->socket) connection_->socket->abort();
-    if (const std::size_t left = pending_effects(); left > 0) {
-        spdlog::warn("mattermost: stopping with {} effect(s) not executed", left);
-    }
+    effects_.stop();
 }
 
 asio::awaitable<void> MattermostAdapter::drain(std::chrono::steady_clock::time_point deadline) {
     draining_ = true;
     connection_->retry_timer.cancel();
-    asio::steady_timer timer(executor_);
-    const auto pause = [&]() -> asio::awaitable<bool> {
-        if (std::chrono::steady_clock::now() >= deadline) co_return false;
-        timer.expires_after(milliseconds(5));
-        boost::system::error_code ec;
-        co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
-        co_return true;
-    };
-    while (in_event_) {
-        const bool more = co_await pause();
-        if (!more) break;
-    }
+    std::function<bool()> event_done = [this] { return !in_event_; };
+    co_await net::poll_until(executor_, deadline, std::move(event_done));
     if (auto socket = connection_->socket; socket && socket->is_open()) {
         spdlog::info("mattermost websocket: closing the connection (shutting down)");
-        asio::co_spawn(
-            executor_,
-            [socket]() -> asio::awaitable<void> { co_await socket->close(1000, "shutting down"); },
-            asio::detached);
-        while (socket->is_open()) {
-            const bool more = co_await pause();
-            if (!more) break;
-        }
-        if (socket->is_open()) socket->abort();
+        co_await net::close_for_shutdown(executor_, socket, deadline);
     }
-    while (pending_effects() > 0) {
-        const bool more = co_await pause();
-        if (!more) break;
-    }
+    co_await effects_.drain(deadline);
 }
 
 json MattermostAdapter::health() const {
@@ -654,28 +630,7 @@ asio::awaitable<net::HttpResponse> MattermostAdapter::handle_http(net::HttpReque
 // ---- effects ----
 
 void MattermostAdapter::enqueue(Effect effect) {
-    queue_.push_back(std::move(effect));
-    wake_.cancel();
-}
-
-asio::awaitable<void> MattermostAdapter::run_effects() {
-    while (!stopping_) {
-        if (queue_.empty()) {
-            wake_.expires_after(std::chrono::hours(24));
-            boost::system::error_code ec;
-            co_await wake_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
-            continue;
-        }
-        Effect effect = std::move(queue_.front());
-        queue_.pop_front();
-        busy_ = true;
-        try {
-            co_await execute(effect);
-        } catch (const std::exception& e) {
-            spdlog::error("mattermost: effect failed: {}", e.what());
-        }
-        busy_ = false;
-    }
+    effects_.push([this, effect = std::move(effect)] { return execute(effect); });
 }
 
 asio::awaitable<void> MattermostAdapter::execute(const Effect& effect) {

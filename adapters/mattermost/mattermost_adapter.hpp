@@ -3,19 +3,18 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
-#include <deque>
 #include <map>
 #include <memory>
 #include <string>
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <nlohmann/json.hpp>
 
 #include "adapters/mattermost/decode.hpp"
 #include "adapters/mattermost/rest_api.hpp"
 #include "adapters/net/backoff.hpp"
+#include "adapters/net/effect_queue.hpp"
 #include "adapters/net/http_client.hpp"
 #include "adapters/net/http_types.hpp"
 #include "adapters/net/observer.hpp"
@@ -79,7 +78,7 @@ class MattermostAdapter {
     bool socket_connected() const { return connected_; }
     RestApi& api() { return api_; }
     // Effects queued but not yet executed (tests wait for 0).
-    std::size_t pending_effects() const { return queue_.size() + (busy_ ? 1 : 0); }
+    std::size_t pending_effects() const { return effects_.pending(); }
     // The next server event seq expected on this connection.
     std::int64_t next_sequence() const { return next_seq_; }
 
@@ -87,7 +86,6 @@ class MattermostAdapter {
     struct Connection;
 
     boost::asio::awaitable<void> run_socket();
-    boost::asio::awaitable<void> run_effects();
     boost::asio::awaitable<bool> sign_in();
     boost::asio::awaitable<std::string> ensure_team();
     boost::asio::awaitable<void> register_command();
@@ -118,9 +116,7 @@ class MattermostAdapter {
     net::HttpClient http_;
     RestApi api_;
 
-    std::deque<Effect> queue_;
-    boost::asio::steady_timer wake_;
-    bool busy_ = false;
+    net::EffectQueue effects_;
 
     std::string bot_user_id_;
     std::string bot_username_;

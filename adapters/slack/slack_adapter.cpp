@@ -1,13 +1,14 @@
 #include "adapters/slack/slack_adapter.hpp"
 
 #include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <spdlog/spdlog.h>
 
 #include "adapters/net/form.hpp"
+#include "adapters/net/shutdown.hpp"
 #include "adapters/net/websocket_client.hpp"
 #include "adapters/slack/blocks.hpp"
 #include "adapters/slack/decode.hpp"
@@ -72,15 +73,13 @@ SlackAdapter::SlackAdapter(asio::any_io_executor executor, net::TlsContext tls,
       observer_(observer),
       http_(executor, tls, net::HttpClientOptions{options_.api_timeout}),
       api_(executor, http_, options_.api_url, options_.bot_token, observer),
-      wake_(executor),
+      effects_(executor, "slack"),
       connection_(std::make_shared<Connection>()) {}
 
 SlackAdapter::~SlackAdapter() { stop(); }
 
 void SlackAdapter::start() {
-    asio::co_spawn(executor_, run_effects(), [](std::exception_ptr e) {
-        log_exception("effect worker", e);
-    });
+    effects_.start();
     if (!options_.app_token.empty()) {
         asio::co_spawn(executor_, run_socket_mode(), [](std::exception_ptr e) {
             log_exception("socket mode", e);
@@ -90,43 +89,19 @@ void SlackAdapter::start() {
 
 void SlackAdapter::stop() {
     if (stopping_.exchange(true)) return;
-    wake_.cancel();
     if (connection_->socket) connection_->socket->abort();
-    if (const std::size_t left = pending_effects(); left > 0) {
-        spdlog::warn("slack: stopping with {} effect(s) not executed", left);
-    }
+    effects_.stop();
 }
 
 asio::awaitable<void> SlackAdapter::drain(std::chrono::steady_clock::time_point deadline) {
     draining_ = true;
-    asio::steady_timer timer(executor_);
-    const auto pause = [&]() -> asio::awaitable<bool> {
-        if (std::chrono::steady_clock::now() >= deadline) co_return false;
-        timer.expires_after(std::chrono::milliseconds(5));
-        boost::system::error_code ec;
-        co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
-        co_return true;
-    };
-    while (in_batch_) {
-        const bool more = co_await pause();
-        if (!more) break;
-    }
+    std::function<bool()> batch_done = [this] { return !in_batch_; };
+    co_await net::poll_until(executor_, deadline, std::move(batch_done));
     if (auto socket = connection_->socket; socket && socket->is_open()) {
         spdlog::info("slack socket mode: closing the connection (shutting down)");
-        asio::co_spawn(
-            executor_,
-            [socket]() -> asio::awaitable<void> { co_await socket->close(1000, "shutting down"); },
-            asio::detached);
-        while (socket->is_open()) {
-            const bool more = co_await pause();
-            if (!more) break;
-        }
-        if (socket->is_open()) socket->abort();
+        co_await net::close_for_shutdown(executor_, socket, deadline);
     }
-    while (pending_effects() > 0) {
-        const bool more = co_await pause();
-        if (!more) break;
-    }
+    co_await effects_.drain(deadline);
 }
 
 json SlackAdapter::health() const {
@@ -142,28 +117,7 @@ json SlackAdapter::health() const {
 }
 
 void SlackAdapter::enqueue(Job job) {
-    queue_.push_back(std::move(job));
-    wake_.cancel();
-}
-
-asio::awaitable<void> SlackAdapter::run_effects() {
-    while (!stopping_) {
-        if (queue_.empty()) {
-            wake_.expires_after(std::chrono::hours(24));
-            boost::system::error_code ec;
-            co_await wake_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
-            continue;
-        }
-        Job job = std::move(queue_.front());
-        queue_.pop_front();
-        busy_ = true;
-        try {
-            co_await execute(job);
-        } catch (const std::exception& e) {
-            spdlog::error("slack: effect failed: {}", e.what());
-        }
-        busy_ = false;
-    }
+    effects_.push([this, job = std::move(job)] { return execute(job); });
 }
 
 asio::awaitable<void> SlackAdapter::execute(const Job& job) {

@@ -2,7 +2,6 @@
 
 #include <atomic>
 #include <chrono>
-#include <deque>
 #include <map>
 #include <memory>
 #include <string>
@@ -11,10 +10,10 @@
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <nlohmann/json.hpp>
 
 #include "adapters/net/backoff.hpp"
+#include "adapters/net/effect_queue.hpp"
 #include "adapters/net/http_client.hpp"
 #include "adapters/net/http_types.hpp"
 #include "adapters/net/observer.hpp"
@@ -70,7 +69,7 @@ public:
     bool socket_connected() const { return connected_; }
     WebApi& api() { return api_; }
     // Effects queued but not yet executed (tests wait for 0).
-    std::size_t pending_effects() const { return queue_.size() + (busy_ ? 1 : 0); }
+    std::size_t pending_effects() const { return effects_.pending(); }
 
 private:
     struct Ephemeral {
@@ -81,7 +80,6 @@ private:
     using Job = std::variant<Effect, Ephemeral>;
 
     boost::asio::awaitable<void> run_socket_mode();
-    boost::asio::awaitable<void> run_effects();
     boost::asio::awaitable<void> execute(const Job& job);
     boost::asio::awaitable<void> create_channel(const CreateChannel& create);
     boost::asio::awaitable<void> post(const PostMessage& post);
@@ -112,9 +110,7 @@ private:
     net::HttpClient http_;
     WebApi api_;
 
-    std::deque<Job> queue_;
-    boost::asio::steady_timer wake_;
-    bool busy_ = false;
+    net::EffectQueue effects_;
     std::map<std::string, std::string> names_;
     std::string announce_id_;
     std::map<std::string, std::string> direct_channels_;  // user id -> IM channel id
