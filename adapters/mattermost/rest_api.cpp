@@ -3,12 +3,8 @@
 #include <algorithm>
 #include <charconv>
 
-#include <spdlog/spdlog.h>
-#include <boost/asio/redirect_error.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
-#include "adapters/net/backoff.hpp"
 #include "adapters/net/form.hpp"
 #include "adapters/net/retry_after.hpp"
 
@@ -54,6 +50,24 @@ std::int64_t epoch_seconds() {
     return duration_cast<seconds>(system_clock::now().time_since_epoch()).count();
 }
 
+// 429s wait for Retry-After or X-Ratelimit-Reset (else 1 s, and never less than 250 ms);
+// the last request of a window makes the next one wait for the reset instead of
+// collecting a 429.
+net::RateLimitRules rate_limit_rules() {
+    net::RateLimitRules rules;
+    rules.delay = [](const net::HttpResponse& response) {
+        return rate_limit_delay(response, epoch_seconds());
+    };
+    rules.fallback = milliseconds(1000);
+    rules.floor = k_min_rate_limit_wait;
+    rules.exhausted = [](const net::HttpResponse& response) -> std::optional<milliseconds> {
+        const auto remaining = response.headers.get("X-Ratelimit-Remaining");
+        if (!remaining || parse_int(*remaining) != std::int64_t{0}) return std::nullopt;
+        return rate_limit_delay(response, epoch_seconds());
+    };
+    return rules;
+}
+
 }  // namespace
 
 std::string ApiResult::describe() const {
@@ -87,101 +101,48 @@ std::string trim_base_url(std::string url) {
 
 RestApi::RestApi(asio::any_io_executor executor, net::HttpClient& http, std::string server_url,
                  std::string token, net::PlatformObserver* observer)
-    : executor_(std::move(executor)),
-      http_(http),
-      api_base_(trim_base_url(std::move(server_url)) + "/api/v4/"),
+    : api_base_(trim_base_url(std::move(server_url)) + "/api/v4/"),
       token_(std::move(token)),
-      observer_(observer) {}
-
-asio::awaitable<void> RestApi::sleep(milliseconds delay) {
-    asio::steady_timer timer(executor_, delay);
-    boost::system::error_code ec;
-    co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
-}
-
-void RestApi::note_limits(const net::HttpResponse& response) {
-    // The last request of the window went through: wait for the reset before the next one
-    // instead of collecting a 429.
-    const auto remaining = response.headers.get("X-Ratelimit-Remaining");
-    if (!remaining || parse_int(*remaining) != std::int64_t{0}) return;
-    const auto delay = rate_limit_delay(response, epoch_seconds());
-    if (!delay || delay->count() == 0) return;
-    blocked_until_ = std::max(blocked_until_, std::chrono::steady_clock::now() + *delay);
-}
+      caller_(std::move(executor), http, "mattermost", observer, rate_limit_rules()) {}
 
 asio::awaitable<ApiResult> RestApi::call(std::string method, std::string path, json body) {
-    net::Backoff backoff(
-        net::BackoffOptions{first_delay_, milliseconds(60'000), net::Jitter::full});
-    std::string payload;
-    if (!body.is_null()) payload = body.dump();
+    net::HttpRequest request;
+    request.method = method;
+    request.url = api_base_ + path;
+    request.headers.set("Authorization", "Bearer " + token_);
+    request.headers.set("Accept", "application/json");
+    if (!body.is_null()) {
+        request.headers.set("Content-Type", "application/json");
+        request.body = body.dump();
+    }
     const std::string label = route_label(path);
-    int attempt = 0;
-    while (true) {
-        const auto now = std::chrono::steady_clock::now();
-        if (blocked_until_ > now) {
-            co_await sleep(std::chrono::duration_cast<milliseconds>(blocked_until_ - now));
-        }
-        net::HttpRequest request;
-        request.method = method;
-        request.url = api_base_ + path;
-        request.headers.set("Authorization", "Bearer " + token_);
-        request.headers.set("Accept", "application/json");
-        if (!payload.empty()) request.headers.set("Content-Type", "application/json");
-        request.body = payload;
-        const net::HttpResponse response = co_await http_.request(std::move(request));
-        ++attempt;
-        note_limits(response);
+    // Mattermost limits per token (or IP), not per route: one wait for every call.
+    const net::ApiCallName name{method + " " + label, label, std::string()};
+    const net::HttpResponse response = co_await caller_.send(std::move(request), name);
 
-        if (response.status == 429) {
-            milliseconds wait =
-                rate_limit_delay(response, epoch_seconds()).value_or(milliseconds(1000));
-            wait = std::max(wait, k_min_rate_limit_wait);
-            blocked_until_ = std::max(blocked_until_, std::chrono::steady_clock::now() + wait);
-            spdlog::warn(
-                "mattermost {} {}: rate limited, retrying in {} ms (the call is kept, "
-                "not dropped)",
-                method, label, wait.count());
-            if (observer_) observer_->rate_limited("mattermost", label);
-            continue;  // 429s never count against the attempts: delayed, never dropped
-        }
-        const bool transient = response.status == 0 || response.status >= 500;
-        if (transient && attempt < max_attempts_) {
-            const auto delay = backoff.next();
-            std::string what = response.error;
-            if (response.status != 0) what = "HTTP " + std::to_string(response.status);
-            spdlog::warn("mattermost {} {}: {} (attempt {}/{}), retrying in {} ms", method, label,
-                         what, attempt, max_attempts_, delay.count());
-            co_await sleep(delay);
-            continue;
-        }
-
-        ApiResult result;
-        result.status = response.status;
-        if (response.status == 0) {
-            result.error = response.error;
-        } else {
-            result.ok = response.ok();
-            result.body = json::parse(response.body, nullptr, false);
-            if (result.body.is_discarded()) result.body = json();
-            if (!result.ok) {
-                if (result.body.is_object()) {
-                    result.error_id = result.body.value("id", std::string());
-                    result.error = result.body.value("message", std::string());
-                } else {
-                    result.error = response.body.substr(0, 200);
-                    while (!result.error.empty() &&
-                           (result.error.back() == '\n' || result.error.back() == '\r')) {
-                        result.error.pop_back();
-                    }
+    ApiResult result;
+    result.status = response.status;
+    if (response.status == 0) {
+        result.error = response.error;
+    } else {
+        result.ok = response.ok();
+        result.body = json::parse(response.body, nullptr, false);
+        if (result.body.is_discarded()) result.body = json();
+        if (!result.ok) {
+            if (result.body.is_object()) {
+                result.error_id = result.body.value("id", std::string());
+                result.error = result.body.value("message", std::string());
+            } else {
+                result.error = response.body.substr(0, 200);
+                while (!result.error.empty() &&
+                       (result.error.back() == '\n' || result.error.back() == '\r')) {
+                    result.error.pop_back();
                 }
             }
         }
-        if (!result.ok) {
-            spdlog::error("mattermost {} {}: failed: {}", method, label, result.describe());
-            if (observer_) observer_->api_error("mattermost", label);
-        }
-        co_return result;
     }
+    if (!result.ok) caller_.failed(name, result.describe());
+    co_return result;
 }
 
 asio::awaitable<ApiResult> RestApi::get_me() {

@@ -11,6 +11,7 @@
 
 #include "adapters/net/http_client.hpp"
 #include "adapters/net/observer.hpp"
+#include "adapters/net/retrying_caller.hpp"
 
 namespace incident::mattermost {
 
@@ -69,23 +70,13 @@ class RestApi {
 
     // Retry pacing for transient failures, shortened by tests.
     void set_retry_policy(int max_attempts, std::chrono::milliseconds first_delay) {
-        max_attempts_ = max_attempts;
-        first_delay_ = first_delay;
+        caller_.set_retry_policy(max_attempts, first_delay);
     }
 
   private:
-    boost::asio::awaitable<void> sleep(std::chrono::milliseconds delay);
-    void note_limits(const net::HttpResponse& response);
-
-    boost::asio::any_io_executor executor_;
-    net::HttpClient& http_;
     std::string api_base_;
     std::string token_;
-    net::PlatformObserver* observer_;
-    // Mattermost limits per token (or IP), not per route: one wait for every call.
-    std::chrono::steady_clock::time_point blocked_until_{};
-    int max_attempts_ = 6;
-    std::chrono::milliseconds first_delay_{500};
+    net::RetryingCaller caller_;
 };
 
 // "http://host:8065/" -> "http://host:8065" (no trailing slashes).

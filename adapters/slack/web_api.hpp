@@ -1,8 +1,6 @@
 #pragma once
 
 #include <chrono>
-#include <functional>
-#include <map>
 #include <string>
 
 #include <boost/asio/any_io_executor.hpp>
@@ -12,6 +10,7 @@
 #include "adapters/net/form.hpp"
 #include "adapters/net/http_client.hpp"
 #include "adapters/net/observer.hpp"
+#include "adapters/net/retrying_caller.hpp"
 
 namespace incident::slack {
 
@@ -40,24 +39,16 @@ public:
 
     // Retry pacing, shortened by tests.
     void set_retry_policy(int max_attempts, std::chrono::milliseconds first_delay) {
-        max_attempts_ = max_attempts;
-        first_delay_ = first_delay;
+        caller_.set_retry_policy(max_attempts, first_delay);
     }
 
 private:
-    boost::asio::awaitable<void> sleep(std::chrono::milliseconds delay);
     boost::asio::awaitable<ApiResult> send(const std::string& method, std::string body,
                                            bool json, const std::string& token_override);
 
-    boost::asio::any_io_executor executor_;
-    net::HttpClient& http_;
     std::string base_url_;
     std::string token_;
-    net::PlatformObserver* observer_;
-    // Rate limits are per method: once Slack said wait, every call of that method waits.
-    std::map<std::string, std::chrono::steady_clock::time_point> blocked_until_;
-    int max_attempts_ = 6;
-    std::chrono::milliseconds first_delay_{500};
+    net::RetryingCaller caller_;
 };
 
 }  // namespace incident::slack
