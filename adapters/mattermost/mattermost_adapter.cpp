@@ -9,6 +9,7 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include "adapters/net/form.hpp"
+#include "adapters/net/log_stopped.hpp"
 #include "adapters/net/shutdown.hpp"
 #include "adapters/net/websocket_client.hpp"
 
@@ -36,15 +37,6 @@ constexpr std::size_t k_header_runes = 1024;
 constexpr std::size_t k_post_runes = 16'000;  // the server's limit is 16383
 // A REST re-sync starts this long before the newest entry stored: clocks and commits race.
 constexpr Timestamp k_resync_margin_ms = 60'000;
-
-void log_exception(const char* where, std::exception_ptr error) {
-    if (!error) return;
-    try {
-        std::rethrow_exception(error);
-    } catch (const std::exception& e) {
-        spdlog::error("mattermost: {} stopped: {}", where, e.what());
-    }
-}
 
 json reply_payload(const Reply& reply) {
     json out = json::object();
@@ -124,8 +116,7 @@ MattermostAdapter::~MattermostAdapter() {
 
 void MattermostAdapter::start() {
     effects_.start();
-    asio::co_spawn(executor_, run_socket(),
-                   [](std::exception_ptr e) { log_exception("websocket loop", e); });
+    asio::co_spawn(executor_, run_socket(), net::LogStopped{"mattermost: websocket loop"});
 }
 
 void MattermostAdapter::stop() {

@@ -7,6 +7,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <spdlog/spdlog.h>
 
+#include "adapters/net/log_stopped.hpp"
 #include "adapters/net/shutdown.hpp"
 
 namespace incident::net {
@@ -17,14 +18,7 @@ EffectQueue::EffectQueue(asio::any_io_executor executor, std::string platform)
     : executor_(executor), platform_(std::move(platform)), wake_(executor) {}
 
 void EffectQueue::start() {
-    asio::co_spawn(executor_, run(), [platform = platform_](std::exception_ptr error) {
-        if (!error) return;
-        try {
-            std::rethrow_exception(error);
-        } catch (const std::exception& e) {
-            spdlog::error("{}: effect worker stopped: {}", platform, e.what());
-        }
-    });
+    asio::co_spawn(executor_, run(), LogStopped{platform_ + ": effect worker"});
 }
 
 void EffectQueue::stop() {

@@ -9,6 +9,8 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <spdlog/spdlog.h>
 
+#include "adapters/net/log_stopped.hpp"
+
 namespace incident::notify {
 
 namespace asio = boost::asio;
@@ -50,14 +52,7 @@ ReminderTimer::ReminderTimer(asio::any_io_executor executor, ReminderService& re
 ReminderTimer::~ReminderTimer() { stop(); }
 
 void ReminderTimer::start() {
-    asio::co_spawn(state_->executor, run(state_), [](std::exception_ptr error) {
-        if (!error) return;
-        try {
-            std::rethrow_exception(error);
-        } catch (const std::exception& e) {
-            spdlog::error("reminders: timer stopped: {}", e.what());
-        }
-    });
+    asio::co_spawn(state_->executor, run(state_), net::LogStopped{"reminders: timer"});
 }
 
 void ReminderTimer::stop() {

@@ -13,6 +13,7 @@
 #include <spdlog/spdlog.h>
 
 #include "adapters/net/http_client.hpp"
+#include "adapters/net/log_stopped.hpp"
 #include "adapters/net/retry_after.hpp"
 #include "adapters/net/url.hpp"
 #include "adapters/notify/signature.hpp"
@@ -213,14 +214,7 @@ WebhookSink::~WebhookSink() { stop(); }
 
 void WebhookSink::start() {
     spdlog::info("webhook: delivering incident events to {}", state_->origin);
-    asio::co_spawn(state_->executor, run(state_), [](std::exception_ptr error) {
-        if (!error) return;
-        try {
-            std::rethrow_exception(error);
-        } catch (const std::exception& e) {
-            spdlog::error("webhook: worker stopped: {}", e.what());
-        }
-    });
+    asio::co_spawn(state_->executor, run(state_), net::LogStopped{"webhook: worker"});
 }
 
 void WebhookSink::stop() {

@@ -8,6 +8,7 @@
 #include <spdlog/spdlog.h>
 
 #include "adapters/net/form.hpp"
+#include "adapters/net/log_stopped.hpp"
 #include "adapters/net/shutdown.hpp"
 #include "adapters/net/websocket_client.hpp"
 #include "adapters/slack/blocks.hpp"
@@ -32,15 +33,6 @@ constexpr std::size_t k_max_batch = 512;
 constexpr int k_max_idle_turns = 16;
 // Web API arguments are built as named locals: GCC 12 rejects braced initializer lists
 // inside co_await expressions ("array used as initializer").
-
-void log_exception(const char* where, std::exception_ptr error) {
-    if (!error) return;
-    try {
-        std::rethrow_exception(error);
-    } catch (const std::exception& e) {
-        spdlog::error("slack: {} stopped: {}", where, e.what());
-    }
-}
 
 json reply_payload(const Reply& reply) {
     return json{{"response_type",
@@ -81,9 +73,7 @@ SlackAdapter::~SlackAdapter() { stop(); }
 void SlackAdapter::start() {
     effects_.start();
     if (!options_.app_token.empty()) {
-        asio::co_spawn(executor_, run_socket_mode(), [](std::exception_ptr e) {
-            log_exception("socket mode", e);
-        });
+        asio::co_spawn(executor_, run_socket_mode(), net::LogStopped{"slack: socket mode"});
     }
 }
 
