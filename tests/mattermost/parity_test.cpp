@@ -2,9 +2,7 @@
 
 #include <regex>
 
-#include "../slack/envelopes.hpp"
-#include "../slack/fake_slack.hpp"
-#include "adapters/slack/slack_adapter.hpp"
+#include "../slack/harness.hpp"
 #include "bot/postmortem.hpp"
 #include "harness.hpp"
 
@@ -24,51 +22,22 @@ constexpr Timestamp k_t0 = 1'800'000'000'000;
 Timestamp at(int minutes) { return k_t0 + minutes * 60'000; }
 std::string slack_ts(int minutes) { return std::to_string(at(minutes) / 1000) + ".000100"; }
 
-struct SlackSide {
-    asio::io_context io;
-    std::unique_ptr<FakeSlack> fake;
-    SqliteStore store{":memory:"};
-    ManualClock clock{k_t0};
-    IncidentService service{store, clock, ServiceOptions{"https://bot.example.com"}};
-    commands::CommandRouter router{service};
-    std::unique_ptr<slack::SlackAdapter> adapter;
+// The Slack harness with the script's clock; each step waits for its ack and its effects.
+struct SlackSide : SlackHarness {
     int next_envelope = 0;
 
-    SlackSide() {
-        commands::register_builtin_commands(router);
-        fake = std::make_unique<FakeSlack>(io.get_executor());
-        fake->taken_names.clear();
-        slack::SlackOptions options;
-        options.bot_token = fake->bot_token;
-        options.app_token = fake->app_token;
-        options.api_url = fake->api_url();
-        options.reconnect = {milliseconds(20), milliseconds(200), net::Jitter::full};
-        adapter = std::make_unique<slack::SlackAdapter>(io.get_executor(),
-                                                        net::testing::system_client_context(),
-                                                        service, router, options);
-        adapter->api().set_retry_policy(3, milliseconds(20));
-    }
+    SlackSide() : SlackHarness(SlackHarnessOptions::with_manual_clock()) { fake->taken_names.clear(); }
 
     asio::awaitable<bool> deliver(json envelope) {
         const std::string id = envelope["envelope_id"];
         fake->deliver(envelope);
-        const bool acked = co_await wait_until(
-            [&] {
-                for (const auto& a : fake->acks) {
-                    if (a.is_object() && a.value("envelope_id", "") == id) return true;
-                }
-                return false;
-            },
-            milliseconds(5000));
-        if (!acked) co_return false;
-        const bool idle = co_await wait_until([&] { return adapter->pending_effects() == 0; },
-                                              milliseconds(5000));
-        co_return idle;
+        if (!co_await acked(id)) co_return false;
+        co_return co_await idle();
     }
 
     asio::awaitable<bool> command(int minutes, const std::string& channel, const std::string& user,
                                   const std::string& name, const std::string& text) {
-        clock.set(at(minutes));
+        manual_clock.set(at(minutes));
         const std::string trigger = "t" + std::to_string(++next_envelope);
         co_return co_await deliver(slash_envelope(trigger, channel, user, name, text));
     }

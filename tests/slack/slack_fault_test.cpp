@@ -4,17 +4,9 @@
 #include <memory>
 #include <string>
 
-#include <boost/asio/io_context.hpp>
-
-#include "adapters/slack/slack_adapter.hpp"
-#include "bot/clock.hpp"
-#include "envelopes.hpp"
-#include "fake_slack.hpp"
 #include "fault_proxy.hpp"
+#include "harness.hpp"
 #include "log_capture.hpp"
-#include "run_async.hpp"
-#include "storage/sqlite_store.hpp"
-#include "test_certs.hpp"
 
 using namespace incident;
 using namespace incident::testing;
@@ -29,29 +21,20 @@ namespace {
 // The adapter on a fake Slack whose Socket Mode URL leads through a FaultProxy, with quick
 // pings (a hung server is found within 200 ms) and a short Web API timeout.
 struct FaultHarness {
-    asio::io_context io;
-    FakeSlack fake{io.get_executor()};
+    SlackHarness base;
+    asio::io_context& io = base.io;
+    FakeSlack& fake = *base.fake;
     FaultProxy proxy{io.get_executor(), fake.port()};
-    SqliteStore store{":memory:"};
-    SystemClock clock;
-    IncidentService service{store, clock};
-    commands::CommandRouter router{service};
-    std::unique_ptr<slack::SlackAdapter> adapter;
+    IncidentService& service = base.service;
+    std::unique_ptr<slack::SlackAdapter>& adapter = base.adapter;
     int next_message = 0;
 
     FaultHarness() {
-        commands::register_builtin_commands(router);
         fake.socket_port = proxy.port();
-        slack::SlackOptions options;
-        options.bot_token = fake.bot_token;
-        options.app_token = fake.app_token;
-        options.api_url = fake.api_url();
-        options.reconnect = {milliseconds(20), milliseconds(200), net::Jitter::full};
-        options.websocket.ping_interval = milliseconds(100);
-        options.websocket.pong_timeout = milliseconds(100);
-        options.api_timeout = milliseconds(300);
-        adapter = std::make_unique<slack::SlackAdapter>(io.get_executor(), net::testing::system_client_context(),
-                                                        service, router, options);
+        base.options.websocket.ping_interval = milliseconds(100);
+        base.options.websocket.pong_timeout = milliseconds(100);
+        base.options.api_timeout = milliseconds(300);
+        adapter = base.make_adapter();
         adapter->api().set_retry_policy(4, milliseconds(20));
         adapter->start();
     }

@@ -1,17 +1,9 @@
 #include <doctest/doctest.h>
 
-#include <boost/asio/io_context.hpp>
-
 #include "adapters/net/http_client.hpp"
 #include "adapters/slack/signing.hpp"
-#include "adapters/slack/slack_adapter.hpp"
-#include "bot/clock.hpp"
 #include "bot/postmortem.hpp"
-#include "envelopes.hpp"
-#include "fake_slack.hpp"
-#include "run_async.hpp"
-#include "storage/sqlite_store.hpp"
-#include "test_certs.hpp"
+#include "harness.hpp"
 
 using namespace incident;
 using namespace incident::testing;
@@ -22,92 +14,8 @@ using nlohmann::json;
 namespace asio = boost::asio;
 using std::chrono::milliseconds;
 
-namespace {
-
-// One bot wired to one fake Slack, both on this io_context.
-struct Harness {
-    asio::io_context io;
-    std::unique_ptr<net::testing::TestCertificates> certs;
-    std::unique_ptr<FakeSlack> fake;
-    SqliteStore store{":memory:"};
-    SystemClock clock;
-    IncidentService service{store, clock, ServiceOptions{"https://bot.example.com"}};
-    commands::CommandRouter router{service};
-    std::unique_ptr<slack::SlackAdapter> adapter;
-
-    explicit Harness(bool tls = false, std::string signing_secret = {}, bool socket_mode = true) {
-        commands::register_builtin_commands(router);
-        std::optional<net::TlsContext> client;
-        if (tls) {
-            certs = std::make_unique<net::testing::TestCertificates>();
-            fake = std::make_unique<FakeSlack>(io.get_executor(), certs->server_context());
-            client = certs->client_context();
-        } else {
-            fake = std::make_unique<FakeSlack>(io.get_executor());
-            client = net::testing::system_client_context();
-        }
-        slack::SlackOptions options;
-        options.bot_token = fake->bot_token;
-        options.app_token = socket_mode ? fake->app_token : "";
-        options.signing_secret = std::move(signing_secret);
-        options.api_url = fake->api_url();
-        options.reconnect = {milliseconds(20), milliseconds(200), net::Jitter::full};
-        adapter = std::make_unique<slack::SlackAdapter>(io.get_executor(), *client, service,
-                                                        router, options);
-        adapter->api().set_retry_policy(3, milliseconds(20));
-    }
-
-    asio::awaitable<bool> acked(const std::string& envelope_id) {
-        co_return co_await wait_until(
-            [&] {
-                for (const auto& a : fake->acks) {
-                    if (a.is_object() && a.value("envelope_id", "") == envelope_id) return true;
-                }
-                return false;
-            },
-            milliseconds(5000));
-    }
-
-    json ack_of(const std::string& envelope_id) {
-        for (const auto& a : fake->acks) {
-            if (a.is_object() && a.value("envelope_id", "") == envelope_id) return a;
-        }
-        return json();
-    }
-
-    asio::awaitable<bool> idle() {
-        const bool done = co_await wait_until([&] { return adapter->pending_effects() == 0; },
-                                              milliseconds(5000));
-        if (!done) {
-            std::string trace;
-            for (const auto& c : fake->calls) trace += c.method + " " + c.args.dump() + "\n";
-            MESSAGE("still pending: " << adapter->pending_effects() << "\ncalls:\n" << trace);
-        }
-        co_return done;
-    }
-
-    std::size_t messages(std::int64_t incident) {
-        std::size_t n = 0;
-        for (const auto& e : service.timeline(incident)) n += e.kind == EntryKind::message;
-        return n;
-    }
-
-    // Declares INC-1 from #general and returns its new Slack channel id.
-    asio::awaitable<std::string> declare() {
-        fake->deliver(slash_envelope("t-declare", "CGENERAL", "U1", "alice",
-                                     "declare sev2 Checkout down"));
-        REQUIRE(co_await acked("env-t-declare"));
-        REQUIRE(co_await idle());
-        const auto inc = service.find(1);
-        REQUIRE(inc);
-        co_return inc->channel_id;
-    }
-};
-
-}  // namespace
-
 TEST_CASE("slack socket mode: declare through post-mortem, with capture") {
-    Harness h;
+    SlackHarness h;
     h.adapter->start();
     const bool finished = run_async(h.io, [&]() -> asio::awaitable<void> {
         REQUIRE(co_await wait_until([&] { return h.adapter->socket_connected(); }, milliseconds(5000)));
@@ -201,7 +109,7 @@ TEST_CASE("slack socket mode: declare through post-mortem, with capture") {
 }
 
 TEST_CASE("slack socket mode: refresh_requested and an abrupt close lose no event") {
-    Harness h;
+    SlackHarness h;
     h.adapter->start();
     const bool finished = run_async(h.io, [&]() -> asio::awaitable<void> {
         REQUIRE(co_await wait_until([&] { return h.adapter->socket_connected(); }, milliseconds(5000)));
@@ -225,7 +133,7 @@ TEST_CASE("slack socket mode: refresh_requested and an abrupt close lose no even
 }
 
 TEST_CASE("slack socket mode: malformed and unknown frames change nothing") {
-    Harness h;
+    SlackHarness h;
     h.adapter->start();
     const bool finished = run_async(h.io, [&]() -> asio::awaitable<void> {
         REQUIRE(co_await wait_until([&] { return h.adapter->socket_connected(); }, milliseconds(5000)));
@@ -249,7 +157,7 @@ TEST_CASE("slack socket mode: malformed and unknown frames change nothing") {
 }
 
 TEST_CASE("slack web api: 429 is waited out, the message is delayed and not dropped") {
-    Harness h;
+    SlackHarness h;
     h.adapter->start();
     const bool finished = run_async(h.io, [&]() -> asio::awaitable<void> {
         REQUIRE(co_await wait_until([&] { return h.adapter->socket_connected(); }, milliseconds(5000)));
@@ -276,7 +184,7 @@ TEST_CASE("slack web api: 429 is waited out, the message is delayed and not drop
 }
 
 TEST_CASE("slack: subscribers get a direct message, others do not") {
-    Harness h;
+    SlackHarness h;
     h.fake->user_names["U4"] = "dave";
     h.adapter->start();
     const bool finished = run_async(h.io, [&]() -> asio::awaitable<void> {
@@ -344,7 +252,7 @@ TEST_CASE("slack: subscribers get a direct message, others do not") {
 }
 
 TEST_CASE("slack socket mode over TLS with a test CA") {
-    Harness h(true);
+    SlackHarness h(SlackHarnessOptions::over_tls());
     h.adapter->start();
     const bool finished = run_async(h.io, [&]() -> asio::awaitable<void> {
         REQUIRE(co_await wait_until([&] { return h.adapter->socket_connected(); }, milliseconds(8000)));
@@ -359,7 +267,7 @@ TEST_CASE("slack socket mode over TLS with a test CA") {
 }
 
 TEST_CASE("slack socket mode: a wrong app token is reported and retried, not fatal") {
-    Harness h;
+    SlackHarness h;
     h.fake->app_token = "xapp-something-else";
     h.adapter->start();
     const bool finished = run_async(h.io, [&]() -> asio::awaitable<void> {
@@ -374,13 +282,13 @@ TEST_CASE("slack socket mode: a wrong app token is reported and retried, not fat
 
 namespace {
 
-struct HttpHarness : Harness {
+struct HttpHarness : SlackHarness {
     std::string secret = "8f742231b10e8888abcd99yyyzzz85a5";
     net::HttpServer server;
     net::HttpClient client;
 
     HttpHarness()
-        : Harness(false, "8f742231b10e8888abcd99yyyzzz85a5", false),
+        : SlackHarness(SlackHarnessOptions::http_only("8f742231b10e8888abcd99yyyzzz85a5")),
           server(io.get_executor(),
                  [this](net::HttpRequest r) { return adapter->handle_http(std::move(r)); },
                  net::HttpServerOptions{.body_limit = 64 * 1024}),
