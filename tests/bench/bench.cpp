@@ -15,12 +15,15 @@
 #include <string>
 #include <vector>
 
+#include <SQLiteCpp/SQLiteCpp.h>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
 
 #include "bot/clock.hpp"
 #include "bot/incident_service.hpp"
 #include "bot/postmortem.hpp"
 #include "envelopes.hpp"
+#include "fake_mattermost.hpp"
 #include "fake_slack.hpp"
 #include "run_async.hpp"
 #include "storage/sqlite_store.hpp"
@@ -71,12 +74,18 @@ void report(const std::string& what, double value, const std::string& unit,
                 op.c_str(), target, ok ? "ok" : "MISSED");
 }
 
-pid_t start_bot(const std::string& binary, const FakeSlack& fake, const fs::path& db) {
-    std::vector<std::string> env_strings = {
-        "SLACK_BOT_TOKEN=" + fake.bot_token, "SLACK_APP_TOKEN=" + fake.app_token,
-        "SLACK_API_URL=" + fake.api_url(),   "INCIDENT_BOT_DB=" + db.string(),
-        "INCIDENT_BOT_LISTEN=127.0.0.1:0",   "PATH=/usr/bin:/bin",
-        std::string("SPDLOG_LEVEL=") + (std::getenv("SPDLOG_LEVEL") ? std::getenv("SPDLOG_LEVEL") : "warn")};
+// A loopback port free right now: Mattermost needs the bot's URL for /incident before
+// the bot could say which port it took.
+std::uint16_t free_port() {
+    asio::io_context io;
+    asio::ip::tcp::acceptor acceptor(io, asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+    return acceptor.local_endpoint().port();
+}
+
+pid_t spawn(const std::string& binary, std::vector<std::string> env_strings) {
+    env_strings.push_back("PATH=/usr/bin:/bin");
+    env_strings.push_back(std::string("SPDLOG_LEVEL=") +
+                          (std::getenv("SPDLOG_LEVEL") ? std::getenv("SPDLOG_LEVEL") : "warn"));
     std::vector<char*> envp;
     for (auto& s : env_strings) envp.push_back(s.data());
     envp.push_back(nullptr);
@@ -87,6 +96,77 @@ pid_t start_bot(const std::string& binary, const FakeSlack& fake, const fs::path
         throw std::runtime_error("cannot start " + binary);
     }
     return pid;
+}
+
+// Mattermost has no acks: an event counts once its timeline entry is in the database,
+// read by a second (read-only) connection, as anyone reading the bot's data would.
+double measure_mattermost(const std::string& binary, int burst, const fs::path& db) {
+    asio::io_context io;
+    FakeMattermost fake(io.get_executor());
+    const std::string alice = mm_id("alice"), bob = mm_id("bob");
+    fake.users[alice] = "alice";
+    fake.users[bob] = "bob";
+    const std::uint16_t port = free_port();
+    const std::string self = "127.0.0.1:" + std::to_string(port);
+    pid_t pid = 0;
+    double throughput = 0;
+    const bool finished = run_async(io, [&]() -> asio::awaitable<void> {
+        pid = spawn(binary, {"MATTERMOST_URL=" + fake.url(), "MATTERMOST_TOKEN=" + fake.token,
+                             "MATTERMOST_TEAM=" + fake.team_name, "INCIDENT_BOT_DB=" + db.string(),
+                             "INCIDENT_BOT_LISTEN=" + self, "INCIDENT_BOT_PUBLIC_URL=http://" + self,
+                             "INCIDENT_BOT_ANNOUNCE_CHANNEL=town-square"});
+        if (!co_await wait_until([&] { return fake.connected(); }, milliseconds(10'000))) {
+            throw std::runtime_error("the bot did not connect to Mattermost");
+        }
+        co_await fake.run_command(fake.town_square_id, alice, "declare sev1 Benchmark");
+        std::string channel;
+        co_await wait_until([&] {
+            for (const auto& [id, c] : fake.channels) {
+                if (c.name.starts_with("inc-1-")) channel = id;
+            }
+            return !channel.empty();
+        }, milliseconds(10'000));
+        if (channel.empty()) throw std::runtime_error("the bot did not create the incident channel");
+        co_await sleep_for(milliseconds(500));
+
+        SQLite::Database reader(db.string(), SQLite::OPEN_READONLY);
+        reader.setBusyTimeout(1000);
+        SQLite::Statement newest(reader, "SELECT coalesce(max(id), 0) FROM timeline_entries");
+        const auto stored = [&]() -> std::int64_t {
+            newest.reset();
+            newest.executeStep();
+            return newest.getColumn(0).getInt64();
+        };
+        const std::int64_t before = stored();
+        // At most `window` events in flight: the server's send queue is bounded too.
+        const std::int64_t window = 2000;
+        const auto started = Steady::now();
+        std::int64_t published = 0;
+        while (published < burst) {
+            const std::int64_t done = stored() - before;
+            while (published < burst && published - done < window) {
+                fake.post_message(channel, bob, "burst message " + std::to_string(published));
+                ++published;
+            }
+            co_await sleep_for(milliseconds(1));
+        }
+        co_await wait_until([&] { return stored() - before >= burst; }, milliseconds(120'000));
+        const std::int64_t count = stored() - before;
+        throughput = static_cast<double>(count) / seconds_since(started);
+        if (count < burst) std::printf("(only %lld of %d Mattermost events were stored)\n", static_cast<long long>(count), burst);
+    }, std::chrono::seconds(300));
+    if (pid > 0) {
+        ::kill(pid, SIGTERM);
+        ::waitpid(pid, nullptr, 0);
+    }
+    if (!finished) std::printf("(the Mattermost load phase hit its time limit)\n");
+    return throughput;
+}
+
+pid_t start_bot(const std::string& binary, const FakeSlack& fake, const fs::path& db) {
+    return spawn(binary, {"SLACK_BOT_TOKEN=" + fake.bot_token, "SLACK_APP_TOKEN=" + fake.app_token,
+                          "SLACK_API_URL=" + fake.api_url(), "INCIDENT_BOT_DB=" + db.string(),
+                          "INCIDENT_BOT_LISTEN=127.0.0.1:0"});
 }
 
 }  // namespace
@@ -173,6 +253,8 @@ int main(int argc, char** argv) {
     }
     if (!finished) std::printf("(the load phase hit its time limit)\n");
 
+    const double mattermost_throughput = measure_mattermost(binary, burst, dir / "mm.db");
+
     // Post-mortem of an incident with 100,000 timeline entries, from the database.
     double postmortem_s = 0;
     {
@@ -203,6 +285,7 @@ int main(int argc, char** argv) {
     report("start-up (exec to Socket Mode connected)", startup_ms, "ms", "<=", 100);
     report("idle RSS", idle_rss, "MB", "<=", 20);
     report("events acked per second (durable)", throughput, "ev/s", ">=", 20'000);
+    report("Mattermost events stored per second (durable)", mattermost_throughput, "ev/s", ">=", 20'000);
     report("ack latency p50 at 1,000 ev/s", percentile(latencies_ms, 0.50), "ms", "<=", 5);
     report("ack latency p99 at 1,000 ev/s", percentile(latencies_ms, 0.99), "ms", "<=", 5);
     report("ack latency max at 1,000 ev/s", percentile(latencies_ms, 1.0), "ms");
