@@ -4,6 +4,7 @@
 
 #include <spdlog/spdlog.h>
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -37,6 +38,9 @@ constexpr std::size_t k_header_runes = 1024;
 constexpr std::size_t k_post_runes = 16'000;  // the server's limit is 16383
 // A REST re-sync starts this long before the newest entry stored: clocks and commits race.
 constexpr Timestamp k_resync_margin_ms = 60'000;
+// A burst from the socket is stored in one transaction (one fsync) of at most this many.
+constexpr std::size_t k_max_batch = 512;
+constexpr int k_max_idle_turns = 16;
 
 json reply_payload(const Reply& reply) {
     json out = json::object();
@@ -345,23 +349,40 @@ asio::awaitable<void> MattermostAdapter::run_socket() {
                         authentication_challenge(k_auth_seq, options_.token);
                     ws.send(challenge);
                     After after = After::keep_reading;
-                    while (auto text = co_await ws.read()) {
+                    while (after == After::keep_reading && !stopping_) {
+                        // Whatever has arrived meanwhile is one batch: one commit.
+                        std::vector<std::string> frames;
+                        auto first = co_await ws.read();
                         // Shutting down: what was not taken yet is not stored; the REST
                         // re-read at the next start finds it.
+                        if (!first || draining_) break;
+                        frames.push_back(std::move(*first));
+                        // As in the Slack adapter: the reader hands over one frame per
+                        // turn of the io_context, so yield while frames or bytes keep
+                        // coming. A frame stalled halfway ends the wait after a few turns.
+                        int waited = 0;
+                        while (frames.size() < k_max_batch) {
+                            co_await asio::post(executor_, asio::use_awaitable);
+                            std::size_t added = 0;
+                            while (auto more = ws.try_read()) {
+                                frames.push_back(std::move(*more));
+                                ++added;
+                            }
+                            if (added > 0) {
+                                waited = 0;
+                            } else if (!ws.input_pending() || ++waited > k_max_idle_turns) {
+                                break;
+                            }
+                        }
                         if (draining_) break;
                         in_event_ = true;
                         try {
-                            after = co_await handle_frame(*text, backoff);
-                            if (after == After::keep_reading && resync_needed_) {
-                                resync_needed_ = false;
-                                co_await resync();
-                            }
+                            after = co_await handle_frames(std::move(frames), backoff);
                         } catch (...) {
                             in_event_ = false;
                             throw;
                         }
                         in_event_ = false;
-                        if (after != After::keep_reading || stopping_) break;
                     }
                     prompt = after == After::reconnect_now;
                     if (after == After::keep_reading && !stopping_ && !draining_) {
@@ -402,8 +423,72 @@ asio::awaitable<void> MattermostAdapter::run_socket() {
     }
 }
 
+asio::awaitable<MattermostAdapter::After> MattermostAdapter::handle_frames(
+    std::vector<std::string> frames, net::Backoff& backoff) {
+    std::size_t next = 0;
+    while (next < frames.size()) {
+        // Shutting down after a re-read: the rest is not stored, and seq did not pass it.
+        if (next > 0 && (stopping_ || draining_)) break;
+        const auto started = std::chrono::steady_clock::now();
+        Batch batch;
+        After after = After::keep_reading;
+        // A batch ends early where the connection must go or the channels be re-read: what
+        // came before is stored first, what comes after a re-read is handled after it.
+        while (next < frames.size() && after == After::keep_reading && !resync_needed_) {
+            after = co_await handle_frame(frames[next++], backoff, batch);
+        }
+        store_batch(batch, started);
+        // Frames left over are not stored: seq did not pass them, the server replays them.
+        if (after != After::keep_reading) co_return after;
+        if (resync_needed_) {
+            resync_needed_ = false;
+            co_await resync();
+        }
+    }
+    co_return After::keep_reading;
+}
+
+void MattermostAdapter::store_batch(Batch& batch, std::chrono::steady_clock::time_point started) {
+    std::size_t acked = batch.taken;
+    if (!batch.events.empty()) {
+        try {
+            store_events(batch.events);
+            spdlog::debug("mattermost: stored {} events in {:.2f} ms", batch.events.size(),
+                          std::chrono::duration<double, std::milli>(
+                              std::chrono::steady_clock::now() - started)
+                              .count());
+        } catch (const std::exception& e) {
+            // Nothing of the batch is stored: seq goes back to its first event, so the next
+            // event shows a gap and the server replays them all.
+            spdlog::error("mattermost: {} events from seq {} not stored: {}", batch.events.size(),
+                          batch.seq_before.value_or(-1), e.what());
+            if (batch.seq_before) next_seq_ = *batch.seq_before;
+            acked = batch.settled;
+        }
+    }
+    if (observer_) {
+        const std::chrono::duration<double> took = std::chrono::steady_clock::now() - started;
+        for (std::size_t i = 0; i < acked; ++i) observer_->event_acked(k_platform, took.count());
+    }
+}
+
+void MattermostAdapter::store_events(const std::vector<ChatEvent>& events) {
+    std::vector<Effect> effects;
+    // A refused event is rolled back alone (handle_event runs in a savepoint); anything
+    // else thrown undoes the whole transaction.
+    service_.batch([&] {
+        for (const auto& event : events) {
+            Outcome outcome = service_.handle_event(event);
+            if (!outcome.reply.ok) spdlog::warn("mattermost: event refused: {}", outcome.reply.text);
+            for (auto& effect : outcome.effects) effects.push_back(std::move(effect));
+        }
+    });
+    for (auto& effect : effects) enqueue(std::move(effect));
+}
+
 asio::awaitable<MattermostAdapter::After> MattermostAdapter::handle_frame(const std::string& text,
-                                                                          net::Backoff& backoff) {
+                                                                          net::Backoff& backoff,
+                                                                          Batch& batch) {
     std::string error;
     const auto frame = parse_frame(text, error);
     if (!frame) {
@@ -463,41 +548,48 @@ asio::awaitable<MattermostAdapter::After> MattermostAdapter::handle_frame(const 
         resync_needed_ = true;
     }
     if (observer_) observer_->event_received(k_platform);
-    const auto started = std::chrono::steady_clock::now();
+    std::optional<ChatEvent> event;
     try {
-        co_await process_event(*frame);
+        event = co_await process_event(*frame);
     } catch (const std::exception& e) {
         // The seq does not advance: the next event shows a gap and the server replays this one.
         spdlog::error("mattermost: {} event {} not stored: {}", frame->event,
                       frame->seq.value_or(-1), e.what());
         co_return After::keep_reading;
     }
-    if (frame->seq) next_seq_ = *frame->seq + 1;
-    if (observer_) {
-        const std::chrono::duration<double> took = std::chrono::steady_clock::now() - started;
-        observer_->event_acked(k_platform, took.count());
+    if (event) {
+        if (!batch.seq_before) {
+            batch.seq_before = next_seq_;
+            batch.settled = batch.taken;
+        }
+        batch.events.push_back(std::move(*event));
     }
+    ++batch.taken;
+    // Counted as stored already; store_batch takes it back if the commit fails.
+    if (frame->seq) next_seq_ = *frame->seq + 1;
     co_return After::keep_reading;
 }
 
-asio::awaitable<void> MattermostAdapter::process_event(const Frame& frame) {
+asio::awaitable<std::optional<ChatEvent>> MattermostAdapter::process_event(const Frame& frame) {
     DecodedEvent decoded = decode_event(frame, DecodeContext{bot_user_id_, connection_id_});
+    std::optional<ChatEvent> none;
     if (!decoded.malformed.empty()) {
         spdlog::warn("mattermost: ignoring malformed event: {}", decoded.malformed);
-        co_return;
+        co_return none;
     }
     if (!decoded.event) {
         spdlog::debug("mattermost: ignoring event: {}", decoded.ignored);
-        co_return;
+        co_return none;
     }
-    co_await store_event(std::move(*decoded.event), decoded.sender_name);
+    co_return co_await prepare_event(std::move(*decoded.event), decoded.sender_name);
 }
 
-asio::awaitable<void> MattermostAdapter::store_event(ChatEvent event,
-                                                     const std::string& sender_name) {
+asio::awaitable<std::optional<ChatEvent>> MattermostAdapter::prepare_event(
+    ChatEvent event, const std::string& sender_name) {
     // Chatter outside incident channels is none of our business: no lookups, no writes.
     if (!service_.find_by_channel(std::string(k_platform), header_of(event).channel_id)) {
-        co_return;
+        std::optional<ChatEvent> none;
+        co_return none;
     }
     if (auto* posted = std::get_if<MessagePosted>(&event); posted && !posted->from_bot) {
         posted->author.name = co_await display_name(posted->author.id, sender_name);
@@ -506,9 +598,8 @@ asio::awaitable<void> MattermostAdapter::store_event(ChatEvent event,
         const std::string none;
         reaction->actor.name = co_await display_name(reaction->actor.id, none);
     }
-    const Outcome outcome = service_.handle_event(event);
-    if (!outcome.reply.ok) spdlog::warn("mattermost: event refused: {}", outcome.reply.text);
-    for (const auto& effect : outcome.effects) enqueue(effect);
+    std::optional<ChatEvent> prepared(std::move(event));
+    co_return prepared;
 }
 
 asio::awaitable<void> MattermostAdapter::resync() {
@@ -539,13 +630,17 @@ asio::awaitable<void> MattermostAdapter::resync() {
         }
         std::sort(posts.begin(), posts.end(),
                   [](const Post& a, const Post& b) { return a.create_at < b.create_at; });
+        // One transaction per channel, as for a burst from the socket.
+        std::vector<ChatEvent> events;
         for (const auto& post : posts) {
             for (auto& event : events_for_post(post, since, context)) {
                 const std::string none;
-                co_await store_event(std::move(event), none);
+                auto prepared = co_await prepare_event(std::move(event), none);
+                if (prepared) events.push_back(std::move(*prepared));
                 ++changes;
             }
         }
+        store_events(events);
     }
     if (channels > 0) {
         spdlog::info("mattermost: re-read {} incident channel(s) over REST: {} change(s)", channels,

@@ -5,7 +5,9 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
@@ -93,9 +95,25 @@ class MattermostAdapter {
 
     // What to do with the connection after a frame.
     enum class After { keep_reading, reconnect, reconnect_now };
-    boost::asio::awaitable<After> handle_frame(const std::string& text, net::Backoff& backoff);
-    boost::asio::awaitable<void> process_event(const Frame& frame);
-    boost::asio::awaitable<void> store_event(ChatEvent event, const std::string& sender_name);
+    // Events taken from the socket and prepared (lookups done), stored in one transaction.
+    struct Batch {
+        std::vector<ChatEvent> events;
+        std::size_t taken = 0;    // event frames handled, to be counted as acked
+        std::size_t settled = 0;  // of those, how many needed nothing from the commit
+        std::optional<std::int64_t> seq_before;  // next_seq_ before the first event to store
+    };
+    boost::asio::awaitable<After> handle_frames(std::vector<std::string> frames,
+                                                net::Backoff& backoff);
+    boost::asio::awaitable<After> handle_frame(const std::string& text, net::Backoff& backoff,
+                                               Batch& batch);
+    void store_batch(Batch& batch, std::chrono::steady_clock::time_point started);
+    // The event of a frame, with the lookups its storing needs; nullopt when there is
+    // nothing to store.
+    boost::asio::awaitable<std::optional<ChatEvent>> process_event(const Frame& frame);
+    boost::asio::awaitable<std::optional<ChatEvent>> prepare_event(ChatEvent event,
+                                                                   const std::string& sender_name);
+    // Stores `events` in one transaction; effects are queued only once it committed.
+    void store_events(const std::vector<ChatEvent>& events);
     boost::asio::awaitable<void> resync();
     boost::asio::awaitable<std::string> display_name(const std::string& user_id,
                                                      const std::string& fallback);

@@ -25,6 +25,7 @@ struct MattermostHarnessOptions {
     std::string command_token;  // empty: the adapter adopts the registered command's token
     std::string team = "ops";
     std::chrono::milliseconds ping_interval{0};  // 0: the WebSocketClient's default
+    std::string db_path = ":memory:";  // a file lets a test reach the database from outside
 };
 
 inline MattermostHarnessOptions with_tls() {
@@ -49,7 +50,7 @@ struct MattermostHarness {
     boost::asio::io_context io;
     std::unique_ptr<net::testing::TestCertificates> certs;
     std::unique_ptr<FakeMattermost> fake;
-    SqliteStore store{":memory:"};
+    SqliteStore store;
     std::unique_ptr<Clock> clock;
     ManualClock* manual = nullptr;
     std::unique_ptr<IncidentService> service;
@@ -58,7 +59,7 @@ struct MattermostHarness {
     std::unique_ptr<net::HttpServer> bot_server;
     std::unique_ptr<net::HttpClient> client;
 
-    explicit MattermostHarness(MattermostHarnessOptions o = {}) {
+    explicit MattermostHarness(MattermostHarnessOptions o = {}) : store(o.db_path) {
         if (o.manual_clock) {
             auto c = std::make_unique<ManualClock>(1'800'000'000'000);
             manual = c.get();
