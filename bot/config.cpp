@@ -31,7 +31,9 @@ bool is_http_url(const std::string& value) {
     return value.starts_with("http://") || value.starts_with("https://");
 }
 
-std::string secret_state(const std::string& value) { return value.empty() ? "not set" : "set"; }
+std::string secret_state(const std::string& value) {
+    return value.empty() ? "not set" : "set";
+}
 
 constexpr std::int64_t k_max_seconds = 366LL * 24 * 3600;
 
@@ -128,8 +130,10 @@ void load_reminders(const EnvLookup& env, ReminderPolicy& policy,
         } else if (hour && *hour <= 23) {
             policy.digest_hour = static_cast<int>(*hour);
         } else if (!value.empty()) {
-            errors.push_back("INCIDENT_BOT_REMIND_DIGEST_HOUR must be an hour of the day in UTC "
-                             "(0 to 23) or off, not `" + std::string(trim(*raw)) + "`.");
+            errors.push_back(
+                "INCIDENT_BOT_REMIND_DIGEST_HOUR must be an hour of the day in UTC "
+                "(0 to 23) or off, not `" +
+                std::string(trim(*raw)) + "`.");
         }
     }
 }
@@ -152,12 +156,14 @@ void load_notify(const EnvLookup& env, Config& c, std::vector<std::string>& erro
         errors.push_back("INCIDENT_BOT_WEBHOOK_URL must start with http:// or https://.");
     }
     if (!c.webhook_url.empty() && c.webhook_secret.empty()) {
-        errors.push_back("INCIDENT_BOT_WEBHOOK_URL is set but INCIDENT_BOT_WEBHOOK_SECRET is "
-                         "not: receivers need it to verify the X-Incident-Bot-Signature header.");
+        errors.push_back(
+            "INCIDENT_BOT_WEBHOOK_URL is set but INCIDENT_BOT_WEBHOOK_SECRET is "
+            "not: receivers need it to verify the X-Incident-Bot-Signature header.");
     }
     if (c.webhook_url.empty() && !c.webhook_secret.empty()) {
-        errors.push_back("INCIDENT_BOT_WEBHOOK_SECRET is set but INCIDENT_BOT_WEBHOOK_URL is "
-                         "not: say where to send the webhook.");
+        errors.push_back(
+            "INCIDENT_BOT_WEBHOOK_SECRET is set but INCIDENT_BOT_WEBHOOK_URL is "
+            "not: say where to send the webhook.");
     }
 
     c.stakeholder_emails = split_list(emails);
@@ -177,9 +183,10 @@ void load_notify(const EnvLookup& env, Config& c, std::vector<std::string>& erro
 
     if (c.smtp_url.empty()) {
         if (!c.stakeholder_emails.empty() || !c.smtp_from.empty() || !c.smtp_user.empty()) {
-            errors.push_back("INCIDENT_BOT_SMTP_URL is not set, so no email can be sent: set it "
-                             "(smtp://host:587 or smtps://host:465) or unset the other "
-                             "INCIDENT_BOT_SMTP_* and INCIDENT_BOT_STAKEHOLDER_EMAILS.");
+            errors.push_back(
+                "INCIDENT_BOT_SMTP_URL is not set, so no email can be sent: set it "
+                "(smtp://host:587 or smtps://host:465) or unset the other "
+                "INCIDENT_BOT_SMTP_* and INCIDENT_BOT_STAKEHOLDER_EMAILS.");
         }
         return;
     }
@@ -194,21 +201,25 @@ void load_notify(const EnvLookup& env, Config& c, std::vector<std::string>& erro
         errors.push_back("INCIDENT_BOT_SMTP_URL must be smtp://host:port or smtps://host:port.");
     } else if (authority.find('@') != std::string::npos) {
         // Never echo it: the URL holds a password.
-        errors.push_back("INCIDENT_BOT_SMTP_URL must not hold credentials: put them in "
-                         "INCIDENT_BOT_SMTP_USER and INCIDENT_BOT_SMTP_PASSWORD.");
+        errors.push_back(
+            "INCIDENT_BOT_SMTP_URL must not hold credentials: put them in "
+            "INCIDENT_BOT_SMTP_USER and INCIDENT_BOT_SMTP_PASSWORD.");
     } else if (authority.empty() || authority.starts_with(':')) {
         errors.push_back("INCIDENT_BOT_SMTP_URL has no host: write smtp://host:port.");
     }
     if (c.smtp_from.empty()) {
-        errors.push_back("INCIDENT_BOT_SMTP_URL is set but INCIDENT_BOT_SMTP_FROM is not: give "
-                         "the sender address, e.g. incident-bot@example.com.");
+        errors.push_back(
+            "INCIDENT_BOT_SMTP_URL is set but INCIDENT_BOT_SMTP_FROM is not: give "
+            "the sender address, e.g. incident-bot@example.com.");
     } else if (!valid_from(c.smtp_from)) {
-        errors.push_back("INCIDENT_BOT_SMTP_FROM must be an address (bot@example.com) or "
-                         "Name <bot@example.com>.");
+        errors.push_back(
+            "INCIDENT_BOT_SMTP_FROM must be an address (bot@example.com) or "
+            "Name <bot@example.com>.");
     }
     if (c.stakeholder_emails.empty()) {
-        errors.push_back("INCIDENT_BOT_SMTP_URL is set but INCIDENT_BOT_STAKEHOLDER_EMAILS is "
-                         "empty: list who gets the emails, comma-separated.");
+        errors.push_back(
+            "INCIDENT_BOT_SMTP_URL is set but INCIDENT_BOT_STAKEHOLDER_EMAILS is "
+            "empty: list who gets the emails, comma-separated.");
     }
     if (!c.smtp_user.empty() && c.smtp_password.empty()) {
         errors.push_back("INCIDENT_BOT_SMTP_USER is set but INCIDENT_BOT_SMTP_PASSWORD is not.");
@@ -222,7 +233,6 @@ std::string seconds_text(Timestamp ms) {
     return ms <= 0 ? std::string("off") : std::to_string(ms / k_second_ms) + "s";
 }
 
-
 void load_logging(const EnvLookup& env, Config& c, std::vector<std::string>& errors) {
     if (const auto raw = env("INCIDENT_BOT_LOG_FORMAT")) {
         const std::string value = to_lower(trim(*raw));
@@ -235,13 +245,15 @@ void load_logging(const EnvLookup& env, Config& c, std::vector<std::string>& err
     }
     if (const auto raw = env("INCIDENT_BOT_LOG_LEVEL")) {
         const std::string value = to_lower(trim(*raw));
-        constexpr std::array<std::string_view, 7> k_levels{"trace", "debug", "info", "warn",
+        constexpr std::array<std::string_view, 7> k_levels{"trace", "debug",    "info", "warn",
                                                            "error", "critical", "off"};
         if (std::find(k_levels.begin(), k_levels.end(), value) != k_levels.end()) {
             c.log_level = value;
         } else if (!value.empty()) {
-            errors.push_back("INCIDENT_BOT_LOG_LEVEL must be one of trace, debug, info, warn, "
-                             "error, critical, off, not `" + std::string(trim(*raw)) + "`.");
+            errors.push_back(
+                "INCIDENT_BOT_LOG_LEVEL must be one of trace, debug, info, warn, "
+                "error, critical, off, not `" +
+                std::string(trim(*raw)) + "`.");
         }
     }
 }
@@ -299,8 +311,8 @@ std::size_t edit_distance(std::string_view a, std::string_view b) {
         row[0] = i;
         for (std::size_t j = 1; j <= b.size(); ++j) {
             const std::size_t above = row[j];
-            row[j] = std::min({row[j] + 1, row[j - 1] + 1,
-                               diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
+            row[j] =
+                std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
             diagonal = above;
         }
     }
@@ -313,10 +325,10 @@ std::size_t edit_distance(std::string_view a, std::string_view b) {
 std::string key_hint(std::string_view key) {
     const auto last = key.rfind('_');
     const std::string_view family = last == std::string_view::npos ? "" : key.substr(0, last + 1);
-    const bool family_known =
-        !family.empty() && std::any_of(std::begin(k_keys), std::end(k_keys), [&](std::string_view known) {
-            return known.starts_with(family);
-        });
+    const bool family_known = !family.empty() && std::any_of(std::begin(k_keys), std::end(k_keys),
+                                                             [&](std::string_view known) {
+                                                                 return known.starts_with(family);
+                                                             });
     std::string_view best;
     // A forgotten word (INCIDENT_BOT_DIGEST_HOUR) is a longer distance than a typo.
     std::size_t best_distance = std::max<std::size_t>(4, key.size() / 3 + 1);
@@ -425,12 +437,14 @@ ConfigResult load_values(const EnvLookup& env) {
         errors.push_back("MATTERMOST_URL must start with http:// or https://.");
     }
     if (c.mattermost_enabled() && c.mattermost_token.empty()) {
-        errors.push_back("MATTERMOST_URL is set but MATTERMOST_TOKEN is not: create a bot "
-                         "account and give its access token.");
+        errors.push_back(
+            "MATTERMOST_URL is set but MATTERMOST_TOKEN is not: create a bot "
+            "account and give its access token.");
     }
     if (c.mattermost_enabled() && c.mattermost_team.empty()) {
-        errors.push_back("MATTERMOST_URL is set but MATTERMOST_TEAM is not: give the team "
-                         "name or id.");
+        errors.push_back(
+            "MATTERMOST_URL is set but MATTERMOST_TEAM is not: give the team "
+            "name or id.");
     }
     load_notify(env, c, errors);
     load_reminders(env, c.reminders, errors);
@@ -440,7 +454,9 @@ ConfigResult load_values(const EnvLookup& env) {
 
 }  // namespace
 
-ConfigResult load_config(const EnvLookup& env) { return load_config(env, ConfigFile{}); }
+ConfigResult load_config(const EnvLookup& env) {
+    return load_config(env, ConfigFile{});
+}
 
 ConfigResult load_config(const EnvLookup& env, const ConfigFile& file) {
     std::map<std::string, std::string> origins;
@@ -472,7 +488,9 @@ std::string ConfigResult::where(const std::string& key) const {
     return key + " (set in " + it->second + ")";
 }
 
-std::span<const std::string_view> config_keys() { return k_keys; }
+std::span<const std::string_view> config_keys() {
+    return k_keys;
+}
 
 ConfigFile parse_config_file(std::string_view text, std::string path) {
     ConfigFile file;
@@ -491,8 +509,9 @@ ConfigFile parse_config_file(std::string_view text, std::string path) {
         const auto equals = body.find('=');
         if (equals == std::string_view::npos) {
             // Not echoed: a line without '=' may well be a pasted token.
-            file.errors.push_back(where + "expected KEY=value (comments are lines starting "
-                                          "with #)");
+            file.errors.push_back(where +
+                                  "expected KEY=value (comments are lines starting "
+                                  "with #)");
             continue;
         }
         const std::string key(trim(body.substr(0, equals)));
@@ -536,9 +555,9 @@ ConfigFile read_config_file(const std::string& path) {
 
 std::vector<std::string> Config::secrets() const {
     std::vector<std::string> out;
-    for (const std::string* s : {&dashboard_token, &slack_bot_token, &slack_app_token,
-                                 &slack_signing_secret, &mattermost_token,
-                                 &mattermost_command_token, &webhook_secret, &smtp_password}) {
+    for (const std::string* s :
+         {&dashboard_token, &slack_bot_token, &slack_app_token, &slack_signing_secret,
+          &mattermost_token, &mattermost_command_token, &webhook_secret, &smtp_password}) {
         if (!s->empty()) out.push_back(*s);
     }
     return out;
@@ -551,17 +570,16 @@ std::string Config::describe() const {
     out += "public url: " + (public_url.empty() ? std::string("not set") : public_url) + "\n";
     out += "announcement channel: #" + announce_channel + "\n";
     out += "dashboard token: " + secret_state(dashboard_token) + "\n";
-    out += "slack: " + std::string(slack_enabled() ? "enabled" : "disabled") +
-           " (bot token " + secret_state(slack_bot_token) + ", app token " +
-           secret_state(slack_app_token) + ", signing secret " +
-           secret_state(slack_signing_secret) + ")\n";
+    out += "slack: " + std::string(slack_enabled() ? "enabled" : "disabled") + " (bot token " +
+           secret_state(slack_bot_token) + ", app token " + secret_state(slack_app_token) +
+           ", signing secret " + secret_state(slack_signing_secret) + ")\n";
     out += "mattermost: " + std::string(mattermost_enabled() ? "enabled" : "disabled") +
            " (token " + secret_state(mattermost_token) + ", command token " +
            secret_state(mattermost_command_token) + ")\n";
     out += "webhook: " +
-           (webhook_enabled() ? origin_of(webhook_url) + " (secret " + secret_state(webhook_secret) +
-                                    ")"
-                              : std::string("disabled")) +
+           (webhook_enabled()
+                ? origin_of(webhook_url) + " (secret " + secret_state(webhook_secret) + ")"
+                : std::string("disabled")) +
            "\n";
     out += "email: " +
            (email_enabled() ? origin_of(smtp_url) + " from " + smtp_from + " to " +
@@ -570,8 +588,8 @@ std::string Config::describe() const {
                                   ", password " + secret_state(smtp_password)
                             : std::string("disabled")) +
            "\n";
-    out += "logs: " + log_format + (log_level.empty() ? std::string() : ", level " + log_level) +
-           "\n";
+    out +=
+        "logs: " + log_format + (log_level.empty() ? std::string() : ", level " + log_level) + "\n";
     out += "reminders: status updates SEV1-5 ";
     for (std::size_t i = 0; i < reminders.status_update.size(); ++i) {
         out += (i ? "/" : "") + seconds_text(reminders.status_update[i]);

@@ -10,7 +10,9 @@ nlohmann::json time_or_null(const std::optional<Timestamp>& at) {
     return at ? nlohmann::json(format_time(*at)) : nlohmann::json(nullptr);
 }
 
-nlohmann::json actor(const Actor& a) { return {{"id", a.id}, {"name", a.name}}; }
+nlohmann::json actor(const Actor& a) {
+    return {{"id", a.id}, {"name", a.name}};
+}
 
 }  // namespace
 

@@ -28,10 +28,10 @@ std::string encode_reply(const Reply& reply) {
 Reply decode_reply(const std::string& stored) {
     const auto j = nlohmann::json::parse(stored, nullptr, false);
     if (j.is_discarded() || !j.is_object()) return Reply{true, Reply::Visibility::ephemeral, ""};
-    return Reply{j.value("ok", true),
-                 j.value("in_channel", false) ? Reply::Visibility::in_channel
-                                              : Reply::Visibility::ephemeral,
-                 j.value("text", std::string())};
+    return Reply{
+        j.value("ok", true),
+        j.value("in_channel", false) ? Reply::Visibility::in_channel : Reply::Visibility::ephemeral,
+        j.value("text", std::string())};
 }
 
 void check_text(std::string_view text, std::string_view what) {
@@ -45,7 +45,9 @@ void check_text(std::string_view text, std::string_view what) {
     }
 }
 
-std::string person(const Actor& a) { return a.name.empty() ? a.id : "@" + a.name; }
+std::string person(const Actor& a) {
+    return a.name.empty() ? a.id : "@" + a.name;
+}
 
 std::optional<Timestamp> mean(std::vector<Timestamp> v) {
     if (v.empty()) return std::nullopt;
@@ -190,8 +192,8 @@ void IncidentService::capture(const ReactionChanged& e) {
 }
 
 // Keeps the TODO items of one message in step with its current text.
-void IncidentService::sync_todos(Incident& incident, const TimelineEntry& entry,
-                                 const Actor& by, Timestamp at) {
+void IncidentService::sync_todos(Incident& incident, const TimelineEntry& entry, const Actor& by,
+                                 Timestamp at) {
     const std::vector<TodoSpec> todos = find_todos(entry.text);
     std::vector<ActionItem> existing;
     for (auto& item : store_.actions(incident.number)) {
@@ -220,8 +222,7 @@ void IncidentService::sync_todos(Incident& incident, const TimelineEntry& entry,
 }
 
 void IncidentService::bind_channel(std::int64_t number, const std::string& platform,
-                                   const std::string& channel_id,
-                                   const std::string& channel_name) {
+                                   const std::string& channel_id, const std::string& channel_name) {
     store_.transaction([&] {
         auto incident = store_.incident(number);
         if (!incident) return;
@@ -252,8 +253,8 @@ std::string IncidentService::incident_link(const Incident& incident) const {
 }
 
 std::string IncidentService::topic_for(const Incident& incident) {
-    std::string topic = std::string(to_string(incident.severity)) + " · " +
-                        std::string(to_string(incident.state));
+    std::string topic =
+        std::string(to_string(incident.severity)) + " · " + std::string(to_string(incident.state));
     for (const auto& r : store_.roles(incident.number)) {
         if (r.role == Role::commander) topic += " · IC " + person(r.person);
     }
@@ -428,8 +429,8 @@ ActionItem IncidentService::add_action(Incident& incident, const TodoSpec& spec,
     item.author = by;
     item.created_at = at;
     store_.add_action(item);
-    std::string confirmation = "Action item " + std::to_string(item.number) + " recorded: " +
-                               item.text;
+    std::string confirmation =
+        "Action item " + std::to_string(item.number) + " recorded: " + item.text;
     if (item.due) confirmation += " (due " + *item.due + ")";
     if (source != ActionSource::command) {
         queue(PostMessage{ToIncident{incident.number}, confirmation});
@@ -492,8 +493,8 @@ void IncidentService::resolve(Incident& incident, const std::string& summary,
 
 void IncidentService::reopen(Incident& incident, const Actor& by, Timestamp at) {
     if (incident.state != State::resolved) {
-        throw DomainError("Only a resolved incident can be reopened; " + incident.key() +
-                          " is " + std::string(to_string(incident.state)) + ".");
+        throw DomainError("Only a resolved incident can be reopened; " + incident.key() + " is " +
+                          std::string(to_string(incident.state)) + ".");
     }
     transition(incident, State::investigating, by, at);
     notify(incident, NotifyKind::state, by, at, "reopened by " + person(by));
@@ -547,7 +548,8 @@ void IncidentService::update_postmortem(Incident& incident, const std::optional<
         changes += std::string(changes.empty() ? "" : ", ") + "published";
     }
     store_.update_incident(incident);
-    if (!changes.empty()) record(incident, EntryKind::postmortem, by, at, "Post-mortem: " + changes);
+    if (!changes.empty())
+        record(incident, EntryKind::postmortem, by, at, "Post-mortem: " + changes);
     if (publish)
         notify(incident, NotifyKind::postmortem_published, by, at, "post-mortem published");
 }
@@ -660,8 +662,7 @@ Stats IncidentService::stats(std::optional<int> days) {
     s.mean_to_resolve = mean(resolve_times);
     s.median_to_resolve = median(resolve_times);
     for (const auto& [category, seen] : named) {
-        s.factor_categories.push_back(
-            {category, static_cast<int>(seen.first.size()), seen.second});
+        s.factor_categories.push_back({category, static_cast<int>(seen.first.size()), seen.second});
     }
     std::stable_sort(s.factor_categories.begin(), s.factor_categories.end(),
                      [](const Stats::FactorCount& a, const Stats::FactorCount& b) {

@@ -82,8 +82,8 @@ public:
     void update_postmortem(Incident& incident, const std::optional<std::string>& owner,
                            const std::optional<std::string>& due, bool publish, const Actor& by,
                            Timestamp at);
-    void close(Incident& incident, const std::optional<std::string>& force_reason,
-               const Actor& by, Timestamp at);
+    void close(Incident& incident, const std::optional<std::string>& force_reason, const Actor& by,
+               Timestamp at);
     bool subscribe(const Subscription& sub, bool on);
 
     // Queries.
@@ -121,8 +121,7 @@ private:
     void notify(const Incident& incident, NotifyKind kind, const Actor& by, Timestamp at,
                 const std::string& text);
     void refresh_topic(const Incident& incident);
-    void sync_todos(Incident& incident, const TimelineEntry& entry, const Actor& by,
-                    Timestamp at);
+    void sync_todos(Incident& incident, const TimelineEntry& entry, const Actor& by, Timestamp at);
 
     Store& store_;
     const Clock& clock_;

@@ -32,11 +32,11 @@ std::string iso_time(spdlog::log_clock::time_point at) {
 }
 
 class StderrSink final : public spdlog::sinks::base_sink<std::mutex> {
-  public:
+public:
     StderrSink(LogFormat format, std::vector<std::string> secrets)
         : format_(format), secrets_(std::move(secrets)) {}
 
-  protected:
+protected:
     void sink_it_(const spdlog::details::log_msg& msg) override {
         std::string line;
         if (format_ == LogFormat::json) {
@@ -57,7 +57,7 @@ class StderrSink final : public spdlog::sinks::base_sink<std::mutex> {
     }
     void flush_() override { std::fflush(stderr); }
 
-  private:
+private:
     LogFormat format_;
     std::vector<std::string> secrets_;
 };

@@ -10,6 +10,7 @@
 #include <thread>
 #include <vector>
 
+#include <spdlog/spdlog.h>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
@@ -18,7 +19,6 @@
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <spdlog/spdlog.h>
 
 #include "adapters/console/console_adapter.hpp"
 #include "adapters/mattermost/mattermost_adapter.hpp"
@@ -26,13 +26,13 @@
 #include "adapters/net/http_server.hpp"
 #include "adapters/net/observer.hpp"
 #include "adapters/net/tls_context.hpp"
-#include "adapters/slack/slack_adapter.hpp"
 #include "adapters/notify/notifier.hpp"
 #include "adapters/notify/reminder_timer.hpp"
+#include "adapters/ops/doctor.hpp"
+#include "adapters/slack/slack_adapter.hpp"
 #include "adapters/web/dashboard.hpp"
 #include "bot/clock.hpp"
 #include "bot/config.hpp"
-#include "adapters/ops/doctor.hpp"
 #include "bot/export_json.hpp"
 #include "bot/incident_service.hpp"
 #include "bot/logging.hpp"
@@ -165,7 +165,8 @@ std::optional<Options> parse_options(const std::vector<std::string>& args, std::
 
 std::string session_id() {
     const auto now = std::chrono::system_clock::now().time_since_epoch();
-    return "s" + std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(now).count()) +
+    return "s" +
+           std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(now).count()) +
            "-" + std::to_string(::getpid());
 }
 
@@ -225,9 +226,7 @@ public:
     SetupChecks(asio::any_io_executor executor, net::TlsContext tls, ConfigResult loaded)
         : executor_(executor), tls_(std::move(tls)), loaded_(std::move(loaded)), timer_(executor) {}
 
-    void start() {
-        asio::co_spawn(executor_, run(), asio::detached);
-    }
+    void start() { asio::co_spawn(executor_, run(), asio::detached); }
     void stop() {
         stopping_ = true;
         timer_.cancel();
@@ -406,8 +405,9 @@ int run_bot(const ConfigResult& loaded, Store& store, const Clock& clock, bool c
         if (!console) return 1;
     } else {
         const std::string base = config.public_url.empty()
-                                     ? "http://" + config.listen.substr(0, config.listen.rfind(':')) +
-                                           ":" + std::to_string(server.port()) + "/"
+                                     ? "http://" +
+                                           config.listen.substr(0, config.listen.rfind(':')) + ":" +
+                                           std::to_string(server.port()) + "/"
                                      : config.public_url;
         spdlog::info("dashboard: {}", base);
     }
@@ -416,7 +416,9 @@ int run_bot(const ConfigResult& loaded, Store& store, const Clock& clock, bool c
     std::unique_ptr<ConsoleAdapter> console_adapter;
     ReminderService reminders(store, service, clock, config.reminders);
     notify::ReminderTimer reminder_timer(io.get_executor(), reminders, [&](const Reminder& r) {
-        const auto wants = [&](std::string_view p) { return r.platform.empty() || r.platform == p; };
+        const auto wants = [&](std::string_view p) {
+            return r.platform.empty() || r.platform == p;
+        };
         if (slack_adapter && wants("slack")) slack_adapter->deliver(r.effect);
         if (mattermost_adapter && wants("mattermost")) mattermost_adapter->deliver(r.effect);
         if (console_adapter && wants("console")) console_adapter->deliver(r.effect);

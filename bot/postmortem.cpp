@@ -31,7 +31,9 @@ std::string inline_text(std::string_view text) {
     return out;
 }
 
-std::string who(const Actor& a) { return a.name.empty() ? a.id : "@" + a.name; }
+std::string who(const Actor& a) {
+    return a.name.empty() ? a.id : "@" + a.name;
+}
 
 std::string time_or_dash(const std::optional<Timestamp>& at) {
     return at ? format_time(*at) : "—";
@@ -40,9 +42,12 @@ std::string time_or_dash(const std::optional<Timestamp>& at) {
 // The prompt shown while the review has not named a factor of this category.
 std::string_view factor_example(FactorCategory category) {
     switch (category) {
-        case FactorCategory::technical: return "e.g. crashes, misconfigurations, capacity.";
-        case FactorCategory::process: return "e.g. communication delays, outdated runbooks.";
-        case FactorCategory::monitoring: return "e.g. thresholds too high, missed notifications.";
+        case FactorCategory::technical:
+            return "e.g. crashes, misconfigurations, capacity.";
+        case FactorCategory::process:
+            return "e.g. communication delays, outdated runbooks.";
+        case FactorCategory::monitoring:
+            return "e.g. thresholds too high, missed notifications.";
     }
     return "";
 }
@@ -84,11 +89,12 @@ void header(std::ostringstream& md, const IncidentSnapshot& snap) {
             if (!holders.empty()) holders += ", ";
             holders += who(r.person);
         }
-        md << "| " << (role == Role::commander ? "Incident commander"
-                       : role == Role::liaison ? "Customer liaison"
-                       : role == Role::sme     ? "Subject matter experts"
-                       : role == Role::comms   ? "Communications"
-                                               : "Scribe")
+        md << "| "
+           << (role == Role::commander ? "Incident commander"
+               : role == Role::liaison ? "Customer liaison"
+               : role == Role::sme     ? "Subject matter experts"
+               : role == Role::comms   ? "Communications"
+                                       : "Scribe")
            << " | " << (holders.empty() ? "—" : cell(holders)) << " |\n";
     }
     md << "\n## Key times (UTC)\n\n";
@@ -98,11 +104,11 @@ void header(std::ostringstream& md, const IncidentSnapshot& snap) {
        << since(inc, inc.identified_at) << " |\n";
     md << "| Mitigated (monitoring) | " << time_or_dash(inc.mitigated_at) << " | "
        << since(inc, inc.mitigated_at) << " |\n";
-    md << "| Resolved | " << time_or_dash(inc.resolved_at) << " | "
-       << since(inc, inc.resolved_at) << " |\n\n";
+    md << "| Resolved | " << time_or_dash(inc.resolved_at) << " | " << since(inc, inc.resolved_at)
+       << " |\n\n";
     if (inc.identified_at && inc.mitigated_at) {
-        md << "- Identified → mitigated: "
-           << format_duration(*inc.identified_at, *inc.mitigated_at) << "\n";
+        md << "- Identified → mitigated: " << format_duration(*inc.identified_at, *inc.mitigated_at)
+           << "\n";
     }
     if (inc.mitigated_at && inc.resolved_at) {
         md << "- Mitigated → resolved: " << format_duration(*inc.mitigated_at, *inc.resolved_at)
@@ -121,8 +127,8 @@ void key_timeline(std::ostringstream& md, const IncidentSnapshot& snap, bool wit
         md << "| " << format_time(e.at) << " | ";
         if (with_source) md << snap.incident.key() << " | ";
         md << (e.kind == EntryKind::message ? "key message" : to_string(e.kind)) << " | "
-           << cell(who(e.author)) << " | " << cell(e.text)
-           << (e.deleted_at ? " *(deleted)*" : "") << " |\n";
+           << cell(who(e.author)) << " | " << cell(e.text) << (e.deleted_at ? " *(deleted)*" : "")
+           << " |\n";
     }
 }
 
@@ -131,8 +137,8 @@ void action_rows(std::ostringstream& md, const IncidentSnapshot& snap, bool with
         md << "| " << a.number << " | ";
         if (with_source) md << snap.incident.key() << " | ";
         md << cell(a.text) << " | " << (a.owner.empty() ? "unassigned" : cell(a.owner)) << " | "
-           << a.due.value_or("—") << " | " << to_string(a.status) << " | "
-           << to_string(a.source) << " |\n";
+           << a.due.value_or("—") << " | " << to_string(a.status) << " | " << to_string(a.source)
+           << " |\n";
     }
 }
 
@@ -210,9 +216,10 @@ std::string render_postmortem(const IncidentSnapshot& snap) {
     if (action_count == 0) {
         md << "*No action items were recorded.*\n\n";
     } else {
-        md << (grouped ? "| # | Incident | Action | Owner | Due | Status | From |\n"
-                         "|---|---|---|---|---|---|---|\n"
-                       : "| # | Action | Owner | Due | Status | From |\n|---|---|---|---|---|---|\n");
+        md << (grouped
+                   ? "| # | Incident | Action | Owner | Due | Status | From |\n"
+                     "|---|---|---|---|---|---|---|\n"
+                   : "| # | Action | Owner | Due | Status | From |\n|---|---|---|---|---|---|\n");
         action_rows(md, snap, grouped);
         for (const auto& m : snap.merged) action_rows(md, m, true);
         md << "\n";
@@ -242,8 +249,8 @@ std::string render_postmortem(const IncidentSnapshot& snap) {
     md << "\n";
 
     md << "## Follow-up\n\n";
-    md << "- Post-mortem owner: " << (inc.postmortem_owner.empty() ? "*unassigned*" : inc.postmortem_owner)
-       << "\n";
+    md << "- Post-mortem owner: "
+       << (inc.postmortem_owner.empty() ? "*unassigned*" : inc.postmortem_owner) << "\n";
     md << "- Due: " << inc.postmortem_due.value_or("*not set*") << "\n";
     md << "- Status: "
        << (inc.postmortem_published_at ? "published " + format_time(*inc.postmortem_published_at)

@@ -16,9 +16,13 @@ constexpr std::string_view k_no_commander = "no_commander";
 constexpr std::string_view k_postmortem = "postmortem";
 constexpr std::string_view k_digest = "digest";
 
-std::string person(const Actor& a) { return a.name.empty() ? a.id : "@" + a.name; }
+std::string person(const Actor& a) {
+    return a.name.empty() ? a.id : "@" + a.name;
+}
 
-std::string date_of(Timestamp at) { return format_time(at).substr(0, 10); }
+std::string date_of(Timestamp at) {
+    return format_time(at).substr(0, 10);
+}
 
 std::optional<Actor> commander_of(const std::vector<RoleAssignment>& roles) {
     for (const auto& r : roles) {
@@ -157,8 +161,8 @@ void ReminderService::postmortem_reminder(const Incident& incident, Timestamp no
     const auto due_start = start_of_date(*incident.postmortem_due);
     if (!due_start) return;
     const Timestamp due_end = *due_start + k_day_ms;
-    const std::string base = "postmortem:" + std::to_string(incident.number) + ":" +
-                             *incident.postmortem_due + ":";
+    const std::string base =
+        "postmortem:" + std::to_string(incident.number) + ":" + *incident.postmortem_due + ":";
     std::string key;
     std::string text;
     const std::string about = "the post-mortem of " + incident.key() + " (" + incident.title + ")";
@@ -183,8 +187,8 @@ void ReminderService::postmortem_reminder(const Incident& incident, Timestamp no
     if (const auto link = service_.incident_link(incident); !link.empty()) {
         text += " Draft: " + link + "/postmortem.";
     }
-    text += " When it is reviewed: `/incident postmortem publish` in " + channel_hint(incident) +
-            ".";
+    text +=
+        " When it is reviewed: `/incident postmortem publish` in " + channel_hint(incident) + ".";
     if (owner) {
         out.push_back({incident.platform, PostMessage{ToUser{*owner}, text}});
     } else {
@@ -207,8 +211,8 @@ void ReminderService::digest(Timestamp now, std::vector<Reminder>& out) {
     std::reverse(incidents.begin(), incidents.end());
     for (const auto& inc : incidents) {
         if (inc.is_open()) {
-            std::string line = "• " + inc.key() + " " + std::string(to_string(inc.severity)) +
-                               " " + std::string(to_string(inc.state)) + " — " + inc.title;
+            std::string line = "• " + inc.key() + " " + std::string(to_string(inc.severity)) + " " +
+                               std::string(to_string(inc.state)) + " — " + inc.title;
             if (!inc.channel_name.empty()) line += " (#" + inc.channel_name + ")";
             if (const auto ic = commander_of(store_.roles(inc.number))) {
                 line += " · IC " + person(*ic);
@@ -221,14 +225,14 @@ void ReminderService::digest(Timestamp now, std::vector<Reminder>& out) {
         }
         if (inc.state == State::resolved && !inc.postmortem_published_at && inc.postmortem_due &&
             *inc.postmortem_due < today) {
-            postmortems.push_back("• " + inc.key() + " due " + *inc.postmortem_due + ", owner " +
-                                  (inc.postmortem_owner.empty() ? std::string("unassigned")
-                                                                : inc.postmortem_owner));
+            postmortems.push_back(
+                "• " + inc.key() + " due " + *inc.postmortem_due + ", owner " +
+                (inc.postmortem_owner.empty() ? std::string("unassigned") : inc.postmortem_owner));
         }
         for (const auto& item : store_.actions(inc.number)) {
             if (item.status != ActionStatus::open || !item.due || *item.due >= today) continue;
-            std::string line = "• " + inc.key() + " #" + std::to_string(item.number) + " " +
-                               item.text;
+            std::string line =
+                "• " + inc.key() + " #" + std::to_string(item.number) + " " + item.text;
             if (!item.owner.empty() && item.text.find(item.owner) == std::string::npos) {
                 line += " — " + item.owner;
             }

@@ -74,11 +74,10 @@ public:
 private:
     void status_nudge(const Incident& incident, Timestamp now, std::vector<Reminder>& out);
     void commander_nudge(const Incident& incident, Timestamp now, std::vector<Reminder>& out);
-    void postmortem_reminder(const Incident& incident, Timestamp now,
-                             std::vector<Reminder>& out);
+    void postmortem_reminder(const Incident& incident, Timestamp now, std::vector<Reminder>& out);
     void digest(Timestamp now, std::vector<Reminder>& out);
-    bool record(const std::string& key, std::string_view kind,
-                std::optional<std::int64_t> incident, Timestamp now);
+    bool record(const std::string& key, std::string_view kind, std::optional<std::int64_t> incident,
+                Timestamp now);
 
     Store& store_;
     IncidentService& service_;

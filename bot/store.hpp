@@ -15,7 +15,7 @@ namespace incident {
 // same key twice is refused, which is what keeps a restart from sending it again.
 struct SentReminder {
     std::string key;
-    std::string kind;                     // "status", "no_commander", "postmortem", "digest"
+    std::string kind;                      // "status", "no_commander", "postmortem", "digest"
     std::optional<std::int64_t> incident;  // none for the daily digest
     Timestamp sent_at = 0;
 };

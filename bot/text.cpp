@@ -107,8 +107,7 @@ std::string format_time(Timestamp at) {
 std::string format_duration(Timestamp from, Timestamp to) {
     long long secs = (to - from) / 1000;
     if (secs < 0) secs = 0;
-    const long long d = secs / 86400, h = secs % 86400 / 3600, m = secs % 3600 / 60,
-                    s = secs % 60;
+    const long long d = secs / 86400, h = secs % 86400 / 3600, m = secs % 3600 / 60, s = secs % 60;
     char buf[48];
     if (d > 0) {
         std::snprintf(buf, sizeof buf, "%lldd %lldh", d, h);
@@ -133,8 +132,7 @@ bool is_valid_date(std::string_view text) {
         return v;
     };
     using namespace std::chrono;
-    const year_month_day ymd{year{num(0, 4)}, month{unsigned(num(5, 2))},
-                             day{unsigned(num(8, 2))}};
+    const year_month_day ymd{year{num(0, 4)}, month{unsigned(num(5, 2))}, day{unsigned(num(8, 2))}};
     return ymd.ok();
 }
 

@@ -81,14 +81,13 @@ constexpr std::array<std::pair<std::string_view, FactorCategory>, 3> k_factor_na
 }  // namespace
 
 std::string_view to_string(Severity s) {
-    static constexpr std::array<std::string_view, 5> names{"SEV1", "SEV2", "SEV3", "SEV4",
-                                                           "SEV5"};
+    static constexpr std::array<std::string_view, 5> names{"SEV1", "SEV2", "SEV3", "SEV4", "SEV5"};
     return names.at(static_cast<int>(s) - 1);
 }
 
 std::string_view describe(Severity s) {
-    static constexpr std::array<std::string_view, 5> names{"critical", "major", "moderate",
-                                                           "minor", "cosmetic"};
+    static constexpr std::array<std::string_view, 5> names{"critical", "major", "moderate", "minor",
+                                                           "cosmetic"};
     return names.at(static_cast<int>(s) - 1);
 }
 
@@ -99,10 +98,16 @@ std::optional<Severity> parse_severity(std::string_view text) {
     return static_cast<Severity>(lower[0] - '0');
 }
 
-std::string_view to_string(State s) { return name_of(k_states, s); }
-std::optional<State> parse_state(std::string_view text) { return lookup(k_states, text); }
+std::string_view to_string(State s) {
+    return name_of(k_states, s);
+}
+std::optional<State> parse_state(std::string_view text) {
+    return lookup(k_states, text);
+}
 
-std::string_view to_string(Role r) { return name_of(k_roles, r); }
+std::string_view to_string(Role r) {
+    return name_of(k_roles, r);
+}
 std::optional<Role> parse_role(std::string_view text) {
     const std::string lower = to_lower(text);
     if (lower == "ic" || lower == "lead" || lower == "incident-commander") return Role::commander;
@@ -110,13 +115,19 @@ std::optional<Role> parse_role(std::string_view text) {
     return lookup(k_roles, lower);
 }
 
-std::string_view to_string(EntryKind k) { return name_of(k_entry_kinds, k); }
+std::string_view to_string(EntryKind k) {
+    return name_of(k_entry_kinds, k);
+}
 std::optional<EntryKind> parse_entry_kind(std::string_view text) {
     return lookup(k_entry_kinds, text);
 }
 
-std::string_view to_string(ActionSource s) { return name_of(k_action_sources, s); }
-std::string_view to_string(ActionStatus s) { return name_of(k_action_statuses, s); }
+std::string_view to_string(ActionSource s) {
+    return name_of(k_action_sources, s);
+}
+std::string_view to_string(ActionStatus s) {
+    return name_of(k_action_statuses, s);
+}
 std::optional<ActionSource> parse_action_source(std::string_view text) {
     return lookup(k_action_sources, text);
 }
@@ -124,7 +135,9 @@ std::optional<ActionStatus> parse_action_status(std::string_view text) {
     return lookup(k_action_statuses, text);
 }
 
-std::string_view to_string(FactorCategory c) { return name_of(k_factor_names, c); }
+std::string_view to_string(FactorCategory c) {
+    return name_of(k_factor_names, c);
+}
 std::optional<FactorCategory> parse_factor_category(std::string_view text) {
     const std::string lower = to_lower(text);
     if (lower == "tech") return FactorCategory::technical;
@@ -133,14 +146,19 @@ std::optional<FactorCategory> parse_factor_category(std::string_view text) {
 }
 std::string_view describe(FactorCategory c) {
     switch (c) {
-        case FactorCategory::technical: return "Technical failures";
-        case FactorCategory::process: return "Process gaps";
-        case FactorCategory::monitoring: return "Monitoring & alerting";
+        case FactorCategory::technical:
+            return "Technical failures";
+        case FactorCategory::process:
+            return "Process gaps";
+        case FactorCategory::monitoring:
+            return "Monitoring & alerting";
     }
     return "unknown";
 }
 
-std::string incident_key(std::int64_t number) { return "INC-" + std::to_string(number); }
+std::string incident_key(std::int64_t number) {
+    return "INC-" + std::to_string(number);
+}
 
 std::optional<std::int64_t> parse_incident_key(std::string_view text) {
     if (text.size() < 5 || to_lower(text.substr(0, 4)) != "inc-") return std::nullopt;
@@ -155,14 +173,22 @@ std::optional<std::int64_t> parse_incident_key(std::string_view text) {
 
 std::string_view to_string(NotifyKind kind) {
     switch (kind) {
-        case NotifyKind::declared: return "declared";
-        case NotifyKind::severity: return "severity";
-        case NotifyKind::state: return "state";
-        case NotifyKind::update: return "update";
-        case NotifyKind::resolved: return "resolved";
-        case NotifyKind::merged: return "merged";
-        case NotifyKind::postmortem_published: return "postmortem_published";
-        case NotifyKind::closed: return "closed";
+        case NotifyKind::declared:
+            return "declared";
+        case NotifyKind::severity:
+            return "severity";
+        case NotifyKind::state:
+            return "state";
+        case NotifyKind::update:
+            return "update";
+        case NotifyKind::resolved:
+            return "resolved";
+        case NotifyKind::merged:
+            return "merged";
+        case NotifyKind::postmortem_published:
+            return "postmortem_published";
+        case NotifyKind::closed:
+            return "closed";
     }
     return "unknown";
 }

@@ -32,7 +32,7 @@ std::optional<Severity> parse_severity(std::string_view text);  // "2", "sev2", 
 std::optional<State> parse_state(std::string_view text);
 std::optional<Role> parse_role(std::string_view text);  // accepts "ic" and "lead" for commander
 
-std::string incident_key(std::int64_t number);                  // 7 -> "INC-7"
+std::string incident_key(std::int64_t number);                          // 7 -> "INC-7"
 std::optional<std::int64_t> parse_incident_key(std::string_view text);  // "INC-7"/"inc-7"
 
 // A person on a chat platform. `id` is the platform's stable id, `name` what people see.
@@ -60,7 +60,7 @@ struct Incident {
     std::optional<Timestamp> closed_at;
     Timestamp last_update_at = 0;  // last status update, drives reminders
     std::string summary;
-    std::string postmortem_owner;              // display name or mention
+    std::string postmortem_owner;               // display name or mention
     std::optional<std::string> postmortem_due;  // YYYY-MM-DD
     std::optional<Timestamp> postmortem_published_at;
 
@@ -78,7 +78,7 @@ struct RoleAssignment {
 };
 
 enum class EntryKind {
-    message,   // human chatter in the incident channel
+    message,  // human chatter in the incident channel
     declared,
     state,     // state transition
     severity,  // severity change

@@ -9,10 +9,16 @@ namespace {
 
 using Visibility = Reply::Visibility;
 
-Reply to_channel(std::string text) { return Reply{true, Visibility::in_channel, std::move(text)}; }
-Reply to_caller(std::string text) { return Reply{true, Visibility::ephemeral, std::move(text)}; }
+Reply to_channel(std::string text) {
+    return Reply{true, Visibility::in_channel, std::move(text)};
+}
+Reply to_caller(std::string text) {
+    return Reply{true, Visibility::ephemeral, std::move(text)};
+}
 
-std::string who(const Actor& a) { return a.name.empty() ? a.id : "@" + a.name; }
+std::string who(const Actor& a) {
+    return a.name.empty() ? a.id : "@" + a.name;
+}
 
 [[noreturn]] void usage_error(const std::string& problem, const std::string& usage) {
     throw DomainError(problem + " Usage: `" + usage + "`.");
@@ -64,13 +70,14 @@ std::optional<Severity> take_severity(Args& args) {
 Reply declare(CommandContext& ctx) {
     Args args = ctx.args;
     const Severity severity = take_severity(args).value_or(Severity::sev3);
-    if (args.empty()) usage_error("An incident needs a title.", "/incident declare [sev1-5] <title>");
+    if (args.empty())
+        usage_error("An incident needs a title.", "/incident declare [sev1-5] <title>");
     const std::string title(args.rest(0));
     // Two declares of the same title by the same person a moment apart are one incident.
     for (const auto& open : ctx.service.list(false)) {
         if (open.is_open() && open.declared_by.id == ctx.caller().id &&
-            open.platform == ctx.request.platform &&
-            open.title == trim(title) && ctx.at() - open.declared_at < 120'000) {
+            open.platform == ctx.request.platform && open.title == trim(title) &&
+            ctx.at() - open.declared_at < 120'000) {
             return to_caller("You already declared " + open.key() + " (" + open.title +
                              ") a moment ago; nothing new was created. Its channel is #" +
                              open.channel_name + ".");
@@ -78,9 +85,9 @@ Reply declare(CommandContext& ctx) {
     }
     const Incident inc =
         ctx.service.declare(ctx.caller(), severity, title, ctx.request.platform, ctx.at());
-    return to_channel("🚨 " + inc.key() + " declared (" + std::string(to_string(severity)) +
-                      ", " + std::string(describe(severity)) + "): " + inc.title +
-                      "\nChannel: #" + inc.channel_name + " · Commander: " + who(ctx.caller()) +
+    return to_channel("🚨 " + inc.key() + " declared (" + std::string(to_string(severity)) + ", " +
+                      std::string(describe(severity)) + "): " + inc.title + "\nChannel: #" +
+                      inc.channel_name + " · Commander: " + who(ctx.caller()) +
                       "\nNext: `/incident status identified` when the cause is known, "
                       "`/incident update <text>` to inform stakeholders.");
 }
@@ -103,8 +110,8 @@ Reply sev(CommandContext& ctx) {
     const bool final = inc.state == State::resolved;
     ctx.service.change_severity(inc, severity, ctx.caller(), ctx.at());
     return to_channel(inc.key() + (final ? " final severity: " : " severity is now ") +
-                      std::string(to_string(severity)) + " (" +
-                      std::string(describe(severity)) + ").");
+                      std::string(to_string(severity)) + " (" + std::string(describe(severity)) +
+                      ").");
 }
 
 Reply role(CommandContext& ctx) {
@@ -126,8 +133,8 @@ Reply role(CommandContext& ctx) {
 Reply update(CommandContext& ctx) {
     if (ctx.args.empty()) usage_error("Say what changed.", "/incident update <text>");
     ctx.service.post_update(ctx.target(), std::string(ctx.args.rest(0)), ctx.caller(), ctx.at());
-    return to_channel("📣 Update on " + ctx.target().key() + " sent to stakeholders: " +
-                      std::string(ctx.args.rest(0)));
+    return to_channel("📣 Update on " + ctx.target().key() +
+                      " sent to stakeholders: " + std::string(ctx.args.rest(0)));
 }
 
 Reply note(CommandContext& ctx) {
@@ -174,9 +181,8 @@ Reply factor(CommandContext& ctx) {
                     usage);
     }
     if (ctx.args.size() < 2) usage_error("Describe the factor.", usage);
-    const ContributingFactor f = ctx.service.add_factor(ctx.target(), *category,
-                                                        std::string(ctx.args.rest(1)),
-                                                        ctx.caller(), ctx.at());
+    const ContributingFactor f = ctx.service.add_factor(
+        ctx.target(), *category, std::string(ctx.args.rest(1)), ctx.caller(), ctx.at());
     return to_channel("Contributing factor recorded for " + ctx.target().key() + " (" +
                       to_lower(describe(f.category)) + "): " + f.text);
 }
@@ -201,8 +207,8 @@ Reply done(CommandContext& ctx) {
         usage_error("`" + std::string(ctx.args[0]) + "` is not an action item number.",
                     "/incident done <n>");
     }
-    const ActionItem item = ctx.service.complete_action(ctx.target(), *number, ctx.caller(),
-                                                        ctx.at());
+    const ActionItem item =
+        ctx.service.complete_action(ctx.target(), *number, ctx.caller(), ctx.at());
     return to_channel("✅ Action item " + std::to_string(item.number) + " done: " + item.text);
 }
 
@@ -211,8 +217,8 @@ Reply resolve(CommandContext& ctx) {
     const auto final_severity = take_severity(args);
     Incident& inc = ctx.target();
     ctx.service.resolve(inc, std::string(args.rest(0)), final_severity, ctx.caller(), ctx.at());
-    std::string text = "✅ " + inc.key() + " resolved after " +
-                       format_duration(inc.declared_at, ctx.at()) + ".";
+    std::string text =
+        "✅ " + inc.key() + " resolved after " + format_duration(inc.declared_at, ctx.at()) + ".";
     if (!inc.final_severity) {
         text += "\nWhat is the final severity? It was " + std::string(to_string(inc.severity)) +
                 " during the incident: confirm or change it with `/incident sev <1-5>`.";
@@ -290,13 +296,14 @@ Reply close(CommandContext& ctx) {
 
 Reply info(CommandContext& ctx) {
     const Incident& inc = ctx.target();
-    std::string text = "*" + inc.key() + "* " + inc.title + "\nSeverity: " +
-                       std::string(to_string(inc.severity)) + " (" +
+    std::string text = "*" + inc.key() + "* " + inc.title +
+                       "\nSeverity: " + std::string(to_string(inc.severity)) + " (" +
                        std::string(describe(inc.severity)) + ")";
     if (inc.final_severity) text += " · final " + std::string(to_string(*inc.final_severity));
     text += " · State: " + std::string(to_string(inc.state));
     text += "\nDeclared " + format_time(inc.declared_at) + " by " + who(inc.declared_by);
-    if (inc.resolved_at) text += " · resolved after " + format_duration(inc.declared_at, *inc.resolved_at);
+    if (inc.resolved_at)
+        text += " · resolved after " + format_duration(inc.declared_at, *inc.resolved_at);
     for (const auto& r : ctx.service.roles(inc.number)) {
         text += "\n" + std::string(to_string(r.role)) + ": " + who(r.person);
     }
@@ -319,8 +326,8 @@ Reply timeline(CommandContext& ctx) {
     const std::size_t skip = keys.size() > k_shown ? keys.size() - k_shown : 0;
     if (skip) text += "\n… " + std::to_string(skip) + " earlier events";
     for (std::size_t i = skip; i < keys.size(); ++i) {
-        text += "\n" + format_time(keys[i]->at).substr(11, 8) + " " + who(keys[i]->author) +
-                ": " + keys[i]->text;
+        text += "\n" + format_time(keys[i]->at).substr(11, 8) + " " + who(keys[i]->author) + ": " +
+                keys[i]->text;
     }
     return to_caller(text);
 }
@@ -339,15 +346,17 @@ Reply stats(CommandContext& ctx) {
     std::optional<int> days;
     if (!ctx.args.empty()) {
         days = parse_positive_int(ctx.args[0]);
-        if (!days) usage_error("`" + std::string(ctx.args[0]) + "` is not a number of days.",
-                               "/incident stats [days]");
+        if (!days)
+            usage_error("`" + std::string(ctx.args[0]) + "` is not a number of days.",
+                        "/incident stats [days]");
     }
     const Stats s = ctx.service.stats(days);
     const auto dur = [](const std::optional<Timestamp>& ms) {
         return ms ? format_duration(0, *ms) : std::string("—");
     };
-    std::string text = "Incidents" + (days ? " in the last " + std::to_string(*days) + " days" : "") +
-                       ": " + std::to_string(s.total) + " (" + std::to_string(s.open) + " open)";
+    std::string text = "Incidents" +
+                       (days ? " in the last " + std::to_string(*days) + " days" : "") + ": " +
+                       std::to_string(s.total) + " (" + std::to_string(s.open) + " open)";
     for (int i = 0; i < 5; ++i) {
         text += (i ? " · " : "\n") + std::string("SEV") + std::to_string(i + 1) + ": " +
                 std::to_string(s.by_severity[i]);
@@ -372,8 +381,8 @@ Reply stats(CommandContext& ctx) {
 }
 
 Reply subscription(CommandContext& ctx, bool on) {
-    const std::string usage = std::string("/incident ") + (on ? "subscribe" : "unsubscribe") +
-                              " [sev1-5|all]";
+    const std::string usage =
+        std::string("/incident ") + (on ? "subscribe" : "unsubscribe") + " [sev1-5|all]";
     Subscription sub{ctx.request.platform, ctx.caller(), std::nullopt, Severity::sev5};
     std::string what;
     if (!ctx.args.empty()) {
@@ -397,29 +406,55 @@ Reply subscription(CommandContext& ctx, bool on) {
 
 void register_builtin_commands(CommandRouter& router) {
     const Scope none = Scope::none, inc = Scope::incident;
-    router.add({"declare", "[sev1-5] <title>", "declare an incident with its own channel; you become commander", none, declare});
-    router.add({"status", "<investigating|identified|monitoring|resolved>", "move the incident to a new state", inc, status, {"state"}});
-    router.add({"sev", "<1-5>", "change severity (after resolve: the final severity)", inc, sev, {"severity"}});
-    router.add({"role", "<commander|scribe|comms|liaison|sme> [@user]", "assign a role (default: you)", inc, role});
-    router.add({"update", "<text>", "status update for the timeline and stakeholders", inc, update});
+    router.add({"declare", "[sev1-5] <title>",
+                "declare an incident with its own channel; you become commander", none, declare});
+    router.add({"status",
+                "<investigating|identified|monitoring|resolved>",
+                "move the incident to a new state",
+                inc,
+                status,
+                {"state"}});
+    router.add({"sev",
+                "<1-5>",
+                "change severity (after resolve: the final severity)",
+                inc,
+                sev,
+                {"severity"}});
+    router.add({"role", "<commander|scribe|comms|liaison|sme> [@user]",
+                "assign a role (default: you)", inc, role});
+    router.add(
+        {"update", "<text>", "status update for the timeline and stakeholders", inc, update});
     router.add({"note", "<text>", "record a key event on the timeline", inc, note});
     router.add({"todo", "<text> [@owner] [due:YYYY-MM-DD]", "add an action item", inc, todo});
     router.add({"todos", "", "list action items", inc, todos, {"actions"}});
     router.add({"done", "<n>", "mark action item n done", inc, done});
-    router.add({"factor", "technical|process|monitoring <text>", "record a contributing factor for the post-mortem", inc, factor});
+    router.add({"factor", "technical|process|monitoring <text>",
+                "record a contributing factor for the post-mortem", inc, factor});
     router.add({"factors", "", "list contributing factors", inc, factors});
-    router.add({"resolve", "[sev1-5] [summary]", "resolve; optionally set the final severity", inc, resolve});
+    router.add({"resolve", "[sev1-5] [summary]", "resolve; optionally set the final severity", inc,
+                resolve});
     router.add({"reopen", "", "reopen a resolved incident", inc, reopen});
     router.add({"merge", "INC-<n>", "group this incident under INC-<n>", inc, merge, {}, true});
-    router.add({"postmortem", "[owner @user] [due YYYY-MM-DD] [publish]", "(re)generate the post-mortem draft, set owner, due date, publish", inc, postmortem, {"pm"}});
-    router.add({"close", "[force <reason>]", "close after the post-mortem is published", inc, close});
+    router.add({"postmortem",
+                "[owner @user] [due YYYY-MM-DD] [publish]",
+                "(re)generate the post-mortem draft, set owner, due date, publish",
+                inc,
+                postmortem,
+                {"pm"}});
+    router.add(
+        {"close", "[force <reason>]", "close after the post-mortem is published", inc, close});
     router.add({"info", "", "summary of the incident", inc, info});
     router.add({"timeline", "", "key events so far", inc, timeline});
     router.add({"list", "[all]", "open incidents (all: every incident)", none, list});
     router.add({"stats", "[days]", "counts and response times across incidents", none, stats});
-    router.add({"subscribe", "[sev1-5|all]", "direct messages about this incident, or every incident of a severity or worse", Scope::optional_incident, [](CommandContext& c) { return subscription(c, true); }});
-    router.add({"unsubscribe", "[sev1-5|all]", "stop those direct messages", Scope::optional_incident, [](CommandContext& c) { return subscription(c, false); }});
-    router.add({"help", "", "this list", none, [&router](CommandContext&) { return to_caller(router.help()); }});
+    router.add({"subscribe", "[sev1-5|all]",
+                "direct messages about this incident, or every incident of a severity or worse",
+                Scope::optional_incident, [](CommandContext& c) { return subscription(c, true); }});
+    router.add({"unsubscribe", "[sev1-5|all]", "stop those direct messages",
+                Scope::optional_incident,
+                [](CommandContext& c) { return subscription(c, false); }});
+    router.add({"help", "", "this list", none,
+                [&router](CommandContext&) { return to_caller(router.help()); }});
 }
 
 }  // namespace incident::commands

@@ -20,7 +20,9 @@ std::string usage_of(const CommandSpec& spec) {
     return "/incident " + spec.name + (spec.usage.empty() ? "" : " " + spec.usage);
 }
 
-void CommandRouter::add(CommandSpec spec) { commands_.push_back(std::move(spec)); }
+void CommandRouter::add(CommandSpec spec) {
+    commands_.push_back(std::move(spec));
+}
 
 const CommandSpec* CommandRouter::find(const std::string& name) const {
     for (const auto& spec : commands_) {
@@ -50,8 +52,9 @@ std::string CommandRouter::help() const {
     for (const auto& spec : commands_) {
         out += "`" + usage_of(spec) + "` — " + spec.summary + "\n";
     }
-    out += "Commands about \"this incident\" work in its channel; elsewhere add INC-<n> after "
-           "the command, e.g. `/incident info INC-7`.";
+    out +=
+        "Commands about \"this incident\" work in its channel; elsewhere add INC-<n> after "
+        "the command, e.g. `/incident info INC-7`.";
     return out;
 }
 

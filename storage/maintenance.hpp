@@ -23,7 +23,7 @@ DatabaseInfo backup_database(const std::string& source, const std::string& desti
 
 // The database is held by a running incident-bot (see DatabaseLock).
 class DatabaseInUse : public std::runtime_error {
-  public:
+public:
     using std::runtime_error::runtime_error;
 };
 
@@ -43,7 +43,7 @@ RestoreResult restore_database(const std::string& backup, const std::string& tar
 // stays open for the lock's lifetime, so it must outlive every SQLite connection to the
 // file in this process (closing any descriptor of a file drops the process's POSIX locks).
 class DatabaseLock {
-  public:
+public:
     enum class Mode { shared, exclusive };
 
     // Nullopt with `error` set when the lock is held in a conflicting mode. A file that
@@ -57,7 +57,7 @@ class DatabaseLock {
     DatabaseLock& operator=(const DatabaseLock&) = delete;
     ~DatabaseLock();
 
-  private:
+private:
     explicit DatabaseLock(int fd) : fd_(fd) {}
     int fd_ = -1;
 };

@@ -166,10 +166,9 @@ void apply(SQLite::Database& db, const Migration& migration) {
     try {
         if (!is_applied(db, migration.version)) {
             db.exec(std::string(migration.sql));
-            SQLite::Statement record(
-                db,
-                "INSERT INTO schema_migrations (version, applied_at) "
-                "VALUES (?, strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))");
+            SQLite::Statement record(db,
+                                     "INSERT INTO schema_migrations (version, applied_at) "
+                                     "VALUES (?, strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))");
             record.bind(1, migration.version);
             record.exec();
         }
@@ -182,9 +181,13 @@ void apply(SQLite::Database& db, const Migration& migration) {
 
 }  // namespace
 
-std::span<const Migration> migrations() { return k_migrations; }
+std::span<const Migration> migrations() {
+    return k_migrations;
+}
 
-int latest_schema_version() { return k_migrations.back().version; }
+int latest_schema_version() {
+    return k_migrations.back().version;
+}
 
 int schema_version(SQLite::Database& db) {
     if (!has_migrations_table(db)) return 0;
@@ -217,6 +220,8 @@ void migrate(SQLite::Database& db, std::span<const Migration> list) {
     }
 }
 
-void migrate(SQLite::Database& db) { migrate(db, migrations()); }
+void migrate(SQLite::Database& db) {
+    migrate(db, migrations());
+}
 
 }  // namespace incident

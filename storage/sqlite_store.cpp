@@ -70,7 +70,7 @@ auto parse_optional_column(const Column& column, Parse parse, std::string_view n
 // A cached statement for one use: bindings cleared and cursor reset on the way out, so
 // no half-read SELECT keeps a WAL snapshot (and the checkpointer) waiting.
 class Prepared {
-  public:
+public:
     explicit Prepared(Statement& statement) : statement_(statement) {}
     Prepared(const Prepared&) = delete;
     Prepared& operator=(const Prepared&) = delete;
@@ -88,7 +88,7 @@ class Prepared {
     Column getColumn(int index) { return statement_.getColumn(index); }
     void reset() { statement_.reset(); }
 
-  private:
+private:
     Statement& statement_;
 };
 
@@ -261,7 +261,9 @@ SqliteStore::SqliteStore(const std::string& path) {
 
 SqliteStore::~SqliteStore() = default;
 
-const std::string& SqliteStore::path() const { return impl_->path; }
+const std::string& SqliteStore::path() const {
+    return impl_->path;
+}
 
 int SqliteStore::schema_version() {
     std::lock_guard lock(impl_->mutex);
@@ -316,8 +318,9 @@ std::optional<std::string> SqliteStore::processed(std::string_view key) {
 void SqliteStore::mark_processed(std::string_view key, std::string_view reply, Timestamp at) {
     std::lock_guard lock(impl_->mutex);
     // The first reply stands: a retried event must get the answer the first one got.
-    Prepared insert = impl_->prepare("INSERT INTO processed_keys (key, reply, processed_at) VALUES (?, ?, ?) "
-                     "ON CONFLICT (key) DO NOTHING");
+    Prepared insert = impl_->prepare(
+        "INSERT INTO processed_keys (key, reply, processed_at) VALUES (?, ?, ?) "
+        "ON CONFLICT (key) DO NOTHING");
     insert.bind(1, std::string(key));
     insert.bind(2, std::string(reply));
     insert.bind(3, at);
@@ -327,9 +330,9 @@ void SqliteStore::mark_processed(std::string_view key, std::string_view reply, T
 void SqliteStore::insert_incident(Incident& incident) {
     std::lock_guard lock(impl_->mutex);
     Prepared insert = impl_->prepare(std::string("INSERT INTO incidents (") + k_incident_columns +
-                                    ") VALUES ((SELECT ifnull(max(number), 0) + 1 FROM "
-                                    "incidents), ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, "
-                                    "?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)");
+                                     ") VALUES ((SELECT ifnull(max(number), 0) + 1 FROM "
+                                     "incidents), ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, "
+                                     "?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)");
     bind_incident(insert, incident);
     insert.exec();
     // number is the rowid.
@@ -338,13 +341,14 @@ void SqliteStore::insert_incident(Incident& incident) {
 
 void SqliteStore::update_incident(const Incident& incident) {
     std::lock_guard lock(impl_->mutex);
-    Prepared update = impl_->prepare("UPDATE incidents SET title = ?1, severity = ?2, final_severity = ?3, "
-                     "state = ?4, merged_into = ?5, platform = ?6, channel_id = ?7, "
-                     "channel_name = ?8, declared_by_id = ?9, declared_by_name = ?10, "
-                     "declared_at = ?11, identified_at = ?12, mitigated_at = ?13, "
-                     "resolved_at = ?14, closed_at = ?15, last_update_at = ?16, summary = ?17, "
-                     "postmortem_owner = ?18, postmortem_due = ?19, "
-                     "postmortem_published_at = ?20 WHERE number = ?21");
+    Prepared update = impl_->prepare(
+        "UPDATE incidents SET title = ?1, severity = ?2, final_severity = ?3, "
+        "state = ?4, merged_into = ?5, platform = ?6, channel_id = ?7, "
+        "channel_name = ?8, declared_by_id = ?9, declared_by_name = ?10, "
+        "declared_at = ?11, identified_at = ?12, mitigated_at = ?13, "
+        "resolved_at = ?14, closed_at = ?15, last_update_at = ?16, summary = ?17, "
+        "postmortem_owner = ?18, postmortem_due = ?19, "
+        "postmortem_published_at = ?20 WHERE number = ?21");
     bind_incident(update, incident);
     update.bind(21, incident.number);
     if (update.exec() == 0) {
@@ -355,7 +359,7 @@ void SqliteStore::update_incident(const Incident& incident) {
 std::optional<Incident> SqliteStore::incident(std::int64_t number) {
     std::lock_guard lock(impl_->mutex);
     Prepared query = impl_->prepare(std::string("SELECT ") + k_incident_columns +
-                                   " FROM incidents WHERE number = ?");
+                                    " FROM incidents WHERE number = ?");
     query.bind(1, number);
     return first(query, read_incident);
 }
@@ -365,8 +369,8 @@ std::optional<Incident> SqliteStore::incident_by_channel(std::string_view platfo
     std::lock_guard lock(impl_->mutex);
     // Incidents without a channel yet have channel_id '' and belong to no channel.
     Prepared query = impl_->prepare(std::string("SELECT ") + k_incident_columns +
-                                   " FROM incidents WHERE platform = ? AND channel_id = ? "
-                                   "AND channel_id <> '' ORDER BY number DESC LIMIT 1");
+                                    " FROM incidents WHERE platform = ? AND channel_id = ? "
+                                    "AND channel_id <> '' ORDER BY number DESC LIMIT 1");
     query.bind(1, std::string(platform));
     query.bind(2, std::string(channel_id));
     return first(query, read_incident);
@@ -375,8 +379,8 @@ std::optional<Incident> SqliteStore::incident_by_channel(std::string_view platfo
 std::vector<Incident> SqliteStore::incidents(bool include_closed) {
     std::lock_guard lock(impl_->mutex);
     Prepared query = impl_->prepare(std::string("SELECT ") + k_incident_columns +
-                                   " FROM incidents WHERE ?1 OR state NOT IN ('closed', "
-                                   "'merged') ORDER BY number DESC");
+                                    " FROM incidents WHERE ?1 OR state NOT IN ('closed', "
+                                    "'merged') ORDER BY number DESC");
     query.bind(1, include_closed ? 1 : 0);
     return collect(query, read_incident);
 }
@@ -384,7 +388,7 @@ std::vector<Incident> SqliteStore::incidents(bool include_closed) {
 std::vector<Incident> SqliteStore::merged_into(std::int64_t primary) {
     std::lock_guard lock(impl_->mutex);
     Prepared query = impl_->prepare(std::string("SELECT ") + k_incident_columns +
-                                   " FROM incidents WHERE merged_into = ? ORDER BY number");
+                                    " FROM incidents WHERE merged_into = ? ORDER BY number");
     query.bind(1, primary);
     return collect(query, read_incident);
 }
@@ -399,10 +403,11 @@ void SqliteStore::assign_role(std::int64_t incident, const RoleAssignment& assig
             clear.exec();
         }
         // An sme named twice keeps the first assignment.
-        Prepared insert = impl_->prepare("INSERT INTO roles (incident, role, person_id, person_name, "
-                         "assigned_by_id, assigned_by_name, assigned_at) "
-                         "VALUES (?, ?, ?, ?, ?, ?, ?) "
-                         "ON CONFLICT (incident, role, person_id) DO NOTHING");
+        Prepared insert = impl_->prepare(
+            "INSERT INTO roles (incident, role, person_id, person_name, "
+            "assigned_by_id, assigned_by_name, assigned_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT (incident, role, person_id) DO NOTHING");
         insert.bind(1, incident);
         insert.bind(2, role);
         insert.bind(3, assignment.person.id);
@@ -416,8 +421,9 @@ void SqliteStore::assign_role(std::int64_t incident, const RoleAssignment& assig
 
 std::vector<RoleAssignment> SqliteStore::roles(std::int64_t incident) {
     std::lock_guard lock(impl_->mutex);
-    Prepared query = impl_->prepare("SELECT role, person_id, person_name, assigned_by_id, assigned_by_name, "
-                    "assigned_at FROM roles WHERE incident = ? ORDER BY assigned_at, id");
+    Prepared query = impl_->prepare(
+        "SELECT role, person_id, person_name, assigned_by_id, assigned_by_name, "
+        "assigned_at FROM roles WHERE incident = ? ORDER BY assigned_at, id");
     query.bind(1, incident);
     auto roles = collect(query, [](Statement& row) {
         RoleAssignment assignment;
@@ -440,9 +446,10 @@ bool SqliteStore::add_entry(TimelineEntry& entry) {
     transaction([&] {
         SQLite::Database& db = impl_->db;
         // DO NOTHING only covers uniqueness, so a missing incident still fails loudly.
-        Prepared insert = impl_->prepare(std::string("INSERT INTO timeline_entries (") + k_entry_columns +
-                                 ") VALUES (NULL, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
-                                 "ON CONFLICT DO NOTHING");
+        Prepared insert =
+            impl_->prepare(std::string("INSERT INTO timeline_entries (") + k_entry_columns +
+                           ") VALUES (NULL, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                           "ON CONFLICT DO NOTHING");
         insert.bind(1, entry.incident);
         insert.bind(2, std::string(to_string(entry.kind)));
         insert.bind(3, entry.at);
@@ -464,8 +471,9 @@ bool SqliteStore::add_entry(TimelineEntry& entry) {
 
 void SqliteStore::update_entry(const TimelineEntry& entry) {
     transaction([&] {
-        Prepared update = impl_->prepare("UPDATE timeline_entries SET text = ?, key_event = ?, edited_at = ?, "
-                         "deleted_at = ? WHERE id = ?");
+        Prepared update = impl_->prepare(
+            "UPDATE timeline_entries SET text = ?, key_event = ?, edited_at = ?, "
+            "deleted_at = ? WHERE id = ?");
         update.bind(1, entry.text);
         update.bind(2, entry.key_event ? 1 : 0);
         bind_optional(update, 3, entry.edited_at);
@@ -484,13 +492,14 @@ std::optional<TimelineEntry> SqliteStore::entry_by_message(std::int64_t incident
     std::lock_guard lock(impl_->mutex);
     if (message_id.empty()) return std::nullopt;
     Prepared query = impl_->prepare(std::string("SELECT ") + k_entry_columns +
-                                   " FROM timeline_entries WHERE incident = ? AND "
-                                   "message_id = ? AND message_id <> ''");
+                                    " FROM timeline_entries WHERE incident = ? AND "
+                                    "message_id = ? AND message_id <> ''");
     query.bind(1, incident);
     query.bind(2, std::string(message_id));
     auto entry = first(query, read_entry);
     if (entry) {
-        Prepared revisions = impl_->prepare("SELECT text FROM entry_revisions WHERE entry_id = ? ORDER BY seq");
+        Prepared revisions =
+            impl_->prepare("SELECT text FROM entry_revisions WHERE entry_id = ? ORDER BY seq");
         revisions.bind(1, entry->id);
         entry->previous_texts =
             collect(revisions, [](Statement& row) { return row.getColumn(0).getString(); });
@@ -501,15 +510,16 @@ std::optional<TimelineEntry> SqliteStore::entry_by_message(std::int64_t incident
 std::vector<TimelineEntry> SqliteStore::timeline(std::int64_t incident) {
     std::lock_guard lock(impl_->mutex);
     Prepared query = impl_->prepare(std::string("SELECT ") + k_entry_columns +
-                                   " FROM timeline_entries WHERE incident = ? ORDER BY at, id");
+                                    " FROM timeline_entries WHERE incident = ? ORDER BY at, id");
     query.bind(1, incident);
     auto entries = collect(query, read_entry);
 
     std::unordered_map<std::int64_t, std::size_t> index_of;
     for (std::size_t i = 0; i < entries.size(); ++i) index_of.emplace(entries[i].id, i);
-    Prepared revisions = impl_->prepare("SELECT r.entry_id, r.text FROM entry_revisions r "
-                        "JOIN timeline_entries e ON e.id = r.entry_id "
-                        "WHERE e.incident = ? ORDER BY r.entry_id, r.seq");
+    Prepared revisions = impl_->prepare(
+        "SELECT r.entry_id, r.text FROM entry_revisions r "
+        "JOIN timeline_entries e ON e.id = r.entry_id "
+        "WHERE e.incident = ? ORDER BY r.entry_id, r.seq");
     revisions.bind(1, incident);
     while (revisions.executeStep()) {
         const auto found = index_of.find(revisions.getColumn(0).getInt64());
@@ -523,10 +533,11 @@ std::vector<TimelineEntry> SqliteStore::timeline(std::int64_t incident) {
 void SqliteStore::add_action(ActionItem& item) {
     transaction([&] {
         SQLite::Database& db = impl_->db;
-        Prepared insert = impl_->prepare(std::string("INSERT INTO action_items (") + k_action_columns +
-                                 ") VALUES (NULL, ?1, (SELECT ifnull(max(number), 0) + 1 FROM "
-                                 "action_items WHERE incident = ?1), ?2, ?3, ?4, ?5, ?6, ?7, "
-                                 "?8, ?9, ?10, ?11)");
+        Prepared insert =
+            impl_->prepare(std::string("INSERT INTO action_items (") + k_action_columns +
+                           ") VALUES (NULL, ?1, (SELECT ifnull(max(number), 0) + 1 FROM "
+                           "action_items WHERE incident = ?1), ?2, ?3, ?4, ?5, ?6, ?7, "
+                           "?8, ?9, ?10, ?11)");
         insert.bind(1, item.incident);
         insert.bind(2, item.text);
         insert.bind(3, item.owner);
@@ -551,8 +562,9 @@ void SqliteStore::add_action(ActionItem& item) {
 
 void SqliteStore::update_action(const ActionItem& item) {
     std::lock_guard lock(impl_->mutex);
-    Prepared update = impl_->prepare("UPDATE action_items SET text = ?, owner = ?, due = ?, status = ?, "
-                     "done_at = ? WHERE id = ?");
+    Prepared update = impl_->prepare(
+        "UPDATE action_items SET text = ?, owner = ?, due = ?, status = ?, "
+        "done_at = ? WHERE id = ?");
     update.bind(1, item.text);
     update.bind(2, item.owner);
     bind_optional(update, 3, item.due);
@@ -568,7 +580,7 @@ void SqliteStore::update_action(const ActionItem& item) {
 std::vector<ActionItem> SqliteStore::actions(std::int64_t incident) {
     std::lock_guard lock(impl_->mutex);
     Prepared query = impl_->prepare(std::string("SELECT ") + k_action_columns +
-                                   " FROM action_items WHERE incident = ? ORDER BY number");
+                                    " FROM action_items WHERE incident = ? ORDER BY number");
     query.bind(1, incident);
     return collect(query, read_action);
 }
@@ -598,8 +610,8 @@ std::vector<ContributingFactor> SqliteStore::factors(std::int64_t incident) {
         ContributingFactor factor;
         factor.id = row.getColumn(0).getInt64();
         factor.incident = row.getColumn(1).getInt64();
-        factor.category = parse_column(row.getColumn(2), parse_factor_category,
-                                       "contributing_factors.category");
+        factor.category =
+            parse_column(row.getColumn(2), parse_factor_category, "contributing_factors.category");
         factor.text = row.getColumn(3).getString();
         factor.author = {row.getColumn(4).getString(), row.getColumn(5).getString()};
         factor.at = row.getColumn(6).getInt64();
@@ -610,10 +622,11 @@ std::vector<ContributingFactor> SqliteStore::factors(std::int64_t incident) {
 void SqliteStore::subscribe(const Subscription& sub) {
     std::lock_guard lock(impl_->mutex);
     // Subscribing again only refreshes the display name.
-    Prepared insert = impl_->prepare("INSERT INTO subscriptions (platform, who_id, who_name, incident, "
-                     "min_severity) VALUES (?, ?, ?, ?, ?) "
-                     "ON CONFLICT (platform, who_id, ifnull(incident, 0), min_severity) "
-                     "DO UPDATE SET who_name = excluded.who_name");
+    Prepared insert = impl_->prepare(
+        "INSERT INTO subscriptions (platform, who_id, who_name, incident, "
+        "min_severity) VALUES (?, ?, ?, ?, ?) "
+        "ON CONFLICT (platform, who_id, ifnull(incident, 0), min_severity) "
+        "DO UPDATE SET who_name = excluded.who_name");
     insert.bind(1, sub.platform);
     insert.bind(2, sub.who.id);
     insert.bind(3, sub.who.name);
@@ -624,8 +637,9 @@ void SqliteStore::subscribe(const Subscription& sub) {
 
 bool SqliteStore::unsubscribe(const Subscription& sub) {
     std::lock_guard lock(impl_->mutex);
-    Prepared remove = impl_->prepare("DELETE FROM subscriptions WHERE platform = ? AND who_id = ? AND "
-                     "incident IS ? AND min_severity = ?");
+    Prepared remove = impl_->prepare(
+        "DELETE FROM subscriptions WHERE platform = ? AND who_id = ? AND "
+        "incident IS ? AND min_severity = ?");
     remove.bind(1, sub.platform);
     remove.bind(2, sub.who.id);
     bind_optional(remove, 3, sub.incident);
@@ -635,8 +649,9 @@ bool SqliteStore::unsubscribe(const Subscription& sub) {
 
 std::vector<Subscription> SqliteStore::subscriptions() {
     std::lock_guard lock(impl_->mutex);
-    Prepared query = impl_->prepare("SELECT platform, who_id, who_name, incident, min_severity "
-                    "FROM subscriptions ORDER BY id");
+    Prepared query = impl_->prepare(
+        "SELECT platform, who_id, who_name, incident, min_severity "
+        "FROM subscriptions ORDER BY id");
     return collect(query, [](Statement& row) {
         Subscription sub;
         sub.platform = row.getColumn(0).getString();
@@ -650,8 +665,9 @@ std::vector<Subscription> SqliteStore::subscriptions() {
 
 bool SqliteStore::record_reminder(const SentReminder& reminder) {
     std::lock_guard lock(impl_->mutex);
-    Prepared insert = impl_->prepare("INSERT INTO reminders_sent (key, kind, incident, sent_at) "
-                     "VALUES (?, ?, ?, ?) ON CONFLICT (key) DO NOTHING");
+    Prepared insert = impl_->prepare(
+        "INSERT INTO reminders_sent (key, kind, incident, sent_at) "
+        "VALUES (?, ?, ?, ?) ON CONFLICT (key) DO NOTHING");
     insert.bind(1, reminder.key);
     insert.bind(2, reminder.kind);
     bind_optional(insert, 3, reminder.incident);
@@ -666,10 +682,10 @@ bool SqliteStore::reminder_sent(std::string_view key) {
     return query.executeStep();
 }
 
-std::optional<Timestamp> SqliteStore::last_reminder(std::int64_t incident,
-                                                    std::string_view kind) {
+std::optional<Timestamp> SqliteStore::last_reminder(std::int64_t incident, std::string_view kind) {
     std::lock_guard lock(impl_->mutex);
-    Prepared query = impl_->prepare("SELECT max(sent_at) FROM reminders_sent WHERE incident = ? AND kind = ?");
+    Prepared query =
+        impl_->prepare("SELECT max(sent_at) FROM reminders_sent WHERE incident = ? AND kind = ?");
     query.bind(1, incident);
     query.bind(2, std::string(kind));
     query.executeStep();

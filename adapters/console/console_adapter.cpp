@@ -41,7 +41,9 @@ void ConsoleAdapter::begin(bool interactive) {
     show_prompt();
 }
 
-void ConsoleAdapter::show_prompt() { out_ << prompt() << std::flush; }
+void ConsoleAdapter::show_prompt() {
+    out_ << prompt() << std::flush;
+}
 
 void ConsoleAdapter::run(std::istream& in, bool interactive) {
     begin(interactive);
@@ -53,8 +55,7 @@ void ConsoleAdapter::run(std::istream& in, bool interactive) {
 }
 
 std::string ConsoleAdapter::prompt() const {
-    return user_ + " in #" + channel_ + " (next message #" + std::to_string(messages_ + 1) +
-           ")> ";
+    return user_ + " in #" + channel_ + " (next message #" + std::to_string(messages_ + 1) + ")> ";
 }
 
 std::string ConsoleAdapter::message_id(int number) const {
@@ -142,8 +143,8 @@ void ConsoleAdapter::console_command(const std::string& line) {
         chat(std::string(args.rest(2)), message_id(*number));
     } else if (name == "/edit" || name == "/delete" || name == "/reply") {
         print("console", "usage: " + name + " <message number" +
-                             (name == "/delete" ? ">" : "> <text>") + " (messages so far: " +
-                             std::to_string(messages_) + ")");
+                             (name == "/delete" ? ">" : "> <text>") +
+                             " (messages so far: " + std::to_string(messages_) + ")");
     } else {
         print("console", "Unknown console command `" + std::string(args[0]) +
                              "`. /help lists them; /incident help lists the bot's commands.");

@@ -188,7 +188,8 @@ std::optional<Frame> parse_frame(std::string_view text, std::string& error) {
     const auto data = j.find("data");
     f.data = data != j.end() && data->is_object() ? std::move(*data) : json::object();
     const auto broadcast = j.find("broadcast");
-    f.broadcast = broadcast != j.end() && broadcast->is_object() ? std::move(*broadcast) : json::object();
+    f.broadcast =
+        broadcast != j.end() && broadcast->is_object() ? std::move(*broadcast) : json::object();
     if (const auto seq = j.find("seq"); seq != j.end()) {
         if (!seq->is_number_integer()) {
             error = "seq is not an integer";

@@ -479,7 +479,8 @@ void MattermostAdapter::store_events(const std::vector<ChatEvent>& events) {
     service_.batch([&] {
         for (const auto& event : events) {
             Outcome outcome = service_.handle_event(event);
-            if (!outcome.reply.ok) spdlog::warn("mattermost: event refused: {}", outcome.reply.text);
+            if (!outcome.reply.ok)
+                spdlog::warn("mattermost: event refused: {}", outcome.reply.text);
             for (auto& effect : outcome.effects) effects.push_back(std::move(effect));
         }
     });

@@ -52,7 +52,7 @@ struct MattermostOptions {
 // its connection id and event sequence so the server replays what was missed; when the
 // server cannot, the incident channels are re-read over REST.
 class MattermostAdapter {
-  public:
+public:
     MattermostAdapter(boost::asio::any_io_executor executor, net::TlsContext tls,
                       IncidentService& service, commands::CommandRouter& router,
                       MattermostOptions options, net::PlatformObserver* observer = nullptr);
@@ -84,7 +84,7 @@ class MattermostAdapter {
     // The next server event seq expected on this connection.
     std::int64_t next_sequence() const { return next_seq_; }
 
-  private:
+private:
     struct Connection;
 
     boost::asio::awaitable<void> run_socket();

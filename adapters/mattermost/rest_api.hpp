@@ -37,7 +37,7 @@ std::optional<std::chrono::milliseconds> rate_limit_delay(const net::HttpRespons
 // backoff a bounded number of times. Every failure is logged with the method and path
 // (never the token).
 class RestApi {
-  public:
+public:
     // `server_url`: the Mattermost base URL (https://chat.example.com[/subpath]).
     RestApi(boost::asio::any_io_executor executor, net::HttpClient& http, std::string server_url,
             std::string token, net::PlatformObserver* observer = nullptr);
@@ -73,7 +73,7 @@ class RestApi {
         caller_.set_retry_policy(max_attempts, first_delay);
     }
 
-  private:
+private:
     std::string api_base_;
     std::string token_;
     net::RetryingCaller caller_;

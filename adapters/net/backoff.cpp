@@ -29,8 +29,11 @@ std::chrono::milliseconds Backoff::next() {
 
     std::int64_t delay = ceiling;
     switch (options_.jitter) {
-        case Jitter::none: break;
-        case Jitter::full: delay = uniform(0, ceiling); break;
+        case Jitter::none:
+            break;
+        case Jitter::full:
+            delay = uniform(0, ceiling);
+            break;
         case Jitter::decorrelated:
             delay = std::min(cap, uniform(base, std::max(base, previous_ms_ * 3)));
             break;

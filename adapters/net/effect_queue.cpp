@@ -2,10 +2,10 @@
 
 #include <exception>
 
+#include <spdlog/spdlog.h>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <spdlog/spdlog.h>
 
 #include "adapters/net/log_stopped.hpp"
 #include "adapters/net/shutdown.hpp"

@@ -42,8 +42,8 @@ std::optional<FormFields> parse_form(std::string_view body) {
         if (part.empty()) continue;
         const auto eq = part.find('=');
         auto name = percent_decode(part.substr(0, eq));
-        auto value = percent_decode(eq == std::string_view::npos ? std::string_view{}
-                                                                 : part.substr(eq + 1));
+        auto value =
+            percent_decode(eq == std::string_view::npos ? std::string_view{} : part.substr(eq + 1));
         if (!name || !value) return std::nullopt;
         fields.emplace_back(std::move(*name), std::move(*value));
     }

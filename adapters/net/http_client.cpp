@@ -40,8 +40,7 @@ struct Exchange {
         if (ec == beast::error::timeout) {
             message += "timed out after " + std::to_string(options.timeout.count()) + " ms";
         } else if (ec == http::error::body_limit) {
-            message += "response body larger than " + std::to_string(options.body_limit) +
-                       " bytes";
+            message += "response body larger than " + std::to_string(options.body_limit) + " bytes";
         } else {
             message += ec.message();
         }
@@ -141,8 +140,8 @@ awaitable<HttpResponse> HttpClient::request(HttpRequest request) {
     const Exchange ex{*url, options, std::chrono::steady_clock::now() + options.timeout};
     asio::ip::tcp::resolver resolver(executor);
     error_code ec;
-    const auto endpoints = co_await resolver.async_resolve(
-        url->host, std::to_string(url->port), asio::redirect_error(use_awaitable, ec));
+    const auto endpoints = co_await resolver.async_resolve(url->host, std::to_string(url->port),
+                                                           asio::redirect_error(use_awaitable, ec));
     if (ec) {
         co_return HttpResponse::failure(ec, "resolve " + url->host + ": " + ec.message());
     }

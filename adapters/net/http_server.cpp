@@ -3,11 +3,11 @@
 #include "adapters/net/detail/http_server_state.hpp"
 #include "adapters/net/detail/spawn.hpp"
 
+#include <spdlog/spdlog.h>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <spdlog/spdlog.h>
 
 #include <charconv>
 
@@ -81,7 +81,9 @@ HttpServer::HttpServer(asio::any_io_executor executor, HttpHandler handler,
                        HttpServerOptions options)
     : state_(std::make_shared<State>(executor, std::move(handler), std::move(options))) {}
 
-HttpServer::~HttpServer() { stop(); }
+HttpServer::~HttpServer() {
+    stop();
+}
 
 void HttpServer::add_websocket_route(std::string path, WebSocketHandler handler,
                                      WebSocketCheck check) {
@@ -122,9 +124,8 @@ NetStatus HttpServer::listen(std::string_view host_port) {
 
     error_code ec;
     tcp::resolver resolver(state.executor);
-    const auto results = resolver.resolve(host, std::to_string(port),
-                                          tcp::resolver::passive | tcp::resolver::numeric_service,
-                                          ec);
+    const auto results = resolver.resolve(
+        host, std::to_string(port), tcp::resolver::passive | tcp::resolver::numeric_service, ec);
     if (ec || results.empty()) {
         return NetStatus::failure(ec, "cannot resolve listen address '" + text +
                                           "': " + (ec ? ec.message() : "no address"));
@@ -133,8 +134,8 @@ NetStatus HttpServer::listen(std::string_view host_port) {
     const auto fail = [&](const char* step) {
         error_code ignored;
         state.acceptor.close(ignored);
-        return NetStatus::failure(ec, std::string("cannot listen on ") + text + ": " + step +
-                                          ": " + ec.message());
+        return NetStatus::failure(
+            ec, std::string("cannot listen on ") + text + ": " + step + ": " + ec.message());
     };
     state.acceptor.open(endpoint.protocol(), ec);
     if (ec) return fail("open");
@@ -146,14 +147,16 @@ NetStatus HttpServer::listen(std::string_view host_port) {
     if (ec) return fail("listen");
     state.port = state.acceptor.local_endpoint(ec).port();
     state.listening = true;
-    spdlog::info("http server: listening on {}{}", endpoint_string(tcp::endpoint(
-                                                      endpoint.address(), state.port)),
+    spdlog::info("http server: listening on {}{}",
+                 endpoint_string(tcp::endpoint(endpoint.address(), state.port)),
                  state.options.tls ? " (TLS)" : "");
     asio::co_spawn(state.executor, accept_loop(state_), detail::LogExceptions{"http accept loop"});
     return NetStatus::success();
 }
 
-std::uint16_t HttpServer::port() const { return state_->port; }
+std::uint16_t HttpServer::port() const {
+    return state_->port;
+}
 
 void HttpServer::stop() {
     auto& state = *state_;
@@ -166,6 +169,8 @@ void HttpServer::stop() {
     for (auto& [id, close] : closers) close();
 }
 
-std::size_t HttpServer::connection_count() const { return state_->closers.size(); }
+std::size_t HttpServer::connection_count() const {
+    return state_->closers.size();
+}
 
 }  // namespace incident::net

@@ -60,8 +60,7 @@ public:
 
     // Upgrade requests for exactly this path (query ignored) become WebSocket sessions;
     // other requests to it still go to the HTTP handler.
-    void add_websocket_route(std::string path, WebSocketHandler handler,
-                             WebSocketCheck check = {});
+    void add_websocket_route(std::string path, WebSocketHandler handler, WebSocketCheck check = {});
 
     // Binds "host:port" ("127.0.0.1:0" for an ephemeral port, "[::1]:8080",
     // "0.0.0.0:8080", "localhost:8080") and starts accepting.

@@ -2,11 +2,11 @@
 
 #include "adapters/net/detail/tls.hpp"
 
-#include <boost/asio/ip/address.hpp>
-#include <boost/asio/ssl/context.hpp>
-#include <openssl/x509v3.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
+#include <openssl/x509v3.h>
+#include <boost/asio/ip/address.hpp>
+#include <boost/asio/ssl/context.hpp>
 
 #include <cstdlib>
 
@@ -92,9 +92,13 @@ std::optional<TlsContext> TlsContext::server(const std::string& certificate_chai
     return TlsContext(std::move(impl));
 }
 
-bool TlsContext::is_server() const { return impl_->server; }
+bool TlsContext::is_server() const {
+    return impl_->server;
+}
 
-ssl::context& TlsContext::native() const { return impl_->context; }
+ssl::context& TlsContext::native() const {
+    return impl_->context;
+}
 
 }  // namespace incident::net
 
@@ -109,7 +113,8 @@ NetStatus prepare_client_tls(SSL* ssl, const std::string& host) {
     if (!not_ip) {
         ok = X509_VERIFY_PARAM_set1_ip_asc(param, host.c_str()) == 1;
     } else {
-        ok = SSL_set_tlsext_host_name(ssl, host.c_str()) == 1 && SSL_set1_host(ssl, host.c_str()) == 1;
+        ok = SSL_set_tlsext_host_name(ssl, host.c_str()) == 1 &&
+             SSL_set1_host(ssl, host.c_str()) == 1;
     }
     if (!ok) {
         return NetStatus::failure(make_error_code(boost::system::errc::invalid_argument),

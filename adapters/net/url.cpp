@@ -10,10 +10,14 @@ namespace incident::net {
 
 std::string_view to_string(Scheme scheme) {
     switch (scheme) {
-        case Scheme::http: return "http";
-        case Scheme::https: return "https";
-        case Scheme::ws: return "ws";
-        case Scheme::wss: return "wss";
+        case Scheme::http:
+            return "http";
+        case Scheme::https:
+            return "https";
+        case Scheme::ws:
+            return "ws";
+        case Scheme::wss:
+            return "wss";
     }
     return "http";
 }
@@ -80,9 +84,14 @@ std::optional<Url> Url::parse(std::string_view text, std::string* error) {
 
     switch (view.host_type()) {
         case boost::urls::host_type::ipv4:
-        case boost::urls::host_type::ipv6: url.host = view.host_address(); break;
-        case boost::urls::host_type::name: url.host = lower(view.host()); break;
-        default: break;
+        case boost::urls::host_type::ipv6:
+            url.host = view.host_address();
+            break;
+        case boost::urls::host_type::name:
+            url.host = lower(view.host());
+            break;
+        default:
+            break;
     }
     if (url.host.empty()) return fail(error, "URL has no host: '" + std::string(text) + "'");
 
@@ -93,8 +102,8 @@ std::optional<Url> Url::parse(std::string_view text, std::string* error) {
         const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), value);
         if (digits.empty() || ec != std::errc{} || end != digits.data() + digits.size() ||
             value == 0 || value > 65535) {
-            return fail(error, "invalid port '" + std::string(digits) + "' in '" +
-                                   std::string(text) + "'");
+            return fail(
+                error, "invalid port '" + std::string(digits) + "' in '" + std::string(text) + "'");
         }
         url.port = static_cast<std::uint16_t>(value);
     }

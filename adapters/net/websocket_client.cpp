@@ -26,8 +26,7 @@ awaitable<NetStatus> WebSocketClient::connect(std::string url_text) {
     std::string error;
     const auto url = Url::parse(url_text, &error);
     if (!url) {
-        co_return NetStatus::failure(make_error_code(boost::system::errc::invalid_argument),
-                                     error);
+        co_return NetStatus::failure(make_error_code(boost::system::errc::invalid_argument), error);
     }
     std::shared_ptr<detail::WsCore> core;
     auto status = co_await detail::connect_websocket(executor_, tls_, *url, options_, core);
@@ -39,7 +38,9 @@ std::optional<std::string> WebSocketClient::try_read() {
     return core_ ? core_->try_read() : std::nullopt;
 }
 
-bool WebSocketClient::input_pending() { return core_ && core_->input_pending(); }
+bool WebSocketClient::input_pending() {
+    return core_ && core_->input_pending();
+}
 
 awaitable<std::optional<std::string>> WebSocketClient::read() {
     // A local copy: the coroutine must not touch `this` after resuming, the client
@@ -49,7 +50,9 @@ awaitable<std::optional<std::string>> WebSocketClient::read() {
     co_return co_await core->read();
 }
 
-bool WebSocketClient::send(std::string text) { return core_ && core_->send(std::move(text)); }
+bool WebSocketClient::send(std::string text) {
+    return core_ && core_->send(std::move(text));
+}
 
 awaitable<void> WebSocketClient::flush() {
     if (auto core = core_) co_await core->flush();
@@ -63,7 +66,9 @@ void WebSocketClient::abort() {
     if (core_) core_->abort("aborted by the client");
 }
 
-bool WebSocketClient::is_open() const { return core_ && core_->is_open(); }
+bool WebSocketClient::is_open() const {
+    return core_ && core_->is_open();
+}
 
 WebSocketCloseStatus WebSocketClient::close_status() const {
     if (core_) return core_->status();

@@ -14,7 +14,9 @@ awaitable<std::optional<std::string>> WebSocketSession::read() {
     co_return co_await core->read();
 }
 
-bool WebSocketSession::send(std::string text) { return core_->send(std::move(text)); }
+bool WebSocketSession::send(std::string text) {
+    return core_->send(std::move(text));
+}
 
 awaitable<void> WebSocketSession::flush() {
     auto core = core_;
@@ -26,10 +28,16 @@ awaitable<void> WebSocketSession::close(std::uint16_t code, std::string reason) 
     co_await core->close(code, std::move(reason));
 }
 
-void WebSocketSession::abort() { core_->abort("aborted by the server"); }
+void WebSocketSession::abort() {
+    core_->abort("aborted by the server");
+}
 
-bool WebSocketSession::is_open() const { return core_->is_open(); }
+bool WebSocketSession::is_open() const {
+    return core_->is_open();
+}
 
-WebSocketCloseStatus WebSocketSession::close_status() const { return core_->status(); }
+WebSocketCloseStatus WebSocketSession::close_status() const {
+    return core_->status();
+}
 
 }  // namespace incident::net

@@ -72,9 +72,12 @@ std::string encode_header(std::string_view text) {
 
 std::string event_words(NotifyKind kind) {
     switch (kind) {
-        case NotifyKind::postmortem_published: return "post-mortem published";
-        case NotifyKind::severity: return "severity changed";
-        default: return std::string(to_string(kind));
+        case NotifyKind::postmortem_published:
+            return "post-mortem published";
+        case NotifyKind::severity:
+            return "severity changed";
+        default:
+            return std::string(to_string(kind));
     }
 }
 
@@ -126,8 +129,8 @@ bool emails_about(NotifyKind kind) {
 
 std::string email_subject(const Notify& event) {
     const Severity severity = event.final_severity.value_or(event.severity);
-    return "[" + event.key + " " + std::string(to_string(severity)) + "] " +
-           one_line(event.title) + ": " + event_words(event.kind);
+    return "[" + event.key + " " + std::string(to_string(severity)) + "] " + one_line(event.title) +
+           ": " + event_words(event.kind);
 }
 
 std::string email_body(const Notify& event) {

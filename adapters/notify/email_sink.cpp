@@ -91,7 +91,9 @@ EmailSink::EmailSink(EmailOptions options)
     init_curl_once();
 }
 
-EmailSink::~EmailSink() { stop(); }
+EmailSink::~EmailSink() {
+    stop();
+}
 
 void EmailSink::start() {
     std::lock_guard lock(mutex_);

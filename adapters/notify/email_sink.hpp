@@ -75,7 +75,7 @@ private:
     Attempt send(const Job& job) const;
 
     EmailOptions options_;
-    std::string server_;  // scheme://host:port, for the log
+    std::string server_;         // scheme://host:port, for the log
     std::string envelope_from_;  // <bot@example.com>
     std::string domain_;         // example.com, for Message-ID
     mutable std::mutex mutex_;

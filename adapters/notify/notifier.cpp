@@ -34,7 +34,9 @@ Notifier::Notifier(boost::asio::any_io_executor executor, net::TlsContext tls,
     if (options.email) email_ = std::make_unique<EmailSink>(std::move(*options.email));
 }
 
-Notifier::~Notifier() { stop(); }
+Notifier::~Notifier() {
+    stop();
+}
 
 void Notifier::start() {
     if (webhook_) webhook_->start();
@@ -54,8 +56,7 @@ void Notifier::deliver(const Effect& effect) {
         if (email_) email_->deliver(*event);
     } catch (const std::exception& e) {
         // Called right after a commit: a sink's trouble must not turn into a failed command.
-        spdlog::error("notify: {} {} not queued: {}", event->key, to_string(event->kind),
-                      e.what());
+        spdlog::error("notify: {} {} not queued: {}", event->key, to_string(event->kind), e.what());
     }
 }
 
@@ -71,8 +72,10 @@ nlohmann::json Notifier::health() const {
     nlohmann::json health{{"ok", true}};
     if (webhook_) {
         const WebhookStats s = webhook_->stats();
-        health["webhook"] = {{"pending", s.pending},   {"delivered", s.delivered},
-                             {"dropped", s.dropped},   {"retries", s.retries},
+        health["webhook"] = {{"pending", s.pending},
+                             {"delivered", s.delivered},
+                             {"dropped", s.dropped},
+                             {"retries", s.retries},
                              {"rate_limited", s.rate_limited}};
     }
     if (email_) {

@@ -2,12 +2,12 @@
 
 #include <chrono>
 
+#include <spdlog/spdlog.h>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <spdlog/spdlog.h>
 
 #include "adapters/net/log_stopped.hpp"
 
@@ -49,7 +49,9 @@ ReminderTimer::ReminderTimer(asio::any_io_executor executor, ReminderService& re
                              Route route)
     : state_(std::make_shared<State>(executor, reminders, std::move(route))) {}
 
-ReminderTimer::~ReminderTimer() { stop(); }
+ReminderTimer::~ReminderTimer() {
+    stop();
+}
 
 void ReminderTimer::start() {
     asio::co_spawn(state_->executor, run(state_), net::LogStopped{"reminders: timer"});

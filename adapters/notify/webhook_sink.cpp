@@ -4,13 +4,13 @@
 #include <ctime>
 #include <deque>
 
+#include <spdlog/spdlog.h>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <nlohmann/json.hpp>
-#include <spdlog/spdlog.h>
 
 #include "adapters/net/http_client.hpp"
 #include "adapters/net/log_stopped.hpp"
@@ -55,16 +55,15 @@ std::string webhook_body(const Notify& event, const std::string& delivery) {
         {"key", event.key},
         {"title", event.title},
         {"severity", to_string(event.severity)},
-        {"final_severity", event.final_severity
-                               ? nlohmann::json(to_string(*event.final_severity))
-                               : nlohmann::json(nullptr)},
+        {"final_severity", event.final_severity ? nlohmann::json(to_string(*event.final_severity))
+                                                : nlohmann::json(nullptr)},
         {"state", to_string(event.state)},
         {"merged_into", optional_key(event.merged_into)},
         {"platform", event.platform},
         {"channel", event.channel_name},
         {"link", event.link.empty() ? nlohmann::json(nullptr) : nlohmann::json(event.link)},
-        {"postmortem_link", event.link.empty() ? nlohmann::json(nullptr)
-                                               : nlohmann::json(event.link + "/postmortem")},
+        {"postmortem_link",
+         event.link.empty() ? nlohmann::json(nullptr) : nlohmann::json(event.link + "/postmortem")},
     };
     const nlohmann::json body{
         {"id", delivery},
@@ -149,16 +148,18 @@ asio::awaitable<void> deliver_front(std::shared_ptr<WebhookSink::State> s) {
             ++s->rate_limited;
             const auto after = net::retry_after(response);
             wait = after ? std::chrono::duration_cast<milliseconds>(*after) : backoff.next();
-            spdlog::warn("webhook POST: {} rate limited by {} (429); retrying in {} ms, {} "
-                         "event(s) waiting (delivery {})",
-                         job.event, s->origin, wait.count(), s->queue.size(), job.id);
+            spdlog::warn(
+                "webhook POST: {} rate limited by {} (429); retrying in {} ms, {} "
+                "event(s) waiting (delivery {})",
+                job.event, s->origin, wait.count(), s->queue.size(), job.id);
         } else if (transient(response)) {
             ++failures;
             if (failures >= s->options.max_attempts) {
                 ++s->dropped;
-                spdlog::error("webhook POST: gave up on {} to {} after {} failed attempts, the "
-                              "last: {} (delivery {})",
-                              job.event, s->origin, failures, describe(response), job.id);
+                spdlog::error(
+                    "webhook POST: gave up on {} to {} after {} failed attempts, the "
+                    "last: {} (delivery {})",
+                    job.event, s->origin, failures, describe(response), job.id);
                 s->pop();
                 co_return;
             }
@@ -167,15 +168,17 @@ asio::awaitable<void> deliver_front(std::shared_ptr<WebhookSink::State> s) {
             if (const auto after = net::retry_after(response)) {
                 wait = std::max(wait, std::chrono::duration_cast<milliseconds>(*after));
             }
-            spdlog::warn("webhook POST: {} to {} failed ({}), attempt {} of {}; retrying in {} ms "
-                         "(delivery {})",
-                         job.event, s->origin, describe(response), failures,
-                         s->options.max_attempts, wait.count(), job.id);
+            spdlog::warn(
+                "webhook POST: {} to {} failed ({}), attempt {} of {}; retrying in {} ms "
+                "(delivery {})",
+                job.event, s->origin, describe(response), failures, s->options.max_attempts,
+                wait.count(), job.id);
         } else {
             ++s->dropped;
-            spdlog::error("webhook POST: {} refused by {} with {}; not retried: check the receiver "
-                          "and INCIDENT_BOT_WEBHOOK_URL (delivery {})",
-                          job.event, s->origin, describe(response), job.id);
+            spdlog::error(
+                "webhook POST: {} refused by {} with {}; not retried: check the receiver "
+                "and INCIDENT_BOT_WEBHOOK_URL (delivery {})",
+                job.event, s->origin, describe(response), job.id);
             s->pop();
             co_return;
         }
@@ -210,7 +213,9 @@ WebhookSink::WebhookSink(asio::any_io_executor executor, net::TlsContext tls,
     }
 }
 
-WebhookSink::~WebhookSink() { stop(); }
+WebhookSink::~WebhookSink() {
+    stop();
+}
 
 void WebhookSink::start() {
     spdlog::info("webhook: delivering incident events to {}", state_->origin);
@@ -239,8 +244,8 @@ void WebhookSink::deliver(const Notify& event) {
         if (s->stopping) return;
         if (s->queue.size() >= s->options.queue_limit) {
             ++s->dropped;
-            spdlog::error("webhook: {} not queued: {} events are already waiting for {}",
-                          job.event, s->queue.size(), s->origin);
+            spdlog::error("webhook: {} not queued: {} events are already waiting for {}", job.event,
+                          s->queue.size(), s->origin);
             return;
         }
         s->queue.push_back(std::move(job));
@@ -250,8 +255,8 @@ void WebhookSink::deliver(const Notify& event) {
 }
 
 WebhookStats WebhookSink::stats() const {
-    return WebhookStats{state_->delivered, state_->dropped, state_->retries,
-                        state_->rate_limited, state_->pending};
+    return WebhookStats{state_->delivered, state_->dropped, state_->retries, state_->rate_limited,
+                        state_->pending};
 }
 
 }  // namespace incident::notify

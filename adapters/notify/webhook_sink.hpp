@@ -33,7 +33,7 @@ struct WebhookStats {
     std::uint64_t dropped = 0;  // gave up, refused by the receiver, or the queue was full
     std::uint64_t retries = 0;
     std::uint64_t rate_limited = 0;
-    std::size_t pending = 0;    // queued, including the one in flight
+    std::size_t pending = 0;  // queued, including the one in flight
 };
 
 // The JSON body of one event (see README of adapters/notify for the fields).
@@ -43,8 +43,7 @@ std::string webhook_body(const Notify& event, const std::string& delivery);
 // executor: an event is delivered (or given up on) before the next one is sent.
 class WebhookSink {
 public:
-    WebhookSink(boost::asio::any_io_executor executor, net::TlsContext tls,
-                WebhookOptions options);
+    WebhookSink(boost::asio::any_io_executor executor, net::TlsContext tls, WebhookOptions options);
     ~WebhookSink();
     WebhookSink(const WebhookSink&) = delete;
     WebhookSink& operator=(const WebhookSink&) = delete;

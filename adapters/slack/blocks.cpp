@@ -32,7 +32,8 @@ json incident_summary_blocks(const Incident& inc, const std::string& commander,
     if (!link.empty()) fields += "\n<" + link + "|Dashboard>";
     return json::array({
         {{"type", "header"},
-         {"text", {{"type", "plain_text"}, {"text", "🚨 " + key + ": " + inc.title.substr(0, 140)}}}},
+         {"text",
+          {{"type", "plain_text"}, {"text", "🚨 " + key + ": " + inc.title.substr(0, 140)}}}},
         {{"type", "section"}, {"text", {{"type", "mrkdwn"}, {"text", fields}}}},
         {{"type", "actions"},
          {"elements", json::array({
@@ -43,11 +44,11 @@ json incident_summary_blocks(const Incident& inc, const std::string& commander,
                           button("Resolve", "resolve " + key, "danger"),
                       })}},
         {{"type", "context"},
-         {"elements",
-          json::array({{{"type", "mrkdwn"},
-                        {"text", "`/incident update <text>` informs stakeholders · a line "
-                                 "starting with TODO becomes an action item · 📌 marks a key "
-                                 "event"}}})}},
+         {"elements", json::array({{{"type", "mrkdwn"},
+                                    {"text",
+                                     "`/incident update <text>` informs stakeholders · a line "
+                                     "starting with TODO becomes an action item · 📌 marks a key "
+                                     "event"}}})}},
     });
 }
 

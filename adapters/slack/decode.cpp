@@ -26,8 +26,12 @@ EventHeader header(const json& payload, const json& event, const std::string& ch
     return EventHeader{str(payload, "event_id"), std::string(k_platform), channel, parse_ts(at)};
 }
 
-DecodedEvent ignored(std::string why) { return DecodedEvent{std::nullopt, std::move(why), {}}; }
-DecodedEvent malformed(std::string why) { return DecodedEvent{std::nullopt, {}, std::move(why)}; }
+DecodedEvent ignored(std::string why) {
+    return DecodedEvent{std::nullopt, std::move(why), {}};
+}
+DecodedEvent malformed(std::string why) {
+    return DecodedEvent{std::nullopt, {}, std::move(why)};
+}
 
 DecodedEvent decode_message(const json& payload, const json& event) {
     const std::string subtype = str(event, "subtype");
@@ -35,7 +39,8 @@ DecodedEvent decode_message(const json& payload, const json& event) {
     if (channel.empty()) return malformed("message event without channel");
     if (subtype == "message_changed") {
         const auto it = event.find("message");
-        if (it == event.end() || !it->is_object()) return malformed("message_changed without message");
+        if (it == event.end() || !it->is_object())
+            return malformed("message_changed without message");
         if (it->contains("bot_id")) return ignored("edit of a bot message");
         const std::string ts = str(*it, "ts");
         if (ts.empty()) return malformed("message_changed without message.ts");

@@ -40,13 +40,15 @@ SignatureCheck verify_request(std::string_view secret, std::string_view timestam
         return {false, "missing X-Slack-Request-Timestamp or X-Slack-Signature header"};
     }
     std::int64_t ts = 0;
-    const auto [end, ec] = std::from_chars(timestamp.data(), timestamp.data() + timestamp.size(), ts);
+    const auto [end, ec] =
+        std::from_chars(timestamp.data(), timestamp.data() + timestamp.size(), ts);
     if (ec != std::errc{} || end != timestamp.data() + timestamp.size()) {
         return {false, "X-Slack-Request-Timestamp is not a number"};
     }
     if (ts < now_seconds - k_window_seconds || ts > now_seconds + k_window_seconds) {
-        return {false, "X-Slack-Request-Timestamp is more than 5 minutes from now (stale or "
-                       "replayed request, or a wrong clock)"};
+        return {false,
+                "X-Slack-Request-Timestamp is more than 5 minutes from now (stale or "
+                "replayed request, or a wrong clock)"};
     }
     if (!signature.starts_with("v0=")) return {false, "unknown signature version"};
     const std::string expected = sign_request(secret, timestamp, body);

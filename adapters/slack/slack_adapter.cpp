@@ -1,11 +1,11 @@
 #include "adapters/slack/slack_adapter.hpp"
 
+#include <spdlog/spdlog.h>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <spdlog/spdlog.h>
 
 #include "adapters/net/form.hpp"
 #include "adapters/net/log_stopped.hpp"
@@ -68,7 +68,9 @@ SlackAdapter::SlackAdapter(asio::any_io_executor executor, net::TlsContext tls,
       effects_(executor, "slack"),
       connection_(std::make_shared<Connection>()) {}
 
-SlackAdapter::~SlackAdapter() { stop(); }
+SlackAdapter::~SlackAdapter() {
+    stop();
+}
 
 void SlackAdapter::start() {
     effects_.start();
@@ -125,7 +127,7 @@ asio::awaitable<void> SlackAdapter::execute(const Job& job) {
         const auto inc = service_.find(topic->incident);
         if (!inc || inc->channel_id.empty()) co_return;
         json topic_args = {{"channel", inc->channel_id},
-                            {"topic", topic->topic.substr(0, k_topic_limit)}};
+                           {"topic", topic->topic.substr(0, k_topic_limit)}};
         co_await api_.call("conversations.setTopic", std::move(topic_args));
     }
 }
@@ -162,10 +164,10 @@ asio::awaitable<void> SlackAdapter::create_channel(const CreateChannel& create) 
     const auto inc = service_.find(create.incident);
     if (!inc) co_return;
     std::string commander = "<@" + inc->declared_by.id + ">";
-    json summary = {{"channel", id},
-                        {"text", inc->key() + " declared: " + inc->title},
-                        {"blocks", incident_summary_blocks(*inc, commander,
-                                                           service_.incident_link(*inc))}};
+    json summary = {
+        {"channel", id},
+        {"text", inc->key() + " declared: " + inc->title},
+        {"blocks", incident_summary_blocks(*inc, commander, service_.incident_link(*inc))}};
     co_await api_.call("chat.postMessage", std::move(summary));
 }
 
@@ -177,7 +179,8 @@ asio::awaitable<void> SlackAdapter::post(const PostMessage& message) {
         const auto inc = service_.find(i->number);
         if (inc) channel = inc->channel_id;
     }
-    if (std::holds_alternative<ToAnnouncements>(message.to)) channel = co_await announce_channel_id();
+    if (std::holds_alternative<ToAnnouncements>(message.to))
+        channel = co_await announce_channel_id();
     if (const auto* u = std::get_if<ToUser>(&message.to)) {
         channel = co_await direct_channel_id(u->who.id);
     }
@@ -201,8 +204,8 @@ asio::awaitable<std::string> SlackAdapter::announce_channel_id() {
     if (looks_like_channel_id(name)) co_return announce_id_ = name;
     std::string cursor;
     do {
-        net::FormFields args{{"types", "public_channel"}, {"exclude_archived", "true"},
-                             {"limit", "200"}};
+        net::FormFields args{
+            {"types", "public_channel"}, {"exclude_archived", "true"}, {"limit", "200"}};
         if (!cursor.empty()) args.emplace_back("cursor", cursor);
         const ApiResult r = co_await api_.call_form("conversations.list", args);
         if (!r.ok) break;
@@ -215,7 +218,8 @@ asio::awaitable<std::string> SlackAdapter::announce_channel_id() {
             }
             co_return announce_id_;
         }
-        cursor = r.body.value("response_metadata", json::object()).value("next_cursor", std::string());
+        cursor =
+            r.body.value("response_metadata", json::object()).value("next_cursor", std::string());
     } while (!cursor.empty());
     json create_args = {{"name", name}};
     const ApiResult created = co_await api_.call("conversations.create", std::move(create_args));
@@ -223,9 +227,10 @@ asio::awaitable<std::string> SlackAdapter::announce_channel_id() {
         announce_id_ = created.body["channel"].value("id", std::string());
         spdlog::info("slack conversations.create: created the announcement channel #{}", name);
     } else {
-        spdlog::error("slack conversations.create: announcement channel #{} not found and not "
-                      "created: {}",
-                      name, created.error);
+        spdlog::error(
+            "slack conversations.create: announcement channel #{} not found and not "
+            "created: {}",
+            name, created.error);
     }
     co_return announce_id_;
 }
@@ -363,8 +368,10 @@ asio::awaitable<std::optional<std::string>> SlackAdapter::process_frames(
             }
         }
     });
-    spdlog::debug("slack: stored {} envelopes in {:.2f} ms", envelopes.size(),
-                  std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count());
+    spdlog::debug(
+        "slack: stored {} envelopes in {:.2f} ms", envelopes.size(),
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started)
+            .count());
     // Committed: now, and only now, Slack may forget these envelopes.
     for (std::size_t i = 0; i < envelopes.size(); ++i) {
         if (envelopes[i].envelope_id.empty()) continue;
@@ -375,7 +382,8 @@ asio::awaitable<std::optional<std::string>> SlackAdapter::process_frames(
     for (auto& job : jobs) enqueue(std::move(job));
     if (observer_) {
         const std::chrono::duration<double> took = std::chrono::steady_clock::now() - started;
-        for (std::size_t i = 0; i < envelopes.size(); ++i) observer_->event_acked(k_platform, took.count());
+        for (std::size_t i = 0; i < envelopes.size(); ++i)
+            observer_->event_acked(k_platform, took.count());
     }
     co_return disconnect;
 }
@@ -387,11 +395,14 @@ asio::awaitable<void> SlackAdapter::run_socket_mode() {
         try {
             const ApiResult opened = co_await api_.call_form("apps.connections.open",
                                                              net::FormFields(), options_.app_token);
-            const std::string url = opened.body.is_object() ? opened.body.value("url", std::string()) : "";
+            const std::string url =
+                opened.body.is_object() ? opened.body.value("url", std::string()) : "";
             if (!opened.ok || url.empty()) {
                 last_error_ = "apps.connections.open: " + opened.error;
-                spdlog::error("slack apps.connections.open: failed: {} (check SLACK_APP_TOKEN "
-                              "and that Socket Mode is enabled)", opened.error);
+                spdlog::error(
+                    "slack apps.connections.open: failed: {} (check SLACK_APP_TOKEN "
+                    "and that Socket Mode is enabled)",
+                    opened.error);
             } else {
                 connection_->socket =
                     std::make_shared<net::WebSocketClient>(executor_, tls_, options_.websocket);
@@ -462,7 +473,8 @@ asio::awaitable<void> SlackAdapter::run_socket_mode() {
         ++reconnects_;
         if (observer_) observer_->reconnected(k_platform);
         const auto delay = prompt ? std::chrono::milliseconds(0) : backoff.next();
-        spdlog::info("slack: reconnecting in {} ms (attempt {})", delay.count(), backoff.attempts());
+        spdlog::info("slack: reconnecting in {} ms (attempt {})", delay.count(),
+                     backoff.attempts());
         asio::steady_timer timer(executor_, delay);
         boost::system::error_code ec;
         co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
@@ -486,8 +498,7 @@ asio::awaitable<net::HttpResponse> SlackAdapter::handle_http(net::HttpRequest re
     }
     const SignatureCheck check = verify_request(
         options_.signing_secret, request.headers.get("X-Slack-Request-Timestamp").value_or(""),
-        request.headers.get("X-Slack-Signature").value_or(""), request.body,
-        service_.now() / 1000);
+        request.headers.get("X-Slack-Signature").value_or(""), request.body, service_.now() / 1000);
     if (!check.ok) {
         spdlog::warn("slack: rejected {} from {}: {}", path, request.remote_address, check.error);
         co_return text_response(401, "rejected: " + check.error + "\n");

@@ -16,10 +16,10 @@ namespace incident::slack {
 
 struct ApiResult {
     bool ok = false;
-    int status = 0;         // HTTP status, 0 when nothing was received
-    std::string error;      // Slack's "error" field, or what failed on the way
-    nlohmann::json body;    // the whole answer when it was JSON
-    net::Headers headers;   // e.g. x-oauth-scopes, the scopes the token was granted
+    int status = 0;        // HTTP status, 0 when nothing was received
+    std::string error;     // Slack's "error" field, or what failed on the way
+    nlohmann::json body;   // the whole answer when it was JSON
+    net::Headers headers;  // e.g. x-oauth-scopes, the scopes the token was granted
 };
 
 // Slack Web API calls with the bot token. A 429 is waited out (Retry-After) and the call
@@ -43,8 +43,8 @@ public:
     }
 
 private:
-    boost::asio::awaitable<ApiResult> send(const std::string& method, std::string body,
-                                           bool json, const std::string& token_override);
+    boost::asio::awaitable<ApiResult> send(const std::string& method, std::string body, bool json,
+                                           const std::string& token_override);
 
     std::string base_url_;
     std::string token_;

@@ -27,14 +27,14 @@ struct DashboardOptions {
 //
 // HEAD is answered like GET, with an empty body: servers do not always strip it.
 class Dashboard {
-  public:
+public:
     Dashboard(IncidentService& service, Metrics& metrics, DashboardOptions options);
 
     WebResponse handle(const WebRequest& request);
 
     static constexpr std::string_view k_session_cookie = "incident_bot_session";
 
-  private:
+private:
     struct Route;
     WebResponse route(const WebRequest& request);
     WebResponse login(const WebRequest& request, const std::string& query);

@@ -11,7 +11,7 @@ namespace incident::web {
 
 // A counter with labels, e.g. events_received_total{platform="slack"}. Thread-safe.
 class CounterFamily {
-  public:
+public:
     CounterFamily(std::string name, std::string help, std::vector<std::string> label_names);
 
     // One value per label name, in the order given at construction.
@@ -19,7 +19,7 @@ class CounterFamily {
     std::uint64_t value(const std::vector<std::string>& label_values) const;
     void render(std::string& out) const;
 
-  private:
+private:
     std::string name_;
     std::string help_;
     std::vector<std::string> label_names_;
@@ -29,7 +29,7 @@ class CounterFamily {
 
 // A histogram with labels and fixed upper bounds (seconds, ascending; +Inf is implied).
 class HistogramFamily {
-  public:
+public:
     HistogramFamily(std::string name, std::string help, std::vector<std::string> label_names,
                     std::vector<double> bounds);
 
@@ -37,7 +37,7 @@ class HistogramFamily {
     std::uint64_t count(const std::vector<std::string>& label_values) const;
     void render(std::string& out) const;
 
-  private:
+private:
     struct Series {
         std::vector<std::uint64_t> buckets;  // per bound, not cumulative; last is +Inf
         std::uint64_t count = 0;
@@ -66,7 +66,7 @@ struct GaugeFamily {
 // The bot's Prometheus registry. Adapters call the recording functions from any thread;
 // /metrics renders text exposition format 0.0.4.
 class Metrics {
-  public:
+public:
     Metrics();
 
     void event_received(std::string_view platform);
@@ -85,7 +85,7 @@ class Metrics {
     const CounterFamily& api_errors() const { return api_errors_; }
     const CounterFamily& rate_limited() const { return rate_limited_; }
 
-  private:
+private:
     CounterFamily events_received_;
     CounterFamily events_acked_;
     HistogramFamily ack_latency_;

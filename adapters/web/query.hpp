@@ -10,7 +10,7 @@ namespace incident::web {
 // The request itself is wrong (bad encoding, bad filter value): answered with 400 and the
 // message, which says what is wrong and so must never quote a secret.
 class BadRequest : public std::runtime_error {
-  public:
+public:
     using std::runtime_error::runtime_error;
 };
 

@@ -12,7 +12,7 @@ namespace incident::web {
 // token; the session cookie is "v1.<expiry ms>.<HMAC-SHA256>" so it never holds the token and
 // a new token invalidates every session. All comparisons are constant-time.
 class SessionAuth {
-  public:
+public:
     SessionAuth(std::string_view token, Timestamp ttl_ms);
 
     bool enabled() const { return enabled_; }
@@ -23,7 +23,7 @@ class SessionAuth {
     bool session_valid(std::string_view cookie_value, Timestamp now) const;
     Timestamp ttl_ms() const { return ttl_ms_; }
 
-  private:
+private:
     std::string mac(std::string_view data) const;
 
     bool enabled_ = false;

@@ -51,7 +51,8 @@ double memory_mb(pid_t pid, const std::string& field) {
     std::ifstream status("/proc/" + std::to_string(pid) + "/status");
     std::string line;
     while (std::getline(status, line)) {
-        if (line.rfind(field + ":", 0) == 0) return std::stod(line.substr(field.size() + 1)) / 1024.0;
+        if (line.rfind(field + ":", 0) == 0)
+            return std::stod(line.substr(field.size() + 1)) / 1024.0;
     }
     return -1;
 }
@@ -78,7 +79,8 @@ void report(const std::string& what, double value, const std::string& unit,
 // the bot could say which port it took.
 std::uint16_t free_port() {
     asio::io_context io;
-    asio::ip::tcp::acceptor acceptor(io, asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+    asio::ip::tcp::acceptor acceptor(
+        io, asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
     return acceptor.local_endpoint().port();
 }
 
@@ -110,51 +112,60 @@ double measure_mattermost(const std::string& binary, int burst, const fs::path& 
     const std::string self = "127.0.0.1:" + std::to_string(port);
     pid_t pid = 0;
     double throughput = 0;
-    const bool finished = run_async(io, [&]() -> asio::awaitable<void> {
-        pid = spawn(binary, {"MATTERMOST_URL=" + fake.url(), "MATTERMOST_TOKEN=" + fake.token,
-                             "MATTERMOST_TEAM=" + fake.team_name, "INCIDENT_BOT_DB=" + db.string(),
-                             "INCIDENT_BOT_LISTEN=" + self, "INCIDENT_BOT_PUBLIC_URL=http://" + self,
-                             "INCIDENT_BOT_ANNOUNCE_CHANNEL=town-square"});
-        if (!co_await wait_until([&] { return fake.connected(); }, milliseconds(10'000))) {
-            throw std::runtime_error("the bot did not connect to Mattermost");
-        }
-        co_await fake.run_command(fake.town_square_id, alice, "declare sev1 Benchmark");
-        std::string channel;
-        co_await wait_until([&] {
-            for (const auto& [id, c] : fake.channels) {
-                if (c.name.starts_with("inc-1-")) channel = id;
+    const bool finished = run_async(
+        io,
+        [&]() -> asio::awaitable<void> {
+            pid = spawn(binary,
+                        {"MATTERMOST_URL=" + fake.url(), "MATTERMOST_TOKEN=" + fake.token,
+                         "MATTERMOST_TEAM=" + fake.team_name, "INCIDENT_BOT_DB=" + db.string(),
+                         "INCIDENT_BOT_LISTEN=" + self, "INCIDENT_BOT_PUBLIC_URL=http://" + self,
+                         "INCIDENT_BOT_ANNOUNCE_CHANNEL=town-square"});
+            if (!co_await wait_until([&] { return fake.connected(); }, milliseconds(10'000))) {
+                throw std::runtime_error("the bot did not connect to Mattermost");
             }
-            return !channel.empty();
-        }, milliseconds(10'000));
-        if (channel.empty()) throw std::runtime_error("the bot did not create the incident channel");
-        co_await sleep_for(milliseconds(500));
+            co_await fake.run_command(fake.town_square_id, alice, "declare sev1 Benchmark");
+            std::string channel;
+            co_await wait_until(
+                [&] {
+                    for (const auto& [id, c] : fake.channels) {
+                        if (c.name.starts_with("inc-1-")) channel = id;
+                    }
+                    return !channel.empty();
+                },
+                milliseconds(10'000));
+            if (channel.empty())
+                throw std::runtime_error("the bot did not create the incident channel");
+            co_await sleep_for(milliseconds(500));
 
-        SQLite::Database reader(db.string(), SQLite::OPEN_READONLY);
-        reader.setBusyTimeout(1000);
-        SQLite::Statement newest(reader, "SELECT coalesce(max(id), 0) FROM timeline_entries");
-        const auto stored = [&]() -> std::int64_t {
-            newest.reset();
-            newest.executeStep();
-            return newest.getColumn(0).getInt64();
-        };
-        const std::int64_t before = stored();
-        // At most `window` events in flight: the server's send queue is bounded too.
-        const std::int64_t window = 2000;
-        const auto started = Steady::now();
-        std::int64_t published = 0;
-        while (published < burst) {
-            const std::int64_t done = stored() - before;
-            while (published < burst && published - done < window) {
-                fake.post_message(channel, bob, "burst message " + std::to_string(published));
-                ++published;
+            SQLite::Database reader(db.string(), SQLite::OPEN_READONLY);
+            reader.setBusyTimeout(1000);
+            SQLite::Statement newest(reader, "SELECT coalesce(max(id), 0) FROM timeline_entries");
+            const auto stored = [&]() -> std::int64_t {
+                newest.reset();
+                newest.executeStep();
+                return newest.getColumn(0).getInt64();
+            };
+            const std::int64_t before = stored();
+            // At most `window` events in flight: the server's send queue is bounded too.
+            const std::int64_t window = 2000;
+            const auto started = Steady::now();
+            std::int64_t published = 0;
+            while (published < burst) {
+                const std::int64_t done = stored() - before;
+                while (published < burst && published - done < window) {
+                    fake.post_message(channel, bob, "burst message " + std::to_string(published));
+                    ++published;
+                }
+                co_await sleep_for(milliseconds(1));
             }
-            co_await sleep_for(milliseconds(1));
-        }
-        co_await wait_until([&] { return stored() - before >= burst; }, milliseconds(120'000));
-        const std::int64_t count = stored() - before;
-        throughput = static_cast<double>(count) / seconds_since(started);
-        if (count < burst) std::printf("(only %lld of %d Mattermost events were stored)\n", static_cast<long long>(count), burst);
-    }, std::chrono::seconds(300));
+            co_await wait_until([&] { return stored() - before >= burst; }, milliseconds(120'000));
+            const std::int64_t count = stored() - before;
+            throughput = static_cast<double>(count) / seconds_since(started);
+            if (count < burst)
+                std::printf("(only %lld of %d Mattermost events were stored)\n",
+                            static_cast<long long>(count), burst);
+        },
+        std::chrono::seconds(300));
     if (pid > 0) {
         ::kill(pid, SIGTERM);
         ::waitpid(pid, nullptr, 0);
@@ -174,7 +185,8 @@ pid_t start_bot(const std::string& binary, const FakeSlack& fake, const fs::path
 int main(int argc, char** argv) {
     const std::string binary = argc > 1 ? argv[1] : INCIDENT_BOT_BINARY;
     const int burst = argc > 2 ? std::stoi(argv[2]) : 50'000;
-    const fs::path dir = fs::temp_directory_path() / ("incident-bench-" + std::to_string(::getpid()));
+    const fs::path dir =
+        fs::temp_directory_path() / ("incident-bench-" + std::to_string(::getpid()));
     fs::create_directories(dir);
 
     asio::io_context io;
@@ -186,67 +198,80 @@ int main(int argc, char** argv) {
     fake.on_ack = [&](const std::string& id) {
         if (!measuring) return;
         if (const auto it = sent.find(id); it != sent.end()) {
-            latencies_ms.push_back(std::chrono::duration<double, std::milli>(Steady::now() - it->second).count());
+            latencies_ms.push_back(
+                std::chrono::duration<double, std::milli>(Steady::now() - it->second).count());
             sent.erase(it);
         }
     };
 
-    std::printf("incident-bot benchmark: %s, durable SQLite in %s\n\n", binary.c_str(), dir.c_str());
+    std::printf("incident-bot benchmark: %s, durable SQLite in %s\n\n", binary.c_str(),
+                dir.c_str());
     pid_t pid = 0;
     double startup_ms = 0, idle_rss = 0, throughput = 0, peak_rss = 0;
-    const bool finished = run_async(io, [&]() -> asio::awaitable<void> {
-        const auto launched = Steady::now();
-        pid = start_bot(binary, fake, dir / "bot.db");
-        if (!co_await wait_until([&] { return fake.connected(); }, milliseconds(10'000))) {
-            throw std::runtime_error("the bot did not connect");
-        }
-        startup_ms = seconds_since(launched) * 1000;
-
-        fake.deliver(slash_envelope("bench-declare", "CGENERAL", "U1", "alice", "declare sev1 Benchmark"));
-        co_await wait_until([&] { return fake.count("chat.postMessage") >= 2; }, milliseconds(10'000));
-        std::string channel;
-        for (const auto& [id, name] : fake.channel_names) {
-            if (name.starts_with("inc-1-")) channel = id;
-        }
-        co_await sleep_for(milliseconds(1000));
-        idle_rss = memory_mb(pid, "VmRSS");
-
-        // Throughput: as fast as the bot acks, with at most `window` envelopes in flight
-        // (a WebSocket send queue is bounded on both sides).
-        const std::size_t window = 2000;
-        std::vector<std::string> frames;
-        frames.reserve(burst);
-        for (int i = 0; i < burst; ++i) {
-            const std::string ts = std::to_string(1'800'000'000 + i) + ".000100";
-            frames.push_back(events_envelope("T" + std::to_string(i),
-                                             message_event(channel, "U2", ts, "burst message " + std::to_string(i)))
-                                 .dump());
-        }
-        const auto started = Steady::now();
-        const std::size_t acked_before = fake.ack_count;
-        for (int i = 0; i < burst; ++i) {
-            while (fake.unacked() >= window) co_await sleep_for(milliseconds(1));
-            fake.deliver("env-T" + std::to_string(i), std::move(frames[i]));
-        }
-        co_await wait_until([&] { return fake.ack_count - acked_before >= std::size_t(burst); }, milliseconds(120'000));
-        throughput = static_cast<double>(fake.ack_count - acked_before) / seconds_since(started);
-
-        // Latency at a fixed 1,000 events/s for five seconds.
-        measuring = true;
-        const auto paced = Steady::now();
-        for (int i = 0; i < 5000; ++i) {
-            const auto due = paced + std::chrono::microseconds(1000 * i);
-            if (Steady::now() < due) {
-                co_await sleep_for(std::chrono::duration_cast<milliseconds>(due - Steady::now()));
+    const bool finished = run_async(
+        io,
+        [&]() -> asio::awaitable<void> {
+            const auto launched = Steady::now();
+            pid = start_bot(binary, fake, dir / "bot.db");
+            if (!co_await wait_until([&] { return fake.connected(); }, milliseconds(10'000))) {
+                throw std::runtime_error("the bot did not connect");
             }
-            const std::string id = "L" + std::to_string(i);
-            const std::string ts = std::to_string(1'900'000'000 + i) + ".000100";
-            sent["env-" + id] = Steady::now();
-            fake.deliver(events_envelope(id, message_event(channel, "U2", ts, "paced message")));
-        }
-        co_await wait_until([&] { return sent.empty(); }, milliseconds(20'000));
-        peak_rss = memory_mb(pid, "VmHWM");
-    }, std::chrono::seconds(300));
+            startup_ms = seconds_since(launched) * 1000;
+
+            fake.deliver(slash_envelope("bench-declare", "CGENERAL", "U1", "alice",
+                                        "declare sev1 Benchmark"));
+            co_await wait_until([&] { return fake.count("chat.postMessage") >= 2; },
+                                milliseconds(10'000));
+            std::string channel;
+            for (const auto& [id, name] : fake.channel_names) {
+                if (name.starts_with("inc-1-")) channel = id;
+            }
+            co_await sleep_for(milliseconds(1000));
+            idle_rss = memory_mb(pid, "VmRSS");
+
+            // Throughput: as fast as the bot acks, with at most `window` envelopes in flight
+            // (a WebSocket send queue is bounded on both sides).
+            const std::size_t window = 2000;
+            std::vector<std::string> frames;
+            frames.reserve(burst);
+            for (int i = 0; i < burst; ++i) {
+                const std::string ts = std::to_string(1'800'000'000 + i) + ".000100";
+                frames.push_back(
+                    events_envelope(
+                        "T" + std::to_string(i),
+                        message_event(channel, "U2", ts, "burst message " + std::to_string(i)))
+                        .dump());
+            }
+            const auto started = Steady::now();
+            const std::size_t acked_before = fake.ack_count;
+            for (int i = 0; i < burst; ++i) {
+                while (fake.unacked() >= window) co_await sleep_for(milliseconds(1));
+                fake.deliver("env-T" + std::to_string(i), std::move(frames[i]));
+            }
+            co_await wait_until([&] { return fake.ack_count - acked_before >= std::size_t(burst); },
+                                milliseconds(120'000));
+            throughput =
+                static_cast<double>(fake.ack_count - acked_before) / seconds_since(started);
+
+            // Latency at a fixed 1,000 events/s for five seconds.
+            measuring = true;
+            const auto paced = Steady::now();
+            for (int i = 0; i < 5000; ++i) {
+                const auto due = paced + std::chrono::microseconds(1000 * i);
+                if (Steady::now() < due) {
+                    co_await sleep_for(
+                        std::chrono::duration_cast<milliseconds>(due - Steady::now()));
+                }
+                const std::string id = "L" + std::to_string(i);
+                const std::string ts = std::to_string(1'900'000'000 + i) + ".000100";
+                sent["env-" + id] = Steady::now();
+                fake.deliver(
+                    events_envelope(id, message_event(channel, "U2", ts, "paced message")));
+            }
+            co_await wait_until([&] { return sent.empty(); }, milliseconds(20'000));
+            peak_rss = memory_mb(pid, "VmHWM");
+        },
+        std::chrono::seconds(300));
     if (pid > 0) {
         ::kill(pid, SIGTERM);
         ::waitpid(pid, nullptr, 0);
@@ -261,13 +286,16 @@ int main(int argc, char** argv) {
         SqliteStore store((dir / "pm.db").string());
         ManualClock clock(1'800'000'000'000);
         IncidentService service(store, clock);
-        Incident inc = service.declare(Actor{"U1", "alice"}, Severity::sev1, "Big one", "bench", clock.now());
+        Incident inc =
+            service.declare(Actor{"U1", "alice"}, Severity::sev1, "Big one", "bench", clock.now());
         service.bind_channel(inc.number, "bench", "C1", "inc-1-big-one");
         service.batch([&] {
             for (int i = 0; i < 100'000; ++i) {
                 clock.advance(100);
                 MessagePosted m{EventHeader{"E" + std::to_string(i), "bench", "C1", clock.now()},
-                                "M" + std::to_string(i), "", Actor{"U2", "bob"},
+                                "M" + std::to_string(i),
+                                "",
+                                Actor{"U2", "bob"},
                                 i % 50 == 0 ? "TODO: follow up on item " + std::to_string(i)
                                             : "timeline line " + std::to_string(i),
                                 false};
@@ -285,7 +313,8 @@ int main(int argc, char** argv) {
     report("start-up (exec to Socket Mode connected)", startup_ms, "ms", "<=", 100);
     report("idle RSS", idle_rss, "MB", "<=", 20);
     report("events acked per second (durable)", throughput, "ev/s", ">=", 20'000);
-    report("Mattermost events stored per second (durable)", mattermost_throughput, "ev/s", ">=", 20'000);
+    report("Mattermost events stored per second (durable)", mattermost_throughput, "ev/s",
+           ">=", 20'000);
     report("ack latency p50 at 1,000 ev/s", percentile(latencies_ms, 0.50), "ms", "<=", 5);
     report("ack latency p99 at 1,000 ev/s", percentile(latencies_ms, 0.99), "ms", "<=", 5);
     report("ack latency max at 1,000 ev/s", percentile(latencies_ms, 1.0), "ms");

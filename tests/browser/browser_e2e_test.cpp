@@ -79,7 +79,7 @@ std::string log_tail(const fs::path& path) {
 }
 
 class TempDir {
-  public:
+public:
     TempDir() {
         std::string pattern = (fs::temp_directory_path() / "incident-browser-XXXXXX").string();
         REQUIRE(::mkdtemp(pattern.data()) != nullptr);
@@ -93,7 +93,7 @@ class TempDir {
     TempDir& operator=(const TempDir&) = delete;
     const fs::path& path() const { return path_; }
 
-  private:
+private:
     fs::path path_;
 };
 
@@ -155,7 +155,7 @@ void end_strays() {
 // A child in its own process group, so ending it also ends what it started (Chromium's
 // zygote and renderers). Output goes to files: a full pipe can never stall it.
 class Process {
-  public:
+public:
     Process(const std::vector<std::string>& argv, const std::vector<std::string>& env,
             const fs::path& out, const fs::path& err, bool stdin_pipe) {
         // Orphans of the child come to this process, which can end them (see end_strays).
@@ -261,7 +261,7 @@ class Process {
         reap_group();
     }
 
-  private:
+private:
     // The rest of the group, killed above, came to this process as their parents died.
     void reap_group() {
         live_children().erase(pid_);
@@ -344,7 +344,7 @@ HttpReply http_get(int port, const std::string& target, const std::string& autho
 // when it closes), the dashboard on a loopback port chosen by the kernel and read from the
 // "dashboard: http://..." log line.
 class Bot {
-  public:
+public:
     Bot(const TempDir& dir, const std::string& token) : dir_(dir.path()) {
         std::signal(SIGPIPE, SIG_IGN);  // a dead bot must fail a check, not end the test
         std::vector<std::string> env = {"INCIDENT_BOT_LISTEN=127.0.0.1:0", "SPDLOG_LEVEL=info"};
@@ -382,7 +382,7 @@ class Bot {
         return status;
     }
 
-  private:
+private:
     int wait_for_dashboard() {
         const std::regex line(R"(dashboard: http://127\.0\.0\.1:([0-9]+)/)");
         const auto deadline = SteadyClock::now() + k_bot_timeout;
@@ -424,7 +424,7 @@ class Bot {
 
 // Debian's chromium, headless, one run per page load, each with a fresh profile.
 class Browser {
-  public:
+public:
     explicit Browser(const TempDir& dir) : dir_(dir.path()) {}
 
     std::string dump_dom(const std::string& url) { return run({"--dump-dom"}, url); }
@@ -441,7 +441,7 @@ class Browser {
                                                                             << log_tail(last_log_));
     }
 
-  private:
+private:
     // Returns what Chromium printed on stdout.
     std::string run(const std::vector<std::string>& extra, const std::string& url) {
         const std::string name = "chromium-" + std::to_string(++runs_);

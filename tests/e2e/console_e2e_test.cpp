@@ -22,7 +22,8 @@ struct Run {
 Run shell(const std::string& command) {
     const std::string full =
         "env -u SLACK_BOT_TOKEN -u MATTERMOST_URL -u INCIDENT_BOT_DB "
-        "INCIDENT_BOT_LISTEN=127.0.0.1:0 " + command + " 2>&1";
+        "INCIDENT_BOT_LISTEN=127.0.0.1:0 " +
+        command + " 2>&1";
     Run run;
     FILE* pipe = ::popen(full.c_str(), "r");
     REQUIRE(pipe != nullptr);
@@ -60,7 +61,8 @@ TEST_CASE("a console script drives the real binary, export gives the post-mortem
     REQUIRE(console.status == 0);
     CHECK(has(console.out, "INC-1 declared (SEV2, major): Checkout returns 502s"));
     CHECK(has(console.out, "[#inc-1-checkout-returns-502s] Action item 1 recorded"));
-    CHECK(has(console.out, "[#inc-1-checkout-returns-502s] Action item 2 recorded: verify the canary"));
+    CHECK(has(console.out,
+              "[#inc-1-checkout-returns-502s] Action item 2 recorded: verify the canary"));
     CHECK(has(console.out, "INC-1 resolved after"));
     CHECK(has(console.out, "INC-2 declared (SEV4, minor)"));
     CHECK(has(console.out, "*INC-1* Checkout returns 502s"));
@@ -73,19 +75,26 @@ TEST_CASE("a console script drives the real binary, export gives the post-mortem
     CHECK(has(md.out, "| Final severity | SEV2 (major) |"));
     CHECK(has(md.out, "| Incident commander | @alice |"));
     CHECK(has(md.out, "| Scribe | @carol |"));
-    CHECK(has(md.out, "| key message | @bob | looks like the deploy of 4312 changed the upstream pool |"));
+    CHECK(has(md.out,
+              "| key message | @bob | looks like the deploy of 4312 changed the upstream pool |"));
     CHECK(has(md.out, "investigating → identified"));
     CHECK(has(md.out, "Rollback in progress, checkout degraded"));
-    CHECK(has(md.out, "| 1 | @bob add a guard against empty upstream pools | @bob | 2026-12-04 | done | todo_line |"));
-    CHECK(has(md.out, "| 2 | verify the canary catches this | unassigned | — | open | todo_line |"));
-    CHECK(has(md.out, "| 3 | page vendor about the edge errors @dave | @dave | — | open | command |"));
+    CHECK(has(md.out,
+              "| 1 | @bob add a guard against empty upstream pools | @bob | 2026-12-04 | done | "
+              "todo_line |"));
+    CHECK(
+        has(md.out, "| 2 | verify the canary catches this | unassigned | — | open | todo_line |"));
+    CHECK(has(md.out,
+              "| 3 | page vendor about the edge errors @dave | @dave | — | open | command |"));
     CHECK(has(md.out, "Config push emptied the upstream pool; rolled back."));
     CHECK(has(md.out, "rolling back the config push *(edited"));
     CHECK(has(md.out, "earlier: \"rolling back the confg\""));
     CHECK(has(md.out, "~~oops wrong channel~~ *(deleted"));
     CHECK(has(md.out, "- Post-mortem owner: @carol"));
     CHECK(has(md.out, "- Due: 2026-12-07"));
-    CHECK(has(md.out, "### Technical failures\n\n- a config push can empty the upstream pool *(@alice)*\n"));
+    CHECK(
+        has(md.out,
+            "### Technical failures\n\n- a config push can empty the upstream pool *(@alice)*\n"));
 
     const Run json = shell(k_bin + " export INC-1 --format json " + db);
     REQUIRE(json.status == 0);

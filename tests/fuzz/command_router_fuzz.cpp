@@ -57,12 +57,15 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         const Actor& who = k_people[i % 3];
 
         const bool chatter = !line.starts_with('/');
-        if (line.starts_with("/incident")) line.remove_prefix(9);
-        else if (!chatter) line.remove_prefix(1);
+        if (line.starts_with("/incident"))
+            line.remove_prefix(9);
+        else if (!chatter)
+            line.remove_prefix(1);
 
         const std::string channel = i % 2 == 0 ? bot.incident_channel : "CGENERAL";
-        const CommandRequest request{"r" + std::to_string(i), "fuzz", channel, "channel", who,
-                                     std::string(line), bot.clock.now()};
+        const CommandRequest request{
+            "r" + std::to_string(i), "fuzz",         channel, "channel", who,
+            std::string(line),       bot.clock.now()};
         const Outcome first = bot.router.dispatch(request);
         require(!first.reply.text.empty() || first.reply.ok, "a refusal says why");
         bot.run_effects(first);
@@ -75,9 +78,13 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         }
 
         if (chatter) {
-            const MessagePosted said{EventHeader{"e" + std::to_string(i), "fuzz", bot.incident_channel,
-                                                 bot.clock.now()},
-                                     "m" + std::to_string(i), "", who, std::string(line), false};
+            const MessagePosted said{
+                EventHeader{"e" + std::to_string(i), "fuzz", bot.incident_channel, bot.clock.now()},
+                "m" + std::to_string(i),
+                "",
+                who,
+                std::string(line),
+                false};
             const Outcome stored = bot.service.handle_event(said);
             bot.run_effects(stored);
             require(!stored.reply.ok || bot.service.handle_event(said).duplicate,

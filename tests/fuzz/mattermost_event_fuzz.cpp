@@ -15,7 +15,8 @@ namespace {
 const mm::DecodeContext k_context{"botuser0000000000000000001", "conn00000000000000000000001"};
 
 void check_event(const mm::DecodedEvent& decoded) {
-    const int outcomes = decoded.event.has_value() + !decoded.ignored.empty() + !decoded.malformed.empty();
+    const int outcomes =
+        decoded.event.has_value() + !decoded.ignored.empty() + !decoded.malformed.empty();
     require(outcomes == 1, "an event is decoded, ignored or malformed: exactly one");
     if (!decoded.event) return;
     const incident::EventHeader& header = incident::header_of(*decoded.event);
@@ -56,7 +57,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         check_post(*frame);
     }
 
-    for (const std::string_view type : {"application/x-www-form-urlencoded", "application/json", ""}) {
+    for (const std::string_view type :
+         {"application/x-www-form-urlencoded", "application/json", ""}) {
         std::string body_error;
         const auto fields = mm::parse_command_body(type, text, body_error);
         require(fields.has_value() == body_error.empty(), "a body parses or says why not");

@@ -27,8 +27,8 @@ Request read_request(std::string_view text) {
             const auto it = j.find(key);
             return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
         };
-        return {str("signing_secret"), str("x_slack_request_timestamp"),
-                str("x_slack_signature"), str("raw_body")};
+        return {str("signing_secret"), str("x_slack_request_timestamp"), str("x_slack_signature"),
+                str("raw_body")};
     }
     Request r;
     std::string* parts[] = {&r.secret, &r.timestamp, &r.signature};
@@ -57,7 +57,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const std::int64_t now = seconds_of(r.timestamp);
 
     // No false accept: only the exact signature of these bytes passes.
-    const slack::SignatureCheck given = slack::verify_request(r.secret, r.timestamp, r.signature, r.body, now);
+    const slack::SignatureCheck given =
+        slack::verify_request(r.secret, r.timestamp, r.signature, r.body, now);
     const std::string expected = slack::sign_request(r.secret, r.timestamp, r.body);
     require(!given.ok || r.signature == expected, "only the right signature is accepted");
     require(given.ok || !given.error.empty(), "a refusal says why");

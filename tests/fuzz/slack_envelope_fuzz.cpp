@@ -13,7 +13,8 @@ namespace slack = incident::slack;
 namespace {
 
 void check_event(const slack::DecodedEvent& decoded) {
-    const int outcomes = decoded.event.has_value() + !decoded.ignored.empty() + !decoded.malformed.empty();
+    const int outcomes =
+        decoded.event.has_value() + !decoded.ignored.empty() + !decoded.malformed.empty();
     require(outcomes == 1, "an event is decoded, ignored or malformed: exactly one");
     if (!decoded.event) return;
     const incident::EventHeader& header = incident::header_of(*decoded.event);

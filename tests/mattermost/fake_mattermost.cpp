@@ -49,7 +49,8 @@ net::HttpResponse error(int status, const std::string& id, const std::string& me
 // "POST posts": the method and the first segment below /api/v4/.
 std::string rate_limit_key(const net::HttpRequest& request) {
     const std::string path(request.path());
-    const auto seg = split_path(path.starts_with("/api/v4/") ? std::string_view(path).substr(8) : "");
+    const auto seg =
+        split_path(path.starts_with("/api/v4/") ? std::string_view(path).substr(8) : "");
     return request.method + " " + (seg.empty() ? "" : seg[0]);
 }
 
@@ -446,8 +447,8 @@ net::HttpResponse FakeMattermost::api(const net::HttpRequest& request) {
         if (seg[1] != team_id || seg[3] != bot_user_id) {
             return error(404, "app.team.get_member.missing.app_error", "member not found");
         }
-        return reply(200, json{{"team_id", team_id}, {"user_id", bot_user_id},
-                               {"roles", bot_team_roles}});
+        return reply(
+            200, json{{"team_id", team_id}, {"user_id", bot_user_id}, {"roles", bot_team_roles}});
     }
     if (m == "POST" && n == 2 && seg[0] == "roles" && seg[1] == "names") {
         if (!body.is_array()) {

@@ -31,7 +31,7 @@ std::string mm_id(std::string_view prefix, int n = 1);
 // it cannot replay). Slash commands are sent to the registered command URL with its
 // token, as the server does, and in_channel replies are posted with from_webhook.
 class FakeMattermost {
-  public:
+public:
     struct Call {
         std::string method;
         std::string path;  // below /api/v4/, with the query
@@ -129,7 +129,7 @@ class FakeMattermost {
     int hellos = 0;
     int replays = 0;  // connections resumed from the dead queue
 
-  private:
+private:
     net::HttpResponse api(const net::HttpRequest& request);
     boost::asio::awaitable<void> session(net::WebSocketSession session);
     Channel* channel_by_name(const std::string& team, const std::string& name);

@@ -112,7 +112,8 @@ TEST_CASE("mattermost batch: a failed commit stores none of the burst, and the s
         REQUIRE(co_await h.idle());
         const auto texts = stored_texts(h);
         CHECK(texts.size() == 6);
-        for (const auto& [text, times] : texts) CHECK_MESSAGE(times == 1, text << " stored " << times << " times");
+        for (const auto& [text, times] : texts)
+            CHECK_MESSAGE(times == 1, text << " stored " << times << " times");
         CHECK(h.fake->replays == 1);
     });
     CHECK(finished);

@@ -37,7 +37,8 @@ struct FaultHarness {
     }
 
     void say(const std::string& channel, int count = 1) {
-        for (int i = 0; i < count; ++i) h.fake->post_message(channel, h.bob(), "line " + std::to_string(said++));
+        for (int i = 0; i < count; ++i)
+            h.fake->post_message(channel, h.bob(), "line " + std::to_string(said++));
     }
 
     // Every message said is stored exactly once.
@@ -47,7 +48,8 @@ struct FaultHarness {
             if (entry.kind == EntryKind::message) ++stored[entry.message_id];
         }
         CHECK(stored.size() == std::size_t(said));
-        for (const auto& [id, times] : stored) CHECK_MESSAGE(times == 1, id << " stored " << times << " times");
+        for (const auto& [id, times] : stored)
+            CHECK_MESSAGE(times == 1, id << " stored " << times << " times");
     }
 };
 
@@ -65,8 +67,9 @@ TEST_CASE("mattermost faults: a frame torn in half is resumed, replayed, stored 
 
         f.proxy.tear_next_frame();
         f.say(channel, 3);
-        REQUIRE(co_await wait_until([&] { return h.fake->connections == 2 && h.adapter->socket_connected(); },
-                                    milliseconds(5000)));
+        REQUIRE(co_await wait_until(
+            [&] { return h.fake->connections == 2 && h.adapter->socket_connected(); },
+            milliseconds(5000)));
         REQUIRE(co_await h.idle());
         CHECK(f.proxy.torn() == 1);
         CHECK(h.fake->replays == 1);  // resumed: the server replayed what the cut hid
@@ -84,9 +87,13 @@ TEST_CASE("mattermost faults: garbage frames cost a resume, garbage payloads cha
         const std::string channel = co_await h.declare();
         REQUIRE_FALSE(channel.empty());
         const json broadcast{{"channel_id", channel}};
-        h.fake->publish("posted", json{{"post", R"({"id":7,"channel_id":[],"user_id":{},"create_at":"x"})"}}, broadcast);
-        h.fake->publish("posted", json{{"post", std::string(5000, '[') + std::string(5000, ']')}}, broadcast);
-        h.fake->publish("reaction_removed", json{{"reaction", R"({"user_id":1,"post_id":null})"}}, broadcast);
+        h.fake->publish("posted",
+                        json{{"post", R"({"id":7,"channel_id":[],"user_id":{},"create_at":"x"})"}},
+                        broadcast);
+        h.fake->publish("posted", json{{"post", std::string(5000, '[') + std::string(5000, ']')}},
+                        broadcast);
+        h.fake->publish("reaction_removed", json{{"reaction", R"({"user_id":1,"post_id":null})"}},
+                        broadcast);
         h.fake->send_raw(R"({"event":"posted","data":"x","broadcast":[]})");
         // Deeply nested JSON in data (a copy of it used to recurse once per level).
         h.fake->send_raw(R"({"event":"typing","data":{"deep":)" + std::string(5000, '[') +
@@ -98,15 +105,17 @@ TEST_CASE("mattermost faults: garbage frames cost a resume, garbage payloads cha
         // A text frame that is not UTF-8 breaks the protocol: the socket is resumed.
         h.fake->send_raw("\xff\xfe\xfd");
         f.say(channel);
-        REQUIRE(co_await wait_until([&] { return h.fake->connections == 2 && h.adapter->socket_connected(); },
-                                    milliseconds(5000)));
+        REQUIRE(co_await wait_until(
+            [&] { return h.fake->connections == 2 && h.adapter->socket_connected(); },
+            milliseconds(5000)));
         REQUIRE(co_await h.idle());
 
         // Bytes that are no frame at all: resumed again.
         f.proxy.inject(std::string("\xF3\x05hello", 7));
         f.say(channel);
-        REQUIRE(co_await wait_until([&] { return h.fake->connections == 3 && h.adapter->socket_connected(); },
-                                    milliseconds(5000)));
+        REQUIRE(co_await wait_until(
+            [&] { return h.fake->connections == 3 && h.adapter->socket_connected(); },
+            milliseconds(5000)));
         REQUIRE(co_await h.idle());
         CHECK(h.fake->hellos == 1);
         f.check_stored_once();
@@ -131,7 +140,8 @@ TEST_CASE("mattermost faults: REST 500s and timeouts are retried until the effec
 
         int update_attempts = 0;
         for (const auto& call : h.fake->calls_of("POST", "posts")) {
-            update_attempts += call.body.value("message", "").find("rolling back") != std::string::npos;
+            update_attempts +=
+                call.body.value("message", "").find("rolling back") != std::string::npos;
         }
         CHECK(update_attempts == 3);  // two 500s, then created
         CHECK(h.fake->stalled_calls == 1);

@@ -33,11 +33,15 @@ bool posted_in(const FakeMattermost& fake, const std::string& channel, const std
     return false;
 }
 
-std::string id_of(const json& post) { return post.at("id").get<std::string>(); }
+std::string id_of(const json& post) {
+    return post.at("id").get<std::string>();
+}
 
 }  // namespace
 
-TEST_CASE("mattermost start-up: signs in, finds the team, registers /incident, authenticates the socket") {
+TEST_CASE(
+    "mattermost start-up: signs in, finds the team, registers /incident, authenticates the "
+    "socket") {
     MattermostHarness h;
     h.adapter->start();
     const bool finished = run_async(h.io, [&]() -> asio::awaitable<void> {
@@ -59,10 +63,14 @@ TEST_CASE("mattermost start-up: signs in, finds the team, registers /incident, a
 
         // The first frame is the challenge, with the token, seq 1; the first URL has no query.
         REQUIRE(!h.fake->received.empty());
-        CHECK(h.fake->received[0] == json::parse(R"({"seq":1,"action":"authentication_challenge","data":{"token":"mmbottoken00000000000000000"}})"));
+        CHECK(
+            h.fake->received[0] ==
+            json::parse(
+                R"({"seq":1,"action":"authentication_challenge","data":{"token":"mmbottoken00000000000000000"}})"));
         CHECK(h.fake->socket_targets.at(0) == "/api/v4/websocket");
         CHECK(h.fake->hellos == 1);
-        CHECK(co_await wait_until([&] { return h.adapter->next_sequence() == 1; }, milliseconds(2000)));
+        CHECK(co_await wait_until([&] { return h.adapter->next_sequence() == 1; },
+                                  milliseconds(2000)));
         const json health = h.adapter->health();
         CHECK(health["connected"] == true);
         CHECK(health["team_id"] == h.fake->team_id);
@@ -72,10 +80,12 @@ TEST_CASE("mattermost start-up: signs in, finds the team, registers /incident, a
     CHECK(finished);
 }
 
-TEST_CASE("mattermost start-up: an existing /incident command is reused, a foreign one is reported") {
+TEST_CASE(
+    "mattermost start-up: an existing /incident command is reused, a foreign one is reported") {
     SUBCASE("ours already exists: no second command, its token is adopted") {
         MattermostHarness h;
-        h.fake->commands.push_back(json{{"id", "cmd1"}, {"trigger", "incident"},
+        h.fake->commands.push_back(json{{"id", "cmd1"},
+                                        {"trigger", "incident"},
                                         {"url", h.bot_url() + "/mattermost/command"},
                                         {"token", "existingtoken0000000000000"},
                                         {"creator_id", h.fake->bot_user_id}});
@@ -84,7 +94,8 @@ TEST_CASE("mattermost start-up: an existing /incident command is reused, a forei
             REQUIRE(co_await h.ready());
             CHECK(h.fake->count("POST", "commands") == 0);
             CHECK(h.adapter->health()["command"] == "registered (it already existed)");
-            const std::string body = h.fake->command_body(h.fake->town_square_id, h.alice(), "help", "existingtoken0000000000000");
+            const std::string body = h.fake->command_body(h.fake->town_square_id, h.alice(), "help",
+                                                          "existingtoken0000000000000");
             const auto r = co_await h.post_command(body, "application/x-www-form-urlencoded");
             CHECK(r.status == 200);
             h.adapter->stop();
@@ -97,7 +108,8 @@ TEST_CASE("mattermost start-up: an existing /incident command is reused, a forei
         h.fake->commands_forbidden = true;
         h.adapter->start();
         const bool finished = run_async(h.io, [&]() -> asio::awaitable<void> {
-            REQUIRE(co_await wait_until([&] { return h.adapter->socket_connected(); }, milliseconds(5000)));
+            REQUIRE(co_await wait_until([&] { return h.adapter->socket_connected(); },
+                                        milliseconds(5000)));
             const std::string status = h.adapter->health()["command"];
             CHECK(status.find("not registered") == 0);
             CHECK(status.find("HTTP 403") != std::string::npos);
@@ -109,12 +121,15 @@ TEST_CASE("mattermost start-up: an existing /incident command is reused, a forei
     }
 }
 
-TEST_CASE("mattermost: declare through post-mortem, with chatter, edit, delete, pushpin and TODO capture") {
+TEST_CASE(
+    "mattermost: declare through post-mortem, with chatter, edit, delete, pushpin and TODO "
+    "capture") {
     MattermostHarness h;
     h.adapter->start();
     const bool finished = run_async(h.io, [&]() -> asio::awaitable<void> {
         REQUIRE(co_await h.ready());
-        const json reply = co_await h.fake->run_command(h.fake->town_square_id, h.alice(), "declare sev2 Checkout down");
+        const json reply = co_await h.fake->run_command(h.fake->town_square_id, h.alice(),
+                                                        "declare sev2 Checkout down");
         CHECK(reply["response_type"] == "in_channel");
         CHECK(reply["text"].get<std::string>().find("INC-1 declared (SEV2") != std::string::npos);
         REQUIRE(co_await h.idle());
@@ -146,16 +161,21 @@ TEST_CASE("mattermost: declare through post-mortem, with chatter, edit, delete, 
 
         // Chatter, TODO, edit, delete, pushpin, a thread reply, a system post.
         const json slow = h.fake->post_message(channel, h.bob(), "db is slow");
-        const json todo = h.fake->post_message(channel, h.carol(), "TODO: @bob add an index due:2026-12-01");
+        const json todo =
+            h.fake->post_message(channel, h.carol(), "TODO: @bob add an index due:2026-12-01");
         const json typo = h.fake->post_message(channel, h.bob(), "rollback stated");
         h.fake->edit_post(id_of(typo), "rollback started");
         const json oops = h.fake->post_message(channel, h.bob(), "oops");
         h.fake->delete_post(id_of(oops));
         h.fake->react(true, id_of(slow), h.carol(), "pushpin");
         h.fake->post_message(channel, h.carol(), "looking at the slow query log", id_of(slow));
-        json join{{"id", mm_id("sysjoin")}, {"channel_id", channel}, {"user_id", h.carol()},
-                  {"message", "carol joined the channel."}, {"type", "system_join_channel"},
-                  {"create_at", 1}, {"update_at", 1}};
+        json join{{"id", mm_id("sysjoin")},
+                  {"channel_id", channel},
+                  {"user_id", h.carol()},
+                  {"message", "carol joined the channel."},
+                  {"type", "system_join_channel"},
+                  {"create_at", 1},
+                  {"update_at", 1}};
         h.fake->publish("posted", json{{"post", join.dump()}}, json{{"channel_id", channel}});
         // Chatter elsewhere is none of our business.
         h.fake->post_message(h.fake->town_square_id, h.bob(), "lunch?");
@@ -193,7 +213,8 @@ TEST_CASE("mattermost: declare through post-mortem, with chatter, edit, delete, 
         json r = co_await h.fake->run_command(channel, h.alice(), "status identified");
         CHECK(r["response_type"] == "in_channel");
         r = co_await h.fake->run_command(channel, h.alice(), "resolve sev2 Added the index");
-        r = co_await h.fake->run_command(channel, h.alice(), "postmortem owner @carol due 2026-12-08");
+        r = co_await h.fake->run_command(channel, h.alice(),
+                                         "postmortem owner @carol due 2026-12-08");
         r = co_await h.fake->run_command(channel, h.bob(), "status sleepy");
         CHECK(r["response_type"] == "ephemeral");  // errors: only the caller sees them
         CHECK(r["text"].get<std::string>().find("not a state") != std::string::npos);
@@ -211,9 +232,11 @@ TEST_CASE("mattermost: declare through post-mortem, with chatter, edit, delete, 
         CHECK(md.find("| Final severity | SEV2 (major) |") != std::string::npos);
         CHECK(md.find("| Channel | #inc-1-checkout-down-2 |") != std::string::npos);
         CHECK(md.find("**@bob** 📌: db is slow") != std::string::npos);
-        CHECK(md.find("**@carol** (in thread): looking at the slow query log") != std::string::npos);
+        CHECK(md.find("**@carol** (in thread): looking at the slow query log") !=
+              std::string::npos);
         CHECK(md.find("~~oops~~") != std::string::npos);
-        CHECK(md.find("| 1 | @bob add an index | @bob | 2026-12-01 | open | todo_line |") != std::string::npos);
+        CHECK(md.find("| 1 | @bob add an index | @bob | 2026-12-01 | open | todo_line |") !=
+              std::string::npos);
         CHECK(md.find("- Post-mortem owner: @carol") != std::string::npos);
         h.adapter->stop();
     });
@@ -233,14 +256,20 @@ TEST_CASE("mattermost: duplicate deliveries and repeated post ids change nothing
         CHECK(h.service->actions(1).size() == 1);
 
         // The same frame again (same seq), and the same post as a new event (next seq).
-        const std::string frame = h.fake->publish("posted", json{{"post", todo.dump()}, {"sender_name", "@carol"}},
-                                                  json{{"channel_id", channel}});
+        const std::string frame =
+            h.fake->publish("posted", json{{"post", todo.dump()}, {"sender_name", "@carol"}},
+                            json{{"channel_id", channel}});
         h.fake->resend(frame);
         h.fake->resend(frame);
         h.fake->react(true, id_of(todo), h.bob(), "memo");
-        const std::string memo = h.fake->publish("reaction_added",
-            json{{"reaction", json{{"user_id", h.bob()}, {"post_id", id_of(todo)}, {"emoji_name", "memo"}, {"create_at", h.fake->clock}}.dump()}},
-            json{{"channel_id", channel}});
+        const std::string memo =
+            h.fake->publish("reaction_added",
+                            json{{"reaction", json{{"user_id", h.bob()},
+                                                   {"post_id", id_of(todo)},
+                                                   {"emoji_name", "memo"},
+                                                   {"create_at", h.fake->clock}}
+                                                  .dump()}},
+                            json{{"channel_id", channel}});
         h.fake->resend(memo);
         REQUIRE(co_await h.idle());
         CHECK(h.service->timeline(1).size() == entries);
@@ -249,7 +278,9 @@ TEST_CASE("mattermost: duplicate deliveries and repeated post ids change nothing
         CHECK(h.service->actions(1).size() == 2);
 
         // A double-submitted declare (same trigger id) is answered, not redone.
-        const std::string body = h.fake->command_body(h.fake->town_square_id, h.alice(), "declare sev3 Search is slow", h.fake->commands.at(0)["token"].get<std::string>());
+        const std::string body =
+            h.fake->command_body(h.fake->town_square_id, h.alice(), "declare sev3 Search is slow",
+                                 h.fake->commands.at(0)["token"].get<std::string>());
         const auto first = co_await h.post_command(body, "application/x-www-form-urlencoded");
         const auto second = co_await h.post_command(body, "application/x-www-form-urlencoded");
         CHECK(first.status == 200);
@@ -261,7 +292,9 @@ TEST_CASE("mattermost: duplicate deliveries and repeated post ids change nothing
     CHECK(finished);
 }
 
-TEST_CASE("mattermost: a dropped socket is resumed and the missed events are replayed, each stored once") {
+TEST_CASE(
+    "mattermost: a dropped socket is resumed and the missed events are replayed, each stored "
+    "once") {
     LogCapture log;
     MattermostHarness h;
     h.adapter->start();
@@ -281,7 +314,9 @@ TEST_CASE("mattermost: a dropped socket is resumed and the missed events are rep
         h.fake->edit_post(id_of(a), "while away 1 (edited)");
         h.fake->react(true, id_of(b), h.alice(), "pushpin");
         h.fake->post_message(channel, h.carol(), "TODO: @alice write the timeline");
-        REQUIRE(co_await wait_until([&] { return h.fake->connections == 2 && h.adapter->socket_connected(); }, milliseconds(5000)));
+        REQUIRE(co_await wait_until(
+            [&] { return h.fake->connections == 2 && h.adapter->socket_connected(); },
+            milliseconds(5000)));
         REQUIRE(co_await h.idle());
 
         const std::string target = h.fake->socket_targets.at(1);
@@ -302,7 +337,9 @@ TEST_CASE("mattermost: a dropped socket is resumed and the missed events are rep
             h.fake->post_message(channel, h.bob(), "burst " + std::to_string(i));
             if (i == 12) h.fake->drop();
         }
-        REQUIRE(co_await wait_until([&] { return h.fake->connections >= 3 && h.adapter->socket_connected(); }, milliseconds(5000)));
+        REQUIRE(co_await wait_until(
+            [&] { return h.fake->connections >= 3 && h.adapter->socket_connected(); },
+            milliseconds(5000)));
         REQUIRE(co_await h.idle());
         CHECK(h.messages(1) == 34);
         CHECK(h.adapter->health()["reconnects"].get<int>() >= 2);
@@ -311,7 +348,9 @@ TEST_CASE("mattermost: a dropped socket is resumed and the missed events are rep
     CHECK(finished);
 }
 
-TEST_CASE("mattermost: when the server cannot replay (restart), the incident channels are re-read over REST") {
+TEST_CASE(
+    "mattermost: when the server cannot replay (restart), the incident channels are re-read over "
+    "REST") {
     MattermostHarness h;
     h.adapter->start();
     const bool finished = run_async(h.io, [&]() -> asio::awaitable<void> {
@@ -327,7 +366,9 @@ TEST_CASE("mattermost: when the server cannot replay (restart), the incident cha
         // Lost to the WebSocket: no connection knows them.
         const json lost = h.fake->post_message(channel, h.carol(), "said during the restart");
         h.fake->edit_post(id_of(kept), "before the restart (edited)");
-        REQUIRE(co_await wait_until([&] { return h.fake->hellos == 2 && h.adapter->socket_connected(); }, milliseconds(5000)));
+        REQUIRE(co_await wait_until(
+            [&] { return h.fake->hellos == 2 && h.adapter->socket_connected(); },
+            milliseconds(5000)));
         REQUIRE(co_await wait_until([&] { return h.messages(1) == 2; }, milliseconds(5000)));
         REQUIRE(co_await h.idle());
         CHECK(h.fake->count("GET", "channels/" + channel + "/posts?since=") >= 1);
@@ -343,20 +384,25 @@ TEST_CASE("mattermost: when the server cannot replay (restart), the incident cha
     CHECK(finished);
 }
 
-TEST_CASE("mattermost: a wrong command token gets 401 and a log line naming the problem, never the token") {
+TEST_CASE(
+    "mattermost: a wrong command token gets 401 and a log line naming the problem, never the "
+    "token") {
     LogCapture log;
     MattermostHarness h(with_command_token("right-command-token-000000"));
     h.adapter->start();
     const bool finished = run_async(h.io, [&]() -> asio::awaitable<void> {
         REQUIRE(co_await h.ready());
         const std::string form = "application/x-www-form-urlencoded";
-        const std::string wrong = h.fake->command_body(h.fake->town_square_id, h.alice(), "declare sev1 API down", "wrong-command-token-111111");
+        const std::string wrong =
+            h.fake->command_body(h.fake->town_square_id, h.alice(), "declare sev1 API down",
+                                 "wrong-command-token-111111");
         auto r = co_await h.post_command(wrong, form);
         CHECK(r.status == 401);
         CHECK(r.body.find("does not match MATTERMOST_COMMAND_TOKEN") != std::string::npos);
         r = co_await h.post_command(wrong, form, "Token wrong-command-token-111111");
         CHECK(r.status == 401);
-        const std::string none = h.fake->command_body(h.fake->town_square_id, h.alice(), "declare sev1 API down", "");
+        const std::string none =
+            h.fake->command_body(h.fake->town_square_id, h.alice(), "declare sev1 API down", "");
         r = co_await h.post_command(none, form);
         CHECK(r.status == 401);
         CHECK(r.body.find("no token") != std::string::npos);
@@ -374,12 +420,17 @@ TEST_CASE("mattermost: a wrong command token gets 401 and a log line naming the 
         }
 
         // The right token in the header only (an OAuth-less server sends both), and JSON.
-        const std::string ok = h.fake->command_body(h.fake->town_square_id, h.alice(), "declare sev1 API down", "");
+        const std::string ok =
+            h.fake->command_body(h.fake->town_square_id, h.alice(), "declare sev1 API down", "");
         r = co_await h.post_command(ok, form, "Token right-command-token-000000");
         CHECK(r.status == 200);
         CHECK(json::parse(r.body)["response_type"] == "in_channel");
-        json as_json{{"channel_id", h.fake->town_square_id}, {"user_id", h.bob()}, {"user_name", "bob"},
-                     {"text", "list"}, {"token", "right-command-token-000000"}, {"trigger_id", "tj1"}};
+        json as_json{{"channel_id", h.fake->town_square_id},
+                     {"user_id", h.bob()},
+                     {"user_name", "bob"},
+                     {"text", "list"},
+                     {"token", "right-command-token-000000"},
+                     {"trigger_id", "tj1"}};
         r = co_await h.post_command(as_json.dump(), "application/json");
         CHECK(r.status == 200);
         CHECK(json::parse(r.body)["text"].get<std::string>().find("INC-1") != std::string::npos);
@@ -396,17 +447,20 @@ TEST_CASE("mattermost: a wrong bot token is reported in health and the log, retr
         h.fake->token = "a-different-token-00000000";
         h.adapter->start();
         const bool finished = run_async(h.io, [&]() -> asio::awaitable<void> {
-            REQUIRE(co_await wait_until([&] { return h.fake->count("GET", "users/me") >= 3; }, milliseconds(5000)));
+            REQUIRE(co_await wait_until([&] { return h.fake->count("GET", "users/me") >= 3; },
+                                        milliseconds(5000)));
             CHECK_FALSE(h.adapter->socket_connected());
             const json health = h.adapter->health();
             CHECK(health["ok"] == false);
-            CHECK(health["last_error"].get<std::string>().find("MATTERMOST_TOKEN was rejected: HTTP 401") != std::string::npos);
+            CHECK(health["last_error"].get<std::string>().find(
+                      "MATTERMOST_TOKEN was rejected: HTTP 401") != std::string::npos);
             CHECK(health.dump().find("mmbottoken") == std::string::npos);
             CHECK(log.contains("MATTERMOST_TOKEN was rejected"));
             CHECK(log.contains("mattermost: reconnecting in"));
             CHECK(h.fake->connections == 0);
             // The HTTP endpoint still answers.
-            const auto r = co_await h.post_command("token=x&user_id=u&channel_id=c", "application/x-www-form-urlencoded");
+            const auto r = co_await h.post_command("token=x&user_id=u&channel_id=c",
+                                                   "application/x-www-form-urlencoded");
             CHECK(r.status == 401);
             h.adapter->stop();
         });
@@ -418,7 +472,8 @@ TEST_CASE("mattermost: a wrong bot token is reported in health and the log, retr
         h.fake->socket_token = "socket-wants-another-token";
         h.adapter->start();
         const bool finished = run_async(h.io, [&]() -> asio::awaitable<void> {
-            REQUIRE(co_await wait_until([&] { return h.fake->connections >= 2; }, milliseconds(5000)));
+            REQUIRE(
+                co_await wait_until([&] { return h.fake->connections >= 2; }, milliseconds(5000)));
             CHECK_FALSE(h.adapter->socket_connected());
             const std::string error = h.adapter->health()["last_error"];
             CHECK(error.find("without accepting authentication_challenge") != std::string::npos);
@@ -457,7 +512,8 @@ TEST_CASE("mattermost: malformed frames and a posted with broken inner JSON chan
         CHECK(h.fake->connections == 1);
         CHECK(h.service->timeline(1).size() == entries);
         CHECK(log.contains("ignoring a websocket frame: malformed JSON"));
-        CHECK(log.contains("ignoring malformed event: posted: data.post does not hold a JSON object"));
+        CHECK(log.contains(
+            "ignoring malformed event: posted: data.post does not hold a JSON object"));
         h.fake->post_message(channel, h.bob(), "still here");
         REQUIRE(co_await h.idle());
         CHECK(h.messages(1) == 1);
@@ -484,8 +540,10 @@ TEST_CASE("mattermost rest: 429 is waited out, posts are delayed in order and ne
             (void)id;
             const std::string text = post.value("message", "");
             if (post.value("user_id", "") != h.fake->bot_user_id) continue;
-            if (text.find("update from @alice: first") != std::string::npos) order.push_back("first");
-            if (text.find("update from @alice: second") != std::string::npos) order.push_back("second");
+            if (text.find("update from @alice: first") != std::string::npos)
+                order.push_back("first");
+            if (text.find("update from @alice: second") != std::string::npos)
+                order.push_back("second");
         }
         // Both were posted, once each, first before second (post ids grow with time).
         CHECK(order == std::vector<std::string>{"first", "second"});
@@ -499,7 +557,8 @@ TEST_CASE("mattermost rest: 429 is waited out, posts are delayed in order and ne
         CHECK(std::chrono::steady_clock::now() - started >= std::chrono::seconds(1));
         bool third = false;
         for (const auto& c : h.fake->calls_of("POST", "posts")) {
-            third |= c.body.value("message", "").find("update from @alice: third") != std::string::npos;
+            third |=
+                c.body.value("message", "").find("update from @alice: third") != std::string::npos;
         }
         CHECK(third);
         h.adapter->stop();
@@ -528,7 +587,8 @@ TEST_CASE("mattermost: subscribers get a direct message") {
     h.adapter->start();
     const bool finished = run_async(h.io, [&]() -> asio::awaitable<void> {
         REQUIRE(co_await h.ready());
-        const json sub = co_await h.fake->run_command(h.fake->town_square_id, h.carol(), "subscribe all");
+        const json sub =
+            co_await h.fake->run_command(h.fake->town_square_id, h.carol(), "subscribe all");
         CHECK(sub["text"].get<std::string>().find("ubscribed") != std::string::npos);
         const std::string channel = co_await h.declare();
         REQUIRE_FALSE(channel.empty());
@@ -559,7 +619,9 @@ TEST_CASE("mattermost: a hung server is noticed by ping/pong and the connection 
         h.fake->hang_next_connection();
         h.fake->drop();
         h.fake->post_message(channel, h.bob(), "said to a hung server");
-        REQUIRE(co_await wait_until([&] { return h.fake->connections == 3 && h.adapter->socket_connected(); }, milliseconds(5000)));
+        REQUIRE(co_await wait_until(
+            [&] { return h.fake->connections == 3 && h.adapter->socket_connected(); },
+            milliseconds(5000)));
         REQUIRE(co_await h.idle());
         CHECK(log.contains("WebSocket connection lost: no pong within 100 ms"));
         CHECK(h.fake->hellos == 1);
@@ -584,15 +646,18 @@ TEST_CASE("mattermost: after a bot restart, what was said meanwhile is read over
         h.adapter->stop();
         first = std::move(h.adapter);
         REQUIRE(co_await wait_until([&] { return !h.fake->connected(); }, milliseconds(2000)));
-        const json during = h.fake->post_message(channel, h.carol(), "TODO: @carol check the replicas");
+        const json during =
+            h.fake->post_message(channel, h.carol(), "TODO: @carol check the replicas");
         h.fake->edit_post(id_of(before), "before the restart (edited)");
 
         h.adapter = h.make_adapter();
         h.adapter->start();
-        REQUIRE(co_await wait_until([&] { return h.adapter->socket_connected(); }, milliseconds(5000)));
+        REQUIRE(
+            co_await wait_until([&] { return h.adapter->socket_connected(); }, milliseconds(5000)));
         REQUIRE(co_await wait_until([&] { return h.messages(1) == 2; }, milliseconds(5000)));
         REQUIRE(co_await h.idle());
-        CHECK(h.fake->count("POST", "commands") == 1);  // the command from the first start is reused
+        CHECK(h.fake->count("POST", "commands") ==
+              1);  // the command from the first start is reused
         auto by_id = messages_by_id(*h.service);
         CHECK(by_id[id_of(before)].text == "before the restart (edited)");
         CHECK(by_id[id_of(during)].author.name == "carol");

@@ -58,7 +58,8 @@ TEST_CASE("mattermost frames: hello, responses and the auth challenge from the A
     CHECK(json::parse(authentication_challenge(1, "mattermosttokengoeshere")) == expected);
 
     // The precomputed path writes spaces after the colons.
-    const Frame spaced = frame_of(R"({"event": "typing", "data": {"parent_id": ""}, "broadcast": {"channel_id": "c"}, "seq": 7})");
+    const Frame spaced = frame_of(
+        R"({"event": "typing", "data": {"parent_id": ""}, "broadcast": {"channel_id": "c"}, "seq": 7})");
     CHECK(spaced.event == "typing");
     CHECK(spaced.seq == 7);
 }
@@ -103,9 +104,11 @@ TEST_CASE("mattermost posted: the captured public-channel post decodes, post JSO
 }
 
 TEST_CASE("mattermost posted: the captured DM decodes, and so do threads, system and bot posts") {
-    const DecodedEvent dm = decode_event(frame_of(fixture("ws_posted_dm.stereotypez-mattermost.json")), {});
+    const DecodedEvent dm =
+        decode_event(frame_of(fixture("ws_posted_dm.stereotypez-mattermost.json")), {});
     REQUIRE(dm.event);
-    CHECK(std::get<MessagePosted>(*dm.event).text == "oh there once was a hero named ragnar the red");
+    CHECK(std::get<MessagePosted>(*dm.event).text ==
+          "oh there once was a hero named ragnar the red");
     CHECK(std::get<MessagePosted>(*dm.event).header.channel_id == "3xqxgouhqjnm5k49qohjort7yc");
 
     const auto posted = [](json post) {
@@ -115,8 +118,8 @@ TEST_CASE("mattermost posted: the captured DM decodes, and so do threads, system
                    {"seq", 3}};
         return decode_event(frame_of(frame.dump()), DecodeContext{"thebot", "conn"});
     };
-    json base{{"id", "p1"}, {"channel_id", "chan"}, {"user_id", "bob"}, {"message", "hi"},
-              {"create_at", 10}, {"update_at", 10}, {"type", ""}, {"root_id", "p0"}};
+    json base{{"id", "p1"},      {"channel_id", "chan"}, {"user_id", "bob"}, {"message", "hi"},
+              {"create_at", 10}, {"update_at", 10},      {"type", ""},       {"root_id", "p0"}};
     CHECK(std::get<MessagePosted>(*posted(base).event).thread_id == "p0");
     CHECK_FALSE(std::get<MessagePosted>(*posted(base).event).from_bot);
 
@@ -151,12 +154,14 @@ TEST_CASE("mattermost posted: the captured DM decodes, and so do threads, system
 
 TEST_CASE("mattermost edits and deletions: one id per change, stable across redelivery") {
     const auto event = [](const std::string& name, json post) {
-        json frame{{"event", name}, {"data", {{"post", post.dump()}}},
-                   {"broadcast", {{"channel_id", "chan"}}}, {"seq", 9}};
+        json frame{{"event", name},
+                   {"data", {{"post", post.dump()}}},
+                   {"broadcast", {{"channel_id", "chan"}}},
+                   {"seq", 9}};
         return decode_event(frame_of(frame.dump()), DecodeContext{"thebot", "conn"});
     };
-    json post{{"id", "p1"}, {"channel_id", "chan"}, {"user_id", "bob"}, {"message", "v2"},
-              {"create_at", 10}, {"update_at", 20}, {"edit_at", 20}};
+    json post{{"id", "p1"},      {"channel_id", "chan"}, {"user_id", "bob"}, {"message", "v2"},
+              {"create_at", 10}, {"update_at", 20},      {"edit_at", 20}};
     const DecodedEvent e1 = event("post_edited", post);
     const auto& edit = std::get<MessageEdited>(*e1.event);
     CHECK(edit.message_id == "p1");
@@ -191,7 +196,8 @@ TEST_CASE("mattermost reactions: the captured reaction_added, and removals told 
     CHECK(r.header.channel_id == "1waumyyd6jyczrxntuiopybygy");  // from broadcast
     CHECK(r.header.at == 1682313115731);
     CHECK(decode_event(f, DecodeContext{"thebot", "conn2"}).event);
-    CHECK(header_of(*decode_event(f, DecodeContext{"x", "conn2"}).event).event_id == r.header.event_id);
+    CHECK(header_of(*decode_event(f, DecodeContext{"x", "conn2"}).event).event_id ==
+          r.header.event_id);
 
     json removed = json::parse(fixture("ws_reaction_added.gabrc52-capture.json"));
     removed["event"] = "reaction_removed";
@@ -204,7 +210,8 @@ TEST_CASE("mattermost reactions: the captured reaction_added, and removals told 
     const DecodedEvent second = decode_event(frame_of(removed.dump()), DecodeContext{"", "conn1"});
     CHECK(header_of(*first.event).event_id != header_of(*second.event).event_id);
     CHECK(header_of(*second.event).event_id ==
-          header_of(*decode_event(frame_of(removed.dump()), DecodeContext{"", "conn1"}).event).event_id);
+          header_of(*decode_event(frame_of(removed.dump()), DecodeContext{"", "conn1"}).event)
+              .event_id);
 
     // By the bot itself: ignored. Without emoji: malformed.
     CHECK_FALSE(decode_event(f, DecodeContext{"cmr7sncacib4xfhd6yo3n4tf5e", ""}).event);
@@ -218,14 +225,16 @@ TEST_CASE("mattermost reactions: the captured reaction_added, and removals told 
 TEST_CASE("mattermost slash command: the documented form body, and the same as JSON") {
     const std::string body = fixture("slash_command_request_body.dev-docs.txt");
     std::string trimmed = body;
-    while (!trimmed.empty() && (trimmed.back() == '\n' || trimmed.back() == '\r')) trimmed.pop_back();
+    while (!trimmed.empty() && (trimmed.back() == '\n' || trimmed.back() == '\r'))
+        trimmed.pop_back();
     CHECK(trimmed.size() == 567);  // the Content-Length shown in the docs
     std::string error;
     const auto fields = parse_command_body("application/x-www-form-urlencoded", trimmed, error);
     REQUIRE(fields);
     CHECK(fields->at("text") == "toronto week");
     CHECK(fields->at("command") == "/weather");
-    CHECK(fields->at("response_url") == "http://localhost:8066/hooks/commands/i11f6nnfgfyk8eg56x9omc6dpa");
+    CHECK(fields->at("response_url") ==
+          "http://localhost:8066/hooks/commands/i11f6nnfgfyk8eg56x9omc6dpa");
     const auto request = decode_slash_command(*fields, 1234);
     REQUIRE(request);
     CHECK(request->platform == "mattermost");
@@ -237,8 +246,11 @@ TEST_CASE("mattermost slash command: the documented form body, and the same as J
     CHECK(request->at == 1234);
 
     CHECK(verify_command_token("qzgakf1nx3yt9dr4n8585ihbxy", *fields, "").ok);
-    CHECK(verify_command_token("qzgakf1nx3yt9dr4n8585ihbxy", *fields, "Token qzgakf1nx3yt9dr4n8585ihbxy").ok);
-    const TokenCheck wrong = verify_command_token("another-token-entirely-xyz", *fields, "Token qzgakf1nx3yt9dr4n8585ihbxy");
+    CHECK(verify_command_token("qzgakf1nx3yt9dr4n8585ihbxy", *fields,
+                               "Token qzgakf1nx3yt9dr4n8585ihbxy")
+              .ok);
+    const TokenCheck wrong = verify_command_token("another-token-entirely-xyz", *fields,
+                                                  "Token qzgakf1nx3yt9dr4n8585ihbxy");
     CHECK_FALSE(wrong.ok);
     CHECK(wrong.error.find("qzgakf") == std::string::npos);
     CHECK(wrong.error.find("another-token") == std::string::npos);
@@ -246,12 +258,17 @@ TEST_CASE("mattermost slash command: the documented form body, and the same as J
     CommandFields no_token = *fields;
     no_token.erase("token");
     CHECK_FALSE(verify_command_token("qzgakf1nx3yt9dr4n8585ihbxy", no_token, "").ok);
-    CHECK(verify_command_token("qzgakf1nx3yt9dr4n8585ihbxy", no_token, "Token qzgakf1nx3yt9dr4n8585ihbxy").ok);
-    CHECK_FALSE(verify_command_token("qzgakf1nx3yt9dr4n8585ihbxy", no_token, "Bearer qzgakf1nx3yt9dr4n8585ihbxy").ok);
+    CHECK(verify_command_token("qzgakf1nx3yt9dr4n8585ihbxy", no_token,
+                               "Token qzgakf1nx3yt9dr4n8585ihbxy")
+              .ok);
+    CHECK_FALSE(verify_command_token("qzgakf1nx3yt9dr4n8585ihbxy", no_token,
+                                     "Bearer qzgakf1nx3yt9dr4n8585ihbxy")
+                    .ok);
 
     json as_json = json::object();
     for (const auto& [k, v] : *fields) as_json[k] = v;
-    const auto from_json = parse_command_body("application/json; charset=utf-8", as_json.dump(), error);
+    const auto from_json =
+        parse_command_body("application/json; charset=utf-8", as_json.dump(), error);
     REQUIRE(from_json);
     CHECK(*from_json == *fields);
     CHECK(parse_command_body("", as_json.dump(), error));  // sniffed
@@ -279,7 +296,8 @@ TEST_CASE("mattermost names, URLs and rate-limit headers") {
     CHECK(truncate_runes("🚨🚨🚨", 2) == "🚨🚨");
     CHECK(truncate_runes("short", 64) == "short");
 
-    CHECK(websocket_endpoint("https://chat.example.com/") == "wss://chat.example.com/api/v4/websocket");
+    CHECK(websocket_endpoint("https://chat.example.com/") ==
+          "wss://chat.example.com/api/v4/websocket");
     CHECK(websocket_endpoint("http://127.0.0.1:8065") == "ws://127.0.0.1:8065/api/v4/websocket");
     CHECK(websocket_endpoint("https://example.com/mm") == "wss://example.com/mm/api/v4/websocket");
     CHECK(websocket_endpoint("ftp://x").empty());
@@ -300,7 +318,8 @@ TEST_CASE("mattermost names, URLs and rate-limit headers") {
 }
 
 TEST_CASE("mattermost markdown: the domain's *bold* becomes **bold**, nothing else changes") {
-    CHECK(markdown_from_mrkdwn("*INC-1* (SEV2) Checkout: declared") == "**INC-1** (SEV2) Checkout: declared");
+    CHECK(markdown_from_mrkdwn("*INC-1* (SEV2) Checkout: declared") ==
+          "**INC-1** (SEV2) Checkout: declared");
     CHECK(markdown_from_mrkdwn("INC-1 is now *identified*.") == "INC-1 is now **identified**.");
     CHECK(markdown_from_mrkdwn("already **bold** here") == "already **bold** here");
     CHECK(markdown_from_mrkdwn("2*3*4 and a * star") == "2*3*4 and a * star");

@@ -19,14 +19,20 @@ namespace {
 constexpr Timestamp k_t0 = 1'800'000'000'000;
 
 // The script's clock, in minutes after the declaration.
-Timestamp at(int minutes) { return k_t0 + minutes * 60'000; }
-std::string slack_ts(int minutes) { return std::to_string(at(minutes) / 1000) + ".000100"; }
+Timestamp at(int minutes) {
+    return k_t0 + minutes * 60'000;
+}
+std::string slack_ts(int minutes) {
+    return std::to_string(at(minutes) / 1000) + ".000100";
+}
 
 // The Slack harness with the script's clock; each step waits for its ack and its effects.
 struct SlackSide : SlackHarness {
     int next_envelope = 0;
 
-    SlackSide() : SlackHarness(SlackHarnessOptions::with_manual_clock()) { fake->taken_names.clear(); }
+    SlackSide() : SlackHarness(SlackHarnessOptions::with_manual_clock()) {
+        fake->taken_names.clear();
+    }
 
     asio::awaitable<bool> deliver(json envelope) {
         const std::string id = envelope["envelope_id"];
@@ -53,12 +59,14 @@ std::string play_on_slack() {
     SlackSide s;
     s.adapter->start();
     const bool finished = run_async(s.io, [&]() -> asio::awaitable<void> {
-        REQUIRE(co_await wait_until([&] { return s.adapter->socket_connected(); }, milliseconds(5000)));
+        REQUIRE(
+            co_await wait_until([&] { return s.adapter->socket_connected(); }, milliseconds(5000)));
         REQUIRE(co_await s.command(0, "CGENERAL", "U1", "alice", "declare sev2 Checkout down"));
         const std::string c = s.service.find(1)->channel_id;
         REQUIRE_FALSE(c.empty());
         REQUIRE(co_await s.event(message_event(c, "U2", slack_ts(1), "db is slow")));
-        REQUIRE(co_await s.event(message_event(c, "U3", slack_ts(2), "TODO: @bob add an index due:2026-12-01")));
+        REQUIRE(co_await s.event(
+            message_event(c, "U3", slack_ts(2), "TODO: @bob add an index due:2026-12-01")));
         REQUIRE(co_await s.event(message_event(c, "U2", slack_ts(3), "rollback stated")));
         json edit = edit_event(c, "U2", slack_ts(3), "rollback started");
         edit["ts"] = slack_ts(4);
@@ -77,7 +85,8 @@ std::string play_on_slack() {
         REQUIRE(co_await s.command(10, c, "U1", "alice", "status identified"));
         REQUIRE(co_await s.command(15, c, "U1", "alice", "update the index is building"));
         REQUIRE(co_await s.command(20, c, "U1", "alice", "resolve sev2 Added the index"));
-        REQUIRE(co_await s.command(30, c, "U1", "alice", "postmortem owner <@U3|carol> due 2026-12-08"));
+        REQUIRE(co_await s.command(30, c, "U1", "alice",
+                                   "postmortem owner <@U3|carol> due 2026-12-08"));
         s.adapter->stop();
     });
     CHECK(finished);
@@ -99,7 +108,8 @@ std::string play_on_mattermost() {
             const bool idle = co_await h.idle();
             co_return idle;
         };
-        REQUIRE(co_await command(0, h.fake->town_square_id, h.alice(), "declare sev2 Checkout down"));
+        REQUIRE(
+            co_await command(0, h.fake->town_square_id, h.alice(), "declare sev2 Checkout down"));
         const std::string c = h.service->find(1)->channel_id;
         REQUIRE_FALSE(c.empty());
         const json slow = h.fake->post_message(c, h.bob(), "db is slow", {}, at(1));
@@ -109,7 +119,8 @@ std::string play_on_mattermost() {
         const json oops = h.fake->post_message(c, h.bob(), "oops", {}, at(5));
         h.fake->delete_post(oops["id"].get<std::string>(), at(6));
         h.fake->react(true, slow["id"].get<std::string>(), h.carol(), "pushpin", at(7));
-        h.fake->post_message(c, h.carol(), "looking at the slow query log", slow["id"].get<std::string>(), at(8));
+        h.fake->post_message(c, h.carol(), "looking at the slow query log",
+                             slow["id"].get<std::string>(), at(8));
         REQUIRE(co_await h.idle());
         REQUIRE(co_await command(10, c, h.alice(), "status identified"));
         REQUIRE(co_await command(15, c, h.alice(), "update the index is building"));
@@ -139,7 +150,8 @@ TEST_CASE("parity: one incident script on Slack and on Mattermost gives the same
     CHECK(slack.find("**@carol** (in thread): looking at the slow query log") != std::string::npos);
     CHECK(slack.find("rollback started *(edited") != std::string::npos);
     CHECK(slack.find("~~oops~~") != std::string::npos);
-    CHECK(slack.find("| 1 | @bob add an index | @bob | 2026-12-01 | open | todo_line |") != std::string::npos);
+    CHECK(slack.find("| 1 | @bob add an index | @bob | 2026-12-01 | open | todo_line |") !=
+          std::string::npos);
     CHECK(slack.find("| Identified | ") != std::string::npos);
     CHECK(slack.find("- Post-mortem owner: @carol") != std::string::npos);
     CHECK(slack.find("Added the index") != std::string::npos);

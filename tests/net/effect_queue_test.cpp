@@ -2,8 +2,8 @@
 #include "log_capture.hpp"
 #include "run_async.hpp"
 
-#include <boost/asio/io_context.hpp>
 #include <doctest/doctest.h>
+#include <boost/asio/io_context.hpp>
 
 #include <algorithm>
 #include <stdexcept>
@@ -19,7 +19,8 @@ namespace asio = boost::asio;
 using asio::awaitable;
 using std::chrono::milliseconds;
 
-TEST_CASE("effect queue: jobs run one at a time, in order, and one that throws does not stop the rest") {
+TEST_CASE(
+    "effect queue: jobs run one at a time, in order, and one that throws does not stop the rest") {
     asio::io_context io;
     LogCapture log;
     EffectQueue queue(io.get_executor(), "chat");

@@ -3,13 +3,13 @@
 #include "run_async.hpp"
 #include "test_certs.hpp"
 
+#include <doctest/doctest.h>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/read.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
-#include <doctest/doctest.h>
 
 #include <stdexcept>
 
@@ -84,7 +84,9 @@ TEST_CASE("http: client and server round trip, byte-exact body, headers") {
         request.headers.add("X-Test-Header", "value 1");
         request.headers.add("Content-Type", "application/x-www-form-urlencoded");
         // NUL, CR LF and bytes above 0x7f must arrive unchanged (signatures cover them).
-        const char raw[] = "token=abc&text=%2Fincident\r\n\0\xff\xfe" " end";
+        const char raw[] =
+            "token=abc&text=%2Fincident\r\n\0\xff\xfe"
+            " end";
         request.body = std::string(raw, sizeof raw - 1);
         const std::string sent = request.body;
 
@@ -113,11 +115,11 @@ TEST_CASE("http: keep-alive serves pipelined requests on one connection") {
     HttpServer server(io.get_executor(), echo);
     REQUIRE(server.listen("127.0.0.1:0").ok());
     CHECK(run_async(io, [&]() -> awaitable<void> {
-        const std::string received = co_await raw_exchange(
-            server.port(),
-            "GET /a HTTP/1.1\r\nHost: x\r\n\r\n"
-            "POST /b HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello"
-            "GET /c HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+        const std::string received =
+            co_await raw_exchange(server.port(),
+                                  "GET /a HTTP/1.1\r\nHost: x\r\n\r\n"
+                                  "POST /b HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello"
+                                  "GET /c HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
         CHECK(count(received, "HTTP/1.1 200 OK") == 3);
         CHECK(received.find("X-Echo-Path: /a") != std::string::npos);
         CHECK(received.find("hello") != std::string::npos);

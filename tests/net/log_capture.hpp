@@ -11,7 +11,7 @@ namespace incident::testing {
 
 // Captures what is logged while it lives (the default logger is swapped back after).
 class LogCapture {
-  public:
+public:
     LogCapture()
         : sink_(std::make_shared<spdlog::sinks::ringbuffer_sink_mt>(2000)),
           previous_(spdlog::default_logger()) {
@@ -29,7 +29,7 @@ class LogCapture {
         return false;
     }
 
-  private:
+private:
     std::shared_ptr<spdlog::sinks::ringbuffer_sink_mt> sink_;
     std::shared_ptr<spdlog::logger> previous_;
 };

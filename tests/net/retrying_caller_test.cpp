@@ -1,12 +1,12 @@
+#include "adapters/net/retrying_caller.hpp"
 #include "adapters/net/http_client.hpp"
 #include "adapters/net/http_server.hpp"
-#include "adapters/net/retrying_caller.hpp"
 #include "log_capture.hpp"
 #include "run_async.hpp"
 #include "test_certs.hpp"
 
-#include <boost/asio/io_context.hpp>
 #include <doctest/doctest.h>
+#include <boost/asio/io_context.hpp>
 
 #include <map>
 #include <optional>
@@ -94,10 +94,13 @@ TEST_CASE("retrying caller: a 429 is waited out and repeated, never counted as a
     CHECK(f.fake.hits["/limited"] == 4);
     CHECK(f.observer.rate_limited_calls["chat post.message"] == 3);
     CHECK(f.observer.api_errors.empty());
-    CHECK(f.log.contains("chat post.message: rate limited, retrying in 0 ms (the call is kept, not dropped)"));
+    CHECK(f.log.contains(
+        "chat post.message: rate limited, retrying in 0 ms (the call is kept, not dropped)"));
 }
 
-TEST_CASE("retrying caller: 5xx is retried up to the attempts, then handed back, and failed() logs and counts") {
+TEST_CASE(
+    "retrying caller: 5xx is retried up to the attempts, then handed back, and failed() logs and "
+    "counts") {
     CallerFixture f;
     f.caller.set_retry_policy(3, milliseconds(1));
     const bool finished = run_async(f.io, [&]() -> awaitable<void> {

@@ -33,8 +33,7 @@ asio::awaitable<void> sleep_for(std::chrono::milliseconds duration) {
     co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
 }
 
-asio::awaitable<bool> wait_until(std::function<bool()> condition,
-                                 std::chrono::milliseconds limit) {
+asio::awaitable<bool> wait_until(std::function<bool()> condition, std::chrono::milliseconds limit) {
     const auto deadline = std::chrono::steady_clock::now() + limit;
     while (!condition()) {
         if (std::chrono::steady_clock::now() >= deadline) co_return false;

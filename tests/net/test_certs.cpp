@@ -68,11 +68,11 @@ CertPtr make_cert(EVP_PKEY* key, const std::string& common_name, X509* issuer) {
 
     X509_NAME* name = X509_get_subject_name(cert.get());
     X509_NAME_add_entry_by_txt(name, "O", MBSTRING_ASC,
-                               reinterpret_cast<const unsigned char*>("incident-bot tests"), -1,
-                               -1, 0);
+                               reinterpret_cast<const unsigned char*>("incident-bot tests"), -1, -1,
+                               0);
     X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
-                               reinterpret_cast<const unsigned char*>(common_name.c_str()), -1,
-                               -1, 0);
+                               reinterpret_cast<const unsigned char*>(common_name.c_str()), -1, -1,
+                               0);
     X509* signer = issuer ? issuer : cert.get();
     check(X509_set_issuer_name(cert.get(), X509_get_subject_name(signer)) == 1, "issuer");
     check(X509_set_pubkey(cert.get(), key) == 1, "public key");

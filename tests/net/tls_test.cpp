@@ -3,8 +3,8 @@
 #include "run_async.hpp"
 #include "test_certs.hpp"
 
-#include <boost/asio/io_context.hpp>
 #include <doctest/doctest.h>
+#include <boost/asio/io_context.hpp>
 
 using namespace incident::net;
 using incident::net::testing::run_async;
@@ -16,8 +16,8 @@ using asio::awaitable;
 namespace {
 
 awaitable<HttpResponse> hello(HttpRequest request) {
-    co_return HttpResponse::json(200, R"({"ok":true,"path":")" + std::string(request.path()) +
-                                          "\"}");
+    co_return HttpResponse::json(200,
+                                 R"({"ok":true,"path":")" + std::string(request.path()) + "\"}");
 }
 
 HttpServerOptions tls_options(const TestCertificates& certs) {
@@ -62,8 +62,8 @@ TEST_CASE("tls: a client that does not trust the CA fails verification") {
     HttpClient client(io.get_executor(), system_client_context());
 
     CHECK(run_async(io, [&]() -> awaitable<void> {
-        const HttpResponse response = co_await get(
-            client, "https://localhost:" + std::to_string(server.port()) + "/");
+        const HttpResponse response =
+            co_await get(client, "https://localhost:" + std::to_string(server.port()) + "/");
         CHECK(response.status == 0);
         INFO(response.error);
         CHECK(response.error.find("TLS handshake with localhost:") != std::string::npos);

@@ -4,12 +4,12 @@
 #include "run_async.hpp"
 #include "test_certs.hpp"
 
+#include <doctest/doctest.h>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <doctest/doctest.h>
 
 #include <map>
 #include <memory>
@@ -66,8 +66,8 @@ public:
     void listen() { REQUIRE(server_.listen("127.0.0.1:0").ok()); }
 
     std::string url(const std::string& path) const {
-        return std::string(certs_ ? "wss" : "ws") + "://127.0.0.1:" +
-               std::to_string(server_.port()) + path;
+        return std::string(certs_ ? "wss" : "ws") +
+               "://127.0.0.1:" + std::to_string(server_.port()) + path;
     }
 
     TlsContext client_tls() const {
@@ -172,8 +172,8 @@ TEST_CASE("websocket: concurrent senders never interleave frames") {
                         // Sizes up to ~64 KiB, so writes take a while and queue up.
                         const std::size_t size = 1 + ((sender * 7919 + n * 104729) % 65536);
                         const char fill = static_cast<char>('a' + sender % 26);
-                        CHECK(client->send(std::to_string(sender) + " " + std::to_string(n) +
-                                           " " + std::string(size, fill)));
+                        CHECK(client->send(std::to_string(sender) + " " + std::to_string(n) + " " +
+                                           std::string(size, fill)));
                         co_await asio::post(executor, use_awaitable);
                     }
                     ++finished;
@@ -291,8 +291,7 @@ TEST_CASE("websocket: tests push frames from outside the handler and read the cl
 
     CHECK(run_async(fx.io, [&]() -> awaitable<void> {
         REQUIRE((co_await client->connect(fx.url("/ws"))).ok());
-        REQUIRE(co_await wait_until([&] { return fx.sessions().size() == 1; },
-                                    milliseconds(2000)));
+        REQUIRE(co_await wait_until([&] { return fx.sessions().size() == 1; }, milliseconds(2000)));
         WebSocketSession session = fx.sessions()[0];
         CHECK(session.send(R"({"type":"hello","num_connections":1})"));
         CHECK(co_await client->read() == R"({"type":"hello","num_connections":1})");
@@ -320,29 +319,27 @@ TEST_CASE("websocket: the peer's close code and reason are reported") {
         CHECK(status.kind == Kind::closed_by_peer);
         CHECK(status.code == 4000);
         CHECK(status.reason == "refresh_requested");
-        CHECK(co_await wait_until([&] { return !fx.sessions()[0].is_open(); },
-                                  milliseconds(2000)));
+        CHECK(co_await wait_until([&] { return !fx.sessions()[0].is_open(); }, milliseconds(2000)));
         CHECK(fx.sessions()[0].close_status().kind == Kind::closed_locally);
     }));
 }
 
 TEST_CASE("websocket: REST and WebSocket on one port, upgrade checks and headers") {
     Fixture fx;
-    fx.route(
-        "/api/v4/websocket", echo_session,
-        [](const HttpRequest& request) -> std::optional<HttpResponse> {
-            if (request.headers.get("authorization") != "Bearer good-token") {
-                return HttpResponse::json(401, R"({"id":"api.context.session_expired.app_error"})");
-            }
-            return std::nullopt;
-        });
+    fx.route("/api/v4/websocket", echo_session,
+             [](const HttpRequest& request) -> std::optional<HttpResponse> {
+                 if (request.headers.get("authorization") != "Bearer good-token") {
+                     return HttpResponse::json(401,
+                                               R"({"id":"api.context.session_expired.app_error"})");
+                 }
+                 return std::nullopt;
+             });
     fx.listen();
     HttpClient http(fx.io.get_executor(), fx.client_tls());
 
     CHECK(run_async(fx.io, [&]() -> awaitable<void> {
         HttpRequest ping;
-        ping.url = "http://127.0.0.1:" + std::to_string(fx.server().port()) +
-                   "/api/v4/system/ping";
+        ping.url = "http://127.0.0.1:" + std::to_string(fx.server().port()) + "/api/v4/system/ping";
         const HttpResponse pong = co_await http.request(ping);
         CHECK(pong.status == 200);
         CHECK(pong.body == R"({"status":"OK"})");

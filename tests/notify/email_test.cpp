@@ -99,8 +99,7 @@ TEST_CASE("email: a real SMTP server receives declared, resolved and the post-mo
     CHECK(header(m, "Message-ID") == "<" + delivery_id(resolved) + "@example.com>");
     const std::string text = body(m);
     CHECK(text.find("resolved by @alice: rolled back deploy 4312") != std::string::npos);
-    CHECK(text.find("Incident page: https://bot.example.com/incidents/INC-7") !=
-          std::string::npos);
+    CHECK(text.find("Incident page: https://bot.example.com/incidents/INC-7") != std::string::npos);
     CHECK(text.find("Post-mortem: https://bot.example.com/incidents/INC-7/postmortem") !=
           std::string::npos);
 
@@ -154,8 +153,7 @@ TEST_CASE("email: required TLS is never given up for clear text") {
 }
 
 TEST_CASE("email: an unreachable server is retried a bounded number of times") {
-    EmailOptions options =
-        options_for("smtp://127.0.0.1:" + std::to_string(testing::free_port()));
+    EmailOptions options = options_for("smtp://127.0.0.1:" + std::to_string(testing::free_port()));
     EmailSink sink(options);
     sink.start();
     sink.deliver(sample_event(NotifyKind::declared));
@@ -168,10 +166,9 @@ TEST_CASE("email: an unreachable server is retried a bounded number of times") {
 }
 
 TEST_CASE("email: stop() ends the worker promptly, even during a retry wait") {
-    EmailOptions options =
-        options_for("smtp://127.0.0.1:" + std::to_string(testing::free_port()));
-    options.backoff = net::BackoffOptions{std::chrono::seconds(30), std::chrono::seconds(30),
-                                          net::Jitter::none};
+    EmailOptions options = options_for("smtp://127.0.0.1:" + std::to_string(testing::free_port()));
+    options.backoff =
+        net::BackoffOptions{std::chrono::seconds(30), std::chrono::seconds(30), net::Jitter::none};
     EmailSink sink(options);
     sink.start();
     sink.deliver(sample_event(NotifyKind::declared));

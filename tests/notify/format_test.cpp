@@ -102,12 +102,12 @@ TEST_CASE("email: which events, subject and body") {
 
 TEST_CASE("email message: headers, CRLF, and encodings for non-ASCII") {
     const Notify n = sample_event(NotifyKind::declared);
-    const std::string m =
-        email_message(n, "Incident Bot <bot@example.com>", {"a@example.com", "b@example.com"},
-                      "id1@example.com");
-    CHECK(m.starts_with("From: Incident Bot <bot@example.com>\r\nTo: a@example.com,\r\n "
-                        "b@example.com\r\nSubject: [INC-7 SEV2] Checkout returns 502s: "
-                        "declared\r\n"));
+    const std::string m = email_message(n, "Incident Bot <bot@example.com>",
+                                        {"a@example.com", "b@example.com"}, "id1@example.com");
+    CHECK(
+        m.starts_with("From: Incident Bot <bot@example.com>\r\nTo: a@example.com,\r\n "
+                      "b@example.com\r\nSubject: [INC-7 SEV2] Checkout returns 502s: "
+                      "declared\r\n"));
     CHECK(m.find("Date: Mon, 23 Nov 2026 10:00:00 +0000\r\n") != std::string::npos);
     CHECK(m.find("Message-ID: <id1@example.com>\r\n") != std::string::npos);
     CHECK(m.find("Content-Transfer-Encoding: 7bit\r\n") != std::string::npos);

@@ -1,5 +1,5 @@
-#include <boost/asio/io_context.hpp>
 #include <doctest/doctest.h>
+#include <boost/asio/io_context.hpp>
 
 #include <vector>
 
@@ -23,8 +23,9 @@ TEST_CASE("reminder timer: ticks on the executor and routes each reminder once")
     IncidentService service(store, clock);
     commands::CommandRouter router(service);
     commands::register_builtin_commands(router);
-    const CommandRequest declare{"r1", "slack", "C0", "general", Actor{"U1", "alice"},
-                                 "declare sev2 Checkout down", clock.now()};
+    const CommandRequest declare{
+        "r1",       "slack", "C0", "general", Actor{"U1", "alice"}, "declare sev2 Checkout down",
+        clock.now()};
     REQUIRE(router.dispatch(declare).reply.ok);
     service.bind_channel(1, "slack", "C1", "inc-1-checkout-down");
 

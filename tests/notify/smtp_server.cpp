@@ -81,8 +81,8 @@ SmtpServer::SmtpServer(std::optional<Tls> tls) {
     const std::string maildir = (dir_ / "maildir").string();
     const std::string log = (dir_ / "server.log").string();
     // -u: unbuffered, so output() shows what happened even if the server is killed.
-    std::vector<std::string> args{k_python, "-u", "-m", "aiosmtpd", "-n", "-l", listen,
-                                  "-c", "aiosmtpd.handlers.Mailbox"};
+    std::vector<std::string> args{
+        k_python, "-u", "-m", "aiosmtpd", "-n", "-l", listen, "-c", "aiosmtpd.handlers.Mailbox"};
     if (tls) {
         args.insert(args.end(), {"--tlscert", tls->cert_file, "--tlskey", tls->key_file});
     }
@@ -167,7 +167,9 @@ bool SmtpServer::wait_for(std::size_t count, std::chrono::milliseconds limit) co
     return true;
 }
 
-std::string SmtpServer::output() const { return read_file(dir_ / "server.log"); }
+std::string SmtpServer::output() const {
+    return read_file(dir_ / "server.log");
+}
 
 std::string header(const std::string& message, const std::string& name) {
     const std::string text = lf(message);

@@ -1,5 +1,5 @@
-#include <boost/asio/io_context.hpp>
 #include <doctest/doctest.h>
+#include <boost/asio/io_context.hpp>
 #include <nlohmann/json.hpp>
 
 #include <chrono>
@@ -36,27 +36,26 @@ struct Received {
     net::HttpRequest request;
     std::chrono::steady_clock::time_point at;
     nlohmann::json body;
-    std::string delivery() const {
-        return request.headers.get(k_delivery_header).value_or("");
-    }
+    std::string delivery() const { return request.headers.get(k_delivery_header).value_or(""); }
 };
 
 // A webhook receiver on loopback that answers from a script (then 200) and keeps
 // every request.
 struct Receiver {
     explicit Receiver(asio::io_context& io, net::HttpServerOptions options = {})
-        : server(io.get_executor(),
-                 [this](net::HttpRequest request) -> awaitable<net::HttpResponse> {
-                     Received r{request, std::chrono::steady_clock::now(),
-                                nlohmann::json::parse(request.body, nullptr, false)};
-                     received.push_back(r);
-                     if (script.empty()) co_return net::HttpResponse::text(200, "ok");
-                     auto answer = script.front();
-                     script.pop_front();
-                     if (answer.delay.count() > 0) co_await sleep_for(answer.delay);
-                     co_return answer.response;
-                 },
-                 std::move(options)) {
+        : server(
+              io.get_executor(),
+              [this](net::HttpRequest request) -> awaitable<net::HttpResponse> {
+                  Received r{request, std::chrono::steady_clock::now(),
+                             nlohmann::json::parse(request.body, nullptr, false)};
+                  received.push_back(r);
+                  if (script.empty()) co_return net::HttpResponse::text(200, "ok");
+                  auto answer = script.front();
+                  script.pop_front();
+                  if (answer.delay.count() > 0) co_await sleep_for(answer.delay);
+                  co_return answer.response;
+              },
+              std::move(options)) {
         REQUIRE(server.listen("127.0.0.1:0").ok());
     }
 
@@ -105,8 +104,7 @@ TEST_CASE("webhook: a 500 is retried, deliveries arrive in order and verify") {
     asio::io_context io;
     Receiver receiver(io);
     receiver.then(500);
-    WebhookSink sink(io.get_executor(), system_client_context(),
-                     fast_options(receiver.url()));
+    WebhookSink sink(io.get_executor(), system_client_context(), fast_options(receiver.url()));
     sink.start();
     const Notify declared = sample_event(NotifyKind::declared);
     const Notify update = sample_event(NotifyKind::update);
@@ -184,8 +182,7 @@ TEST_CASE("webhook: a timeout is retried with the same delivery id") {
     sink.start();
     CHECK(run_async(io, [&]() -> awaitable<void> {
         sink.deliver(sample_event(NotifyKind::declared));
-        CHECK(co_await wait_until([&] { return sink.stats().delivered == 1; },
-                                  milliseconds(5000)));
+        CHECK(co_await wait_until([&] { return sink.stats().delivered == 1; }, milliseconds(5000)));
     }));
     REQUIRE(receiver.received.size() >= 2);
     CHECK(receiver.received[0].delivery() == receiver.received[1].delivery());
@@ -194,8 +191,8 @@ TEST_CASE("webhook: a timeout is retried with the same delivery id") {
 
 TEST_CASE("webhook: connection errors are retried, then given up on, and the queue moves on") {
     asio::io_context io;
-    WebhookOptions options = fast_options("http://127.0.0.1:" +
-                                          std::to_string(testing::free_port()) + "/hook");
+    WebhookOptions options =
+        fast_options("http://127.0.0.1:" + std::to_string(testing::free_port()) + "/hook");
     options.max_attempts = 3;
     WebhookSink dead(io.get_executor(), system_client_context(), options);
     dead.start();
@@ -236,8 +233,7 @@ TEST_CASE("webhook: over https, verified against the receiver's CA") {
     sink.start();
     CHECK(run_async(io, [&]() -> awaitable<void> {
         sink.deliver(sample_event(NotifyKind::declared));
-        CHECK(co_await wait_until([&] { return sink.stats().delivered == 1; },
-                                  milliseconds(5000)));
+        CHECK(co_await wait_until([&] { return sink.stats().delivered == 1; }, milliseconds(5000)));
     }));
     REQUIRE(receiver.received.size() == 1);
     check_signed(receiver.received[0]);

@@ -176,7 +176,8 @@ TEST_CASE("config file: an unknown key is matched within its family, or pointed 
     CHECK(file.errors[1] ==
           "bot.conf:2: unknown key INCIDENT_BOT_REMIND_STATUS_SEV1_SECOND (did you mean "
           "INCIDENT_BOT_REMIND_STATUS_SEV1_SECONDS?)");
-    CHECK(file.errors[2] == "bot.conf:3: unknown key SLACK_BOT_TOKN (did you mean SLACK_BOT_TOKEN?)");
+    CHECK(file.errors[2] ==
+          "bot.conf:3: unknown key SLACK_BOT_TOKN (did you mean SLACK_BOT_TOKEN?)");
     CHECK(file.errors[3] == "bot.conf:4: unknown key TOTALLY_UNRELATED");
 }
 

@@ -25,7 +25,7 @@ struct ProcessOptions {
 // The real incident-bot as a child process. Waiting is a coroutine, so that fakes on the
 // test's io_context keep serving it meanwhile.
 class Process {
-  public:
+public:
     Process(const std::string& binary, ProcessOptions options);
     ~Process();  // kills the child if it still runs
     Process(const Process&) = delete;
@@ -42,7 +42,7 @@ class Process {
     std::string out() const;
     std::string err() const;
 
-  private:
+private:
     bool poll();
 
     pid_t pid_ = -1;

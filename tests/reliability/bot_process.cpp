@@ -30,8 +30,7 @@ void pass_sanitizer_options(std::vector<std::string>& env) {
 
 }  // namespace
 
-BotProcess::BotProcess(const std::string& binary, std::vector<std::string> env,
-                       const fs::path& log)
+BotProcess::BotProcess(const std::string& binary, std::vector<std::string> env, const fs::path& log)
     : log_(log) {
     pass_sanitizer_options(env);
     std::vector<char*> envp;
@@ -92,7 +91,8 @@ nlohmann::json export_incident(const std::string& binary, const fs::path& db,
     std::string out;
     std::array<char, 65536> buffer{};
     std::size_t n = 0;
-    while ((n = std::fread(buffer.data(), 1, buffer.size(), pipe)) > 0) out.append(buffer.data(), n);
+    while ((n = std::fread(buffer.data(), 1, buffer.size(), pipe)) > 0)
+        out.append(buffer.data(), n);
     if (::pclose(pipe) != 0) return nlohmann::json::value_t::discarded;
     return nlohmann::json::parse(out, nullptr, false);
 }

@@ -30,7 +30,9 @@ const std::string k_binary = INCIDENT_BOT_BINARY;
 constexpr int k_flood = 3000;
 constexpr std::size_t k_window = 500;  // envelopes in flight at most, as Slack would
 
-std::string ts_of(int i) { return std::to_string(1'800'001'000 + i) + ".000100"; }
+std::string ts_of(int i) {
+    return std::to_string(1'800'001'000 + i) + ".000100";
+}
 
 // The real bot on a fake Slack and one database, restarted as often as a test likes.
 struct CrashHarness {
@@ -54,25 +56,25 @@ struct CrashHarness {
     void start() {
         bot = std::make_unique<BotProcess>(
             k_binary,
-            std::vector<std::string>{"SLACK_BOT_TOKEN=" + fake.bot_token,
-                                     "SLACK_APP_TOKEN=" + fake.app_token,
-                                     "SLACK_API_URL=" + fake.api_url(),
-                                     "INCIDENT_BOT_DB=" + db().string(),
-                                     "INCIDENT_BOT_LISTEN=127.0.0.1:0", "PATH=/usr/bin:/bin",
-                                     "SPDLOG_LEVEL=info"},
+            std::vector<std::string>{
+                "SLACK_BOT_TOKEN=" + fake.bot_token, "SLACK_APP_TOKEN=" + fake.app_token,
+                "SLACK_API_URL=" + fake.api_url(), "INCIDENT_BOT_DB=" + db().string(),
+                "INCIDENT_BOT_LISTEN=127.0.0.1:0", "PATH=/usr/bin:/bin", "SPDLOG_LEVEL=info"},
             dir.path / "bot.log");
     }
 
     asio::awaitable<bool> connected(int connections) {
         co_return co_await wait_until(
-            [&] { return fake.connections >= connections && fake.connected(); }, milliseconds(15'000));
+            [&] { return fake.connections >= connections && fake.connected(); },
+            milliseconds(15'000));
     }
 
     // Declares INC-1 and returns its channel.
     asio::awaitable<std::string> declare() {
-        fake.deliver(slash_envelope("crash-declare", "CGENERAL", "U1", "alice", "declare sev1 Flood"));
-        const bool created = co_await wait_until([&] { return fake.count("chat.postMessage") >= 2; },
-                                                 milliseconds(15'000));
+        fake.deliver(
+            slash_envelope("crash-declare", "CGENERAL", "U1", "alice", "declare sev1 Flood"));
+        const bool created = co_await wait_until(
+            [&] { return fake.count("chat.postMessage") >= 2; }, milliseconds(15'000));
         REQUIRE(created);
         for (const auto& [id, name] : fake.channel_names) {
             if (name.starts_with("inc-1-")) co_return id;
@@ -84,9 +86,11 @@ struct CrashHarness {
     // Delivers the flood with a bounded window; the fake keeps what the bot does not ack.
     asio::awaitable<void> flood(const std::string& channel) {
         for (int i = 0; i < k_flood; ++i) {
-            while (fake.unacked() >= k_window && fake.connected()) co_await sleep_for(milliseconds(1));
-            fake.deliver(events_envelope("F" + std::to_string(i),
-                                         message_event(channel, "U2", ts_of(i), "flood " + std::to_string(i))));
+            while (fake.unacked() >= k_window && fake.connected())
+                co_await sleep_for(milliseconds(1));
+            fake.deliver(events_envelope(
+                "F" + std::to_string(i),
+                message_event(channel, "U2", ts_of(i), "flood " + std::to_string(i))));
         }
     }
 
@@ -109,10 +113,12 @@ struct CrashHarness {
             if (!id.starts_with("env-F")) continue;
             ++acked_messages;
             const auto it = count.find(ts_of(std::stoi(id.substr(5))));
-            CHECK_MESSAGE((it != count.end() && it->second == 1), id << " acked but stored "
-                          << (it == count.end() ? 0 : it->second) << " times");
+            CHECK_MESSAGE(
+                (it != count.end() && it->second == 1),
+                id << " acked but stored " << (it == count.end() ? 0 : it->second) << " times");
         }
-        for (const auto& [message, times] : count) CHECK_MESSAGE(times == 1, message << " stored " << times << " times");
+        for (const auto& [message, times] : count)
+            CHECK_MESSAGE(times == 1, message << " stored " << times << " times");
         CHECK(acked_messages > 0);
         MESSAGE(acked_messages << " acked, " << count.size() << " stored");
     }
@@ -133,72 +139,81 @@ struct CrashHarness {
         CHECK(count.size() == std::size_t(k_flood));
         for (int i = 0; i < k_flood; ++i) {
             const auto it = count.find(ts_of(i));
-            CHECK_MESSAGE((it != count.end() && it->second == 1), ts_of(i) << " stored "
-                          << (it == count.end() ? 0 : it->second) << " times");
+            CHECK_MESSAGE((it != count.end() && it->second == 1),
+                          ts_of(i)
+                              << " stored " << (it == count.end() ? 0 : it->second) << " times");
         }
     }
 };
 
 }  // namespace
 
-TEST_CASE("crash safety: SIGKILL mid-flood, restart, redelivery: every acked event stored exactly once") {
+TEST_CASE(
+    "crash safety: SIGKILL mid-flood, restart, redelivery: every acked event stored exactly once") {
     CrashHarness h;
     std::size_t acked_at_kill = 0;
-    const bool finished = run_async(h.io, [&]() -> asio::awaitable<void> {
-        h.start();
-        REQUIRE(co_await h.connected(1));
-        const std::string channel = co_await h.declare();
+    const bool finished = run_async(
+        h.io,
+        [&]() -> asio::awaitable<void> {
+            h.start();
+            REQUIRE(co_await h.connected(1));
+            const std::string channel = co_await h.declare();
 
-        // The kill comes from inside the ack handler: the bot is in the middle of the flood.
-        h.on_ack = [&] {
-            if (h.acked.size() == k_flood / 3 && h.bot->running()) {
-                h.bot->signal(SIGKILL);
-                acked_at_kill = h.acked.size();
-            }
-        };
-        co_await h.flood(channel);
-        const auto status = co_await h.bot->wait(milliseconds(10'000));
-        REQUIRE(status == 128 + SIGKILL);
-        h.on_ack = nullptr;
-        REQUIRE(acked_at_kill > 0);
-        CHECK(h.acked.size() < std::size_t(k_flood));  // killed mid-flood
-        CHECK(h.fake.unacked() > 0);
-        h.check_acked_stored_once();
+            // The kill comes from inside the ack handler: the bot is in the middle of the flood.
+            h.on_ack = [&] {
+                if (h.acked.size() == k_flood / 3 && h.bot->running()) {
+                    h.bot->signal(SIGKILL);
+                    acked_at_kill = h.acked.size();
+                }
+            };
+            co_await h.flood(channel);
+            const auto status = co_await h.bot->wait(milliseconds(10'000));
+            REQUIRE(status == 128 + SIGKILL);
+            h.on_ack = nullptr;
+            REQUIRE(acked_at_kill > 0);
+            CHECK(h.acked.size() < std::size_t(k_flood));  // killed mid-flood
+            CHECK(h.fake.unacked() > 0);
+            h.check_acked_stored_once();
 
-        co_await h.restart_and_finish(2);
-    }, milliseconds(120'000));
+            co_await h.restart_and_finish(2);
+        },
+        milliseconds(120'000));
     CHECK(finished);
 }
 
 TEST_CASE("crash safety: SIGTERM mid-flood exits 0 promptly and loses nothing that was acked") {
     CrashHarness h;
     bool terminated = false;
-    const bool finished = run_async(h.io, [&]() -> asio::awaitable<void> {
-        h.start();
-        REQUIRE(co_await h.connected(1));
-        const std::string channel = co_await h.declare();
+    const bool finished = run_async(
+        h.io,
+        [&]() -> asio::awaitable<void> {
+            h.start();
+            REQUIRE(co_await h.connected(1));
+            const std::string channel = co_await h.declare();
 
-        std::chrono::steady_clock::time_point signalled;
-        h.on_ack = [&] {
-            if (h.acked.size() == k_flood / 2 && h.bot->running()) {
-                h.bot->signal(SIGTERM);
-                signalled = std::chrono::steady_clock::now();
-                terminated = true;
-            }
-        };
-        co_await h.flood(channel);
-        REQUIRE(terminated);
-        const auto status = co_await h.bot->wait(milliseconds(5000));
-        REQUIRE_MESSAGE(status == 0, "bot log:\n" << h.bot->log());
-        MESSAGE("exited "
-                << std::chrono::duration_cast<milliseconds>(std::chrono::steady_clock::now() - signalled).count()
-                << " ms after SIGTERM");
-        h.on_ack = nullptr;
-        CHECK(h.acked.size() < std::size_t(k_flood));
-        CHECK(h.fake.unacked() > 0);
-        h.check_acked_stored_once();
+            std::chrono::steady_clock::time_point signalled;
+            h.on_ack = [&] {
+                if (h.acked.size() == k_flood / 2 && h.bot->running()) {
+                    h.bot->signal(SIGTERM);
+                    signalled = std::chrono::steady_clock::now();
+                    terminated = true;
+                }
+            };
+            co_await h.flood(channel);
+            REQUIRE(terminated);
+            const auto status = co_await h.bot->wait(milliseconds(5000));
+            REQUIRE_MESSAGE(status == 0, "bot log:\n" << h.bot->log());
+            MESSAGE("exited " << std::chrono::duration_cast<milliseconds>(
+                                     std::chrono::steady_clock::now() - signalled)
+                                     .count()
+                              << " ms after SIGTERM");
+            h.on_ack = nullptr;
+            CHECK(h.acked.size() < std::size_t(k_flood));
+            CHECK(h.fake.unacked() > 0);
+            h.check_acked_stored_once();
 
-        co_await h.restart_and_finish(2);
-    }, milliseconds(120'000));
+            co_await h.restart_and_finish(2);
+        },
+        milliseconds(120'000));
     CHECK(finished);
 }

@@ -25,8 +25,9 @@ inline nlohmann::json events_envelope(const std::string& event_id, nlohmann::jso
 
 inline nlohmann::json message_event(const std::string& channel, const std::string& user,
                                     const std::string& ts, const std::string& text) {
-    return {{"type", "message"}, {"channel", channel}, {"user", user}, {"text", text},
-            {"ts", ts},          {"event_ts", ts},     {"channel_type", "channel"}};
+    return {
+        {"type", "message"}, {"channel", channel},       {"user", user}, {"text", text}, {"ts", ts},
+        {"event_ts", ts},    {"channel_type", "channel"}};
 }
 
 inline nlohmann::json edit_event(const std::string& channel, const std::string& user,
@@ -37,13 +38,20 @@ inline nlohmann::json edit_event(const std::string& channel, const std::string& 
             {"channel", channel},
             {"ts", "1800009999.000001"},
             {"message",
-             {{"type", "message"}, {"user", user}, {"text", text}, {"ts", ts},
+             {{"type", "message"},
+              {"user", user},
+              {"text", text},
+              {"ts", ts},
               {"edited", {{"user", user}, {"ts", "1800009999.000001"}}}}}};
 }
 
 inline nlohmann::json delete_event(const std::string& channel, const std::string& ts) {
-    return {{"type", "message"},       {"subtype", "message_deleted"}, {"hidden", true},
-            {"channel", channel},      {"ts", "1800009998.000001"},    {"deleted_ts", ts},
+    return {{"type", "message"},
+            {"subtype", "message_deleted"},
+            {"hidden", true},
+            {"channel", channel},
+            {"ts", "1800009998.000001"},
+            {"deleted_ts", ts},
             {"event_ts", "1800009998.000002"}};
 }
 
@@ -61,9 +69,15 @@ inline nlohmann::json reaction_event(bool added, const std::string& channel,
 inline nlohmann::json slash_payload(const std::string& trigger, const std::string& channel,
                                     const std::string& user, const std::string& user_name,
                                     const std::string& text) {
-    return {{"token", "verification-token"}, {"team_id", "T111"},     {"team_domain", "fake"},
-            {"channel_id", channel},         {"channel_name", "x"},   {"user_id", user},
-            {"user_name", user_name},        {"command", "/incident"}, {"text", text},
+    return {{"token", "verification-token"},
+            {"team_id", "T111"},
+            {"team_domain", "fake"},
+            {"channel_id", channel},
+            {"channel_name", "x"},
+            {"user_id", user},
+            {"user_name", user_name},
+            {"command", "/incident"},
+            {"text", text},
             {"api_app_id", "A111"},
             {"response_url", "https://hooks.slack.com/commands/T111/1/x"},
             {"trigger_id", trigger}};

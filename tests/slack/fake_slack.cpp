@@ -55,7 +55,9 @@ std::vector<json> FakeSlack::posted_in(const std::string& channel) const {
     return out;
 }
 
-bool FakeSlack::connected() const { return current_ && current_->is_open(); }
+bool FakeSlack::connected() const {
+    return current_ && current_->is_open();
+}
 
 void FakeSlack::deliver(const json& envelope) {
     deliver(envelope.value("envelope_id", std::string()), envelope.dump());
@@ -82,7 +84,8 @@ void FakeSlack::drop() {
 asio::awaitable<void> FakeSlack::session(net::WebSocketSession s) {
     ++connections;
     current_ = s;
-    s.send(R"({"type":"hello","num_connections":1,"debug_info":{"host":"fake","approximate_connection_time":18060},"connection_info":{"app_id":"A111"}})");
+    s.send(
+        R"({"type":"hello","num_connections":1,"debug_info":{"host":"fake","approximate_connection_time":18060},"connection_info":{"app_id":"A111"}})");
     // Slack redelivers what was never acked, counting the attempts.
     for (auto& [seq, frame] : pending_) {
         json envelope = json::parse(frame);
@@ -166,21 +169,25 @@ net::HttpResponse FakeSlack::api(const net::HttpRequest& request) {
         taken_names.insert(name);
         const std::string id = "C" + std::to_string(1000 + next_channel_++);
         channel_names[id] = name;
-        return reply({{"ok", true}, {"channel", {{"id", id}, {"name", name}, {"is_member", true}}}});
+        return reply(
+            {{"ok", true}, {"channel", {{"id", id}, {"name", name}, {"is_member", true}}}});
     }
     if (method == "conversations.list") {
         json channels = json::array();
         for (const auto& [id, name] : channel_names) {
             channels.push_back({{"id", id}, {"name", name}, {"is_member", false}});
         }
-        return reply({{"ok", true}, {"channels", channels}, {"response_metadata", {{"next_cursor", ""}}}});
+        return reply(
+            {{"ok", true}, {"channels", channels}, {"response_metadata", {{"next_cursor", ""}}}});
     }
     if (method == "users.info") {
         const std::string user = args.value("user", std::string());
         const auto it = user_names.find(user);
         if (it == user_names.end()) return error("user_not_found");
-        return reply({{"ok", true},
-                      {"user", {{"id", user}, {"name", it->second}, {"profile", {{"display_name", it->second}}}}}});
+        return reply(
+            {{"ok", true},
+             {"user",
+              {{"id", user}, {"name", it->second}, {"profile", {{"display_name", it->second}}}}}});
     }
     if (method == "conversations.open") {
         // docs.slack.dev/reference/methods/conversations.open: `users` (comma-separated IDs; one
@@ -189,7 +196,9 @@ net::HttpResponse FakeSlack::api(const net::HttpRequest& request) {
         if (users.empty()) {
             // `channel` instead resumes an IM that is already open.
             if (is_im) {
-                return reply({{"ok", true}, {"no_op", true}, {"already_open", true},
+                return reply({{"ok", true},
+                              {"no_op", true},
+                              {"already_open", true},
                               {"channel", {{"id", channel}}}});
             }
             return error(channel.empty() ? "users_list_not_supplied" : "channel_not_found");
@@ -197,7 +206,9 @@ net::HttpResponse FakeSlack::api(const net::HttpRequest& request) {
         if (users.find(',') != std::string::npos) return error("fake_slack_mpim_not_modelled");
         if (!user_names.count(users)) return error("user_not_found");
         if (const auto it = ims.find(users); it != ims.end()) {
-            return reply({{"ok", true}, {"no_op", true}, {"already_open", true},
+            return reply({{"ok", true},
+                          {"no_op", true},
+                          {"already_open", true},
                           {"channel", {{"id", it->second}}}});
         }
         const std::string id = "D" + std::to_string(1000 + next_channel_++);
@@ -205,7 +216,8 @@ net::HttpResponse FakeSlack::api(const net::HttpRequest& request) {
         return reply({{"ok", true}, {"channel", {{"id", id}}}});
     }
     if ((method == "conversations.invite" || method == "conversations.setTopic" ||
-         method == "conversations.join") && is_im) {
+         method == "conversations.join") &&
+        is_im) {
         return error("method_not_supported_for_channel_type");
     }
     if (method == "conversations.invite" || method == "conversations.setTopic" ||
@@ -215,11 +227,13 @@ net::HttpResponse FakeSlack::api(const net::HttpRequest& request) {
     }
     if (method == "chat.postMessage" || method == "chat.update") {
         if (!known_channel) return error("channel_not_found");
-        return reply({{"ok", true}, {"channel", channel}, {"ts", "1800000000." + std::to_string(100000 + next_ts_++)}});
+        return reply({{"ok", true},
+                      {"channel", channel},
+                      {"ts", "1800000000." + std::to_string(100000 + next_ts_++)}});
     }
     if (method == "auth.test") {
-        net::HttpResponse r = reply(
-            {{"ok", true}, {"user_id", "UBOT"}, {"user", "incident-bot"}, {"team", "fake"}});
+        net::HttpResponse r =
+            reply({{"ok", true}, {"user_id", "UBOT"}, {"user", "incident-bot"}, {"team", "fake"}});
         std::string granted;
         for (const auto& scope : scopes) granted += (granted.empty() ? "" : ",") + scope;
         if (send_scopes_header) r.headers.set("x-oauth-scopes", granted);

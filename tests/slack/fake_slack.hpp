@@ -6,8 +6,8 @@
 #include <map>
 #include <optional>
 #include <set>
-#include <unordered_map>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include <boost/asio/any_io_executor.hpp>
@@ -72,9 +72,9 @@ public:
     std::vector<nlohmann::json> posted_in(const std::string& channel) const;
     // Granted to the bot token, sent as auth.test's x-oauth-scopes header: the scopes of
     // deploy/slack-app-manifest.yml. Erase one (drop_scope) to play a missing scope.
-    std::set<std::string> scopes{"commands",         "chat:write",       "chat:write.public",
-                                 "channels:manage",  "channels:read",    "channels:join",
-                                 "channels:history", "reactions:read",   "users:read",
+    std::set<std::string> scopes{"commands",         "chat:write",     "chat:write.public",
+                                 "channels:manage",  "channels:read",  "channels:join",
+                                 "channels:history", "reactions:read", "users:read",
                                  "im:write"};
     bool send_scopes_header = true;
     void drop_scope(const std::string& scope) { scopes.erase(scope); }

@@ -56,7 +56,8 @@ std::size_t middle_of_frame(std::string_view bytes) {
         }
         header += extra;
     }
-    const std::size_t cut = header + static_cast<std::size_t>(std::max<std::uint64_t>(length / 2, 1));
+    const std::size_t cut =
+        header + static_cast<std::size_t>(std::max<std::uint64_t>(length / 2, 1));
     return std::min(cut, std::max<std::size_t>(bytes.size() / 2, 1));
 }
 
@@ -80,7 +81,9 @@ FaultProxy::~FaultProxy() {
     }
 }
 
-std::uint16_t FaultProxy::port() const { return acceptor_.local_endpoint().port(); }
+std::uint16_t FaultProxy::port() const {
+    return acceptor_.local_endpoint().port();
+}
 
 void FaultProxy::inject(const std::string& bytes) {
     for (const auto& weak : links_) {
@@ -94,7 +97,8 @@ void FaultProxy::inject(const std::string& bytes) {
 asio::awaitable<void> FaultProxy::accept_loop() {
     while (acceptor_.is_open()) {
         error_code ec;
-        tcp::socket client = co_await acceptor_.async_accept(asio::redirect_error(asio::use_awaitable, ec));
+        tcp::socket client =
+            co_await acceptor_.async_accept(asio::redirect_error(asio::use_awaitable, ec));
         if (ec) co_return;
         asio::co_spawn(executor_, serve(std::move(client)), asio::detached);
     }
@@ -121,11 +125,12 @@ asio::awaitable<void> FaultProxy::pump(std::shared_ptr<Link> link, bool from_ser
     std::array<char, 16 * 1024> buffer{};
     while (true) {
         error_code ec;
-        const std::size_t n = co_await from.async_read_some(asio::buffer(buffer),
-                                                            asio::redirect_error(asio::use_awaitable, ec));
+        const std::size_t n = co_await from.async_read_some(
+            asio::buffer(buffer), asio::redirect_error(asio::use_awaitable, ec));
         if (ec) break;
         std::string_view bytes(buffer.data(), n);
-        if (!from_server && !link->websocket) link->websocket = contains_lower(bytes, "upgrade: websocket");
+        if (!from_server && !link->websocket)
+            link->websocket = contains_lower(bytes, "upgrade: websocket");
         if (from_server && link->websocket && !link->upgraded) {
             link->upgraded = bytes.starts_with("HTTP/1.1 101");
         } else if (from_server && link->upgraded && tear_) {
@@ -135,7 +140,8 @@ asio::awaitable<void> FaultProxy::pump(std::shared_ptr<Link> link, bool from_ser
                                        asio::redirect_error(asio::use_awaitable, ec));
             break;
         }
-        co_await asio::async_write(to, asio::buffer(bytes), asio::redirect_error(asio::use_awaitable, ec));
+        co_await asio::async_write(to, asio::buffer(bytes),
+                                   asio::redirect_error(asio::use_awaitable, ec));
         if (ec) break;
     }
     link->close();

@@ -5,9 +5,9 @@
 #include <optional>
 #include <string>
 
+#include <doctest/doctest.h>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
-#include <doctest/doctest.h>
 #include <nlohmann/json.hpp>
 
 #include "adapters/slack/slack_adapter.hpp"
@@ -127,8 +127,8 @@ struct SlackHarness {
 
     // Declares INC-1 from #general and returns its new Slack channel id.
     boost::asio::awaitable<std::string> declare() {
-        fake->deliver(slash_envelope("t-declare", "CGENERAL", "U1", "alice",
-                                     "declare sev2 Checkout down"));
+        fake->deliver(
+            slash_envelope("t-declare", "CGENERAL", "U1", "alice", "declare sev2 Checkout down"));
         REQUIRE(co_await acked("env-t-declare"));
         REQUIRE(co_await idle());
         const auto inc = service.find(1);

@@ -46,9 +46,12 @@ struct FaultHarness {
 
     asio::awaitable<std::string> declare() {
         REQUIRE(co_await until([&] { return adapter->socket_connected(); }));
-        fake.deliver(slash_envelope("t-declare", "CGENERAL", "U1", "alice", "declare sev2 Checkout down"));
-        REQUIRE(co_await until([&] { return fake.unacked() == 0 && adapter->pending_effects() == 0 &&
-                                            service.find(1) && !service.find(1)->channel_id.empty(); }));
+        fake.deliver(
+            slash_envelope("t-declare", "CGENERAL", "U1", "alice", "declare sev2 Checkout down"));
+        REQUIRE(co_await until([&] {
+            return fake.unacked() == 0 && adapter->pending_effects() == 0 && service.find(1) &&
+                   !service.find(1)->channel_id.empty();
+        }));
         co_return service.find(1)->channel_id;
     }
 
@@ -56,26 +59,30 @@ struct FaultHarness {
     void say(const std::string& channel, int count = 1) {
         for (int i = 0; i < count; ++i, ++next_message) {
             const std::string n = std::to_string(next_message);
-            fake.deliver(events_envelope("Ev" + n, message_event(channel, "U2", "18000" + n + ".000100", "line " + n)));
+            fake.deliver(events_envelope(
+                "Ev" + n, message_event(channel, "U2", "18000" + n + ".000100", "line " + n)));
         }
     }
 
     // Every message said so far is stored exactly once, and the fake holds nothing unacked.
     asio::awaitable<void> all_stored_once() {
-        const bool drained = co_await until([&] { return fake.unacked() == 0 && adapter->socket_connected(); });
+        const bool drained =
+            co_await until([&] { return fake.unacked() == 0 && adapter->socket_connected(); });
         CHECK_MESSAGE(drained, fake.unacked() << " envelopes unacked");
         std::map<std::string, int> stored;
         for (const auto& entry : service.timeline(1)) {
             if (entry.kind == EntryKind::message) ++stored[entry.message_id];
         }
         CHECK(stored.size() == std::size_t(next_message));
-        for (const auto& [id, times] : stored) CHECK_MESSAGE(times == 1, id << " stored " << times << " times");
+        for (const auto& [id, times] : stored)
+            CHECK_MESSAGE(times == 1, id << " stored " << times << " times");
     }
 };
 
 }  // namespace
 
-TEST_CASE("slack faults: a frame torn in half, idle or mid-burst, loses no event and stores none twice") {
+TEST_CASE(
+    "slack faults: a frame torn in half, idle or mid-burst, loses no event and stores none twice") {
     FaultHarness h;
     const bool finished = run_async(h.io, [&]() -> asio::awaitable<void> {
         const std::string channel = co_await h.declare();
@@ -85,7 +92,8 @@ TEST_CASE("slack faults: a frame torn in half, idle or mid-burst, loses no event
         // Idle: the next frame is cut halfway through its payload.
         h.proxy.tear_next_frame();
         h.say(channel);
-        REQUIRE(co_await h.until([&] { return h.fake.connections == 2 && h.adapter->socket_connected(); }));
+        REQUIRE(co_await h.until(
+            [&] { return h.fake.connections == 2 && h.adapter->socket_connected(); }));
         CHECK(h.proxy.torn() == 1);
         co_await h.all_stored_once();
 
@@ -99,7 +107,9 @@ TEST_CASE("slack faults: a frame torn in half, idle or mid-burst, loses no event
     CHECK(finished);
 }
 
-TEST_CASE("slack faults: garbage payloads are acked and ignored, garbage frames cost a reconnect, nothing is lost") {
+TEST_CASE(
+    "slack faults: garbage payloads are acked and ignored, garbage frames cost a reconnect, "
+    "nothing is lost") {
     FaultHarness h;
     const bool finished = run_async(h.io, [&]() -> asio::awaitable<void> {
         const std::string channel = co_await h.declare();
@@ -110,13 +120,24 @@ TEST_CASE("slack faults: garbage payloads are acked and ignored, garbage frames 
         h.fake.send_raw("{\"type\":");
         h.fake.send_raw("{\"type\":5,\"envelope_id\":[]}");
         h.fake.send_raw(std::string(20'000, '['));
-        h.fake.deliver({{"envelope_id", "env-g1"}, {"type", "events_api"}, {"payload", "not an object"}});
+        h.fake.deliver(
+            {{"envelope_id", "env-g1"}, {"type", "events_api"}, {"payload", "not an object"}});
         h.fake.deliver({{"envelope_id", "env-g2"},
                         {"type", "events_api"},
-                        {"payload", {{"type", "event_callback"}, {"event_id", "Eg2"},
-                                     {"event", {{"type", "message"}, {"channel", 42}, {"user", json::array()}, {"ts", json::object()}}}}}});
-        h.fake.deliver({{"envelope_id", "env-g3"}, {"type", "slash_commands"}, {"payload", {{"user_id", 1}, {"text", nullptr}}}});
-        h.fake.deliver({{"envelope_id", "env-g4"}, {"type", "interactive"}, {"payload", {{"type", "block_actions"}, {"actions", "x"}}}});
+                        {"payload",
+                         {{"type", "event_callback"},
+                          {"event_id", "Eg2"},
+                          {"event",
+                           {{"type", "message"},
+                            {"channel", 42},
+                            {"user", json::array()},
+                            {"ts", json::object()}}}}}});
+        h.fake.deliver({{"envelope_id", "env-g3"},
+                        {"type", "slash_commands"},
+                        {"payload", {{"user_id", 1}, {"text", nullptr}}}});
+        h.fake.deliver({{"envelope_id", "env-g4"},
+                        {"type", "interactive"},
+                        {"payload", {{"type", "block_actions"}, {"actions", "x"}}}});
         // Deeply nested JSON in a payload.
         h.fake.deliver("env-g5", R"({"envelope_id":"env-g5","type":"events_api","payload":)" +
                                      std::string(5000, '[') + std::string(5000, ']') + "}");
@@ -128,19 +149,23 @@ TEST_CASE("slack faults: garbage payloads are acked and ignored, garbage frames 
         // A text frame that is not UTF-8 breaks the WebSocket protocol: the bot reconnects.
         h.fake.send_raw("\xff\xfe\xfd");
         h.say(channel);
-        REQUIRE(co_await h.until([&] { return h.fake.connections == 2 && h.adapter->socket_connected(); }));
+        REQUIRE(co_await h.until(
+            [&] { return h.fake.connections == 2 && h.adapter->socket_connected(); }));
         co_await h.all_stored_once();
 
         // Bytes that are no frame at all (reserved bits and opcode): another reconnect.
         h.proxy.inject(std::string("\xF3\x05hello", 7));
         h.say(channel);
-        REQUIRE(co_await h.until([&] { return h.fake.connections == 3 && h.adapter->socket_connected(); }));
+        REQUIRE(co_await h.until(
+            [&] { return h.fake.connections == 3 && h.adapter->socket_connected(); }));
         co_await h.all_stored_once();
     });
     CHECK(finished);
 }
 
-TEST_CASE("slack faults: a server that stops reading is found dead by ping, and its unacked events come again") {
+TEST_CASE(
+    "slack faults: a server that stops reading is found dead by ping, and its unacked events come "
+    "again") {
     LogCapture log;  // to see why the bot reconnected
     FaultHarness h;
     const bool finished = run_async(h.io, [&]() -> asio::awaitable<void> {
@@ -150,7 +175,8 @@ TEST_CASE("slack faults: a server that stops reading is found dead by ping, and 
         REQUIRE(co_await h.until([&] { return h.fake.connections == 2; }));
         // The hung connection still carries these to the bot, but never reads the acks.
         h.say(channel, 3);
-        REQUIRE(co_await h.until([&] { return h.fake.connections == 3 && h.adapter->socket_connected(); }));
+        REQUIRE(co_await h.until(
+            [&] { return h.fake.connections == 3 && h.adapter->socket_connected(); }));
         co_await h.all_stored_once();
         CHECK(h.adapter->health()["reconnects"].get<int>() >= 2);
         CHECK(log.contains("no pong within 100 ms"));
@@ -169,11 +195,13 @@ TEST_CASE("slack faults: Web API 500s and timeouts are retried until the effect 
         h.fake.stall_for = milliseconds(1000);
         h.fake.deliver(slash_envelope("t-up", channel, "U1", "alice", "update rolling back"));
         h.fake.deliver(slash_envelope("t-state", channel, "U1", "alice", "status identified"));
-        REQUIRE(co_await h.until([&] { return h.fake.unacked() == 0 && h.adapter->pending_effects() == 0; }));
+        REQUIRE(co_await h.until(
+            [&] { return h.fake.unacked() == 0 && h.adapter->pending_effects() == 0; }));
 
         int update_attempts = 0;
         for (const auto& call : h.fake.calls_of("chat.postMessage")) {
-            update_attempts += call.args.value("text", "").find("rolling back") != std::string::npos;
+            update_attempts +=
+                call.args.value("text", "").find("rolling back") != std::string::npos;
         }
         CHECK(update_attempts == 3);  // two 500s, then accepted
         CHECK(h.fake.count("chat.postMessage") > posts_before);
@@ -187,7 +215,8 @@ TEST_CASE("slack faults: Web API 500s and timeouts are retried until the effect 
         // apps.connections.open failing is retried by the reconnect loop, forever.
         h.fake.server_errors["apps.connections.open"] = 6;
         h.fake.drop();
-        REQUIRE(co_await h.until([&] { return h.fake.connections == 2 && h.adapter->socket_connected(); }));
+        REQUIRE(co_await h.until(
+            [&] { return h.fake.connections == 2 && h.adapter->socket_connected(); }));
         CHECK(h.fake.server_errors["apps.connections.open"] == 0);
         h.say(channel);
         co_await h.all_stored_once();

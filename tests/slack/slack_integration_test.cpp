@@ -18,25 +18,31 @@ TEST_CASE("slack socket mode: declare through post-mortem, with capture") {
     SlackHarness h;
     h.adapter->start();
     const bool finished = run_async(h.io, [&]() -> asio::awaitable<void> {
-        REQUIRE(co_await wait_until([&] { return h.adapter->socket_connected(); }, milliseconds(5000)));
+        REQUIRE(
+            co_await wait_until([&] { return h.adapter->socket_connected(); }, milliseconds(5000)));
         const std::string channel = co_await h.declare();
 
         // The slash command is answered in the ack, in the channel.
         const json ack = h.ack_of("env-t-declare");
         CHECK(ack["payload"]["response_type"] == "in_channel");
-        CHECK(ack["payload"]["text"].get<std::string>().find("INC-1 declared (SEV2") != std::string::npos);
+        CHECK(ack["payload"]["text"].get<std::string>().find("INC-1 declared (SEV2") !=
+              std::string::npos);
         // "inc-1-checkout-down" was taken: the next free name is used.
         const auto created = h.fake->calls_of("conversations.create");
         REQUIRE(created.size() >= 2);
         CHECK(created[0].args["name"] == "inc-1-checkout-down");
         CHECK(h.service.find(1)->channel_name == "inc-1-checkout-down-2");
         CHECK(h.fake->calls_of("conversations.invite").at(0).args["users"] == "U1");
-        CHECK(h.fake->calls_of("conversations.setTopic").at(0).args["topic"].get<std::string>().find(
-                  "SEV2 · investigating · IC @alice") != std::string::npos);
+        CHECK(h.fake->calls_of("conversations.setTopic")
+                  .at(0)
+                  .args["topic"]
+                  .get<std::string>()
+                  .find("SEV2 · investigating · IC @alice") != std::string::npos);
         bool summary = false, announced = false;
         for (const auto& c : h.fake->calls_of("chat.postMessage")) {
-            summary |= c.args["channel"] == channel && c.args.contains("blocks") &&
-                       c.args["blocks"].dump().find("incident:role INC-1 scribe") != std::string::npos;
+            summary |=
+                c.args["channel"] == channel && c.args.contains("blocks") &&
+                c.args["blocks"].dump().find("incident:role INC-1 scribe") != std::string::npos;
             announced |= c.args["text"].get<std::string>().find("declared by") != std::string::npos;
         }
         CHECK(summary);
@@ -44,17 +50,25 @@ TEST_CASE("slack socket mode: declare through post-mortem, with capture") {
         CHECK(h.fake->count("conversations.list") == 1);  // announcement channel looked up once
 
         // Chatter, TODO, edit, delete and pushpin, each stored before its ack.
-        h.fake->deliver(events_envelope("Ev1", message_event(channel, "U2", "1800000001.000100", "db is slow")));
-        h.fake->deliver(events_envelope("Ev2", message_event(channel, "U3", "1800000002.000100", "TODO: @bob add an index due:2026-12-01")));
-        h.fake->deliver(events_envelope("Ev3", message_event(channel, "U2", "1800000003.000100", "rollback stated")));
-        h.fake->deliver(events_envelope("Ev4", edit_event(channel, "U2", "1800000003.000100", "rollback started")));
-        h.fake->deliver(events_envelope("Ev5", message_event(channel, "U2", "1800000004.000100", "oops")));
+        h.fake->deliver(events_envelope(
+            "Ev1", message_event(channel, "U2", "1800000001.000100", "db is slow")));
+        h.fake->deliver(
+            events_envelope("Ev2", message_event(channel, "U3", "1800000002.000100",
+                                                 "TODO: @bob add an index due:2026-12-01")));
+        h.fake->deliver(events_envelope(
+            "Ev3", message_event(channel, "U2", "1800000003.000100", "rollback stated")));
+        h.fake->deliver(events_envelope(
+            "Ev4", edit_event(channel, "U2", "1800000003.000100", "rollback started")));
+        h.fake->deliver(
+            events_envelope("Ev5", message_event(channel, "U2", "1800000004.000100", "oops")));
         h.fake->deliver(events_envelope("Ev6", delete_event(channel, "1800000004.000100")));
-        h.fake->deliver(events_envelope("Ev7", reaction_event(true, channel, "U3", "1800000001.000100", "pushpin")));
+        h.fake->deliver(events_envelope(
+            "Ev7", reaction_event(true, channel, "U3", "1800000001.000100", "pushpin")));
         json bot = message_event(channel, "UBOT", "1800000005.000100", "I am a bot");
         bot["bot_id"] = "B1";
         h.fake->deliver(events_envelope("Ev8", bot));
-        json join = message_event(channel, "U3", "1800000006.000100", "<@U3> has joined the channel");
+        json join =
+            message_event(channel, "U3", "1800000006.000100", "<@U3> has joined the channel");
         join["subtype"] = "channel_join";
         h.fake->deliver(events_envelope("Ev9", join));
         REQUIRE(co_await h.acked("env-Ev9"));
@@ -69,7 +83,8 @@ TEST_CASE("slack socket mode: declare through post-mortem, with capture") {
         CHECK(by_ts["1800000001.000100"].author.name == "bob");  // users.info
         CHECK(by_ts["1800000001.000100"].key_event);
         CHECK(by_ts["1800000003.000100"].text == "rollback started");
-        CHECK(by_ts["1800000003.000100"].previous_texts == std::vector<std::string>{"rollback stated"});
+        CHECK(by_ts["1800000003.000100"].previous_texts ==
+              std::vector<std::string>{"rollback stated"});
         CHECK(by_ts["1800000004.000100"].deleted_at);
         const auto items = h.service.actions(1);
         REQUIRE(items.size() == 1);
@@ -78,7 +93,9 @@ TEST_CASE("slack socket mode: declare through post-mortem, with capture") {
         CHECK(h.fake->count("users.info") == 2);  // names are cached
 
         // Redelivery and duplicate event ids change nothing.
-        json again = events_envelope("Ev2", message_event(channel, "U3", "1800000002.000100", "TODO: @bob add an index due:2026-12-01"));
+        json again =
+            events_envelope("Ev2", message_event(channel, "U3", "1800000002.000100",
+                                                 "TODO: @bob add an index due:2026-12-01"));
         again["envelope_id"] = "env-Ev2-retry";
         again["retry_attempt"] = 1;
         again["retry_reason"] = "timeout";
@@ -89,12 +106,16 @@ TEST_CASE("slack socket mode: declare through post-mortem, with capture") {
 
         // Resolve and post-mortem through slash commands in the incident channel.
         h.fake->deliver(slash_envelope("t2", channel, "U1", "alice", "status identified"));
-        h.fake->deliver(slash_envelope("t3", channel, "U1", "alice", "resolve sev2 Added the index"));
-        h.fake->deliver(slash_envelope("t4", channel, "U1", "alice", "postmortem owner <@U3|carol> due 2026-12-08"));
+        h.fake->deliver(
+            slash_envelope("t3", channel, "U1", "alice", "resolve sev2 Added the index"));
+        h.fake->deliver(slash_envelope("t4", channel, "U1", "alice",
+                                       "postmortem owner <@U3|carol> due 2026-12-08"));
         h.fake->deliver(slash_envelope("t5", channel, "U2", "bob", "status sleepy"));
         REQUIRE(co_await h.acked("env-t5"));
-        CHECK(h.ack_of("env-t5")["payload"]["response_type"] == "ephemeral");  // errors: only the caller
-        CHECK(h.ack_of("env-t5")["payload"]["text"].get<std::string>().find("not a state") != std::string::npos);
+        CHECK(h.ack_of("env-t5")["payload"]["response_type"] ==
+              "ephemeral");  // errors: only the caller
+        CHECK(h.ack_of("env-t5")["payload"]["text"].get<std::string>().find("not a state") !=
+              std::string::npos);
         REQUIRE(co_await h.idle());
         const Incident inc = *h.service.find(1);
         CHECK(inc.state == State::resolved);
@@ -102,7 +123,8 @@ TEST_CASE("slack socket mode: declare through post-mortem, with capture") {
         const std::string md = render_postmortem(h.service.snapshot(1));
         CHECK(md.find("| Final severity | SEV2 (major) |") != std::string::npos);
         CHECK(md.find("**@bob** 📌: db is slow") != std::string::npos);
-        CHECK(md.find("| 1 | @bob add an index | @bob | 2026-12-01 | open | todo_line |") != std::string::npos);
+        CHECK(md.find("| 1 | @bob add an index | @bob | 2026-12-01 | open | todo_line |") !=
+              std::string::npos);
         h.adapter->stop();
     });
     CHECK(finished);
@@ -112,20 +134,27 @@ TEST_CASE("slack socket mode: refresh_requested and an abrupt close lose no even
     SlackHarness h;
     h.adapter->start();
     const bool finished = run_async(h.io, [&]() -> asio::awaitable<void> {
-        REQUIRE(co_await wait_until([&] { return h.adapter->socket_connected(); }, milliseconds(5000)));
+        REQUIRE(
+            co_await wait_until([&] { return h.adapter->socket_connected(); }, milliseconds(5000)));
         const std::string channel = co_await h.declare();
 
         h.fake->request_refresh();
-        REQUIRE(co_await wait_until([&] { return h.fake->connections == 2 && h.adapter->socket_connected(); }, milliseconds(5000)));
+        REQUIRE(co_await wait_until(
+            [&] { return h.fake->connections == 2 && h.adapter->socket_connected(); },
+            milliseconds(5000)));
 
         // A burst, and the connection dropped in the middle of it: whatever was not acked is
         // redelivered on the next connection and stored exactly once.
         for (int i = 0; i < 30; ++i) {
             const std::string ts = "18000001" + std::to_string(10 + i) + ".000100";
-            h.fake->deliver(events_envelope("Burst" + std::to_string(i), message_event(channel, "U2", ts, "line " + std::to_string(i))));
+            h.fake->deliver(
+                events_envelope("Burst" + std::to_string(i),
+                                message_event(channel, "U2", ts, "line " + std::to_string(i))));
             if (i == 12) h.fake->drop();
         }
-        REQUIRE(co_await wait_until([&] { return h.fake->connections >= 3 && h.fake->unacked() == 0; }, milliseconds(8000)));
+        REQUIRE(
+            co_await wait_until([&] { return h.fake->connections >= 3 && h.fake->unacked() == 0; },
+                                milliseconds(8000)));
         CHECK(h.messages(1) == 30);
         h.adapter->stop();
     });
@@ -136,19 +165,25 @@ TEST_CASE("slack socket mode: malformed and unknown frames change nothing") {
     SlackHarness h;
     h.adapter->start();
     const bool finished = run_async(h.io, [&]() -> asio::awaitable<void> {
-        REQUIRE(co_await wait_until([&] { return h.adapter->socket_connected(); }, milliseconds(5000)));
+        REQUIRE(
+            co_await wait_until([&] { return h.adapter->socket_connected(); }, milliseconds(5000)));
         const std::string channel = co_await h.declare();
         const auto entries = h.service.timeline(1).size();
         h.fake->send_raw("this is not json");
         h.fake->send_raw("[1,2,3]");
         h.fake->send_raw(R"({"type":"mystery","envelope_id":"env-mystery","payload":{}})");
-        h.fake->deliver({{"envelope_id", "env-bad-event"}, {"type", "events_api"}, {"payload", {{"type", "event_callback"}}}});
-        h.fake->deliver(events_envelope("EvBadUtf", message_event(channel, "U2", "1800000300.000100", std::string(100'000, 'x'))));
+        h.fake->deliver({{"envelope_id", "env-bad-event"},
+                         {"type", "events_api"},
+                         {"payload", {{"type", "event_callback"}}}});
+        h.fake->deliver(events_envelope(
+            "EvBadUtf",
+            message_event(channel, "U2", "1800000300.000100", std::string(100'000, 'x'))));
         REQUIRE(co_await h.acked("env-EvBadUtf"));
         CHECK(h.adapter->socket_connected());
         CHECK(h.ack_of("env-mystery").is_object());
         CHECK(h.service.timeline(1).size() == entries);  // the 100 kB message was refused
-        h.fake->deliver(events_envelope("EvOk", message_event(channel, "U2", "1800000301.000100", "still here")));
+        h.fake->deliver(events_envelope(
+            "EvOk", message_event(channel, "U2", "1800000301.000100", "still here")));
         REQUIRE(co_await h.acked("env-EvOk"));
         CHECK(h.messages(1) == 1);
         h.adapter->stop();
@@ -160,20 +195,23 @@ TEST_CASE("slack web api: 429 is waited out, the message is delayed and not drop
     SlackHarness h;
     h.adapter->start();
     const bool finished = run_async(h.io, [&]() -> asio::awaitable<void> {
-        REQUIRE(co_await wait_until([&] { return h.adapter->socket_connected(); }, milliseconds(5000)));
+        REQUIRE(
+            co_await wait_until([&] { return h.adapter->socket_connected(); }, milliseconds(5000)));
         const std::string channel = co_await h.declare();
         h.fake->rate_limit["chat.postMessage"] = 2;
         const auto started = std::chrono::steady_clock::now();
         h.fake->deliver(slash_envelope("t-up1", channel, "U1", "alice", "update first"));
         h.fake->deliver(slash_envelope("t-up2", channel, "U1", "alice", "update second"));
         REQUIRE(co_await h.acked("env-t-up2"));
-        REQUIRE(co_await wait_until([&] { return h.adapter->pending_effects() == 0; }, milliseconds(10'000)));
+        REQUIRE(co_await wait_until([&] { return h.adapter->pending_effects() == 0; },
+                                    milliseconds(10'000)));
         const auto took = std::chrono::steady_clock::now() - started;
         CHECK(took >= milliseconds(1900));  // two Retry-After: 1 waits (timer slack allowed)
         std::vector<std::string> order;
         for (const auto& c : h.fake->calls_of("chat.postMessage")) {
             const std::string text = c.args["text"];
-            if (text.find("update from @alice") != std::string::npos) order.push_back(text.substr(text.find(": ", text.find("update from")) + 2, 5));
+            if (text.find("update from @alice") != std::string::npos)
+                order.push_back(text.substr(text.find(": ", text.find("update from")) + 2, 5));
         }
         // Each update was attempted until accepted, and they arrived in order.
         REQUIRE(order.size() >= 2);
@@ -188,11 +226,13 @@ TEST_CASE("slack: subscribers get a direct message, others do not") {
     h.fake->user_names["U4"] = "dave";
     h.adapter->start();
     const bool finished = run_async(h.io, [&]() -> asio::awaitable<void> {
-        REQUIRE(co_await wait_until([&] { return h.adapter->socket_connected(); }, milliseconds(5000)));
+        REQUIRE(
+            co_await wait_until([&] { return h.adapter->socket_connected(); }, milliseconds(5000)));
         // Runs one slash command and returns the text of its answer (in the ack).
         int n = 0;
         const auto command = [&](const std::string& channel, const std::string& user,
-                                 const std::string& name, const std::string& text) -> asio::awaitable<std::string> {
+                                 const std::string& name,
+                                 const std::string& text) -> asio::awaitable<std::string> {
             const std::string trigger = "t-sub-" + std::to_string(++n);
             h.fake->deliver(slash_envelope(trigger, channel, user, name, text));
             REQUIRE(co_await h.acked("env-" + trigger));
@@ -202,14 +242,17 @@ TEST_CASE("slack: subscribers get a direct message, others do not") {
 
         // carol: every SEV2 or worse; dave: SEV1 only, so not this SEV2 incident.
         std::string answer = co_await command("CGENERAL", "U3", "carol", "subscribe sev2");
-        CHECK(answer.find("Subscribed: you will get a direct message about every incident SEV2 or worse") != std::string::npos);
+        CHECK(answer.find(
+                  "Subscribed: you will get a direct message about every incident SEV2 or worse") !=
+              std::string::npos);
         answer = co_await command("CGENERAL", "U4", "dave", "subscribe sev1");
         CHECK(answer.find("Subscribed") != std::string::npos);
         const std::string channel = co_await h.declare();
         REQUIRE_FALSE(channel.empty());
         // bob: this incident, from its channel.
         answer = co_await command(channel, "U2", "bob", "subscribe");
-        CHECK(answer.find("Subscribed: you will get a direct message about INC-1.") != std::string::npos);
+        CHECK(answer.find("Subscribed: you will get a direct message about INC-1.") !=
+              std::string::npos);
 
         co_await command(channel, "U1", "alice", "status identified");
         co_await command(channel, "U1", "alice", "update rolling back the deploy");
@@ -228,7 +271,8 @@ TEST_CASE("slack: subscribers get a direct message, others do not") {
         REQUIRE(h.fake->ims.count("U3") == 1);
         const auto texts = [&](const std::string& user) {
             std::vector<std::string> out;
-            for (const auto& m : h.fake->posted_in(h.fake->ims.at(user))) out.push_back(m.value("text", ""));
+            for (const auto& m : h.fake->posted_in(h.fake->ims.at(user)))
+                out.push_back(m.value("text", ""));
             return out;
         };
         const std::string head = "*INC-1* (SEV2) Checkout down: ";
@@ -255,10 +299,12 @@ TEST_CASE("slack socket mode over TLS with a test CA") {
     SlackHarness h(SlackHarnessOptions::over_tls());
     h.adapter->start();
     const bool finished = run_async(h.io, [&]() -> asio::awaitable<void> {
-        REQUIRE(co_await wait_until([&] { return h.adapter->socket_connected(); }, milliseconds(8000)));
+        REQUIRE(
+            co_await wait_until([&] { return h.adapter->socket_connected(); }, milliseconds(8000)));
         const std::string channel = co_await h.declare();
         CHECK(channel.starts_with("C"));
-        h.fake->deliver(events_envelope("EvTls", message_event(channel, "U2", "1800000001.000100", "over tls")));
+        h.fake->deliver(events_envelope(
+            "EvTls", message_event(channel, "U2", "1800000001.000100", "over tls")));
         REQUIRE(co_await h.acked("env-EvTls"));
         CHECK(h.messages(1) == 1);
         h.adapter->stop();
@@ -271,9 +317,11 @@ TEST_CASE("slack socket mode: a wrong app token is reported and retried, not fat
     h.fake->app_token = "xapp-something-else";
     h.adapter->start();
     const bool finished = run_async(h.io, [&]() -> asio::awaitable<void> {
-        REQUIRE(co_await wait_until([&] { return h.fake->count("apps.connections.open") >= 2; }, milliseconds(5000)));
+        REQUIRE(co_await wait_until([&] { return h.fake->count("apps.connections.open") >= 2; },
+                                    milliseconds(5000)));
         CHECK_FALSE(h.adapter->socket_connected());
-        CHECK(h.adapter->health()["last_error"].get<std::string>().find("invalid_auth") != std::string::npos);
+        CHECK(h.adapter->health()["last_error"].get<std::string>().find("invalid_auth") !=
+              std::string::npos);
         CHECK(h.adapter->health().dump().find("xapp-") == std::string::npos);
         h.adapter->stop();
     });
@@ -289,9 +337,10 @@ struct HttpHarness : SlackHarness {
 
     HttpHarness()
         : SlackHarness(SlackHarnessOptions::http_only("8f742231b10e8888abcd99yyyzzz85a5")),
-          server(io.get_executor(),
-                 [this](net::HttpRequest r) { return adapter->handle_http(std::move(r)); },
-                 net::HttpServerOptions{.body_limit = 64 * 1024}),
+          server(
+              io.get_executor(),
+              [this](net::HttpRequest r) { return adapter->handle_http(std::move(r)); },
+              net::HttpServerOptions{.body_limit = 64 * 1024}),
           client(io.get_executor(), net::testing::system_client_context()) {
         REQUIRE(server.listen("127.0.0.1:0").ok());
     }
@@ -307,7 +356,8 @@ struct HttpHarness : SlackHarness {
         r.body = body;
         const std::string stamp = std::to_string(ts.value_or(clock.now() / 1000));
         r.headers.set("X-Slack-Request-Timestamp", stamp);
-        r.headers.set("X-Slack-Signature", signature.value_or(slack::sign_request(secret, stamp, body)));
+        r.headers.set("X-Slack-Signature",
+                      signature.value_or(slack::sign_request(secret, stamp, body)));
         co_return co_await client.request(std::move(r));
     }
 };
@@ -320,14 +370,19 @@ std::string form_of(const json& payload) {
 
 }  // namespace
 
-TEST_CASE("slack http: signed commands and events are accepted, tampered, stale and unsigned ones change nothing") {
+TEST_CASE(
+    "slack http: signed commands and events are accepted, tampered, stale and unsigned ones change "
+    "nothing") {
     HttpHarness h;
     h.adapter->start();
     const bool finished = run_async(h.io, [&]() -> asio::awaitable<void> {
         const std::string form = "application/x-www-form-urlencoded";
-        const std::string declare = form_of(slash_payload("h1", "CGENERAL", "U1", "alice", "declare sev1 API down"));
+        const std::string declare =
+            form_of(slash_payload("h1", "CGENERAL", "U1", "alice", "declare sev1 API down"));
 
-        auto r = co_await h.post("/slack/commands", declare + "x", form, std::nullopt, slack::sign_request(h.secret, std::to_string(h.clock.now() / 1000), declare));
+        auto r = co_await h.post(
+            "/slack/commands", declare + "x", form, std::nullopt,
+            slack::sign_request(h.secret, std::to_string(h.clock.now() / 1000), declare));
         CHECK(r.status == 401);
         CHECK(r.body.find("signature mismatch") != std::string::npos);
         r = co_await h.post("/slack/commands", declare, form, h.clock.now() / 1000 - 600);
@@ -347,10 +402,15 @@ TEST_CASE("slack http: signed commands and events are accepted, tampered, stale 
         REQUIRE_FALSE(channel.empty());
 
         // url_verification, events with a retried delivery, malformed JSON.
-        r = co_await h.post("/slack/events", R"({"token":"x","challenge":"abc123","type":"url_verification"})", "application/json");
+        r = co_await h.post("/slack/events",
+                            R"({"token":"x","challenge":"abc123","type":"url_verification"})",
+                            "application/json");
         CHECK(r.status == 200);
         CHECK(json::parse(r.body)["challenge"] == "abc123");
-        const std::string event = events_envelope("EvH1", message_event(channel, "U2", "1800000001.000100", "via http"))["payload"].dump();
+        const std::string event =
+            events_envelope(
+                "EvH1", message_event(channel, "U2", "1800000001.000100", "via http"))["payload"]
+                .dump();
         r = co_await h.post("/slack/events", event, "application/json");
         CHECK(r.status == 200);
         r = co_await h.post("/slack/events", event, "application/json");  // X-Slack-Retry-Num: 1
@@ -367,13 +427,16 @@ TEST_CASE("slack http: signed commands and events are accepted, tampered, stale 
         const json action{{"type", "block_actions"},
                           {"user", {{"id", "U3"}, {"username", "carol"}}},
                           {"channel", {{"id", channel}, {"name", "inc-1"}}},
-                          {"actions", json::array({{{"action_id", "incident:role INC-1 scribe"}, {"value", "role INC-1 scribe"}, {"action_ts", "1800000009.1"}}})}};
+                          {"actions", json::array({{{"action_id", "incident:role INC-1 scribe"},
+                                                    {"value", "role INC-1 scribe"},
+                                                    {"action_ts", "1800000009.1"}}})}};
         const net::FormFields press{{"payload", action.dump()}};
         r = co_await h.post("/slack/interactive", net::encode_form(press), form);
         CHECK(r.status == 200);
         REQUIRE(co_await h.idle());
         bool scribe = false;
-        for (const auto& role : h.service.roles(1)) scribe |= role.role == Role::scribe && role.person.name == "carol";
+        for (const auto& role : h.service.roles(1))
+            scribe |= role.role == Role::scribe && role.person.name == "carol";
         CHECK(scribe);
         h.adapter->stop();
         h.server.stop();

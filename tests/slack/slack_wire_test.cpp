@@ -42,8 +42,9 @@ TEST_CASE("slack signing: the documented known-answer vector") {
     CHECK(sign_request(k_secret, "1531420618", k_body) == k_signature);
     CHECK(verify_request(k_secret, "1531420618", k_signature, k_body, 1531420618).ok);
     CHECK(verify_request(k_secret, "1531420618", k_signature, k_body, 1531420618 + 299).ok);
-    CHECK(verify_request(k_secret, "1531420618", k_signature, k_body + "------", 1531420618).error ==
-          "signature mismatch");
+    CHECK(
+        verify_request(k_secret, "1531420618", k_signature, k_body + "------", 1531420618).error ==
+        "signature mismatch");
     CHECK_FALSE(verify_request(k_secret, "1531420618", k_signature, k_body, 1531420618 + 301).ok);
     CHECK_FALSE(verify_request(k_secret, "1531420618", k_signature, k_body, 1531420618 - 301).ok);
     CHECK(verify_request(k_secret, "1531420618", "v1=abc", k_body, 1531420618).error ==
@@ -67,7 +68,8 @@ TEST_CASE("form decoding of slash command bodies") {
     CHECK(net::form_value(*fields, "text") == "");
     CHECK(net::form_value(*fields, "response_url") ==
           "https://hooks.slack.com/commands/T1DC2JH3J/397700885554/96rGlfmibIGlgcZRskXaIFfN");
-    CHECK(net::form_value(*net::parse_form("enterprise_name=Org+Name"), "enterprise_name") == "Org Name");
+    CHECK(net::form_value(*net::parse_form("enterprise_name=Org+Name"), "enterprise_name") ==
+          "Org Name");
     CHECK_FALSE(net::parse_form("a=%2"));
     CHECK_FALSE(net::parse_form("a=%GG"));
     CHECK(net::encode_form({{"payload", "{\"a\": 1}"}}) == "payload=%7B%22a%22%3A%201%7D");
@@ -76,7 +78,8 @@ TEST_CASE("form decoding of slash command bodies") {
 TEST_CASE("slack decoding: socket mode fixtures") {
     std::string error;
     CHECK(parse_envelope(R"({"type":"hello","num_connections":2})", error)->type == "hello");
-    CHECK_FALSE(parse_envelope("{\"type\": \"hello\", \"debug_info\": {\"started\" \"x\"}}", error));
+    CHECK_FALSE(
+        parse_envelope("{\"type\": \"hello\", \"debug_info\": {\"started\" \"x\"}}", error));
     CHECK(error == "malformed JSON");
     CHECK_FALSE(parse_envelope("[]", error));
 
@@ -108,9 +111,9 @@ TEST_CASE("slack decoding: socket mode fixtures") {
     CHECK(request->caller == Actor{"U111", "testxyz"});
     CHECK(request->channel_id == "C111");
 
-    for (const char* name : {"sm_disconnect_refresh_requested.docs.json",
-                             "sm_disconnect_link_disabled.docs.json",
-                             "sm_disconnect_too_many_websockets.python-slack-sdk.json"}) {
+    for (const char* name :
+         {"sm_disconnect_refresh_requested.docs.json", "sm_disconnect_link_disabled.docs.json",
+          "sm_disconnect_too_many_websockets.python-slack-sdk.json"}) {
         const auto d = parse_envelope(*fixture(name), error);
         REQUIRE(d);
         CHECK(d->type == "disconnect");
@@ -127,13 +130,29 @@ TEST_CASE("slack decoding: what is not chatter is ignored, what is broken is mal
     const auto wrap = [](json event) {
         return json{{"type", "event_callback"}, {"event_id", "Ev1"}, {"event", event}};
     };
-    CHECK(decode_event_callback(wrap({{"type", "message"}, {"subtype", "bot_message"}, {"channel", "C1"}, {"bot_id", "B1"}, {"ts", "1.1"}})).ignored == "bot message");
-    CHECK(decode_event_callback(wrap({{"type", "message"}, {"subtype", "channel_join"}, {"channel", "C1"}, {"user", "U1"}, {"ts", "1.1"}})).ignored.find("system message") == 0);
-    CHECK(decode_event_callback(wrap({{"type", "app_home_opened"}})).ignored == "event type app_home_opened");
+    CHECK(decode_event_callback(wrap({{"type", "message"},
+                                      {"subtype", "bot_message"},
+                                      {"channel", "C1"},
+                                      {"bot_id", "B1"},
+                                      {"ts", "1.1"}}))
+              .ignored == "bot message");
+    CHECK(decode_event_callback(wrap({{"type", "message"},
+                                      {"subtype", "channel_join"},
+                                      {"channel", "C1"},
+                                      {"user", "U1"},
+                                      {"ts", "1.1"}}))
+              .ignored.find("system message") == 0);
+    CHECK(decode_event_callback(wrap({{"type", "app_home_opened"}})).ignored ==
+          "event type app_home_opened");
     CHECK_FALSE(decode_event_callback(wrap({{"type", "message"}})).malformed.empty());
     CHECK_FALSE(decode_event_callback(json{{"type", "event_callback"}}).malformed.empty());
     CHECK_FALSE(decode_event_callback(json::array()).malformed.empty());
-    const auto reply = decode_event_callback(wrap({{"type", "message"}, {"channel", "C1"}, {"user", "U1"}, {"ts", "2.5"}, {"thread_ts", "1.5"}, {"text", "in thread"}}));
+    const auto reply = decode_event_callback(wrap({{"type", "message"},
+                                                   {"channel", "C1"},
+                                                   {"user", "U1"},
+                                                   {"ts", "2.5"},
+                                                   {"thread_ts", "1.5"},
+                                                   {"text", "in thread"}}));
     REQUIRE(reply.event);
     CHECK(std::get<MessagePosted>(*reply.event).thread_id == "1.5");
     CHECK(parse_ts("1610241741.000200") == 1610241741000);

@@ -43,8 +43,8 @@ TEST_CASE("console: declare moves into the new channel, chatter is captured ther
     bool pinned_edited = false;
     for (const auto& e : timeline) {
         if (e.message_id == "t1.1") {
-            pinned_edited = e.key_event && e.text == "looking at grafana" &&
-                            e.author.name == "alice";
+            pinned_edited =
+                e.key_event && e.text == "looking at grafana" && e.author.name == "alice";
         }
     }
     CHECK(pinned_edited);
@@ -64,9 +64,9 @@ TEST_CASE("console: errors are shown to the caller and change nothing") {
 
 TEST_CASE("console: threads, deletions and /quit") {
     Console c;
-    const std::string out =
-        c.run("/incident declare Disk full\nroot cause?\n/reply 1 log rotation broke\n/delete 1\n"
-              "/quit\nthis is never read\n");
+    const std::string out = c.run(
+        "/incident declare Disk full\nroot cause?\n/reply 1 log rotation broke\n/delete 1\n"
+        "/quit\nthis is never read\n");
     CHECK(has(out, "INC-1 declared"));
     const auto timeline = c.bot.service.timeline(1);
     int messages = 0;

@@ -25,8 +25,13 @@ struct Bot {
 
     Outcome command(const std::string& text, const std::string& user = "alice",
                     const std::string& channel = "general") {
-        CommandRequest request{"req-" + std::to_string(++requests), "test", channel, channel,
-                               Actor{"U-" + user, user}, text, clock.now()};
+        CommandRequest request{"req-" + std::to_string(++requests),
+                               "test",
+                               channel,
+                               channel,
+                               Actor{"U-" + user, user},
+                               text,
+                               clock.now()};
         return run(request);
     }
 
@@ -34,8 +39,8 @@ struct Bot {
         Outcome out = router.dispatch(request);
         for (const auto& effect : out.effects) {
             if (const auto* create = std::get_if<CreateChannel>(&effect)) {
-                service.bind_channel(create->incident, "test", "C" + std::to_string(create->incident),
-                                     create->name);
+                service.bind_channel(create->incident, "test",
+                                     "C" + std::to_string(create->incident), create->name);
             }
         }
         return out;
@@ -53,7 +58,11 @@ struct Bot {
                 const std::string& user = "bob", const std::string& event_id = "") {
         MessagePosted m{EventHeader{event_id.empty() ? "ev-" + std::to_string(++events) : event_id,
                                     "test", channel, clock.now()},
-                        message_id, "", Actor{"U-" + user, user}, text, false};
+                        message_id,
+                        "",
+                        Actor{"U-" + user, user},
+                        text,
+                        false};
         return service.handle_event(m);
     }
 

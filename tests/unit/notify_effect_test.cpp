@@ -83,8 +83,13 @@ TEST_CASE("effect listeners see every committed effect once, and nothing of a re
         ++effects;
         if (const auto* n = std::get_if<Notify>(&e)) seen.push_back(n->kind);
     });
-    CommandRequest request{"same-id", "test", "general", "general", Actor{"U1", "alice"},
-                           "declare sev1 Payments failing", bot.clock.now()};
+    CommandRequest request{"same-id",
+                           "test",
+                           "general",
+                           "general",
+                           Actor{"U1", "alice"},
+                           "declare sev1 Payments failing",
+                           bot.clock.now()};
     const Outcome first = bot.run(request);
     CHECK(effects == static_cast<int>(first.effects.size()));
     CHECK(seen == std::vector<NotifyKind>{NotifyKind::declared});

@@ -25,8 +25,7 @@ void check_refused(Bot& bot, const std::string& text, const std::string& expecte
     CHECK(out.effects.empty());
     CHECK(bot.service.list(true).size() == before);
     if (before) {
-        CHECK(bot.service.timeline(bot.service.list(true).front().number).size() ==
-              entries_before);
+        CHECK(bot.service.timeline(bot.service.list(true).front().number).size() == entries_before);
     }
 }
 

@@ -17,15 +17,18 @@ namespace {
 void play_fixed_incident(Bot& bot) {
     const std::string ch = bot.declare("Checkout returns 502s", "alice");
     bot.clock.advance(60'000);
-    bot.say(ch, "1700000001.000100", "502s from the edge since 09:58, started after deploy 4312?", "bob");
+    bot.say(ch, "1700000001.000100", "502s from the edge since 09:58, started after deploy 4312?",
+            "bob");
     bot.command("role scribe @carol", "alice", ch);
     bot.command("role sme @dave", "alice", ch);
     bot.clock.advance(120'000);
     bot.say(ch, "1700000002.000100", "config push changed the upstream pool | size to 0", "dave");
-    bot.event(ReactionChanged{bot.header(ch), "1700000002.000100", "pushpin", Actor{"U-carol", "carol"}, true});
+    bot.event(ReactionChanged{bot.header(ch), "1700000002.000100", "pushpin",
+                              Actor{"U-carol", "carol"}, true});
     bot.command("status identified", "alice", ch);
     bot.clock.advance(60'000);
-    bot.say(ch, "1700000003.000100", "TODO: @dave add a guard for empty pools due:2026-12-04", "dave");
+    bot.say(ch, "1700000003.000100", "TODO: @dave add a guard for empty pools due:2026-12-04",
+            "dave");
     bot.say(ch, "1700000004.000100", "rolling back the config", "dave");
     bot.event(MessageEdited{bot.header(ch), "1700000004.000100", "rolling back config push 4312"});
     bot.say(ch, "1700000005.000100", "wrong channel, sorry", "erin");
@@ -60,8 +63,8 @@ TEST_CASE("post-mortem golden file") {
         std::ofstream(path, std::ios::binary) << md;
     }
     const std::string golden = read_file(path);
-    REQUIRE_MESSAGE(!golden.empty(), "missing " << path
-                                                << "; run with INCIDENT_BOT_UPDATE_GOLDEN=1");
+    REQUIRE_MESSAGE(!golden.empty(),
+                    "missing " << path << "; run with INCIDENT_BOT_UPDATE_GOLDEN=1");
     CHECK(md == golden);
 }
 
@@ -86,11 +89,14 @@ TEST_CASE("post-mortem has every section with data filled in") {
     CHECK(md.find("Total time to resolve: 19m 00s") != std::string::npos);
     CHECK(md.find("Config push emptied the upstream pool; rolled back.") != std::string::npos);
     // Key events: the pinned message (with its pipe escaped) and the state changes.
-    CHECK(md.find("| key message | @dave | config push changed the upstream pool \\| size to 0 |") !=
-          std::string::npos);
+    CHECK(
+        md.find("| key message | @dave | config push changed the upstream pool \\| size to 0 |") !=
+        std::string::npos);
     CHECK(md.find("investigating → identified") != std::string::npos);
-    CHECK(md.find("| 1 | @dave add a guard for empty pools | @dave | 2026-12-04 | done | todo_line |") !=
-          std::string::npos);
+    CHECK(
+        md.find(
+            "| 1 | @dave add a guard for empty pools | @dave | 2026-12-04 | done | todo_line |") !=
+        std::string::npos);
     CHECK(md.find("| 2 | alert on upstream pool size @carol | @carol | — | open | command |") !=
           std::string::npos);
     CHECK(md.find("- Post-mortem owner: @carol") != std::string::npos);
@@ -129,7 +135,8 @@ TEST_CASE("JSON export has stable field names") {
     bool edited = false;
     for (const auto& e : j["timeline"]) {
         if (e["message_id"] == "1700000004.000100") {
-            edited = e["previous_texts"][0] == "rolling back the config" && !e["edited_at"].is_null();
+            edited =
+                e["previous_texts"][0] == "rolling back the config" && !e["edited_at"].is_null();
         }
     }
     CHECK(edited);
@@ -144,9 +151,9 @@ TEST_CASE("post-mortem: recorded contributing factors fill their category, merge
     REQUIRE(bot.command("merge INC-1", "alice", other).reply.ok);
 
     const std::string md = render_postmortem(bot.service.snapshot(1));
-    const auto section = md.substr(md.find("## Contributing factors"),
-                                   md.find("## Corrective actions") -
-                                       md.find("## Contributing factors"));
+    const auto section =
+        md.substr(md.find("## Contributing factors"),
+                  md.find("## Corrective actions") - md.find("## Contributing factors"));
     CHECK(section ==
           "## Contributing factors\n\n"
           "### Technical failures\n\n- connection pool | exhausted *(@bob)*\n\n"

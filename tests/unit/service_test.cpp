@@ -44,8 +44,9 @@ TEST_CASE("declare creates the incident, its channel, the commander and announce
             created = c->name == "inc-1-payments-failing" && c->invite.size() == 1;
         }
         if (const auto* p = std::get_if<PostMessage>(&e)) {
-            announced |= std::holds_alternative<ToAnnouncements>(p->to) &&
-                         p->text.find("https://bot.example.com/incidents/INC-1") != std::string::npos;
+            announced |=
+                std::holds_alternative<ToAnnouncements>(p->to) &&
+                p->text.find("https://bot.example.com/incidents/INC-1") != std::string::npos;
         }
     }
     CHECK(created);
@@ -56,8 +57,13 @@ TEST_CASE("declare creates the incident, its channel, the commander and announce
 
 TEST_CASE("a resubmitted declare never creates a second incident") {
     Bot bot;
-    CommandRequest request{"trigger-1", "test", "general", "general", Actor{"U1", "alice"},
-                           "declare sev2 Login broken", bot.clock.now()};
+    CommandRequest request{"trigger-1",
+                           "test",
+                           "general",
+                           "general",
+                           Actor{"U1", "alice"},
+                           "declare sev2 Login broken",
+                           bot.clock.now()};
     const Outcome first = bot.run(request);
     const Outcome again = bot.run(request);
     CHECK(first.reply.ok);
@@ -163,7 +169,8 @@ TEST_CASE("edits update the entry and keep every earlier text, deletions mark it
     bot.event(MessageEdited{bot.header(ch), "m1", "restart the cache cluster"});
     auto entry = *find_message(bot.service.timeline(1), "m1");
     CHECK(entry.text == "restart the cache cluster");
-    CHECK(entry.previous_texts == std::vector<std::string>{"restart the cahce", "restart the cache"});
+    CHECK(entry.previous_texts ==
+          std::vector<std::string>{"restart the cahce", "restart the cache"});
     CHECK(entry.edited_at == testing::k_start + 2000);
     bot.event(MessageDeleted{bot.header(ch), "m1"});
     entry = *find_message(bot.service.timeline(1), "m1");
@@ -257,7 +264,8 @@ TEST_CASE("roles: single holders are replaced, SMEs accumulate, the topic follow
     const Outcome out = bot.command("role ic @frank", "alice", ch);
     bool topic = false;
     for (const auto& e : out.effects) {
-        if (const auto* t = std::get_if<SetTopic>(&e)) topic = t->topic.find("IC @frank") != std::string::npos;
+        if (const auto* t = std::get_if<SetTopic>(&e))
+            topic = t->topic.find("IC @frank") != std::string::npos;
     }
     CHECK(topic);
     int scribes = 0, smes = 0;
@@ -336,8 +344,8 @@ TEST_CASE("stats count by severity and measure response times") {
 TEST_CASE("contributing factors are recorded by category, refused when malformed") {
     Bot bot;
     const std::string channel = bot.declare("Checkout is down");
-    const Outcome ok = bot.command("factor process runbook pointed at the old cluster", "bob",
-                                   channel);
+    const Outcome ok =
+        bot.command("factor process runbook pointed at the old cluster", "bob", channel);
     REQUIRE_MESSAGE(ok.reply.ok, ok.reply.text);
     CHECK(ok.reply.text.find("(process gaps): runbook pointed at the old cluster") !=
           std::string::npos);

@@ -37,10 +37,10 @@ TEST_CASE("states, roles and incident keys round-trip") {
 TEST_CASE("UTF-8 validation rejects malformed, overlong and surrogate sequences") {
     CHECK(is_valid_utf8("plain ascii"));
     CHECK(is_valid_utf8("caf\xC3\xA9 \xF0\x9F\x93\x8C"));  // café 📌
-    CHECK_FALSE(is_valid_utf8("\xC3"));                   // truncated
-    CHECK_FALSE(is_valid_utf8("\xC0\xAF"));               // overlong '/'
-    CHECK_FALSE(is_valid_utf8("\xED\xA0\x80"));           // surrogate
-    CHECK_FALSE(is_valid_utf8("\xF4\x90\x80\x80"));       // past U+10FFFF
+    CHECK_FALSE(is_valid_utf8("\xC3"));                    // truncated
+    CHECK_FALSE(is_valid_utf8("\xC0\xAF"));                // overlong '/'
+    CHECK_FALSE(is_valid_utf8("\xED\xA0\x80"));            // surrogate
+    CHECK_FALSE(is_valid_utf8("\xF4\x90\x80\x80"));        // past U+10FFFF
     CHECK_FALSE(is_valid_utf8("\xFF"));
 }
 

@@ -272,8 +272,7 @@ TEST_CASE("dashboard: stats page draws two SVG charts") {
     CHECK(contains(html, "None recorded in this period"));
 
     web.bot.command("factor process handover & paging were slow", "alice", "C2");
-    CHECK(contains(web.get("/stats").body,
-                   "<tr><td>Process gaps</td><td>1</td><td>1</td></tr>"));
+    CHECK(contains(web.get("/stats").body, "<tr><td>Process gaps</td><td>1</td><td>1</td></tr>"));
 }
 
 TEST_CASE("dashboard: an incident titled with markup shows as text everywhere") {

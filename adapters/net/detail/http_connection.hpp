@@ -4,6 +4,7 @@
 #include "adapters/net/detail/ws_accept.hpp"
 #include "adapters/net/detail/ws_core.hpp"
 
+#include <spdlog/spdlog.h>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/ssl/context.hpp>
 #include <boost/asio/ssl/error.hpp>
@@ -14,7 +15,6 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl/ssl_stream.hpp>
 #include <boost/beast/websocket/rfc6455.hpp>
-#include <spdlog/spdlog.h>
 
 #include <array>
 #include <type_traits>
@@ -76,9 +76,8 @@ awaitable<void> reject(Stream& stream, const State& state, int status, const std
     spdlog::info("http server: {} to {}: {}", status, remote, message);
     auto& tcp = beast::get_lowest_layer(stream);
     tcp.expires_after(std::chrono::seconds(2));
-    const error_code ec =
-        co_await write_response(stream, HttpResponse::text(status, message + "\n"), 11, false,
-                                state.options.server_name);
+    const error_code ec = co_await write_response(
+        stream, HttpResponse::text(status, message + "\n"), 11, false, state.options.server_name);
     if (ec) co_return;
     // Read and drop what the client is still sending: closing with unread data would
     // reset the connection, and the client could lose the response before reading it.
@@ -219,8 +218,8 @@ awaitable<void> serve(std::shared_ptr<State> state, Stream& stream, Registration
             spdlog::error("http server: handler for {} {} threw: {}", method, target, e.what());
             response = HttpResponse::text(500, "internal server error\n");
         } catch (...) {
-            spdlog::error("http server: handler for {} {} threw a non-standard exception",
-                          method, target);
+            spdlog::error("http server: handler for {} {} threw a non-standard exception", method,
+                          target);
             response = HttpResponse::text(500, "internal server error\n");
         }
         if (response.status < 100 || response.status > 999) {

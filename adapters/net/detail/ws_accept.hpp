@@ -14,13 +14,12 @@ using UpgradeRequest = boost::beast::http::request<boost::beast::http::string_bo
 // Server side: takes over an HTTP connection whose request is a WebSocket upgrade and
 // answers it. On success `out` is a started connection without a background reader.
 boost::asio::awaitable<NetStatus> accept_websocket(boost::beast::tcp_stream&& stream,
-                                                  const UpgradeRequest& request,
-                                                  const WebSocketOptions& options,
-                                                  const std::string& server_name,
-                                                  std::shared_ptr<WsCore>& out);
+                                                   const UpgradeRequest& request,
+                                                   const WebSocketOptions& options,
+                                                   const std::string& server_name,
+                                                   std::shared_ptr<WsCore>& out);
 boost::asio::awaitable<NetStatus> accept_websocket(
     boost::beast::ssl_stream<boost::beast::tcp_stream>&& stream, const UpgradeRequest& request,
-    const WebSocketOptions& options, const std::string& server_name,
-    std::shared_ptr<WsCore>& out);
+    const WebSocketOptions& options, const std::string& server_name, std::shared_ptr<WsCore>& out);
 
 }  // namespace incident::net::detail

@@ -2,23 +2,28 @@
 
 #include "adapters/net/detail/spawn.hpp"
 
+#include <spdlog/spdlog.h>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/error.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <spdlog/spdlog.h>
 
 namespace incident::net {
 
 std::string_view to_string(WebSocketCloseStatus::Kind kind) {
     using Kind = WebSocketCloseStatus::Kind;
     switch (kind) {
-        case Kind::open: return "open";
-        case Kind::closed_locally: return "closed_locally";
-        case Kind::closed_by_peer: return "closed_by_peer";
-        case Kind::dead: return "dead";
-        case Kind::failed: return "failed";
+        case Kind::open:
+            return "open";
+        case Kind::closed_locally:
+            return "closed_locally";
+        case Kind::closed_by_peer:
+            return "closed_by_peer";
+        case Kind::dead:
+            return "dead";
+        case Kind::failed:
+            return "failed";
     }
     return "unknown";
 }
@@ -291,8 +296,8 @@ awaitable<NetStatus> connect_websocket(asio::any_io_executor executor, const Tls
     }
     asio::ip::tcp::resolver resolver(executor);
     error_code ec;
-    const auto endpoints = co_await resolver.async_resolve(
-        url.host, std::to_string(url.port), asio::redirect_error(use_awaitable, ec));
+    const auto endpoints = co_await resolver.async_resolve(url.host, std::to_string(url.port),
+                                                           asio::redirect_error(use_awaitable, ec));
     if (ec) co_return NetStatus::failure(ec, "resolve " + url.host + ": " + ec.message());
     if (url.tls()) {
         co_return co_await connect_websocket_tls(executor, tls, endpoints, url, options, out);

@@ -39,8 +39,7 @@ class WsCore : public std::enable_shared_from_this<WsCore> {
 public:
     // A background reader reads all the time (so pongs are seen even when the owner is
     // busy) and queues messages for read(); without one, read() reads the socket itself.
-    WsCore(boost::asio::any_io_executor executor, WebSocketOptions options,
-           bool background_reader);
+    WsCore(boost::asio::any_io_executor executor, WebSocketOptions options, bool background_reader);
     virtual ~WsCore() = default;
 
     void start();
@@ -113,9 +112,9 @@ private:
 // Resolves, connects, does TLS for wss (verified), and the WebSocket handshake.
 // On success `out` is a started connection with a background reader.
 boost::asio::awaitable<NetStatus> connect_websocket(boost::asio::any_io_executor executor,
-                                                   const TlsContext& tls, const Url& url,
-                                                   const WebSocketOptions& options,
-                                                   std::shared_ptr<WsCore>& out);
+                                                    const TlsContext& tls, const Url& url,
+                                                    const WebSocketOptions& options,
+                                                    std::shared_ptr<WsCore>& out);
 
 // The two halves of connect_websocket after name resolution (ws_plain.cpp, ws_tls.cpp).
 boost::asio::awaitable<NetStatus> connect_websocket_plain(

@@ -29,7 +29,6 @@ using asio::use_awaitable;
 using boost::system::error_code;
 using TlsStream = beast::ssl_stream<beast::tcp_stream>;
 
-
 template <class Next>
 class WsStream final : public WsCore {
 public:
@@ -166,14 +165,13 @@ awaitable<NetStatus> client_handshake(WsStream<Next>& stream,
 
 template <class Next>
 awaitable<NetStatus> server_accept(Next&& next, const UpgradeRequest& request,
-                                   const WebSocketOptions& options,
-                                   const std::string& server_name,
+                                   const WebSocketOptions& options, const std::string& server_name,
                                    std::shared_ptr<WsCore>& out) {
     auto executor = next.get_executor();
     WebSocketOptions session_options = options;
     session_options.ping_interval = std::chrono::milliseconds(0);
-    auto stream = std::make_shared<WsStream<std::decay_t<Next>>>(executor, session_options,
-                                                                 false, std::move(next));
+    auto stream = std::make_shared<WsStream<std::decay_t<Next>>>(executor, session_options, false,
+                                                                 std::move(next));
     auto& ws = stream->ws();
     set_timeouts(ws, options);
     ws.set_option(websocket::stream_base::decorator([server_name](websocket::response_type& res) {
