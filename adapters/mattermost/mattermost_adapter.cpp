@@ -40,7 +40,6 @@ constexpr std::size_t k_post_runes = 16'000;  // the server's limit is 16383
 constexpr Timestamp k_resync_margin_ms = 60'000;
 // A burst from the socket is stored in one transaction (one fsync) of at most this many.
 constexpr std::size_t k_max_batch = 512;
-constexpr int k_max_idle_turns = 16;
 
 json reply_payload(const Reply& reply) {
     json out = json::object();
@@ -351,30 +350,10 @@ asio::awaitable<void> MattermostAdapter::run_socket() {
                     After after = After::keep_reading;
                     while (after == After::keep_reading && !stopping_) {
                         // Whatever has arrived meanwhile is one batch: one commit.
-                        std::vector<std::string> frames;
-                        auto first = co_await ws.read();
+                        std::vector<std::string> frames = co_await ws.read_burst(k_max_batch);
                         // Shutting down: what was not taken yet is not stored; the REST
                         // re-read at the next start finds it.
-                        if (!first || draining_) break;
-                        frames.push_back(std::move(*first));
-                        // As in the Slack adapter: the reader hands over one frame per
-                        // turn of the io_context, so yield while frames or bytes keep
-                        // coming. A frame stalled halfway ends the wait after a few turns.
-                        int waited = 0;
-                        while (frames.size() < k_max_batch) {
-                            co_await asio::post(executor_, asio::use_awaitable);
-                            std::size_t added = 0;
-                            while (auto more = ws.try_read()) {
-                                frames.push_back(std::move(*more));
-                                ++added;
-                            }
-                            if (added > 0) {
-                                waited = 0;
-                            } else if (!ws.input_pending() || ++waited > k_max_idle_turns) {
-                                break;
-                            }
-                        }
-                        if (draining_) break;
+                        if (frames.empty() || draining_) break;
                         in_event_ = true;
                         try {
                             after = co_await handle_frames(std::move(frames), backoff);

@@ -4,6 +4,8 @@
 #include "adapters/net/url.hpp"
 
 #include <boost/asio/error.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/use_awaitable.hpp>
 
 namespace incident::net {
 
@@ -34,12 +36,36 @@ awaitable<NetStatus> WebSocketClient::connect(std::string url_text) {
     co_return status;
 }
 
-std::optional<std::string> WebSocketClient::try_read() {
-    return core_ ? core_->try_read() : std::nullopt;
-}
-
-bool WebSocketClient::input_pending() {
-    return core_ && core_->input_pending();
+awaitable<std::vector<std::string>> WebSocketClient::read_burst(std::size_t max) {
+    // Copies: the coroutine must not touch `this` after resuming.
+    auto core = core_;
+    auto executor = executor_;
+    std::vector<std::string> burst;
+    if (!core) co_return burst;
+    auto first = co_await core->read();
+    if (!first) co_return burst;
+    burst.push_back(std::move(*first));
+    // The reader hands over one message per turn of the io_context and refills from the
+    // socket a few KB at a time: yield while messages or bytes keep coming. A frame stalled
+    // halfway ends the wait after a few turns.
+    constexpr int k_max_idle_turns = 16;
+    int waited = 0;
+    while (burst.size() < max) {
+        co_await boost::asio::post(executor, boost::asio::use_awaitable);
+        std::size_t added = 0;
+        while (burst.size() < max) {
+            auto more = core->try_read();
+            if (!more) break;
+            burst.push_back(std::move(*more));
+            ++added;
+        }
+        if (added > 0) {
+            waited = 0;
+        } else if (!core->input_pending() || ++waited > k_max_idle_turns) {
+            break;
+        }
+    }
+    co_return burst;
 }
 
 awaitable<std::optional<std::string>> WebSocketClient::read() {

@@ -11,6 +11,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace incident::net {
 
@@ -39,11 +40,9 @@ public:
     // The next text message; nullopt once the connection has ended and every received
     // message was read (close_status() then says why).
     boost::asio::awaitable<std::optional<std::string>> read();
-    // A message that has already arrived, without waiting: lets the owner take a burst
-    // as one batch.
-    std::optional<std::string> try_read();
-    // More input is already on its way through the socket: worth waiting a turn for.
-    bool input_pending();
+    // The next message and whatever arrives right behind it, up to `max` messages, so the
+    // owner can store a burst in one transaction. Empty once the connection has ended.
+    boost::asio::awaitable<std::vector<std::string>> read_burst(std::size_t max);
     // Queues a text message; one writer sends queued messages in order, so messages
     // from concurrent coroutines never interleave. False when not open or queue full.
     bool send(std::string text);

@@ -30,7 +30,6 @@ namespace {
 constexpr std::size_t k_topic_limit = 250;
 // Envelopes stored in one transaction at most: bounds the ack delay of the first one.
 constexpr std::size_t k_max_batch = 512;
-constexpr int k_max_idle_turns = 16;
 // Web API arguments are built as named locals: GCC 12 rejects braced initializer lists
 // inside co_await expressions ("array used as initializer").
 
@@ -416,31 +415,10 @@ asio::awaitable<void> SlackAdapter::run_socket_mode() {
                     bool open = !draining_;
                     while (open) {
                         // Whatever has arrived meanwhile is one batch: one commit, then acks.
-                        std::vector<std::string> frames;
-                        auto first = co_await ws.read();
+                        std::vector<std::string> frames = co_await ws.read_burst(k_max_batch);
                         // Shutting down: what was not taken yet stays unacked, and Slack
                         // delivers it again.
-                        if (!first || draining_) break;
-                        frames.push_back(std::move(*first));
-                        // The socket's reader hands over one frame per turn of the
-                        // io_context and refills from the socket a few KB at a time:
-                        // yield while frames or bytes keep coming, to group a burst. A
-                        // frame stalled halfway ends the wait after a few turns.
-                        int waited = 0;
-                        while (frames.size() < k_max_batch) {
-                            co_await asio::post(executor_, asio::use_awaitable);
-                            std::size_t added = 0;
-                            while (auto more = ws.try_read()) {
-                                frames.push_back(std::move(*more));
-                                ++added;
-                            }
-                            if (added > 0) {
-                                waited = 0;
-                            } else if (!ws.input_pending() || ++waited > k_max_idle_turns) {
-                                break;
-                            }
-                        }
-                        if (draining_) break;
+                        if (frames.empty() || draining_) break;
                         in_batch_ = true;
                         std::optional<std::string> disconnect;
                         try {
