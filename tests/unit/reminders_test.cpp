@@ -10,10 +10,12 @@
 
 #include "bot/reminders.hpp"
 #include "fixture.hpp"
+#include "temp_db.hpp"
 
 using namespace incident;
 using incident::testing::Bot;
 using incident::testing::k_start;
+using incident::testing::TempDb;
 
 namespace {
 
@@ -43,31 +45,6 @@ const PostMessage& post(const Reminder& r) {
 bool contains(const std::string& text, const std::string& part) {
     return text.find(part) != std::string::npos;
 }
-
-class TempDb {
-public:
-    TempDb() {
-        static std::atomic<int> counter{0};
-        path_ = (std::filesystem::temp_directory_path() /
-                 ("incident-reminders-test-" + std::to_string(::getpid()) + "-" +
-                  std::to_string(counter++) + ".db"))
-                    .string();
-        remove_files();
-    }
-    ~TempDb() { remove_files(); }
-    TempDb(const TempDb&) = delete;
-    TempDb& operator=(const TempDb&) = delete;
-    const std::string& path() const { return path_; }
-
-private:
-    void remove_files() {
-        std::error_code ignored;
-        for (const char* suffix : {"", "-wal", "-shm", "-journal"}) {
-            std::filesystem::remove(path_ + suffix, ignored);
-        }
-    }
-    std::string path_;
-};
 
 // The bot of fixture.hpp on a database file, so a test can stop it and start another.
 struct FileBot {

@@ -12,38 +12,12 @@
 
 #include "storage/migrations.hpp"
 #include "storage/sqlite_store.hpp"
+#include "temp_db.hpp"
 
 using namespace incident;
+using incident::testing::TempDb;
 
 namespace {
-
-// A database file that is removed, with its WAL companions, when the test ends.
-class TempDb {
-public:
-    TempDb() {
-        static std::atomic<int> counter{0};
-        path_ = (std::filesystem::temp_directory_path() /
-                 ("incident-store-test-" + std::to_string(::getpid()) + "-" +
-                  std::to_string(counter++) + ".db"))
-                    .string();
-        remove_files();
-    }
-    ~TempDb() { remove_files(); }
-    TempDb(const TempDb&) = delete;
-    TempDb& operator=(const TempDb&) = delete;
-
-    const std::string& path() const { return path_; }
-
-private:
-    void remove_files() {
-        std::error_code ignored;
-        for (const char* suffix : {"", "-wal", "-shm", "-journal"}) {
-            std::filesystem::remove(path_ + suffix, ignored);
-        }
-    }
-
-    std::string path_;
-};
 
 Incident full_incident() {
     Incident incident;
