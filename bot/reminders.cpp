@@ -1,7 +1,6 @@
 #include "bot/reminders.hpp"
 
 #include <algorithm>
-#include <charconv>
 #include <chrono>
 #include <stdexcept>
 
@@ -38,32 +37,11 @@ std::string channel_hint(const Incident& incident) {
 }  // namespace
 
 std::optional<Actor> owner_actor(std::string_view owner) {
-    owner = trim(owner);
-    if (owner.size() > 3 && owner.starts_with("<@") && owner.ends_with('>')) {
-        const std::string_view inner = owner.substr(2, owner.size() - 3);
-        const auto bar = inner.find('|');
-        const std::string_view id = inner.substr(0, bar);
-        if (id.empty()) return std::nullopt;
-        const std::string_view name = bar == std::string_view::npos ? id : inner.substr(bar + 1);
-        return Actor{std::string(id), std::string(name.empty() ? id : name)};
-    }
-    if (owner.size() > 1 && owner.front() == '@') {
-        const std::string name(owner.substr(1));
-        return Actor{name, name};
-    }
-    return std::nullopt;
+    return parse_mention(trim(owner));
 }
 
 std::optional<Timestamp> start_of_date(std::string_view date) {
-    if (!is_valid_date(date)) return std::nullopt;
-    int y = 0;
-    unsigned m = 0, d = 0;
-    std::from_chars(date.data(), date.data() + 4, y);
-    std::from_chars(date.data() + 5, date.data() + 7, m);
-    std::from_chars(date.data() + 8, date.data() + 10, d);
-    using namespace std::chrono;
-    const sys_days day{year{y} / month{m} / d};
-    return duration_cast<milliseconds>(day.time_since_epoch()).count();
+    return parse_utc_minute(date, "00:00");
 }
 
 bool Store::record_reminder(const SentReminder&) {

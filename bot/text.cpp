@@ -121,10 +121,13 @@ std::string format_duration(Timestamp from, Timestamp to) {
     return buf;
 }
 
-bool is_valid_date(std::string_view text) {
-    if (text.size() != 10 || text[4] != '-' || text[7] != '-') return false;
+namespace {
+
+// YYYY-MM-DD as a calendar date, none unless it is a real one.
+std::optional<std::chrono::year_month_day> parse_date(std::string_view text) {
+    if (text.size() != 10 || text[4] != '-' || text[7] != '-') return std::nullopt;
     for (std::size_t i : {0, 1, 2, 3, 5, 6, 8, 9}) {
-        if (text[i] < '0' || text[i] > '9') return false;
+        if (text[i] < '0' || text[i] > '9') return std::nullopt;
     }
     const auto num = [&](std::size_t pos, std::size_t len) {
         int v = 0;
@@ -133,7 +136,71 @@ bool is_valid_date(std::string_view text) {
     };
     using namespace std::chrono;
     const year_month_day ymd{year{num(0, 4)}, month{unsigned(num(5, 2))}, day{unsigned(num(8, 2))}};
-    return ymd.ok();
+    if (!ymd.ok()) return std::nullopt;
+    return ymd;
+}
+
+}  // namespace
+
+bool is_valid_date(std::string_view text) {
+    return parse_date(text).has_value();
+}
+
+std::optional<Actor> parse_mention(std::string_view word) {
+    if (word.starts_with("<@") && word.ends_with(">") && word.size() > 3) {
+        const std::string_view inner = word.substr(2, word.size() - 3);
+        const auto bar = inner.find('|');
+        if (bar == std::string_view::npos) return Actor{std::string(inner), std::string(inner)};
+        if (bar == 0 || bar + 1 >= inner.size()) return std::nullopt;
+        return Actor{std::string(inner.substr(0, bar)), std::string(inner.substr(bar + 1))};
+    }
+    if (word.size() > 1 && word[0] == '@') {
+        std::string_view name = word.substr(1);
+        while (!name.empty() && (name.back() == ',' || name.back() == '.')) name.remove_suffix(1);
+        if (name.empty()) return std::nullopt;
+        return Actor{std::string(name), std::string(name)};
+    }
+    return std::nullopt;
+}
+
+bool mentions(std::string_view owner, const Actor& who) {
+    const auto named = parse_mention(owner);
+    if (!named) return false;
+    if (!who.id.empty() && named->id == who.id) return true;
+    return !who.name.empty() && to_lower(named->name) == to_lower(who.name);
+}
+
+std::size_t utf8_length(std::string_view text) {
+    std::size_t count = 0;
+    for (const char c : text) count += (static_cast<unsigned char>(c) & 0xC0) != 0x80;
+    return count;
+}
+
+std::optional<Timestamp> parse_utc_minute(std::string_view date, std::string_view hhmm) {
+    const auto ymd = parse_date(date);
+    if (!ymd || hhmm.size() != 5 || hhmm[2] != ':') return std::nullopt;
+    for (std::size_t i : {0, 1, 3, 4}) {
+        if (hhmm[i] < '0' || hhmm[i] > '9') return std::nullopt;
+    }
+    const int hours = (hhmm[0] - '0') * 10 + (hhmm[1] - '0');
+    const int minutes = (hhmm[3] - '0') * 10 + (hhmm[4] - '0');
+    if (hours > 23 || minutes > 59) return std::nullopt;
+    using namespace std::chrono;
+    const auto at = sys_days{*ymd} + std::chrono::hours{hours} + std::chrono::minutes{minutes};
+    return duration_cast<milliseconds>(at.time_since_epoch()).count();
+}
+
+std::optional<Timestamp> parse_time(std::string_view text) {
+    // 2026-12-08T14:00:00Z, as format_time writes it.
+    if (text.size() != 20 || text[10] != 'T' || text[13] != ':' || text[16] != ':' ||
+        text[19] != 'Z') {
+        return std::nullopt;
+    }
+    const auto minute = parse_utc_minute(text.substr(0, 10), text.substr(11, 5));
+    if (!minute || text[17] < '0' || text[17] > '5' || text[18] < '0' || text[18] > '9') {
+        return std::nullopt;
+    }
+    return *minute + ((text[17] - '0') * 10 + (text[18] - '0')) * 1000;
 }
 
 }  // namespace incident

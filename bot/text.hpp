@@ -23,5 +23,17 @@ std::string format_time(Timestamp at);
 std::string format_duration(Timestamp from, Timestamp to);
 // Accepts a real calendar date in the form YYYY-MM-DD.
 bool is_valid_date(std::string_view text);
+// YYYY-MM-DD and HH:MM (UTC) as a time; none unless both are real.
+std::optional<Timestamp> parse_utc_minute(std::string_view date, std::string_view hhmm);
+// The inverse of format_time.
+std::optional<Timestamp> parse_time(std::string_view text);
+// Characters (code points) of valid UTF-8 text.
+std::size_t utf8_length(std::string_view text);
+
+// "@bob", "<@U123|bob>" (Slack's escaped form) and "<@U123>" name a person.
+std::optional<Actor> parse_mention(std::string_view word);
+// Whether `owner` (an action item's "@name" or "<@U123|name>") names `who`: same platform id,
+// or the same display name in any case.
+bool mentions(std::string_view owner, const Actor& who);
 
 }  // namespace incident

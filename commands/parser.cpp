@@ -25,23 +25,6 @@ ParsedLine split_command(std::string_view text) {
     return ParsedLine{to_lower(args[0]), std::string(args.rest(1))};
 }
 
-std::optional<Actor> parse_mention(std::string_view word) {
-    if (word.starts_with("<@") && word.ends_with(">") && word.size() > 3) {
-        const std::string_view inner = word.substr(2, word.size() - 3);
-        const auto bar = inner.find('|');
-        if (bar == std::string_view::npos) return Actor{std::string(inner), std::string(inner)};
-        if (bar == 0 || bar + 1 >= inner.size()) return std::nullopt;
-        return Actor{std::string(inner.substr(0, bar)), std::string(inner.substr(bar + 1))};
-    }
-    if (word.size() > 1 && word[0] == '@') {
-        std::string_view name = word.substr(1);
-        while (!name.empty() && (name.back() == ',' || name.back() == '.')) name.remove_suffix(1);
-        if (name.empty()) return std::nullopt;
-        return Actor{std::string(name), std::string(name)};
-    }
-    return std::nullopt;
-}
-
 std::optional<int> parse_positive_int(std::string_view word) {
     int value = 0;
     const auto [end, error] = std::from_chars(word.data(), word.data() + word.size(), value);

@@ -5,6 +5,7 @@
 #include <string_view>
 #include <vector>
 
+#include "bot/text.hpp"
 #include "bot/types.hpp"
 
 namespace incident::commands {
@@ -41,8 +42,8 @@ struct ParsedLine {
 };
 ParsedLine split_command(std::string_view text);
 
-// "@bob", "<@U123|bob>" (Slack's escaped form) and "<@U123>" name a person.
-std::optional<Actor> parse_mention(std::string_view word);
+// "@bob", "<@U123|bob>" (Slack's escaped form) and "<@U123>" name a person (bot/text.hpp).
+using incident::parse_mention;
 std::optional<int> parse_positive_int(std::string_view word);
 
 // Edit distance for "did you mean" suggestions.
