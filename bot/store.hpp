@@ -63,6 +63,11 @@ public:
     virtual void add_factor(ContributingFactor& factor) = 0;
     virtual std::vector<ContributingFactor> factors(std::int64_t incident) = 0;
 
+    // Post-mortem section history. Sets revision.id; revisions are only ever added.
+    virtual void add_revision(SectionRevision& revision) = 0;
+    // Oldest first.
+    virtual std::vector<SectionRevision> revisions(std::int64_t incident) = 0;
+
     virtual void subscribe(const Subscription& sub) = 0;
     // Returns false when there was no such subscription.
     virtual bool unsubscribe(const Subscription& sub) = 0;

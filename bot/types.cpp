@@ -78,6 +78,25 @@ constexpr std::array<std::pair<std::string_view, FactorCategory>, 3> k_factor_na
     {"monitoring", FactorCategory::monitoring},
 }};
 
+constexpr std::array<std::pair<std::string_view, ActionKind>, 2> k_action_kinds{{
+    {"corrective", ActionKind::corrective},
+    {"preventive", ActionKind::preventive},
+}};
+
+constexpr std::array<std::pair<std::string_view, Section>, 11> k_sections{{
+    {"summary", Section::summary},
+    {"impact.customers", Section::impact_customers},
+    {"impact.internal", Section::impact_internal},
+    {"impact.availability", Section::impact_availability},
+    {"why", Section::why},
+    {"root_cause", Section::root_cause},
+    {"lesson.well", Section::lesson_well},
+    {"lesson.wrong", Section::lesson_wrong},
+    {"lesson.lucky", Section::lesson_lucky},
+    {"service", Section::service},
+    {"review", Section::review},
+}};
+
 }  // namespace
 
 std::string_view to_string(Severity s) {
@@ -133,6 +152,24 @@ std::optional<ActionSource> parse_action_source(std::string_view text) {
 }
 std::optional<ActionStatus> parse_action_status(std::string_view text) {
     return lookup(k_action_statuses, text);
+}
+
+std::string_view to_string(ActionKind k) {
+    return name_of(k_action_kinds, k);
+}
+std::optional<ActionKind> parse_action_kind(std::string_view text) {
+    return lookup(k_action_kinds, text);
+}
+
+std::string_view to_string(Section s) {
+    return name_of(k_sections, s);
+}
+std::optional<Section> parse_section(std::string_view text) {
+    return lookup(k_sections, text);
+}
+bool is_list_section(Section s) {
+    return s == Section::why || s == Section::lesson_well || s == Section::lesson_wrong ||
+           s == Section::lesson_lucky || s == Section::service;
 }
 
 std::string_view to_string(FactorCategory c) {

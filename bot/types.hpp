@@ -109,10 +109,15 @@ struct TimelineEntry {
 
 enum class ActionSource { todo_line, command, reaction };
 enum class ActionStatus { open, done, cancelled };
+// Corrective actions fix this incident's causes; preventive measures keep the next one from
+// happening (runbooks, monitoring, training). One numbering for both.
+enum class ActionKind { corrective, preventive };
 std::string_view to_string(ActionSource s);
 std::string_view to_string(ActionStatus s);
+std::string_view to_string(ActionKind k);
 std::optional<ActionSource> parse_action_source(std::string_view text);
 std::optional<ActionStatus> parse_action_status(std::string_view text);
+std::optional<ActionKind> parse_action_kind(std::string_view text);
 
 struct ActionItem {
     std::int64_t id = 0;
@@ -123,6 +128,7 @@ struct ActionItem {
     std::optional<std::string> due;  // YYYY-MM-DD
     ActionStatus status = ActionStatus::open;
     ActionSource source = ActionSource::command;
+    ActionKind kind = ActionKind::corrective;
     std::string source_message_id;
     Actor author;
     Timestamp created_at = 0;
@@ -147,6 +153,37 @@ struct ContributingFactor {
     Timestamp at = 0;
 };
 
+// The narrative sections of the post-mortem, written from chat. Whys, lessons and services
+// are lists; the others hold one text.
+enum class Section {
+    summary,
+    impact_customers,
+    impact_internal,
+    impact_availability,
+    why,
+    root_cause,
+    lesson_well,
+    lesson_wrong,
+    lesson_lucky,
+    service,
+    review,  // the review meeting: text is its UTC time, 2026-12-08T14:00:00Z
+};
+std::string_view to_string(Section s);  // "summary", "impact.customers", "lesson.well", ...
+std::optional<Section> parse_section(std::string_view text);
+bool is_list_section(Section s);
+
+// One write of one section. Nothing is ever overwritten: the latest revision of a
+// (section, item) is what the draft shows, the earlier ones are its history.
+struct SectionRevision {
+    std::int64_t id = 0;
+    std::int64_t incident = 0;
+    Section section = Section::summary;
+    int item = 0;  // list sections: position from 1; single sections: 0
+    std::string text;
+    Actor author;
+    Timestamp at = 0;
+};
+
 // Someone who wants direct messages about incidents: one incident, or every incident
 // at `min_severity` or worse.
 struct Subscription {
@@ -163,7 +200,8 @@ struct IncidentSnapshot {
     std::vector<TimelineEntry> timeline;
     std::vector<ActionItem> actions;
     std::vector<ContributingFactor> factors;
-    std::vector<IncidentSnapshot> merged;  // incidents grouped under this one
+    std::vector<SectionRevision> revisions;  // oldest first
+    std::vector<IncidentSnapshot> merged;    // incidents grouped under this one
 };
 
 }  // namespace incident

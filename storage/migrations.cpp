@@ -141,10 +141,28 @@ CREATE TABLE contributing_factors (
 CREATE INDEX factors_by_incident ON contributing_factors (incident, id);
 )sql";
 
-constexpr std::array<Migration, 3> k_migrations{{
+// The post-mortem's narrative sections, one row per write (the latest per section and item
+// is the draft, the rest its history); preventive measures are action items of their own kind.
+constexpr std::string_view k_postmortem_sections = R"sql(
+CREATE TABLE postmortem_revisions (
+    id          INTEGER PRIMARY KEY,
+    incident    INTEGER NOT NULL REFERENCES incidents(number),
+    section     TEXT NOT NULL,
+    item        INTEGER NOT NULL,
+    text        TEXT NOT NULL,
+    author_id   TEXT NOT NULL,
+    author_name TEXT NOT NULL,
+    at          INTEGER NOT NULL
+);
+CREATE INDEX revisions_by_incident ON postmortem_revisions (incident, id);
+ALTER TABLE action_items ADD COLUMN kind TEXT NOT NULL DEFAULT 'corrective';
+)sql";
+
+constexpr std::array<Migration, 4> k_migrations{{
     {1, "initial schema", k_initial_schema},
     {2, "reminders sent", k_reminders_sent},
     {3, "contributing factors", k_contributing_factors},
+    {4, "post-mortem sections", k_postmortem_sections},
 }};
 
 bool has_migrations_table(SQLite::Database& db) {

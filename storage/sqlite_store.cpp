@@ -183,7 +183,7 @@ TimelineEntry read_entry(Statement& row) {
 
 constexpr const char* k_action_columns =
     "id, incident, number, text, owner, due, status, source, source_message_id, author_id, "
-    "author_name, created_at, done_at";
+    "author_name, created_at, done_at, kind";
 
 ActionItem read_action(Statement& row) {
     ActionItem item;
@@ -199,6 +199,7 @@ ActionItem read_action(Statement& row) {
     item.author = {row.getColumn(9).getString(), row.getColumn(10).getString()};
     item.created_at = row.getColumn(11).getInt64();
     item.done_at = optional_int(row.getColumn(12));
+    item.kind = parse_column(row.getColumn(13), parse_action_kind, "action_items.kind");
     return item;
 }
 
@@ -537,7 +538,7 @@ void SqliteStore::add_action(ActionItem& item) {
             impl_->prepare(std::string("INSERT INTO action_items (") + k_action_columns +
                            ") VALUES (NULL, ?1, (SELECT ifnull(max(number), 0) + 1 FROM "
                            "action_items WHERE incident = ?1), ?2, ?3, ?4, ?5, ?6, ?7, "
-                           "?8, ?9, ?10, ?11)");
+                           "?8, ?9, ?10, ?11, ?12)");
         insert.bind(1, item.incident);
         insert.bind(2, item.text);
         insert.bind(3, item.owner);
@@ -549,6 +550,7 @@ void SqliteStore::add_action(ActionItem& item) {
         insert.bind(9, item.author.name);
         insert.bind(10, item.created_at);
         bind_optional(insert, 11, item.done_at);
+        insert.bind(12, std::string(to_string(item.kind)));
         insert.exec();
         const std::int64_t id = db.getLastInsertRowid();
 
@@ -564,13 +566,14 @@ void SqliteStore::update_action(const ActionItem& item) {
     std::lock_guard lock(impl_->mutex);
     Prepared update = impl_->prepare(
         "UPDATE action_items SET text = ?, owner = ?, due = ?, status = ?, "
-        "done_at = ? WHERE id = ?");
+        "done_at = ?, kind = ? WHERE id = ?");
     update.bind(1, item.text);
     update.bind(2, item.owner);
     bind_optional(update, 3, item.due);
     update.bind(4, std::string(to_string(item.status)));
     bind_optional(update, 5, item.done_at);
-    update.bind(6, item.id);
+    update.bind(6, std::string(to_string(item.kind)));
+    update.bind(7, item.id);
     if (update.exec() == 0) {
         throw std::runtime_error("cannot update action item " + std::to_string(item.id) +
                                  ": no such action item");
@@ -616,6 +619,42 @@ std::vector<ContributingFactor> SqliteStore::factors(std::int64_t incident) {
         factor.author = {row.getColumn(4).getString(), row.getColumn(5).getString()};
         factor.at = row.getColumn(6).getInt64();
         return factor;
+    });
+}
+
+void SqliteStore::add_revision(SectionRevision& revision) {
+    std::lock_guard lock(impl_->mutex);
+    Prepared insert = impl_->prepare(
+        "INSERT INTO postmortem_revisions (incident, section, item, text, author_id, "
+        "author_name, at) VALUES (?, ?, ?, ?, ?, ?, ?)");
+    insert.bind(1, revision.incident);
+    insert.bind(2, std::string(to_string(revision.section)));
+    insert.bind(3, revision.item);
+    insert.bind(4, revision.text);
+    insert.bind(5, revision.author.id);
+    insert.bind(6, revision.author.name);
+    insert.bind(7, revision.at);
+    insert.exec();
+    revision.id = impl_->db.getLastInsertRowid();
+}
+
+std::vector<SectionRevision> SqliteStore::revisions(std::int64_t incident) {
+    std::lock_guard lock(impl_->mutex);
+    Prepared query = impl_->prepare(
+        "SELECT id, incident, section, item, text, author_id, author_name, at "
+        "FROM postmortem_revisions WHERE incident = ? ORDER BY id");
+    query.bind(1, incident);
+    return collect(query, [](Statement& row) {
+        SectionRevision revision;
+        revision.id = row.getColumn(0).getInt64();
+        revision.incident = row.getColumn(1).getInt64();
+        revision.section =
+            parse_column(row.getColumn(2), parse_section, "postmortem_revisions.section");
+        revision.item = row.getColumn(3).getInt();
+        revision.text = row.getColumn(4).getString();
+        revision.author = {row.getColumn(5).getString(), row.getColumn(6).getString()};
+        revision.at = row.getColumn(7).getInt64();
+        return revision;
     });
 }
 

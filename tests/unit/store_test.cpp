@@ -781,7 +781,7 @@ TEST_CASE("a database of schema 2 gains contributing factors and keeps its incid
     }
     {
         SqliteStore store(db.path());
-        CHECK(store.schema_version() == 2 + 1);
+        CHECK(store.schema_version() == latest_schema_version());
         Incident incident = minimal_incident("before the upgrade");
         store.insert_incident(incident);
         ContributingFactor factor{0,
@@ -803,4 +803,53 @@ TEST_CASE("a database of schema 2 gains contributing factors and keeps its incid
     CHECK(store.factors(2).empty());
     ContributingFactor orphan{0, 99, FactorCategory::process, "no incident", Actor{}, 1};
     CHECK_THROWS(store.add_factor(orphan));  // foreign key
+}
+
+TEST_CASE("a database of schema 3 gains post-mortem sections, its action items corrective") {
+    TempDb db;
+    {
+        SQLite::Database raw(db.path(), SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
+        migrate(raw, migrations().first(3));
+        raw.exec(
+            "INSERT INTO incidents (number, title, severity, state, platform, channel_id, "
+            "channel_name, declared_by_id, declared_by_name, declared_at, last_update_at, "
+            "summary, postmortem_owner) VALUES (1, 'old', 'SEV2', 'resolved', 'slack', 'C1', "
+            "'inc-1-old', 'U1', 'ann', 1, 1, '', '')");
+        raw.exec(
+            "INSERT INTO action_items (incident, number, text, owner, status, source, "
+            "source_message_id, author_id, author_name, created_at) VALUES (1, 1, 'fix it', "
+            "'@ann', 'open', 'command', '', 'U1', 'ann', 2)");
+    }
+    SqliteStore store(db.path());
+    CHECK(store.schema_version() == latest_schema_version());
+    const auto items = store.actions(1);
+    REQUIRE(items.size() == 1);
+    CHECK(items[0].kind == ActionKind::corrective);
+
+    ActionItem preventive;
+    preventive.incident = 1;
+    preventive.text = "runbook for pool sizes";
+    preventive.kind = ActionKind::preventive;
+    store.add_action(preventive);
+    CHECK(preventive.number == 2);
+    CHECK(store.actions(1)[1].kind == ActionKind::preventive);
+
+    SectionRevision first{0, 1, Section::impact_customers, 0, "checkout | failed", {"U1", "ann"},
+                          10};
+    SectionRevision second{0, 1, Section::why, 2, "the pool was empty", {"U2", "bob"}, 20};
+    store.add_revision(first);
+    store.add_revision(second);
+    CHECK(first.id == 1);
+    CHECK(second.id == 2);
+    const auto revisions = store.revisions(1);
+    REQUIRE(revisions.size() == 2);
+    CHECK(revisions[0].section == Section::impact_customers);
+    CHECK(revisions[0].text == "checkout | failed");
+    CHECK(revisions[0].author == Actor{"U1", "ann"});
+    CHECK(revisions[0].at == 10);
+    CHECK(revisions[1].section == Section::why);
+    CHECK(revisions[1].item == 2);
+    CHECK(store.revisions(2).empty());
+    SectionRevision orphan{0, 99, Section::summary, 0, "no incident", {}, 1};
+    CHECK_THROWS(store.add_revision(orphan));  // foreign key
 }
