@@ -417,9 +417,10 @@ void IncidentService::add_note(Incident& incident, const std::string& text, cons
 
 ActionItem IncidentService::add_action(Incident& incident, const TodoSpec& spec, const Actor& by,
                                        ActionSource source, const std::string& message_id,
-                                       Timestamp at) {
+                                       Timestamp at, ActionKind kind) {
     check_text(spec.text, "action item");
     ActionItem item;
+    item.kind = kind;
     item.incident = incident.number;
     item.text = spec.text;
     item.owner = spec.owner;
@@ -483,6 +484,9 @@ void IncidentService::resolve(Incident& incident, const std::string& summary,
     if (!trim(summary).empty()) incident.summary = std::string(trim(summary));
     if (final_severity) incident.final_severity = final_severity;
     store_.update_incident(incident);
+    // The summary given at resolution is the first revision of the post-mortem's summary.
+    if (!trim(summary).empty())
+        add_revision(incident, Section::summary, 0, incident.summary, by, at);
     if (final_severity) {
         record(incident, EntryKind::severity, by, at,
                "Final severity set to " + std::string(to_string(*final_severity)));
@@ -554,6 +558,107 @@ void IncidentService::update_postmortem(Incident& incident, const std::optional<
         notify(incident, NotifyKind::postmortem_published, by, at, "post-mortem published");
 }
 
+void IncidentService::require_editable_postmortem(const Incident& incident) {
+    if (incident.state == State::merged) {
+        throw DomainError(incident.key() + " was merged into " +
+                          incident_key(incident.merged_into.value_or(0)) +
+                          "; write the post-mortem there, e.g. `/incident summary " +
+                          incident_key(incident.merged_into.value_or(0)) + " <text>`.");
+    }
+    if (incident.state == State::closed) {
+        throw DomainError(incident.key() +
+                          " is closed, so its post-mortem is final and nothing was changed. "
+                          "Record follow-up work with `/incident todo` on an open incident.");
+    }
+}
+
+SectionRevision IncidentService::add_revision(const Incident& incident, Section section, int item,
+                                              std::string text, const Actor& by, Timestamp at) {
+    SectionRevision revision;
+    revision.incident = incident.number;
+    revision.section = section;
+    revision.item = item;
+    revision.text = std::move(text);
+    revision.author = by;
+    revision.at = at;
+    store_.add_revision(revision);
+    return revision;
+}
+
+SectionRevision IncidentService::write_section(Incident& incident, Section section,
+                                               const std::string& text, std::optional<int> replace,
+                                               const Actor& by, Timestamp at) {
+    if (section == Section::review) {
+        throw DomainError("Schedule the review with `" + section_usage(section) + "`.");
+    }
+    require_editable_postmortem(incident);
+    const std::string clean(trim(text));
+    if (clean.empty()) {
+        throw DomainError("Nothing was written: type the text after the command, `" +
+                          section_usage(section) + "`.");
+    }
+    if (!is_valid_utf8(clean)) {
+        throw DomainError("The text is not valid UTF-8; nothing was recorded.");
+    }
+    if (utf8_length(clean) > k_max_section_chars) {
+        throw DomainError("The text is " + std::to_string(utf8_length(clean)) +
+                          " characters; a section holds at most " +
+                          std::to_string(k_max_section_chars) +
+                          ". Shorten it (link to a longer document) and send it again.");
+    }
+    const PostmortemSections current = current_sections(store_.revisions(incident.number));
+    int item = 0;
+    if (is_list_section(section)) {
+        const auto& items = current.list(section);
+        if (replace) {
+            if (*replace < 1 || *replace > static_cast<int>(items.size())) {
+                throw DomainError(
+                    incident.key() + " has " +
+                    (items.empty()
+                         ? std::string("no ") + std::string(to_string(section)) + "s yet"
+                         : std::to_string(items.size()) + " " + std::string(to_string(section)) +
+                               (items.size() == 1 ? "" : "s")) +
+                    ", so there is no number " + std::to_string(*replace) +
+                    " to replace. Add one with `" + section_usage(section) + "`.");
+            }
+            item = items[static_cast<std::size_t>(*replace - 1)].item;
+        } else {
+            item = items.empty() ? 1 : items.back().item + 1;
+        }
+        if (section == Section::service) {
+            if (clean.size() > 100 || clean.find('\n') != std::string::npos) {
+                throw DomainError("A service is a short name such as `checkout`: `" +
+                                  section_usage(section) + "`.");
+            }
+            for (const auto& existing : items) {
+                if (to_lower(existing.text) == to_lower(clean)) {
+                    throw DomainError("`" + existing.text + "` is already an affected service of " +
+                                      incident.key() + "; nothing changed.");
+                }
+            }
+        }
+    } else if (replace) {
+        throw DomainError("That section has one text, not numbered items: `" +
+                          section_usage(section) + "`.");
+    }
+    if (section == Section::summary) {
+        incident.summary = clean;
+        store_.update_incident(incident);
+    }
+    return add_revision(incident, section, item, clean, by, at);
+}
+
+SectionRevision IncidentService::schedule_review(Incident& incident, Timestamp when,
+                                                 const Actor& by, Timestamp at) {
+    require_editable_postmortem(incident);
+    if (when < at) {
+        throw DomainError(format_time(when).substr(0, 16) + " UTC is in the past (it is now " +
+                          format_time(at).substr(0, 16) + " UTC). Pick a later time: `" +
+                          section_usage(Section::review) + "`.");
+    }
+    return add_revision(incident, Section::review, 0, format_time(when), by, at);
+}
+
 void IncidentService::close(Incident& incident, const std::optional<std::string>& force_reason,
                             const Actor& by, Timestamp at) {
     if (incident.state == State::resolved && !incident.postmortem_published_at) {
@@ -613,6 +718,28 @@ std::vector<TimelineEntry> IncidentService::timeline(std::int64_t number) {
     return store_.timeline(number);
 }
 
+std::vector<SectionRevision> IncidentService::revisions(std::int64_t number) {
+    return store_.revisions(number);
+}
+PostmortemSections IncidentService::sections(std::int64_t number) {
+    return current_sections(store_.revisions(number));
+}
+
+std::vector<std::pair<Incident, ActionItem>> IncidentService::open_actions_of(const Actor& who) {
+    std::vector<std::pair<Incident, ActionItem>> mine;
+    auto incidents = store_.incidents(true);
+    std::sort(incidents.begin(), incidents.end(),
+              [](const Incident& a, const Incident& b) { return a.number < b.number; });
+    for (const auto& inc : incidents) {
+        for (const auto& item : store_.actions(inc.number)) {
+            if (item.status == ActionStatus::open && mentions(item.owner, who)) {
+                mine.emplace_back(inc, item);
+            }
+        }
+    }
+    return mine;
+}
+
 IncidentSnapshot IncidentService::snapshot(std::int64_t number) {
     IncidentSnapshot snap;
     snap.incident = require(number);
@@ -620,6 +747,7 @@ IncidentSnapshot IncidentService::snapshot(std::int64_t number) {
     snap.timeline = store_.timeline(number);
     snap.actions = store_.actions(number);
     snap.factors = store_.factors(number);
+    snap.revisions = store_.revisions(number);
     for (const auto& merged : store_.merged_into(number)) {
         snap.merged.push_back(snapshot(merged.number));
     }
@@ -632,6 +760,8 @@ Stats IncidentService::stats(std::optional<int> days) {
     std::vector<Timestamp> identify, mitigate, resolve_times;
     // category -> the (primary) incidents that named it, and the number of factors
     std::map<FactorCategory, std::pair<std::set<std::int64_t>, int>> named;
+    // lower-cased service -> (name as first written, the primary incidents it affected)
+    std::map<std::string, std::pair<std::string, std::set<std::int64_t>>> affected;
     for (const auto& inc : store_.incidents(true)) {
         if (days && inc.declared_at < now - Timestamp(*days) * 86'400'000) continue;
         const std::int64_t primary =
@@ -640,6 +770,11 @@ Stats IncidentService::stats(std::optional<int> days) {
             auto& [incidents, count] = named[factor.category];
             incidents.insert(primary);
             ++count;
+        }
+        for (const auto& service : current_sections(store_.revisions(inc.number)).services) {
+            auto& [name, incidents] = affected[to_lower(service.text)];
+            if (name.empty()) name = service.text;
+            incidents.insert(primary);
         }
         if (inc.state == State::merged) continue;  // counted with its primary
         ++s.total;
@@ -664,6 +799,13 @@ Stats IncidentService::stats(std::optional<int> days) {
     for (const auto& [category, seen] : named) {
         s.factor_categories.push_back({category, static_cast<int>(seen.first.size()), seen.second});
     }
+    for (const auto& [key, seen] : affected) {
+        s.services.push_back({seen.first, static_cast<int>(seen.second.size())});
+    }
+    std::stable_sort(s.services.begin(), s.services.end(),
+                     [](const Stats::ServiceCount& a, const Stats::ServiceCount& b) {
+                         return a.incidents > b.incidents;
+                     });
     std::stable_sort(s.factor_categories.begin(), s.factor_categories.end(),
                      [](const Stats::FactorCount& a, const Stats::FactorCount& b) {
                          return a.incidents != b.incidents ? a.incidents > b.incidents

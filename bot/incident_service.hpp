@@ -7,6 +7,7 @@
 
 #include "bot/clock.hpp"
 #include "bot/events.hpp"
+#include "bot/sections.hpp"
 #include "bot/store.hpp"
 #include "bot/todo_grammar.hpp"
 #include "bot/types.hpp"
@@ -35,6 +36,12 @@ struct Stats {
         int factors = 0;
     };
     std::vector<FactorCount> factor_categories;
+    // Per affected service (`/incident service`): in how many incidents, most first.
+    struct ServiceCount {
+        std::string name;
+        int incidents = 0;
+    };
+    std::vector<ServiceCount> services;
 };
 
 // The incident process itself: every rule of PRODUCT.md lives here, platform-free.
@@ -71,7 +78,8 @@ public:
     void post_update(Incident& incident, const std::string& text, const Actor& by, Timestamp at);
     void add_note(Incident& incident, const std::string& text, const Actor& by, Timestamp at);
     ActionItem add_action(Incident& incident, const TodoSpec& spec, const Actor& by,
-                          ActionSource source, const std::string& message_id, Timestamp at);
+                          ActionSource source, const std::string& message_id, Timestamp at,
+                          ActionKind kind = ActionKind::corrective);
     ActionItem complete_action(Incident& incident, int number, const Actor& by, Timestamp at);
     ContributingFactor add_factor(Incident& incident, FactorCategory category,
                                   const std::string& text, const Actor& by, Timestamp at);
@@ -82,6 +90,14 @@ public:
     void update_postmortem(Incident& incident, const std::optional<std::string>& owner,
                            const std::optional<std::string>& due, bool publish, const Actor& by,
                            Timestamp at);
+    // Post-mortem sections. A write of a single section, or of list item `replace`, becomes
+    // what the draft shows, and the earlier text stays in the history; without `replace` a
+    // list section gets a new item. Refused on a closed or merged incident.
+    SectionRevision write_section(Incident& incident, Section section, const std::string& text,
+                                  std::optional<int> replace, const Actor& by, Timestamp at);
+    // The review meeting, at `when` (UTC), which must not be in the past.
+    SectionRevision schedule_review(Incident& incident, Timestamp when, const Actor& by,
+                                    Timestamp at);
     void close(Incident& incident, const std::optional<std::string>& force_reason, const Actor& by,
                Timestamp at);
     bool subscribe(const Subscription& sub, bool on);
@@ -97,6 +113,11 @@ public:
     std::vector<ActionItem> actions(std::int64_t number);
     std::vector<ContributingFactor> factors(std::int64_t number);
     std::vector<TimelineEntry> timeline(std::int64_t number);
+    std::vector<SectionRevision> revisions(std::int64_t number);
+    PostmortemSections sections(std::int64_t number);
+    // Open action items (corrective and preventive) whose owner names `who`, every incident,
+    // oldest incident first.
+    std::vector<std::pair<Incident, ActionItem>> open_actions_of(const Actor& who);
     Stats stats(std::optional<int> days);
     std::string incident_link(const Incident& incident) const;
     std::string topic_for(const Incident& incident);
@@ -118,6 +139,9 @@ private:
     void record(const Incident& incident, EntryKind kind, const Actor& by, Timestamp at,
                 std::string text);
     void transition(Incident& incident, State to, const Actor& by, Timestamp at);
+    void require_editable_postmortem(const Incident& incident);
+    SectionRevision add_revision(const Incident& incident, Section section, int item,
+                                 std::string text, const Actor& by, Timestamp at);
     void notify(const Incident& incident, NotifyKind kind, const Actor& by, Timestamp at,
                 const std::string& text);
     void refresh_topic(const Incident& incident);

@@ -36,6 +36,7 @@ Severity severity_arg(std::string_view word, const std::string& usage) {
 
 std::string action_line(const ActionItem& a) {
     std::string line = std::to_string(a.number) + ". " +
+                       (a.kind == ActionKind::preventive ? "(preventive) " : "") +
                        (a.status == ActionStatus::done        ? "[x] "
                         : a.status == ActionStatus::cancelled ? "[withdrawn] "
                                                               : "[ ] ") +
@@ -197,6 +198,142 @@ Reply factors(CommandContext& ctx) {
     }
     std::string text = "Contributing factors of " + ctx.target().key() + ":";
     for (const auto& f : list) text += "\n" + factor_line(f);
+    return to_caller(text);
+}
+
+// The confirmation of a section write, in the channel: what the draft shows now.
+Reply section_written(CommandContext& ctx, std::string_view what, const SectionRevision& r) {
+    std::string text = "📝 " + std::string(what) + " of " + ctx.target().key() + " recorded";
+    if (is_list_section(r.section)) {
+        const auto items = ctx.service.sections(ctx.target().number).list(r.section);
+        for (std::size_t i = 0; i < items.size(); ++i) {
+            if (items[i].item == r.item) text += " as number " + std::to_string(i + 1);
+        }
+    }
+    text += " by " + who(r.author) + ": " + r.text;
+    return to_channel(text);
+}
+
+Reply summary(CommandContext& ctx) {
+    const auto r =
+        ctx.service.write_section(ctx.target(), Section::summary, std::string(ctx.args.rest(0)),
+                                  std::nullopt, ctx.caller(), ctx.at());
+    return section_written(ctx, "Summary", r);
+}
+
+// A keyword picks the section: `impact customers <text>`, `lesson well <text>`.
+struct SectionWord {
+    std::string_view word;
+    Section section;
+    std::string_view label;  // for the confirmation
+};
+
+Reply keyed_section(CommandContext& ctx, const std::string& usage,
+                    std::initializer_list<SectionWord> words, const std::string& what) {
+    if (ctx.args.empty()) usage_error("Which " + what + ", and what was it?", usage);
+    const std::string word = to_lower(ctx.args[0]);
+    std::string known;
+    for (const auto& w : words) {
+        known += (known.empty() ? "" : ", ") + std::string(w.word);
+        if (w.word != word) continue;
+        const auto r =
+            ctx.service.write_section(ctx.target(), w.section, std::string(ctx.args.rest(1)),
+                                      std::nullopt, ctx.caller(), ctx.at());
+        return section_written(ctx, w.label, r);
+    }
+    usage_error("`" + std::string(ctx.args[0]) + "` is not a " + what + ": use " + known + ".",
+                usage);
+}
+
+Reply impact(CommandContext& ctx) {
+    return keyed_section(ctx, "/incident impact customers|internal|availability <text>",
+                         {{"customers", Section::impact_customers, "Impact on customers"},
+                          {"internal", Section::impact_internal, "Impact on internal operations"},
+                          {"availability", Section::impact_availability, "Impact on availability"}},
+                         "part of the impact");
+}
+
+Reply lesson(CommandContext& ctx) {
+    return keyed_section(ctx, "/incident lesson well|wrong|lucky <text>",
+                         {{"well", Section::lesson_well, "Lesson (what went well)"},
+                          {"wrong", Section::lesson_wrong, "Lesson (what went wrong)"},
+                          {"lucky", Section::lesson_lucky, "Lesson (where we got lucky)"}},
+                         "kind of lesson");
+}
+
+Reply why(CommandContext& ctx) {
+    std::optional<int> replace;
+    std::size_t from = 0;
+    if (!ctx.args.empty()) {
+        if (const auto n = parse_positive_int(ctx.args[0])) {
+            replace = n;
+            from = 1;
+        }
+    }
+    const auto r =
+        ctx.service.write_section(ctx.target(), Section::why, std::string(ctx.args.rest(from)),
+                                  replace, ctx.caller(), ctx.at());
+    return section_written(ctx, replace ? "Why (replaced)" : "Why", r);
+}
+
+Reply rootcause(CommandContext& ctx) {
+    const auto r =
+        ctx.service.write_section(ctx.target(), Section::root_cause, std::string(ctx.args.rest(0)),
+                                  std::nullopt, ctx.caller(), ctx.at());
+    return section_written(ctx, "Root cause", r);
+}
+
+Reply service_(CommandContext& ctx) {
+    const auto r =
+        ctx.service.write_section(ctx.target(), Section::service, std::string(ctx.args.rest(0)),
+                                  std::nullopt, ctx.caller(), ctx.at());
+    return section_written(ctx, "Affected service", r);
+}
+
+Reply prevent(CommandContext& ctx) {
+    const std::string usage = "/incident prevent <text> [@owner] [due:YYYY-MM-DD]";
+    if (ctx.args.empty()) usage_error("Say what would prevent the next one.", usage);
+    const TodoParse parsed = parse_todo_body(ctx.args.rest(0));
+    if (!parsed.spec) usage_error(parsed.error, usage);
+    const Incident& inc = ctx.target();
+    if (inc.state == State::closed || inc.state == State::merged) {
+        throw DomainError(inc.key() + " is " + std::string(to_string(inc.state)) +
+                          "; add the preventive measure to an open incident.");
+    }
+    const ActionItem item =
+        ctx.service.add_action(ctx.target(), *parsed.spec, ctx.caller(), ActionSource::command, {},
+                               ctx.at(), ActionKind::preventive);
+    return to_channel("🛡 Preventive measure " + std::to_string(item.number) + " added to " +
+                      inc.key() + ": " + action_line(item) +
+                      "\nMark it done with `/incident done " + std::to_string(item.number) + "`.");
+}
+
+Reply review(CommandContext& ctx) {
+    const std::string usage = "/incident review <YYYY-MM-DD> <HH:MM>";
+    if (ctx.args.size() != 2) {
+        usage_error("Give the date and the time (UTC) of the review meeting.", usage);
+    }
+    const auto when = parse_utc_minute(ctx.args[0], ctx.args[1]);
+    if (!when) {
+        usage_error("`" + std::string(ctx.args.rest(0)) +
+                        "` is not a date and time: write e.g. `2026-12-08 14:00` (UTC).",
+                    usage);
+    }
+    ctx.service.schedule_review(ctx.target(), *when, ctx.caller(), ctx.at());
+    return to_channel("🗓 Post-mortem review of " + ctx.target().key() + " scheduled for " +
+                      std::string(ctx.args[0]) + " " + std::string(ctx.args[1]) + " UTC by " +
+                      who(ctx.caller()) + ".");
+}
+
+Reply mine(CommandContext& ctx) {
+    if (!ctx.args.empty()) usage_error("`mine` takes no arguments.", "/incident mine");
+    const auto items = ctx.service.open_actions_of(ctx.caller());
+    if (items.empty()) {
+        return to_caller("You own no open action items or preventive measures. 🎉");
+    }
+    std::string text = "Your open action items and preventive measures:";
+    for (const auto& [inc, item] : items) text += "\n" + inc.key() + " " + action_line(item);
+    text += "\nMark one done with `/incident done INC-<n> <number>`.";
     return to_caller(text);
 }
 
@@ -369,6 +506,12 @@ Reply stats(CommandContext& ctx) {
             dur(s.median_to_resolve);
     text += "\nOpen action items: " + std::to_string(s.open_actions) + " (" +
             std::to_string(s.overdue_actions) + " overdue)";
+    text += "\nIncidents by affected service:";
+    if (s.services.empty()) text += " none recorded (`/incident service <name>`)";
+    for (std::size_t i = 0; i < s.services.size(); ++i) {
+        text +=
+            (i ? ", " : " ") + s.services[i].name + " " + std::to_string(s.services[i].incidents);
+    }
     text += "\nContributing factors by category:";
     if (s.factor_categories.empty()) text += " none recorded (`/incident factor`)";
     for (std::size_t i = 0; i < s.factor_categories.size(); ++i) {
@@ -431,6 +574,23 @@ void register_builtin_commands(CommandRouter& router) {
     router.add({"factor", "technical|process|monitoring <text>",
                 "record a contributing factor for the post-mortem", inc, factor});
     router.add({"factors", "", "list contributing factors", inc, factors});
+    router.add({"summary", "<text>", "the post-mortem's summary (replaces the earlier one)", inc,
+                summary});
+    router.add({"impact", "customers|internal|availability <text>",
+                "the impact on customers, internal operations or availability", inc, impact});
+    router.add(
+        {"why", "[n] <text>", "add the next of the 5 whys (with n: replace why n)", inc, why});
+    router.add({"rootcause", "<text>", "the root cause", inc, rootcause, {"root-cause"}});
+    router.add({"lesson", "well|wrong|lucky <text>",
+                "a lesson learned: what went well, wrong, or where we got lucky", inc, lesson});
+    router.add({"prevent", "<text> [@owner] [due:YYYY-MM-DD]",
+                "add a preventive measure (numbered with the action items)", inc, prevent});
+    router.add({"service", "<name>", "an affected service (several allowed), counted in stats", inc,
+                service_});
+    router.add({"review", "<YYYY-MM-DD> <HH:MM>", "schedule the post-mortem review meeting (UTC)",
+                inc, review});
+    router.add(
+        {"mine", "", "your open action items and preventive measures, every incident", none, mine});
     router.add({"resolve", "[sev1-5] [summary]", "resolve; optionally set the final severity", inc,
                 resolve});
     router.add({"reopen", "", "reopen a resolved incident", inc, reopen});
