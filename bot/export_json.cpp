@@ -1,5 +1,6 @@
 #include "bot/export_json.hpp"
 
+#include "bot/sections.hpp"
 #include "bot/text.hpp"
 
 namespace incident {
@@ -12,6 +13,16 @@ nlohmann::json time_or_null(const std::optional<Timestamp>& at) {
 
 nlohmann::json actor(const Actor& a) {
     return {{"id", a.id}, {"name", a.name}};
+}
+
+nlohmann::json text_or_null(const std::optional<SectionRevision>& written) {
+    return written ? nlohmann::json(written->text) : nlohmann::json(nullptr);
+}
+
+nlohmann::json texts(const std::vector<SectionRevision>& items) {
+    nlohmann::json list = nlohmann::json::array();
+    for (const auto& item : items) list.push_back(item.text);
+    return list;
 }
 
 }  // namespace
@@ -75,6 +86,7 @@ nlohmann::json to_json(const IncidentSnapshot& snap) {
             {"due", a.due ? nlohmann::json(*a.due) : nullptr},
             {"status", to_string(a.status)},
             {"source", to_string(a.source)},
+            {"kind", to_string(a.kind)},
             {"author", actor(a.author)},
             {"created_at", format_time(a.created_at)},
             {"done_at", time_or_null(a.done_at)},
@@ -88,6 +100,27 @@ nlohmann::json to_json(const IncidentSnapshot& snap) {
             {"author", actor(f.author)},
             {"at", format_time(f.at)},
         });
+    }
+    const PostmortemSections sections = current_sections(snap.revisions);
+    j["impact"] = {{"customers", text_or_null(sections.impact_customers)},
+                   {"internal", text_or_null(sections.impact_internal)},
+                   {"availability", text_or_null(sections.impact_availability)}};
+    j["whys"] = texts(sections.whys);
+    j["root_cause"] = text_or_null(sections.root_cause);
+    j["lessons"] = {{"well", texts(sections.lessons_well)},
+                    {"wrong", texts(sections.lessons_wrong)},
+                    {"lucky", texts(sections.lessons_lucky)}};
+    j["services"] = texts(sections.services);
+    j["review"] = {{"at", time_or_null(sections.review_at())}};
+    // Every write of every section, oldest first: who wrote what, and when.
+    j["revisions"] = nlohmann::json::array();
+    for (const auto& r : snap.revisions) {
+        j["revisions"].push_back({{"id", r.id},
+                                  {"section", to_string(r.section)},
+                                  {"item", r.item},
+                                  {"text", r.text},
+                                  {"author", actor(r.author)},
+                                  {"at", format_time(r.at)}});
     }
     j["merged"] = nlohmann::json::array();
     for (const auto& m : snap.merged) j["merged"].push_back(to_json(m));

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <sstream>
 
+#include "bot/sections.hpp"
 #include "bot/text.hpp"
 
 namespace incident {
@@ -80,6 +81,11 @@ void header(std::ostringstream& md, const IncidentSnapshot& snap) {
         md << "| Severity during the incident | " << to_string(inc.severity) << " |\n";
     }
     md << "| State | " << to_string(inc.state) << " |\n";
+    std::string services;
+    for (const auto& service : current_sections(snap.revisions).services) {
+        services += (services.empty() ? "" : ", ") + service.text;
+    }
+    md << "| Affected services | " << (services.empty() ? "—" : cell(services)) << " |\n";
     md << "| Channel | #" << cell(inc.channel_name) << " |\n";
     md << "| Declared by | " << cell(who(inc.declared_by)) << " |\n";
     for (const Role role : {Role::commander, Role::scribe, Role::comms, Role::liaison, Role::sme}) {
@@ -132,8 +138,10 @@ void key_timeline(std::ostringstream& md, const IncidentSnapshot& snap, bool wit
     }
 }
 
-void action_rows(std::ostringstream& md, const IncidentSnapshot& snap, bool with_source) {
+void action_rows(std::ostringstream& md, const IncidentSnapshot& snap, ActionKind kind,
+                 bool with_source) {
     for (const auto& a : snap.actions) {
+        if (a.kind != kind) continue;
         md << "| " << a.number << " | ";
         if (with_source) md << snap.incident.key() << " | ";
         md << cell(a.text) << " | " << (a.owner.empty() ? "unassigned" : cell(a.owner)) << " | "
@@ -169,11 +177,46 @@ void channel_log(std::ostringstream& md, const IncidentSnapshot& snap) {
     if (!any) md << "*No chat messages were captured.*\n";
 }
 
+std::size_t count_actions(const IncidentSnapshot& snap, ActionKind kind) {
+    std::size_t n = 0;
+    for (const auto& a : snap.actions) n += a.kind == kind;
+    for (const auto& m : snap.merged) n += count_actions(m, kind);
+    return n;
+}
+
+void action_table(std::ostringstream& md, const IncidentSnapshot& snap, ActionKind kind) {
+    const bool grouped = !snap.merged.empty();
+    md << (grouped ? "| # | Incident | Action | Owner | Due | Status | From |\n"
+                     "|---|---|---|---|---|---|---|\n"
+                   : "| # | Action | Owner | Due | Status | From |\n|---|---|---|---|---|---|\n");
+    action_rows(md, snap, kind, grouped);
+    for (const auto& m : snap.merged) action_rows(md, m, kind, true);
+    md << "\n";
+}
+
+// A written section's text, or the prompt in italics where nothing was written.
+std::string text_or(const std::optional<SectionRevision>& written, std::string_view prompt) {
+    return written ? inline_text(written->text) : "*" + std::string(prompt) + "*";
+}
+
+void lesson_lines(std::ostringstream& md, std::string_view title,
+                  const std::vector<SectionRevision>& lessons) {
+    md << "- **" << title << ":**";
+    if (lessons.empty()) {
+        md << " *…*\n";
+        return;
+    }
+    md << "\n";
+    for (const auto& l : lessons)
+        md << "  - " << inline_text(l.text) << " *(" << who(l.author) << ")*\n";
+}
+
 }  // namespace
 
 std::string render_postmortem(const IncidentSnapshot& snap) {
     const Incident& inc = snap.incident;
     const bool grouped = !snap.merged.empty();
+    const PostmortemSections sections = current_sections(snap.revisions);
     std::ostringstream md;
     header(md, snap);
 
@@ -182,9 +225,14 @@ std::string render_postmortem(const IncidentSnapshot& snap) {
        << "\n\n";
 
     md << "## Impact\n\n"
-          "- **Customers:** *who was affected, how many, what they saw.*\n"
-          "- **Internal operations:** *teams and processes that were disrupted.*\n"
-          "- **Availability:** *which services were degraded or down, and for how long.*\n\n";
+       << "- **Customers:** "
+       << text_or(sections.impact_customers, "who was affected, how many, what they saw.") << "\n"
+       << "- **Internal operations:** "
+       << text_or(sections.impact_internal, "teams and processes that were disrupted.") << "\n"
+       << "- **Availability:** "
+       << text_or(sections.impact_availability,
+                  "which services were degraded or down, and for how long.")
+       << "\n\n";
 
     md << "## Timeline (key events, UTC)\n\n";
     md << (grouped ? "| Time | Incident | Kind | Who | Event |\n|---|---|---|---|---|\n"
@@ -194,8 +242,11 @@ std::string render_postmortem(const IncidentSnapshot& snap) {
     md << "\n";
 
     md << "## Root cause analysis (5 whys)\n\n";
-    for (int i = 1; i <= 5; ++i) md << i << ". Why? *…*\n";
-    md << "\n**Root cause:** *…*\n\n";
+    for (std::size_t i = 0; i < std::max<std::size_t>(5, sections.whys.size()); ++i) {
+        md << i + 1 << ". Why? "
+           << (i < sections.whys.size() ? inline_text(sections.whys[i].text) : "*…*") << "\n";
+    }
+    md << "\n**Root cause:** " << text_or(sections.root_cause, "…") << "\n\n";
 
     md << "## Contributing factors\n\n";
     for (const FactorCategory category : k_factor_categories) {
@@ -211,30 +262,26 @@ std::string render_postmortem(const IncidentSnapshot& snap) {
     }
 
     md << "## Corrective actions\n\n";
-    std::size_t action_count = snap.actions.size();
-    for (const auto& m : snap.merged) action_count += m.actions.size();
-    if (action_count == 0) {
+    if (count_actions(snap, ActionKind::corrective) == 0) {
         md << "*No action items were recorded.*\n\n";
     } else {
-        md << (grouped
-                   ? "| # | Incident | Action | Owner | Due | Status | From |\n"
-                     "|---|---|---|---|---|---|---|\n"
-                   : "| # | Action | Owner | Due | Status | From |\n|---|---|---|---|---|---|\n");
-        action_rows(md, snap, grouped);
-        for (const auto& m : snap.merged) action_rows(md, m, true);
-        md << "\n";
+        action_table(md, snap, ActionKind::corrective);
     }
 
-    md << "## Preventive measures\n\n"
-          "- *Runbook and documentation updates.*\n"
-          "- *Monitoring thresholds, alerts and deployment safeguards.*\n"
-          "- *Training and automation.*\n\n";
+    md << "## Preventive measures\n\n";
+    if (count_actions(snap, ActionKind::preventive) == 0) {
+        md << "- *Runbook and documentation updates.*\n"
+              "- *Monitoring thresholds, alerts and deployment safeguards.*\n"
+              "- *Training and automation.*\n\n";
+    } else {
+        action_table(md, snap, ActionKind::preventive);
+    }
 
-    md << "## Lessons learned\n\n"
-          "- **What went well:** *…*\n"
-          "- **What went wrong:** *…*\n"
-          "- **Where we got lucky:** *…*\n\n"
-          "### Review of the response\n\n"
+    md << "## Lessons learned\n\n";
+    lesson_lines(md, "What went well", sections.lessons_well);
+    lesson_lines(md, "What went wrong", sections.lessons_wrong);
+    lesson_lines(md, "Where we got lucky", sections.lessons_lucky);
+    md << "\n### Review of the response\n\n"
           "- Was the incident detected, declared and staffed quickly enough?\n"
           "- Were stakeholders kept informed at the right cadence?\n"
           "- What would make the next response smoother?\n\n";
@@ -252,6 +299,12 @@ std::string render_postmortem(const IncidentSnapshot& snap) {
     md << "- Post-mortem owner: "
        << (inc.postmortem_owner.empty() ? "*unassigned*" : inc.postmortem_owner) << "\n";
     md << "- Due: " << inc.postmortem_due.value_or("*not set*") << "\n";
+    const auto review_at = sections.review_at();
+    md << "- Review meeting: "
+       << (review_at ? format_time(*review_at).substr(0, 10) + " " +
+                           format_time(*review_at).substr(11, 5) + " UTC"
+                     : std::string("*not scheduled* (`/incident review YYYY-MM-DD HH:MM`)"))
+       << "\n";
     md << "- Status: "
        << (inc.postmortem_published_at ? "published " + format_time(*inc.postmortem_published_at)
                                        : std::string("draft"))

@@ -356,6 +356,20 @@ std::string stats_page(const Stats& stats, const std::vector<Incident>& incident
         }
         body += "</tbody></table>";
     }
+
+    body += "<h2>Affected services</h2>";
+    if (stats.services.empty()) {
+        body +=
+            "<p class=\"muted\">None recorded in this period: <code>/incident service "
+            "&lt;name&gt;</code> names one.</p>";
+    } else {
+        body += "<table><thead><tr><th>Service</th><th>Incidents</th></tr></thead><tbody>";
+        for (const auto& service : stats.services) {
+            body += "<tr><td>" + esc(service.name) + "</td><td>" +
+                    std::to_string(service.incidents) + "</td></tr>";
+        }
+        body += "</tbody></table>";
+    }
     return page("Stats", body, chrome);
 }
 
