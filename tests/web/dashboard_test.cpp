@@ -273,6 +273,27 @@ TEST_CASE("dashboard: stats page draws two SVG charts") {
 
     web.bot.command("factor process handover & paging were slow", "alice", "C2");
     CHECK(contains(web.get("/stats").body, "<tr><td>Process gaps</td><td>1</td><td>1</td></tr>"));
+
+    CHECK(contains(web.get("/stats").body, "<code>/incident service &lt;name&gt;</code>"));
+    web.bot.command("service search<b>", "alice", "C1");
+    web.bot.command("service search<b>", "alice", "C2");
+    CHECK(contains(web.get("/stats").body, "<tr><td>search&lt;b&gt;</td><td>2</td></tr>"));
+}
+
+TEST_CASE("dashboard: sections written in chat replace their placeholders on the page") {
+    Web web;
+    play_incident(web.bot);
+    const std::string before = web.get("/incidents/INC-1/postmortem").body;
+    CHECK(contains(before, "who was affected, how many, what they saw."));
+    web.bot.command("impact customers <b>30%</b> of checkouts failed", "carol", "C1");
+    web.bot.command("rootcause pool size unchecked", "carol", "C1");
+    const std::string after = web.get("/incidents/INC-1/postmortem").body;
+    CHECK_FALSE(contains(after, "who was affected, how many, what they saw."));
+    CHECK_FALSE(contains(after, "<b>30%"));  // typed markup never becomes markup
+    CHECK(contains(after, "of checkouts failed"));
+    CHECK(contains(after, "pool size unchecked"));
+    CHECK(contains(web.get("/incidents/INC-1/postmortem.md").body,
+                   "- **Customers:** <b>30%</b> of checkouts failed"));
 }
 
 TEST_CASE("dashboard: an incident titled with markup shows as text everywhere") {
