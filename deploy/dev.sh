@@ -3,6 +3,7 @@
 # Each installs the Debian packages that are missing, rebuilds what is stale, then runs.
 # For CI also: `sanitize` (the tests under ASan + UBSan, in build-asan) and
 # `fuzz [seconds]` (each libFuzzer target for that long, 20 s by default, in build-fuzz).
+# And `bench`: the benchmark of tests/bench, side by side with the Bolt-js peer (node, npm).
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -119,8 +120,21 @@ case "${1:-}" in
     install_missing "${packages[@]}"
     run_fuzz "${2:-20}"
     ;;
+  bench)
+    install_missing "${packages[@]}"
+    # Node and npm for the peer, from Debian unless a node with its npm is there already.
+    command -v node >/dev/null && command -v npm >/dev/null || install_missing nodejs npm
+    build_all >&2
+    peer="$root/tests/bench/peer"
+    # The pinned Bolt (package-lock.json) into the peer's node_modules (ignored by git).
+    if [ ! -f "$peer/node_modules/.package-lock.json" ] ||
+        [ "$peer/package-lock.json" -nt "$peer/node_modules/.package-lock.json" ]; then
+      (cd "$peer" && npm ci --no-audit --no-fund --loglevel=error) >&2
+    fi
+    exec "$build/tests/bench/incident-bench"
+    ;;
   *)
-    echo "usage: deploy/dev.sh run [incident-bot arguments] | test | sanitize | fuzz [seconds]" >&2
+    echo "usage: deploy/dev.sh run [incident-bot arguments] | test | sanitize | fuzz [seconds] | bench" >&2
     exit 2
     ;;
 esac

@@ -26,7 +26,13 @@ FakeSlack::FakeSlack(asio::any_io_executor executor, std::optional<net::TlsConte
               }
               co_return api(request);
           },
-          net::HttpServerOptions{.tls = tls}),
+          // Slack queues whatever it has to deliver; the benchmark's burst is 5,000 envelopes.
+          [&] {
+              net::HttpServerOptions options;
+              options.tls = tls;
+              options.websocket.max_queued_messages = 65536;
+              return options;
+          }()),
       scheme_(tls ? "https" : "http") {
     server_.add_websocket_route("/link/", [this](net::WebSocketSession s) { return session(s); });
     const auto status = server_.listen("127.0.0.1:0");
