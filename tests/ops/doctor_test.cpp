@@ -39,11 +39,25 @@ Run doctor(asio::io_context& io, const fs::path& dir, std::vector<std::string> e
     options.out = dir / ("doctor-" + std::to_string(++runs) + ".out");
     options.err = dir / ("doctor-" + std::to_string(runs) + ".err");
     options.uid = uid;
+    // Another user may not be able to reach the build tree (a clone in root's 0700 home):
+    // that user runs a copy from `dir`, which everyone may enter.
+    std::string binary = k_binary;
+    if (uid) {
+        const fs::path bin = dir / "bin";
+        fs::create_directories(bin);
+        fs::permissions(bin, fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec |
+                                 fs::perms::others_read | fs::perms::others_exec);
+        binary = (bin / "incident-bot").string();
+        fs::copy_file(k_binary, binary, fs::copy_options::overwrite_existing);
+        fs::permissions(binary, fs::perms::owner_all | fs::perms::group_read |
+                                    fs::perms::group_exec | fs::perms::others_read |
+                                    fs::perms::others_exec);
+    }
     Run run;
     const bool finished = run_async(
         io,
         [&]() -> asio::awaitable<void> {
-            Process process(k_binary, options);
+            Process process(binary, options);
             const auto status = co_await process.wait(milliseconds(30'000));
             run.status = status.value_or(-1);
             run.out = process.out();
