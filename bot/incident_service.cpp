@@ -14,7 +14,10 @@ namespace incident {
 namespace {
 
 constexpr std::size_t k_max_title = 200;
-constexpr std::size_t k_max_text = 40'000;  // Slack's own message limit
+// Against abuse only: far above what a platform delivers (Slack: 40,000 characters, up to
+// ~160 KB of UTF-8; Mattermost: 16,383 runes). Anything a platform delivers is kept whole;
+// pages and post-mortems clip what they show (clip_for_display).
+constexpr std::size_t k_max_text = 1024 * 1024;
 constexpr std::string_view k_pushpin = "pushpin";
 constexpr std::string_view k_memo = "memo";
 

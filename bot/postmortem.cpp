@@ -133,8 +133,8 @@ void key_timeline(std::ostringstream& md, const IncidentSnapshot& snap, bool wit
         md << "| " << format_time(e.at) << " | ";
         if (with_source) md << snap.incident.key() << " | ";
         md << (e.kind == EntryKind::message ? "key message" : to_string(e.kind)) << " | "
-           << cell(who(e.author)) << " | " << cell(e.text) << (e.deleted_at ? " *(deleted)*" : "")
-           << " |\n";
+           << cell(who(e.author)) << " | " << cell(clip_for_display(e.text))
+           << (e.deleted_at ? " *(deleted)*" : "") << " |\n";
     }
 }
 
@@ -160,15 +160,16 @@ void channel_log(std::ostringstream& md, const IncidentSnapshot& snap) {
         if (e.key_event) md << " 📌";
         md << ": ";
         if (e.deleted_at) {
-            md << "~~" << inline_text(e.text) << "~~ *(deleted " << format_time(*e.deleted_at)
-               << ")*";
+            md << "~~" << inline_text(clip_for_display(e.text)) << "~~ *(deleted "
+               << format_time(*e.deleted_at) << ")*";
         } else {
-            md << inline_text(e.text);
+            md << inline_text(clip_for_display(e.text));
         }
         if (e.edited_at) {
             md << " *(edited " << format_time(*e.edited_at) << "; earlier: ";
             for (std::size_t i = 0; i < e.previous_texts.size(); ++i) {
-                md << (i ? " / " : "") << "\"" << inline_text(e.previous_texts[i]) << "\"";
+                md << (i ? " / " : "") << "\"" << inline_text(clip_for_display(e.previous_texts[i]))
+                   << "\"";
             }
             md << ")*";
         }

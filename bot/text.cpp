@@ -13,6 +13,21 @@ std::string to_lower(std::string_view text) {
     return out;
 }
 
+std::string clip_for_display(std::string_view text, std::size_t max_chars) {
+    // Continuation bytes (10xxxxxx) do not start a character.
+    const auto starts_char = [](char c) { return (static_cast<unsigned char>(c) & 0xC0) != 0x80; };
+    std::size_t chars = 0;
+    std::size_t cut = text.size();
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        if (!starts_char(text[i])) continue;
+        if (chars == max_chars) cut = i;
+        ++chars;
+    }
+    if (chars <= max_chars) return std::string(text);
+    return std::string(text.substr(0, cut)) + "… (" + std::to_string(chars - max_chars) +
+           " more characters, see the JSON export)";
+}
+
 std::string_view trim(std::string_view text) {
     const auto is_space = [](char c) {
         return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';

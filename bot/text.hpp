@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstddef>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -13,6 +14,13 @@ std::string to_lower(std::string_view text);  // ASCII only: commands and keywor
 std::string_view trim(std::string_view text);
 std::vector<std::string_view> split_words(std::string_view text);
 bool is_valid_utf8(std::string_view text);
+
+// What a page or a post-mortem shows of a long chat text: the whole text is stored (and in
+// the JSON export); renderings show at most this many characters (code points).
+inline constexpr std::size_t k_display_chars = 4'000;
+// `text` when it has at most `max_chars` code points; otherwise its first `max_chars` code
+// points followed by "… (N more characters, see the JSON export)". Never splits a character.
+std::string clip_for_display(std::string_view text, std::size_t max_chars = k_display_chars);
 
 // "Checkout is DOWN!" -> "checkout-is-down"; at most `max_length` bytes, never empty.
 std::string slugify(std::string_view text, std::size_t max_length);

@@ -112,13 +112,13 @@ std::string timeline_entry(const TimelineEntry& e) {
     if (e.deleted_at) {
         out += " <span class=\"tag\">deleted " + esc(format_time(*e.deleted_at)) + "</span>";
     }
-    out += "<div class=\"text\">" + esc(e.text) + "</div>";
+    out += "<div class=\"text\">" + esc(clip_for_display(e.text)) + "</div>";
     if (!e.previous_texts.empty()) {
         out += "<details><summary>" + std::to_string(e.previous_texts.size()) +
                (e.previous_texts.size() == 1 ? " earlier version" : " earlier versions") +
                "</summary><ol>";
         for (const auto& text : e.previous_texts) {
-            out += "<li><span class=\"text\">" + esc(text) + "</span></li>";
+            out += "<li><span class=\"text\">" + esc(clip_for_display(text)) + "</span></li>";
         }
         out += "</ol></details>";
     }

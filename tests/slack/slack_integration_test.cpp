@@ -177,11 +177,12 @@ TEST_CASE("slack socket mode: malformed and unknown frames change nothing") {
                          {"payload", {{"type", "event_callback"}}}});
         h.fake->deliver(events_envelope(
             "EvBadUtf",
-            message_event(channel, "U2", "1800000300.000100", std::string(100'000, 'x'))));
+            message_event(channel, "U2", "1800000300.000100", std::string(1024 * 1024 + 1, 'x'))));
         REQUIRE(co_await h.acked("env-EvBadUtf"));
         CHECK(h.adapter->socket_connected());
         CHECK(h.ack_of("env-mystery").is_object());
-        CHECK(h.service.timeline(1).size() == entries);  // the 100 kB message was refused
+        // Over the bound against abuse (1 MiB, far above Slack's 40,000 characters): refused.
+        CHECK(h.service.timeline(1).size() == entries);
         h.fake->deliver(events_envelope(
             "EvOk", message_event(channel, "U2", "1800000301.000100", "still here")));
         REQUIRE(co_await h.acked("env-EvOk"));

@@ -44,6 +44,18 @@ TEST_CASE("UTF-8 validation rejects malformed, overlong and surrogate sequences"
     CHECK_FALSE(is_valid_utf8("\xFF"));
 }
 
+TEST_CASE("long texts are clipped for display by characters, with what was left out") {
+    CHECK(clip_for_display("short", 5) == "short");
+    CHECK(clip_for_display("", 0) == "");
+    CHECK(clip_for_display("abcdef", 4) == "abcd… (2 more characters, see the JSON export)");
+    // Counted in characters, and never cut inside one.
+    CHECK(clip_for_display("€€€", 3) == "€€€");
+    CHECK(clip_for_display("é€🔥x", 2) == "é€… (2 more characters, see the JSON export)");
+    const std::string long_text(k_display_chars + 10, 'a');
+    CHECK(clip_for_display(long_text) ==
+          std::string(k_display_chars, 'a') + "… (10 more characters, see the JSON export)");
+}
+
 TEST_CASE("slugs are channel-safe and bounded") {
     CHECK(slugify("Checkout is DOWN!!", 40) == "checkout-is-down");
     CHECK(slugify("   ", 40) == "incident");

@@ -224,6 +224,35 @@ TEST_CASE("dashboard: incident page shows roles, times, actions and the whole ti
     CHECK(contains(html, "href=\"/incidents/INC-1/postmortem.md\""));
 }
 
+TEST_CASE("dashboard: a long message is clipped on the pages, whole in the JSON") {
+    Web web;
+    const std::string ch = web.bot.declare();
+    // 40,000 characters (Slack's limit) of three-byte characters: 120,000 bytes.
+    std::string text;
+    for (int i = 0; i < 40'000; ++i) text += "€";
+    const Outcome said = web.bot.say(ch, ch + "-long", text);
+    REQUIRE_MESSAGE(said.reply.ok, said.reply.text);
+    const std::string marker =
+        "… (" + std::to_string(40'000 - k_display_chars) + " more characters, see the JSON export)";
+    std::string shown;
+    for (std::size_t i = 0; i < k_display_chars; ++i) shown += "€";
+
+    const std::string page = web.get("/incidents/INC-1").body;
+    CHECK(contains(page, shown + marker));
+    CHECK(!contains(page, text));
+    for (const std::string target :
+         {"/incidents/INC-1/postmortem", "/incidents/INC-1/postmortem.md"}) {
+        INFO(target);
+        const std::string body = web.get(target).body;
+        CHECK(contains(body, shown + marker));
+        CHECK(!contains(body, text));
+    }
+    const auto api = nlohmann::json::parse(web.get("/api/incidents/INC-1").body);
+    bool whole = false;
+    for (const auto& e : api["timeline"]) whole |= e.value("text", "") == text;
+    CHECK(whole);
+}
+
 TEST_CASE("dashboard: post-mortem as HTML and as a Markdown download") {
     Web web;
     play_incident(web.bot);
