@@ -95,10 +95,37 @@ Outcome IncidentService::execute(const std::string& key, const std::function<Rep
     }
     if (!out.duplicate) out.effects = std::move(pending_);
     pending_.clear();
-    for (const auto& effect : out.effects) {
+    if (batch_depth_ > 0) {
+        // Only a savepoint was released: the batch's commit may still fail.
+        uncommitted_.insert(uncommitted_.end(), out.effects.begin(), out.effects.end());
+        return out;
+    }
+    tell_listeners(out.effects);
+    return out;
+}
+
+void IncidentService::batch(const std::function<void()>& work) {
+    const std::size_t before = uncommitted_.size();
+    ++batch_depth_;
+    try {
+        store_.transaction(work);
+    } catch (...) {
+        --batch_depth_;
+        // Rolled back (to this batch's savepoint, when nested): its effects never happened.
+        uncommitted_.erase(uncommitted_.begin() + static_cast<std::ptrdiff_t>(before),
+                           uncommitted_.end());
+        throw;
+    }
+    if (--batch_depth_ > 0) return;
+    const std::vector<Effect> committed = std::move(uncommitted_);
+    uncommitted_.clear();
+    tell_listeners(committed);
+}
+
+void IncidentService::tell_listeners(const std::vector<Effect>& effects) {
+    for (const auto& effect : effects) {
         for (const auto& listener : listeners_) listener(effect);
     }
-    return out;
 }
 
 void IncidentService::add_effect_listener(EffectListener listener) {

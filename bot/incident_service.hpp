@@ -60,8 +60,9 @@ public:
     Outcome execute(const std::string& key, const std::function<Reply()>& work);
 
     // Runs several events or commands (each through execute()) in one transaction, so a
-    // burst costs one durable commit; if the commit fails, none of them happened.
-    void batch(const std::function<void()>& work) { store_.transaction(work); }
+    // burst costs one durable commit; if the commit fails, none of them happened, and no
+    // effect listener hears of them: listeners run once the outermost batch has committed.
+    void batch(const std::function<void()>& work);
 
     // The adapter created the incident's channel.
     void bind_channel(std::int64_t number, const std::string& platform,
@@ -125,13 +126,15 @@ public:
     Timestamp now() const { return clock_.now(); }
     void queue(Effect effect) { pending_.push_back(std::move(effect)); }
 
-    // Called with every effect of a committed execute(), after the commit and before the
-    // Outcome returns, on the caller's thread: how sinks that no adapter knows (webhook,
-    // email) see every Notify. Listeners must be quick and must not throw.
+    // Called with every effect of a committed execute(), on the caller's thread, after the
+    // outermost commit: before the Outcome returns, or inside batch() once the batch has
+    // committed. How sinks that no adapter knows (webhook, email) see every Notify.
+    // Listeners must be quick and must not throw.
     using EffectListener = std::function<void(const Effect&)>;
     void add_effect_listener(EffectListener listener);
 
 private:
+    void tell_listeners(const std::vector<Effect>& effects);
     void capture(const MessagePosted& e);
     void capture(const MessageEdited& e);
     void capture(const MessageDeleted& e);
@@ -152,6 +155,9 @@ private:
     ServiceOptions options_;
     std::vector<Effect> pending_;
     std::vector<EffectListener> listeners_;
+    // Inside batch(): effects of committed execute() calls that wait for the outer commit.
+    int batch_depth_ = 0;
+    std::vector<Effect> uncommitted_;
 };
 
 }  // namespace incident

@@ -14,6 +14,7 @@
 #include "bot/clock.hpp"
 #include "commands/router.hpp"
 #include "envelopes.hpp"
+#include "failing_store.hpp"
 #include "fake_slack.hpp"
 #include "run_async.hpp"
 #include "storage/sqlite_store.hpp"
@@ -51,6 +52,8 @@ struct SlackHarness {
     std::unique_ptr<net::testing::TestCertificates> certs;
     std::unique_ptr<FakeSlack> fake;
     SqliteStore store{":memory:"};
+    // What the bot uses: `store`, with commits a test can make fail.
+    FailingStore failing{store};
     SystemClock system_clock;
     ManualClock manual_clock{1'800'000'000'000};
     Clock& clock;
@@ -62,7 +65,7 @@ struct SlackHarness {
 
     explicit SlackHarness(SlackHarnessOptions o = {})
         : clock(o.manual_clock ? static_cast<Clock&>(manual_clock) : system_clock),
-          service(store, clock, ServiceOptions{"https://bot.example.com"}) {
+          service(failing, clock, ServiceOptions{"https://bot.example.com"}) {
         commands::register_builtin_commands(router);
         if (o.tls) {
             certs = std::make_unique<net::testing::TestCertificates>();
