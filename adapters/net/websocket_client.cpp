@@ -96,6 +96,14 @@ bool WebSocketClient::is_open() const {
     return core_ && core_->is_open();
 }
 
+WebSocketQueueStats WebSocketClient::queue_stats() const {
+    return core_ ? core_->queue_stats() : WebSocketQueueStats{};
+}
+
+std::chrono::milliseconds WebSocketClient::silent_for() const {
+    return core_ ? core_->silent_for() : std::chrono::milliseconds(0);
+}
+
 WebSocketCloseStatus WebSocketClient::close_status() const {
     if (core_) return core_->status();
     WebSocketCloseStatus status;

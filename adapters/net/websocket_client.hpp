@@ -7,6 +7,7 @@
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -21,9 +22,9 @@ class WsCore;
 
 // One WebSocket connection to a ws:// or wss:// URL (TLS verified like HttpClient).
 // A background reader receives all the time, so pongs are seen however slowly the
-// owner calls read(); a pinger closes the connection when a pong is late (status
-// "dead"). Single use: after it ends, make a new client to reconnect. Use it from
-// the io_context's thread only.
+// owner calls read(); it pings when the server has been silent for ping_interval and
+// drops the connection (status "dead") when nothing at all came for dead_after. Single use: after
+// it ends, make a new client to reconnect. Use it from the io_context's thread only.
 class WebSocketClient {
 public:
     WebSocketClient(boost::asio::any_io_executor executor, TlsContext tls,
@@ -44,7 +45,9 @@ public:
     // owner can store a burst in one transaction. Empty once the connection has ended.
     boost::asio::awaitable<std::vector<std::string>> read_burst(std::size_t max);
     // Queues a text message; one writer sends queued messages in order, so messages
-    // from concurrent coroutines never interleave. False when not open or queue full.
+    // from concurrent coroutines never interleave. Never dropped: while
+    // max_queued_messages wait, the connection reads nothing new from the peer instead.
+    // False only when the connection is not open (or closing).
     bool send(std::string text);
     // Until every queued message was written (or the connection ended).
     boost::asio::awaitable<void> flush();
@@ -56,6 +59,9 @@ public:
 
     bool is_open() const;
     WebSocketCloseStatus close_status() const;
+    WebSocketQueueStats queue_stats() const;
+    // How long nothing was heard from the server (the liveness check's measure).
+    std::chrono::milliseconds silent_for() const;
 
 private:
     boost::asio::any_io_executor executor_;

@@ -36,6 +36,10 @@ bool WebSocketSession::is_open() const {
     return core_->is_open();
 }
 
+WebSocketQueueStats WebSocketSession::queue_stats() const {
+    return core_->queue_stats();
+}
+
 WebSocketCloseStatus WebSocketSession::close_status() const {
     return core_->status();
 }

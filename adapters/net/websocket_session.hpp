@@ -30,7 +30,8 @@ public:
 
     // The next message; nullopt when the connection ended. One reader at a time.
     boost::asio::awaitable<std::optional<std::string>> read();
-    // Queued; written in order by one writer. False when not open.
+    // Queued; written in order by one writer, never dropped. The queue is the owner's to
+    // bound (a test server may queue a whole flood at once). False when not open.
     bool send(std::string text);
     boost::asio::awaitable<void> flush();
     boost::asio::awaitable<void> close(std::uint16_t code = 1000, std::string reason = {});
@@ -39,6 +40,7 @@ public:
 
     bool is_open() const;
     WebSocketCloseStatus close_status() const;
+    WebSocketQueueStats queue_stats() const;
 
 private:
     std::shared_ptr<detail::WsCore> core_;

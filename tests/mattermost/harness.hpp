@@ -100,7 +100,7 @@ struct MattermostHarness {
                               net::Jitter::full};
         if (o.ping_interval.count() > 0) {
             options_.websocket.ping_interval = o.ping_interval;
-            options_.websocket.pong_timeout = o.ping_interval;
+            options_.websocket.dead_after = 2 * o.ping_interval;
         }
         adapter = make_adapter();
     }

@@ -216,7 +216,7 @@ TEST_CASE("websocket: a server that stops answering pings is reported dead") {
     fx.listen();
     WebSocketOptions options;
     options.ping_interval = milliseconds(100);
-    options.pong_timeout = milliseconds(200);
+    options.dead_after = milliseconds(300);
     auto client = fx.client(options);
 
     CHECK(run_async(fx.io, [&]() -> awaitable<void> {
@@ -225,11 +225,12 @@ TEST_CASE("websocket: a server that stops answering pings is reported dead") {
         CHECK(co_await client->read() == "hello");
         CHECK_FALSE(co_await client->read());
         const auto elapsed = std::chrono::steady_clock::now() - start;
-        CHECK(elapsed >= milliseconds(250));
+        CHECK(elapsed >= milliseconds(300));
         CHECK(elapsed < milliseconds(3000));
         const WebSocketCloseStatus status = client->close_status();
         CHECK(status.kind == Kind::dead);
-        CHECK(status.message == "no pong within 200 ms");
+        CHECK(status.message.starts_with("no frame or pong for "));
+        CHECK(status.message.ends_with(" ms (dead after 300 ms)"));
         CHECK_FALSE(client->is_open());
     }));
 }
@@ -240,7 +241,7 @@ TEST_CASE("websocket: a server that answers pings stays alive") {
     fx.listen();
     WebSocketOptions options;
     options.ping_interval = milliseconds(50);
-    options.pong_timeout = milliseconds(500);
+    options.dead_after = milliseconds(150);
     auto client = fx.client(options);
 
     CHECK(run_async(fx.io, [&]() -> awaitable<void> {
@@ -399,4 +400,108 @@ TEST_CASE("websocket: server stop ends open sessions and connect errors are repo
         auto wrong = fx.client();
         CHECK_FALSE((co_await wrong->connect("https://127.0.0.1/")).ok());
     }));
+}
+
+TEST_CASE(
+    "websocket: under a flood no reply is dropped: the client stops reading while its send "
+    "queue is full") {
+    Fixture fx;
+    constexpr int k_frames = 3000;
+    const std::string payload(8192, 'x');
+    WebSocketOptions options;
+    options.max_queued_messages = 16;
+    options.max_buffered_messages = 16;
+    auto client = fx.client(options);
+    std::vector<int> replies;
+    bool in_order = true;
+    fx.route("/flood", [&](WebSocketSession session) -> awaitable<void> {
+        for (int i = 0; i < k_frames; ++i) session.send(std::to_string(i) + ":" + payload);
+        // Reads nothing until the client's replies have filled the sockets and its queue.
+        co_await wait_until([&] { return client->queue_stats().queued >= 16; },
+                            milliseconds(10'000));
+        while (replies.size() < std::size_t(k_frames)) {
+            auto reply = co_await session.read();
+            if (!reply) break;
+            const int n = std::stoi(reply->substr(3, reply->find(':', 3) - 3));
+            in_order &= n == static_cast<int>(replies.size());
+            replies.push_back(n);
+        }
+        while (co_await session.read()) {
+        }
+    });
+    fx.listen();
+
+    CHECK(run_async(fx.io, [&]() -> awaitable<void> {
+        REQUIRE((co_await client->connect(fx.url("/flood"))).ok());
+        // Echo every frame, as an adapter acks every envelope.
+        int echoed = 0;
+        while (echoed < k_frames) {
+            auto message = co_await client->read();
+            REQUIRE(message);
+            CHECK(client->send("re:" + message->substr(0, message->find(':')) + ":" + payload));
+            ++echoed;
+        }
+        REQUIRE(co_await wait_until([&] { return replies.size() == std::size_t(k_frames); },
+                                    milliseconds(10'000)));
+        CHECK(in_order);
+        const WebSocketQueueStats stats = client->queue_stats();
+        MESSAGE("send queue at most " << stats.max_queued << ", read-ahead at most "
+                                      << stats.max_buffered);
+        CHECK(stats.max_queued >= 16);  // the queue did fill: back-pressure was exercised
+        CHECK(stats.max_queued <= 16 + 16);
+        CHECK(stats.max_buffered <= 16);
+        co_await client->close();
+        CHECK(client->close_status().kind == Kind::closed_locally);
+    }));
+}
+
+TEST_CASE(
+    "websocket: under a flood the read-ahead stays bounded (messages and bytes) while the owner "
+    "does not read, and nothing is lost") {
+    for (const bool by_bytes : {false, true}) {
+        CAPTURE(by_bytes);
+        Fixture fx;
+        constexpr int k_frames = 3000;
+        const std::string payload(8192, 'y');
+        WebSocketOptions options;
+        options.max_buffered_messages = by_bytes ? 100'000 : 32;
+        options.max_buffered_bytes = by_bytes ? 256 * 1024 : 1024 * 1024 * 1024;
+        const std::size_t bound = by_bytes ? 256 * 1024 / 8192 + 1 : 32;
+        auto client = fx.client(options);
+        fx.route("/flood", [&](WebSocketSession session) -> awaitable<void> {
+            for (int i = 0; i < k_frames; ++i) session.send(std::to_string(i) + ":" + payload);
+            co_await session.flush();
+            while (co_await session.read()) {
+            }
+        });
+        fx.listen();
+
+        CHECK(run_async(fx.io, [&]() -> awaitable<void> {
+            REQUIRE((co_await client->connect(fx.url("/flood"))).ok());
+            REQUIRE(
+                co_await wait_until([&] { return fx.sessions().size() == 1; }, milliseconds(2000)));
+            // The owner is busy: the reader fills the read-ahead to its bound and stops, so
+            // the server's frames wait in its own queue (TCP pushes back).
+            REQUIRE(co_await wait_until(
+                [&] {
+                    return client->queue_stats().buffered >= (by_bytes ? bound - 1 : bound) &&
+                           fx.sessions()[0].queue_stats().queued > 0;
+                },
+                milliseconds(10'000)));
+            const WebSocketQueueStats full = client->queue_stats();
+            MESSAGE("read-ahead " << full.buffered << " messages, " << full.buffered_bytes
+                                  << " bytes; the server still holds "
+                                  << fx.sessions()[0].queue_stats().queued);
+            CHECK(full.max_buffered <= bound);
+            CHECK(client->is_open());  // waiting on its owner is no sign of a dead peer
+
+            for (int i = 0; i < k_frames; ++i) {
+                auto message = co_await client->read();
+                REQUIRE(message);
+                REQUIRE(message->starts_with(std::to_string(i) + ":"));
+            }
+            CHECK(client->queue_stats().max_buffered <= bound);
+            co_await client->close();
+        }));
+    }
 }

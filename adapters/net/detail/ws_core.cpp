@@ -3,6 +3,7 @@
 #include "adapters/net/detail/spawn.hpp"
 
 #include <spdlog/spdlog.h>
+#include <algorithm>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/error.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -64,6 +65,7 @@ WsCore::WsCore(asio::any_io_executor executor, WebSocketOptions options, bool ba
       inbox_signal_(executor),
       outbox_signal_(executor),
       drained_signal_(executor),
+      room_signal_(executor),
       closed_signal_(executor),
       ping_timer_(executor),
       close_timer_(executor) {}
@@ -74,7 +76,9 @@ void WsCore::start() {
     spawn_loop(&WsCore::write_loop, "websocket writer");
     if (background_reader_) {
         spawn_loop(&WsCore::read_loop, "websocket reader");
-        if (options_.ping_interval.count() > 0) spawn_loop(&WsCore::ping_loop, "websocket pinger");
+        if (options_.ping_interval.count() > 0 && options_.dead_after.count() > 0) {
+            spawn_loop(&WsCore::liveness_loop, "websocket liveness");
+        }
     }
 }
 
@@ -97,6 +101,8 @@ awaitable<std::optional<std::string>> WsCore::read() {
         if (inbox_.empty()) co_return std::nullopt;
         std::string message = std::move(inbox_.front());
         inbox_.pop_front();
+        inbox_bytes_ -= message.size();
+        room_signal_.notify();
         co_return message;
     }
     if (!is_open()) co_return std::nullopt;
@@ -113,17 +119,31 @@ std::optional<std::string> WsCore::try_read() {
     if (!background_reader_ || inbox_.empty()) return std::nullopt;
     std::string message = std::move(inbox_.front());
     inbox_.pop_front();
+    inbox_bytes_ -= message.size();
+    room_signal_.notify();
     return message;
+}
+
+bool WsCore::inbox_full() const {
+    return inbox_.size() >= options_.max_buffered_messages ||
+           inbox_bytes_ >= options_.max_buffered_bytes;
+}
+
+WebSocketQueueStats WsCore::queue_stats() const {
+    return WebSocketQueueStats{outbox_.size(), max_outbox_seen_, inbox_.size(), max_inbox_seen_,
+                               inbox_bytes_};
+}
+
+std::chrono::milliseconds WsCore::silent_for() const {
+    if (reader_waits_on_owner_) return std::chrono::milliseconds(0);
+    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
+                                                                 last_heard_);
 }
 
 bool WsCore::send(std::string text) {
     if (!is_open() || close_requested_) return false;
-    if (outbox_.size() >= options_.max_queued_messages) {
-        spdlog::warn("websocket: send queue full ({} messages), dropping a message",
-                     outbox_.size());
-        return false;
-    }
     outbox_.push_back(std::move(text));
+    max_outbox_seen_ = std::max(max_outbox_seen_, outbox_.size());
     outbox_signal_.notify();
     return true;
 }
@@ -151,24 +171,36 @@ void WsCore::abort(std::string why) {
     finish(Kind::closed_locally, asio::error::operation_aborted, std::move(why));
 }
 
-void WsCore::on_pong() {
-    if (!awaiting_pong_) return;
-    pong_received_ = true;
-    ping_timer_.cancel();
-}
-
 awaitable<void> WsCore::read_loop() {
     auto self = shared_from_this();
+    heard();
     while (is_open()) {
+        co_await wait_for_room();
+        if (!is_open()) break;
         std::string message;
         const error_code ec = co_await read_frame(message);
         if (ec) {
             on_read_error(ec);
             break;
         }
+        heard();
+        inbox_bytes_ += message.size();
         inbox_.push_back(std::move(message));
+        max_inbox_seen_ = std::max(max_inbox_seen_, inbox_.size());
         inbox_signal_.notify();
     }
+}
+
+awaitable<void> WsCore::wait_for_room() {
+    // The owner is behind: the peer's silence meanwhile is not the peer's fault.
+    if (inbox_full()) {
+        reader_waits_on_owner_ = true;
+        while (is_open() && inbox_full()) co_await room_signal_.wait();
+        reader_waits_on_owner_ = false;
+        heard();
+    }
+    // The peer does not take what we write: its silence keeps counting.
+    while (is_open() && outbox_full()) co_await drained_signal_.wait();
 }
 
 awaitable<void> WsCore::write_loop() {
@@ -205,34 +237,50 @@ awaitable<void> WsCore::write_loop() {
     drained_signal_.notify();
 }
 
-awaitable<void> WsCore::ping_loop() {
+awaitable<void> WsCore::liveness_loop() {
     auto self = shared_from_this();
+    using std::chrono::duration_cast;
+    using std::chrono::milliseconds;
+    using std::chrono::steady_clock;
     error_code ec;
     while (is_open() && !close_requested_) {
-        ping_timer_.expires_after(options_.ping_interval);
-        co_await ping_timer_.async_wait(asio::redirect_error(use_awaitable, ec));
-        if (!is_open() || close_requested_) break;
-
-        pong_received_ = false;
-        awaiting_pong_ = true;
-        ec = co_await send_ping();
-        if (ec) {
-            awaiting_pong_ = false;
-            if (is_open()) finish(Kind::failed, ec, "ping failed: " + ec.message());
-            break;
-        }
-        if (!pong_received_) {
-            ping_timer_.expires_after(options_.pong_timeout);
-            co_await ping_timer_.async_wait(asio::redirect_error(use_awaitable, ec));
-        }
-        awaiting_pong_ = false;
-        if (!is_open() || close_requested_) break;
-        if (!pong_received_) {
+        const auto now = steady_clock::now();
+        if (reader_waits_on_owner_) last_heard_ = now;
+        const auto silent = now - last_heard_;
+        if (silent >= options_.dead_after) {
+            const auto ms = duration_cast<milliseconds>(silent).count();
             finish(Kind::dead, asio::error::timed_out,
-                   "no pong within " + std::to_string(options_.pong_timeout.count()) + " ms");
+                   "no frame or pong for " + std::to_string(ms) + " ms (dead after " +
+                       std::to_string(options_.dead_after.count()) + " ms)");
             break;
         }
+        // Silent for a ping interval, and no ping since then: ask.
+        const auto quiet_since = std::max(last_heard_, last_ping_);
+        if (now - quiet_since >= options_.ping_interval && !ping_in_flight_) {
+            last_ping_ = now;
+            ping_in_flight_ = true;
+            // Not awaited here: a ping stuck behind a full socket must not delay the verdict.
+            spawn_loop(&WsCore::ping_once, "websocket ping");
+        }
+        // Woken at the verdict, or for the next ping once this one is out (ping_once).
+        auto wake = last_heard_ + options_.dead_after;
+        if (!ping_in_flight_) {
+            wake = std::min(wake, std::max(last_heard_, last_ping_) + options_.ping_interval);
+        }
+        ping_timer_.expires_at(wake);
+        co_await ping_timer_.async_wait(asio::redirect_error(use_awaitable, ec));
     }
+}
+
+awaitable<void> WsCore::ping_once() {
+    auto self = shared_from_this();
+    const error_code ec = co_await send_ping();
+    ping_in_flight_ = false;
+    if (ec && is_open() && !close_requested_) {
+        finish(Kind::failed, ec, "ping failed: " + ec.message());
+        co_return;
+    }
+    ping_timer_.cancel();  // the liveness loop plans the next ping
 }
 
 awaitable<void> WsCore::close_guard() {
@@ -284,6 +332,7 @@ void WsCore::finish(Kind kind, error_code ec, std::string message) {
     inbox_signal_.notify();
     outbox_signal_.notify();
     drained_signal_.notify();
+    room_signal_.notify();
     closed_signal_.notify();
 }
 

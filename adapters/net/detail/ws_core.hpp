@@ -10,6 +10,7 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include <chrono>
 #include <cstdint>
 #include <deque>
 #include <memory>
@@ -48,6 +49,8 @@ public:
     // Bytes of a next frame are already waiting in the kernel or the TLS layer.
     virtual bool input_pending() = 0;
     boost::asio::awaitable<std::optional<std::string>> read();
+    // Queues `text` while open; never drops it. Back-pressure comes from the reader, which
+    // reads no new frame while the queue is at max_queued_messages.
     bool send(std::string text);
     boost::asio::awaitable<void> flush();
     boost::asio::awaitable<void> close(std::uint16_t code, std::string reason);
@@ -55,6 +58,9 @@ public:
 
     bool is_open() const { return status_.kind == WebSocketCloseStatus::Kind::open; }
     const WebSocketCloseStatus& status() const { return status_; }
+    WebSocketQueueStats queue_stats() const;
+    // How long nothing was heard from the peer (0 while the reader waits on the owner).
+    std::chrono::milliseconds silent_for() const;
     const boost::asio::any_io_executor& executor() const { return executor_; }
 
 protected:
@@ -70,7 +76,8 @@ protected:
     // True for the error a read reports after a completed closing handshake.
     virtual bool is_closed_error(const boost::system::error_code& ec) const = 0;
 
-    void on_pong();
+    // A control frame (ping or pong) came from the peer: it is alive.
+    void on_control_frame() { heard(); }
     const WebSocketOptions& options() const { return options_; }
 
 private:
@@ -79,7 +86,14 @@ private:
     void spawn_loop(boost::asio::awaitable<void> (WsCore::*loop)(), const char* what);
     boost::asio::awaitable<void> read_loop();
     boost::asio::awaitable<void> write_loop();
-    boost::asio::awaitable<void> ping_loop();
+    boost::asio::awaitable<void> liveness_loop();
+    boost::asio::awaitable<void> ping_once();
+    // Waits (background reader) until the owner has taken messages or the writer has
+    // written some, so that neither queue outgrows its bound.
+    boost::asio::awaitable<void> wait_for_room();
+    bool inbox_full() const;
+    bool outbox_full() const { return outbox_.size() >= options_.max_queued_messages; }
+    void heard() { last_heard_ = std::chrono::steady_clock::now(); }
     boost::asio::awaitable<void> close_guard();
     void on_read_error(const boost::system::error_code& ec);
     // Records why the connection ended (the first call wins), closes it, wakes everyone.
@@ -95,6 +109,7 @@ private:
     Signal inbox_signal_;
     Signal outbox_signal_;
     Signal drained_signal_;
+    Signal room_signal_;
     Signal closed_signal_;
     boost::asio::steady_timer ping_timer_;
     boost::asio::steady_timer close_timer_;
@@ -105,8 +120,13 @@ private:
     bool close_sent_ = false;
     std::uint16_t close_code_ = 1000;
     std::string close_reason_;
-    bool awaiting_pong_ = false;
-    bool pong_received_ = false;
+    std::size_t inbox_bytes_ = 0;
+    std::size_t max_inbox_seen_ = 0;
+    std::size_t max_outbox_seen_ = 0;
+    std::chrono::steady_clock::time_point last_heard_ = std::chrono::steady_clock::now();
+    std::chrono::steady_clock::time_point last_ping_ = std::chrono::steady_clock::now();
+    bool ping_in_flight_ = false;
+    bool reader_waits_on_owner_ = false;
 };
 
 // Resolves, connects, does TLS for wss (verified), and the WebSocket handshake.

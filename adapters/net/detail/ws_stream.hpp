@@ -39,9 +39,8 @@ public:
           ws_(std::forward<Args>(args)...) {
         ws_.read_message_max(this->options().max_message_size);
         ws_.text(true);
-        ws_.control_callback([this](websocket::frame_type kind, beast::string_view) {
-            if (kind == websocket::frame_type::pong) on_pong();
-        });
+        ws_.control_callback(
+            [this](websocket::frame_type, beast::string_view) { on_control_frame(); });
     }
 
     websocket::stream<Next>& ws() { return ws_; }
