@@ -4,6 +4,7 @@
 #include <openssl/sha.h>
 
 #include "adapters/net/form.hpp"
+#include "adapters/net/json_repair.hpp"
 
 namespace incident::mattermost {
 
@@ -52,7 +53,9 @@ std::optional<json> nested_object(const json& data, const char* key, std::string
         error = std::string("data.") + key + " is neither a JSON string nor an object";
         return std::nullopt;
     }
-    json inner = json::parse(it->get_ref<const std::string&>(), nullptr, false);
+    // A bad escape in one message (a lone surrogate) costs that character, not the post.
+    std::size_t repaired = 0;
+    json inner = net::parse_json_repairing(it->get_ref<const std::string&>(), repaired);
     if (inner.is_discarded() || !inner.is_object()) {
         error = std::string("data.") + key + " does not hold a JSON object";
         return std::nullopt;
@@ -151,12 +154,43 @@ DecodedEvent decode_reaction(const Frame& frame, const DecodeContext& context, b
                         {}};
 }
 
+// `..., "seq": 42}` at the very end of a frame: where the server puts it.
+std::optional<std::int64_t> trailing_seq(std::string_view text) {
+    std::size_t end = text.size();
+    const auto space = [](char c) { return c == ' ' || c == '\n' || c == '\r' || c == '\t'; };
+    while (end > 0 && space(text[end - 1])) --end;
+    if (end == 0 || text[end - 1] != '}') return std::nullopt;
+    --end;
+    while (end > 0 && space(text[end - 1])) --end;
+    std::size_t start = end;
+    while (start > 0 && text[start - 1] >= '0' && text[start - 1] <= '9') --start;
+    if (start == end || end - start > 18) return std::nullopt;
+    std::size_t key = start;
+    while (key > 0 && space(text[key - 1])) --key;
+    if (key == 0 || text[key - 1] != ':') return std::nullopt;
+    --key;
+    while (key > 0 && space(text[key - 1])) --key;
+    if (key < 5 || text.substr(key - 5, 5) != "\"seq\"") return std::nullopt;
+    std::int64_t seq = 0;
+    for (std::size_t i = start; i < end; ++i) seq = seq * 10 + (text[i] - '0');
+    return seq;
+}
+
 }  // namespace
 
 std::optional<Frame> parse_frame(std::string_view text, std::string& error) {
-    json j = json::parse(text, nullptr, false);
+    std::size_t repaired = 0;
+    json j = net::parse_json_repairing(text, repaired);
     if (j.is_discarded()) {
-        error = "malformed JSON";
+        error = "malformed JSON: " + net::describe_json_error(text);
+        // The server writes seq last: with it, the stream goes on past this event instead
+        // of seeing a gap, reconnecting and being sent the same frame again.
+        if (const auto seq = trailing_seq(text)) {
+            Frame f;
+            f.seq = *seq;
+            f.unreadable = error;
+            return f;
+        }
         return std::nullopt;
     }
     if (!j.is_object()) {
@@ -197,6 +231,7 @@ std::optional<Frame> parse_frame(std::string_view text, std::string& error) {
         }
         f.seq = seq->get<std::int64_t>();
     }
+    f.repaired_escapes = repaired;
     return f;
 }
 

@@ -29,10 +29,16 @@ struct Frame {
     std::int64_t seq_reply = 0;
     std::string status;  // "OK" or "FAIL"
     std::string error;   // FAIL: "<error id>: <message>"
+    // Invalid string escapes (a lone surrogate) replaced with U+FFFD to read the frame.
+    std::size_t repaired_escapes = 0;
+    // Not empty: the frame is no JSON even after that repair; only `seq` (found at its
+    // end, where the server writes it) is set, so the stream can go on past it.
+    std::string unreadable;
 };
 
-// Nullopt (with `error` saying why) for malformed JSON, a non-object, or an object that is
-// neither an event (string "event") nor a response (integer "seq_reply").
+// Nullopt (with `error` saying why) for malformed JSON without a trailing seq, a non-object,
+// or an object that is neither an event (string "event") nor a response (integer
+// "seq_reply"). Invalid string escapes are replaced with U+FFFD first.
 std::optional<Frame> parse_frame(std::string_view text, std::string& error);
 
 // {"seq": seq, "action": "authentication_challenge", "data": {"token": token}}

@@ -366,6 +366,15 @@ asio::awaitable<void> MattermostAdapter::run_socket() {
                     prompt = after == After::reconnect_now;
                     if (after == After::keep_reading && !stopping_ && !draining_) {
                         const std::string why = ws.close_status().message;
+                        // A silent connection that worked: reconnect (and resume) at once.
+                        const bool dead =
+                            ws.close_status().kind == net::WebSocketCloseStatus::Kind::dead;
+                        prompt = dead && authenticated_;
+                        if (!lost_at_) {
+                            lost_at_ = std::chrono::steady_clock::now() -
+                                       (dead ? ws.silent_for() : milliseconds(0));
+                            lost_why_ = why;
+                        }
                         if (!authenticated_) {
                             last_error_ =
                                 "the server closed the WebSocket without accepting "
@@ -475,6 +484,18 @@ asio::awaitable<MattermostAdapter::After> MattermostAdapter::handle_frame(const 
         spdlog::warn("mattermost: ignoring a websocket frame: {}", error);
         co_return After::keep_reading;
     }
+    // Logged once: the seq moves past it, so it is not replayed.
+    if (!frame->unreadable.empty()) {
+        spdlog::error(
+            "mattermost: event {} ({} bytes) is not valid JSON even with its escapes repaired; "
+            "skipped: {}",
+            frame->seq.value_or(-1), text.size(), frame->unreadable);
+    } else if (frame->repaired_escapes > 0) {
+        spdlog::warn(
+            "mattermost: {} event {} held {} invalid JSON escapes (a lone UTF-16 surrogate?); "
+            "read with U+FFFD in their place",
+            frame->event, frame->seq.value_or(-1), frame->repaired_escapes);
+    }
     if (frame->kind == Frame::Kind::response) {
         if (frame->seq_reply != k_auth_seq) co_return After::keep_reading;
         if (frame->status == "OK") {
@@ -482,7 +503,15 @@ asio::awaitable<MattermostAdapter::After> MattermostAdapter::handle_frame(const 
             connected_ = true;
             backoff.reset();
             last_error_.clear();
-            spdlog::info("mattermost: websocket authenticated");
+            if (lost_at_) {
+                const auto took = std::chrono::duration_cast<milliseconds>(
+                    std::chrono::steady_clock::now() - *lost_at_);
+                spdlog::info("mattermost: websocket authenticated again {} ms after: {}",
+                             took.count(), lost_why_);
+                lost_at_.reset();
+            } else {
+                spdlog::info("mattermost: websocket authenticated");
+            }
             co_return After::keep_reading;
         }
         last_error_ =

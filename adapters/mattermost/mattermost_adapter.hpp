@@ -156,6 +156,10 @@ private:
     std::int64_t gap_retried_at_ = -1;
     bool resync_needed_ = false;
     std::string last_error_;
+    // When the last connection was lost (for a dead one: when it went silent), until the
+    // next authentication: the log says how long the reconnect took.
+    std::optional<std::chrono::steady_clock::time_point> lost_at_;
+    std::string lost_why_;
     int reconnects_ = 0;
     std::shared_ptr<Connection> connection_;
 };

@@ -1,5 +1,7 @@
 #include "adapters/slack/decode.hpp"
 
+#include "adapters/net/json_repair.hpp"
+
 #include <charconv>
 #include <limits>
 
@@ -102,9 +104,18 @@ Timestamp parse_ts(std::string_view ts) {
 }
 
 std::optional<Envelope> parse_envelope(std::string_view text, std::string& error) {
-    json j = json::parse(text, nullptr, false);
+    // Slack relays what clients send, lone UTF-16 surrogates included: keep the rest.
+    std::size_t repaired = 0;
+    json j = net::parse_json_repairing(text, repaired);
     if (j.is_discarded()) {
-        error = "malformed JSON";
+        error = "malformed JSON: " + net::describe_json_error(text);
+        // Still acked when it names its envelope, or Slack would redeliver it forever.
+        if (auto id = net::find_string_field(text, "envelope_id"); id && !id->empty()) {
+            Envelope e;
+            e.envelope_id = std::move(*id);
+            e.unreadable = error;
+            return e;
+        }
         return std::nullopt;
     }
     if (!j.is_object() || !j.contains("type") || !j["type"].is_string()) {
@@ -123,6 +134,7 @@ std::optional<Envelope> parse_envelope(std::string_view text, std::string& error
         e.accepts_response_payload = it->get<bool>();
     }
     e.reason = str(j, "reason");
+    e.repaired_escapes = repaired;
     return e;
 }
 

@@ -20,10 +20,16 @@ struct Envelope {
     int retry_attempt = 0;
     bool accepts_response_payload = false;
     std::string reason;  // disconnect reason
+    // Invalid string escapes (a lone surrogate) replaced with U+FFFD to read the frame.
+    std::size_t repaired_escapes = 0;
+    // Not empty: the frame is no JSON even after that repair, but names its envelope_id
+    // (the only other field set), so it can be acked. Says what is wrong with it.
+    std::string unreadable;
 };
 
-// Nullopt (with `error` saying why) for malformed JSON or a frame that is not an object
-// with a string "type".
+// Nullopt (with `error` saying why) for malformed JSON that names no envelope_id, or a
+// frame that is not an object with a string "type". Invalid string escapes are replaced
+// with U+FFFD first (repaired_escapes counts them).
 std::optional<Envelope> parse_envelope(std::string_view text, std::string& error);
 
 // An Events API event_callback as a neutral chat event. `ignored` says why nothing came out

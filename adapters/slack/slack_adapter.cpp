@@ -21,8 +21,22 @@ namespace asio = boost::asio;
 using nlohmann::json;
 
 struct SlackAdapter::Connection {
+    explicit Connection(const asio::any_io_executor& executor)
+        : replaced(executor, asio::steady_timer::time_point::max()) {}
     // Shared: drain() closes it while the connection loop may let go of it.
     std::shared_ptr<net::WebSocketClient> socket;
+    // A replacement opened while `socket` still runs (Slack allows several connections
+    // per app token), taken by the connection loop once `socket` ends.
+    std::shared_ptr<net::WebSocketClient> next;
+    bool replacing = false;
+    // Wakes the loop waiting on a replacement (cancelled when it is done).
+    asio::steady_timer replaced;
+    // stop() was called: coroutines that outlive the adapter (the silence watcher) check
+    // this before touching it.
+    bool stopped = false;
+    // When the last connection was lost or found silent, until the next hello.
+    std::optional<std::chrono::steady_clock::time_point> lost_at;
+    std::string lost_why;
 };
 
 namespace {
@@ -51,6 +65,11 @@ net::HttpResponse text_response(int status, std::string text) {
     return net::HttpResponse::text(status, std::move(text));
 }
 
+// On its own: the closing handshake may take a while, and holds the socket until done.
+asio::awaitable<void> close_replaced(std::shared_ptr<net::WebSocketClient> socket) {
+    co_await socket->close(1000, "replaced by a new connection");
+}
+
 }  // namespace
 
 SlackAdapter::SlackAdapter(asio::any_io_executor executor, net::TlsContext tls,
@@ -65,7 +84,7 @@ SlackAdapter::SlackAdapter(asio::any_io_executor executor, net::TlsContext tls,
       http_(executor, tls, net::HttpClientOptions{options_.api_timeout}),
       api_(executor, http_, options_.api_url, options_.bot_token, observer),
       effects_(executor, "slack"),
-      connection_(std::make_shared<Connection>()) {}
+      connection_(std::make_shared<Connection>(executor)) {}
 
 SlackAdapter::~SlackAdapter() {
     stop();
@@ -81,6 +100,9 @@ void SlackAdapter::start() {
 void SlackAdapter::stop() {
     if (stopping_.exchange(true)) return;
     if (connection_->socket) connection_->socket->abort();
+    if (connection_->next) connection_->next->abort();
+    connection_->stopped = true;
+    connection_->replaced.cancel();
     effects_.stop();
 }
 
@@ -333,15 +355,37 @@ asio::awaitable<std::optional<std::string>> SlackAdapter::process_frames(
         auto envelope = parse_envelope(frame, error);
         if (!envelope) {
             spdlog::warn("slack: ignoring a socket mode frame: {}", error);
+        } else if (!envelope->unreadable.empty()) {
+            // Acked below with the rest, so Slack does not redeliver it; logged once.
+            spdlog::error(
+                "slack: envelope {} ({} bytes) is not valid JSON even with its escapes "
+                "repaired; acked and dropped: {}",
+                envelope->envelope_id, frame.size(), envelope->unreadable);
+            envelopes.push_back(std::move(*envelope));
+            events.emplace_back();
         } else if (envelope->type == "hello") {
             connected_ = true;
             backoff.reset();
             last_error_.clear();
-            spdlog::info("slack: socket mode connected");
+            if (auto& lost = connection_->lost_at) {
+                const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(
+                    std::chrono::steady_clock::now() - *lost);
+                spdlog::info("slack: socket mode connected again {} ms after {}", took.count(),
+                             connection_->lost_why);
+                lost.reset();
+            } else {
+                spdlog::info("slack: socket mode connected");
+            }
         } else if (envelope->type == "disconnect") {
             spdlog::info("slack: server asked to reconnect ({})", envelope->reason);
             disconnect = envelope->reason;
         } else {
+            if (envelope->repaired_escapes > 0) {
+                spdlog::warn(
+                    "slack: envelope {} held {} invalid JSON escapes (a lone UTF-16 surrogate?); "
+                    "read with U+FFFD in their place",
+                    envelope->envelope_id, envelope->repaired_escapes);
+            }
             if (observer_) observer_->event_received(k_platform);
             std::optional<ChatEvent> event;
             if (envelope->type == "events_api") event = co_await prepare_event(envelope->payload);
@@ -362,7 +406,7 @@ asio::awaitable<std::optional<std::string>> SlackAdapter::process_frames(
                 responses[i] = process_command(e.payload, jobs);
             } else if (e.type == "interactive") {
                 process_action(e.payload, jobs);
-            } else if (e.type != "events_api") {
+            } else if (e.type != "events_api" && e.unreadable.empty()) {
                 spdlog::warn("slack: unknown envelope type `{}` acked and ignored", e.type);
             }
         }
@@ -387,69 +431,164 @@ asio::awaitable<std::optional<std::string>> SlackAdapter::process_frames(
     co_return disconnect;
 }
 
+asio::awaitable<std::shared_ptr<net::WebSocketClient>> SlackAdapter::open_socket() {
+    std::shared_ptr<net::WebSocketClient> none;
+    const ApiResult opened =
+        co_await api_.call_form("apps.connections.open", net::FormFields(), options_.app_token);
+    const std::string url = opened.body.is_object() ? opened.body.value("url", std::string()) : "";
+    if (!opened.ok || url.empty()) {
+        last_error_ = "apps.connections.open: " + opened.error;
+        spdlog::error(
+            "slack apps.connections.open: failed: {} (check SLACK_APP_TOKEN and that Socket Mode "
+            "is enabled)",
+            opened.error);
+        co_return none;
+    }
+    auto socket = std::make_shared<net::WebSocketClient>(executor_, tls_, options_.websocket);
+    const net::NetStatus status = co_await socket->connect(url);
+    if (!status.ok()) {
+        last_error_ = status.message;
+        spdlog::error("slack socket mode: websocket connect failed: {}", status.message);
+        co_return none;
+    }
+    co_return socket;
+}
+
+// Opens the next connection while `old` still runs, then lets `old` go: with a close frame
+// when it still talks (a `disconnect` warning), dropped when it has gone silent.
+asio::awaitable<void> SlackAdapter::replace(std::shared_ptr<net::WebSocketClient> old,
+                                            std::string why,
+                                            std::chrono::steady_clock::time_point since) {
+    auto connection = connection_;
+    if (connection->replacing || connection->next || stopping_ || draining_) co_return;
+    connection->replacing = true;
+    if (!connection->lost_at) {
+        connection->lost_at = since;
+        connection->lost_why = why;
+    }
+    spdlog::info("slack socket mode: opening a new connection before leaving the old one ({})",
+                 why);
+    std::shared_ptr<net::WebSocketClient> fresh;
+    try {
+        fresh = co_await open_socket();
+    } catch (const std::exception& e) {
+        spdlog::error("slack socket mode: replacement failed: {}", e.what());
+    }
+    connection->replacing = false;
+    if (fresh && (stopping_ || draining_)) fresh->abort();
+    if (fresh && !stopping_ && !draining_) {
+        connection->next = fresh;
+        if (old->is_open() && old->silent_for() >= suspect_after()) {
+            old->abort();
+        } else if (old->is_open()) {
+            asio::co_spawn(executor_, close_replaced(old),
+                           net::LogStopped{"slack: closing the replaced connection"});
+        }
+    }
+    connection->replaced.cancel();
+}
+
+std::chrono::milliseconds SlackAdapter::suspect_after() const {
+    return (options_.websocket.ping_interval + options_.websocket.dead_after) / 2;
+}
+
+// A connection silent for longer than a ping's answer takes is suspect: its replacement is
+// opened at once, before the WebSocket itself gives up on it (dead_after).
+asio::awaitable<void> SlackAdapter::watch_silence(std::shared_ptr<net::WebSocketClient> socket) {
+    auto connection = connection_;
+    const auto suspect = suspect_after();
+    if (options_.websocket.ping_interval.count() <= 0 || suspect.count() <= 0) co_return;
+    asio::steady_timer timer(executor_);
+    while (socket->is_open() && !stopping_ && !draining_) {
+        const auto silent = socket->silent_for();
+        if (silent >= suspect) {
+            spdlog::warn("slack socket mode: no frame or pong for {} ms: the connection is silent",
+                         silent.count());
+            co_await replace(socket, "the connection went silent",
+                             std::chrono::steady_clock::now() - silent);
+            co_return;
+        }
+        timer.expires_after(suspect - silent);
+        boost::system::error_code ec;
+        co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+        if (connection->stopped) co_return;
+    }
+}
+
 asio::awaitable<void> SlackAdapter::run_socket_mode() {
     net::Backoff backoff(options_.reconnect);
+    auto connection = connection_;
     while (!stopping_ && !draining_) {
         bool prompt = false;
         try {
-            const ApiResult opened = co_await api_.call_form("apps.connections.open",
-                                                             net::FormFields(), options_.app_token);
-            const std::string url =
-                opened.body.is_object() ? opened.body.value("url", std::string()) : "";
-            if (!opened.ok || url.empty()) {
-                last_error_ = "apps.connections.open: " + opened.error;
-                spdlog::error(
-                    "slack apps.connections.open: failed: {} (check SLACK_APP_TOKEN "
-                    "and that Socket Mode is enabled)",
-                    opened.error);
-            } else {
-                connection_->socket =
-                    std::make_shared<net::WebSocketClient>(executor_, tls_, options_.websocket);
-                net::WebSocketClient& ws = *connection_->socket;
-                const net::NetStatus status = co_await ws.connect(url);
-                if (!status.ok()) {
-                    last_error_ = status.message;
-                    spdlog::error("slack socket mode: websocket connect failed: {}",
-                                  status.message);
-                } else {
-                    bool open = !draining_;
-                    while (open) {
-                        // Whatever has arrived meanwhile is one batch: one commit, then acks.
-                        std::vector<std::string> frames = co_await ws.read_burst(k_max_batch);
-                        // Shutting down: what was not taken yet stays unacked, and Slack
-                        // delivers it again.
-                        if (frames.empty() || draining_) break;
-                        in_batch_ = true;
-                        std::optional<std::string> disconnect;
-                        try {
-                            disconnect = co_await process_frames(std::move(frames), ws, backoff);
-                        } catch (...) {
-                            in_batch_ = false;
-                            throw;
-                        }
+            // A replacement opened while the last connection still ran comes first.
+            std::shared_ptr<net::WebSocketClient> socket = std::move(connection->next);
+            if (!socket) socket = co_await open_socket();
+            if (socket) {
+                connection->socket = socket;
+                net::WebSocketClient& ws = *socket;
+                asio::co_spawn(executor_, watch_silence(socket),
+                               net::LogStopped{"slack: socket mode watcher"});
+                bool open = !draining_;
+                while (open) {
+                    // Whatever has arrived meanwhile is one batch: one commit, then acks.
+                    std::vector<std::string> frames = co_await ws.read_burst(k_max_batch);
+                    // Shutting down: what was not taken yet stays unacked, and Slack
+                    // delivers it again.
+                    if (frames.empty() || draining_) break;
+                    in_batch_ = true;
+                    std::optional<std::string> disconnect;
+                    try {
+                        disconnect = co_await process_frames(std::move(frames), ws, backoff);
+                    } catch (...) {
                         in_batch_ = false;
-                        if (disconnect) {
-                            prompt = *disconnect == "refresh_requested" || *disconnect == "warning";
-                            open = false;
-                        }
+                        throw;
                     }
-                    if (open && !draining_) {
-                        last_error_ = ws.close_status().message;
-                        spdlog::warn("slack socket mode: connection lost: {}",
-                                     ws.close_status().message);
+                    in_batch_ = false;
+                    if (disconnect) {
+                        // Slack closes this connection soon: the next one is opened now, and
+                        // this one keeps delivering until then.
+                        asio::co_spawn(
+                            executor_,
+                            replace(socket, "the server asked to reconnect (" + *disconnect + ")",
+                                    std::chrono::steady_clock::now()),
+                            net::LogStopped{"slack: socket mode replacement"});
                     }
-                    co_await ws.close();
                 }
+                const bool replaced = connection->next || connection->replacing;
+                if (open && !draining_ && !replaced) {
+                    const auto& status = ws.close_status();
+                    last_error_ = status.message;
+                    spdlog::warn("slack socket mode: connection lost: {}", status.message);
+                    // A connection that worked and then died: try again at once.
+                    prompt = status.kind == net::WebSocketCloseStatus::Kind::dead;
+                    if (!connection->lost_at) {
+                        // Dead: since the silence began; otherwise since the loss was seen.
+                        connection->lost_at =
+                            std::chrono::steady_clock::now() -
+                            (prompt ? ws.silent_for() : std::chrono::milliseconds(0));
+                        connection->lost_why = "the connection was lost (" + status.message + ")";
+                    }
+                }
+                if (ws.is_open()) co_await ws.close();
             }
         } catch (const std::exception& e) {
             last_error_ = e.what();
             spdlog::error("slack: socket mode loop error: {}", e.what());
         }
         connected_ = false;
-        connection_->socket.reset();
+        connection->socket.reset();
+        if (stopping_ || draining_) break;
+        // The replacement being opened is the next connection: wait for it, not for a timer.
+        while (connection->replacing && !stopping_ && !draining_) {
+            connection->replaced.expires_at(asio::steady_timer::time_point::max());
+            boost::system::error_code ec;
+            co_await connection->replaced.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+        }
         if (stopping_ || draining_) break;
         ++reconnects_;
         if (observer_) observer_->reconnected(k_platform);
+        if (connection->next) continue;
         const auto delay = prompt ? std::chrono::milliseconds(0) : backoff.next();
         spdlog::info("slack: reconnecting in {} ms (attempt {})", delay.count(),
                      backoff.attempts());
@@ -457,6 +596,7 @@ asio::awaitable<void> SlackAdapter::run_socket_mode() {
         boost::system::error_code ec;
         co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
     }
+    if (connection->next) connection->next->abort();
 }
 
 asio::awaitable<net::HttpResponse> SlackAdapter::handle_http(net::HttpRequest request) {

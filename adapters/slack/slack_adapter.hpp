@@ -80,6 +80,15 @@ private:
     using Job = std::variant<Effect, Ephemeral>;
 
     boost::asio::awaitable<void> run_socket_mode();
+    // apps.connections.open and the WebSocket; null (logged, last_error_ set) on failure.
+    boost::asio::awaitable<std::shared_ptr<net::WebSocketClient>> open_socket();
+    // Opens the next connection while `old` still runs, then lets `old` go. `since`: when
+    // the trouble began (for the log of how long the reconnect took).
+    boost::asio::awaitable<void> replace(std::shared_ptr<net::WebSocketClient> old, std::string why,
+                                         std::chrono::steady_clock::time_point since);
+    boost::asio::awaitable<void> watch_silence(std::shared_ptr<net::WebSocketClient> socket);
+    // Silent this long, a connection gets its replacement opened.
+    std::chrono::milliseconds suspect_after() const;
     boost::asio::awaitable<void> execute(const Job& job);
     boost::asio::awaitable<void> create_channel(const CreateChannel& create);
     boost::asio::awaitable<void> post(const PostMessage& post);

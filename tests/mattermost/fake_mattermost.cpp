@@ -151,8 +151,13 @@ void FakeMattermost::resend(const std::string& frame) {
 }
 
 std::string FakeMattermost::publish(const std::string& event, json data, json broadcast) {
+    return publish_text(event, data.dump(), broadcast);
+}
+
+std::string FakeMattermost::publish_text(const std::string& event, const std::string& data,
+                                         const json& broadcast) {
     // The precomputed path of the real server writes exactly this key order.
-    std::string frame = "{\"event\": " + json(event).dump() + ", \"data\": " + data.dump() +
+    std::string frame = "{\"event\": " + json(event).dump() + ", \"data\": " + data +
                         ", \"broadcast\": " + broadcast.dump() + ", \"seq\": ";
     if (connection_id_.empty()) return frame + "0}";  // nobody has ever connected: lost
     const std::int64_t seq = next_seq_++;

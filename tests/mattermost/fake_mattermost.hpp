@@ -60,6 +60,9 @@ public:
     // Publishes an event: the next seq of the connection, into the dead queue, sent if the
     // client is connected. Returns the frame.
     std::string publish(const std::string& event, nlohmann::json data, nlohmann::json broadcast);
+    // The same with `data` as raw text, which need not be valid JSON (a poison event).
+    std::string publish_text(const std::string& event, const std::string& data,
+                             const nlohmann::json& broadcast);
     // Sends a frame exactly as given (no seq, not queued).
     void send_raw(const std::string& frame);
     // Re-sends an already published frame as is (same seq): a duplicate delivery.

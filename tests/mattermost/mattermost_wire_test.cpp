@@ -67,7 +67,7 @@ TEST_CASE("mattermost frames: hello, responses and the auth challenge from the A
 TEST_CASE("mattermost frames: garbage is refused with a reason") {
     std::string error;
     CHECK_FALSE(parse_frame("not json", error));
-    CHECK(error == "malformed JSON");
+    CHECK(error.starts_with("malformed JSON"));
     CHECK_FALSE(parse_frame("[1,2,3]", error));
     CHECK_FALSE(parse_frame(R"({"data":{}})", error));
     CHECK_FALSE(parse_frame(R"({"event":"posted","seq":"7"})", error));

@@ -22,6 +22,7 @@ struct FaultProxy::Link {
     tcp::socket server;
     bool websocket = false;  // the client asked for an upgrade
     bool upgraded = false;   // the server's 101 went through: what follows are frames
+    bool silent = false;     // nothing passes any more; the sockets stay open
 
     void close() {
         error_code ignored;
@@ -94,6 +95,15 @@ void FaultProxy::inject(const std::string& bytes) {
     }
 }
 
+void FaultProxy::silence() {
+    for (const auto& weak : links_) {
+        const auto link = weak.lock();
+        if (!link || !link->upgraded || !link->client.is_open() || link->silent) continue;
+        link->silent = true;
+        silenced_.push_back(link);
+    }
+}
+
 asio::awaitable<void> FaultProxy::accept_loop() {
     while (acceptor_.is_open()) {
         error_code ec;
@@ -127,6 +137,8 @@ asio::awaitable<void> FaultProxy::pump(std::shared_ptr<Link> link, bool from_ser
         error_code ec;
         const std::size_t n = co_await from.async_read_some(
             asio::buffer(buffer), asio::redirect_error(asio::use_awaitable, ec));
+        // Silenced: these bytes and all that follow go nowhere, and the sockets stay open.
+        if (link->silent) co_return;
         if (ec) break;
         std::string_view bytes(buffer.data(), n);
         if (!from_server && !link->websocket)

@@ -32,6 +32,11 @@ public:
     // Writes `bytes` to the client of every open WebSocket connection, as if the server
     // had sent them. Call it while the connection is idle.
     void inject(const std::string& bytes);
+    // Every open WebSocket connection goes silent both ways, as behind a NAT that lost the
+    // flow: nothing is passed on any more, nothing is closed, no RST, no FIN. Connections
+    // made afterwards are passed through as usual.
+    void silence();
+    int silenced() const { return static_cast<int>(silenced_.size()); }
 
     struct Link;
 
@@ -44,6 +49,7 @@ private:
     std::uint16_t target_port_;
     boost::asio::ip::tcp::acceptor acceptor_;
     std::vector<std::weak_ptr<Link>> links_;
+    std::vector<std::shared_ptr<Link>> silenced_;  // kept open, never read again
     bool tear_ = false;
     int torn_ = 0;
 };

@@ -32,7 +32,7 @@ struct FaultHarness {
     FaultHarness() {
         fake.socket_port = proxy.port();
         base.options.websocket.ping_interval = milliseconds(100);
-        base.options.websocket.pong_timeout = milliseconds(100);
+        base.options.websocket.dead_after = milliseconds(200);
         base.options.api_timeout = milliseconds(300);
         adapter = base.make_adapter();
         adapter->api().set_retry_policy(4, milliseconds(20));
@@ -179,7 +179,7 @@ TEST_CASE(
             [&] { return h.fake.connections == 3 && h.adapter->socket_connected(); }));
         co_await h.all_stored_once();
         CHECK(h.adapter->health()["reconnects"].get<int>() >= 2);
-        CHECK(log.contains("no pong within 100 ms"));
+        CHECK(log.contains("the connection is silent"));
     });
     CHECK(finished);
 }
@@ -221,5 +221,48 @@ TEST_CASE("slack faults: Web API 500s and timeouts are retried until the effect 
         h.say(channel);
         co_await h.all_stored_once();
     });
+    CHECK(finished);
+}
+
+TEST_CASE(
+    "slack faults: a connection that goes silent (no close, no pongs) is replaced within 10 s "
+    "with the default settings, and an event is acked on the new one") {
+    LogCapture log;
+    SlackHarness base;  // the WebSocket options the bot ships with
+    FakeSlack& fake = *base.fake;
+    FaultProxy proxy{base.io.get_executor(), fake.port()};
+    fake.socket_port = proxy.port();
+    base.adapter = base.make_adapter();
+    base.adapter->start();
+    const bool finished = run_async(
+        base.io,
+        [&]() -> asio::awaitable<void> {
+            REQUIRE(co_await wait_until([&] { return base.adapter->socket_connected(); },
+                                        milliseconds(5000)));
+            const std::string channel = co_await base.declare();
+            REQUIRE(fake.connections == 1);
+
+            // The flow is lost in the middle: TCP stays up, nothing comes, nothing goes.
+            proxy.silence();
+            REQUIRE(proxy.silenced() == 1);
+            const auto silent_at = std::chrono::steady_clock::now();
+            fake.deliver(events_envelope(
+                "Ev-silent", message_event(channel, "U2", "1800000100.000100", "said meanwhile")));
+            const bool acked_on_new = co_await wait_until(
+                [&] {
+                    const auto it = fake.acked_on.find("env-Ev-silent");
+                    return it != fake.acked_on.end() && it->second == 2;
+                },
+                milliseconds(10'000));
+            const auto took = std::chrono::duration_cast<milliseconds>(
+                std::chrono::steady_clock::now() - silent_at);
+            MESSAGE("silent connection replaced and the event acked in " << took.count() << " ms");
+            CHECK(acked_on_new);
+            CHECK(fake.connections == 2);
+            CHECK(base.messages(1) == 1);
+            CHECK(log.contains("the connection is silent"));
+            CHECK(log.contains("socket mode connected again"));
+        },
+        milliseconds(30'000));
     CHECK(finished);
 }

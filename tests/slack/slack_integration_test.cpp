@@ -1,9 +1,14 @@
 #include <doctest/doctest.h>
 
+#include <map>
+#include <string>
+#include <vector>
+
 #include "adapters/net/http_client.hpp"
 #include "adapters/slack/signing.hpp"
 #include "bot/postmortem.hpp"
 #include "harness.hpp"
+#include "log_capture.hpp"
 
 using namespace incident;
 using namespace incident::testing;
@@ -187,6 +192,60 @@ TEST_CASE("slack socket mode: malformed and unknown frames change nothing") {
             "EvOk", message_event(channel, "U2", "1800000301.000100", "still here")));
         REQUIRE(co_await h.acked("env-EvOk"));
         CHECK(h.messages(1) == 1);
+        h.adapter->stop();
+    });
+    CHECK(finished);
+}
+
+TEST_CASE(
+    "slack socket mode: a poison envelope (a lone UTF-16 surrogate) is acked once, stored with "
+    "U+FFFD, and the next envelope goes through") {
+    LogCapture log;
+    SlackHarness h;
+    h.adapter->start();
+    const bool finished = run_async(h.io, [&]() -> asio::awaitable<void> {
+        REQUIRE(
+            co_await wait_until([&] { return h.adapter->socket_connected(); }, milliseconds(5000)));
+        const std::string channel = co_await h.declare();
+
+        // What Slack relays when a client sent half a surrogate pair: nlohmann rejects it.
+        std::string poison =
+            events_envelope("EvPoison", message_event(channel, "U2", "1800000400.000100",
+                                                      "before SURROGATE after"))
+                .dump();
+        poison.replace(poison.find("SURROGATE"), 9, "\\ud800");
+        REQUIRE_FALSE(json::accept(poison));
+        h.fake->deliver("env-EvPoison", poison);
+        // Beyond repair (cut short), but it names its envelope.
+        h.fake->deliver("env-cut",
+                        R"({"envelope_id":"env-cut","type":"events_api","payload":{"type":)");
+        h.fake->deliver(events_envelope(
+            "EvAfter", message_event(channel, "U2", "1800000401.000100", "next one")));
+        REQUIRE(co_await h.acked("env-EvAfter"));
+        CHECK(co_await h.acked("env-EvPoison"));
+        CHECK(co_await h.acked("env-cut"));
+        CHECK(h.fake->unacked() == 0);
+        std::map<std::string, int> acks;
+        for (const auto& a : h.fake->acks) {
+            if (a.is_object()) ++acks[a.value("envelope_id", "")];
+        }
+        CHECK(acks["env-EvPoison"] == 1);
+        CHECK(acks["env-cut"] == 1);
+        CHECK(h.adapter->socket_connected());
+        CHECK(h.fake->connections == 1);
+
+        std::vector<std::string> texts;
+        for (const auto& e : h.service.timeline(1)) {
+            if (e.kind == EntryKind::message) texts.push_back(e.text);
+        }
+        REQUIRE(texts.size() == 2);
+        CHECK(texts[0] == "before \xEF\xBF\xBD after");
+        CHECK(texts[1] == "next one");
+        int logged = 0;
+        for (const auto& line : log.lines())
+            logged += line.find("env-EvPoison") != std::string::npos;
+        CHECK(logged == 1);
+        CHECK(log.contains("env-cut"));
         h.adapter->stop();
     });
     CHECK(finished);

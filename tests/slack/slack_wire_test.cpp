@@ -80,7 +80,7 @@ TEST_CASE("slack decoding: socket mode fixtures") {
     CHECK(parse_envelope(R"({"type":"hello","num_connections":2})", error)->type == "hello");
     CHECK_FALSE(
         parse_envelope("{\"type\": \"hello\", \"debug_info\": {\"started\" \"x\"}}", error));
-    CHECK(error == "malformed JSON");
+    CHECK(error.starts_with("malformed JSON"));
     CHECK_FALSE(parse_envelope("[]", error));
 
     const auto message = fixture("sm_events_api_message_retry.node-slack-sdk.json");
