@@ -275,6 +275,7 @@ constexpr std::string_view k_keys[] = {
     "MATTERMOST_TOKEN",
     "MATTERMOST_TEAM",
     "MATTERMOST_COMMAND_TOKEN",
+    "INCIDENT_BOT_SOCKET_DEAD_AFTER_SECONDS",
     "INCIDENT_BOT_WEBHOOK_URL",
     "INCIDENT_BOT_WEBHOOK_SECRET",
     "INCIDENT_BOT_SMTP_URL",
@@ -405,6 +406,18 @@ ConfigResult load_values(const EnvLookup& env) {
     read("MATTERMOST_COMMAND_TOKEN", c.mattermost_command_token);
 
     auto& errors = result.errors;
+    if (const auto raw = env("INCIDENT_BOT_SOCKET_DEAD_AFTER_SECONDS")) {
+        const std::string value(trim(*raw));
+        const auto seconds = parse_seconds(value);
+        if (seconds && *seconds >= 2 && *seconds <= 600) {
+            c.socket_dead_after_seconds = static_cast<int>(*seconds);
+        } else if (!value.empty()) {
+            errors.push_back(
+                "INCIDENT_BOT_SOCKET_DEAD_AFTER_SECONDS must be a number of seconds from 2 to "
+                "600, not `" +
+                value + "`.");
+        }
+    }
     if (c.db_path.empty()) errors.push_back("INCIDENT_BOT_DB is empty: give a file path.");
     if (!valid_listen(c.listen)) {
         errors.push_back("INCIDENT_BOT_LISTEN must be host:port, e.g. 127.0.0.1:8080.");
@@ -588,6 +601,8 @@ std::string Config::describe() const {
                                   ", password " + secret_state(smtp_password)
                             : std::string("disabled")) +
            "\n";
+    out += "socket liveness: dead after " + std::to_string(socket_dead_after_seconds) +
+           "s of silence\n";
     out +=
         "logs: " + log_format + (log_level.empty() ? std::string() : ", level " + log_level) + "\n";
     out += "reminders: status updates SEV1-5 ";

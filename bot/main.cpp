@@ -307,6 +307,14 @@ private:
     std::size_t& count_;
 };
 
+// INCIDENT_BOT_SOCKET_DEAD_AFTER_SECONDS: dead after that much silence, pinged after 2/5.
+net::WebSocketOptions socket_options(const Config& config) {
+    net::WebSocketOptions options;
+    options.dead_after = std::chrono::seconds(config.socket_dead_after_seconds);
+    options.ping_interval = options.dead_after * 2 / 5;
+    return options;
+}
+
 asio::awaitable<void> pause(std::chrono::milliseconds duration) {
     asio::steady_timer timer(co_await asio::this_coro::executor, duration);
     boost::system::error_code ec;
@@ -346,6 +354,7 @@ int run_bot(const ConfigResult& loaded, Store& store, const Clock& clock, bool c
         options.api_url = config.slack_api_url;
         options.announce_channel = config.announce_channel;
         options.public_url = config.public_url;
+        options.websocket = socket_options(config);
         slack_adapter = std::make_unique<slack::SlackAdapter>(io.get_executor(), *tls, service,
                                                               router, options, &observer);
     }
@@ -359,6 +368,7 @@ int run_bot(const ConfigResult& loaded, Store& store, const Clock& clock, bool c
         options.command_token = config.mattermost_command_token;
         options.public_url = config.public_url;
         options.announce_channel = config.announce_channel;
+        options.websocket = socket_options(config);
         mattermost_adapter = std::make_unique<mattermost::MattermostAdapter>(
             io.get_executor(), *tls, service, router, options, &observer);
     }

@@ -173,3 +173,19 @@ TEST_CASE("config: email errors name the variable and never echo a password") {
     CHECK(r.errors.size() == 1);
     CHECK(r.errors[0].starts_with("INCIDENT_BOT_SMTP_URL is not set"));
 }
+
+TEST_CASE("config: socket liveness, 5 s by default, in seconds from 2 to 600") {
+    CHECK(load({}).config.socket_dead_after_seconds == 5);
+    CHECK(load({}).config.describe().find("socket liveness: dead after 5s of silence") !=
+          std::string::npos);
+    const auto set = load({{"INCIDENT_BOT_SOCKET_DEAD_AFTER_SECONDS", " 12 "}});
+    CHECK(set.errors.empty());
+    CHECK(set.config.socket_dead_after_seconds == 12);
+    for (const std::string bad : {"1", "601", "five", "-3", "2.5"}) {
+        CAPTURE(bad);
+        const auto result = load({{"INCIDENT_BOT_SOCKET_DEAD_AFTER_SECONDS", bad}});
+        CHECK(error_about(result, "INCIDENT_BOT_SOCKET_DEAD_AFTER_SECONDS")
+                  .find("from 2 to 600, not `" + bad + "`") != std::string::npos);
+        CHECK(result.config.socket_dead_after_seconds == 5);
+    }
+}
