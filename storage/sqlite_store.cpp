@@ -8,6 +8,7 @@
 
 #include <SQLiteCpp/SQLiteCpp.h>
 
+#include "storage/enum_column.hpp"
 #include "storage/migrations.hpp"
 
 namespace incident {
@@ -51,13 +52,9 @@ std::optional<std::string> optional_text(const Column& column) {
     return column.getString();
 }
 
-// Enum columns are text so the sqlite3 CLI can read them; a name this build does not know
-// means the file was written by something else, and guessing would corrupt it further.
 template <typename Parse>
 auto parse_column(const Column& column, Parse parse, std::string_view name) {
-    const std::string text = column.getString();
-    if (auto value = parse(text)) return *value;
-    throw std::runtime_error("unknown value '" + text + "' in column " + std::string(name));
+    return parse_enum(column.getString(), parse, name);
 }
 
 template <typename Parse>
@@ -434,11 +431,7 @@ std::vector<RoleAssignment> SqliteStore::roles(std::int64_t incident) {
         assignment.assigned_at = row.getColumn(5).getInt64();
         return assignment;
     });
-    // Enum order lives in C++, not in the text column.
-    std::stable_sort(roles.begin(), roles.end(),
-                     [](const RoleAssignment& a, const RoleAssignment& b) {
-                         return static_cast<int>(a.role) < static_cast<int>(b.role);
-                     });
+    sort_by_role(roles);
     return roles;
 }
 
