@@ -14,6 +14,9 @@ namespace incident {
 
 struct Config {
     std::string db_path = "./incident-bot.db";
+    // A libpq connection string (postgresql://... or key=value ...): when set, the bot
+    // stores everything in PostgreSQL instead of the SQLite file at db_path.
+    std::string database_url;
     std::string listen = "127.0.0.1:8080";
     std::string public_url;
     std::string announce_channel = "incidents";
@@ -44,6 +47,7 @@ struct Config {
     std::string log_format = "text";  // text | json
     std::string log_level;            // empty: info, or SPDLOG_LEVEL
 
+    bool postgres() const { return !database_url.empty(); }
     bool slack_enabled() const { return !slack_bot_token.empty(); }
     bool mattermost_enabled() const { return !mattermost_url.empty(); }
     bool console_only() const { return !slack_enabled() && !mattermost_enabled(); }

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <csignal>
+#include <functional>
 #include <future>
 #include <iostream>
 #include <memory>
@@ -41,6 +42,7 @@
 #include "bot/text.hpp"
 #include "commands/router.hpp"
 #include "storage/maintenance.hpp"
+#include "storage/postgres_store.hpp"
 #include "storage/sqlite_store.hpp"
 
 namespace {
@@ -316,7 +318,9 @@ asio::awaitable<void> pause(std::chrono::milliseconds duration) {
 // Everything but the console: the chat platforms, the dashboard and the HTTP endpoints, on
 // one io_context. With `console`, stdin is read on its own thread and each line is handed
 // to the io_context, so the domain is only ever touched from one thread.
-int run_bot(const ConfigResult& loaded, Store& store, const Clock& clock, bool console) {
+// `store_problem` says why the store cannot reach its database right now (empty: it can).
+int run_bot(const ConfigResult& loaded, Store& store, const Clock& clock, bool console,
+            const std::function<std::string()>& store_problem) {
     const Config& config = loaded.config;
     asio::io_context io;
     IncidentService service(store, clock, ServiceOptions{config.public_url});
@@ -369,9 +373,14 @@ int run_bot(const ConfigResult& loaded, Store& store, const Clock& clock, bool c
     dashboard_options.token = config.dashboard_token;
     dashboard_options.secure_cookie = config.public_url.starts_with("https://");
     dashboard_options.health = [&] {
-        nlohmann::json health{{"database", {{"ok", setup.database_ok()}}},
-                              {"notify", notifier.health()},
-                              {"setup", setup.health()}};
+        nlohmann::json database{{"ok", setup.database_ok()},
+                                {"engine", config.postgres() ? "postgresql" : "sqlite"}};
+        if (const std::string problem = store_problem(); !problem.empty()) {
+            database["ok"] = false;
+            database["error"] = problem;
+        }
+        nlohmann::json health{
+            {"database", database}, {"notify", notifier.health()}, {"setup", setup.health()}};
         if (slack_adapter) health["slack"] = slack_adapter->health();
         if (mattermost_adapter) health["mattermost"] = mattermost_adapter->health();
         if (console) health["console"] = {{"ok", true}};
@@ -586,7 +595,20 @@ int run_healthcheck(const Config& config) {
     return response.status == 200 ? 0 : 1;
 }
 
+// backup and restore copy SQLite files; PostgreSQL has its own tools.
+int explain_pg_dump(const std::string& command) {
+    std::cerr << "incident-bot: " << command
+              << " copies SQLite files, and this bot stores its data in PostgreSQL "
+                 "(INCIDENT_BOT_DATABASE_URL is set): nothing was done.\n"
+                 "Back up with pg_dump, e.g. pg_dump --format=custom --file=incident-bot.dump "
+                 "\"$INCIDENT_BOT_DATABASE_URL\", and restore with pg_restore --clean "
+                 "--dbname=\"$INCIDENT_BOT_DATABASE_URL\" incident-bot.dump while no replica "
+                 "runs.\n";
+    return 1;
+}
+
 int run_backup(const Config& config, const std::string& path) {
+    if (config.postgres()) return explain_pg_dump("backup");
     const DatabaseInfo info = backup_database(config.db_path, path);
     std::cout << "incident-bot: backed up " << config.db_path << " to " << path << ": "
               << info.incidents << " incident(s), schema version " << info.schema_version << ", "
@@ -595,6 +617,7 @@ int run_backup(const Config& config, const std::string& path) {
 }
 
 int run_restore(const Config& config, const std::string& path) {
+    if (config.postgres()) return explain_pg_dump("restore");
     try {
         const RestoreResult result = restore_database(path, config.db_path);
         std::cout << "incident-bot: restored " << config.db_path << " from " << path << ": "
@@ -651,6 +674,16 @@ int main(int argc, char** argv) {
         if (options->command == "backup") return run_backup(config, options->path);
         if (options->command == "restore") return run_restore(config, options->path);
         SystemClock clock;
+        const bool console = options->command == "console" || config.console_only();
+        if (config.postgres()) {
+            // Replicas share the database, so there is no file lock to hold.
+            PostgresStore store(config.database_url);
+            if (options->command == "export") return run_export(*options, store, clock);
+            // /healthz asks the server each time: an outage shows there before an event
+            // fails on it, and its end as soon as the server is back.
+            return run_bot(loaded, store, clock, console,
+                           [&store] { return store.ping() ? std::string() : store.last_error(); });
+        }
         if (options->command == "export") {
             SqliteStore store(config.db_path);
             return run_export(*options, store, clock);
@@ -663,8 +696,7 @@ int main(int argc, char** argv) {
             return 1;
         }
         SqliteStore store(config.db_path);
-        return run_bot(loaded, store, clock,
-                       options->command == "console" || config.console_only());
+        return run_bot(loaded, store, clock, console, [] { return std::string(); });
     } catch (const std::exception& e) {
         std::cerr << "incident-bot: " << e.what() << "\n";
         return 1;

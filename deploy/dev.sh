@@ -15,6 +15,7 @@ packages=(
   nlohmann-json3-dev libsqlitecpp-dev libsqlite3-dev libspdlog-dev doctest-dev
   libcmark-gfm-dev libcmark-gfm-extensions-dev
   libcurl4-openssl-dev python3-aiosmtpd clang-format
+  libpq-dev postgresql-15
   chromium fonts-dejavu-core fonts-noto-color-emoji
 )
 
