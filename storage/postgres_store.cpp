@@ -6,7 +6,7 @@
 #include <stdexcept>
 #include <unordered_map>
 
-#include "storage/enum_column.hpp"
+#include "storage/columns.hpp"
 #include "storage/postgres_migrations.hpp"
 #include "storage/pq.hpp"
 
@@ -45,12 +45,6 @@ auto first(const Result& r, Read read) -> std::optional<decltype(read(r, 0))> {
     return read(r, 0);
 }
 
-constexpr const char* k_incident_columns =
-    "number, title, severity, final_severity, state, merged_into, platform, channel_id, "
-    "channel_name, declared_by_id, declared_by_name, declared_at, identified_at, "
-    "mitigated_at, resolved_at, closed_at, last_update_at, summary, postmortem_owner, "
-    "postmortem_due, postmortem_published_at";
-
 Incident read_incident(const Result& r, int row) {
     Incident incident;
     incident.number = r.int64(row, 0);
@@ -76,10 +70,6 @@ Incident read_incident(const Result& r, int row) {
     return incident;
 }
 
-constexpr const char* k_entry_columns =
-    "id, incident, kind, at, author_id, author_name, text, message_id, thread_id, key_event, "
-    "edited_at, deleted_at";
-
 TimelineEntry read_entry(const Result& r, int row) {
     TimelineEntry entry;
     entry.id = r.int64(row, 0);
@@ -96,10 +86,6 @@ TimelineEntry read_entry(const Result& r, int row) {
     return entry;
 }
 
-constexpr const char* k_action_columns =
-    "id, incident, number, text, owner, due, status, source, source_message_id, author_id, "
-    "author_name, created_at, done_at";
-
 ActionItem read_action(const Result& r, int row) {
     ActionItem item;
     item.id = r.int64(row, 0);
@@ -114,6 +100,7 @@ ActionItem read_action(const Result& r, int row) {
     item.author = {r.text(row, 9), r.text(row, 10)};
     item.created_at = r.int64(row, 11);
     item.done_at = r.optional_int(row, 12);
+    item.kind = parse_enum(r.text(row, 13), parse_action_kind, "action_items.kind");
     return item;
 }
 
@@ -501,12 +488,12 @@ void PostgresStore::add_action(ActionItem& item) {
         impl_->exec("SELECT 1 FROM incidents WHERE number = $1 FOR NO KEY UPDATE", {item.incident});
         const Result r = impl_->exec(
             "INSERT INTO action_items (incident, number, text, owner, due, status, source, "
-            "source_message_id, author_id, author_name, created_at, done_at) VALUES ($1, "
+            "source_message_id, author_id, author_name, created_at, done_at, kind) VALUES ($1, "
             "(SELECT coalesce(max(number), 0) + 1 FROM action_items WHERE incident = $1), $2, "
-            "$3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id, number",
+            "$3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id, number",
             {item.incident, item.text, item.owner, item.due, to_string(item.status),
              to_string(item.source), item.source_message_id, item.author.id, item.author.name,
-             item.created_at, item.done_at});
+             item.created_at, item.done_at, to_string(item.kind)});
         item.id = r.int64(0, 0);
         item.number = static_cast<int>(r.int64(0, 1));
     });
@@ -515,9 +502,10 @@ void PostgresStore::add_action(ActionItem& item) {
 void PostgresStore::update_action(const ActionItem& item) {
     std::lock_guard lock(impl_->mutex);
     const Result r = impl_->exec(
-        "UPDATE action_items SET text = $1, owner = $2, due = $3, status = $4, done_at = $5 "
-        "WHERE id = $6",
-        {item.text, item.owner, item.due, to_string(item.status), item.done_at, item.id});
+        "UPDATE action_items SET text = $1, owner = $2, due = $3, status = $4, done_at = $5, "
+        "kind = $6 WHERE id = $7",
+        {item.text, item.owner, item.due, to_string(item.status), item.done_at,
+         to_string(item.kind), item.id});
     if (r.affected() == 0) {
         throw std::runtime_error("cannot update action item " + std::to_string(item.id) +
                                  ": no such action item");
@@ -558,6 +546,36 @@ std::vector<ContributingFactor> PostgresStore::factors(std::int64_t incident) {
         factor.author = {row.text(i, 4), row.text(i, 5)};
         factor.at = row.int64(i, 6);
         return factor;
+    });
+}
+
+void PostgresStore::add_revision(SectionRevision& revision) {
+    std::lock_guard lock(impl_->mutex);
+    const Result r = impl_->exec(
+        "INSERT INTO postmortem_revisions (incident, section, item, text, author_id, "
+        "author_name, at) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+        {revision.incident, to_string(revision.section), revision.item, revision.text,
+         revision.author.id, revision.author.name, revision.at});
+    revision.id = r.int64(0, 0);
+}
+
+std::vector<SectionRevision> PostgresStore::revisions(std::int64_t incident) {
+    std::lock_guard lock(impl_->mutex);
+    const Result r = impl_->exec(
+        "SELECT id, incident, section, item, text, author_id, author_name, at "
+        "FROM postmortem_revisions WHERE incident = $1 ORDER BY id",
+        {incident});
+    return collect(r, [](const Result& row, int i) {
+        SectionRevision revision;
+        revision.id = row.int64(i, 0);
+        revision.incident = row.int64(i, 1);
+        revision.section =
+            parse_enum(row.text(i, 2), parse_section, "postmortem_revisions.section");
+        revision.item = static_cast<int>(row.int64(i, 3));
+        revision.text = row.text(i, 4);
+        revision.author = {row.text(i, 5), row.text(i, 6)};
+        revision.at = row.int64(i, 7);
+        return revision;
     });
 }
 

@@ -73,6 +73,8 @@ public:
 
     void add_factor(ContributingFactor& factor) override;
     std::vector<ContributingFactor> factors(std::int64_t incident) override;
+    void add_revision(SectionRevision& revision) override;
+    std::vector<SectionRevision> revisions(std::int64_t incident) override;
     void subscribe(const Subscription& sub) override;
     bool unsubscribe(const Subscription& sub) override;
     std::vector<Subscription> subscriptions() override;

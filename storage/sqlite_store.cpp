@@ -8,7 +8,7 @@
 
 #include <SQLiteCpp/SQLiteCpp.h>
 
-#include "storage/enum_column.hpp"
+#include "storage/columns.hpp"
 #include "storage/migrations.hpp"
 
 namespace incident {
@@ -102,12 +102,6 @@ auto first(Statement& query, Read read) -> std::optional<decltype(read(query))> 
     return read(query);
 }
 
-constexpr const char* k_incident_columns =
-    "number, title, severity, final_severity, state, merged_into, platform, channel_id, "
-    "channel_name, declared_by_id, declared_by_name, declared_at, identified_at, "
-    "mitigated_at, resolved_at, closed_at, last_update_at, summary, postmortem_owner, "
-    "postmortem_due, postmortem_published_at";
-
 // Binds every column but `number` as ?1..?20, in k_incident_columns order.
 void bind_incident(Statement& query, const Incident& incident) {
     query.bind(1, incident.title);
@@ -158,10 +152,6 @@ Incident read_incident(Statement& row) {
     return incident;
 }
 
-constexpr const char* k_entry_columns =
-    "id, incident, kind, at, author_id, author_name, text, message_id, thread_id, key_event, "
-    "edited_at, deleted_at";
-
 TimelineEntry read_entry(Statement& row) {
     TimelineEntry entry;
     entry.id = row.getColumn(0).getInt64();
@@ -177,10 +167,6 @@ TimelineEntry read_entry(Statement& row) {
     entry.deleted_at = optional_int(row.getColumn(11));
     return entry;
 }
-
-constexpr const char* k_action_columns =
-    "id, incident, number, text, owner, due, status, source, source_message_id, author_id, "
-    "author_name, created_at, done_at, kind";
 
 ActionItem read_action(Statement& row) {
     ActionItem item;

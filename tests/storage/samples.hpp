@@ -98,6 +98,7 @@ inline void check_same(const ActionItem& a, const ActionItem& b) {
     CHECK(a.author == b.author);
     CHECK(a.created_at == b.created_at);
     CHECK(a.done_at == b.done_at);
+    CHECK(a.kind == b.kind);
 }
 
 inline TimelineEntry message(std::int64_t incident, Timestamp at, std::string text,
@@ -140,6 +141,7 @@ inline ActionItem full_action(std::int64_t incident) {
     item.author = {"U3", "Carol"};
     item.created_at = 1'700'000'070'000;
     item.done_at = 1'700'000'090'000;
+    item.kind = ActionKind::preventive;
     return item;
 }
 

@@ -335,6 +335,7 @@ TEST_SUITE("store contract") {
         changed.due = "2027-01-31";
         changed.status = ActionStatus::cancelled;
         changed.done_at = 9000;
+        changed.kind = ActionKind::preventive;
         store.update_action(changed);
         check_same(store.actions(first.number)[0], changed);
 
@@ -536,6 +537,45 @@ TEST_SUITE("store contract") {
         Incident next = minimal_incident("next");
         store.insert_incident(next);
         CHECK(next.number == number + 1);
+    }
+
+    TEST_CASE_TEMPLATE("post-mortem revisions keep every field, oldest first", E, SqliteEngine,
+                       PostgresEngine) {
+        E engine;
+        const auto opened = engine.open();
+        Store& store = *opened;
+        Incident incident = minimal_incident("revisions");
+        store.insert_incident(incident);
+        Incident other = minimal_incident("other");
+        store.insert_incident(other);
+
+        SectionRevision first{0, incident.number,           Section::impact_customers,
+                              0, "checkout | failed — 5xx", Actor{"U1", "ann"},
+                              10};
+        SectionRevision second{
+            0, incident.number, Section::why, 2, "the pool was empty", Actor{"U2", "bob"}, 20};
+        SectionRevision elsewhere{0, other.number, Section::summary, 0, "other", Actor{}, 5};
+        store.add_revision(first);
+        store.add_revision(elsewhere);
+        store.add_revision(second);
+        CHECK(first.id > 0);
+        CHECK(second.id > first.id);
+
+        const auto revisions = store.revisions(incident.number);
+        REQUIRE(revisions.size() == 2);
+        CHECK(revisions[0].id == first.id);
+        CHECK(revisions[0].incident == incident.number);
+        CHECK(revisions[0].section == Section::impact_customers);
+        CHECK(revisions[0].item == 0);
+        CHECK(revisions[0].text == "checkout | failed — 5xx");
+        CHECK(revisions[0].author == Actor{"U1", "ann"});
+        CHECK(revisions[0].at == 10);
+        CHECK(revisions[1].section == Section::why);
+        CHECK(revisions[1].item == 2);
+        CHECK(store.revisions(other.number).size() == 1);
+        CHECK(store.revisions(99).empty());
+        SectionRevision orphan{0, 99, Section::summary, 0, "no incident", {}, 1};
+        CHECK_THROWS(store.add_revision(orphan));  // foreign key
     }
 
     TEST_CASE_TEMPLATE("a database from a newer incident-bot is refused", E, SqliteEngine,

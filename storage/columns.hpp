@@ -10,6 +10,19 @@
 
 namespace incident {
 
+// The column lists both stores read and write, in the order of their read_* functions.
+inline constexpr const char* k_incident_columns =
+    "number, title, severity, final_severity, state, merged_into, platform, channel_id, "
+    "channel_name, declared_by_id, declared_by_name, declared_at, identified_at, "
+    "mitigated_at, resolved_at, closed_at, last_update_at, summary, postmortem_owner, "
+    "postmortem_due, postmortem_published_at";
+inline constexpr const char* k_entry_columns =
+    "id, incident, kind, at, author_id, author_name, text, message_id, thread_id, key_event, "
+    "edited_at, deleted_at";
+inline constexpr const char* k_action_columns =
+    "id, incident, number, text, owner, due, status, source, source_message_id, author_id, "
+    "author_name, created_at, done_at, kind";
+
 // Enum columns are text so people can read them with the database's own client; a name
 // this build does not know means the row was written by something else, and guessing
 // would corrupt it further.
