@@ -270,6 +270,31 @@ void load_notify(const EnvLookup& env, Config& c, std::vector<std::string>& erro
     }
 }
 
+std::optional<bool> parse_bool(std::string_view text) {
+    const std::string value = to_lower(trim(text));
+    if (value == "true" || value == "1" || value == "yes" || value == "on") return true;
+    if (value == "false" || value == "0" || value == "no" || value == "off") return false;
+    return std::nullopt;
+}
+
+void load_alerts(const EnvLookup& env, Config& c, std::vector<std::string>& errors) {
+    if (const auto value = env("INCIDENT_BOT_ALERTS_TOKEN")) c.alerts_token = trim(*value);
+    // Never echoed: a pasted token must not reach a log line.
+    if (c.alerts_token.find_first_of(" \t") != std::string::npos) {
+        errors.push_back(
+            "INCIDENT_BOT_ALERTS_TOKEN must not contain spaces: it is sent as "
+            "\"Authorization: Bearer <token>\".");
+    }
+    if (const auto raw = env("INCIDENT_BOT_ALERTS_AUTO_RESOLVE"); raw && !trim(*raw).empty()) {
+        if (const auto value = parse_bool(*raw)) {
+            c.alerts_auto_resolve = *value;
+        } else {
+            errors.push_back("INCIDENT_BOT_ALERTS_AUTO_RESOLVE must be true or false, not `" +
+                             std::string(trim(*raw)).substr(0, 40) + "`.");
+        }
+    }
+}
+
 std::string seconds_text(Timestamp ms) {
     return ms <= 0 ? std::string("off") : std::to_string(ms / k_second_ms) + "s";
 }
@@ -325,6 +350,8 @@ constexpr std::string_view k_keys[] = {
     "INCIDENT_BOT_SMTP_FROM",
     "INCIDENT_BOT_SMTP_STARTTLS",
     "INCIDENT_BOT_STAKEHOLDER_EMAILS",
+    "INCIDENT_BOT_ALERTS_TOKEN",
+    "INCIDENT_BOT_ALERTS_AUTO_RESOLVE",
     "INCIDENT_BOT_REMIND_STATUS_SEV1_SECONDS",
     "INCIDENT_BOT_REMIND_STATUS_SEV2_SECONDS",
     "INCIDENT_BOT_REMIND_STATUS_SEV3_SECONDS",
@@ -490,6 +517,7 @@ ConfigResult load_values(const EnvLookup& env) {
             "name or id.");
     }
     load_notify(env, c, errors);
+    load_alerts(env, c, errors);
     load_reminders(env, c.reminders, errors);
     load_logging(env, c, errors);
     return result;
@@ -600,7 +628,8 @@ std::vector<std::string> Config::secrets() const {
     std::vector<std::string> out;
     for (const std::string* s :
          {&dashboard_token, &slack_bot_token, &slack_app_token, &slack_signing_secret,
-          &mattermost_token, &mattermost_command_token, &webhook_secret, &smtp_password}) {
+          &mattermost_token, &mattermost_command_token, &webhook_secret, &smtp_password,
+          &alerts_token}) {
         if (!s->empty()) out.push_back(*s);
     }
     // The whole connection string, and its password alone wherever libpq or a person
@@ -640,6 +669,10 @@ std::string Config::describe() const {
                                   ", password " + secret_state(smtp_password)
                             : std::string("disabled")) +
            "\n";
+    out += "alerts: " +
+           (alerts_enabled() ? std::string("POST /alerts/alertmanager (token set)")
+                             : std::string("disabled (INCIDENT_BOT_ALERTS_TOKEN not set)")) +
+           ", auto-resolve " + (alerts_auto_resolve ? "on" : "off") + "\n";
     out +=
         "logs: " + log_format + (log_level.empty() ? std::string() : ", level " + log_level) + "\n";
     out += "reminders: status updates SEV1-5 ";

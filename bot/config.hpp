@@ -44,6 +44,11 @@ struct Config {
     std::vector<std::string> stakeholder_emails;
     ReminderPolicy reminders;
 
+    // Alert sources (adapters/alerts): the bearer token of /alerts/alertmanager, and whether
+    // an incident resolves itself when every alert of its group is resolved.
+    std::string alerts_token;
+    bool alerts_auto_resolve = false;
+
     std::string log_format = "text";  // text | json
     std::string log_level;            // empty: info, or SPDLOG_LEVEL
 
@@ -53,6 +58,7 @@ struct Config {
     bool console_only() const { return !slack_enabled() && !mattermost_enabled(); }
     bool webhook_enabled() const { return !webhook_url.empty(); }
     bool email_enabled() const { return !smtp_url.empty(); }
+    bool alerts_enabled() const { return !alerts_token.empty(); }
     // One line per setting, with secrets shown only as "set"/"not set".
     std::string describe() const;
     // Every secret that is set: what logs must never show.

@@ -21,6 +21,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include "adapters/alerts/alert_routes.hpp"
 #include "adapters/console/console_adapter.hpp"
 #include "adapters/mattermost/mattermost_adapter.hpp"
 #include "adapters/net/http_client.hpp"
@@ -32,6 +33,7 @@
 #include "adapters/ops/doctor.hpp"
 #include "adapters/slack/slack_adapter.hpp"
 #include "adapters/web/dashboard.hpp"
+#include "bot/alerts.hpp"
 #include "bot/clock.hpp"
 #include "bot/config.hpp"
 #include "bot/export_json.hpp"
@@ -81,7 +83,8 @@ constexpr const char* k_usage =
     "INCIDENT_BOT_DASHBOARD_TOKEN, INCIDENT_BOT_LOG_FORMAT, INCIDENT_BOT_LOG_LEVEL,\n"
     "SLACK_BOT_TOKEN, SLACK_APP_TOKEN, SLACK_SIGNING_SECRET, SLACK_API_URL, MATTERMOST_URL,\n"
     "MATTERMOST_TOKEN, MATTERMOST_TEAM, MATTERMOST_COMMAND_TOKEN, INCIDENT_BOT_WEBHOOK_*,\n"
-    "INCIDENT_BOT_SMTP_*, INCIDENT_BOT_STAKEHOLDER_EMAILS, INCIDENT_BOT_REMIND_* (see README.md\n"
+    "INCIDENT_BOT_SMTP_*, INCIDENT_BOT_STAKEHOLDER_EMAILS, INCIDENT_BOT_ALERTS_*,\n"
+    "INCIDENT_BOT_REMIND_* (see README.md\n"
     "and deploy/incident-bot.conf.example).\n"
     "SIGTERM or SIGINT stops the bot gracefully: no new events, what is in flight is stored\n"
     "and acknowledged, queued messages get up to 5 s, and it exits within 10 s.\n";
@@ -367,6 +370,28 @@ int run_bot(const ConfigResult& loaded, Store& store, const Clock& clock, bool c
             io.get_executor(), *tls, service, router, options, &observer);
     }
 
+    // Effects that no chat event caused (reminders, alerts) go to the adapter of their
+    // platform; an empty platform (the digest) goes to all.
+    std::unique_ptr<ConsoleAdapter> console_adapter;
+    const auto deliver_to = [&](std::string_view platform, const Effect& effect) {
+        const auto wants = [&](std::string_view p) { return platform.empty() || platform == p; };
+        if (slack_adapter && wants("slack")) slack_adapter->deliver(effect);
+        if (mattermost_adapter && wants("mattermost")) mattermost_adapter->deliver(effect);
+        if (console_adapter && wants("console")) console_adapter->deliver(effect);
+    };
+
+    // Incidents opened from alerts get their channel where people are: Slack, else
+    // Mattermost, else the console.
+    AlertOptions alert_options;
+    alert_options.platform = slack_adapter        ? "slack"
+                             : mattermost_adapter ? "mattermost"
+                                                  : std::string(ConsoleAdapter::k_platform);
+    alert_options.auto_resolve = config.alerts_auto_resolve;
+    AlertIntake alert_intake(service, store, alert_options);
+    alerts::AlertRoutes alert_routes(
+        alert_intake, alerts::AlertRouteOptions{config.alerts_token},
+        [&](const Effect& effect) { deliver_to(alert_options.platform, effect); });
+
     SetupChecks setup(io.get_executor(), *tls, loaded);
     bool draining = false;
     web::DashboardOptions dashboard_options;
@@ -405,6 +430,9 @@ int run_bot(const ConfigResult& loaded, Store& store, const Clock& clock, bool c
             if (mattermost_adapter && request.path().starts_with("/mattermost/")) {
                 co_return co_await mattermost_adapter->handle_http(std::move(request));
             }
+            if (alerts::AlertRoutes::handles(request.path())) {
+                co_return to_net(alert_routes.handle(to_web(request)));
+            }
             co_return to_net(dashboard.handle(to_web(request)));
         });
     const net::NetStatus listening = server.listen(config.listen);
@@ -422,16 +450,9 @@ int run_bot(const ConfigResult& loaded, Store& store, const Clock& clock, bool c
     }
 
     // Reminders go to the platform of their incident; the digest (no platform) to all.
-    std::unique_ptr<ConsoleAdapter> console_adapter;
     ReminderService reminders(store, service, clock, config.reminders);
-    notify::ReminderTimer reminder_timer(io.get_executor(), reminders, [&](const Reminder& r) {
-        const auto wants = [&](std::string_view p) {
-            return r.platform.empty() || r.platform == p;
-        };
-        if (slack_adapter && wants("slack")) slack_adapter->deliver(r.effect);
-        if (mattermost_adapter && wants("mattermost")) mattermost_adapter->deliver(r.effect);
-        if (console_adapter && wants("console")) console_adapter->deliver(r.effect);
-    });
+    notify::ReminderTimer reminder_timer(
+        io.get_executor(), reminders, [&](const Reminder& r) { deliver_to(r.platform, r.effect); });
 
     int exit_code = 0;
     bool shutting_down = false;
