@@ -3,8 +3,8 @@
 #include <algorithm>
 #include <sstream>
 
-#include "bot/sections.hpp"
 #include "bot/alerts.hpp"
+#include "bot/sections.hpp"
 #include "bot/text.hpp"
 
 namespace incident {

@@ -282,17 +282,4 @@ std::optional<Timestamp> parse_utc_minute(std::string_view date, std::string_vie
     return duration_cast<milliseconds>(at.time_since_epoch()).count();
 }
 
-std::optional<Timestamp> parse_time(std::string_view text) {
-    // 2026-12-08T14:00:00Z, as format_time writes it.
-    if (text.size() != 20 || text[10] != 'T' || text[13] != ':' || text[16] != ':' ||
-        text[19] != 'Z') {
-        return std::nullopt;
-    }
-    const auto minute = parse_utc_minute(text.substr(0, 10), text.substr(11, 5));
-    if (!minute || text[17] < '0' || text[17] > '5' || text[18] < '0' || text[18] > '9') {
-        return std::nullopt;
-    }
-    return *minute + ((text[17] - '0') * 10 + (text[18] - '0')) * 1000;
-}
-
 }  // namespace incident

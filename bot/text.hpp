@@ -30,8 +30,9 @@ std::string slugify(std::string_view text, std::size_t max_length);
 
 // 2026-11-23T10:30:18Z (seconds precision, UTC): what the post-mortem and exports show.
 std::string format_time(Timestamp at);
-// RFC 3339 / ISO 8601 with a zone: 2026-11-23T10:30:18Z, 2021-10-12T09:51:03.157076+02:00
-// (fractions beyond milliseconds are dropped). Go's zero time 0001-01-01T00:00:00Z parses.
+// The inverse of format_time, and RFC 3339 with a zone as monitoring sends it:
+// 2021-10-12T09:51:03.157076+02:00 (fractions beyond milliseconds are dropped). Go's zero
+// time 0001-01-01T00:00:00Z parses.
 std::optional<Timestamp> parse_time(std::string_view text);
 // "1h 05m", "3d 2h", "45s"
 std::string format_duration(Timestamp from, Timestamp to);
@@ -39,8 +40,6 @@ std::string format_duration(Timestamp from, Timestamp to);
 bool is_valid_date(std::string_view text);
 // YYYY-MM-DD and HH:MM (UTC) as a time; none unless both are real.
 std::optional<Timestamp> parse_utc_minute(std::string_view date, std::string_view hhmm);
-// The inverse of format_time.
-std::optional<Timestamp> parse_time(std::string_view text);
 // Characters (code points) of valid UTF-8 text.
 std::size_t utf8_length(std::string_view text);
 

@@ -233,7 +233,7 @@ struct IncidentSnapshot {
     std::vector<ContributingFactor> factors;
     std::vector<SectionRevision> revisions;  // oldest first
     std::vector<Alert> alerts;
-    std::vector<IncidentSnapshot> merged;    // incidents grouped under this one
+    std::vector<IncidentSnapshot> merged;  // incidents grouped under this one
 };
 
 }  // namespace incident
