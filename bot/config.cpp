@@ -96,6 +96,47 @@ std::string origin_of(const std::string& url) {
     return origin;
 }
 
+// The password written in a libpq connection string, as written: the userinfo of a
+// postgresql:// URI, its password= query parameter, or a password=... keyword.
+std::string database_password(const std::string& url) {
+    const auto value_after = [&](std::size_t at, const char* ends) {
+        std::size_t end = url.find_first_of(ends, at);
+        if (end == std::string::npos) end = url.size();
+        return url.substr(at, end - at);
+    };
+    if (url.starts_with("postgresql://") || url.starts_with("postgres://")) {
+        const std::size_t authority = url.find("://") + 3;
+        const std::size_t authority_end = url.find_first_of("/?#", authority);
+        const std::size_t at = url.rfind('@', authority_end);
+        if (at != std::string::npos && at >= authority) {
+            const std::size_t colon = url.find(':', authority);
+            if (colon != std::string::npos && colon < at) {
+                return url.substr(colon + 1, at - colon - 1);
+            }
+        }
+        for (const char* key : {"?password=", "&password="}) {
+            const std::size_t found = url.find(key);
+            if (found != std::string::npos) return value_after(found + 10, "&#");
+        }
+        return std::string();
+    }
+    for (std::size_t at = url.find("password"); at != std::string::npos;
+         at = url.find("password", at + 1)) {
+        if (at > 0 && url[at - 1] != ' ' && url[at - 1] != '\t') continue;
+        std::size_t value = url.find_first_not_of(" \t", at + 8);
+        if (value == std::string::npos || url[value] != '=') continue;
+        value = url.find_first_not_of(" \t", value + 1);
+        if (value == std::string::npos) return std::string();
+        if (url[value] == '\'') {
+            const std::size_t close = url.find('\'', value + 1);
+            return url.substr(value + 1,
+                              close == std::string::npos ? std::string::npos : close - value - 1);
+        }
+        return value_after(value, " \t");
+    }
+    return std::string();
+}
+
 void load_reminders(const EnvLookup& env, ReminderPolicy& policy,
                     std::vector<std::string>& errors) {
     const auto seconds = [&](const std::string& name, Timestamp& field, bool may_be_off) {
@@ -229,6 +270,31 @@ void load_notify(const EnvLookup& env, Config& c, std::vector<std::string>& erro
     }
 }
 
+std::optional<bool> parse_bool(std::string_view text) {
+    const std::string value = to_lower(trim(text));
+    if (value == "true" || value == "1" || value == "yes" || value == "on") return true;
+    if (value == "false" || value == "0" || value == "no" || value == "off") return false;
+    return std::nullopt;
+}
+
+void load_alerts(const EnvLookup& env, Config& c, std::vector<std::string>& errors) {
+    if (const auto value = env("INCIDENT_BOT_ALERTS_TOKEN")) c.alerts_token = trim(*value);
+    // Never echoed: a pasted token must not reach a log line.
+    if (c.alerts_token.find_first_of(" \t") != std::string::npos) {
+        errors.push_back(
+            "INCIDENT_BOT_ALERTS_TOKEN must not contain spaces: it is sent as "
+            "\"Authorization: Bearer <token>\".");
+    }
+    if (const auto raw = env("INCIDENT_BOT_ALERTS_AUTO_RESOLVE"); raw && !trim(*raw).empty()) {
+        if (const auto value = parse_bool(*raw)) {
+            c.alerts_auto_resolve = *value;
+        } else {
+            errors.push_back("INCIDENT_BOT_ALERTS_AUTO_RESOLVE must be true or false, not `" +
+                             std::string(trim(*raw)).substr(0, 40) + "`.");
+        }
+    }
+}
+
 std::string seconds_text(Timestamp ms) {
     return ms <= 0 ? std::string("off") : std::to_string(ms / k_second_ms) + "s";
 }
@@ -260,6 +326,7 @@ void load_logging(const EnvLookup& env, Config& c, std::vector<std::string>& err
 
 constexpr std::string_view k_keys[] = {
     "INCIDENT_BOT_DB",
+    "INCIDENT_BOT_DATABASE_URL",
     "INCIDENT_BOT_LISTEN",
     "INCIDENT_BOT_PUBLIC_URL",
     "INCIDENT_BOT_ANNOUNCE_CHANNEL",
@@ -284,6 +351,8 @@ constexpr std::string_view k_keys[] = {
     "INCIDENT_BOT_SMTP_FROM",
     "INCIDENT_BOT_SMTP_STARTTLS",
     "INCIDENT_BOT_STAKEHOLDER_EMAILS",
+    "INCIDENT_BOT_ALERTS_TOKEN",
+    "INCIDENT_BOT_ALERTS_AUTO_RESOLVE",
     "INCIDENT_BOT_REMIND_STATUS_SEV1_SECONDS",
     "INCIDENT_BOT_REMIND_STATUS_SEV2_SECONDS",
     "INCIDENT_BOT_REMIND_STATUS_SEV3_SECONDS",
@@ -391,6 +460,7 @@ ConfigResult load_values(const EnvLookup& env) {
         if (auto value = env(name)) field = std::string(trim(*value));
     };
     read("INCIDENT_BOT_DB", c.db_path);
+    read("INCIDENT_BOT_DATABASE_URL", c.database_url);
     read("INCIDENT_BOT_LISTEN", c.listen);
     read("INCIDENT_BOT_PUBLIC_URL", c.public_url);
     read("INCIDENT_BOT_ANNOUNCE_CHANNEL", c.announce_channel);
@@ -460,6 +530,7 @@ ConfigResult load_values(const EnvLookup& env) {
             "name or id.");
     }
     load_notify(env, c, errors);
+    load_alerts(env, c, errors);
     load_reminders(env, c.reminders, errors);
     load_logging(env, c, errors);
     return result;
@@ -570,15 +641,25 @@ std::vector<std::string> Config::secrets() const {
     std::vector<std::string> out;
     for (const std::string* s :
          {&dashboard_token, &slack_bot_token, &slack_app_token, &slack_signing_secret,
-          &mattermost_token, &mattermost_command_token, &webhook_secret, &smtp_password}) {
+          &mattermost_token, &mattermost_command_token, &webhook_secret, &smtp_password,
+          &alerts_token}) {
         if (!s->empty()) out.push_back(*s);
+    }
+    // The whole connection string, and its password alone wherever libpq or a person
+    // quotes the rest of it.
+    if (!database_url.empty()) out.push_back(database_url);
+    if (const std::string password = database_password(database_url); !password.empty()) {
+        out.push_back(password);
     }
     return out;
 }
 
 std::string Config::describe() const {
     std::string out;
-    out += "database: " + db_path + "\n";
+    out += "database: " +
+           (postgres() ? "PostgreSQL (INCIDENT_BOT_DATABASE_URL " + secret_state(database_url) + ")"
+                       : db_path) +
+           "\n";
     out += "listen: " + listen + "\n";
     out += "public url: " + (public_url.empty() ? std::string("not set") : public_url) + "\n";
     out += "announcement channel: #" + announce_channel + "\n";
@@ -603,6 +684,10 @@ std::string Config::describe() const {
            "\n";
     out += "socket liveness: dead after " + std::to_string(socket_dead_after_seconds) +
            "s of silence\n";
+    out += "alerts: " +
+           (alerts_enabled() ? std::string("POST /alerts/alertmanager (token set)")
+                             : std::string("disabled (INCIDENT_BOT_ALERTS_TOKEN not set)")) +
+           ", auto-resolve " + (alerts_auto_resolve ? "on" : "off") + "\n";
     out +=
         "logs: " + log_format + (log_level.empty() ? std::string() : ", level " + log_level) + "\n";
     out += "reminders: status updates SEV1-5 ";

@@ -14,6 +14,9 @@ namespace incident {
 
 struct Config {
     std::string db_path = "./incident-bot.db";
+    // A libpq connection string (postgresql://... or key=value ...): when set, the bot
+    // stores everything in PostgreSQL instead of the SQLite file at db_path.
+    std::string database_url;
     std::string listen = "127.0.0.1:8080";
     std::string public_url;
     std::string announce_channel = "incidents";
@@ -44,14 +47,21 @@ struct Config {
     std::vector<std::string> stakeholder_emails;
     ReminderPolicy reminders;
 
+    // Alert sources (adapters/alerts): the bearer token of /alerts/alertmanager, and whether
+    // an incident resolves itself when every alert of its group is resolved.
+    std::string alerts_token;
+    bool alerts_auto_resolve = false;
+
     std::string log_format = "text";  // text | json
     std::string log_level;            // empty: info, or SPDLOG_LEVEL
 
+    bool postgres() const { return !database_url.empty(); }
     bool slack_enabled() const { return !slack_bot_token.empty(); }
     bool mattermost_enabled() const { return !mattermost_url.empty(); }
     bool console_only() const { return !slack_enabled() && !mattermost_enabled(); }
     bool webhook_enabled() const { return !webhook_url.empty(); }
     bool email_enabled() const { return !smtp_url.empty(); }
+    bool alerts_enabled() const { return !alerts_token.empty(); }
     // One line per setting, with secrets shown only as "set"/"not set".
     std::string describe() const;
     // Every secret that is set: what logs must never show.

@@ -41,6 +41,8 @@ nlohmann::json to_json(const Incident& inc) {
         {"channel", {{"id", inc.channel_id}, {"name", inc.channel_name}}},
         {"declared_by", actor(inc.declared_by)},
         {"declared_at", format_time(inc.declared_at)},
+        {"detected_at", format_time(inc.detected())},
+        {"related_to", inc.related_to ? nlohmann::json(incident_key(*inc.related_to)) : nullptr},
         {"identified_at", time_or_null(inc.identified_at)},
         {"mitigated_at", time_or_null(inc.mitigated_at)},
         {"resolved_at", time_or_null(inc.resolved_at)},
@@ -121,6 +123,19 @@ nlohmann::json to_json(const IncidentSnapshot& snap) {
                                   {"text", r.text},
                                   {"author", actor(r.author)},
                                   {"at", format_time(r.at)}});
+    }
+    j["alerts"] = nlohmann::json::array();
+    for (const auto& a : snap.alerts) {
+        j["alerts"].push_back({
+            {"source", a.source},
+            {"fingerprint", a.fingerprint},
+            {"status", a.status},
+            {"labels", a.labels},
+            {"annotations", a.annotations},
+            {"starts_at", format_time(a.starts_at)},
+            {"ends_at", time_or_null(a.ends_at)},
+            {"url", a.url},
+        });
     }
     j["merged"] = nlohmann::json::array();
     for (const auto& m : snap.merged) j["merged"].push_back(to_json(m));

@@ -6,6 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "bot/alerts.hpp"
 #include "bot/state_machine.hpp"
 #include "bot/text.hpp"
 
@@ -49,6 +50,7 @@ void check_text(std::string_view text, std::string_view what) {
 }
 
 std::string person(const Actor& a) {
+    if (is_system(a)) return a.name;
     return a.name.empty() ? a.id : "@" + a.name;
 }
 
@@ -265,14 +267,20 @@ void IncidentService::bind_channel(std::int64_t number, const std::string& platf
 
 void IncidentService::record(const Incident& incident, EntryKind kind, const Actor& by,
                              Timestamp at, std::string text) {
+    add_key_event(incident, kind, by, at, std::move(text));
+}
+
+bool IncidentService::add_key_event(const Incident& incident, EntryKind kind, const Actor& by,
+                                    Timestamp at, std::string text, std::string message_id) {
     TimelineEntry entry;
     entry.incident = incident.number;
     entry.kind = kind;
     entry.at = at;
     entry.author = by;
     entry.text = std::move(text);
+    entry.message_id = std::move(message_id);
     entry.key_event = kind != EntryKind::message;
-    store_.add_entry(entry);
+    return store_.add_entry(entry);
 }
 
 std::string IncidentService::incident_link(const Incident& incident) const {
@@ -328,7 +336,8 @@ void IncidentService::notify(const Incident& incident, NotifyKind kind, const Ac
 }
 
 Incident IncidentService::declare(const Actor& by, Severity severity, const std::string& title,
-                                  const std::string& platform, Timestamp at) {
+                                  const std::string& platform, Timestamp at,
+                                  const DeclareOptions& how) {
     const std::string clean(trim(title));
     if (clean.empty()) {
         throw DomainError("An incident needs a title: `/incident declare [sev1-5] <title>`.");
@@ -345,14 +354,21 @@ Incident IncidentService::declare(const Actor& by, Severity severity, const std:
     incident.declared_by = by;
     incident.declared_at = at;
     incident.last_update_at = at;
+    incident.detected_at = how.detected_at;
+    incident.related_to = how.related_to;
     store_.insert_incident(incident);
     incident.channel_name = "inc-" + std::to_string(incident.number) + "-" + slugify(clean, 40);
     store_.update_incident(incident);
-    store_.assign_role(incident.number, RoleAssignment{Role::commander, by, by, at});
     record(incident, EntryKind::declared, by, at,
            "Declared " + std::string(to_string(severity)) + ": " + clean);
-    record(incident, EntryKind::role, by, at, person(by) + " is commander");
-    queue(CreateChannel{incident.number, incident.channel_name, topic_for(incident), {by}});
+    if (how.take_command) {
+        store_.assign_role(incident.number, RoleAssignment{Role::commander, by, by, at});
+        record(incident, EntryKind::role, by, at, person(by) + " is commander");
+    }
+    std::vector<Actor> invite;
+    if (!is_system(by)) invite.push_back(by);
+    queue(CreateChannel{incident.number, incident.channel_name, topic_for(incident),
+                        std::move(invite)});
     notify(incident, NotifyKind::declared, by, at, "declared by " + person(by));
     return incident;
 }
@@ -778,6 +794,7 @@ IncidentSnapshot IncidentService::snapshot(std::int64_t number) {
     snap.actions = store_.actions(number);
     snap.factors = store_.factors(number);
     snap.revisions = store_.revisions(number);
+    snap.alerts = store_.alerts(number);
     for (const auto& merged : store_.merged_into(number)) {
         snap.merged.push_back(snapshot(merged.number));
     }
@@ -787,7 +804,7 @@ IncidentSnapshot IncidentService::snapshot(std::int64_t number) {
 Stats IncidentService::stats(std::optional<int> days) {
     Stats s;
     const Timestamp now = clock_.now();
-    std::vector<Timestamp> identify, mitigate, resolve_times;
+    std::vector<Timestamp> identify, mitigate, resolve_times, detect, acknowledge;
     // category -> the (primary) incidents that named it, and the number of factors
     std::map<FactorCategory, std::pair<std::set<std::int64_t>, int>> named;
     // lower-cased service -> (name as first written, the primary incidents it affected)
@@ -814,6 +831,13 @@ Stats IncidentService::stats(std::optional<int> days) {
         if (inc.identified_at) identify.push_back(*inc.identified_at - inc.declared_at);
         if (inc.mitigated_at) mitigate.push_back(*inc.mitigated_at - inc.declared_at);
         if (inc.resolved_at) resolve_times.push_back(*inc.resolved_at - inc.declared_at);
+        if (inc.detected_at)
+            detect.push_back(std::max<Timestamp>(0, inc.declared_at - inc.detected()));
+        if (is_system(inc.declared_by)) {
+            if (const auto ack = acknowledged_at(inc, store_.timeline(inc.number))) {
+                acknowledge.push_back(*ack - inc.declared_at);
+            }
+        }
         for (const auto& item : store_.actions(inc.number)) {
             if (item.status != ActionStatus::open) continue;
             ++s.open_actions;
@@ -826,6 +850,10 @@ Stats IncidentService::stats(std::optional<int> days) {
     s.median_to_mitigate = median(mitigate);
     s.mean_to_resolve = mean(resolve_times);
     s.median_to_resolve = median(resolve_times);
+    s.mean_to_detect = mean(detect);
+    s.median_to_detect = median(detect);
+    s.mean_to_acknowledge = mean(acknowledge);
+    s.median_to_acknowledge = median(acknowledge);
     for (const auto& [category, seen] : named) {
         s.factor_categories.push_back({category, static_cast<int>(seen.first.size()), seen.second});
     }

@@ -18,6 +18,14 @@ struct ServiceOptions {
     std::string public_url;  // dashboard base for links; empty: no links
 };
 
+// How an incident comes to be: a person declares it and takes command, or a monitoring
+// system's alerts open it with nobody in command yet (bot/alerts.hpp).
+struct DeclareOptions {
+    bool take_command = true;
+    std::optional<Timestamp> detected_at;
+    std::optional<std::int64_t> related_to;
+};
+
 // Aggregates for `/incident stats`.
 struct Stats {
     int total = 0;
@@ -26,6 +34,10 @@ struct Stats {
     std::optional<Timestamp> mean_to_identify, median_to_identify;
     std::optional<Timestamp> mean_to_mitigate, median_to_mitigate;
     std::optional<Timestamp> mean_to_resolve, median_to_resolve;
+    // From the problem's start (detected_at) to the incident; from the incident to the
+    // first command of a person. Only incidents opened from alerts have either.
+    std::optional<Timestamp> mean_to_detect, median_to_detect;
+    std::optional<Timestamp> mean_to_acknowledge, median_to_acknowledge;
     int open_actions = 0;
     int overdue_actions = 0;
     // Per category: in how many incidents it was named (a merged incident counts with its
@@ -71,7 +83,11 @@ public:
     // Operations, called by command handlers from inside execute(). Each validates,
     // writes, records the timeline entry and queues notifications.
     Incident declare(const Actor& by, Severity severity, const std::string& title,
-                     const std::string& platform, Timestamp at);
+                     const std::string& platform, Timestamp at, const DeclareOptions& how = {});
+    // A key event on the timeline; false (nothing recorded) when the incident already has an
+    // entry for a non-empty `message_id`.
+    bool add_key_event(const Incident& incident, EntryKind kind, const Actor& by, Timestamp at,
+                       std::string text, std::string message_id = {});
     void change_state(Incident& incident, State to, const Actor& by, Timestamp at);
     void change_severity(Incident& incident, Severity severity, const Actor& by, Timestamp at);
     void assign_role(Incident& incident, Role role, const Actor& person, const Actor& by,

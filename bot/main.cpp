@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <csignal>
+#include <functional>
 #include <future>
 #include <iostream>
 #include <memory>
@@ -20,6 +21,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include "adapters/alerts/alert_routes.hpp"
 #include "adapters/console/console_adapter.hpp"
 #include "adapters/mattermost/mattermost_adapter.hpp"
 #include "adapters/net/http_client.hpp"
@@ -31,6 +33,7 @@
 #include "adapters/ops/doctor.hpp"
 #include "adapters/slack/slack_adapter.hpp"
 #include "adapters/web/dashboard.hpp"
+#include "bot/alerts.hpp"
 #include "bot/clock.hpp"
 #include "bot/config.hpp"
 #include "bot/export_json.hpp"
@@ -41,6 +44,7 @@
 #include "bot/text.hpp"
 #include "commands/router.hpp"
 #include "storage/maintenance.hpp"
+#include "storage/postgres_store.hpp"
 #include "storage/sqlite_store.hpp"
 
 namespace {
@@ -79,7 +83,8 @@ constexpr const char* k_usage =
     "INCIDENT_BOT_DASHBOARD_TOKEN, INCIDENT_BOT_LOG_FORMAT, INCIDENT_BOT_LOG_LEVEL,\n"
     "SLACK_BOT_TOKEN, SLACK_APP_TOKEN, SLACK_SIGNING_SECRET, SLACK_API_URL, MATTERMOST_URL,\n"
     "MATTERMOST_TOKEN, MATTERMOST_TEAM, MATTERMOST_COMMAND_TOKEN, INCIDENT_BOT_WEBHOOK_*,\n"
-    "INCIDENT_BOT_SMTP_*, INCIDENT_BOT_STAKEHOLDER_EMAILS, INCIDENT_BOT_REMIND_* (see README.md\n"
+    "INCIDENT_BOT_SMTP_*, INCIDENT_BOT_STAKEHOLDER_EMAILS, INCIDENT_BOT_ALERTS_*,\n"
+    "INCIDENT_BOT_REMIND_* (see README.md\n"
     "and deploy/incident-bot.conf.example).\n"
     "SIGTERM or SIGINT stops the bot gracefully: no new events, what is in flight is stored\n"
     "and acknowledged, queued messages get up to 5 s, and it exits within 10 s.\n";
@@ -324,7 +329,9 @@ asio::awaitable<void> pause(std::chrono::milliseconds duration) {
 // Everything but the console: the chat platforms, the dashboard and the HTTP endpoints, on
 // one io_context. With `console`, stdin is read on its own thread and each line is handed
 // to the io_context, so the domain is only ever touched from one thread.
-int run_bot(const ConfigResult& loaded, Store& store, const Clock& clock, bool console) {
+// `store_problem` says why the store cannot reach its database right now (empty: it can).
+int run_bot(const ConfigResult& loaded, Store& store, const Clock& clock, bool console,
+            const std::function<std::string()>& store_problem) {
     const Config& config = loaded.config;
     asio::io_context io;
     IncidentService service(store, clock, ServiceOptions{config.public_url});
@@ -373,15 +380,42 @@ int run_bot(const ConfigResult& loaded, Store& store, const Clock& clock, bool c
             io.get_executor(), *tls, service, router, options, &observer);
     }
 
+    // Effects that no chat event caused (reminders, alerts) go to the adapter of their
+    // platform; an empty platform (the digest) goes to all.
+    std::unique_ptr<ConsoleAdapter> console_adapter;
+    const auto deliver_to = [&](std::string_view platform, const Effect& effect) {
+        const auto wants = [&](std::string_view p) { return platform.empty() || platform == p; };
+        if (slack_adapter && wants("slack")) slack_adapter->deliver(effect);
+        if (mattermost_adapter && wants("mattermost")) mattermost_adapter->deliver(effect);
+        if (console_adapter && wants("console")) console_adapter->deliver(effect);
+    };
+
+    // Incidents opened from alerts get their channel where people are: Slack, else
+    // Mattermost, else the console.
+    AlertOptions alert_options;
+    alert_options.platform = slack_adapter        ? "slack"
+                             : mattermost_adapter ? "mattermost"
+                                                  : std::string(ConsoleAdapter::k_platform);
+    alert_options.auto_resolve = config.alerts_auto_resolve;
+    AlertIntake alert_intake(service, store, alert_options);
+    alerts::AlertRoutes alert_routes(
+        alert_intake, alerts::AlertRouteOptions{config.alerts_token},
+        [&](const Effect& effect) { deliver_to(alert_options.platform, effect); });
+
     SetupChecks setup(io.get_executor(), *tls, loaded);
     bool draining = false;
     web::DashboardOptions dashboard_options;
     dashboard_options.token = config.dashboard_token;
     dashboard_options.secure_cookie = config.public_url.starts_with("https://");
     dashboard_options.health = [&] {
-        nlohmann::json health{{"database", {{"ok", setup.database_ok()}}},
-                              {"notify", notifier.health()},
-                              {"setup", setup.health()}};
+        nlohmann::json database{{"ok", setup.database_ok()},
+                                {"engine", config.postgres() ? "postgresql" : "sqlite"}};
+        if (const std::string problem = store_problem(); !problem.empty()) {
+            database["ok"] = false;
+            database["error"] = problem;
+        }
+        nlohmann::json health{
+            {"database", database}, {"notify", notifier.health()}, {"setup", setup.health()}};
         if (slack_adapter) health["slack"] = slack_adapter->health();
         if (mattermost_adapter) health["mattermost"] = mattermost_adapter->health();
         if (console) health["console"] = {{"ok", true}};
@@ -406,6 +440,9 @@ int run_bot(const ConfigResult& loaded, Store& store, const Clock& clock, bool c
             if (mattermost_adapter && request.path().starts_with("/mattermost/")) {
                 co_return co_await mattermost_adapter->handle_http(std::move(request));
             }
+            if (alerts::AlertRoutes::handles(request.path())) {
+                co_return to_net(alert_routes.handle(to_web(request)));
+            }
             co_return to_net(dashboard.handle(to_web(request)));
         });
     const net::NetStatus listening = server.listen(config.listen);
@@ -423,16 +460,9 @@ int run_bot(const ConfigResult& loaded, Store& store, const Clock& clock, bool c
     }
 
     // Reminders go to the platform of their incident; the digest (no platform) to all.
-    std::unique_ptr<ConsoleAdapter> console_adapter;
     ReminderService reminders(store, service, clock, config.reminders);
-    notify::ReminderTimer reminder_timer(io.get_executor(), reminders, [&](const Reminder& r) {
-        const auto wants = [&](std::string_view p) {
-            return r.platform.empty() || r.platform == p;
-        };
-        if (slack_adapter && wants("slack")) slack_adapter->deliver(r.effect);
-        if (mattermost_adapter && wants("mattermost")) mattermost_adapter->deliver(r.effect);
-        if (console_adapter && wants("console")) console_adapter->deliver(r.effect);
-    });
+    notify::ReminderTimer reminder_timer(
+        io.get_executor(), reminders, [&](const Reminder& r) { deliver_to(r.platform, r.effect); });
 
     int exit_code = 0;
     bool shutting_down = false;
@@ -596,7 +626,20 @@ int run_healthcheck(const Config& config) {
     return response.status == 200 ? 0 : 1;
 }
 
+// backup and restore copy SQLite files; PostgreSQL has its own tools.
+int explain_pg_dump(const std::string& command) {
+    std::cerr << "incident-bot: " << command
+              << " copies SQLite files, and this bot stores its data in PostgreSQL "
+                 "(INCIDENT_BOT_DATABASE_URL is set): nothing was done.\n"
+                 "Back up with pg_dump, e.g. pg_dump --format=custom --file=incident-bot.dump "
+                 "\"$INCIDENT_BOT_DATABASE_URL\", and restore with pg_restore --clean "
+                 "--dbname=\"$INCIDENT_BOT_DATABASE_URL\" incident-bot.dump while no replica "
+                 "runs.\n";
+    return 1;
+}
+
 int run_backup(const Config& config, const std::string& path) {
+    if (config.postgres()) return explain_pg_dump("backup");
     const DatabaseInfo info = backup_database(config.db_path, path);
     std::cout << "incident-bot: backed up " << config.db_path << " to " << path << ": "
               << info.incidents << " incident(s), schema version " << info.schema_version << ", "
@@ -605,6 +648,7 @@ int run_backup(const Config& config, const std::string& path) {
 }
 
 int run_restore(const Config& config, const std::string& path) {
+    if (config.postgres()) return explain_pg_dump("restore");
     try {
         const RestoreResult result = restore_database(path, config.db_path);
         std::cout << "incident-bot: restored " << config.db_path << " from " << path << ": "
@@ -661,6 +705,16 @@ int main(int argc, char** argv) {
         if (options->command == "backup") return run_backup(config, options->path);
         if (options->command == "restore") return run_restore(config, options->path);
         SystemClock clock;
+        const bool console = options->command == "console" || config.console_only();
+        if (config.postgres()) {
+            // Replicas share the database, so there is no file lock to hold.
+            PostgresStore store(config.database_url);
+            if (options->command == "export") return run_export(*options, store, clock);
+            // /healthz asks the server each time: an outage shows there before an event
+            // fails on it, and its end as soon as the server is back.
+            return run_bot(loaded, store, clock, console,
+                           [&store] { return store.ping() ? std::string() : store.last_error(); });
+        }
         if (options->command == "export") {
             SqliteStore store(config.db_path);
             return run_export(*options, store, clock);
@@ -673,8 +727,7 @@ int main(int argc, char** argv) {
             return 1;
         }
         SqliteStore store(config.db_path);
-        return run_bot(loaded, store, clock,
-                       options->command == "console" || config.console_only());
+        return run_bot(loaded, store, clock, console, [] { return std::string(); });
     } catch (const std::exception& e) {
         std::cerr << "incident-bot: " << e.what() << "\n";
         return 1;

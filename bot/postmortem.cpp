@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <sstream>
 
+#include "bot/alerts.hpp"
 #include "bot/sections.hpp"
 #include "bot/text.hpp"
 
@@ -33,6 +34,7 @@ std::string inline_text(std::string_view text) {
 }
 
 std::string who(const Actor& a) {
+    if (is_system(a)) return a.name;
     return a.name.empty() ? a.id : "@" + a.name;
 }
 
@@ -88,6 +90,7 @@ void header(std::ostringstream& md, const IncidentSnapshot& snap) {
     md << "| Affected services | " << (services.empty() ? "—" : cell(services)) << " |\n";
     md << "| Channel | #" << cell(inc.channel_name) << " |\n";
     md << "| Declared by | " << cell(who(inc.declared_by)) << " |\n";
+    if (inc.related_to) md << "| Related to | " << incident_key(*inc.related_to) << " |\n";
     for (const Role role : {Role::commander, Role::scribe, Role::comms, Role::liaison, Role::sme}) {
         std::string holders;
         for (const auto& r : snap.roles) {
@@ -105,7 +108,18 @@ void header(std::ostringstream& md, const IncidentSnapshot& snap) {
     }
     md << "\n## Key times (UTC)\n\n";
     md << "| Milestone | Time | Since declaration |\n|---|---|---|\n";
+    const auto acknowledged = acknowledged_at(inc, snap.timeline);
+    if (inc.detected_at) {
+        // Opened from alerts: the problem began before anyone declared anything.
+        md << "| Detected (first alert) | " << format_time(*inc.detected_at) << " | "
+           << format_duration(std::min(*inc.detected_at, inc.declared_at), inc.declared_at)
+           << " before declaration |\n";
+    }
     md << "| Declared | " << format_time(inc.declared_at) << " | — |\n";
+    if (is_system(inc.declared_by)) {
+        md << "| Acknowledged (first command) | " << time_or_dash(acknowledged) << " | "
+           << since(inc, acknowledged) << " |\n";
+    }
     md << "| Identified | " << time_or_dash(inc.identified_at) << " | "
        << since(inc, inc.identified_at) << " |\n";
     md << "| Mitigated (monitoring) | " << time_or_dash(inc.mitigated_at) << " | "
@@ -119,6 +133,13 @@ void header(std::ostringstream& md, const IncidentSnapshot& snap) {
     if (inc.mitigated_at && inc.resolved_at) {
         md << "- Mitigated → resolved: " << format_duration(*inc.mitigated_at, *inc.resolved_at)
            << "\n";
+    }
+    if (inc.detected_at) {
+        md << "- Time to detect: "
+           << format_duration(std::min(*inc.detected_at, inc.declared_at), inc.declared_at) << "\n";
+    }
+    if (acknowledged) {
+        md << "- Time to acknowledge: " << format_duration(inc.declared_at, *acknowledged) << "\n";
     }
     if (inc.resolved_at) {
         md << "- Total time to resolve: " << format_duration(inc.declared_at, *inc.resolved_at)

@@ -68,6 +68,16 @@ public:
     // Oldest first.
     virtual std::vector<SectionRevision> revisions(std::int64_t incident) = 0;
 
+    // Alerts from monitoring (bot/alerts.hpp). add_alert assigns alert.id; it returns false
+    // (and stores nothing) when the incident already has the alert (source, fingerprint,
+    // starts_at).
+    virtual bool add_alert(Alert& alert) = 0;
+    virtual void update_alert(const Alert& alert) = 0;
+    virtual std::vector<Alert> alerts(std::int64_t incident) = 0;
+    // The newest incident that an alert of this group was recorded on.
+    virtual std::optional<std::int64_t> alert_group_incident(std::string_view source,
+                                                             std::string_view group_key) = 0;
+
     virtual void subscribe(const Subscription& sub) = 0;
     // Returns false when there was no such subscription.
     virtual bool unsubscribe(const Subscription& sub) = 0;

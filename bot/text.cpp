@@ -86,6 +86,16 @@ bool is_valid_utf8(std::string_view text) {
     return true;
 }
 
+std::string truncate_utf8(std::string_view text, std::size_t max_bytes) {
+    if (text.size() <= max_bytes) return std::string(text);
+    constexpr std::string_view k_ellipsis = "…";
+    if (max_bytes < k_ellipsis.size()) return std::string();
+    std::size_t end = max_bytes - k_ellipsis.size();
+    // Back to the first byte of a character: continuation bytes are 10xxxxxx.
+    while (end > 0 && (static_cast<unsigned char>(text[end]) & 0xC0) == 0x80) --end;
+    return std::string(text.substr(0, end)) + std::string(k_ellipsis);
+}
+
 std::string slugify(std::string_view text, std::size_t max_length) {
     std::string slug;
     bool dash = false;
@@ -117,6 +127,73 @@ std::string format_time(Timestamp at) {
                   unsigned(ymd.month()), unsigned(ymd.day()), long(hms.hours().count()),
                   long(hms.minutes().count()), long(hms.seconds().count()));
     return buf;
+}
+
+std::optional<Timestamp> parse_time(std::string_view t) {
+    std::size_t at = 0;
+    const auto digits = [&](std::size_t count) -> std::optional<int> {
+        if (at + count > t.size()) return std::nullopt;
+        int value = 0;
+        for (std::size_t i = 0; i < count; ++i) {
+            const char c = t[at + i];
+            if (c < '0' || c > '9') return std::nullopt;
+            value = value * 10 + (c - '0');
+        }
+        at += count;
+        return value;
+    };
+    const auto expect = [&](char c) {
+        if (at >= t.size() || (t[at] != c && !(c == 'T' && (t[at] == 't' || t[at] == ' ')))) {
+            return false;
+        }
+        ++at;
+        return true;
+    };
+    const auto y = digits(4);
+    if (!y || !expect('-')) return std::nullopt;
+    const auto mo = digits(2);
+    if (!mo || !expect('-')) return std::nullopt;
+    const auto d = digits(2);
+    if (!d || !expect('T')) return std::nullopt;
+    const auto h = digits(2);
+    if (!h || !expect(':')) return std::nullopt;
+    const auto mi = digits(2);
+    if (!mi || !expect(':')) return std::nullopt;
+    const auto sec = digits(2);
+    if (!sec || *h > 23 || *mi > 59 || *sec > 60) return std::nullopt;
+    using namespace std::chrono;
+    const year_month_day ymd{year{*y}, month{unsigned(*mo)}, day{unsigned(*d)}};
+    if (!ymd.ok()) return std::nullopt;
+    Timestamp ms = 0;
+    if (at < t.size() && t[at] == '.') {
+        ++at;
+        int scale = 100;
+        const std::size_t first = at;
+        while (at < t.size() && t[at] >= '0' && t[at] <= '9') {
+            ms += (t[at] - '0') * scale;
+            scale /= 10;
+            ++at;
+        }
+        if (at == first) return std::nullopt;
+    }
+    Timestamp offset_minutes = 0;
+    if (at < t.size() && (t[at] == 'Z' || t[at] == 'z')) {
+        ++at;
+    } else if (at < t.size() && (t[at] == '+' || t[at] == '-')) {
+        const int sign = t[at] == '-' ? -1 : 1;
+        ++at;
+        const auto oh = digits(2);
+        if (!oh || !expect(':')) return std::nullopt;
+        const auto om = digits(2);
+        if (!om || *oh > 23 || *om > 59) return std::nullopt;
+        offset_minutes = sign * (*oh * 60 + *om);
+    } else {
+        return std::nullopt;  // a time without a zone is ambiguous
+    }
+    if (at != t.size()) return std::nullopt;
+    const Timestamp day_ms = duration_cast<milliseconds>(sys_days{ymd}.time_since_epoch()).count();
+    return day_ms + ((*h * 60 + *mi) * 60 + std::min(*sec, 59)) * Timestamp{1000} + ms -
+           offset_minutes * 60'000;
 }
 
 std::string format_duration(Timestamp from, Timestamp to) {
@@ -203,19 +280,6 @@ std::optional<Timestamp> parse_utc_minute(std::string_view date, std::string_vie
     using namespace std::chrono;
     const auto at = sys_days{*ymd} + std::chrono::hours{hours} + std::chrono::minutes{minutes};
     return duration_cast<milliseconds>(at.time_since_epoch()).count();
-}
-
-std::optional<Timestamp> parse_time(std::string_view text) {
-    // 2026-12-08T14:00:00Z, as format_time writes it.
-    if (text.size() != 20 || text[10] != 'T' || text[13] != ':' || text[16] != ':' ||
-        text[19] != 'Z') {
-        return std::nullopt;
-    }
-    const auto minute = parse_utc_minute(text.substr(0, 10), text.substr(11, 5));
-    if (!minute || text[17] < '0' || text[17] > '5' || text[18] < '0' || text[18] > '9') {
-        return std::nullopt;
-    }
-    return *minute + ((text[17] - '0') * 10 + (text[18] - '0')) * 1000;
 }
 
 }  // namespace incident

@@ -47,7 +47,7 @@ constexpr std::array<std::pair<std::string_view, Role>, 5> k_roles{{
     {"sme", Role::sme},
 }};
 
-constexpr std::array<std::pair<std::string_view, EntryKind>, 10> k_entry_kinds{{
+constexpr std::array<std::pair<std::string_view, EntryKind>, 11> k_entry_kinds{{
     {"message", EntryKind::message},
     {"declared", EntryKind::declared},
     {"state", EntryKind::state},
@@ -58,6 +58,7 @@ constexpr std::array<std::pair<std::string_view, EntryKind>, 10> k_entry_kinds{{
     {"action", EntryKind::action},
     {"merge", EntryKind::merge},
     {"postmortem", EntryKind::postmortem},
+    {"alert", EntryKind::alert},
 }};
 
 constexpr std::array<std::pair<std::string_view, ActionSource>, 3> k_action_sources{{
@@ -191,6 +192,18 @@ std::string_view describe(FactorCategory c) {
             return "Monitoring & alerting";
     }
     return "unknown";
+}
+
+namespace {
+constexpr std::string_view k_system_prefix = "system:";
+}
+
+Actor system_actor(std::string_view source) {
+    return Actor{std::string(k_system_prefix) + std::string(source), std::string(source)};
+}
+
+bool is_system(const Actor& actor) {
+    return actor.id.starts_with(k_system_prefix);
 }
 
 std::string incident_key(std::int64_t number) {

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -42,6 +43,10 @@ struct Actor {
     bool operator==(const Actor&) const = default;
 };
 
+// The bot acting for a monitoring system ("alertmanager"): no person, never a commander.
+Actor system_actor(std::string_view source);
+bool is_system(const Actor& actor);
+
 struct Incident {
     std::int64_t number = 0;
     std::string title;
@@ -63,8 +68,14 @@ struct Incident {
     std::string postmortem_owner;               // display name or mention
     std::optional<std::string> postmortem_due;  // YYYY-MM-DD
     std::optional<Timestamp> postmortem_published_at;
+    // When the problem began: the earliest alert's start for an incident opened from alerts;
+    // unset for a declared one, which counts from its declaration (detected()).
+    std::optional<Timestamp> detected_at;
+    // An earlier incident this one follows on from (its alert group fired again).
+    std::optional<std::int64_t> related_to;
 
     std::string key() const { return incident_key(number); }
+    Timestamp detected() const { return detected_at.value_or(declared_at); }
     bool is_open() const {
         return state != State::resolved && state != State::closed && state != State::merged;
     }
@@ -88,6 +99,7 @@ enum class EntryKind {
     action,  // action item created or completed
     merge,
     postmortem,
+    alert,  // an alert from monitoring fired or resolved (bot/alerts.hpp)
 };
 std::string_view to_string(EntryKind k);
 std::optional<EntryKind> parse_entry_kind(std::string_view text);
@@ -184,6 +196,25 @@ struct SectionRevision {
     Timestamp at = 0;
 };
 
+// One alert of a monitoring system, as it stands on the incident it opened or joined.
+// (source, fingerprint, starts_at) names it: a repeat of the same triple is the same alert.
+struct Alert {
+    std::int64_t id = 0;
+    std::int64_t incident = 0;
+    std::string source;     // "alertmanager", "grafana", "pagerduty"
+    std::string group_key;  // the source's group: all its alerts share an incident
+    std::string fingerprint;
+    std::string status;  // "firing" or "resolved"
+    std::map<std::string, std::string> labels;
+    std::map<std::string, std::string> annotations;
+    Timestamp starts_at = 0;
+    std::optional<Timestamp> ends_at;
+    std::string url;  // where it came from (generatorURL)
+    Timestamp received_at = 0;
+
+    bool firing() const { return status == "firing"; }
+};
+
 // Someone who wants direct messages about incidents: one incident, or every incident
 // at `min_severity` or worse.
 struct Subscription {
@@ -201,7 +232,8 @@ struct IncidentSnapshot {
     std::vector<ActionItem> actions;
     std::vector<ContributingFactor> factors;
     std::vector<SectionRevision> revisions;  // oldest first
-    std::vector<IncidentSnapshot> merged;    // incidents grouped under this one
+    std::vector<Alert> alerts;
+    std::vector<IncidentSnapshot> merged;  // incidents grouped under this one
 };
 
 }  // namespace incident

@@ -504,6 +504,10 @@ Reply stats(CommandContext& ctx) {
             dur(s.median_to_mitigate);
     text += "\nTime to resolve: mean " + dur(s.mean_to_resolve) + ", median " +
             dur(s.median_to_resolve);
+    text += "\nTime to detect (alert start to incident): mean " + dur(s.mean_to_detect) +
+            ", median " + dur(s.median_to_detect);
+    text += "\nTime to acknowledge (incident from alerts to a person's first command): mean " +
+            dur(s.mean_to_acknowledge) + ", median " + dur(s.median_to_acknowledge);
     text += "\nOpen action items: " + std::to_string(s.open_actions) + " (" +
             std::to_string(s.overdue_actions) + " overdue)";
     text += "\nIncidents by affected service:";

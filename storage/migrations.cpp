@@ -158,11 +158,37 @@ CREATE INDEX revisions_by_incident ON postmortem_revisions (incident, id);
 ALTER TABLE action_items ADD COLUMN kind TEXT NOT NULL DEFAULT 'corrective';
 )sql";
 
-constexpr std::array<Migration, 4> k_migrations{{
+// Alerts from monitoring (Alertmanager, Grafana, PagerDuty) and the incidents they open:
+// when the problem began, and the earlier incident of the same alert group.
+constexpr std::string_view k_alerts = R"sql(
+ALTER TABLE incidents ADD COLUMN detected_at INTEGER;
+ALTER TABLE incidents ADD COLUMN related_to INTEGER REFERENCES incidents(number);
+
+CREATE TABLE alerts (
+    id          INTEGER PRIMARY KEY,
+    incident    INTEGER NOT NULL REFERENCES incidents(number),
+    source      TEXT NOT NULL,
+    group_key   TEXT NOT NULL,
+    fingerprint TEXT NOT NULL,
+    status      TEXT NOT NULL,
+    labels      TEXT NOT NULL,  -- JSON object of strings
+    annotations TEXT NOT NULL,  -- JSON object of strings
+    starts_at   INTEGER NOT NULL,
+    ends_at     INTEGER,
+    url         TEXT NOT NULL,
+    received_at INTEGER NOT NULL,
+    -- A repeated notification (repeat_interval, a retry after a 5xx) is the same alert.
+    UNIQUE (incident, source, fingerprint, starts_at)
+);
+CREATE INDEX alerts_by_group ON alerts (source, group_key, incident);
+)sql";
+
+constexpr std::array<Migration, 5> k_migrations{{
     {1, "initial schema", k_initial_schema},
     {2, "reminders sent", k_reminders_sent},
     {3, "contributing factors", k_contributing_factors},
     {4, "post-mortem sections", k_postmortem_sections},
+    {5, "alerts", k_alerts},
 }};
 
 bool has_migrations_table(SQLite::Database& db) {

@@ -1,6 +1,7 @@
 #include "storage/sqlite_store.hpp"
 
 #include <algorithm>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <stdexcept>
@@ -8,6 +9,7 @@
 
 #include <SQLiteCpp/SQLiteCpp.h>
 
+#include "storage/columns.hpp"
 #include "storage/migrations.hpp"
 
 namespace incident {
@@ -51,13 +53,9 @@ std::optional<std::string> optional_text(const Column& column) {
     return column.getString();
 }
 
-// Enum columns are text so the sqlite3 CLI can read them; a name this build does not know
-// means the file was written by something else, and guessing would corrupt it further.
 template <typename Parse>
 auto parse_column(const Column& column, Parse parse, std::string_view name) {
-    const std::string text = column.getString();
-    if (auto value = parse(text)) return *value;
-    throw std::runtime_error("unknown value '" + text + "' in column " + std::string(name));
+    return parse_enum(column.getString(), parse, name);
 }
 
 template <typename Parse>
@@ -105,13 +103,7 @@ auto first(Statement& query, Read read) -> std::optional<decltype(read(query))> 
     return read(query);
 }
 
-constexpr const char* k_incident_columns =
-    "number, title, severity, final_severity, state, merged_into, platform, channel_id, "
-    "channel_name, declared_by_id, declared_by_name, declared_at, identified_at, "
-    "mitigated_at, resolved_at, closed_at, last_update_at, summary, postmortem_owner, "
-    "postmortem_due, postmortem_published_at";
-
-// Binds every column but `number` as ?1..?20, in k_incident_columns order.
+// Binds every column but `number` as ?1..?22, in k_incident_columns order.
 void bind_incident(Statement& query, const Incident& incident) {
     query.bind(1, incident.title);
     query.bind(2, std::string(to_string(incident.severity)));
@@ -133,6 +125,8 @@ void bind_incident(Statement& query, const Incident& incident) {
     query.bind(18, incident.postmortem_owner);
     bind_optional(query, 19, incident.postmortem_due);
     bind_optional(query, 20, incident.postmortem_published_at);
+    bind_optional(query, 21, incident.detected_at);
+    bind_optional(query, 22, incident.related_to);
 }
 
 Incident read_incident(Statement& row) {
@@ -158,12 +152,10 @@ Incident read_incident(Statement& row) {
     incident.postmortem_owner = row.getColumn(18).getString();
     incident.postmortem_due = optional_text(row.getColumn(19));
     incident.postmortem_published_at = optional_int(row.getColumn(20));
+    incident.detected_at = optional_int(row.getColumn(21));
+    incident.related_to = optional_int(row.getColumn(22));
     return incident;
 }
-
-constexpr const char* k_entry_columns =
-    "id, incident, kind, at, author_id, author_name, text, message_id, thread_id, key_event, "
-    "edited_at, deleted_at";
 
 TimelineEntry read_entry(Statement& row) {
     TimelineEntry entry;
@@ -180,10 +172,6 @@ TimelineEntry read_entry(Statement& row) {
     entry.deleted_at = optional_int(row.getColumn(11));
     return entry;
 }
-
-constexpr const char* k_action_columns =
-    "id, incident, number, text, owner, due, status, source, source_message_id, author_id, "
-    "author_name, created_at, done_at, kind";
 
 ActionItem read_action(Statement& row) {
     ActionItem item;
@@ -333,7 +321,7 @@ void SqliteStore::insert_incident(Incident& incident) {
     Prepared insert = impl_->prepare(std::string("INSERT INTO incidents (") + k_incident_columns +
                                      ") VALUES ((SELECT ifnull(max(number), 0) + 1 FROM "
                                      "incidents), ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, "
-                                     "?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)");
+                                     "?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22)");
     bind_incident(insert, incident);
     insert.exec();
     // number is the rowid.
@@ -349,9 +337,10 @@ void SqliteStore::update_incident(const Incident& incident) {
         "declared_at = ?11, identified_at = ?12, mitigated_at = ?13, "
         "resolved_at = ?14, closed_at = ?15, last_update_at = ?16, summary = ?17, "
         "postmortem_owner = ?18, postmortem_due = ?19, "
-        "postmortem_published_at = ?20 WHERE number = ?21");
+        "postmortem_published_at = ?20, detected_at = ?21, related_to = ?22 "
+        "WHERE number = ?23");
     bind_incident(update, incident);
-    update.bind(21, incident.number);
+    update.bind(23, incident.number);
     if (update.exec() == 0) {
         throw std::runtime_error("cannot update " + incident.key() + ": no such incident");
     }
@@ -434,11 +423,7 @@ std::vector<RoleAssignment> SqliteStore::roles(std::int64_t incident) {
         assignment.assigned_at = row.getColumn(5).getInt64();
         return assignment;
     });
-    // Enum order lives in C++, not in the text column.
-    std::stable_sort(roles.begin(), roles.end(),
-                     [](const RoleAssignment& a, const RoleAssignment& b) {
-                         return static_cast<int>(a.role) < static_cast<int>(b.role);
-                     });
+    sort_by_role(roles);
     return roles;
 }
 
@@ -656,6 +641,86 @@ std::vector<SectionRevision> SqliteStore::revisions(std::int64_t incident) {
         revision.at = row.getColumn(7).getInt64();
         return revision;
     });
+}
+
+namespace {
+
+Alert read_alert(Statement& row) {
+    Alert alert;
+    alert.id = row.getColumn(0).getInt64();
+    alert.incident = row.getColumn(1).getInt64();
+    alert.source = row.getColumn(2).getString();
+    alert.group_key = row.getColumn(3).getString();
+    alert.fingerprint = row.getColumn(4).getString();
+    alert.status = row.getColumn(5).getString();
+    alert.labels = decode_string_map(row.getColumn(6).getString(), "alerts.labels");
+    alert.annotations = decode_string_map(row.getColumn(7).getString(), "alerts.annotations");
+    alert.starts_at = row.getColumn(8).getInt64();
+    alert.ends_at = optional_int(row.getColumn(9));
+    alert.url = row.getColumn(10).getString();
+    alert.received_at = row.getColumn(11).getInt64();
+    return alert;
+}
+
+}  // namespace
+
+bool SqliteStore::add_alert(Alert& alert) {
+    std::lock_guard lock(impl_->mutex);
+    Prepared insert = impl_->prepare(
+        "INSERT INTO alerts (incident, source, group_key, fingerprint, status, labels, "
+        "annotations, starts_at, ends_at, url, received_at) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+        "ON CONFLICT (incident, source, fingerprint, starts_at) DO NOTHING");
+    insert.bind(1, alert.incident);
+    insert.bind(2, alert.source);
+    insert.bind(3, alert.group_key);
+    insert.bind(4, alert.fingerprint);
+    insert.bind(5, alert.status);
+    insert.bind(6, encode_string_map(alert.labels));
+    insert.bind(7, encode_string_map(alert.annotations));
+    insert.bind(8, alert.starts_at);
+    bind_optional(insert, 9, alert.ends_at);
+    insert.bind(10, alert.url);
+    insert.bind(11, alert.received_at);
+    if (insert.exec() == 0) return false;
+    alert.id = impl_->db.getLastInsertRowid();
+    return true;
+}
+
+void SqliteStore::update_alert(const Alert& alert) {
+    std::lock_guard lock(impl_->mutex);
+    Prepared update = impl_->prepare(
+        "UPDATE alerts SET status = ?, labels = ?, annotations = ?, ends_at = ?, url = ? "
+        "WHERE id = ?");
+    update.bind(1, alert.status);
+    update.bind(2, encode_string_map(alert.labels));
+    update.bind(3, encode_string_map(alert.annotations));
+    bind_optional(update, 4, alert.ends_at);
+    update.bind(5, alert.url);
+    update.bind(6, alert.id);
+    if (update.exec() == 0) {
+        throw std::runtime_error("cannot update alert " + std::to_string(alert.id) +
+                                 ": no such alert");
+    }
+}
+
+std::vector<Alert> SqliteStore::alerts(std::int64_t incident) {
+    std::lock_guard lock(impl_->mutex);
+    Prepared query = impl_->prepare(std::string("SELECT ") + k_alert_columns +
+                                    " FROM alerts WHERE incident = ? ORDER BY id");
+    query.bind(1, incident);
+    return collect(query, read_alert);
+}
+
+std::optional<std::int64_t> SqliteStore::alert_group_incident(std::string_view source,
+                                                              std::string_view group_key) {
+    std::lock_guard lock(impl_->mutex);
+    Prepared query =
+        impl_->prepare("SELECT max(incident) FROM alerts WHERE source = ? AND group_key = ?");
+    query.bind(1, std::string(source));
+    query.bind(2, std::string(group_key));
+    if (!query.executeStep()) return std::nullopt;
+    return optional_int(query.getColumn(0));
 }
 
 void SqliteStore::subscribe(const Subscription& sub) {

@@ -191,7 +191,9 @@ void ConsoleAdapter::print(const std::string& where, const std::string& text) {
         out_ << c;
         if (c == '\n') out_ << "    ";
     }
-    out_ << "\n";
+    // Flushed per line: what happens without a typed line (alerts, reminders) must show at
+    // once, also when the output goes to a pipe or a file.
+    out_ << std::endl;
 }
 
 }  // namespace incident

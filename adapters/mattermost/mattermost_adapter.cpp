@@ -778,11 +778,16 @@ asio::awaitable<void> MattermostAdapter::create_channel(const CreateChannel& cre
     }
     const auto inc = service_.find(create.incident);
     if (!inc) co_return;
+    // Opened from alerts, nobody is in command until someone takes it.
+    std::string commander = "nobody yet: `/incident role commander`";
+    for (const auto& r : service_.roles(inc->number)) {
+        if (r.role == Role::commander) commander = "@" + r.person.name;
+    }
     std::string summary = "#### :rotating_light: " + inc->key() + ": " + inc->title + "\n" +
                           "**Severity:** " + std::string(to_string(inc->severity)) + " (" +
                           std::string(describe(inc->severity)) + ") · **State:** " +
-                          std::string(to_string(inc->state)) + " · **Commander:** @" +
-                          inc->declared_by.name + "\n";
+                          std::string(to_string(inc->state)) + " · **Commander:** " + commander +
+                          "\n";
     if (const std::string link = service_.incident_link(*inc); !link.empty()) {
         summary += "[Dashboard](" + link + ")\n";
     }

@@ -19,6 +19,7 @@
 #include "adapters/slack/web_api.hpp"
 #include "bot/text.hpp"
 #include "storage/maintenance.hpp"
+#include "storage/postgres_store.hpp"
 
 namespace incident::ops {
 
@@ -822,6 +823,45 @@ std::vector<Check> check_database(const std::string& path, bool inside_bot) {
     return out;
 }
 
+// The PostgreSQL database of INCIDENT_BOT_DATABASE_URL, over a connection of its own.
+std::vector<Check> check_postgres(const std::string& url) {
+    std::vector<Check> out;
+    const DatabaseHealth h = inspect_postgres(url);
+    if (!h.exists || !h.open_error.empty()) {
+        out.push_back(error("database.connect", h.open_error,
+                            "check INCIDENT_BOT_DATABASE_URL (host, port, database, user and "
+                            "password), that the server runs, and that pg_hba.conf lets this "
+                            "host in"));
+        return out;
+    }
+    out.push_back(ok("database.connect", "PostgreSQL: " + std::to_string(h.incidents) +
+                                             " incident(s), " + megabytes(h.bytes)));
+    if (h.schema_version > h.latest_version) {
+        out.push_back(error("database.schema",
+                            "schema version " + std::to_string(h.schema_version) +
+                                " was written by a newer incident-bot (this one knows up to " +
+                                std::to_string(h.latest_version) + ")",
+                            "upgrade incident-bot on every replica"));
+    } else if (h.schema_version < h.latest_version) {
+        out.push_back(warning("database.schema",
+                              "schema version " + std::to_string(h.schema_version) + " of " +
+                                  std::to_string(h.latest_version) +
+                                  ": it is migrated when the bot starts",
+                              "take a backup first: pg_dump --format=custom"));
+    } else {
+        out.push_back(ok("database.schema",
+                         "schema version " + std::to_string(h.schema_version) + " (the latest)"));
+    }
+    if (!h.write_error.empty()) {
+        out.push_back(error("database.writable", "the database is not writable: " + h.write_error,
+                            "connect to the primary, and GRANT the bot's user ownership of "
+                            "its schema (see the README's PostgreSQL section)"));
+    } else {
+        out.push_back(ok("database.writable", "the user may write the bot's tables"));
+    }
+    return out;
+}
+
 asio::awaitable<std::vector<Check>> run_doctor(asio::any_io_executor executor, net::TlsContext tls,
                                                ConfigResult loaded, DoctorOptions options) {
     std::vector<Check> out;
@@ -838,7 +878,9 @@ asio::awaitable<std::vector<Check>> run_doctor(asio::any_io_executor executor, n
         if (c.mattermost_enabled() && tls_ok && settings_ok(loaded, "MATTERMOST_")) {
             co_await check_mattermost(ctx, out);
         }
-        if (settings_ok(loaded, "INCIDENT_BOT_DB")) {
+        if (c.postgres() && settings_ok(loaded, "INCIDENT_BOT_DATABASE_URL")) {
+            for (auto& check : check_postgres(c.database_url)) out.push_back(std::move(check));
+        } else if (!c.postgres() && settings_ok(loaded, "INCIDENT_BOT_DB")) {
             for (auto& check : check_database(c.db_path, options.inside_bot)) {
                 out.push_back(std::move(check));
             }
@@ -850,7 +892,7 @@ asio::awaitable<std::vector<Check>> run_doctor(asio::any_io_executor executor, n
             out.push_back(co_await check_webhook(ctx));
         }
         if (!options.inside_bot && settings_ok(loaded, "INCIDENT_BOT_LISTEN")) {
-            out.push_back(check_listen(ctx, database_in_use(c.db_path)));
+            out.push_back(check_listen(ctx, !c.postgres() && database_in_use(c.db_path)));
         }
     } catch (const std::exception& e) {
         out.push_back(error("doctor", std::string("a check failed unexpectedly: ") + e.what(),

@@ -184,7 +184,11 @@ asio::awaitable<void> SlackAdapter::create_channel(const CreateChannel& create) 
     co_await api_.call("conversations.setTopic", std::move(topic_args));
     const auto inc = service_.find(create.incident);
     if (!inc) co_return;
-    std::string commander = "<@" + inc->declared_by.id + ">";
+    // Opened from alerts, nobody is in command until someone takes it.
+    std::string commander = "nobody yet: `/incident role commander`";
+    for (const auto& r : service_.roles(inc->number)) {
+        if (r.role == Role::commander) commander = "<@" + r.person.id + ">";
+    }
     json summary = {
         {"channel", id},
         {"text", inc->key() + " declared: " + inc->title},

@@ -324,6 +324,8 @@ std::string stats_page(const Stats& stats, const std::vector<Incident>& incident
     body += card("median to mitigate", duration_or_dash(stats.median_to_mitigate));
     body += card("median to resolve", duration_or_dash(stats.median_to_resolve));
     body += card("mean to resolve", duration_or_dash(stats.mean_to_resolve));
+    body += card("median to detect", duration_or_dash(stats.median_to_detect));
+    body += card("median to acknowledge", duration_or_dash(stats.median_to_acknowledge));
     body += card("open action items", std::to_string(stats.open_actions));
     body += card("overdue action items", std::to_string(stats.overdue_actions));
     body += "</div>";

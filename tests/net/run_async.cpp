@@ -1,6 +1,7 @@
 #include "run_async.hpp"
 
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
@@ -40,6 +41,12 @@ asio::awaitable<bool> wait_until(std::function<bool()> condition, std::chrono::m
         co_await sleep_for(std::chrono::milliseconds(5));
     }
     co_return true;
+}
+
+std::uint16_t free_port() {
+    boost::asio::io_context io;
+    boost::asio::ip::tcp::acceptor acceptor(io, {boost::asio::ip::make_address("127.0.0.1"), 0});
+    return acceptor.local_endpoint().port();
 }
 
 }  // namespace incident::net::testing

@@ -4,6 +4,7 @@
 #include <boost/asio/io_context.hpp>
 
 #include <chrono>
+#include <cstdint>
 #include <functional>
 
 namespace incident::net::testing {
@@ -16,6 +17,9 @@ bool run_async(boost::asio::io_context& io, std::function<boost::asio::awaitable
 
 // Suspends for `duration`.
 boost::asio::awaitable<void> sleep_for(std::chrono::milliseconds duration);
+
+// A loopback TCP port that nothing listened on a moment ago, for a child process to bind.
+std::uint16_t free_port();
 
 // Polls `condition` every few milliseconds; false when `limit` passed first.
 boost::asio::awaitable<bool> wait_until(std::function<bool()> condition,

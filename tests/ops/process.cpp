@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <cerrno>
 
 #include <fstream>
 #include <sstream>
@@ -85,6 +86,16 @@ Process::~Process() {
 
 void Process::signal(int number) {
     if (pid_ > 0 && !status_) ::kill(pid_, number);
+}
+
+bool Process::write_stdin(std::string_view text) {
+    while (!text.empty() && stdin_fd_ >= 0) {
+        const ssize_t n = ::write(stdin_fd_, text.data(), text.size());
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) return false;
+        text.remove_prefix(static_cast<std::size_t>(n));
+    }
+    return text.empty();
 }
 
 void Process::close_stdin() {

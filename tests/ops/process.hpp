@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <boost/asio/awaitable.hpp>
@@ -33,6 +34,8 @@ public:
 
     pid_t pid() const { return pid_; }
     void signal(int number);
+    // Writes all of `text` to the stdin pipe (stdin_pipe); false when the child closed it.
+    bool write_stdin(std::string_view text);
     void close_stdin();
     bool running();
     // The exit status (128 + the signal when killed by one); nullopt while it still runs

@@ -21,6 +21,7 @@
 
 using namespace incident;
 using namespace incident::testing;
+using net::testing::free_port;
 using net::testing::run_async;
 using net::testing::sleep_for;
 using net::testing::wait_until;
@@ -83,12 +84,6 @@ struct Harness {
         return service.timeline(1);
     }
 };
-
-std::uint16_t free_port() {
-    asio::io_context io;
-    asio::ip::tcp::acceptor acceptor(io, {asio::ip::make_address("127.0.0.1"), 0});
-    return acceptor.local_endpoint().port();
-}
 
 }  // namespace
 

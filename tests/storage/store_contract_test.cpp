@@ -1,194 +1,22 @@
 #include <doctest/doctest.h>
 
-#include <atomic>
-#include <cstdio>
-#include <filesystem>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
-#include <SQLiteCpp/SQLiteCpp.h>
-#include <unistd.h>
-
+#include "engines.hpp"
+#include "samples.hpp"
 #include "storage/migrations.hpp"
-#include "storage/sqlite_store.hpp"
-#include "temp_db.hpp"
 
+// The behaviour every Store must have, run on each engine: SQLite and a real PostgreSQL.
 using namespace incident;
-using incident::testing::TempDb;
+using namespace incident::testing;
 
-namespace {
-
-Incident full_incident() {
-    Incident incident;
-    incident.number = 99;  // ignored: the store assigns numbers
-    incident.title = "Checkout is down — 5xx on /pay";
-    incident.severity = Severity::sev1;
-    incident.final_severity = Severity::sev2;
-    incident.state = State::monitoring;
-    incident.platform = "slack";
-    incident.channel_id = "C0123";
-    incident.channel_name = "inc-1-checkout-is-down";
-    incident.declared_by = {"U1", "Alice"};
-    incident.declared_at = 1'700'000'000'000;
-    incident.identified_at = 1'700'000'060'000;
-    incident.mitigated_at = 1'700'000'120'000;
-    incident.resolved_at = 1'700'000'180'000;
-    incident.closed_at = 1'700'000'240'000;
-    incident.last_update_at = 1'700'000'100'000;
-    incident.summary = "Payment provider timeouts";
-    incident.postmortem_owner = "@bob";
-    incident.postmortem_due = "2026-12-01";
-    incident.postmortem_published_at = 1'700'000'300'000;
-    return incident;
-}
-
-Incident minimal_incident(std::string title, State state = State::investigating) {
-    Incident incident;
-    incident.title = std::move(title);
-    incident.state = state;
-    incident.platform = "console";
-    incident.declared_by = {"u", "User"};
-    incident.declared_at = 1000;
-    incident.last_update_at = 1000;
-    return incident;
-}
-
-void check_same(const Incident& a, const Incident& b) {
-    CHECK(a.number == b.number);
-    CHECK(a.title == b.title);
-    CHECK(a.severity == b.severity);
-    CHECK(a.final_severity == b.final_severity);
-    CHECK(a.state == b.state);
-    CHECK(a.merged_into == b.merged_into);
-    CHECK(a.platform == b.platform);
-    CHECK(a.channel_id == b.channel_id);
-    CHECK(a.channel_name == b.channel_name);
-    CHECK(a.declared_by == b.declared_by);
-    CHECK(a.declared_at == b.declared_at);
-    CHECK(a.identified_at == b.identified_at);
-    CHECK(a.mitigated_at == b.mitigated_at);
-    CHECK(a.resolved_at == b.resolved_at);
-    CHECK(a.closed_at == b.closed_at);
-    CHECK(a.last_update_at == b.last_update_at);
-    CHECK(a.summary == b.summary);
-    CHECK(a.postmortem_owner == b.postmortem_owner);
-    CHECK(a.postmortem_due == b.postmortem_due);
-    CHECK(a.postmortem_published_at == b.postmortem_published_at);
-}
-
-void check_same(const TimelineEntry& a, const TimelineEntry& b) {
-    CHECK(a.id == b.id);
-    CHECK(a.incident == b.incident);
-    CHECK(a.kind == b.kind);
-    CHECK(a.at == b.at);
-    CHECK(a.author == b.author);
-    CHECK(a.text == b.text);
-    CHECK(a.message_id == b.message_id);
-    CHECK(a.thread_id == b.thread_id);
-    CHECK(a.key_event == b.key_event);
-    CHECK(a.edited_at == b.edited_at);
-    CHECK(a.deleted_at == b.deleted_at);
-    CHECK(a.previous_texts == b.previous_texts);
-}
-
-void check_same(const ActionItem& a, const ActionItem& b) {
-    CHECK(a.id == b.id);
-    CHECK(a.incident == b.incident);
-    CHECK(a.number == b.number);
-    CHECK(a.text == b.text);
-    CHECK(a.owner == b.owner);
-    CHECK(a.due == b.due);
-    CHECK(a.status == b.status);
-    CHECK(a.source == b.source);
-    CHECK(a.source_message_id == b.source_message_id);
-    CHECK(a.author == b.author);
-    CHECK(a.created_at == b.created_at);
-    CHECK(a.done_at == b.done_at);
-}
-
-TimelineEntry message(std::int64_t incident, Timestamp at, std::string text,
-                      std::string message_id = "") {
-    TimelineEntry entry;
-    entry.incident = incident;
-    entry.kind = EntryKind::message;
-    entry.at = at;
-    entry.author = {"U2", "Bob"};
-    entry.text = std::move(text);
-    entry.message_id = std::move(message_id);
-    return entry;
-}
-
-TimelineEntry full_entry(std::int64_t incident) {
-    TimelineEntry entry;
-    entry.incident = incident;
-    entry.kind = EntryKind::note;
-    entry.at = 1'700'000'050'000;
-    entry.author = {"U2", "Bob"};
-    entry.text = "rolled back deploy 4711";
-    entry.message_id = "1700000050.000100";
-    entry.thread_id = "1700000000.000001";
-    entry.key_event = true;
-    entry.edited_at = 1'700'000'055'000;
-    entry.deleted_at = 1'700'000'056'000;
-    entry.previous_texts = {"rolled back deploy", "rolled back deploy 4710"};
-    return entry;
-}
-
-ActionItem full_action(std::int64_t incident) {
-    ActionItem item;
-    item.incident = incident;
-    item.text = "Add a timeout alarm on the payment provider";
-    item.owner = "@carol";
-    item.due = "2026-12-24";
-    item.status = ActionStatus::done;
-    item.source = ActionSource::todo_line;
-    item.source_message_id = "1700000070.000200";
-    item.author = {"U3", "Carol"};
-    item.created_at = 1'700'000'070'000;
-    item.done_at = 1'700'000'090'000;
-    return item;
-}
-
-ActionItem simple_action(std::int64_t incident, std::string text) {
-    ActionItem item;
-    item.incident = incident;
-    item.text = std::move(text);
-    item.author = {"U1", "Alice"};
-    item.created_at = 5000;
-    return item;
-}
-
-RoleAssignment role(Role r, std::string id, Timestamp at) {
-    return {r, {id, "name-" + id}, {"U1", "Alice"}, at};
-}
-
-Subscription subscription(std::string who, std::optional<std::int64_t> incident,
-                          Severity min_severity) {
-    return {"slack", {std::move(who), "Someone"}, incident, min_severity};
-}
-
-// Writes one of everything; returns the incident number.
-std::int64_t populate(Store& store) {
-    Incident incident = full_incident();
-    store.insert_incident(incident);
-    store.assign_role(incident.number, role(Role::commander, "U1", 10));
-    store.assign_role(incident.number, role(Role::sme, "U5", 20));
-    TimelineEntry entry = full_entry(incident.number);
-    store.add_entry(entry);
-    ActionItem item = full_action(incident.number);
-    store.add_action(item);
-    store.subscribe(subscription("U9", incident.number, Severity::sev5));
-    store.subscribe(subscription("U9", std::nullopt, Severity::sev2));
-    store.mark_processed("slack:Ev1", "Declared INC-1", 1234);
-    return incident.number;
-}
-
-}  // namespace
-
-TEST_SUITE("sqlite store") {
-    TEST_CASE("an incident keeps every field") {
-        SqliteStore store(":memory:");
+TEST_SUITE("store contract") {
+    TEST_CASE_TEMPLATE("an incident keeps every field", E, SqliteEngine, PostgresEngine) {
+        E engine;
+        const auto opened = engine.open();
+        Store& store = *opened;
         Incident primary = minimal_incident("primary");
         store.insert_incident(primary);
 
@@ -240,8 +68,10 @@ TEST_SUITE("sqlite store") {
         }
     }
 
-    TEST_CASE("incidents are numbered from 1") {
-        SqliteStore store(":memory:");
+    TEST_CASE_TEMPLATE("incidents are numbered from 1", E, SqliteEngine, PostgresEngine) {
+        E engine;
+        const auto opened = engine.open();
+        Store& store = *opened;
         CHECK_FALSE(store.incident(1));
         for (std::int64_t expected = 1; expected <= 3; ++expected) {
             Incident incident = minimal_incident("incident");
@@ -253,8 +83,10 @@ TEST_SUITE("sqlite store") {
         CHECK_FALSE(store.incident(4));
     }
 
-    TEST_CASE("an incident is found by its channel") {
-        SqliteStore store(":memory:");
+    TEST_CASE_TEMPLATE("an incident is found by its channel", E, SqliteEngine, PostgresEngine) {
+        E engine;
+        const auto opened = engine.open();
+        Store& store = *opened;
         Incident without_channel = minimal_incident("no channel yet");
         store.insert_incident(without_channel);
         Incident slack = minimal_incident("slack one");
@@ -274,8 +106,11 @@ TEST_SUITE("sqlite store") {
         CHECK_FALSE(store.incident_by_channel("console", ""));
     }
 
-    TEST_CASE("the incident list hides closed and merged incidents unless asked") {
-        SqliteStore store(":memory:");
+    TEST_CASE_TEMPLATE("the incident list hides closed and merged incidents unless asked", E,
+                       SqliteEngine, PostgresEngine) {
+        E engine;
+        const auto opened = engine.open();
+        Store& store = *opened;
         Incident investigating = minimal_incident("investigating");
         Incident resolved = minimal_incident("resolved", State::resolved);
         Incident closed = minimal_incident("closed", State::closed);
@@ -296,8 +131,11 @@ TEST_SUITE("sqlite store") {
         CHECK(all_numbers == std::vector<std::int64_t>{5, 4, 3, 2, 1});
     }
 
-    TEST_CASE("merged incidents are listed under their primary in number order") {
-        SqliteStore store(":memory:");
+    TEST_CASE_TEMPLATE("merged incidents are listed under their primary in number order", E,
+                       SqliteEngine, PostgresEngine) {
+        E engine;
+        const auto opened = engine.open();
+        Store& store = *opened;
         Incident primary = minimal_incident("primary");
         store.insert_incident(primary);
         Incident other_primary = minimal_incident("other primary");
@@ -319,8 +157,11 @@ TEST_SUITE("sqlite store") {
         CHECK(store.merged_into(expected.front()).empty());
     }
 
-    TEST_CASE("single roles are replaced and smes accumulate") {
-        SqliteStore store(":memory:");
+    TEST_CASE_TEMPLATE("single roles are replaced and smes accumulate", E, SqliteEngine,
+                       PostgresEngine) {
+        E engine;
+        const auto opened = engine.open();
+        Store& store = *opened;
         Incident incident = minimal_incident("roles");
         store.insert_incident(incident);
         const std::int64_t n = incident.number;
@@ -351,8 +192,10 @@ TEST_SUITE("sqlite store") {
         CHECK(store.roles(other.number).empty());
     }
 
-    TEST_CASE("a timeline entry keeps every field") {
-        SqliteStore store(":memory:");
+    TEST_CASE_TEMPLATE("a timeline entry keeps every field", E, SqliteEngine, PostgresEngine) {
+        E engine;
+        const auto opened = engine.open();
+        Store& store = *opened;
         Incident incident = minimal_incident("timeline");
         store.insert_incident(incident);
 
@@ -371,8 +214,10 @@ TEST_SUITE("sqlite store") {
         CHECK_FALSE(store.entry_by_message(incident.number, ""));
     }
 
-    TEST_CASE("a message is on the timeline once") {
-        SqliteStore store(":memory:");
+    TEST_CASE_TEMPLATE("a message is on the timeline once", E, SqliteEngine, PostgresEngine) {
+        E engine;
+        const auto opened = engine.open();
+        Store& store = *opened;
         Incident incident = minimal_incident("dedup");
         store.insert_incident(incident);
         Incident other = minimal_incident("other");
@@ -400,8 +245,10 @@ TEST_SUITE("sqlite store") {
         CHECK(store.timeline(incident.number).size() == 3);
     }
 
-    TEST_CASE("edits and deletions keep earlier texts") {
-        SqliteStore store(":memory:");
+    TEST_CASE_TEMPLATE("edits and deletions keep earlier texts", E, SqliteEngine, PostgresEngine) {
+        E engine;
+        const auto opened = engine.open();
+        Store& store = *opened;
         Incident incident = minimal_incident("edits");
         store.insert_incident(incident);
         TimelineEntry entry = message(incident.number, 100, "db is slow", "m1");
@@ -436,8 +283,11 @@ TEST_SUITE("sqlite store") {
         CHECK_THROWS_AS(store.update_entry(missing), std::runtime_error);
     }
 
-    TEST_CASE("the timeline is ordered by time, then by insertion") {
-        SqliteStore store(":memory:");
+    TEST_CASE_TEMPLATE("the timeline is ordered by time, then by insertion", E, SqliteEngine,
+                       PostgresEngine) {
+        E engine;
+        const auto opened = engine.open();
+        Store& store = *opened;
         Incident incident = minimal_incident("order");
         store.insert_incident(incident);
         for (auto [at, text] : std::vector<std::pair<Timestamp, std::string>>{
@@ -451,8 +301,11 @@ TEST_SUITE("sqlite store") {
         CHECK(texts == std::vector<std::string>{"a", "b1", "b2", "c"});
     }
 
-    TEST_CASE("action items are numbered per incident and keep every field") {
-        SqliteStore store(":memory:");
+    TEST_CASE_TEMPLATE("action items are numbered per incident and keep every field", E,
+                       SqliteEngine, PostgresEngine) {
+        E engine;
+        const auto opened = engine.open();
+        Store& store = *opened;
         Incident first = minimal_incident("first");
         store.insert_incident(first);
         Incident second = minimal_incident("second");
@@ -482,6 +335,7 @@ TEST_SUITE("sqlite store") {
         changed.due = "2027-01-31";
         changed.status = ActionStatus::cancelled;
         changed.done_at = 9000;
+        changed.kind = ActionKind::preventive;
         store.update_action(changed);
         check_same(store.actions(first.number)[0], changed);
 
@@ -489,8 +343,11 @@ TEST_SUITE("sqlite store") {
         CHECK_THROWS_AS(store.update_action(changed), std::runtime_error);
     }
 
-    TEST_CASE("subscriptions are unique and can be removed") {
-        SqliteStore store(":memory:");
+    TEST_CASE_TEMPLATE("subscriptions are unique and can be removed", E, SqliteEngine,
+                       PostgresEngine) {
+        E engine;
+        const auto opened = engine.open();
+        Store& store = *opened;
         Incident incident = minimal_incident("subs");
         store.insert_incident(incident);
 
@@ -522,8 +379,11 @@ TEST_SUITE("sqlite store") {
         CHECK(subs[1].platform == "mattermost");
     }
 
-    TEST_CASE("processed keys remember their first reply") {
-        SqliteStore store(":memory:");
+    TEST_CASE_TEMPLATE("processed keys remember their first reply", E, SqliteEngine,
+                       PostgresEngine) {
+        E engine;
+        const auto opened = engine.open();
+        Store& store = *opened;
         CHECK_FALSE(store.processed("slack:Ev1"));
         store.mark_processed("slack:Ev1", "Declared INC-1", 1000);
         CHECK(store.processed("slack:Ev1") == "Declared INC-1");
@@ -534,8 +394,11 @@ TEST_SUITE("sqlite store") {
         CHECK_FALSE(store.processed("mattermost:Ev1"));
     }
 
-    TEST_CASE("a failed transaction leaves nothing behind") {
-        SqliteStore store(":memory:");
+    TEST_CASE_TEMPLATE("a failed transaction leaves nothing behind", E, SqliteEngine,
+                       PostgresEngine) {
+        E engine;
+        const auto opened = engine.open();
+        Store& store = *opened;
         CHECK_THROWS_WITH_AS(store.transaction([&] {
             Incident incident = minimal_incident("doomed");
             store.insert_incident(incident);
@@ -556,8 +419,10 @@ TEST_SUITE("sqlite store") {
         CHECK(store.incident(1));
     }
 
-    TEST_CASE("nested transactions") {
-        SqliteStore store(":memory:");
+    TEST_CASE_TEMPLATE("nested transactions", E, SqliteEngine, PostgresEngine) {
+        E engine;
+        const auto opened = engine.open();
+        Store& store = *opened;
 
         SUBCASE("commit together") {
             store.transaction([&] {
@@ -613,25 +478,29 @@ TEST_SUITE("sqlite store") {
         CHECK(store.incident(later.number));
     }
 
-    TEST_CASE("a foreign key violation is an error") {
-        SqliteStore store(":memory:");
+    TEST_CASE_TEMPLATE("a foreign key violation is an error", E, SqliteEngine, PostgresEngine) {
+        E engine;
+        const auto opened = engine.open();
+        Store& store = *opened;
         TimelineEntry orphan = message(42, 1, "no such incident", "m1");
         CHECK_THROWS(store.add_entry(orphan));
         ActionItem orphan_action = simple_action(42, "no such incident");
         CHECK_THROWS(store.add_action(orphan_action));
     }
 
-    TEST_CASE("everything survives closing and reopening the database") {
-        TempDb db;
+    TEST_CASE_TEMPLATE("everything survives closing and reopening the database", E, SqliteEngine,
+                       PostgresEngine) {
+        E engine;
         std::int64_t number = 0;
         Incident expected_incident;
         {
-            SqliteStore store(db.path());
-            number = populate(store);
-            expected_incident = *store.incident(number);
+            const auto first = engine.open();
+            number = populate(*first);
+            expected_incident = *first->incident(number);
         }
-        SqliteStore store(db.path());
-        CHECK(store.schema_version() == latest_schema_version());
+        const auto opened = engine.open();
+        Store& store = *opened;
+        CHECK(engine.schema_version() == latest_schema_version());
 
         const auto incident = store.incident(number);
         REQUIRE(incident);
@@ -670,186 +539,78 @@ TEST_SUITE("sqlite store") {
         CHECK(next.number == number + 1);
     }
 
-    TEST_CASE("a file database is in WAL mode and records its migrations") {
-        TempDb db;
-        { SqliteStore store(db.path()); }
+    TEST_CASE_TEMPLATE("post-mortem revisions keep every field, oldest first", E, SqliteEngine,
+                       PostgresEngine) {
+        E engine;
+        const auto opened = engine.open();
+        Store& store = *opened;
+        Incident incident = minimal_incident("revisions");
+        store.insert_incident(incident);
+        Incident other = minimal_incident("other");
+        store.insert_incident(other);
 
-        SQLite::Database raw(db.path(), SQLite::OPEN_READONLY);
-        CHECK(raw.execAndGet("PRAGMA journal_mode").getString() == "wal");
-        CHECK(schema_version(raw) == latest_schema_version());
-        CHECK(raw.execAndGet("SELECT count(*) FROM schema_migrations").getInt() ==
-              static_cast<int>(migrations().size()));
-        CHECK(raw.execAndGet("SELECT applied_at FROM schema_migrations WHERE version = 1")
-                  .getString()
-                  .size() == 20);  // 2026-11-23T10:30:18Z
+        SectionRevision first{0, incident.number,           Section::impact_customers,
+                              0, "checkout | failed — 5xx", Actor{"U1", "ann"},
+                              10};
+        SectionRevision second{
+            0, incident.number, Section::why, 2, "the pool was empty", Actor{"U2", "bob"}, 20};
+        SectionRevision elsewhere{0, other.number, Section::summary, 0, "other", Actor{}, 5};
+        store.add_revision(first);
+        store.add_revision(elsewhere);
+        store.add_revision(second);
+        CHECK(first.id > 0);
+        CHECK(second.id > first.id);
 
-        SQLite::Statement plan(
-            raw,
-            "EXPLAIN QUERY PLAN SELECT number FROM incidents "
-            "WHERE platform = 'slack' AND channel_id = 'C1' AND channel_id <> ''");
-        std::string details;
-        while (plan.executeStep()) details += plan.getColumn(3).getString() + "\n";
-        CHECK(details.find("incidents_by_channel") != std::string::npos);
+        const auto revisions = store.revisions(incident.number);
+        REQUIRE(revisions.size() == 2);
+        CHECK(revisions[0].id == first.id);
+        CHECK(revisions[0].incident == incident.number);
+        CHECK(revisions[0].section == Section::impact_customers);
+        CHECK(revisions[0].item == 0);
+        CHECK(revisions[0].text == "checkout | failed — 5xx");
+        CHECK(revisions[0].author == Actor{"U1", "ann"});
+        CHECK(revisions[0].at == 10);
+        CHECK(revisions[1].section == Section::why);
+        CHECK(revisions[1].item == 2);
+        CHECK(store.revisions(other.number).size() == 1);
+        CHECK(store.revisions(99).empty());
+        SectionRevision orphan{0, 99, Section::summary, 0, "no incident", {}, 1};
+        CHECK_THROWS(store.add_revision(orphan));  // foreign key
     }
 
-    TEST_CASE("reopening applies no migration twice") {
-        TempDb db;
-        { SqliteStore store(db.path()); }
-        { SqliteStore store(db.path()); }
-        SQLite::Database raw(db.path(), SQLite::OPEN_READONLY);
-        CHECK(raw.execAndGet("SELECT count(*) FROM schema_migrations").getInt() ==
-              static_cast<int>(migrations().size()));
-    }
-
-    TEST_CASE("only missing migrations are applied") {
-        SQLite::Database db(":memory:", SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
-        // Not idempotent on purpose: running v1 twice would fail.
-        const std::vector<Migration> v1{{1, "one", "CREATE TABLE a (x INTEGER)"}};
-        const std::vector<Migration> v2{{1, "one", "CREATE TABLE a (x INTEGER)"},
-                                        {2, "two", "CREATE TABLE b (y INTEGER)"}};
-        CHECK(schema_version(db) == 0);
-        migrate(db, v1);
-        CHECK(schema_version(db) == 1);
-        migrate(db, v2);
-        CHECK(schema_version(db) == 2);
-        CHECK(db.tableExists("b"));
-
-        SUBCASE("a failing migration leaves the previous version") {
-            const std::vector<Migration> broken{v2[0], v2[1], {3, "three", "CREATE TABLE a (z)"}};
-            CHECK_THROWS(migrate(db, broken));
-            CHECK(schema_version(db) == 2);
-        }
-        SUBCASE("versions must increase") {
-            const std::vector<Migration> unordered{v2[1], v2[0]};
-            CHECK_THROWS_AS(migrate(db, unordered), std::logic_error);
-        }
-    }
-
-    TEST_CASE("a database from a newer incident-bot is refused") {
-        TempDb db;
-        { SqliteStore store(db.path()); }
+    TEST_CASE_TEMPLATE("a database from a newer incident-bot is refused", E, SqliteEngine,
+                       PostgresEngine) {
+        E engine;
+        engine.open();
         const int future = latest_schema_version() + 1;
-        {
-            SQLite::Database raw(db.path(), SQLite::OPEN_READWRITE);
-            raw.exec("INSERT INTO schema_migrations (version, applied_at) VALUES (" +
-                     std::to_string(future) + ", '2030-01-01T00:00:00Z')");
-        }
+        engine.exec("INSERT INTO schema_migrations (version, applied_at) VALUES (" +
+                    std::to_string(future) + ", '2030-01-01T00:00:00Z')");
         const std::string expected = "database schema version " + std::to_string(future) +
                                      " is newer than this incident-bot (knows up to " +
                                      std::to_string(latest_schema_version()) +
                                      "); upgrade incident-bot";
-        CHECK_THROWS_WITH_AS(SqliteStore{db.path()}, expected.c_str(), std::runtime_error);
-    }
-
-    TEST_CASE("an unknown enum name names its column") {
-        TempDb db;
-        {
-            SqliteStore store(db.path());
-            populate(store);
-        }
-        {
-            SQLite::Database raw(db.path(), SQLite::OPEN_READWRITE);
-            raw.exec("UPDATE incidents SET state = 'exploded'");
-            raw.exec("UPDATE action_items SET source = 'telepathy'");
-        }
-        SqliteStore store(db.path());
-        CHECK_THROWS_WITH_AS(store.incident(1), doctest::Contains("incidents.state"),
-                             std::runtime_error);
-        CHECK_THROWS_WITH_AS(store.actions(1), doctest::Contains("action_items.source"),
+        CHECK_THROWS_WITH_AS(engine.open(), doctest::Contains(expected.c_str()),
                              std::runtime_error);
     }
 
-    TEST_CASE("an unusable database file is reported with its path") {
-        TempDb db;
-        {
-            std::FILE* file = std::fopen(db.path().c_str(), "wb");
-            REQUIRE(file);
-            std::fputs("this is not a database, just some text that is long enough", file);
-            std::fclose(file);
-        }
-        CHECK_THROWS_WITH_AS(SqliteStore{db.path()}, doctest::Contains(db.path().c_str()),
+    TEST_CASE_TEMPLATE("an unknown enum name names its column", E, SqliteEngine, PostgresEngine) {
+        E engine;
+        populate(*engine.open());
+        engine.exec("UPDATE incidents SET state = 'exploded'");
+        engine.exec("UPDATE action_items SET source = 'telepathy'");
+        const auto opened = engine.open();
+        CHECK_THROWS_WITH_AS(opened->incident(1), doctest::Contains("incidents.state"),
+                             std::runtime_error);
+        CHECK_THROWS_WITH_AS(opened->actions(1), doctest::Contains("action_items.source"),
                              std::runtime_error);
     }
 
+    TEST_CASE_TEMPLATE("reopening applies no migration twice", E, SqliteEngine, PostgresEngine) {
+        E engine;
+        engine.open();
+        engine.open();
+        CHECK(engine.schema_version() == latest_schema_version());
+        CHECK(engine.scalar("SELECT count(*) FROM schema_migrations") ==
+              static_cast<std::int64_t>(migrations().size()));
+    }
 }  // TEST_SUITE
-
-TEST_CASE("a database of schema 2 gains contributing factors and keeps its incidents") {
-    TempDb db;
-    {
-        SQLite::Database raw(db.path(), SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
-        migrate(raw, migrations().first(2));
-    }
-    {
-        SqliteStore store(db.path());
-        CHECK(store.schema_version() == latest_schema_version());
-        Incident incident = minimal_incident("before the upgrade");
-        store.insert_incident(incident);
-        ContributingFactor factor{0,
-                                  incident.number,
-                                  FactorCategory::monitoring,
-                                  "alert threshold at 99% | too high",
-                                  Actor{"U1", "ann"},
-                                  42};
-        store.add_factor(factor);
-        CHECK(factor.id == 1);
-    }
-    SqliteStore store(db.path());
-    const auto factors = store.factors(1);
-    REQUIRE(factors.size() == 1);
-    CHECK(factors[0].category == FactorCategory::monitoring);
-    CHECK(factors[0].text == "alert threshold at 99% | too high");
-    CHECK(factors[0].author.name == "ann");
-    CHECK(factors[0].at == 42);
-    CHECK(store.factors(2).empty());
-    ContributingFactor orphan{0, 99, FactorCategory::process, "no incident", Actor{}, 1};
-    CHECK_THROWS(store.add_factor(orphan));  // foreign key
-}
-
-TEST_CASE("a database of schema 3 gains post-mortem sections, its action items corrective") {
-    TempDb db;
-    {
-        SQLite::Database raw(db.path(), SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
-        migrate(raw, migrations().first(3));
-        raw.exec(
-            "INSERT INTO incidents (number, title, severity, state, platform, channel_id, "
-            "channel_name, declared_by_id, declared_by_name, declared_at, last_update_at, "
-            "summary, postmortem_owner) VALUES (1, 'old', 'SEV2', 'resolved', 'slack', 'C1', "
-            "'inc-1-old', 'U1', 'ann', 1, 1, '', '')");
-        raw.exec(
-            "INSERT INTO action_items (incident, number, text, owner, status, source, "
-            "source_message_id, author_id, author_name, created_at) VALUES (1, 1, 'fix it', "
-            "'@ann', 'open', 'command', '', 'U1', 'ann', 2)");
-    }
-    SqliteStore store(db.path());
-    CHECK(store.schema_version() == latest_schema_version());
-    const auto items = store.actions(1);
-    REQUIRE(items.size() == 1);
-    CHECK(items[0].kind == ActionKind::corrective);
-
-    ActionItem preventive;
-    preventive.incident = 1;
-    preventive.text = "runbook for pool sizes";
-    preventive.kind = ActionKind::preventive;
-    store.add_action(preventive);
-    CHECK(preventive.number == 2);
-    CHECK(store.actions(1)[1].kind == ActionKind::preventive);
-
-    SectionRevision first{0, 1, Section::impact_customers, 0, "checkout | failed", {"U1", "ann"},
-                          10};
-    SectionRevision second{0, 1, Section::why, 2, "the pool was empty", {"U2", "bob"}, 20};
-    store.add_revision(first);
-    store.add_revision(second);
-    CHECK(first.id == 1);
-    CHECK(second.id == 2);
-    const auto revisions = store.revisions(1);
-    REQUIRE(revisions.size() == 2);
-    CHECK(revisions[0].section == Section::impact_customers);
-    CHECK(revisions[0].text == "checkout | failed");
-    CHECK(revisions[0].author == Actor{"U1", "ann"});
-    CHECK(revisions[0].at == 10);
-    CHECK(revisions[1].section == Section::why);
-    CHECK(revisions[1].item == 2);
-    CHECK(store.revisions(2).empty());
-    SectionRevision orphan{0, 99, Section::summary, 0, "no incident", {}, 1};
-    CHECK_THROWS(store.add_revision(orphan));  // foreign key
-}

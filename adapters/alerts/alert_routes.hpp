@@ -1,0 +1,46 @@
+#pragma once
+
+#include <functional>
+#include <string>
+#include <string_view>
+
+#include "adapters/web/session.hpp"
+#include "adapters/web/web_types.hpp"
+#include "bot/alerts.hpp"
+#include "bot/events.hpp"
+
+namespace incident::alerts {
+
+struct AlertRouteOptions {
+    // INCIDENT_BOT_ALERTS_TOKEN: the bearer token of /alerts/alertmanager. Empty: that route
+    // answers 404.
+    std::string token;
+};
+
+// The webhook endpoints of the monitoring systems, on the bot's HTTP listener:
+// POST /alerts/alertmanager. Request in, response out (no network types): the HTTP server
+// hands requests over, and the effects of what was stored go to `deliver` after the commit.
+class AlertRoutes {
+public:
+    using Deliver = std::function<void(const Effect&)>;
+
+    AlertRoutes(AlertIntake& intake, AlertRouteOptions options, Deliver deliver);
+
+    static bool handles(std::string_view path) { return path.starts_with("/alerts/"); }
+
+    // 200 once stored; 400 naming what is wrong with a payload (nothing stored); 401 for a
+    // missing or wrong credential; 404 for a source that is not enabled; 503 when storing
+    // failed, so that the source retries.
+    web::WebResponse handle(const web::WebRequest& request);
+
+private:
+    web::WebResponse alertmanager(const web::WebRequest& request);
+    web::WebResponse receive(const AlertNotification& notification);
+
+    AlertIntake& intake_;
+    AlertRouteOptions options_;
+    Deliver deliver_;
+    web::SessionAuth bearer_;
+};
+
+}  // namespace incident::alerts

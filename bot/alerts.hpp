@@ -1,0 +1,85 @@
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "bot/events.hpp"
+#include "bot/incident_service.hpp"
+#include "bot/store.hpp"
+#include "bot/types.hpp"
+
+namespace incident {
+
+// One notification of a monitoring system about one group of alerts, already decoded from
+// its wire format (adapters/alerts). A notification carries every alert of the group, known
+// ones included; the alerts' id, incident and received_at are left unset.
+struct AlertNotification {
+    std::string source;  // "alertmanager"
+    std::string group_key;
+    std::map<std::string, std::string> group_labels;
+    std::map<std::string, std::string> common_annotations;
+    std::string external_url;  // the source's own page of the group; empty: none
+    std::vector<Alert> alerts;
+};
+
+struct AlertOptions {
+    // The chat platform whose channels incidents opened from alerts get.
+    std::string platform = "console";
+    // Resolve the incident when every alert of its group is resolved; otherwise the bot
+    // only says so and suggests `/incident resolve`.
+    bool auto_resolve = false;
+};
+
+// What one notification did, for the answer to the source.
+struct AlertIntakeResult {
+    std::optional<std::int64_t> incident;  // the incident the alerts are on, if any
+    bool opened = false;                   // that incident was opened by this notification
+    int new_alerts = 0;
+    int resolved_alerts = 0;
+    std::string note;  // why nothing happened, when nothing did
+    Outcome outcome;   // effects to deliver; a DomainError's reply when !outcome.reply.ok
+};
+
+// The `severity` label (or PagerDuty's P1-P5 priority) as an incident severity: critical ->
+// SEV1; high, error, major, page -> SEV2; warning, minor -> SEV3; low, info -> SEV4; anything
+// else SEV3.
+Severity severity_from_label(std::string_view value);
+
+// The annotation `summary` (common to the group, else of the first firing alert), else the
+// alert name and the group labels: "HighErrorRate (service=checkout)".
+std::string alert_title(const AlertNotification& notification);
+
+// When a person first acted on an incident opened by a system (a command that left a key
+// event on the timeline); nullopt when nobody has yet, or when a person declared it.
+std::optional<Timestamp> acknowledged_at(const Incident& incident,
+                                         const std::vector<TimelineEntry>& timeline);
+
+// Alerts into incidents: one incident per alert group while it is open, an `alert` timeline
+// entry per new alert and per resolution, repeats changing nothing, and a new incident
+// (naming the earlier one) when a group fires again after its incident was resolved.
+class AlertIntake {
+public:
+    AlertIntake(IncidentService& service, Store& store, AlertOptions options);
+
+    // Everything a notification changes is stored in one transaction before this returns;
+    // a storage failure throws and stores nothing (the source should retry).
+    AlertIntakeResult receive(const AlertNotification& notification);
+
+private:
+    void record_new(Incident& incident, Alert alert, Timestamp now, AlertIntakeResult& result);
+    void record_resolved(const Incident& incident, Alert& known, const Alert& update, Timestamp now,
+                         AlertIntakeResult& result);
+    Incident open(const AlertNotification& notification, const std::vector<const Alert*>& firing,
+                  const std::optional<Incident>& earlier, Timestamp now);
+    void after_resolutions(Incident& incident, const AlertNotification& notification,
+                           Timestamp now);
+
+    IncidentService& service_;
+    Store& store_;
+    AlertOptions options_;
+};
+
+}  // namespace incident

@@ -1,0 +1,672 @@
+#include "storage/postgres_store.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <mutex>
+#include <stdexcept>
+#include <unordered_map>
+
+#include "storage/columns.hpp"
+#include "storage/postgres_migrations.hpp"
+#include "storage/pq.hpp"
+
+namespace incident {
+
+namespace {
+
+using pq::Param;
+using pq::Result;
+
+// Transaction-scoped advisory lock keys (pg_advisory_xact_lock).
+constexpr std::int64_t k_incident_number_lock = 0x1bc1de47'0000'0002LL;
+
+Param severity_param(const std::optional<Severity>& value) {
+    if (!value) return Param(std::nullopt);
+    return Param(to_string(*value));
+}
+
+std::optional<Severity> optional_severity(const Result& r, int row, int column,
+                                          std::string_view name) {
+    if (r.is_null(row, column)) return std::nullopt;
+    return parse_enum(r.text(row, column), parse_severity, name);
+}
+
+template <typename Read>
+auto collect(const Result& r, Read read) {
+    std::vector<decltype(read(r, 0))> rows;
+    rows.reserve(static_cast<std::size_t>(r.rows()));
+    for (int row = 0; row < r.rows(); ++row) rows.push_back(read(r, row));
+    return rows;
+}
+
+template <typename Read>
+auto first(const Result& r, Read read) -> std::optional<decltype(read(r, 0))> {
+    if (r.rows() == 0) return std::nullopt;
+    return read(r, 0);
+}
+
+Incident read_incident(const Result& r, int row) {
+    Incident incident;
+    incident.number = r.int64(row, 0);
+    incident.title = r.text(row, 1);
+    incident.severity = parse_enum(r.text(row, 2), parse_severity, "incidents.severity");
+    incident.final_severity = optional_severity(r, row, 3, "incidents.final_severity");
+    incident.state = parse_enum(r.text(row, 4), parse_state, "incidents.state");
+    incident.merged_into = r.optional_int(row, 5);
+    incident.platform = r.text(row, 6);
+    incident.channel_id = r.text(row, 7);
+    incident.channel_name = r.text(row, 8);
+    incident.declared_by = {r.text(row, 9), r.text(row, 10)};
+    incident.declared_at = r.int64(row, 11);
+    incident.identified_at = r.optional_int(row, 12);
+    incident.mitigated_at = r.optional_int(row, 13);
+    incident.resolved_at = r.optional_int(row, 14);
+    incident.closed_at = r.optional_int(row, 15);
+    incident.last_update_at = r.int64(row, 16);
+    incident.summary = r.text(row, 17);
+    incident.postmortem_owner = r.text(row, 18);
+    incident.postmortem_due = r.optional_text(row, 19);
+    incident.postmortem_published_at = r.optional_int(row, 20);
+    return incident;
+}
+
+TimelineEntry read_entry(const Result& r, int row) {
+    TimelineEntry entry;
+    entry.id = r.int64(row, 0);
+    entry.incident = r.int64(row, 1);
+    entry.kind = parse_enum(r.text(row, 2), parse_entry_kind, "timeline_entries.kind");
+    entry.at = r.int64(row, 3);
+    entry.author = {r.text(row, 4), r.text(row, 5)};
+    entry.text = r.text(row, 6);
+    entry.message_id = r.text(row, 7);
+    entry.thread_id = r.text(row, 8);
+    entry.key_event = r.boolean(row, 9);
+    entry.edited_at = r.optional_int(row, 10);
+    entry.deleted_at = r.optional_int(row, 11);
+    return entry;
+}
+
+ActionItem read_action(const Result& r, int row) {
+    ActionItem item;
+    item.id = r.int64(row, 0);
+    item.incident = r.int64(row, 1);
+    item.number = static_cast<int>(r.int64(row, 2));
+    item.text = r.text(row, 3);
+    item.owner = r.text(row, 4);
+    item.due = r.optional_text(row, 5);
+    item.status = parse_enum(r.text(row, 6), parse_action_status, "action_items.status");
+    item.source = parse_enum(r.text(row, 7), parse_action_source, "action_items.source");
+    item.source_message_id = r.text(row, 8);
+    item.author = {r.text(row, 9), r.text(row, 10)};
+    item.created_at = r.int64(row, 11);
+    item.done_at = r.optional_int(row, 12);
+    item.kind = parse_enum(r.text(row, 13), parse_action_kind, "action_items.kind");
+    return item;
+}
+
+std::string select_incidents(const char* where) {
+    return std::string("SELECT ") + k_incident_columns + " FROM incidents " + where;
+}
+
+}  // namespace
+
+struct PostgresStore::Impl {
+    explicit Impl(std::string conninfo) : conninfo(std::move(conninfo)) {}
+
+    std::string conninfo;
+    std::optional<pq::Connection> db;
+    // Recursive: work() inside transaction() calls back into the store.
+    std::recursive_mutex mutex;
+    int depth = 0;
+    std::atomic<bool> healthy{true};
+    std::string last_error;  // guarded by mutex
+
+    // The connection, opened again when it was lost. Inside a transaction a lost
+    // connection is an error: its work is gone with it.
+    pq::Connection& connection() {
+        if (db && db->ok()) return *db;
+        if (depth > 0) throw pq::Error("PostgreSQL: the connection was lost", "08006", true);
+        db.reset();
+        db.emplace(conninfo);
+        return *db;
+    }
+
+    Result exec(std::string_view sql, std::initializer_list<Param> params = {}) {
+        try {
+            Result result = connection().exec(sql, params);
+            if (depth == 0) mark_healthy();
+            return result;
+        } catch (const pq::Error& e) {
+            if (e.connection_lost()) {
+                healthy = false;
+                last_error = e.what();
+                if (db && !db->ok()) db.reset();
+            }
+            throw;
+        }
+    }
+
+    void mark_healthy() {
+        if (!healthy) {
+            healthy = true;
+            last_error.clear();
+        }
+    }
+
+    // The row of `number`, locked until the transaction ends when there is one.
+    std::string locking(std::string sql) const { return depth > 0 ? sql + " FOR UPDATE" : sql; }
+
+    void write_revisions(const TimelineEntry& entry) {
+        exec("DELETE FROM entry_revisions WHERE entry_id = $1", {entry.id});
+        for (std::size_t seq = 0; seq < entry.previous_texts.size(); ++seq) {
+            exec("INSERT INTO entry_revisions (entry_id, seq, text) VALUES ($1, $2, $3)",
+                 {entry.id, static_cast<std::int64_t>(seq), entry.previous_texts[seq]});
+        }
+    }
+
+    void rollback(int depth_before, const std::string& savepoint) {
+        if (!db || !db->ok()) {
+            db.reset();  // the server rolled back the transaction with the connection
+            return;
+        }
+        try {
+            if (depth_before == 0) {
+                db->exec("ROLLBACK");
+            } else {
+                db->exec("ROLLBACK TO SAVEPOINT " + savepoint);
+                db->exec("RELEASE SAVEPOINT " + savepoint);
+            }
+        } catch (const pq::Error&) {
+            // The original exception is the one worth reporting; a connection in an unknown
+            // state is dropped and opened afresh by the next call.
+            db.reset();
+        }
+    }
+};
+
+PostgresStore::PostgresStore(const std::string& conninfo)
+    : impl_(std::make_unique<Impl>(conninfo)) {
+    try {
+        migrate(impl_->connection());
+    } catch (const pq::Error& e) {
+        throw std::runtime_error(std::string("cannot open the PostgreSQL database: ") + e.what());
+    }
+}
+
+PostgresStore::~PostgresStore() = default;
+
+int PostgresStore::schema_version() {
+    std::lock_guard lock(impl_->mutex);
+    return incident::schema_version(impl_->connection());
+}
+
+bool PostgresStore::healthy() const {
+    return impl_->healthy;
+}
+
+bool PostgresStore::ping() {
+    std::lock_guard lock(impl_->mutex);
+    if (impl_->depth > 0) return impl_->healthy;
+    try {
+        impl_->exec("SELECT 1");
+    } catch (const pq::Error& e) {
+        impl_->healthy = false;
+        impl_->last_error = e.what();
+    }
+    return impl_->healthy;
+}
+
+std::string PostgresStore::last_error() const {
+    std::lock_guard lock(impl_->mutex);
+    return impl_->last_error;
+}
+
+void PostgresStore::transaction(const std::function<void()>& work) {
+    std::lock_guard lock(impl_->mutex);
+    const int depth = impl_->depth;
+    // Inner calls are savepoints, as in SqliteStore: an inner failure the caller catches
+    // undoes only the inner writes.
+    const std::string savepoint = "nested_" + std::to_string(depth);
+    impl_->exec(depth == 0 ? std::string("BEGIN") : "SAVEPOINT " + savepoint);
+    ++impl_->depth;
+    try {
+        work();
+    } catch (...) {
+        --impl_->depth;
+        impl_->rollback(depth, savepoint);
+        throw;
+    }
+    --impl_->depth;
+    if (depth > 0) {
+        impl_->exec("RELEASE SAVEPOINT " + savepoint);
+        return;
+    }
+    try {
+        impl_->exec("COMMIT");
+        impl_->mark_healthy();
+    } catch (...) {
+        impl_->rollback(0, savepoint);
+        throw;
+    }
+}
+
+std::optional<std::string> PostgresStore::processed(std::string_view key) {
+    std::lock_guard lock(impl_->mutex);
+    if (impl_->depth > 0) {
+        // Waits while another replica's transaction works on the same key; the SELECT
+        // below then sees what it committed. Its own statement: a statement's snapshot is
+        // taken before it starts.
+        impl_->exec("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", {key});
+    }
+    const Result r = impl_->exec("SELECT reply FROM processed_keys WHERE key = $1", {key});
+    return first(r, [](const Result& row, int i) { return row.text(i, 0); });
+}
+
+void PostgresStore::mark_processed(std::string_view key, std::string_view reply, Timestamp at) {
+    std::lock_guard lock(impl_->mutex);
+    // The first reply stands: a retried event must get the answer the first one got.
+    impl_->exec(
+        "INSERT INTO processed_keys (key, reply, processed_at) VALUES ($1, $2, $3) "
+        "ON CONFLICT (key) DO NOTHING",
+        {key, reply, at});
+}
+
+void PostgresStore::insert_incident(Incident& incident) {
+    transaction([&] {
+        // Declares take turns until commit, so max + 1 is never taken twice and a rollback
+        // leaves no gap.
+        impl_->exec("SELECT pg_advisory_xact_lock($1)", {k_incident_number_lock});
+        const Result r = impl_->exec(
+            std::string("INSERT INTO incidents (") + k_incident_columns +
+                ") VALUES ((SELECT coalesce(max(number), 0) + 1 FROM incidents), $1, $2, $3, "
+                "$4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20) "
+                "RETURNING number",
+            {incident.title,
+             to_string(incident.severity),
+             severity_param(incident.final_severity),
+             to_string(incident.state),
+             incident.merged_into,
+             incident.platform,
+             incident.channel_id,
+             incident.channel_name,
+             incident.declared_by.id,
+             incident.declared_by.name,
+             incident.declared_at,
+             incident.identified_at,
+             incident.mitigated_at,
+             incident.resolved_at,
+             incident.closed_at,
+             incident.last_update_at,
+             incident.summary,
+             incident.postmortem_owner,
+             incident.postmortem_due,
+             incident.postmortem_published_at});
+        incident.number = r.int64(0, 0);
+    });
+}
+
+void PostgresStore::update_incident(const Incident& incident) {
+    std::lock_guard lock(impl_->mutex);
+    const Result r = impl_->exec(
+        "UPDATE incidents SET title = $1, severity = $2, final_severity = $3, "
+        "state = $4, merged_into = $5, platform = $6, channel_id = $7, "
+        "channel_name = $8, declared_by_id = $9, declared_by_name = $10, "
+        "declared_at = $11, identified_at = $12, mitigated_at = $13, "
+        "resolved_at = $14, closed_at = $15, last_update_at = $16, summary = $17, "
+        "postmortem_owner = $18, postmortem_due = $19, "
+        "postmortem_published_at = $20 WHERE number = $21",
+        {incident.title,
+         to_string(incident.severity),
+         severity_param(incident.final_severity),
+         to_string(incident.state),
+         incident.merged_into,
+         incident.platform,
+         incident.channel_id,
+         incident.channel_name,
+         incident.declared_by.id,
+         incident.declared_by.name,
+         incident.declared_at,
+         incident.identified_at,
+         incident.mitigated_at,
+         incident.resolved_at,
+         incident.closed_at,
+         incident.last_update_at,
+         incident.summary,
+         incident.postmortem_owner,
+         incident.postmortem_due,
+         incident.postmortem_published_at,
+         incident.number});
+    if (r.affected() == 0) {
+        throw std::runtime_error("cannot update " + incident.key() + ": no such incident");
+    }
+}
+
+std::optional<Incident> PostgresStore::incident(std::int64_t number) {
+    std::lock_guard lock(impl_->mutex);
+    const Result r = impl_->exec(impl_->locking(select_incidents("WHERE number = $1")), {number});
+    return first(r, read_incident);
+}
+
+std::optional<Incident> PostgresStore::incident_by_channel(std::string_view platform,
+                                                           std::string_view channel_id) {
+    std::lock_guard lock(impl_->mutex);
+    // Incidents without a channel yet have channel_id '' and belong to no channel.
+    const Result r = impl_->exec(
+        impl_->locking(select_incidents("WHERE platform = $1 AND channel_id = $2 AND "
+                                        "channel_id <> '' ORDER BY number DESC LIMIT 1")),
+        {platform, channel_id});
+    return first(r, read_incident);
+}
+
+std::vector<Incident> PostgresStore::incidents(bool include_closed) {
+    std::lock_guard lock(impl_->mutex);
+    const Result r = impl_->exec(
+        select_incidents("WHERE $1 OR state NOT IN ('closed', 'merged') ORDER BY number DESC"),
+        {Param::boolean(include_closed)});
+    return collect(r, read_incident);
+}
+
+std::vector<Incident> PostgresStore::merged_into(std::int64_t primary) {
+    std::lock_guard lock(impl_->mutex);
+    const Result r =
+        impl_->exec(select_incidents("WHERE merged_into = $1 ORDER BY number"), {primary});
+    return collect(r, read_incident);
+}
+
+void PostgresStore::assign_role(std::int64_t incident, const RoleAssignment& assignment) {
+    transaction([&] {
+        const std::string role(to_string(assignment.role));
+        if (assignment.role != Role::sme) {
+            impl_->exec("DELETE FROM roles WHERE incident = $1 AND role = $2", {incident, role});
+        }
+        // An sme named twice keeps the first assignment.
+        impl_->exec(
+            "INSERT INTO roles (incident, role, person_id, person_name, assigned_by_id, "
+            "assigned_by_name, assigned_at) VALUES ($1, $2, $3, $4, $5, $6, $7) "
+            "ON CONFLICT (incident, role, person_id) DO NOTHING",
+            {incident, role, assignment.person.id, assignment.person.name,
+             assignment.assigned_by.id, assignment.assigned_by.name, assignment.assigned_at});
+    });
+}
+
+std::vector<RoleAssignment> PostgresStore::roles(std::int64_t incident) {
+    std::lock_guard lock(impl_->mutex);
+    const Result r = impl_->exec(
+        "SELECT role, person_id, person_name, assigned_by_id, assigned_by_name, assigned_at "
+        "FROM roles WHERE incident = $1 ORDER BY assigned_at, id",
+        {incident});
+    auto roles = collect(r, [](const Result& row, int i) {
+        RoleAssignment assignment;
+        assignment.role = parse_enum(row.text(i, 0), parse_role, "roles.role");
+        assignment.person = {row.text(i, 1), row.text(i, 2)};
+        assignment.assigned_by = {row.text(i, 3), row.text(i, 4)};
+        assignment.assigned_at = row.int64(i, 5);
+        return assignment;
+    });
+    sort_by_role(roles);
+    return roles;
+}
+
+bool PostgresStore::add_entry(TimelineEntry& entry) {
+    bool added = false;
+    transaction([&] {
+        // DO NOTHING only covers uniqueness, so a missing incident still fails loudly.
+        const Result r = impl_->exec(
+            "INSERT INTO timeline_entries (incident, kind, at, author_id, author_name, text, "
+            "message_id, thread_id, key_event, edited_at, deleted_at) VALUES ($1, $2, $3, $4, "
+            "$5, $6, $7, $8, $9, $10, $11) ON CONFLICT DO NOTHING RETURNING id",
+            {entry.incident, to_string(entry.kind), entry.at, entry.author.id, entry.author.name,
+             entry.text, entry.message_id, entry.thread_id, Param::boolean(entry.key_event),
+             entry.edited_at, entry.deleted_at});
+        if (r.rows() == 0) return;
+        entry.id = r.int64(0, 0);
+        added = true;
+        if (!entry.previous_texts.empty()) impl_->write_revisions(entry);
+    });
+    return added;
+}
+
+void PostgresStore::update_entry(const TimelineEntry& entry) {
+    transaction([&] {
+        const Result r = impl_->exec(
+            "UPDATE timeline_entries SET text = $1, key_event = $2, edited_at = $3, "
+            "deleted_at = $4 WHERE id = $5",
+            {entry.text, Param::boolean(entry.key_event), entry.edited_at, entry.deleted_at,
+             entry.id});
+        if (r.affected() == 0) {
+            throw std::runtime_error("cannot update timeline entry " + std::to_string(entry.id) +
+                                     ": no such entry");
+        }
+        impl_->write_revisions(entry);
+    });
+}
+
+std::optional<TimelineEntry> PostgresStore::entry_by_message(std::int64_t incident,
+                                                             std::string_view message_id) {
+    std::lock_guard lock(impl_->mutex);
+    if (message_id.empty()) return std::nullopt;
+    const Result r = impl_->exec(std::string("SELECT ") + k_entry_columns +
+                                     " FROM timeline_entries WHERE incident = $1 AND "
+                                     "message_id = $2 AND message_id <> ''",
+                                 {incident, message_id});
+    auto entry = first(r, read_entry);
+    if (entry) {
+        const Result revisions = impl_->exec(
+            "SELECT text FROM entry_revisions WHERE entry_id = $1 ORDER BY seq", {entry->id});
+        entry->previous_texts =
+            collect(revisions, [](const Result& row, int i) { return row.text(i, 0); });
+    }
+    return entry;
+}
+
+std::vector<TimelineEntry> PostgresStore::timeline(std::int64_t incident) {
+    std::lock_guard lock(impl_->mutex);
+    const Result r = impl_->exec(std::string("SELECT ") + k_entry_columns +
+                                     " FROM timeline_entries WHERE incident = $1 ORDER BY at, id",
+                                 {incident});
+    auto entries = collect(r, read_entry);
+    std::unordered_map<std::int64_t, std::size_t> index_of;
+    for (std::size_t i = 0; i < entries.size(); ++i) index_of.emplace(entries[i].id, i);
+    const Result revisions = impl_->exec(
+        "SELECT r.entry_id, r.text FROM entry_revisions r "
+        "JOIN timeline_entries e ON e.id = r.entry_id "
+        "WHERE e.incident = $1 ORDER BY r.entry_id, r.seq",
+        {incident});
+    for (int i = 0; i < revisions.rows(); ++i) {
+        const auto found = index_of.find(revisions.int64(i, 0));
+        if (found != index_of.end()) {
+            entries[found->second].previous_texts.push_back(revisions.text(i, 1));
+        }
+    }
+    return entries;
+}
+
+void PostgresStore::add_action(ActionItem& item) {
+    transaction([&] {
+        // Numbers per incident take turns on the incident's row (NO KEY: timeline inserts,
+        // which only need the key to exist, go on).
+        impl_->exec("SELECT 1 FROM incidents WHERE number = $1 FOR NO KEY UPDATE", {item.incident});
+        const Result r = impl_->exec(
+            "INSERT INTO action_items (incident, number, text, owner, due, status, source, "
+            "source_message_id, author_id, author_name, created_at, done_at, kind) VALUES ($1, "
+            "(SELECT coalesce(max(number), 0) + 1 FROM action_items WHERE incident = $1), $2, "
+            "$3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id, number",
+            {item.incident, item.text, item.owner, item.due, to_string(item.status),
+             to_string(item.source), item.source_message_id, item.author.id, item.author.name,
+             item.created_at, item.done_at, to_string(item.kind)});
+        item.id = r.int64(0, 0);
+        item.number = static_cast<int>(r.int64(0, 1));
+    });
+}
+
+void PostgresStore::update_action(const ActionItem& item) {
+    std::lock_guard lock(impl_->mutex);
+    const Result r = impl_->exec(
+        "UPDATE action_items SET text = $1, owner = $2, due = $3, status = $4, done_at = $5, "
+        "kind = $6 WHERE id = $7",
+        {item.text, item.owner, item.due, to_string(item.status), item.done_at,
+         to_string(item.kind), item.id});
+    if (r.affected() == 0) {
+        throw std::runtime_error("cannot update action item " + std::to_string(item.id) +
+                                 ": no such action item");
+    }
+}
+
+std::vector<ActionItem> PostgresStore::actions(std::int64_t incident) {
+    std::lock_guard lock(impl_->mutex);
+    const Result r = impl_->exec(std::string("SELECT ") + k_action_columns +
+                                     " FROM action_items WHERE incident = $1 ORDER BY number",
+                                 {incident});
+    return collect(r, read_action);
+}
+
+void PostgresStore::add_factor(ContributingFactor& factor) {
+    std::lock_guard lock(impl_->mutex);
+    const Result r = impl_->exec(
+        "INSERT INTO contributing_factors (incident, category, text, author_id, author_name, "
+        "at) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+        {factor.incident, to_string(factor.category), factor.text, factor.author.id,
+         factor.author.name, factor.at});
+    factor.id = r.int64(0, 0);
+}
+
+std::vector<ContributingFactor> PostgresStore::factors(std::int64_t incident) {
+    std::lock_guard lock(impl_->mutex);
+    const Result r = impl_->exec(
+        "SELECT id, incident, category, text, author_id, author_name, at "
+        "FROM contributing_factors WHERE incident = $1 ORDER BY id",
+        {incident});
+    return collect(r, [](const Result& row, int i) {
+        ContributingFactor factor;
+        factor.id = row.int64(i, 0);
+        factor.incident = row.int64(i, 1);
+        factor.category =
+            parse_enum(row.text(i, 2), parse_factor_category, "contributing_factors.category");
+        factor.text = row.text(i, 3);
+        factor.author = {row.text(i, 4), row.text(i, 5)};
+        factor.at = row.int64(i, 6);
+        return factor;
+    });
+}
+
+void PostgresStore::add_revision(SectionRevision& revision) {
+    std::lock_guard lock(impl_->mutex);
+    const Result r = impl_->exec(
+        "INSERT INTO postmortem_revisions (incident, section, item, text, author_id, "
+        "author_name, at) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+        {revision.incident, to_string(revision.section), revision.item, revision.text,
+         revision.author.id, revision.author.name, revision.at});
+    revision.id = r.int64(0, 0);
+}
+
+std::vector<SectionRevision> PostgresStore::revisions(std::int64_t incident) {
+    std::lock_guard lock(impl_->mutex);
+    const Result r = impl_->exec(
+        "SELECT id, incident, section, item, text, author_id, author_name, at "
+        "FROM postmortem_revisions WHERE incident = $1 ORDER BY id",
+        {incident});
+    return collect(r, [](const Result& row, int i) {
+        SectionRevision revision;
+        revision.id = row.int64(i, 0);
+        revision.incident = row.int64(i, 1);
+        revision.section =
+            parse_enum(row.text(i, 2), parse_section, "postmortem_revisions.section");
+        revision.item = static_cast<int>(row.int64(i, 3));
+        revision.text = row.text(i, 4);
+        revision.author = {row.text(i, 5), row.text(i, 6)};
+        revision.at = row.int64(i, 7);
+        return revision;
+    });
+}
+
+void PostgresStore::subscribe(const Subscription& sub) {
+    std::lock_guard lock(impl_->mutex);
+    // Subscribing again only refreshes the display name.
+    impl_->exec(
+        "INSERT INTO subscriptions (platform, who_id, who_name, incident, min_severity) "
+        "VALUES ($1, $2, $3, $4, $5) "
+        "ON CONFLICT (platform, who_id, coalesce(incident, 0), min_severity) "
+        "DO UPDATE SET who_name = excluded.who_name",
+        {sub.platform, sub.who.id, sub.who.name, sub.incident, to_string(sub.min_severity)});
+}
+
+bool PostgresStore::unsubscribe(const Subscription& sub) {
+    std::lock_guard lock(impl_->mutex);
+    const Result r = impl_->exec(
+        "DELETE FROM subscriptions WHERE platform = $1 AND who_id = $2 AND "
+        "incident IS NOT DISTINCT FROM $3::bigint AND min_severity = $4",
+        {sub.platform, sub.who.id, sub.incident, to_string(sub.min_severity)});
+    return r.affected() > 0;
+}
+
+std::vector<Subscription> PostgresStore::subscriptions() {
+    std::lock_guard lock(impl_->mutex);
+    const Result r = impl_->exec(
+        "SELECT platform, who_id, who_name, incident, min_severity FROM subscriptions "
+        "ORDER BY id");
+    return collect(r, [](const Result& row, int i) {
+        Subscription sub;
+        sub.platform = row.text(i, 0);
+        sub.who = {row.text(i, 1), row.text(i, 2)};
+        sub.incident = row.optional_int(i, 3);
+        sub.min_severity = parse_enum(row.text(i, 4), parse_severity, "subscriptions.min_severity");
+        return sub;
+    });
+}
+
+bool PostgresStore::record_reminder(const SentReminder& reminder) {
+    std::lock_guard lock(impl_->mutex);
+    // Another replica recording the same key at once waits here for its commit, then
+    // records nothing.
+    const Result r = impl_->exec(
+        "INSERT INTO reminders_sent (key, kind, incident, sent_at) VALUES ($1, $2, $3, $4) "
+        "ON CONFLICT (key) DO NOTHING",
+        {reminder.key, reminder.kind, reminder.incident, reminder.sent_at});
+    return r.affected() > 0;
+}
+
+bool PostgresStore::reminder_sent(std::string_view key) {
+    std::lock_guard lock(impl_->mutex);
+    return impl_->exec("SELECT 1 FROM reminders_sent WHERE key = $1", {key}).rows() > 0;
+}
+
+std::optional<Timestamp> PostgresStore::last_reminder(std::int64_t incident,
+                                                      std::string_view kind) {
+    std::lock_guard lock(impl_->mutex);
+    const Result r =
+        impl_->exec("SELECT max(sent_at) FROM reminders_sent WHERE incident = $1 AND kind = $2",
+                    {incident, kind});
+    return r.optional_int(0, 0);
+}
+
+DatabaseHealth inspect_postgres(const std::string& conninfo) {
+    DatabaseHealth health;
+    health.latest_version = postgres_migrations().back().version;
+    try {
+        pq::Connection db(conninfo);
+        health.exists = true;
+        health.schema_version = incident::schema_version(db);
+        health.bytes = static_cast<std::uintmax_t>(
+            db.exec("SELECT pg_database_size(current_database())").int64(0, 0));
+        if (health.schema_version > 0) {
+            health.incidents = db.exec("SELECT count(*) FROM incidents").int64(0, 0);
+        }
+        if (db.exec("SELECT pg_is_in_recovery()").boolean(0, 0)) {
+            health.write_error = "the server is a read-only standby";
+        } else if (health.schema_version > 0 &&
+                   !db.exec("SELECT has_table_privilege('incidents', 'INSERT, UPDATE')")
+                        .boolean(0, 0)) {
+            health.write_error = "the user may not insert into or update the incidents table";
+        } else if (health.schema_version == 0 &&
+                   !db.exec("SELECT has_schema_privilege(current_schema(), 'CREATE')")
+                        .boolean(0, 0)) {
+            health.write_error = "the user may not create the bot's tables in schema " +
+                                 db.exec("SELECT current_schema()").text(0, 0);
+        }
+    } catch (const pq::Error& e) {
+        health.open_error = e.what();
+    }
+    return health;
+}
+
+}  // namespace incident

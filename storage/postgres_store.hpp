@@ -1,0 +1,97 @@
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "bot/store.hpp"
+#include "bot/types.hpp"
+#include "storage/maintenance.hpp"
+
+namespace incident {
+
+// The Store port on one PostgreSQL connection (libpq, through storage/pq.hpp), for running
+// several replicas on one database. Every public call is serialized by an internal mutex.
+//
+// Behaves as SqliteStore does, and across processes too:
+// - incident numbers are max + 1 under a transaction-scoped advisory lock, so concurrent
+//   declares get consecutive numbers and a rolled-back declare leaves no gap;
+// - processed(key) inside a transaction waits for any other transaction holding the same
+//   key, so a redelivered event processed by two replicas at once is processed once;
+// - an incident read inside a transaction is locked (FOR UPDATE) until it ends, so two
+//   replicas changing one incident do not lose either change.
+// A lost connection makes the failing call throw (its transaction is rolled back, so the
+// event is not acknowledged); the next call outside a transaction connects again.
+class PostgresStore final : public Store {
+public:
+    // Connects with a libpq connection string and applies the missing migrations under an
+    // advisory lock. Throws std::runtime_error saying what is wrong (never the password).
+    explicit PostgresStore(const std::string& conninfo);
+    ~PostgresStore() override;
+
+    PostgresStore(const PostgresStore&) = delete;
+    PostgresStore& operator=(const PostgresStore&) = delete;
+
+    int schema_version();
+    // False after a call failed because the connection was lost, until one succeeds again.
+    bool healthy() const;
+    // Asks the server (connecting again when the connection was lost); the new healthy().
+    // Outside a transaction only: inside one it returns healthy() without asking.
+    bool ping();
+    // Why the last call failed, empty when it did not.
+    std::string last_error() const;
+
+    void transaction(const std::function<void()>& work) override;
+
+    std::optional<std::string> processed(std::string_view key) override;
+    void mark_processed(std::string_view key, std::string_view reply, Timestamp at) override;
+
+    void insert_incident(Incident& incident) override;
+    void update_incident(const Incident& incident) override;
+    std::optional<Incident> incident(std::int64_t number) override;
+    std::optional<Incident> incident_by_channel(std::string_view platform,
+                                                std::string_view channel_id) override;
+    std::vector<Incident> incidents(bool include_closed) override;
+    std::vector<Incident> merged_into(std::int64_t primary) override;
+
+    void assign_role(std::int64_t incident, const RoleAssignment& assignment) override;
+    std::vector<RoleAssignment> roles(std::int64_t incident) override;
+
+    bool add_entry(TimelineEntry& entry) override;
+    void update_entry(const TimelineEntry& entry) override;
+    std::optional<TimelineEntry> entry_by_message(std::int64_t incident,
+                                                  std::string_view message_id) override;
+    std::vector<TimelineEntry> timeline(std::int64_t incident) override;
+
+    void add_action(ActionItem& item) override;
+    void update_action(const ActionItem& item) override;
+    std::vector<ActionItem> actions(std::int64_t incident) override;
+
+    void add_factor(ContributingFactor& factor) override;
+    std::vector<ContributingFactor> factors(std::int64_t incident) override;
+    void add_revision(SectionRevision& revision) override;
+    std::vector<SectionRevision> revisions(std::int64_t incident) override;
+    void subscribe(const Subscription& sub) override;
+    bool unsubscribe(const Subscription& sub) override;
+    std::vector<Subscription> subscriptions() override;
+
+    bool record_reminder(const SentReminder& reminder) override;
+    bool reminder_sent(std::string_view key) override;
+    std::optional<Timestamp> last_reminder(std::int64_t incident, std::string_view kind) override;
+
+private:
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+};
+
+// What `incident-bot doctor` reports about a PostgreSQL database, found with its own
+// connection and without migrating: `exists` is false when it cannot connect (open_error
+// says why), `bytes` is pg_database_size, write_error is set when the server is a read-only
+// standby or the user may not write the bot's tables.
+DatabaseHealth inspect_postgres(const std::string& conninfo);
+
+}  // namespace incident

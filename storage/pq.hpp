@@ -1,0 +1,104 @@
+#pragma once
+
+#include <cstdint>
+#include <initializer_list>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+
+// libpq's handles, declared so that no libpq header reaches the files that include this one.
+struct pg_conn;
+struct pg_result;
+
+// A small RAII layer over libpq: a connection, a result, and queries whose values are
+// always bound parameters (text format), never spliced into the SQL.
+namespace incident::pq {
+
+// A failed connect or statement. The message is libpq's, which names host and user but
+// never the password.
+class Error : public std::runtime_error {
+public:
+    Error(const std::string& message, std::string sqlstate, bool connection_lost)
+        : std::runtime_error(message),
+          sqlstate_(std::move(sqlstate)),
+          connection_lost_(connection_lost) {}
+    // Five characters such as "23505" (unique_violation); empty when the server sent none.
+    const std::string& sqlstate() const { return sqlstate_; }
+    // The connection is gone (server stopped, network down): reconnecting may help.
+    bool connection_lost() const { return connection_lost_; }
+
+private:
+    std::string sqlstate_;
+    bool connection_lost_;
+};
+
+// One bound parameter: its text, or SQL NULL.
+class Param {
+public:
+    Param(std::nullopt_t) {}
+    Param(std::int64_t value) : text_(std::to_string(value)) {}
+    Param(int value) : text_(std::to_string(value)) {}
+    Param(std::string_view value) : text_(std::string(value)) {}
+    Param(const std::string& value) : text_(value) {}
+    Param(const char* value) : text_(std::string(value)) {}
+    Param(const std::optional<std::int64_t>& value) {
+        if (value) text_ = std::to_string(*value);
+    }
+    Param(const std::optional<std::string>& value) : text_(value) {}
+    static Param boolean(bool value) { return Param(value ? "true" : "false"); }
+
+    const char* c_str() const { return text_ ? text_->c_str() : nullptr; }
+
+private:
+    std::optional<std::string> text_;
+};
+
+class Result {
+public:
+    explicit Result(pg_result* result) : result_(result) {}
+    Result(Result&& other) noexcept : result_(other.result_) { other.result_ = nullptr; }
+    Result& operator=(Result&& other) noexcept;
+    Result(const Result&) = delete;
+    Result& operator=(const Result&) = delete;
+    ~Result();
+
+    int rows() const;
+    // Rows written by INSERT/UPDATE/DELETE.
+    std::int64_t affected() const;
+    bool is_null(int row, int column) const;
+    std::string text(int row, int column) const;
+    std::int64_t int64(int row, int column) const;
+    bool boolean(int row, int column) const;
+    std::optional<std::int64_t> optional_int(int row, int column) const;
+    std::optional<std::string> optional_text(int row, int column) const;
+
+private:
+    pg_result* result_ = nullptr;
+};
+
+class Connection {
+public:
+    // Connects with `conninfo`, a libpq connection string (key=value or postgresql:// URI),
+    // with incident-bot's defaults under it (connect and keepalive timeouts,
+    // application_name) that the string may override. Throws Error.
+    explicit Connection(const std::string& conninfo);
+    Connection(Connection&& other) noexcept : conn_(other.conn_) { other.conn_ = nullptr; }
+    Connection& operator=(Connection&& other) noexcept;
+    Connection(const Connection&) = delete;
+    Connection& operator=(const Connection&) = delete;
+    ~Connection();
+
+    bool ok() const;
+
+    // One statement with bound parameters ($1, $2, ...). Throws Error.
+    Result exec(std::string_view sql, std::initializer_list<Param> params = {});
+    // Several statements without parameters (a migration). Throws Error.
+    void exec_script(std::string_view sql);
+
+private:
+    Result check(pg_result* result);
+    pg_conn* conn_ = nullptr;
+};
+
+}  // namespace incident::pq

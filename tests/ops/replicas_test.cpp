@@ -1,0 +1,102 @@
+#include <doctest/doctest.h>
+
+#include <boost/asio/io_context.hpp>
+
+#include <memory>
+#include <set>
+
+#include "envelopes.hpp"
+#include "fake_slack.hpp"
+#include "pg_server.hpp"
+#include "process.hpp"
+#include "run_async.hpp"
+#include "storage/postgres_store.hpp"
+
+// Two bot processes on one PostgreSQL database, each with its own Socket Mode connection,
+// the way replicas behind one Slack app run.
+using namespace incident;
+using namespace incident::testing;
+using net::testing::run_async;
+using net::testing::wait_until;
+namespace asio = boost::asio;
+using std::chrono::milliseconds;
+
+namespace {
+
+// One replica: a bot process and the Socket Mode connection Slack hands its envelopes to
+// (a fake Slack of its own, so the test decides which replica gets which envelope).
+struct Replica {
+    Replica(asio::io_context& io, const std::string& name, const std::string& database_url)
+        : dir(name), fake(io.get_executor()) {
+        fake.on_ack = [this](const std::string& id) { acked.insert(id); };
+        ProcessOptions options;
+        options.env = {
+            "SLACK_BOT_TOKEN=" + fake.bot_token, "SLACK_APP_TOKEN=" + fake.app_token,
+            "SLACK_API_URL=" + fake.api_url(),   "INCIDENT_BOT_DATABASE_URL=" + database_url,
+            "INCIDENT_BOT_LISTEN=127.0.0.1:0",   "SPDLOG_LEVEL=info"};
+        options.out = dir.path / "bot.out";
+        options.err = dir.path / "bot.err";
+        bot = std::make_unique<Process>(k_binary, options);
+    }
+    TempDir dir;
+    FakeSlack fake;
+    std::set<std::string> acked;
+    std::unique_ptr<Process> bot;
+};
+
+}  // namespace
+
+TEST_CASE(
+    "replicas: a declare redelivered to another replica is one incident, two at once get n and "
+    "n+1") {
+    asio::io_context io;
+    PgDatabase db;
+    Replica a(io, "replica-a", db.conninfo());
+    Replica b(io, "replica-b", db.conninfo());
+    const bool finished = run_async(
+        io,
+        [&]() -> asio::awaitable<void> {
+            REQUIRE(co_await wait_until([&] { return a.fake.connected() && b.fake.connected(); },
+                                        milliseconds(20'000)));
+            // The same envelope reaches both replicas (Slack redelivering one that was not
+            // acked in time to another connection).
+            const auto declare =
+                slash_envelope("twice", "CGENERAL", "U1", "alice", "declare sev2 Checkout down");
+            a.fake.deliver(declare);
+            b.fake.deliver(declare);
+            REQUIRE(co_await wait_until(
+                [&] { return a.acked.count("env-twice") && b.acked.count("env-twice"); },
+                milliseconds(20'000)));
+
+            // Two different declares at the same moment, one on each replica.
+            a.fake.deliver(
+                slash_envelope("left", "CGENERAL", "U2", "bob", "declare sev3 Search is slow"));
+            b.fake.deliver(
+                slash_envelope("right", "CGENERAL", "U3", "carol", "declare sev4 Logos missing"));
+            REQUIRE(co_await wait_until(
+                [&] { return a.acked.count("env-left") && b.acked.count("env-right"); },
+                milliseconds(20'000)));
+        },
+        milliseconds(60'000));
+    CAPTURE(a.bot->err());
+    CAPTURE(b.bot->err());
+    REQUIRE(finished);
+
+    PostgresStore store(db.conninfo());
+    const auto incidents = store.incidents(true);
+    REQUIRE(incidents.size() == 3);
+    std::set<std::string> titles;
+    std::set<std::int64_t> numbers;
+    for (const auto& incident : incidents) {
+        titles.insert(incident.title);
+        numbers.insert(incident.number);
+    }
+    CHECK(titles == std::set<std::string>{"Checkout down", "Search is slow", "Logos missing"});
+    CHECK(numbers == std::set<std::int64_t>{1, 2, 3});
+    // One replica made the channel of the redelivered declare; the other only answered.
+    int channels = 0;
+    for (const FakeSlack* fake : {&a.fake, &b.fake}) {
+        for (const auto& [id, name] : fake->channel_names) channels += name.starts_with("inc-");
+    }
+    CHECK(channels == 3);
+}
