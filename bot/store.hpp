@@ -68,6 +68,15 @@ public:
     // Oldest first.
     virtual std::vector<SectionRevision> revisions(std::int64_t incident) = 0;
 
+    // Published post-mortems. Sets id and version (the incident's next).
+    virtual void add_published(PublishedPostmortem& published) = 0;
+    // Every version of one incident's post-mortem, oldest first.
+    virtual std::vector<PublishedPostmortem> published(std::int64_t incident) = 0;
+    // The newest version of each published post-mortem; with words, only those whose title,
+    // summary, root cause, factors or actions contain every word (as a word or its prefix),
+    // best match first, else newest first.
+    virtual std::vector<PublishedPostmortem> search_published(std::string_view words) = 0;
+
     virtual void subscribe(const Subscription& sub) = 0;
     // Returns false when there was no such subscription.
     virtual bool unsubscribe(const Subscription& sub) = 0;

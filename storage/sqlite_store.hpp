@@ -59,6 +59,9 @@ public:
     std::vector<ContributingFactor> factors(std::int64_t incident) override;
     void add_revision(SectionRevision& revision) override;
     std::vector<SectionRevision> revisions(std::int64_t incident) override;
+    void add_published(PublishedPostmortem& published) override;
+    std::vector<PublishedPostmortem> published(std::int64_t incident) override;
+    std::vector<PublishedPostmortem> search_published(std::string_view words) override;
     void subscribe(const Subscription& sub) override;
     bool unsubscribe(const Subscription& sub) override;
     std::vector<Subscription> subscriptions() override;
