@@ -118,6 +118,8 @@ struct Notify {
     Actor by;
     std::string text;  // what happened, as the announcement says it (no link)
     std::string link;  // the dashboard page; empty without INCIDENT_BOT_PUBLIC_URL
+    // postmortem_published: the permanent link of the version just published (else empty).
+    std::string postmortem_link;
     Timestamp at = 0;
 };
 

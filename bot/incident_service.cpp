@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "bot/alerts.hpp"
+#include "bot/postmortem.hpp"
 #include "bot/state_machine.hpp"
 #include "bot/text.hpp"
 
@@ -236,11 +237,13 @@ void IncidentService::sync_todos(Incident& incident, const TimelineEntry& entry,
     for (std::size_t i = 0; i < todos.size(); ++i) {
         if (i < existing.size()) {
             ActionItem& item = existing[i];
+            const bool reassigned = item.owner != todos[i].owner;
             item.text = todos[i].text;
             item.owner = todos[i].owner;
             item.due = todos[i].due;
             if (item.status == ActionStatus::cancelled) item.status = ActionStatus::open;
             store_.update_action(item);
+            if (reassigned) tell_owner(incident, item, by, at);
         } else {
             add_action(incident, todos[i], by, ActionSource::todo_line, entry.message_id, at);
         }
@@ -251,6 +254,27 @@ void IncidentService::sync_todos(Incident& incident, const TimelineEntry& entry,
             store_.update_action(existing[i]);
         }
     }
+}
+
+// The owner of a new or reassigned item hears of it by direct message, once per owner (the
+// key is recorded before the message is queued), unless they assigned it to themselves.
+void IncidentService::tell_owner(const Incident& incident, const ActionItem& item, const Actor& by,
+                                 Timestamp at) {
+    if (item.owner.empty() || mentions(item.owner, by)) return;
+    const auto owner = parse_mention(trim(item.owner));
+    if (!owner) return;
+    const std::string key = "action:" + std::to_string(incident.number) + ":" +
+                            std::to_string(item.number) + ":assigned:" + item.owner;
+    if (!store_.record_reminder(SentReminder{key, "action_assigned", incident.number, at})) return;
+    std::string text =
+        "📌 " + person(by) + " made you the owner of " +
+        (item.kind == ActionKind::preventive ? "preventive measure " : "action item ") +
+        std::to_string(item.number) + " of " + incident.key() + " (" + incident.title +
+        "): " + item.text;
+    if (item.due) text += " (due " + *item.due + ")";
+    text += ". Done? `/incident done " + incident.key() + " " + std::to_string(item.number) +
+            "`; all of yours: `/incident mine`.";
+    queue(PostMessage{ToUser{*owner}, text});
 }
 
 void IncidentService::bind_channel(std::int64_t number, const std::string& platform,
@@ -290,6 +314,11 @@ std::string IncidentService::incident_link(const Incident& incident) const {
     return base + "incidents/" + incident.key();
 }
 
+std::string IncidentService::published_link(const Incident& incident, int version) const {
+    const std::string link = incident_link(incident);
+    return link.empty() ? link : link + "/postmortem/v" + std::to_string(version);
+}
+
 std::string IncidentService::topic_for(const Incident& incident) {
     std::string topic =
         std::string(to_string(incident.severity)) + " · " + std::string(to_string(incident.state));
@@ -304,11 +333,16 @@ void IncidentService::refresh_topic(const Incident& incident) {
 }
 
 void IncidentService::notify(const Incident& incident, NotifyKind kind, const Actor& by,
-                             Timestamp at, const std::string& text) {
+                             Timestamp at, const std::string& text,
+                             const std::string& postmortem_link) {
     const std::string link = incident_link(incident);
     std::string message = "*" + incident.key() + "* (" + std::string(to_string(incident.severity)) +
                           ") " + incident.title + ": " + text;
-    if (!link.empty()) message += " — " + link;
+    if (!postmortem_link.empty()) {
+        message += " — " + postmortem_link;
+    } else if (!link.empty()) {
+        message += " — " + link;
+    }
     queue(PostMessage{ToAnnouncements{}, message});
     Notify event;
     event.kind = kind;
@@ -324,6 +358,7 @@ void IncidentService::notify(const Incident& incident, NotifyKind kind, const Ac
     event.by = by;
     event.text = text;
     event.link = link;
+    event.postmortem_link = postmortem_link;
     event.at = at;
     queue(std::move(event));
     std::set<std::string> told;
@@ -476,6 +511,7 @@ ActionItem IncidentService::add_action(Incident& incident, const TodoSpec& spec,
     item.author = by;
     item.created_at = at;
     store_.add_action(item);
+    tell_owner(incident, item, by, at);
     std::string confirmation =
         "Action item " + std::to_string(item.number) + " recorded: " + item.text;
     if (item.due) confirmation += " (due " + *item.due + ")";
@@ -595,13 +631,42 @@ void IncidentService::update_postmortem(Incident& incident, const std::optional<
             throw DomainError("Resolve the incident before publishing its post-mortem.");
         }
         incident.postmortem_published_at = at;
-        changes += std::string(changes.empty() ? "" : ", ") + "published";
     }
     store_.update_incident(incident);
+    if (publish) {
+        const PublishedPostmortem version = publish_version(incident, by, at);
+        changes += std::string(changes.empty() ? "" : ", ") + "published version " +
+                   std::to_string(version.version);
+    }
     if (!changes.empty())
         record(incident, EntryKind::postmortem, by, at, "Post-mortem: " + changes);
-    if (publish)
-        notify(incident, NotifyKind::postmortem_published, by, at, "post-mortem published");
+}
+
+// Freezes the draft as it is now under the next version number, and tells the stakeholders
+// where the permanent copy is.
+PublishedPostmortem IncidentService::publish_version(Incident& incident, const Actor& by,
+                                                     Timestamp at) {
+    const IncidentSnapshot snap = snapshot(incident.number);
+    const PostmortemSections sections = current_sections(snap.revisions);
+    PublishedPostmortem version;
+    version.incident = incident.number;
+    version.title = incident.title;
+    version.summary = incident.summary;
+    version.root_cause = sections.root_cause ? sections.root_cause->text : "";
+    for (const auto& why : sections.whys) version.root_cause += "\n" + why.text;
+    for (const auto& f : snap.factors) version.factors += f.text + "\n";
+    for (const auto& a : snap.actions) version.actions += a.text + "\n";
+    version.by = by;
+    version.at = at;
+    // The frozen text names its own version; the store numbers it the same way, in this
+    // transaction.
+    const auto earlier = store_.published(incident.number);
+    version.markdown = render_postmortem(snap, earlier.empty() ? 1 : earlier.back().version + 1);
+    store_.add_published(version);
+    const std::string link = published_link(incident, version.version);
+    notify(incident, NotifyKind::postmortem_published, by, at,
+           "post-mortem published (version " + std::to_string(version.version) + ")", link);
+    return version;
 }
 
 void IncidentService::require_editable_postmortem(const Incident& incident) {
@@ -767,6 +832,19 @@ std::vector<TimelineEntry> IncidentService::timeline(std::int64_t number) {
 std::vector<SectionRevision> IncidentService::revisions(std::int64_t number) {
     return store_.revisions(number);
 }
+std::vector<PublishedPostmortem> IncidentService::published(std::int64_t number) {
+    return store_.published(number);
+}
+std::optional<PublishedPostmortem> IncidentService::published(std::int64_t number, int version) {
+    for (auto& p : store_.published(number)) {
+        if (p.version == version) return p;
+    }
+    return std::nullopt;
+}
+std::vector<PublishedPostmortem> IncidentService::search_published(const std::string& words) {
+    return store_.search_published(words);
+}
+
 PostmortemSections IncidentService::sections(std::int64_t number) {
     return current_sections(store_.revisions(number));
 }

@@ -131,12 +131,17 @@ public:
     std::vector<ContributingFactor> factors(std::int64_t number);
     std::vector<TimelineEntry> timeline(std::int64_t number);
     std::vector<SectionRevision> revisions(std::int64_t number);
+    std::vector<PublishedPostmortem> published(std::int64_t number);
+    std::optional<PublishedPostmortem> published(std::int64_t number, int version);
+    std::vector<PublishedPostmortem> search_published(const std::string& words);
     PostmortemSections sections(std::int64_t number);
     // Open action items (corrective and preventive) whose owner names `who`, every incident,
     // oldest incident first.
     std::vector<std::pair<Incident, ActionItem>> open_actions_of(const Actor& who);
     Stats stats(std::optional<int> days);
     std::string incident_link(const Incident& incident) const;
+    // The permanent link of a published version; empty without a public URL.
+    std::string published_link(const Incident& incident, int version) const;
     std::string topic_for(const Incident& incident);
 
     Timestamp now() const { return clock_.now(); }
@@ -162,8 +167,11 @@ private:
     SectionRevision add_revision(const Incident& incident, Section section, int item,
                                  std::string text, const Actor& by, Timestamp at);
     void notify(const Incident& incident, NotifyKind kind, const Actor& by, Timestamp at,
-                const std::string& text);
+                const std::string& text, const std::string& postmortem_link = {});
+    PublishedPostmortem publish_version(Incident& incident, const Actor& by, Timestamp at);
     void refresh_topic(const Incident& incident);
+    void tell_owner(const Incident& incident, const ActionItem& item, const Actor& by,
+                    Timestamp at);
     void sync_todos(Incident& incident, const TimelineEntry& entry, const Actor& by, Timestamp at);
 
     Store& store_;

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <optional>
 #include <string>
 
 #include "bot/types.hpp"
@@ -8,6 +9,8 @@ namespace incident {
 
 // The post-mortem draft in Markdown. Deterministic: the same snapshot gives the same bytes,
 // so it can be regenerated at any time and compared against a golden file.
-std::string render_postmortem(const IncidentSnapshot& snapshot);
+// With `published_version`, the frozen copy published under that number.
+std::string render_postmortem(const IncidentSnapshot& snapshot,
+                              std::optional<int> published_version = std::nullopt);
 
 }  // namespace incident

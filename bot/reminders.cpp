@@ -14,6 +14,9 @@ constexpr std::string_view k_status = "status";
 constexpr std::string_view k_no_commander = "no_commander";
 constexpr std::string_view k_postmortem = "postmortem";
 constexpr std::string_view k_digest = "digest";
+constexpr std::string_view k_review = "review";
+constexpr std::string_view k_action = "action";
+constexpr std::string_view k_weekly = "weekly_digest";
 
 std::string person(const Actor& a) {
     return a.name.empty() ? a.id : "@" + a.name;
@@ -74,7 +77,15 @@ std::vector<Reminder> ReminderService::tick() {
                     postmortem_reminder(incident, now, out);
                 }
             }
+            // Follow-up outlives the incident: reviews and action items of closed incidents
+            // are still reminded.
+            for (const auto& incident : store_.incidents(true)) {
+                if (incident.state == State::merged) continue;
+                review_reminder(incident, now, out);
+                action_reminders(incident, now, out);
+            }
             digest(now, out);
+            weekly_digest(now, out);
         });
     } catch (...) {
         out.clear();  // rolled back: nothing was recorded, so nothing may be sent
@@ -173,6 +184,129 @@ void ReminderService::postmortem_reminder(const Incident& incident, Timestamp no
         text += " It has no owner yet: `/incident postmortem owner @user`.";
         out.push_back({incident.platform, PostMessage{ToIncident{incident.number}, text}});
     }
+}
+
+void ReminderService::review_reminder(const Incident& incident, Timestamp now,
+                                      std::vector<Reminder>& out) {
+    const auto at = current_sections(store_.revisions(incident.number)).review_at();
+    if (!at || now >= *at) return;
+    std::string when;
+    std::string slot;
+    const std::string hhmm = format_time(*at).substr(11, 5);
+    if (policy_.review_hour_before > 0 && now >= *at - policy_.review_hour_before) {
+        slot = "hour";
+        when = "in " + format_duration(now, *at) + ", at " + hhmm + " UTC";
+    } else if (policy_.review_day_before > 0 && now >= *at - policy_.review_day_before) {
+        slot = "day";
+        when = "on " + date_of(*at) + " at " + hhmm + " UTC (in " + format_duration(now, *at) + ")";
+    } else {
+        return;
+    }
+    // A rescheduled review is a new meeting with its own reminders.
+    const std::string key =
+        "review:" + std::to_string(incident.number) + ":" + std::to_string(*at) + ":" + slot;
+    std::vector<Actor> people;
+    for (const auto& role : store_.roles(incident.number)) {
+        const bool seen = std::any_of(people.begin(), people.end(),
+                                      [&](const Actor& a) { return a.id == role.person.id; });
+        if (!seen) people.push_back(role.person);
+    }
+    if (const auto owner = owner_actor(incident.postmortem_owner)) {
+        const bool seen = std::any_of(people.begin(), people.end(), [&](const Actor& a) {
+            return mentions(incident.postmortem_owner, a);
+        });
+        if (!seen) people.push_back(*owner);
+    }
+    if (people.empty() || !record(key, k_review, incident.number, now)) return;
+    std::string text = "🗓 Reminder: the post-mortem review of " + incident.key() + " (" +
+                       incident.title + ") is " + when + ".";
+    if (const auto link = service_.incident_link(incident); !link.empty()) {
+        text += " Draft: " + link + "/postmortem · calendar: " + link + "/review.ics";
+    }
+    for (const auto& person_ : people) {
+        out.push_back({incident.platform, PostMessage{ToUser{person_}, text}});
+    }
+}
+
+void ReminderService::action_reminders(const Incident& incident, Timestamp now,
+                                       std::vector<Reminder>& out) {
+    if (!policy_.action_item_reminders) return;
+    const std::string today = date_of(now);
+    const std::string tomorrow = date_of(now + k_day_ms);
+    for (const auto& item : store_.actions(incident.number)) {
+        if (item.status != ActionStatus::open || !item.due) continue;
+        const auto owner = owner_actor(item.owner);
+        if (!owner) continue;  // nobody to tell: the daily digest lists it
+        const std::string what =
+            std::string(item.kind == ActionKind::preventive ? "Preventive measure "
+                                                            : "Action item ") +
+            std::to_string(item.number) + " of " + incident.key() + " (" + item.text + ")";
+        std::string slot, text;
+        if (*item.due == tomorrow) {
+            slot = "due_tomorrow";
+            text = "⏳ " + what + " is due tomorrow, " + *item.due + ".";
+        } else if (*item.due < today) {
+            slot = "overdue";
+            text = "⚠️ " + what + " was due on " + *item.due + " and is still open.";
+        } else {
+            continue;
+        }
+        // Once per item, kind and due date: a new due date is a new promise.
+        const std::string key = "action:" + std::to_string(incident.number) + ":" +
+                                std::to_string(item.number) + ":" + slot + ":" + *item.due;
+        if (!record(key, k_action, incident.number, now)) continue;
+        text += " Done? `/incident done " + incident.key() + " " + std::to_string(item.number) +
+                "`; all of yours: `/incident mine`.";
+        out.push_back({incident.platform, PostMessage{ToUser{*owner}, text}});
+    }
+}
+
+void ReminderService::weekly_digest(Timestamp now, std::vector<Reminder>& out) {
+    if (!policy_.digest_hour || !policy_.weekly_digest_weekday) return;
+    const Timestamp day_start = now - now % k_day_ms;
+    // 1970-01-01 was a Thursday.
+    const int weekday = static_cast<int>((now / k_day_ms + 4) % 7);
+    if (weekday != *policy_.weekly_digest_weekday) return;
+    if (now < day_start + *policy_.digest_hour * k_hour_ms) return;
+    const std::string today = date_of(now);
+    const std::string key = "weekly_digest:" + today;
+    if (store_.reminder_sent(key)) return;
+
+    // owner (as written, "unassigned" when empty) -> lines, owners in first-seen order
+    std::vector<std::pair<std::string, std::vector<std::string>>> by_owner;
+    int open = 0, overdue = 0;
+    auto incidents = store_.incidents(true);
+    std::reverse(incidents.begin(), incidents.end());
+    for (const auto& inc : incidents) {
+        for (const auto& item : store_.actions(inc.number)) {
+            if (item.status != ActionStatus::open) continue;
+            const bool late = item.due && *item.due < today;
+            ++open;
+            overdue += late;
+            const std::string owner = item.owner.empty() ? "unassigned" : item.owner;
+            auto group = std::find_if(by_owner.begin(), by_owner.end(),
+                                      [&](const auto& g) { return g.first == owner; });
+            if (group == by_owner.end()) {
+                by_owner.push_back({owner, {}});
+                group = std::prev(by_owner.end());
+            }
+            std::string line = "  • " + inc.key() + " #" + std::to_string(item.number) + " " +
+                               (item.kind == ActionKind::preventive ? "(preventive) " : "") +
+                               item.text;
+            if (item.due)
+                line += late ? " — OVERDUE since " + *item.due : " (due " + *item.due + ")";
+            group->second.push_back(line);
+        }
+    }
+    if (open == 0 || !record(key, k_weekly, std::nullopt, now)) return;
+    std::string text = "📋 Weekly follow-up, " + today + ": " + std::to_string(open) +
+                       " open action items and preventive measures (" + std::to_string(overdue) +
+                       " overdue), by owner:";
+    for (const auto& [owner, lines] : by_owner) {
+        text += "\n" + owner + " (" + std::to_string(lines.size()) + "):";
+        for (const auto& line : lines) text += "\n" + line;
+    }
+    out.push_back({"", PostMessage{ToAnnouncements{}, text}});
 }
 
 void ReminderService::digest(Timestamp now, std::vector<Reminder>& out) {

@@ -36,6 +36,15 @@ struct ReminderPolicy {
     Timestamp postmortem_repeat = k_day_ms;
     // The daily digest to the announcement channel at this UTC hour; nullopt: no digest.
     std::optional<int> digest_hour = 9;
+    // The weekly digest of open and overdue action items by owner, on this weekday (0 Sunday
+    // ... 6 Saturday) at digest_hour; nullopt: none.
+    std::optional<int> weekly_digest_weekday = 1;
+    // Direct messages to the roles this long before the post-mortem review (0: not sent).
+    Timestamp review_day_before = k_day_ms;
+    Timestamp review_hour_before = k_hour_ms;
+    // Direct messages to an action item's owner the day before it is due and once it is
+    // overdue.
+    bool action_item_reminders = true;
     // How often the bot calls ReminderService::tick().
     Timestamp tick = 30 * k_second_ms;
 
@@ -76,6 +85,9 @@ private:
     void commander_nudge(const Incident& incident, Timestamp now, std::vector<Reminder>& out);
     void postmortem_reminder(const Incident& incident, Timestamp now, std::vector<Reminder>& out);
     void digest(Timestamp now, std::vector<Reminder>& out);
+    void review_reminder(const Incident& incident, Timestamp now, std::vector<Reminder>& out);
+    void action_reminders(const Incident& incident, Timestamp now, std::vector<Reminder>& out);
+    void weekly_digest(Timestamp now, std::vector<Reminder>& out);
     bool record(const std::string& key, std::string_view kind, std::optional<std::int64_t> incident,
                 Timestamp now);
 

@@ -77,6 +77,14 @@ public:
     // The newest incident that an alert of this group was recorded on.
     virtual std::optional<std::int64_t> alert_group_incident(std::string_view source,
                                                              std::string_view group_key) = 0;
+    // Published post-mortems. Sets id and version (the incident's next).
+    virtual void add_published(PublishedPostmortem& published) = 0;
+    // Every version of one incident's post-mortem, oldest first.
+    virtual std::vector<PublishedPostmortem> published(std::int64_t incident) = 0;
+    // The newest version of each published post-mortem; with words, only those whose title,
+    // summary, root cause, factors or actions contain every word (as a word or its prefix),
+    // best match first, else newest first.
+    virtual std::vector<PublishedPostmortem> search_published(std::string_view words) = 0;
 
     virtual void subscribe(const Subscription& sub) = 0;
     // Returns false when there was no such subscription.

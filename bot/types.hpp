@@ -215,6 +215,20 @@ struct Alert {
     bool firing() const { return status == "firing"; }
 };
 
+// A published post-mortem: the draft frozen when it was published, under a permanent link.
+// Later edits change only the draft, until the next publication makes the next version.
+struct PublishedPostmortem {
+    std::int64_t id = 0;
+    std::int64_t incident = 0;
+    int version = 0;  // 1 for an incident's first publication
+    std::string title;
+    std::string markdown;
+    // What the full-text search reads besides the title.
+    std::string summary, root_cause, factors, actions;
+    Actor by;
+    Timestamp at = 0;
+};
+
 // Someone who wants direct messages about incidents: one incident, or every incident
 // at `min_severity` or worse.
 struct Subscription {

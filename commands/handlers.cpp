@@ -320,9 +320,15 @@ Reply review(CommandContext& ctx) {
                     usage);
     }
     ctx.service.schedule_review(ctx.target(), *when, ctx.caller(), ctx.at());
-    return to_channel("🗓 Post-mortem review of " + ctx.target().key() + " scheduled for " +
-                      std::string(ctx.args[0]) + " " + std::string(ctx.args[1]) + " UTC by " +
-                      who(ctx.caller()) + ".");
+    std::string text = "🗓 Post-mortem review of " + ctx.target().key() + " scheduled for " +
+                       std::string(ctx.args[0]) + " " + std::string(ctx.args[1]) + " UTC by " +
+                       who(ctx.caller()) +
+                       ". The roles get a reminder the day before and an hour before.";
+    if (const auto link = ctx.service.incident_link(ctx.target()); !link.empty()) {
+        text +=
+            "\nAdd it to your calendar: " + link + "/review.ics · draft: " + link + "/postmortem";
+    }
+    return to_channel(text);
 }
 
 Reply mine(CommandContext& ctx) {
@@ -407,6 +413,17 @@ Reply postmortem(CommandContext& ctx) {
     std::string text = "📝 Post-mortem draft for " + inc.key() + " regenerated from " +
                        std::to_string(snap.timeline.size()) + " timeline entries and " +
                        std::to_string(snap.actions.size()) + " action items.";
+    if (publish) {
+        const auto versions = ctx.service.published(inc.number);
+        const int version = versions.empty() ? 0 : versions.back().version;
+        text = "📚 Post-mortem of " + inc.key() + " published as version " +
+               std::to_string(version) +
+               "; the announcement channel, subscribers and stakeholders have the link. Later "
+               "edits change the draft until the next publish.";
+        if (const auto link = ctx.service.published_link(inc, version); !link.empty()) {
+            text += "\nPermanent link: " + link;
+        }
+    }
     text += "\nOwner: " + (inc.postmortem_owner.empty() ? "unassigned" : inc.postmortem_owner) +
             " · Due: " + inc.postmortem_due.value_or("not set") +
             " · Status: " + (inc.postmortem_published_at ? "published" : "draft");

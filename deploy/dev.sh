@@ -14,7 +14,7 @@ packages=(
   libboost1.81-dev libboost-url1.81-dev libssl-dev
   nlohmann-json3-dev libsqlitecpp-dev libsqlite3-dev libspdlog-dev doctest-dev
   libcmark-gfm-dev libcmark-gfm-extensions-dev
-  libcurl4-openssl-dev python3-aiosmtpd prometheus-alertmanager clang-format
+  libcurl4-openssl-dev python3-aiosmtpd python3-icalendar prometheus-alertmanager clang-format
   libpq-dev postgresql-15
   chromium fonts-dejavu-core fonts-noto-color-emoji
 )

@@ -181,14 +181,42 @@ CREATE TABLE alerts (
     UNIQUE (incident, source, fingerprint, starts_at)
 );
 CREATE INDEX alerts_by_group ON alerts (source, group_key, incident);
+// Published post-mortems, frozen, with a full-text index (FTS5) over what people search for.
+constexpr std::string_view k_published_postmortems = R"sql(
+CREATE TABLE published_postmortems (
+    id         INTEGER PRIMARY KEY,
+    incident   INTEGER NOT NULL REFERENCES incidents(number),
+    version    INTEGER NOT NULL,
+    title      TEXT NOT NULL,
+    markdown   TEXT NOT NULL,
+    summary    TEXT NOT NULL,
+    root_cause TEXT NOT NULL,
+    factors    TEXT NOT NULL,
+    actions    TEXT NOT NULL,
+    by_id      TEXT NOT NULL,
+    by_name    TEXT NOT NULL,
+    at         INTEGER NOT NULL,
+    UNIQUE (incident, version)
+);
+CREATE VIRTUAL TABLE published_search USING fts5(
+    title, summary, root_cause, factors, actions,
+    content = 'published_postmortems', content_rowid = 'id',
+    tokenize = 'unicode61 remove_diacritics 2'
+);
+-- Published versions are never changed or deleted, so inserting is all the index follows.
+CREATE TRIGGER published_search_insert AFTER INSERT ON published_postmortems BEGIN
+    INSERT INTO published_search (rowid, title, summary, root_cause, factors, actions)
+    VALUES (new.id, new.title, new.summary, new.root_cause, new.factors, new.actions);
+END;
 )sql";
 
-constexpr std::array<Migration, 5> k_migrations{{
+constexpr std::array<Migration, 6> k_migrations{{
     {1, "initial schema", k_initial_schema},
     {2, "reminders sent", k_reminders_sent},
     {3, "contributing factors", k_contributing_factors},
     {4, "post-mortem sections", k_postmortem_sections},
     {5, "alerts", k_alerts},
+    {6, "published post-mortems", k_published_postmortems},
 }};
 
 bool has_migrations_table(SQLite::Database& db) {

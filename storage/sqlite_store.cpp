@@ -191,6 +191,49 @@ ActionItem read_action(Statement& row) {
     return item;
 }
 
+constexpr const char* k_published_columns =
+    "p.id, p.incident, p.version, p.title, p.markdown, p.summary, p.root_cause, p.factors, "
+    "p.actions, p.by_id, p.by_name, p.at";
+
+PublishedPostmortem read_published(Statement& row) {
+    PublishedPostmortem p;
+    p.id = row.getColumn(0).getInt64();
+    p.incident = row.getColumn(1).getInt64();
+    p.version = row.getColumn(2).getInt();
+    p.title = row.getColumn(3).getString();
+    p.markdown = row.getColumn(4).getString();
+    p.summary = row.getColumn(5).getString();
+    p.root_cause = row.getColumn(6).getString();
+    p.factors = row.getColumn(7).getString();
+    p.actions = row.getColumn(8).getString();
+    p.by = {row.getColumn(9).getString(), row.getColumn(10).getString()};
+    p.at = row.getColumn(11).getInt64();
+    return p;
+}
+
+// Words as typed become an FTS5 query that cannot be malformed: each word a quoted string
+// (quotes doubled) matched as a prefix, all of them required.
+std::string fts_query(std::string_view words) {
+    std::string query;
+    std::string word;
+    const auto flush = [&] {
+        if (word.empty()) return;
+        if (!query.empty()) query += ' ';
+        query += '"' + word + "\"*";
+        word.clear();
+    };
+    for (const char c : words) {
+        if (c == ' ' || c == '\t' || c == '\n' || c == '\r') {
+            flush();
+        } else {
+            word += c;
+            if (c == '"') word += '"';
+        }
+    }
+    flush();
+    return query;
+}
+
 bool is_memory_path(const std::string& path) {
     return path.empty() || path == ":memory:" || path.starts_with("file::memory:");
 }
@@ -721,6 +764,62 @@ std::optional<std::int64_t> SqliteStore::alert_group_incident(std::string_view s
     query.bind(2, std::string(group_key));
     if (!query.executeStep()) return std::nullopt;
     return optional_int(query.getColumn(0));
+}
+
+void SqliteStore::add_published(PublishedPostmortem& published) {
+    transaction([&] {
+        Prepared insert = impl_->prepare(
+            "INSERT INTO published_postmortems (incident, version, title, markdown, summary, "
+            "root_cause, factors, actions, by_id, by_name, at) VALUES (?1, (SELECT "
+            "ifnull(max(version), 0) + 1 FROM published_postmortems WHERE incident = ?1), ?2, "
+            "?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)");
+        insert.bind(1, published.incident);
+        insert.bind(2, published.title);
+        insert.bind(3, published.markdown);
+        insert.bind(4, published.summary);
+        insert.bind(5, published.root_cause);
+        insert.bind(6, published.factors);
+        insert.bind(7, published.actions);
+        insert.bind(8, published.by.id);
+        insert.bind(9, published.by.name);
+        insert.bind(10, published.at);
+        insert.exec();
+        published.id = impl_->db.getLastInsertRowid();
+        Prepared version = impl_->prepare("SELECT version FROM published_postmortems WHERE id = ?");
+        version.bind(1, published.id);
+        version.executeStep();
+        published.version = version.getColumn(0).getInt();
+    });
+}
+
+std::vector<PublishedPostmortem> SqliteStore::published(std::int64_t incident) {
+    std::lock_guard lock(impl_->mutex);
+    Prepared query = impl_->prepare(std::string("SELECT ") + k_published_columns +
+                                    " FROM published_postmortems p WHERE p.incident = ? "
+                                    "ORDER BY p.version");
+    query.bind(1, incident);
+    return collect(query, read_published);
+}
+
+std::vector<PublishedPostmortem> SqliteStore::search_published(std::string_view words) {
+    std::lock_guard lock(impl_->mutex);
+    const std::string match = fts_query(words);
+    constexpr const char* k_newest =
+        "p.version = (SELECT max(version) FROM published_postmortems q "
+        "WHERE q.incident = p.incident)";
+    if (match.empty()) {
+        Prepared query = impl_->prepare(std::string("SELECT ") + k_published_columns +
+                                        " FROM published_postmortems p WHERE " + k_newest +
+                                        " ORDER BY p.at DESC, p.id DESC");
+        return collect(query, read_published);
+    }
+    Prepared query =
+        impl_->prepare(std::string("SELECT ") + k_published_columns +
+                       " FROM published_search s JOIN published_postmortems p ON p.id = s.rowid "
+                       "WHERE published_search MATCH ? AND " +
+                       k_newest + " ORDER BY s.rank, p.id DESC");
+    query.bind(1, match);
+    return collect(query, read_published);
 }
 
 void SqliteStore::subscribe(const Subscription& sub) {

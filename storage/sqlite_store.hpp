@@ -66,6 +66,9 @@ public:
     std::optional<std::int64_t> alert_group_incident(std::string_view source,
                                                      std::string_view group_key) override;
 
+    void add_published(PublishedPostmortem& published) override;
+    std::vector<PublishedPostmortem> published(std::int64_t incident) override;
+    std::vector<PublishedPostmortem> search_published(std::string_view words) override;
     void subscribe(const Subscription& sub) override;
     bool unsubscribe(const Subscription& sub) override;
     std::vector<Subscription> subscriptions() override;

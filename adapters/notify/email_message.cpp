@@ -149,7 +149,9 @@ std::string email_body(const Notify& event) {
     }
     if (!event.link.empty()) {
         body += "\nIncident page: " + event.link + "\n";
-        if (event.kind != NotifyKind::declared) {
+        if (!event.postmortem_link.empty()) {
+            body += "Post-mortem (published, permanent link): " + event.postmortem_link + "\n";
+        } else if (event.kind != NotifyKind::declared) {
             body += "Post-mortem: " + event.link + "/postmortem\n";
         }
     }

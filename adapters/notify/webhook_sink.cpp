@@ -62,8 +62,10 @@ std::string webhook_body(const Notify& event, const std::string& delivery) {
         {"platform", event.platform},
         {"channel", event.channel_name},
         {"link", event.link.empty() ? nlohmann::json(nullptr) : nlohmann::json(event.link)},
-        {"postmortem_link",
-         event.link.empty() ? nlohmann::json(nullptr) : nlohmann::json(event.link + "/postmortem")},
+        // A publication links its permanent version; every other event the draft.
+        {"postmortem_link", !event.postmortem_link.empty() ? nlohmann::json(event.postmortem_link)
+                            : event.link.empty()           ? nlohmann::json(nullptr)
+                                                 : nlohmann::json(event.link + "/postmortem")},
     };
     const nlohmann::json body{
         {"id", delivery},

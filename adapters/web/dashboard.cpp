@@ -9,6 +9,7 @@
 #include "adapters/web/markdown.hpp"
 #include "adapters/web/pages.hpp"
 #include "adapters/web/query.hpp"
+#include "bot/calendar.hpp"
 #include "bot/export_json.hpp"
 #include "bot/postmortem.hpp"
 #include "bot/text.hpp"
@@ -30,6 +31,9 @@ enum class Kind {
     incident,
     postmortem,
     postmortem_md,
+    published,    // /incidents/INC-<n>/postmortem/v<k>
+    review_ics,   // /incidents/INC-<n>/review.ics
+    postmortems,  // /postmortems?q=
     stats,
     api_list,
     api_incident,
@@ -119,9 +123,11 @@ int parse_weeks(const std::map<std::string, std::string>& params) {
 struct Dashboard::Route {
     Kind kind = Kind::none;
     std::int64_t number = 0;
+    int version = 0;
 
     static Route match(std::string_view path) {
         if (path == "/") return {Kind::list};
+        if (path == "/postmortems") return {Kind::postmortems};
         if (path == "/stats") return {Kind::stats};
         if (path == "/api/incidents") return {Kind::api_list};
         if (path == "/healthz") return {Kind::healthz};
@@ -142,6 +148,16 @@ struct Dashboard::Route {
             if (kind == Kind::incident && tail == "/postmortem") return {Kind::postmortem, *number};
             if (kind == Kind::incident && tail == "/postmortem.md") {
                 return {Kind::postmortem_md, *number};
+            }
+            if (kind == Kind::incident && tail == "/review.ics") return {Kind::review_ics, *number};
+            if (kind == Kind::incident && tail.starts_with("/postmortem/v")) {
+                int version = 0;
+                const std::string_view digits = tail.substr(13);
+                const auto [end, error] =
+                    std::from_chars(digits.data(), digits.data() + digits.size(), version);
+                if (error == std::errc{} && end == digits.data() + digits.size() && version > 0) {
+                    return {Kind::published, *number, version};
+                }
             }
             return {Kind::none};
         }
@@ -259,6 +275,13 @@ WebResponse Dashboard::route(const WebRequest& request) {
             for (const auto& inc : incidents) out.push_back(to_json(inc));
             return json_response(200, out);
         }
+        case Kind::postmortems: {
+            const auto q = params.find("q");
+            const std::string query = q == params.end() ? "" : q->second;
+            if (query.size() > 200) throw BadRequest("Search for at most 200 characters.");
+            return make(200, k_html,
+                        postmortems_page(service_.search_published(query), query, chrome));
+        }
         case Kind::stats: {
             const int weeks = parse_weeks(params);
             const Timestamp now = service_.now();
@@ -284,9 +307,37 @@ WebResponse Dashboard::route(const WebRequest& request) {
         case Kind::api_incident:
             return json_response(200, to_json(snap));
         case Kind::postmortem:
-            return make(
-                200, k_html,
-                postmortem_page(snap.incident, markdown_to_html(render_postmortem(snap)), chrome));
+            return make(200, k_html,
+                        postmortem_page(snap.incident, markdown_to_html(render_postmortem(snap)),
+                                        service_.published(route.number), chrome));
+        case Kind::published: {
+            const auto versions = service_.published(route.number);
+            for (const auto& version : versions) {
+                if (version.version != route.version) continue;
+                return make(200, k_html,
+                            published_page(snap.incident, version, versions.back().version,
+                                           markdown_to_html(version.markdown), chrome));
+            }
+            return error_response(audience, 404,
+                                  snap.incident.key() + " has no published version " +
+                                      std::to_string(route.version) + ".",
+                                  chrome);
+        }
+        case Kind::review_ics: {
+            const auto event = review_event(snap, service_.incident_link(snap.incident));
+            if (!event) {
+                return error_response(audience, 404,
+                                      snap.incident.key() +
+                                          " has no review meeting yet: `/incident review "
+                                          "YYYY-MM-DD HH:MM` schedules one.",
+                                      chrome);
+            }
+            WebResponse res = make(200, "text/calendar; charset=utf-8", review_calendar(*event));
+            res.headers.emplace_back(
+                "Content-Disposition",
+                "attachment; filename=\"" + snap.incident.key() + "-review.ics\"");
+            return res;
+        }
         case Kind::postmortem_md: {
             WebResponse res = make(200, "text/markdown; charset=utf-8", render_postmortem(snap));
             res.headers.emplace_back(

@@ -129,7 +129,8 @@ std::string page(std::string_view title, std::string_view body_html, const Chrom
     out += k_style;
     out +=
         "</style></head><body><header><a href=\"/\">incident-bot</a>"
-        "<a href=\"/\">Incidents</a><a href=\"/stats\">Stats</a>";
+        "<a href=\"/\">Incidents</a><a href=\"/postmortems\">Post-mortems</a>"
+        "<a href=\"/stats\">Stats</a>";
     if (chrome.logout) {
         out +=
             "<form method=\"post\" action=\"/logout\"><button type=\"submit\">Log out</button>"

@@ -286,6 +286,7 @@ std::string incident_page(const IncidentSnapshot& snap, Timestamp now, const Chr
 }
 
 std::string postmortem_page(const Incident& inc, std::string_view postmortem_html,
+                            const std::vector<PublishedPostmortem>& versions,
                             const Chrome& chrome) {
     const std::string key = inc.key();
     std::string body = "<p class=\"muted\"><a href=\"/\">Incidents</a> › <a href=\"/incidents/" +
@@ -293,8 +294,74 @@ std::string postmortem_page(const Incident& inc, std::string_view postmortem_htm
     body += "<p class=\"links\"><a href=\"/incidents/" + key +
             "/postmortem.md\">Download Markdown</a><a href=\"/incidents/" + key +
             "\">Back to the incident</a></p>";
+    if (versions.empty()) {
+        body +=
+            "<p class=\"muted\">Draft, not published yet: <code>/incident postmortem "
+            "publish</code> freezes it under a permanent link.</p>";
+    } else {
+        body += "<p class=\"muted\">This is the draft. Published: ";
+        for (std::size_t i = 0; i < versions.size(); ++i) {
+            const std::string v = std::to_string(versions[i].version);
+            body += std::string(i ? ", " : "") + "<a href=\"/incidents/" + key + "/postmortem/v" +
+                    v + "\">version " + v + "</a> (" + esc(format_time(versions[i].at)) + ")";
+        }
+        body += ".</p>";
+    }
     body += "<article class=\"md\">\n" + std::string(postmortem_html) + "</article>";
     return page("Post-mortem " + key + ": " + inc.title, body, chrome);
+}
+
+std::string published_page(const Incident& inc, const PublishedPostmortem& version,
+                           int latest_version, std::string_view html, const Chrome& chrome) {
+    const std::string key = inc.key();
+    const std::string v = std::to_string(version.version);
+    std::string body =
+        "<p class=\"muted\"><a href=\"/postmortems\">Post-mortems</a> › <a "
+        "href=\"/incidents/" +
+        key + "\">" + key + "</a> › Version " + v + "</p>";
+    body += "<p class=\"muted\">Published version " + v + " of " + esc(format_time(version.at)) +
+            " by " + esc(version.by.name.empty() ? version.by.id : "@" + version.by.name) + ".";
+    if (version.version < latest_version) {
+        body += " A newer version exists: <a href=\"/incidents/" + key + "/postmortem/v" +
+                std::to_string(latest_version) + "\">version " + std::to_string(latest_version) +
+                "</a>.";
+    }
+    body += " <a href=\"/incidents/" + key + "/postmortem\">The current draft</a>.</p>";
+    body += "<article class=\"md\">\n" + std::string(html) + "</article>";
+    return page("Post-mortem " + key + " v" + v + ": " + version.title, body, chrome);
+}
+
+std::string postmortems_page(const std::vector<PublishedPostmortem>& found, std::string_view query,
+                             const Chrome& chrome) {
+    std::string body = "<h1>Post-mortems</h1>";
+    body +=
+        "<form class=\"filters\" method=\"get\" action=\"/postmortems\"><label>Search <input "
+        "type=\"search\" name=\"q\" value=\"" +
+        esc(query) +
+        "\" placeholder=\"title, summary, root cause, factors, actions\"></label>"
+        "<button type=\"submit\">Search</button></form>";
+    if (found.empty()) {
+        body += query.empty() ? "<p class=\"muted\">No post-mortem has been published yet: "
+                                "<code>/incident postmortem publish</code> publishes one.</p>"
+                              : "<p class=\"muted\">No published post-mortem matches <b>" +
+                                    esc(query) + "</b>.</p>";
+        return page("Post-mortems", body, chrome);
+    }
+    body +=
+        "<table><thead><tr><th>Incident</th><th>Title</th><th>Published</th><th>Version</th>"
+        "<th>Summary</th></tr></thead><tbody>";
+    for (const auto& p : found) {
+        const std::string key = incident_key(p.incident);
+        const std::string link = "/incidents/" + key + "/postmortem/v" + std::to_string(p.version);
+        std::string summary = p.summary.substr(0, 200);
+        while (!summary.empty() && !is_valid_utf8(summary)) summary.pop_back();
+        body += "<tr><td><a href=\"" + link + "\">" + key + "</a></td><td><a href=\"" + link +
+                "\">" + esc(p.title) + "</a></td><td>" + esc(format_time(p.at)) + "</td><td>" +
+                std::to_string(p.version) + "</td><td>" + esc(summary) +
+                (summary.size() < p.summary.size() ? "…" : "") + "</td></tr>";
+    }
+    body += "</tbody></table>";
+    return page("Post-mortems", body, chrome);
 }
 
 std::string stats_page(const Stats& stats, const std::vector<Incident>& incidents, int weeks,

@@ -15,9 +15,15 @@ namespace incident::web {
 std::string list_page(const std::vector<Incident>& incidents, const ListFilter& filter,
                       Timestamp now, const Chrome& chrome);
 std::string incident_page(const IncidentSnapshot& snapshot, Timestamp now, const Chrome& chrome);
-// `postmortem_html` is trusted: markdown_to_html output.
+// `postmortem_html` is trusted: markdown_to_html output. `versions`: what was published.
 std::string postmortem_page(const Incident& incident, std::string_view postmortem_html,
-                            const Chrome& chrome);
+                            const std::vector<PublishedPostmortem>& versions, const Chrome& chrome);
+// One published version, frozen; `html` is trusted as above.
+std::string published_page(const Incident& incident, const PublishedPostmortem& version,
+                           int latest_version, std::string_view html, const Chrome& chrome);
+// The published post-mortems, newest version of each; `query` the search words, if any.
+std::string postmortems_page(const std::vector<PublishedPostmortem>& found, std::string_view query,
+                             const Chrome& chrome);
 std::string stats_page(const Stats& stats, const std::vector<Incident>& incidents, int weeks,
                        Timestamp now, const Chrome& chrome);
 std::string login_page(std::string_view next, std::string_view error);

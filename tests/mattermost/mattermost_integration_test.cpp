@@ -215,6 +215,12 @@ TEST_CASE(
         r = co_await h.fake->run_command(channel, h.alice(), "resolve sev2 Added the index");
         r = co_await h.fake->run_command(channel, h.alice(),
                                          "postmortem owner @carol due 2026-12-08");
+        // A post-mortem section, written from chat: confirmed in the channel, not chatter.
+        r = co_await h.fake->run_command(channel, h.carol(),
+                                         "impact customers checkout failed for 30% of users");
+        CHECK(r["response_type"] == "in_channel");
+        CHECK(r["text"].get<std::string>().find("Impact on customers of INC-1 recorded") !=
+              std::string::npos);
         r = co_await h.fake->run_command(channel, h.bob(), "status sleepy");
         CHECK(r["response_type"] == "ephemeral");  // errors: only the caller sees them
         CHECK(r["text"].get<std::string>().find("not a state") != std::string::npos);
@@ -238,6 +244,7 @@ TEST_CASE(
         CHECK(md.find("| 1 | @bob add an index | @bob | 2026-12-01 | open | todo_line |") !=
               std::string::npos);
         CHECK(md.find("- Post-mortem owner: @carol") != std::string::npos);
+        CHECK(md.find("- **Customers:** checkout failed for 30% of users\n") != std::string::npos);
         h.adapter->stop();
     });
     CHECK(finished);

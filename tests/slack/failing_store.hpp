@@ -91,6 +91,13 @@ public:
     std::vector<SectionRevision> revisions(std::int64_t incident) override {
         return inner_.revisions(incident);
     }
+    void add_published(PublishedPostmortem& published) override { inner_.add_published(published); }
+    std::vector<PublishedPostmortem> published(std::int64_t incident) override {
+        return inner_.published(incident);
+    }
+    std::vector<PublishedPostmortem> search_published(std::string_view words) override {
+        return inner_.search_published(words);
+    }
     void subscribe(const Subscription& sub) override { inner_.subscribe(sub); }
     bool unsubscribe(const Subscription& sub) override { return inner_.unsubscribe(sub); }
     std::vector<Subscription> subscriptions() override { return inner_.subscriptions(); }

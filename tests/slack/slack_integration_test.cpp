@@ -115,16 +115,25 @@ TEST_CASE("slack socket mode: declare through post-mortem, with capture") {
             slash_envelope("t3", channel, "U1", "alice", "resolve sev2 Added the index"));
         h.fake->deliver(slash_envelope("t4", channel, "U1", "alice",
                                        "postmortem owner <@U3|carol> due 2026-12-08"));
+        h.fake->deliver(slash_envelope("t4b", channel, "U3", "carol",
+                                       "impact customers checkout failed for 30% of users"));
         h.fake->deliver(slash_envelope("t5", channel, "U2", "bob", "status sleepy"));
         REQUIRE(co_await h.acked("env-t5"));
         CHECK(h.ack_of("env-t5")["payload"]["response_type"] ==
               "ephemeral");  // errors: only the caller
         CHECK(h.ack_of("env-t5")["payload"]["text"].get<std::string>().find("not a state") !=
               std::string::npos);
+        // A post-mortem section, written from chat: confirmed in the channel, not chatter.
+        CHECK(h.ack_of("env-t4b")["payload"]["response_type"] == "in_channel");
+        CHECK(h.ack_of("env-t4b")["payload"]["text"].get<std::string>().find(
+                  "Impact on customers of INC-1 recorded") != std::string::npos);
         REQUIRE(co_await h.idle());
         const Incident inc = *h.service.find(1);
         CHECK(inc.state == State::resolved);
         CHECK(inc.postmortem_owner == "<@U3|carol>");
+        CHECK(render_postmortem(h.service.snapshot(1))
+                  .find("- **Customers:** checkout failed for 30% of users\n") !=
+              std::string::npos);
         const std::string md = render_postmortem(h.service.snapshot(1));
         CHECK(md.find("| Final severity | SEV2 (major) |") != std::string::npos);
         CHECK(md.find("**@bob** 📌: db is slow") != std::string::npos);

@@ -4,6 +4,7 @@
 
 #include "bot/clock.hpp"
 #include "bot/incident_service.hpp"
+#include "bot/reminders.hpp"
 #include "commands/router.hpp"
 #include "storage/sqlite_store.hpp"
 
@@ -11,6 +12,21 @@ namespace incident::testing {
 
 // 2026-11-23T10:00:00Z
 inline constexpr Timestamp k_start = 1'795'428'000'000;
+
+// Every reminder off; a test turns on the ones it is about.
+inline ReminderPolicy quiet_policy() {
+    ReminderPolicy policy;
+    policy.status_update = {0, 0, 0, 0, 0};
+    policy.no_commander_after = 0;
+    policy.postmortem_before = 0;
+    policy.postmortem_repeat = 0;
+    policy.digest_hour.reset();
+    policy.weekly_digest_weekday.reset();
+    policy.review_day_before = 0;
+    policy.review_hour_before = 0;
+    policy.action_item_reminders = false;
+    return policy;
+}
 
 // A bot with an in-memory database and a clock the test moves by hand.
 struct Bot {

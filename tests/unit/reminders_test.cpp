@@ -15,22 +15,13 @@
 using namespace incident;
 using incident::testing::Bot;
 using incident::testing::k_start;
+using incident::testing::quiet_policy;
 using incident::testing::TempDb;
 
 namespace {
 
 // 2026-11-23T00:00:00Z: k_start is 10:00 that day.
 constexpr Timestamp k_day0 = k_start - 10 * k_hour_ms;
-
-ReminderPolicy quiet_policy() {
-    ReminderPolicy policy;
-    policy.status_update = {0, 0, 0, 0, 0};
-    policy.no_commander_after = 0;
-    policy.postmortem_before = 0;
-    policy.postmortem_repeat = 0;
-    policy.digest_hour.reset();
-    return policy;
-}
 
 std::vector<std::string> texts(const std::vector<Reminder>& reminders) {
     std::vector<std::string> out;

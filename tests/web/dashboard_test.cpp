@@ -2,7 +2,9 @@
 
 #include <unistd.h>
 
+#include <cstdio>
 #include <filesystem>
+#include <fstream>
 
 #include <SQLiteCpp/Database.h>
 
@@ -562,4 +564,82 @@ TEST_CASE("dashboard: a failing database is a 500 without its details") {
     for (const std::string suffix : {"", "-wal", "-shm"}) {
         std::filesystem::remove(path.string() + suffix);
     }
+}
+
+namespace {
+
+// Runs tests/web/validate_ics.py (python3-icalendar) on `ics`; its output, or why it failed.
+std::string validate_ics(const std::string& ics, int& status) {
+    const std::string path = std::filesystem::temp_directory_path() /
+                             ("incident-review-" + std::to_string(::getpid()) + ".ics");
+    std::ofstream(path, std::ios::binary) << ics;
+    FILE* pipe =
+        ::popen((std::string(INCIDENT_BOT_VALIDATE_ICS) + " " + path + " 2>&1").c_str(), "r");
+    REQUIRE(pipe != nullptr);
+    std::string out;
+    char buf[512];
+    std::size_t n;
+    while ((n = std::fread(buf, 1, sizeof buf, pipe)) > 0) out.append(buf, n);
+    status = ::pclose(pipe);
+    std::filesystem::remove(path);
+    return out;
+}
+
+}  // namespace
+
+TEST_CASE("dashboard: published versions have permanent pages, a searchable list, a draft link") {
+    Web web;
+    play_incident(web.bot);
+    CHECK(contains(web.get("/postmortems").body, "No post-mortem has been published yet"));
+    CHECK(contains(web.get("/").body, "<a href=\"/postmortems\">Post-mortems</a>"));
+    web.bot.command("rootcause pool size unchecked", "carol", "C1");
+    REQUIRE(web.bot.command("postmortem publish", "alice", "C1").reply.ok);
+    web.bot.command("rootcause pool size never validated", "carol", "C1");
+
+    const std::string list = web.get("/postmortems").body;
+    CHECK(contains(list, "<a href=\"/incidents/INC-1/postmortem/v1\">Checkout returns 502s</a>"));
+    const WebResponse v1 = web.get("/incidents/INC-1/postmortem/v1");
+    REQUIRE(v1.status == 200);
+    CHECK(contains(v1.body, "pool size unchecked"));
+    CHECK_FALSE(contains(v1.body, "never validated"));
+    CHECK(contains(v1.body, "published version 1"));
+    const std::string draft = web.get("/incidents/INC-1/postmortem").body;
+    CHECK(contains(draft, "never validated"));
+    CHECK(contains(draft, "<a href=\"/incidents/INC-1/postmortem/v1\">version 1</a>"));
+
+    REQUIRE(web.bot.command("postmortem publish", "alice", "C1").reply.ok);
+    CHECK(contains(web.get("/incidents/INC-1/postmortem/v1").body,
+                   "A newer version exists: <a href=\"/incidents/INC-1/postmortem/v2\">"));
+    CHECK(contains(web.get("/incidents/INC-1/postmortem/v2").body, "never validated"));
+    const WebResponse missing = web.get("/incidents/INC-1/postmortem/v3");
+    CHECK(missing.status == 404);
+    CHECK(contains(missing.body, "INC-1 has no published version 3."));
+    CHECK(web.get("/incidents/INC-1/postmortem/vx").status == 404);
+    CHECK(web.get("/incidents/INC-1/postmortem/v0").status == 404);
+
+    CHECK(contains(web.get("/postmortems?q=validated").body, "/incidents/INC-1/postmortem/v2"));
+    const std::string none = web.get("/postmortems?q=%3Cscript%3E").body;
+    CHECK(contains(none, "No published post-mortem matches <b>&lt;script&gt;</b>"));
+    CHECK_FALSE(contains(none, "<script>"));
+    CHECK(web.get("/postmortems?q=" + std::string(201, 'a')).status == 400);
+}
+
+TEST_CASE("dashboard: the review meeting as a calendar file a calendar app reads") {
+    Web web;
+    play_incident(web.bot);
+    const WebResponse before = web.get("/incidents/INC-1/review.ics");
+    CHECK(before.status == 404);
+    CHECK(contains(before.body, "/incident review YYYY-MM-DD HH:MM"));
+    REQUIRE(web.bot.command("review 2026-11-30 14:00", "carol", "C1").reply.ok);
+    const WebResponse res = web.get("/incidents/INC-1/review.ics");
+    REQUIRE(res.status == 200);
+    CHECK(res.content_type == "text/calendar; charset=utf-8");
+    CHECK(contains(header(res, "Content-Disposition").value_or(""), "INC-1-review.ics"));
+    int status = -1;
+    const std::string parsed = validate_ics(res.body, status);
+    CAPTURE(parsed);
+    REQUIRE(status == 0);
+    CHECK(parsed ==
+          "2026-11-30T14:00:00+00:00\n1:00:00\nPost-mortem review: INC-1 Checkout returns 502s\n");
+    CHECK(contains(res.body, "https://bot.example.com/incidents/INC-1/postmortem"));
 }
