@@ -67,6 +67,8 @@ Incident read_incident(const Result& r, int row) {
     incident.postmortem_owner = r.text(row, 18);
     incident.postmortem_due = r.optional_text(row, 19);
     incident.postmortem_published_at = r.optional_int(row, 20);
+    incident.detected_at = r.optional_int(row, 21);
+    incident.related_to = r.optional_int(row, 22);
     return incident;
 }
 
@@ -279,7 +281,9 @@ void PostgresStore::insert_incident(Incident& incident) {
         const Result r = impl_->exec(
             std::string("INSERT INTO incidents (") + k_incident_columns +
                 ") VALUES ((SELECT coalesce(max(number), 0) + 1 FROM incidents), $1, $2, $3, "
-                "$4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20) "
+                "$4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, "
+                "$21, "
+                "$22) "
                 "RETURNING number",
             {incident.title,
              to_string(incident.severity),
@@ -300,7 +304,9 @@ void PostgresStore::insert_incident(Incident& incident) {
              incident.summary,
              incident.postmortem_owner,
              incident.postmortem_due,
-             incident.postmortem_published_at});
+             incident.postmortem_published_at,
+             incident.detected_at,
+             incident.related_to});
         incident.number = r.int64(0, 0);
     });
 }
@@ -314,7 +320,7 @@ void PostgresStore::update_incident(const Incident& incident) {
         "declared_at = $11, identified_at = $12, mitigated_at = $13, "
         "resolved_at = $14, closed_at = $15, last_update_at = $16, summary = $17, "
         "postmortem_owner = $18, postmortem_due = $19, "
-        "postmortem_published_at = $20 WHERE number = $21",
+        "postmortem_published_at = $20, detected_at = $21, related_to = $22 WHERE number = $23",
         {incident.title,
          to_string(incident.severity),
          severity_param(incident.final_severity),
@@ -335,6 +341,8 @@ void PostgresStore::update_incident(const Incident& incident) {
          incident.postmortem_owner,
          incident.postmortem_due,
          incident.postmortem_published_at,
+         incident.detected_at,
+         incident.related_to,
          incident.number});
     if (r.affected() == 0) {
         throw std::runtime_error("cannot update " + incident.key() + ": no such incident");
@@ -547,6 +555,66 @@ std::vector<ContributingFactor> PostgresStore::factors(std::int64_t incident) {
         factor.at = row.int64(i, 6);
         return factor;
     });
+}
+
+bool PostgresStore::add_alert(Alert& alert) {
+    std::lock_guard lock(impl_->mutex);
+    const Result r = impl_->exec(
+        "INSERT INTO alerts (incident, source, group_key, fingerprint, status, labels, "
+        "annotations, starts_at, ends_at, url, received_at) VALUES ($1, $2, $3, $4, $5, $6, $7, "
+        "$8, $9, $10, $11) ON CONFLICT (incident, source, fingerprint, starts_at) DO NOTHING "
+        "RETURNING id",
+        {alert.incident, alert.source, alert.group_key, alert.fingerprint, alert.status,
+         encode_string_map(alert.labels), encode_string_map(alert.annotations), alert.starts_at,
+         alert.ends_at, alert.url, alert.received_at});
+    if (r.rows() == 0) return false;
+    alert.id = r.int64(0, 0);
+    return true;
+}
+
+void PostgresStore::update_alert(const Alert& alert) {
+    std::lock_guard lock(impl_->mutex);
+    const Result r = impl_->exec(
+        "UPDATE alerts SET status = $1, labels = $2, annotations = $3, ends_at = $4, url = $5 "
+        "WHERE id = $6",
+        {alert.status, encode_string_map(alert.labels), encode_string_map(alert.annotations),
+         alert.ends_at, alert.url, alert.id});
+    if (r.affected() == 0) {
+        throw std::runtime_error("cannot update alert " + std::to_string(alert.id) +
+                                 ": no such alert");
+    }
+}
+
+std::vector<Alert> PostgresStore::alerts(std::int64_t incident) {
+    std::lock_guard lock(impl_->mutex);
+    const Result r = impl_->exec(
+        std::string("SELECT ") + k_alert_columns + " FROM alerts WHERE incident = $1 ORDER BY id",
+        {incident});
+    return collect(r, [](const Result& row, int i) {
+        Alert alert;
+        alert.id = row.int64(i, 0);
+        alert.incident = row.int64(i, 1);
+        alert.source = row.text(i, 2);
+        alert.group_key = row.text(i, 3);
+        alert.fingerprint = row.text(i, 4);
+        alert.status = row.text(i, 5);
+        alert.labels = decode_string_map(row.text(i, 6), "alerts.labels");
+        alert.annotations = decode_string_map(row.text(i, 7), "alerts.annotations");
+        alert.starts_at = row.int64(i, 8);
+        alert.ends_at = row.optional_int(i, 9);
+        alert.url = row.text(i, 10);
+        alert.received_at = row.int64(i, 11);
+        return alert;
+    });
+}
+
+std::optional<std::int64_t> PostgresStore::alert_group_incident(std::string_view source,
+                                                                std::string_view group_key) {
+    std::lock_guard lock(impl_->mutex);
+    const Result r =
+        impl_->exec("SELECT max(incident) FROM alerts WHERE source = $1 AND group_key = $2",
+                    {source, group_key});
+    return r.optional_int(0, 0);
 }
 
 void PostgresStore::add_revision(SectionRevision& revision) {

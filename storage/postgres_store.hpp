@@ -73,6 +73,11 @@ public:
 
     void add_factor(ContributingFactor& factor) override;
     std::vector<ContributingFactor> factors(std::int64_t incident) override;
+    bool add_alert(Alert& alert) override;
+    void update_alert(const Alert& alert) override;
+    std::vector<Alert> alerts(std::int64_t incident) override;
+    std::optional<std::int64_t> alert_group_incident(std::string_view source,
+                                                     std::string_view group_key) override;
     void add_revision(SectionRevision& revision) override;
     std::vector<SectionRevision> revisions(std::int64_t incident) override;
     void subscribe(const Subscription& sub) override;

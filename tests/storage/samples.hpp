@@ -33,6 +33,7 @@ inline Incident full_incident() {
     incident.postmortem_owner = "@bob";
     incident.postmortem_due = "2026-12-01";
     incident.postmortem_published_at = 1'700'000'300'000;
+    incident.detected_at = 1'699'999'940'000;
     return incident;
 }
 
@@ -68,6 +69,8 @@ inline void check_same(const Incident& a, const Incident& b) {
     CHECK(a.postmortem_owner == b.postmortem_owner);
     CHECK(a.postmortem_due == b.postmortem_due);
     CHECK(a.postmortem_published_at == b.postmortem_published_at);
+    CHECK(a.detected_at == b.detected_at);
+    CHECK(a.related_to == b.related_to);
 }
 
 inline void check_same(const TimelineEntry& a, const TimelineEntry& b) {
