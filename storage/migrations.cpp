@@ -181,6 +181,8 @@ CREATE TABLE alerts (
     UNIQUE (incident, source, fingerprint, starts_at)
 );
 CREATE INDEX alerts_by_group ON alerts (source, group_key, incident);
+)sql";
+
 // Published post-mortems, frozen, with a full-text index (FTS5) over what people search for.
 constexpr std::string_view k_published_postmortems = R"sql(
 CREATE TABLE published_postmortems (

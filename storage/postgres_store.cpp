@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cctype>
 #include <mutex>
 #include <stdexcept>
 #include <unordered_map>
@@ -735,6 +736,96 @@ DatabaseHealth inspect_postgres(const std::string& conninfo) {
         health.open_error = e.what();
     }
     return health;
+}
+
+namespace {
+
+constexpr const char* k_published_columns =
+    "p.id, p.incident, p.version, p.title, p.markdown, p.summary, p.root_cause, p.factors, "
+    "p.actions, p.by_id, p.by_name, p.at";
+
+PublishedPostmortem read_published(const Result& row, int i) {
+    PublishedPostmortem p;
+    p.id = row.int64(i, 0);
+    p.incident = row.int64(i, 1);
+    p.version = static_cast<int>(row.int64(i, 2));
+    p.title = row.text(i, 3);
+    p.markdown = row.text(i, 4);
+    p.summary = row.text(i, 5);
+    p.root_cause = row.text(i, 6);
+    p.factors = row.text(i, 7);
+    p.actions = row.text(i, 8);
+    p.by = {row.text(i, 9), row.text(i, 10)};
+    p.at = row.int64(i, 11);
+    return p;
+}
+
+// Words as typed become a tsquery that cannot be malformed: each word reduced to its letters
+// and digits (and any non-ASCII byte), matched as a prefix, all of them required.
+std::string tsquery_of(std::string_view words) {
+    std::string query;
+    std::string word;
+    const auto flush = [&] {
+        if (word.empty()) return;
+        if (!query.empty()) query += " & ";
+        query += "'" + word + "':*";
+        word.clear();
+    };
+    for (const char c : words) {
+        const auto byte = static_cast<unsigned char>(c);
+        if (std::isalnum(byte) || byte >= 0x80) {
+            word += c;
+        } else {
+            flush();
+        }
+    }
+    flush();
+    return query;
+}
+
+}  // namespace
+
+void PostgresStore::add_published(PublishedPostmortem& published) {
+    std::lock_guard lock(impl_->mutex);
+    const Result r = impl_->exec(
+        "INSERT INTO published_postmortems (incident, version, title, markdown, summary, "
+        "root_cause, factors, actions, by_id, by_name, at) VALUES ($1, (SELECT "
+        "coalesce(max(version), 0) + 1 FROM published_postmortems WHERE incident = $1), $2, $3, "
+        "$4, $5, $6, $7, $8, $9, $10) RETURNING id, version",
+        {published.incident, published.title, published.markdown, published.summary,
+         published.root_cause, published.factors, published.actions, published.by.id,
+         published.by.name, published.at});
+    published.id = r.int64(0, 0);
+    published.version = static_cast<int>(r.int64(0, 1));
+}
+
+std::vector<PublishedPostmortem> PostgresStore::published(std::int64_t incident) {
+    std::lock_guard lock(impl_->mutex);
+    const Result r = impl_->exec(std::string("SELECT ") + k_published_columns +
+                                     " FROM published_postmortems p WHERE p.incident = $1 "
+                                     "ORDER BY p.version",
+                                 {incident});
+    return collect(r, read_published);
+}
+
+std::vector<PublishedPostmortem> PostgresStore::search_published(std::string_view words) {
+    std::lock_guard lock(impl_->mutex);
+    const std::string query = tsquery_of(words);
+    const std::string newest =
+        "p.version = (SELECT max(version) FROM published_postmortems q "
+        "WHERE q.incident = p.incident)";
+    if (query.empty()) {
+        const Result r = impl_->exec(std::string("SELECT ") + k_published_columns +
+                                     " FROM published_postmortems p WHERE " + newest +
+                                     " ORDER BY p.at DESC, p.id DESC");
+        return collect(r, read_published);
+    }
+    const Result r = impl_->exec(
+        std::string("SELECT ") + k_published_columns +
+            " FROM published_postmortems p WHERE p.search @@ to_tsquery('simple', $1) AND " +
+            newest + " ORDER BY ts_rank(p.search, to_tsquery('simple', $1)) DESC, p.id DESC",
+        {query});
+    return collect(r, read_published);
 }
 
 }  // namespace incident

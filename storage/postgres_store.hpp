@@ -78,6 +78,9 @@ public:
     std::vector<Alert> alerts(std::int64_t incident) override;
     std::optional<std::int64_t> alert_group_incident(std::string_view source,
                                                      std::string_view group_key) override;
+    void add_published(PublishedPostmortem& published) override;
+    std::vector<PublishedPostmortem> published(std::int64_t incident) override;
+    std::vector<PublishedPostmortem> search_published(std::string_view words) override;
     void add_revision(SectionRevision& revision) override;
     std::vector<SectionRevision> revisions(std::int64_t incident) override;
     void subscribe(const Subscription& sub) override;

@@ -98,6 +98,13 @@ public:
     std::vector<PublishedPostmortem> search_published(std::string_view words) override {
         return inner_.search_published(words);
     }
+    bool add_alert(Alert& alert) override { return inner_.add_alert(alert); }
+    void update_alert(const Alert& alert) override { inner_.update_alert(alert); }
+    std::vector<Alert> alerts(std::int64_t incident) override { return inner_.alerts(incident); }
+    std::optional<std::int64_t> alert_group_incident(std::string_view source,
+                                                     std::string_view group_key) override {
+        return inner_.alert_group_incident(source, group_key);
+    }
     void subscribe(const Subscription& sub) override { inner_.subscribe(sub); }
     bool unsubscribe(const Subscription& sub) override { return inner_.unsubscribe(sub); }
     std::vector<Subscription> subscriptions() override { return inner_.subscriptions(); }

@@ -294,6 +294,7 @@ TEST_CASE("the weekly digest lists open and overdue items by owner, on Mondays")
     ReminderPolicy policy = only_followup();
     policy.action_item_reminders = false;
     policy.digest_hour = 9;
+    policy.weekly_digest_weekday = 1;  // Monday
     ReminderService reminders(bot.store, bot.service, bot.clock, policy);
     // k_start is Monday 2026-11-23 10:00.
     auto sent = reminders.tick();
