@@ -41,7 +41,8 @@ struct DbFile {
 asio::awaitable<void> hold_up(MattermostHarness& h, const std::string& channel, int n) {
     const std::string dave = mm_id("dave", n);
     h.fake->users[dave] = "dave" + std::to_string(n);
-    h.fake->stall_for = milliseconds(300);
+    // Long enough for a 1 MiB event to arrive behind it, even under the sanitizers.
+    h.fake->stall_for = milliseconds(2000);
     h.fake->stalls["GET users"] = 1;
     h.fake->post_message(channel, dave, "hold on " + std::to_string(n));
     co_await net::testing::sleep_for(milliseconds(50));
