@@ -74,13 +74,20 @@ std::optional<Timestamp> median(std::vector<Timestamp> v) {
 IncidentService::IncidentService(Store& store, const Clock& clock, ServiceOptions options)
     : store_(store), clock_(clock), options_(std::move(options)) {}
 
-Outcome IncidentService::execute(const std::string& key, const std::function<Reply()>& work) {
+Outcome IncidentService::execute(const std::string& key, const std::function<Reply()>& work,
+                                 std::string_view platform) {
     Outcome out;
     pending_.clear();
+    // In the transaction of the change: a rollback leaves no effect behind.
+    const auto write_outbox = [&] {
+        if (!outbox_) return;
+        for (const auto& p : pending_) outbox_->write(p.effect, platform, p.incident);
+    };
     try {
         store_.transaction([&] {
             if (key.empty()) {
                 out.reply = work();
+                write_outbox();
                 return;
             }
             if (const auto stored = store_.processed(key)) {
@@ -89,6 +96,7 @@ Outcome IncidentService::execute(const std::string& key, const std::function<Rep
                 return;
             }
             out.reply = work();
+            write_outbox();
             store_.mark_processed(key, encode_reply(out.reply), clock_.now());
         });
     } catch (const DomainError& e) {
@@ -96,7 +104,9 @@ Outcome IncidentService::execute(const std::string& key, const std::function<Rep
         out.reply = Reply{false, Reply::Visibility::ephemeral, e.what()};
         return out;
     }
-    if (!out.duplicate) out.effects = std::move(pending_);
+    if (!out.duplicate) {
+        for (auto& p : pending_) out.effects.push_back(std::move(p.effect));
+    }
     pending_.clear();
     if (batch_depth_ > 0) {
         // Only a savepoint was released: the batch's commit may still fail.
@@ -137,10 +147,13 @@ void IncidentService::add_effect_listener(EffectListener listener) {
 
 Outcome IncidentService::handle_event(const ChatEvent& event) {
     const EventHeader& h = header_of(event);
-    return execute(h.platform + ":event:" + h.event_id, [&] {
-        std::visit([&](const auto& e) { capture(e); }, event);
-        return Reply{};
-    });
+    return execute(
+        h.platform + ":event:" + h.event_id,
+        [&] {
+            std::visit([&](const auto& e) { capture(e); }, event);
+            return Reply{};
+        },
+        h.platform);
 }
 
 void IncidentService::capture(const MessagePosted& e) {
@@ -274,7 +287,7 @@ void IncidentService::tell_owner(const Incident& incident, const ActionItem& ite
     if (item.due) text += " (due " + *item.due + ")";
     text += ". Done? `/incident done " + incident.key() + " " + std::to_string(item.number) +
             "`; all of yours: `/incident mine`.";
-    queue(PostMessage{ToUser{*owner}, text});
+    queue(PostMessage{ToUser{*owner}, text}, incident.number);
 }
 
 void IncidentService::bind_channel(std::int64_t number, const std::string& platform,
@@ -329,7 +342,9 @@ std::string IncidentService::topic_for(const Incident& incident) {
 }
 
 void IncidentService::refresh_topic(const Incident& incident) {
-    if (!incident.channel_id.empty()) queue(SetTopic{incident.number, topic_for(incident)});
+    if (!incident.channel_id.empty()) {
+        queue(SetTopic{incident.number, topic_for(incident)}, incident.number);
+    }
 }
 
 void IncidentService::notify(const Incident& incident, NotifyKind kind, const Actor& by,
@@ -343,7 +358,7 @@ void IncidentService::notify(const Incident& incident, NotifyKind kind, const Ac
     } else if (!link.empty()) {
         message += " — " + link;
     }
-    queue(PostMessage{ToAnnouncements{}, message});
+    queue(PostMessage{ToAnnouncements{}, message}, incident.number);
     Notify event;
     event.kind = kind;
     event.number = incident.number;
@@ -360,13 +375,15 @@ void IncidentService::notify(const Incident& incident, NotifyKind kind, const Ac
     event.link = link;
     event.postmortem_link = postmortem_link;
     event.at = at;
-    queue(std::move(event));
+    queue(std::move(event), incident.number);
     std::set<std::string> told;
     for (const auto& sub : store_.subscriptions()) {
         if (sub.platform != incident.platform) continue;
         const bool matches =
             sub.incident ? *sub.incident == incident.number : incident.severity <= sub.min_severity;
-        if (matches && told.insert(sub.who.id).second) queue(PostMessage{ToUser{sub.who}, message});
+        if (matches && told.insert(sub.who.id).second) {
+            queue(PostMessage{ToUser{sub.who}, message}, incident.number);
+        }
     }
 }
 
@@ -403,7 +420,8 @@ Incident IncidentService::declare(const Actor& by, Severity severity, const std:
     std::vector<Actor> invite;
     if (!is_system(by)) invite.push_back(by);
     queue(CreateChannel{incident.number, incident.channel_name, topic_for(incident),
-                        std::move(invite)});
+                        std::move(invite)},
+          incident.number);
     notify(incident, NotifyKind::declared, by, at, "declared by " + person(by));
     return incident;
 }
@@ -516,7 +534,7 @@ ActionItem IncidentService::add_action(Incident& incident, const TodoSpec& spec,
         "Action item " + std::to_string(item.number) + " recorded: " + item.text;
     if (item.due) confirmation += " (due " + *item.due + ")";
     if (source != ActionSource::command) {
-        queue(PostMessage{ToIncident{incident.number}, confirmation});
+        queue(PostMessage{ToIncident{incident.number}, confirmation}, incident.number);
     }
     return item;
 }

@@ -7,6 +7,7 @@
 
 #include "bot/clock.hpp"
 #include "bot/events.hpp"
+#include "bot/outbox.hpp"
 #include "bot/sections.hpp"
 #include "bot/store.hpp"
 #include "bot/todo_grammar.hpp"
@@ -68,8 +69,11 @@ public:
 
     // Runs `work` once per `key` inside one transaction. A DomainError rolls everything back
     // and becomes an error reply; a repeated key returns the first reply, doing nothing.
-    // An empty key means the caller has no id to deduplicate on.
-    Outcome execute(const std::string& key, const std::function<Reply()>& work);
+    // An empty key means the caller has no id to deduplicate on. With an outbox, the effects
+    // `work` asks for are written into it in the same transaction; `platform` is where the
+    // event or command came from (effects about an incident go to the incident's platform).
+    Outcome execute(const std::string& key, const std::function<Reply()>& work,
+                    std::string_view platform = {});
 
     // Runs several events or commands (each through execute()) in one transaction, so a
     // burst costs one durable commit; if the commit fails, none of them happened, and no
@@ -145,7 +149,15 @@ public:
     std::string topic_for(const Incident& incident);
 
     Timestamp now() const { return clock_.now(); }
-    void queue(Effect effect) { pending_.push_back(std::move(effect)); }
+    // An effect of the change under way, about `incident` (0: the one the effect names, if any).
+    void queue(Effect effect, std::int64_t incident = 0) {
+        if (incident == 0) incident = incident_of(effect);
+        pending_.push_back(Pending{std::move(effect), incident});
+    }
+
+    // The durable outbox the effects go through; none by default (tests, console).
+    void use_outbox(Outbox& outbox) { outbox_ = &outbox; }
+    Outbox* outbox() { return outbox_; }
 
     // Called with every effect of a committed execute(), on the caller's thread, after the
     // outermost commit: before the Outcome returns, or inside batch() once the batch has
@@ -177,7 +189,12 @@ private:
     Store& store_;
     const Clock& clock_;
     ServiceOptions options_;
-    std::vector<Effect> pending_;
+    struct Pending {
+        Effect effect;
+        std::int64_t incident = 0;
+    };
+    std::vector<Pending> pending_;
+    Outbox* outbox_ = nullptr;
     std::vector<EffectListener> listeners_;
     // Inside batch(): effects of committed execute() calls that wait for the outer commit.
     int batch_depth_ = 0;

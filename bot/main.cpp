@@ -39,6 +39,7 @@
 #include "bot/export_json.hpp"
 #include "bot/incident_service.hpp"
 #include "bot/logging.hpp"
+#include "bot/outbox.hpp"
 #include "bot/postmortem.hpp"
 #include "bot/reminders.hpp"
 #include "bot/text.hpp"
@@ -94,6 +95,11 @@ constexpr auto k_drain_limit = std::chrono::seconds(5);
 constexpr auto k_shutdown_limit = std::chrono::seconds(10);
 // The start-up checks are repeated this often, so /healthz follows fixes.
 constexpr auto k_recheck_interval = std::chrono::minutes(15);
+// Delivered effects and processed event keys are kept this long (longer than any
+// platform redelivers an event), then pruned in small batches this often.
+constexpr Timestamp k_retention_ms = 7LL * 24 * 3'600'000;
+constexpr auto k_prune_interval = std::chrono::minutes(10);
+constexpr std::size_t k_prune_batch = 500;
 
 struct Options {
     // "", "console", "export", "doctor", "backup", "restore", "healthcheck"
@@ -204,6 +210,9 @@ public:
     void api_error(std::string_view p, std::string_view m) override { metrics_.api_error(p, m); }
     void rate_limited(std::string_view p, std::string_view m) override {
         metrics_.rate_limited(p, m);
+    }
+    void outbox_failed(std::string_view s, std::string_view k) override {
+        metrics_.outbox_failed(s, k);
     }
 
 private:
@@ -326,6 +335,26 @@ asio::awaitable<void> pause(std::chrono::milliseconds duration) {
     co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
 }
 
+// Housekeeping off the hot path: delivered effects and processed event keys older than
+// the retention window go, a small batch per transaction, with a pause between batches.
+asio::awaitable<void> prune_forever(Outbox& outbox, const bool& stopping) {
+    while (!stopping) {
+        std::size_t removed = 0, batch = 0;
+        do {
+            try {
+                batch = outbox.prune(outbox.now() - k_retention_ms, k_prune_batch);
+            } catch (const std::exception& e) {
+                spdlog::warn("housekeeping: pruning old rows failed: {}", e.what());
+                batch = 0;
+            }
+            removed += batch;
+            if (batch > 0) co_await pause(std::chrono::milliseconds(50));
+        } while (batch > 0 && !stopping);
+        if (removed > 0) spdlog::info("housekeeping: pruned {} old row(s)", removed);
+        co_await pause(std::chrono::duration_cast<std::chrono::milliseconds>(k_prune_interval));
+    }
+}
+
 // Everything but the console: the chat platforms, the dashboard and the HTTP endpoints, on
 // one io_context. With `console`, stdin is read on its own thread and each line is handed
 // to the io_context, so the domain is only ever touched from one thread.
@@ -335,6 +364,9 @@ int run_bot(const ConfigResult& loaded, Store& store, const Clock& clock, bool c
     const Config& config = loaded.config;
     asio::io_context io;
     IncidentService service(store, clock, ServiceOptions{config.public_url});
+    // Every effect is written here with the change that caused it; workers deliver it.
+    Outbox outbox(store, clock);
+    service.use_outbox(outbox);
     commands::CommandRouter router(service);
     commands::register_builtin_commands(router);
     web::Metrics metrics;
@@ -363,7 +395,7 @@ int run_bot(const ConfigResult& loaded, Store& store, const Clock& clock, bool c
         options.public_url = config.public_url;
         options.websocket = socket_options(config);
         slack_adapter = std::make_unique<slack::SlackAdapter>(io.get_executor(), *tls, service,
-                                                              router, options, &observer);
+                                                              router, outbox, options, &observer);
     }
 
     std::unique_ptr<mattermost::MattermostAdapter> mattermost_adapter;
@@ -383,9 +415,16 @@ int run_bot(const ConfigResult& loaded, Store& store, const Clock& clock, bool c
     // Effects that no chat event caused (reminders, alerts) go to the adapter of their
     // platform; an empty platform (the digest) goes to all.
     std::unique_ptr<ConsoleAdapter> console_adapter;
-    const auto deliver_to = [&](std::string_view platform, const Effect& effect) {
+    // `in_outbox`: the change wrote the effect into the outbox, where only a wake-up is missing.
+    const auto deliver_to = [&](std::string_view platform, const Effect& effect, bool in_outbox) {
         const auto wants = [&](std::string_view p) { return platform.empty() || platform == p; };
-        if (slack_adapter && wants("slack")) slack_adapter->deliver(effect);
+        if (slack_adapter && wants("slack")) {
+            if (in_outbox && outbox.has_chat_sink("slack")) {
+                slack_adapter->wake_outbox();
+            } else {
+                slack_adapter->deliver(effect);
+            }
+        }
         if (mattermost_adapter && wants("mattermost")) mattermost_adapter->deliver(effect);
         if (console_adapter && wants("console")) console_adapter->deliver(effect);
     };
@@ -400,13 +439,17 @@ int run_bot(const ConfigResult& loaded, Store& store, const Clock& clock, bool c
     AlertIntake alert_intake(service, store, alert_options);
     alerts::AlertRoutes alert_routes(
         alert_intake, alerts::AlertRouteOptions{config.alerts_token},
-        [&](const Effect& effect) { deliver_to(alert_options.platform, effect); });
+        [&](const Effect& effect) { deliver_to(alert_options.platform, effect, true); });
 
     SetupChecks setup(io.get_executor(), *tls, loaded);
     bool draining = false;
     web::DashboardOptions dashboard_options;
     dashboard_options.token = config.dashboard_token;
     dashboard_options.secure_cookie = config.public_url.starts_with("https://");
+    dashboard_options.outbox = &outbox;
+    dashboard_options.outbox_retried = [&] {
+        if (slack_adapter) slack_adapter->wake_outbox();
+    };
     dashboard_options.health = [&] {
         nlohmann::json database{{"ok", setup.database_ok()},
                                 {"engine", config.postgres() ? "postgresql" : "sqlite"}};
@@ -461,8 +504,9 @@ int run_bot(const ConfigResult& loaded, Store& store, const Clock& clock, bool c
 
     // Reminders go to the platform of their incident; the digest (no platform) to all.
     ReminderService reminders(store, service, clock, config.reminders);
-    notify::ReminderTimer reminder_timer(
-        io.get_executor(), reminders, [&](const Reminder& r) { deliver_to(r.platform, r.effect); });
+    notify::ReminderTimer reminder_timer(io.get_executor(), reminders, [&](const Reminder& r) {
+        deliver_to(r.platform, r.effect, r.durable);
+    });
 
     int exit_code = 0;
     bool shutting_down = false;
@@ -544,7 +588,10 @@ int run_bot(const ConfigResult& loaded, Store& store, const Clock& clock, bool c
         }).detach();
     }
     reminder_timer.start();
+    bool pruning_stopped = false;
+    asio::co_spawn(io, prune_forever(outbox, pruning_stopped), asio::detached);
     io.run();
+    pruning_stopped = true;
     notifier.stop();
     return exit_code;
 }

@@ -86,6 +86,14 @@ std::vector<Reminder> ReminderService::tick() {
             }
             digest(now, out);
             weekly_digest(now, out);
+            // Recorded as sent and queued for sending in one commit, or neither.
+            if (Outbox* outbox = service_.outbox()) {
+                for (auto& r : out) {
+                    const auto* post = std::get_if<PostMessage>(&r.effect);
+                    const auto* about = post ? std::get_if<ToIncident>(&post->to) : nullptr;
+                    r.durable = outbox->write(r.effect, r.platform, about ? about->number : 0) > 0;
+                }
+            }
         });
     } catch (...) {
         out.clear();  // rolled back: nothing was recorded, so nothing may be sent

@@ -58,6 +58,9 @@ struct ReminderPolicy {
 struct Reminder {
     std::string platform;
     Effect effect;
+    // Written into the service's outbox in the tick's transaction: its delivery worker sends
+    // it, the caller only wakes that worker. False: the caller delivers it.
+    bool durable = false;
 };
 
 // The post-mortem owner is stored as typed: "<@U123|carol>", "<@U123>" or "@carol". The DM

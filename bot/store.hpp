@@ -7,6 +7,7 @@
 #include <string_view>
 #include <vector>
 
+#include "bot/outbox.hpp"
 #include "bot/types.hpp"
 
 namespace incident {
@@ -98,6 +99,22 @@ public:
     virtual bool reminder_sent(std::string_view key);
     // When a reminder of `kind` about `incident` was last sent.
     virtual std::optional<Timestamp> last_reminder(std::int64_t incident, std::string_view kind);
+
+    // The outbox (bot/outbox.hpp): effects kept until a sink delivered them.
+    // Assigns entry.id.
+    virtual void add_outbox(OutboxEntry& entry) = 0;
+    // Stores status, attempts, result, error and times of entry.id.
+    virtual void update_outbox(const OutboxEntry& entry) = 0;
+    virtual std::optional<OutboxEntry> outbox_entry(std::int64_t id) = 0;
+    // Entries with `status` of `sink` ("" for every sink), by id: oldest first, or newest
+    // first with `newest_first`; `limit` 0 for all of them.
+    virtual std::vector<OutboxEntry> outbox_entries(std::string_view sink, OutboxStatus status,
+                                                    std::size_t limit, bool newest_first) = 0;
+    virtual OutboxCounts outbox_counts() = 0;
+    // Housekeeping: delete at most `limit` delivered outbox entries done before `before`, or
+    // processed event keys recorded before it. Return how many went.
+    virtual std::size_t prune_outbox(Timestamp before, std::size_t limit) = 0;
+    virtual std::size_t prune_processed(Timestamp before, std::size_t limit) = 0;
 };
 
 }  // namespace incident

@@ -95,22 +95,25 @@ Outcome CommandRouter::dispatch(const CommandRequest& request) {
     // Without a request id there is nothing to deduplicate on.
     const std::string key =
         request.request_id.empty() ? "" : request.platform + ":cmd:" + request.request_id;
-    return service_.execute(key, [&]() -> Reply {
-        CommandContext ctx{service_, request, args, std::nullopt};
-        if (named) {
-            ctx.incident = service_.require(*named);
-        } else if (spec->scope != Scope::none) {
-            ctx.incident = service_.find_by_channel(request.platform, request.channel_id);
-            if (!ctx.incident && spec->scope == Scope::incident) {
-                throw DomainError("This is not an incident channel: run `" + usage_of(*spec) +
-                                  "` in the incident's channel, or name the incident, e.g. "
-                                  "`/incident " +
-                                  spec->name + " INC-7" +
-                                  (spec->usage.empty() ? "" : " " + spec->usage) + "`.");
+    return service_.execute(
+        key,
+        [&]() -> Reply {
+            CommandContext ctx{service_, request, args, std::nullopt};
+            if (named) {
+                ctx.incident = service_.require(*named);
+            } else if (spec->scope != Scope::none) {
+                ctx.incident = service_.find_by_channel(request.platform, request.channel_id);
+                if (!ctx.incident && spec->scope == Scope::incident) {
+                    throw DomainError("This is not an incident channel: run `" + usage_of(*spec) +
+                                      "` in the incident's channel, or name the incident, e.g. "
+                                      "`/incident " +
+                                      spec->name + " INC-7" +
+                                      (spec->usage.empty() ? "" : " " + spec->usage) + "`.");
+                }
             }
-        }
-        return spec->handler(ctx);
-    });
+            return spec->handler(ctx);
+        },
+        request.platform);
 }
 
 }  // namespace incident::commands

@@ -212,13 +212,37 @@ CREATE TRIGGER published_search_insert AFTER INSERT ON published_postmortems BEG
 END;
 )sql";
 
-constexpr std::array<Migration, 6> k_migrations{{
+// Every effect the bot decided on, written with the change that caused it and kept until
+// delivered (bot/outbox.hpp); incident 0 is "no incident", hence no foreign key. Delivered
+// entries and old processed keys are pruned by time, hence the time indexes.
+constexpr std::string_view k_outbox = R"sql(
+CREATE TABLE outbox (
+    id              INTEGER PRIMARY KEY,
+    sink            TEXT NOT NULL,
+    incident        INTEGER NOT NULL,
+    kind            TEXT NOT NULL,
+    payload         TEXT NOT NULL,
+    result          TEXT NOT NULL,
+    status          TEXT NOT NULL,
+    attempts        INTEGER NOT NULL,
+    created_at      INTEGER NOT NULL,
+    next_attempt_at INTEGER NOT NULL,
+    done_at         INTEGER,
+    error           TEXT NOT NULL
+);
+CREATE INDEX outbox_by_status ON outbox (status, sink, id);
+CREATE INDEX outbox_delivered ON outbox (done_at) WHERE status = 'delivered';
+CREATE INDEX processed_keys_by_time ON processed_keys (processed_at);
+)sql";
+
+constexpr std::array<Migration, 7> k_migrations{{
     {1, "initial schema", k_initial_schema},
     {2, "reminders sent", k_reminders_sent},
     {3, "contributing factors", k_contributing_factors},
     {4, "post-mortem sections", k_postmortem_sections},
     {5, "alerts", k_alerts},
     {6, "published post-mortems", k_published_postmortems},
+    {7, "outbox", k_outbox},
 }};
 
 bool has_migrations_table(SQLite::Database& db) {

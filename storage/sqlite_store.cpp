@@ -234,6 +234,27 @@ std::string fts_query(std::string_view words) {
     return query;
 }
 
+constexpr const char* k_outbox_columns =
+    "id, sink, incident, kind, payload, result, status, attempts, created_at, "
+    "next_attempt_at, done_at, error";
+
+OutboxEntry read_outbox(Statement& row) {
+    OutboxEntry entry;
+    entry.id = row.getColumn(0).getInt64();
+    entry.sink = row.getColumn(1).getString();
+    entry.incident = row.getColumn(2).getInt64();
+    entry.kind = row.getColumn(3).getString();
+    entry.payload = row.getColumn(4).getString();
+    entry.result = row.getColumn(5).getString();
+    entry.status = parse_column(row.getColumn(6), parse_outbox_status, "outbox.status");
+    entry.attempts = row.getColumn(7).getInt();
+    entry.created_at = row.getColumn(8).getInt64();
+    entry.next_attempt_at = row.getColumn(9).getInt64();
+    entry.done_at = optional_int(row.getColumn(10));
+    entry.error = row.getColumn(11).getString();
+    return entry;
+}
+
 bool is_memory_path(const std::string& path) {
     return path.empty() || path == ":memory:" || path.starts_with("file::memory:");
 }
@@ -893,6 +914,105 @@ std::optional<Timestamp> SqliteStore::last_reminder(std::int64_t incident, std::
     query.bind(2, std::string(kind));
     query.executeStep();
     return optional_int(query.getColumn(0));
+}
+
+void SqliteStore::add_outbox(OutboxEntry& entry) {
+    std::lock_guard lock(impl_->mutex);
+    Prepared insert = impl_->prepare(
+        "INSERT INTO outbox (sink, incident, kind, payload, result, status, attempts, "
+        "created_at, next_attempt_at, done_at, error) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+    insert.bind(1, entry.sink);
+    insert.bind(2, entry.incident);
+    insert.bind(3, entry.kind);
+    insert.bind(4, entry.payload);
+    insert.bind(5, entry.result);
+    insert.bind(6, std::string(to_string(entry.status)));
+    insert.bind(7, entry.attempts);
+    insert.bind(8, entry.created_at);
+    insert.bind(9, entry.next_attempt_at);
+    bind_optional(insert, 10, entry.done_at);
+    insert.bind(11, entry.error);
+    insert.exec();
+    entry.id = impl_->db.getLastInsertRowid();
+}
+
+void SqliteStore::update_outbox(const OutboxEntry& entry) {
+    std::lock_guard lock(impl_->mutex);
+    Prepared update = impl_->prepare(
+        "UPDATE outbox SET result = ?, status = ?, attempts = ?, created_at = ?, "
+        "next_attempt_at = ?, done_at = ?, error = ? WHERE id = ?");
+    update.bind(1, entry.result);
+    update.bind(2, std::string(to_string(entry.status)));
+    update.bind(3, entry.attempts);
+    update.bind(4, entry.created_at);
+    update.bind(5, entry.next_attempt_at);
+    bind_optional(update, 6, entry.done_at);
+    update.bind(7, entry.error);
+    update.bind(8, entry.id);
+    if (update.exec() == 0) {
+        throw std::runtime_error("cannot update outbox entry " + std::to_string(entry.id) +
+                                 ": no such entry");
+    }
+}
+
+std::optional<OutboxEntry> SqliteStore::outbox_entry(std::int64_t id) {
+    std::lock_guard lock(impl_->mutex);
+    Prepared query =
+        impl_->prepare(std::string("SELECT ") + k_outbox_columns + " FROM outbox WHERE id = ?");
+    query.bind(1, id);
+    return first(query, read_outbox);
+}
+
+std::vector<OutboxEntry> SqliteStore::outbox_entries(std::string_view sink, OutboxStatus status,
+                                                     std::size_t limit, bool newest_first) {
+    std::lock_guard lock(impl_->mutex);
+    Prepared query = impl_->prepare(std::string("SELECT ") + k_outbox_columns +
+                                    " FROM outbox WHERE status = ?1 AND (?2 = '' OR sink = ?2) "
+                                    "ORDER BY id " +
+                                    (newest_first ? "DESC" : "ASC") + " LIMIT ?3");
+    query.bind(1, std::string(to_string(status)));
+    query.bind(2, std::string(sink));
+    query.bind(3, limit == 0 ? std::int64_t{-1} : static_cast<std::int64_t>(limit));
+    return collect(query, read_outbox);
+}
+
+OutboxCounts SqliteStore::outbox_counts() {
+    std::lock_guard lock(impl_->mutex);
+    OutboxCounts counts;
+    Prepared pending =
+        impl_->prepare("SELECT count(*), min(created_at) FROM outbox WHERE status = 'pending'");
+    if (pending.executeStep()) {
+        counts.pending = pending.getColumn(0).getInt64();
+        counts.oldest_pending = optional_int(pending.getColumn(1));
+    }
+    Prepared failed = impl_->prepare(
+        "SELECT sink, kind, count(*) FROM outbox WHERE status = 'failed' GROUP BY sink, kind "
+        "ORDER BY sink, kind");
+    counts.failed = collect(failed, [](Statement& row) {
+        return OutboxCounts::Failed{row.getColumn(0).getString(), row.getColumn(1).getString(),
+                                    row.getColumn(2).getInt64()};
+    });
+    return counts;
+}
+
+std::size_t SqliteStore::prune_outbox(Timestamp before, std::size_t limit) {
+    std::lock_guard lock(impl_->mutex);
+    Prepared remove = impl_->prepare(
+        "DELETE FROM outbox WHERE id IN (SELECT id FROM outbox WHERE status = 'delivered' "
+        "AND done_at < ? ORDER BY id LIMIT ?)");
+    remove.bind(1, before);
+    remove.bind(2, static_cast<std::int64_t>(limit));
+    return static_cast<std::size_t>(remove.exec());
+}
+
+std::size_t SqliteStore::prune_processed(Timestamp before, std::size_t limit) {
+    std::lock_guard lock(impl_->mutex);
+    Prepared remove = impl_->prepare(
+        "DELETE FROM processed_keys WHERE rowid IN (SELECT rowid FROM processed_keys "
+        "WHERE processed_at < ? ORDER BY processed_at LIMIT ?)");
+    remove.bind(1, before);
+    remove.bind(2, static_cast<std::int64_t>(limit));
+    return static_cast<std::size_t>(remove.exec());
 }
 
 }  // namespace incident

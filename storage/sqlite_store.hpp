@@ -77,6 +77,15 @@ public:
     bool reminder_sent(std::string_view key) override;
     std::optional<Timestamp> last_reminder(std::int64_t incident, std::string_view kind) override;
 
+    void add_outbox(OutboxEntry& entry) override;
+    void update_outbox(const OutboxEntry& entry) override;
+    std::optional<OutboxEntry> outbox_entry(std::int64_t id) override;
+    std::vector<OutboxEntry> outbox_entries(std::string_view sink, OutboxStatus status,
+                                            std::size_t limit, bool newest_first) override;
+    OutboxCounts outbox_counts() override;
+    std::size_t prune_outbox(Timestamp before, std::size_t limit) override;
+    std::size_t prune_processed(Timestamp before, std::size_t limit) override;
+
 private:
     struct Impl;
     std::unique_ptr<Impl> impl_;

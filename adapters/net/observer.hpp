@@ -14,6 +14,8 @@ public:
     virtual void reconnected(std::string_view /*platform*/) {}
     virtual void api_error(std::string_view /*platform*/, std::string_view /*method*/) {}
     virtual void rate_limited(std::string_view /*platform*/, std::string_view /*method*/) {}
+    // An outbox entry of `sink` ("slack", "email", ...) failed for good.
+    virtual void outbox_failed(std::string_view /*sink*/, std::string_view /*kind*/) {}
 };
 
 }  // namespace incident::net

@@ -70,11 +70,40 @@ asio::awaitable<void> close_replaced(std::shared_ptr<net::WebSocketClient> socke
     co_await socket->close(1000, "replaced by a new connection");
 }
 
+// Slack errors that go away by themselves (api.slack.com/methods: "errors").
+bool transient_error(const std::string& error) {
+    return error == "ratelimited" || error == "internal_error" || error == "fatal_error" ||
+           error == "service_unavailable" || error == "request_timeout";
+}
+
+// Why a call that was not ok failed, as the outbox keeps it: no answer, a 5xx, a 429 or one of
+// Slack's passing errors is tried again later; any other refusal (channel_not_found,
+// invalid_auth, a 4xx) stays as it is until someone retries it.
+net::Delivery failure_of(const ApiResult& r, std::string_view method) {
+    std::string error = std::string(method) + ": " +
+                        (r.error.empty() ? "HTTP " + std::to_string(r.status) : r.error);
+    if (r.status == 0 || r.status >= 500 || r.status == 429 || transient_error(r.error)) {
+        return net::Delivery::retry(std::move(error));
+    }
+    return net::Delivery::fail(std::move(error));
+}
+
+std::optional<net::Delivery> failed(const ApiResult& r, std::string_view method) {
+    if (r.ok) return std::nullopt;
+    return failure_of(r, method);
+}
+
+// The outbox entry's progress record (which steps of an effect are done).
+nlohmann::json progress_of(const OutboxEntry& entry) {
+    nlohmann::json p = nlohmann::json::parse(entry.result, nullptr, false);
+    return p.is_object() ? p : nlohmann::json::object();
+}
+
 }  // namespace
 
 SlackAdapter::SlackAdapter(asio::any_io_executor executor, net::TlsContext tls,
                            IncidentService& service, commands::CommandRouter& router,
-                           SlackOptions options, net::PlatformObserver* observer)
+                           Outbox& outbox, SlackOptions options, net::PlatformObserver* observer)
     : executor_(executor),
       tls_(tls),
       service_(service),
@@ -83,8 +112,14 @@ SlackAdapter::SlackAdapter(asio::any_io_executor executor, net::TlsContext tls,
       observer_(observer),
       http_(executor, tls, net::HttpClientOptions{options_.api_timeout}),
       api_(executor, http_, options_.api_url, options_.bot_token, observer),
+      outbox_(outbox),
       effects_(executor, "slack"),
-      connection_(std::make_shared<Connection>(executor)) {}
+      outbox_worker_(
+          executor, outbox, std::string(k_platform),
+          [this](OutboxEntry& entry) { return deliver_entry(entry); }, options_.outbox, observer),
+      connection_(std::make_shared<Connection>(executor)) {
+    outbox_.add_chat_sink(std::string(k_platform));
+}
 
 SlackAdapter::~SlackAdapter() {
     stop();
@@ -92,6 +127,7 @@ SlackAdapter::~SlackAdapter() {
 
 void SlackAdapter::start() {
     effects_.start();
+    outbox_worker_.start();
     if (!options_.app_token.empty()) {
         asio::co_spawn(executor_, run_socket_mode(), net::LogStopped{"slack: socket mode"});
     }
@@ -104,6 +140,7 @@ void SlackAdapter::stop() {
     connection_->stopped = true;
     connection_->replaced.cancel();
     effects_.stop();
+    outbox_worker_.stop();
 }
 
 asio::awaitable<void> SlackAdapter::drain(std::chrono::steady_clock::time_point deadline) {
@@ -115,6 +152,7 @@ asio::awaitable<void> SlackAdapter::drain(std::chrono::steady_clock::time_point 
         co_await net::close_for_shutdown(executor_, socket, deadline);
     }
     co_await effects_.drain(deadline);
+    co_await outbox_worker_.drain(deadline);
 }
 
 json SlackAdapter::health() const {
@@ -124,9 +162,14 @@ json SlackAdapter::health() const {
            {"http_events", !options_.signing_secret.empty()},
            {"connected", connected_.load()},
            {"reconnects", reconnects_},
-           {"pending_effects", pending_effects()}};
+           {"pending_effects", effects_.pending() + outbox_worker_.pending()}};
     if (!last_error_.empty()) h["last_error"] = last_error_;
     return h;
+}
+
+void SlackAdapter::deliver(const Effect& effect) {
+    outbox_.write_now(effect, k_platform);
+    outbox_worker_.wake();
 }
 
 void SlackAdapter::enqueue(Job job) {
@@ -139,142 +182,253 @@ asio::awaitable<void> SlackAdapter::execute(const Job& job) {
         co_await api_.call("chat.postEphemeral", std::move(ephemeral));
         co_return;
     }
-    const Effect& effect = std::get<Effect>(job);
-    if (const auto* create = std::get_if<CreateChannel>(&effect)) {
-        co_await create_channel(*create);
-    } else if (const auto* message = std::get_if<PostMessage>(&effect)) {
-        co_await post(*message);
-    } else if (const auto* topic = std::get_if<SetTopic>(&effect)) {
-        const auto inc = service_.find(topic->incident);
-        if (!inc || inc->channel_id.empty()) co_return;
-        json topic_args = {{"channel", inc->channel_id},
-                           {"topic", topic->topic.substr(0, k_topic_limit)}};
-        co_await api_.call("conversations.setTopic", std::move(topic_args));
+    const net::Delivery d = co_await post(std::get<PostMessage>(job));
+    if (d.status != net::Delivery::Status::delivered) {
+        spdlog::error("slack: a reply was not posted: {}", d.error);
     }
 }
 
-asio::awaitable<void> SlackAdapter::create_channel(const CreateChannel& create) {
-    std::string name = create.name;
-    std::string id;
-    for (int attempt = 2; attempt <= 10 && id.empty(); ++attempt) {
-        json create_args = {{"name", name}};
-        const ApiResult r = co_await api_.call("conversations.create", std::move(create_args));
-        if (r.ok) {
-            id = r.body["channel"].value("id", std::string());
-        } else if (r.error == "name_taken") {
+asio::awaitable<net::Delivery> SlackAdapter::deliver_entry(OutboxEntry& entry) {
+    const auto effect = effect_from_json(entry.payload);
+    if (!effect) co_return net::Delivery::fail("this incident-bot cannot read the stored effect");
+    if (const auto* create = std::get_if<CreateChannel>(&*effect)) {
+        co_return co_await create_channel(*create, entry);
+    }
+    if (const auto* message = std::get_if<PostMessage>(&*effect)) co_return co_await post(*message);
+    if (const auto* topic = std::get_if<SetTopic>(&*effect)) co_return co_await set_topic(*topic);
+    co_return net::Delivery::done();  // a Notify is for email and webhooks
+}
+
+asio::awaitable<net::Delivery> SlackAdapter::set_topic(const SetTopic& topic) {
+    const auto inc = service_.find(topic.incident);
+    // No channel yet: its creation sets the topic of that moment.
+    if (!inc || inc->channel_id.empty() || inc->platform != k_platform) {
+        co_return net::Delivery::done();
+    }
+    json topic_args = {{"channel", inc->channel_id},
+                       {"topic", topic.topic.substr(0, k_topic_limit)}};
+    const ApiResult r = co_await api_.call("conversations.setTopic", std::move(topic_args));
+    co_return failed(r, "conversations.setTopic").value_or(net::Delivery::done());
+}
+
+// Each step is recorded in the entry's result once done, so a retry or a restart resumes
+// after it: the channel (created or adopted), the invitations, the topic, the summary.
+asio::awaitable<net::Delivery> SlackAdapter::create_channel(const CreateChannel& create,
+                                                            OutboxEntry& entry) {
+    json progress = progress_of(entry);
+    const auto save = [&] {
+        entry.result = progress.dump();
+        outbox_.save(entry);
+    };
+    auto inc = service_.find(create.incident);
+    if (!inc) co_return net::Delivery::fail(incident_key(create.incident) + " does not exist");
+    std::string id = progress.value("channel", std::string());
+    std::string name = progress.value("name", std::string());
+    if (id.empty() && inc->platform == k_platform && !inc->channel_id.empty()) {
+        id = inc->channel_id;  // bound before the process stopped
+        name = inc->channel_name;
+    }
+    if (id.empty()) {
+        name = create.name;
+        for (int attempt = 2; attempt <= 10 && id.empty(); ++attempt) {
+            // Remembered before the call: if its answer is lost (a crash), the channel that
+            // is then found under this name is ours.
+            json tried = progress.value("tried", json::array());
+            if (std::find(tried.begin(), tried.end(), name) == tried.end()) {
+                tried.push_back(name);
+                progress["tried"] = tried;
+                save();
+            }
+            json create_args = {{"name", name}};
+            const ApiResult r = co_await api_.call("conversations.create", std::move(create_args));
+            if (r.ok) {
+                id = r.body["channel"].value("id", std::string());
+                break;
+            }
+            if (r.error != "name_taken") co_return failure_of(r, "conversations.create");
+            const auto lookup = co_await find_channel(name);
+            if (lookup.second) co_return *lookup.second;
+            const json& found = lookup.first;
+            const ChannelLookup me = co_await bot_user_id();
+            if (me.id.empty()) co_return me.failure;
+            // Ours: created by this bot after this effect was written, under a name it asked for.
+            const bool ours =
+                found.is_object() && found.value("creator", std::string()) == me.id &&
+                found.value("created", std::int64_t{0}) * 1000 >= entry.created_at - 60'000;
+            if (ours) {
+                id = found.value("id", std::string());
+                spdlog::info(
+                    "slack: adopting #{} ({}) as the channel of {}: created by an "
+                    "earlier attempt",
+                    name, id, incident_key(create.incident));
+                break;
+            }
             name = create.name + "-" + std::to_string(attempt);  // an old channel has the name
-        } else {
-            spdlog::error("slack conversations.create: could not create the channel of {}: {}",
-                          incident_key(create.incident), r.error);
-            co_return;
         }
+        if (id.empty()) {
+            co_return net::Delivery::fail("conversations.create: every name from " + create.name +
+                                          " to " + name + " is taken");
+        }
+        service_.bind_channel(create.incident, std::string(k_platform), id, name);
+        progress["channel"] = id;
+        progress["name"] = name;
+        save();
     }
-    if (id.empty()) co_return;
-    service_.bind_channel(create.incident, std::string(k_platform), id, name);
-    std::string users;
-    for (const auto& who : create.invite) {
-        if (who.id.empty()) continue;
-        users += (users.empty() ? "" : ",") + who.id;
+    if (!progress.value("invited", false)) {
+        std::string users;
+        for (const auto& who : create.invite) {
+            if (who.id.empty()) continue;
+            users += (users.empty() ? "" : ",") + who.id;
+        }
+        if (!users.empty()) {
+            json invite_args = {{"channel", id}, {"users", users}};
+            const ApiResult r = co_await api_.call("conversations.invite", std::move(invite_args));
+            // Already a member (a repeated attempt) is what was asked for.
+            if (!r.ok && r.error != "already_in_channel" && r.error != "cant_invite_self") {
+                co_return failure_of(r, "conversations.invite");
+            }
+        }
+        progress["invited"] = true;
+        save();
     }
-    if (!users.empty()) {
-        json invite_args = {{"channel", id}, {"users", users}};
-        co_await api_.call("conversations.invite", std::move(invite_args));
+    inc = service_.find(create.incident);
+    if (!inc) co_return net::Delivery::fail(incident_key(create.incident) + " does not exist");
+    if (!progress.value("topic", false)) {
+        // The topic of now: the incident may have changed since it was declared.
+        json topic_args = {{"channel", id},
+                           {"topic", service_.topic_for(*inc).substr(0, k_topic_limit)}};
+        const ApiResult r = co_await api_.call("conversations.setTopic", std::move(topic_args));
+        if (auto trouble = failed(r, "conversations.setTopic")) co_return *trouble;
+        progress["topic"] = true;
+        save();
     }
-    json topic_args = {{"channel", id}, {"topic", create.topic.substr(0, k_topic_limit)}};
-    co_await api_.call("conversations.setTopic", std::move(topic_args));
-    const auto inc = service_.find(create.incident);
-    if (!inc) co_return;
-    // Opened from alerts, nobody is in command until someone takes it.
-    std::string commander = "nobody yet: `/incident role commander`";
-    for (const auto& r : service_.roles(inc->number)) {
-        if (r.role == Role::commander) commander = "<@" + r.person.id + ">";
+    if (!progress.value("summary", false)) {
+        // Opened from alerts, nobody is in command until someone takes it.
+        std::string commander = "nobody yet: `/incident role commander`";
+        for (const auto& r : service_.roles(inc->number)) {
+            if (r.role == Role::commander) commander = "<@" + r.person.id + ">";
+        }
+        json summary = {
+            {"channel", id},
+            {"text", inc->key() + " declared: " + inc->title},
+            {"blocks", incident_summary_blocks(*inc, commander, service_.incident_link(*inc))},
+            {"metadata",
+             {{"event_type", "incident_bot_effect"},
+              {"event_payload", {{"outbox_id", entry.id}, {"incident", inc->key()}}}}}};
+        const ApiResult r = co_await api_.call("chat.postMessage", std::move(summary));
+        if (auto trouble = failed(r, "chat.postMessage")) co_return *trouble;
+        progress["summary"] = true;
+        save();
     }
-    json summary = {
-        {"channel", id},
-        {"text", inc->key() + " declared: " + inc->title},
-        {"blocks", incident_summary_blocks(*inc, commander, service_.incident_link(*inc))}};
-    co_await api_.call("chat.postMessage", std::move(summary));
+    co_return net::Delivery::done();
 }
 
-asio::awaitable<void> SlackAdapter::post(const PostMessage& message) {
-    std::string channel;
+asio::awaitable<net::Delivery> SlackAdapter::post(const PostMessage& message) {
+    ChannelLookup channel;
     const bool direct = std::holds_alternative<ToUser>(message.to);
-    if (const auto* c = std::get_if<ToChannel>(&message.to)) channel = c->channel_id;
+    if (const auto* c = std::get_if<ToChannel>(&message.to)) channel.id = c->channel_id;
     if (const auto* i = std::get_if<ToIncident>(&message.to)) {
         const auto inc = service_.find(i->number);
-        if (inc) channel = inc->channel_id;
+        if (!inc || inc->platform != k_platform) {
+            co_return net::Delivery::fail(incident_key(i->number) + " has no Slack channel");
+        }
+        // Its creation comes first in the same lane; until it is done, wait.
+        if (inc->channel_id.empty()) {
+            co_return net::Delivery::retry(inc->key() + " has no channel yet");
+        }
+        channel.id = inc->channel_id;
     }
     if (std::holds_alternative<ToAnnouncements>(message.to))
         channel = co_await announce_channel_id();
     if (const auto* u = std::get_if<ToUser>(&message.to)) {
         channel = co_await direct_channel_id(u->who.id);
     }
-    if (channel.empty()) {
-        spdlog::error("slack: no channel to post to; message dropped: {:.80}", message.text);
-        co_return;
-    }
-    json args{{"channel", channel}, {"text", message.text}};
+    if (channel.id.empty()) co_return channel.failure;
+    json args{{"channel", channel.id}, {"text", message.text}};
     if (const json blocks = text_blocks(message.text); !blocks.empty()) args["blocks"] = blocks;
-    const ApiResult r = co_await api_.call("chat.postMessage", args);
+    ApiResult r = co_await api_.call("chat.postMessage", args);
     if (!r.ok && r.error == "not_in_channel" && !direct) {
-        json join_args = {{"channel", channel}};
+        json join_args = {{"channel", channel.id}};
         const ApiResult joined = co_await api_.call("conversations.join", std::move(join_args));
-        if (joined.ok) co_await api_.call("chat.postMessage", args);
+        if (!joined.ok) co_return failure_of(joined, "conversations.join");
+        r = co_await api_.call("chat.postMessage", args);
     }
+    co_return failed(r, "chat.postMessage").value_or(net::Delivery::done());
 }
 
-asio::awaitable<std::string> SlackAdapter::announce_channel_id() {
-    if (!announce_id_.empty()) co_return announce_id_;
-    const std::string& name = options_.announce_channel;
-    if (looks_like_channel_id(name)) co_return announce_id_ = name;
+asio::awaitable<std::pair<json, std::optional<net::Delivery>>> SlackAdapter::find_channel(
+    const std::string& name) {
     std::string cursor;
     do {
         net::FormFields args{
             {"types", "public_channel"}, {"exclude_archived", "true"}, {"limit", "200"}};
         if (!cursor.empty()) args.emplace_back("cursor", cursor);
         const ApiResult r = co_await api_.call_form("conversations.list", args);
-        if (!r.ok) break;
+        if (!r.ok) co_return std::pair{json(), failure_of(r, "conversations.list")};
         for (const auto& c : r.body.value("channels", json::array())) {
-            if (c.value("name", std::string()) != name) continue;
-            announce_id_ = c.value("id", std::string());
-            if (!c.value("is_member", false)) {
-                json join_args = {{"channel", announce_id_}};
-                co_await api_.call("conversations.join", std::move(join_args));
-            }
-            co_return announce_id_;
+            if (c.value("name", std::string()) == name) co_return std::pair{c, std::nullopt};
         }
         cursor =
             r.body.value("response_metadata", json::object()).value("next_cursor", std::string());
     } while (!cursor.empty());
+    co_return std::pair{json(), std::nullopt};
+}
+
+asio::awaitable<SlackAdapter::ChannelLookup> SlackAdapter::announce_channel_id() {
+    if (!announce_id_.empty()) co_return ChannelLookup{announce_id_, {}};
+    const std::string& name = options_.announce_channel;
+    if (looks_like_channel_id(name)) co_return ChannelLookup{announce_id_ = name, {}};
+    const auto lookup = co_await find_channel(name);
+    if (lookup.second) co_return ChannelLookup{{}, *lookup.second};
+    const json& found = lookup.first;
+    if (found.is_object()) {
+        const std::string id = found.value("id", std::string());
+        if (!found.value("is_member", false)) {
+            json join_args = {{"channel", id}};
+            const ApiResult joined = co_await api_.call("conversations.join", std::move(join_args));
+            if (!joined.ok) co_return ChannelLookup{{}, failure_of(joined, "conversations.join")};
+        }
+        co_return ChannelLookup{announce_id_ = id, {}};
+    }
     json create_args = {{"name", name}};
     const ApiResult created = co_await api_.call("conversations.create", std::move(create_args));
-    if (created.ok) {
-        announce_id_ = created.body["channel"].value("id", std::string());
-        spdlog::info("slack conversations.create: created the announcement channel #{}", name);
-    } else {
+    if (!created.ok) {
         spdlog::error(
             "slack conversations.create: announcement channel #{} not found and not "
             "created: {}",
             name, created.error);
+        co_return ChannelLookup{{}, failure_of(created, "conversations.create")};
     }
-    co_return announce_id_;
+    announce_id_ = created.body["channel"].value("id", std::string());
+    spdlog::info("slack conversations.create: created the announcement channel #{}", name);
+    co_return ChannelLookup{announce_id_, {}};
 }
 
 // A user ID is not a conversation: conversations.open (scope im:write) opens or resumes the
 // bot's IM with that user and returns its D... id, which chat.postMessage then takes.
-asio::awaitable<std::string> SlackAdapter::direct_channel_id(const std::string& user_id) {
+asio::awaitable<SlackAdapter::ChannelLookup> SlackAdapter::direct_channel_id(
+    const std::string& user_id) {
     if (const auto it = direct_channels_.find(user_id); it != direct_channels_.end()) {
-        co_return it->second;
+        co_return ChannelLookup{it->second, {}};
     }
-    std::string id;
-    if (user_id.empty()) co_return id;
+    if (user_id.empty()) co_return ChannelLookup{{}, net::Delivery::fail("no user to write to")};
     json open_args = {{"users", user_id}};
     const ApiResult r = co_await api_.call("conversations.open", std::move(open_args));
+    std::string id;
     if (r.ok && r.body.is_object() && r.body.contains("channel") && r.body["channel"].is_object()) {
         id = r.body["channel"].value("id", std::string());
     }
-    if (!id.empty()) direct_channels_[user_id] = id;  // not cached on failure: tried again
-    co_return id;
+    if (id.empty()) co_return ChannelLookup{{}, failure_of(r, "conversations.open")};
+    direct_channels_[user_id] = id;  // not cached on failure: tried again
+    co_return ChannelLookup{id, {}};
+}
+
+asio::awaitable<SlackAdapter::ChannelLookup> SlackAdapter::bot_user_id() {
+    if (!bot_user_id_.empty()) co_return ChannelLookup{bot_user_id_, {}};
+    const ApiResult r = co_await api_.call_form("auth.test", net::FormFields());
+    if (r.ok) bot_user_id_ = r.body.value("user_id", std::string());
+    if (bot_user_id_.empty()) co_return ChannelLookup{{}, failure_of(r, "auth.test")};
+    co_return ChannelLookup{bot_user_id_, {}};
 }
 
 asio::awaitable<std::string> SlackAdapter::display_name(const std::string& user_id) {
@@ -313,22 +467,20 @@ asio::awaitable<std::optional<ChatEvent>> SlackAdapter::prepare_event(const json
     co_return decoded.event;
 }
 
-void SlackAdapter::store_event(const ChatEvent& event, std::vector<Job>& jobs) {
+// Its effects are in the outbox: the worker delivers them once the batch has committed.
+void SlackAdapter::store_event(const ChatEvent& event) {
     const Outcome outcome = service_.handle_event(event);
     if (!outcome.reply.ok) spdlog::warn("slack: event refused: {}", outcome.reply.text);
-    for (const auto& effect : outcome.effects) jobs.emplace_back(effect);
 }
 
-json SlackAdapter::process_command(const json& payload, std::vector<Job>& jobs) {
+json SlackAdapter::process_command(const json& payload) {
     const auto request = decode_slash_command(payload, service_.now());
     if (!request) {
         spdlog::warn("slack: slash command without user_id or channel_id");
         return json{{"response_type", "ephemeral"},
                     {"text", "incident-bot could not read this command (no user or channel)."}};
     }
-    const Outcome outcome = router_.dispatch(*request);
-    for (const auto& effect : outcome.effects) jobs.emplace_back(effect);
-    return reply_payload(outcome.reply);
+    return reply_payload(router_.dispatch(*request).reply);
 }
 
 void SlackAdapter::process_action(const json& payload, std::vector<Job>& jobs) {
@@ -339,10 +491,9 @@ void SlackAdapter::process_action(const json& payload, std::vector<Job>& jobs) {
 
 void SlackAdapter::reply_later(const CommandRequest& request, const Outcome& outcome,
                                std::vector<Job>& jobs) {
-    for (const auto& effect : outcome.effects) jobs.emplace_back(effect);
     if (outcome.reply.text.empty()) return;
     if (outcome.reply.visibility == Reply::Visibility::in_channel) {
-        jobs.emplace_back(Effect{PostMessage{ToChannel{request.channel_id}, outcome.reply.text}});
+        jobs.emplace_back(PostMessage{ToChannel{request.channel_id}, outcome.reply.text});
     } else {
         jobs.emplace_back(Ephemeral{request.channel_id, request.caller.id, outcome.reply.text});
     }
@@ -405,9 +556,9 @@ asio::awaitable<std::optional<std::string>> SlackAdapter::process_frames(
         for (std::size_t i = 0; i < envelopes.size(); ++i) {
             const Envelope& e = envelopes[i];
             if (events[i]) {
-                store_event(*events[i], jobs);
+                store_event(*events[i]);
             } else if (e.type == "slash_commands") {
-                responses[i] = process_command(e.payload, jobs);
+                responses[i] = process_command(e.payload);
             } else if (e.type == "interactive") {
                 process_action(e.payload, jobs);
             } else if (e.type != "events_api" && e.unreadable.empty()) {
@@ -427,6 +578,7 @@ asio::awaitable<std::optional<std::string>> SlackAdapter::process_frames(
         socket.send(ack.dump());
     }
     for (auto& job : jobs) enqueue(std::move(job));
+    outbox_worker_.wake();
     if (observer_) {
         const std::chrono::duration<double> took = std::chrono::steady_clock::now() - started;
         for (std::size_t i = 0; i < envelopes.size(); ++i)
@@ -643,12 +795,12 @@ asio::awaitable<net::HttpResponse> SlackAdapter::handle_http(net::HttpRequest re
             co_return net::HttpResponse::json(200, challenge.dump());
         }
         const auto event = co_await prepare_event(body);
-        if (event) store_event(*event, jobs);
+        if (event) store_event(*event);
     } else if (path == "/slack/commands") {
         if (!fields) co_return text_response(400, "malformed form body\n");
         json payload = json::object();
         for (const auto& [k, v] : *fields) payload[k] = v;
-        response = net::HttpResponse::json(200, process_command(payload, jobs).dump());
+        response = net::HttpResponse::json(200, process_command(payload).dump());
     } else if (path == "/slack/interactive") {
         const auto raw = fields ? net::form_value(*fields, "payload") : std::nullopt;
         const json payload = raw ? json::parse(*raw, nullptr, false) : json();
@@ -658,6 +810,7 @@ asio::awaitable<net::HttpResponse> SlackAdapter::handle_http(net::HttpRequest re
         co_return text_response(404, "unknown Slack endpoint\n");
     }
     for (auto& job : jobs) enqueue(std::move(job));
+    outbox_worker_.wake();
     if (observer_) {
         const std::chrono::duration<double> took = std::chrono::steady_clock::now() - started;
         observer_->event_acked(k_platform, took.count());

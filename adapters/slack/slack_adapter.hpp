@@ -17,10 +17,12 @@
 #include "adapters/net/http_client.hpp"
 #include "adapters/net/http_types.hpp"
 #include "adapters/net/observer.hpp"
+#include "adapters/net/outbox_worker.hpp"
 #include "adapters/net/websocket_client.hpp"
 #include "adapters/net/websocket_types.hpp"
 #include "adapters/slack/web_api.hpp"
 #include "bot/incident_service.hpp"
+#include "bot/outbox.hpp"
 #include "commands/router.hpp"
 
 namespace incident::slack {
@@ -36,30 +38,37 @@ struct SlackOptions {
                                   net::Jitter::full};
     net::WebSocketOptions websocket;
     std::chrono::milliseconds api_timeout{10'000};
+    net::OutboxWorkerOptions outbox;  // retries of effects that did not go through
 };
 
 // Slack on both of its delivery paths (Socket Mode and signed HTTP requests), turning
 // wire events into the neutral events of bot/ and effects into Web API calls. Every event
-// is stored before it is acked; effects run afterwards, in order, on one worker.
+// is stored before it is acked. The effects it causes are written into `outbox` (sink
+// "slack") in the same transaction and delivered afterwards by an outbox worker: in order
+// per incident, retried while Slack is unreachable, kept as failed when Slack refuses them.
+// Replies to buttons (ephemeral messages) are answers, not effects: they go out from memory.
 class SlackAdapter {
 public:
     SlackAdapter(boost::asio::any_io_executor executor, net::TlsContext tls,
-                 IncidentService& service, commands::CommandRouter& router, SlackOptions options,
-                 net::PlatformObserver* observer = nullptr);
+                 IncidentService& service, commands::CommandRouter& router, Outbox& outbox,
+                 SlackOptions options, net::PlatformObserver* observer = nullptr);
     ~SlackAdapter();
 
-    // Spawns the effect worker and, with an app token, the Socket Mode connection loop.
+    // Spawns the effect workers and, with an app token, the Socket Mode connection loop.
     void start();
     void stop();
     // Graceful shutdown, before stop(): takes no new events (unacked envelopes are left to
     // Slack's redelivery, HTTP requests get 503), lets the batch being stored finish and be
-    // acked, closes the Socket Mode connection with a close frame, and runs queued effects
-    // until none is left or `deadline` passes.
+    // acked, closes the Socket Mode connection with a close frame, and delivers pending
+    // effects until none is due or `deadline` passes (the rest waits in the outbox).
     boost::asio::awaitable<void> drain(std::chrono::steady_clock::time_point deadline);
     bool draining() const { return draining_; }
 
-    // An effect that did not come from a Slack event (reminders, digests).
-    void deliver(Effect effect) { enqueue(std::move(effect)); }
+    // An effect that did not come from a Slack event and is not in the outbox yet: written
+    // into it, then delivered like the others.
+    void deliver(const Effect& effect);
+    // New outbox entries were committed, or a failed one is to be retried.
+    void wake_outbox() { outbox_worker_.wake(); }
 
     // POST /slack/events, /slack/commands, /slack/interactive.
     boost::asio::awaitable<net::HttpResponse> handle_http(net::HttpRequest request);
@@ -68,8 +77,8 @@ public:
     nlohmann::json health() const;
     bool socket_connected() const { return connected_; }
     WebApi& api() { return api_; }
-    // Effects queued but not yet executed (tests wait for 0).
-    std::size_t pending_effects() const { return effects_.pending(); }
+    // Effects not yet delivered: pending in the outbox, or replies in memory (tests wait for 0).
+    std::size_t pending_effects() const { return effects_.pending() + outbox_worker_.pending(); }
 
 private:
     struct Ephemeral {
@@ -77,7 +86,14 @@ private:
         std::string user;
         std::string text;
     };
-    using Job = std::variant<Effect, Ephemeral>;
+    // Replies to buttons: in the channel, or to the one who clicked.
+    using Job = std::variant<PostMessage, Ephemeral>;
+
+    // A channel id, or why there is none yet.
+    struct ChannelLookup {
+        std::string id;
+        net::Delivery failure;
+    };
 
     boost::asio::awaitable<void> run_socket_mode();
     // apps.connections.open and the WebSocket; null (logged, last_error_ set) on failure.
@@ -90,18 +106,25 @@ private:
     // Silent this long, a connection gets its replacement opened.
     std::chrono::milliseconds suspect_after() const;
     boost::asio::awaitable<void> execute(const Job& job);
-    boost::asio::awaitable<void> create_channel(const CreateChannel& create);
-    boost::asio::awaitable<void> post(const PostMessage& post);
-    boost::asio::awaitable<std::string> announce_channel_id();
-    boost::asio::awaitable<std::string> direct_channel_id(const std::string& user_id);
+    boost::asio::awaitable<net::Delivery> deliver_entry(OutboxEntry& entry);
+    boost::asio::awaitable<net::Delivery> create_channel(const CreateChannel& create,
+                                                         OutboxEntry& entry);
+    boost::asio::awaitable<net::Delivery> post(const PostMessage& post);
+    boost::asio::awaitable<net::Delivery> set_topic(const SetTopic& topic);
+    // A public channel by name through conversations.list: its object, null when none.
+    boost::asio::awaitable<std::pair<nlohmann::json, std::optional<net::Delivery>>> find_channel(
+        const std::string& name);
+    boost::asio::awaitable<ChannelLookup> announce_channel_id();
+    boost::asio::awaitable<ChannelLookup> direct_channel_id(const std::string& user_id);
+    boost::asio::awaitable<ChannelLookup> bot_user_id();
     boost::asio::awaitable<std::string> display_name(const std::string& user_id);
 
     // Decoding and name lookups come first (they may wait on the Web API); storing is
-    // synchronous so that many envelopes can share one transaction. Effects are collected
-    // in `jobs` and queued only after the commit.
+    // synchronous so that many envelopes can share one transaction. Replies to buttons are
+    // collected in `jobs` and queued only after the commit.
     boost::asio::awaitable<std::optional<ChatEvent>> prepare_event(const nlohmann::json& payload);
-    void store_event(const ChatEvent& event, std::vector<Job>& jobs);
-    nlohmann::json process_command(const nlohmann::json& payload, std::vector<Job>& jobs);
+    void store_event(const ChatEvent& event);
+    nlohmann::json process_command(const nlohmann::json& payload);
     void process_action(const nlohmann::json& payload, std::vector<Job>& jobs);
     void reply_later(const CommandRequest& request, const Outcome& outcome, std::vector<Job>& jobs);
     // One batch of Socket Mode frames: stored in one transaction, then acked.
@@ -119,9 +142,12 @@ private:
     net::HttpClient http_;
     WebApi api_;
 
-    net::EffectQueue effects_;
+    Outbox& outbox_;
+    net::EffectQueue effects_;  // replies to buttons
+    net::OutboxWorker outbox_worker_;
     std::map<std::string, std::string> names_;
     std::string announce_id_;
+    std::string bot_user_id_;
     std::map<std::string, std::string> direct_channels_;  // user id -> IM channel id
     std::atomic<bool> connected_{false};
     std::atomic<bool> stopping_{false};

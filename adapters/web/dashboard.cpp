@@ -41,6 +41,8 @@ enum class Kind {
     metrics,
     login,
     logout,
+    outbox,
+    outbox_retry,
     unknown_incident_path,  // /incidents/<not an id>/...
     none,
 };
@@ -134,6 +136,16 @@ struct Dashboard::Route {
         if (path == "/metrics") return {Kind::metrics};
         if (path == "/login") return {Kind::login};
         if (path == "/logout") return {Kind::logout};
+        if (path == "/outbox") return {Kind::outbox};
+        if (path.starts_with("/outbox/") && path.ends_with("/retry")) {
+            const std::string_view id = path.substr(8, path.size() - 8 - 6);
+            std::int64_t number = 0;
+            const auto [end, error] = std::from_chars(id.data(), id.data() + id.size(), number);
+            if (error != std::errc{} || end != id.data() + id.size() || number <= 0) {
+                return {Kind::none};
+            }
+            return {Kind::outbox_retry, number};
+        }
         for (const auto& [prefix, kind] :
              {std::pair<std::string_view, Kind>{"/incidents/", Kind::incident},
               {"/api/incidents/", Kind::api_incident}}) {
@@ -170,7 +182,9 @@ Dashboard::Dashboard(IncidentService& service, Metrics& metrics, DashboardOption
       metrics_(metrics),
       auth_(options.token, options.session_ttl_ms),
       health_(std::move(options.health)),
-      secure_cookie_(options.secure_cookie) {}
+      secure_cookie_(options.secure_cookie),
+      outbox_(options.outbox),
+      outbox_retried_(std::move(options.outbox_retried)) {}
 
 WebResponse Dashboard::handle(const WebRequest& request) {
     const std::string_view raw_path =
@@ -229,15 +243,16 @@ WebResponse Dashboard::route(const WebRequest& request) {
     }
 
     const bool is_get = request.method == "GET" || request.method == "HEAD";
-    const bool allowed = route.kind == Kind::login    ? is_get || request.method == "POST"
-                         : route.kind == Kind::logout ? request.method == "POST"
-                                                      : is_get;
+    const bool post_only = route.kind == Kind::logout || route.kind == Kind::outbox_retry;
+    const bool allowed = route.kind == Kind::login ? is_get || request.method == "POST"
+                         : post_only               ? request.method == "POST"
+                                                   : is_get;
     if (!allowed) {
         WebResponse res = error_response(
             audience, 405, "This address does not accept " + request.method + " requests.", chrome);
-        res.headers.emplace_back("Allow", route.kind == Kind::login    ? "GET, HEAD, POST"
-                                          : route.kind == Kind::logout ? "POST"
-                                                                       : "GET, HEAD");
+        res.headers.emplace_back("Allow", route.kind == Kind::login ? "GET, HEAD, POST"
+                                          : post_only               ? "POST"
+                                                                    : "GET, HEAD");
         return res;
     }
 
@@ -261,6 +276,12 @@ WebResponse Dashboard::route(const WebRequest& request) {
     switch (route.kind) {
         case Kind::metrics:
             return metrics();
+        case Kind::outbox:
+            if (!outbox_) return error_response(audience, 404, "This bot has no outbox.", chrome);
+            return make(200, k_html,
+                        outbox_page(outbox_->failed(), outbox_->counts(), service_.now(), chrome));
+        case Kind::outbox_retry:
+            return retry(route.number);
         case Kind::list:
         case Kind::api_list: {
             const ListFilter filter = ListFilter::parse(params);
@@ -397,24 +418,57 @@ WebResponse Dashboard::logout() {
     return res;
 }
 
+WebResponse Dashboard::retry(std::int64_t id) {
+    if (!outbox_) return redirect("/outbox");
+    if (!outbox_->retry(id)) {
+        return error_response(Audience::page, 404,
+                              "There is no failed effect " + std::to_string(id) +
+                                  " (it may have been retried already).",
+                              Chrome{auth_.enabled()});
+    }
+    spdlog::info("dashboard: outbox entry {} retried", id);
+    if (outbox_retried_) outbox_retried_();
+    return redirect("/outbox");
+}
+
+// Failed effects make the bot degraded, not unavailable: it still takes events, and a
+// restart would not deliver them.
+nlohmann::json Dashboard::outbox_health() {
+    const OutboxCounts counts = outbox_->counts();
+    const std::int64_t failed = counts.failed_total();
+    nlohmann::json check{
+        {"ok", true}, {"degraded", failed > 0}, {"pending", counts.pending}, {"failed", failed}};
+    if (counts.oldest_pending) {
+        check["oldest_pending_seconds"] = (service_.now() - *counts.oldest_pending) / 1000;
+    }
+    if (failed > 0) {
+        check["detail"] =
+            std::to_string(failed) + " effect(s) failed for good; see /outbox to retry them";
+    }
+    return check;
+}
+
 WebResponse Dashboard::healthz() {
     nlohmann::json checks = nlohmann::json::object();
     try {
         if (health_) checks = health_();
+        if (outbox_ && checks.is_object()) checks["outbox"] = outbox_health();
     } catch (const std::exception&) {
         return json_response(
             503, {{"status", "unavailable"}, {"error", "the health check itself failed"}});
     }
     bool ok = checks.is_object();
+    bool degraded = false;
     if (ok) {
         for (const auto& [name, check] : checks.items()) {
             const bool check_ok = check.is_object() && check.contains("ok") &&
                                   check["ok"].is_boolean() && check["ok"].get<bool>();
             ok = ok && check_ok;
+            degraded = degraded || (check.is_object() && check.value("degraded", false));
         }
     }
-    return json_response(ok ? 200 : 503,
-                         {{"status", ok ? "ok" : "unavailable"}, {"checks", checks}});
+    const char* status = !ok ? "unavailable" : degraded ? "degraded" : "ok";
+    return json_response(ok ? 200 : 503, {{"status", status}, {"checks", checks}});
 }
 
 WebResponse Dashboard::metrics() {
@@ -431,7 +485,21 @@ WebResponse Dashboard::metrics() {
         open.samples.push_back(
             {{std::string(to_string(static_cast<Severity>(s)))}, double(counts[s - 1])});
     }
-    return make(200, k_prometheus, metrics_.render({open}));
+    std::vector<GaugeFamily> gauges{open};
+    if (outbox_) {
+        const OutboxCounts counts = outbox_->counts();
+        gauges.push_back({"incident_bot_outbox_pending",
+                          "Effects (posts, channels, topics, emails, webhooks) not delivered yet.",
+                          {},
+                          {{{}, double(counts.pending)}}});
+        const double oldest =
+            counts.oldest_pending ? double(service_.now() - *counts.oldest_pending) / 1000.0 : 0.0;
+        gauges.push_back({"incident_bot_outbox_oldest_seconds",
+                          "Age of the oldest effect not delivered yet; 0 when none waits.",
+                          {},
+                          {{{}, oldest}}});
+    }
+    return make(200, k_prometheus, metrics_.render(gauges));
 }
 
 }  // namespace incident::web

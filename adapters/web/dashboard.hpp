@@ -9,6 +9,7 @@
 #include "adapters/web/session.hpp"
 #include "adapters/web/web_types.hpp"
 #include "bot/incident_service.hpp"
+#include "bot/outbox.hpp"
 
 namespace incident::web {
 
@@ -19,6 +20,10 @@ struct DashboardOptions {
     // "detail": "reconnecting"}}. /healthz answers 200 only if every "ok" is true.
     std::function<nlohmann::json()> health;
     bool secure_cookie = false;  // add "Secure" to the session cookie (served over https)
+    // The durable outbox: /outbox lists its failed effects, /healthz and /metrics count it.
+    Outbox* outbox = nullptr;
+    // After a Retry from /outbox: wake the delivery workers.
+    std::function<void()> outbox_retried;
     Timestamp session_ttl_ms = 12 * 3'600'000LL;
 };
 
@@ -41,6 +46,8 @@ private:
     WebResponse logout();
     WebResponse healthz();
     WebResponse metrics();
+    WebResponse retry(std::int64_t id);
+    nlohmann::json outbox_health();
     bool authenticated(const WebRequest& request) const;
 
     IncidentService& service_;
@@ -48,6 +55,8 @@ private:
     SessionAuth auth_;  // keeps only values derived from the token, never the token
     std::function<nlohmann::json()> health_;
     bool secure_cookie_;
+    Outbox* outbox_;
+    std::function<void()> outbox_retried_;
 };
 
 }  // namespace incident::web

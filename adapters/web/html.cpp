@@ -130,7 +130,7 @@ std::string page(std::string_view title, std::string_view body_html, const Chrom
     out +=
         "</style></head><body><header><a href=\"/\">incident-bot</a>"
         "<a href=\"/\">Incidents</a><a href=\"/postmortems\">Post-mortems</a>"
-        "<a href=\"/stats\">Stats</a>";
+        "<a href=\"/stats\">Stats</a><a href=\"/outbox\">Outbox</a>";
     if (chrome.logout) {
         out +=
             "<form method=\"post\" action=\"/logout\"><button type=\"submit\">Log out</button>"

@@ -209,7 +209,11 @@ Metrics::Metrics()
                   "Failed calls to a platform's API, by API method.", {"platform", "method"}),
       rate_limited_("incident_bot_rate_limited_total",
                     "Platform API calls answered with HTTP 429, by API method.",
-                    {"platform", "method"}) {}
+                    {"platform", "method"}),
+      outbox_failed_("incident_bot_outbox_failed_total",
+                     "Effects that failed for good (refused by the platform, or retried for "
+                     "too long), by sink and kind.",
+                     {"platform", "kind"}) {}
 
 void Metrics::event_received(std::string_view platform) {
     events_received_.inc({std::string(platform)});
@@ -232,6 +236,10 @@ void Metrics::rate_limited(std::string_view platform, std::string_view method) {
     rate_limited_.inc({std::string(platform), std::string(method)});
 }
 
+void Metrics::outbox_failed(std::string_view sink, std::string_view kind) {
+    outbox_failed_.inc({std::string(sink), std::string(kind)});
+}
+
 std::string Metrics::render(const std::vector<GaugeFamily>& gauges) const {
     std::string out;
     events_received_.render(out);
@@ -240,6 +248,7 @@ std::string Metrics::render(const std::vector<GaugeFamily>& gauges) const {
     reconnects_.render(out);
     api_errors_.render(out);
     rate_limited_.render(out);
+    outbox_failed_.render(out);
     for (const auto& gauge : gauges) render_gauge(out, gauge);
     return out;
 }

@@ -75,6 +75,7 @@ public:
     void reconnect(std::string_view platform);
     void api_error(std::string_view platform, std::string_view method);
     void rate_limited(std::string_view platform, std::string_view method);
+    void outbox_failed(std::string_view sink, std::string_view kind);
 
     std::string render(const std::vector<GaugeFamily>& gauges = {}) const;
 
@@ -84,6 +85,7 @@ public:
     const CounterFamily& reconnects() const { return reconnects_; }
     const CounterFamily& api_errors() const { return api_errors_; }
     const CounterFamily& rate_limited() const { return rate_limited_; }
+    const CounterFamily& outbox_failed() const { return outbox_failed_; }
 
 private:
     CounterFamily events_received_;
@@ -92,6 +94,7 @@ private:
     CounterFamily reconnects_;
     CounterFamily api_errors_;
     CounterFamily rate_limited_;
+    CounterFamily outbox_failed_;
 };
 
 // Helpers of the exposition format, shared with the tests.

@@ -442,6 +442,55 @@ std::string stats_page(const Stats& stats, const std::vector<Incident>& incident
     return page("Stats", body, chrome);
 }
 
+namespace {
+
+// What an outbox entry would have done, in a few words for the table.
+std::string effect_summary(const OutboxEntry& entry) {
+    const auto effect = effect_from_json(entry.payload);
+    if (!effect) return "(an effect this version cannot read)";
+    if (const auto* c = std::get_if<CreateChannel>(&*effect)) return "create #" + c->name;
+    if (const auto* t = std::get_if<SetTopic>(&*effect)) return "topic: " + t->topic;
+    if (const auto* n = std::get_if<Notify>(&*effect)) {
+        return std::string(to_string(n->kind)) + ": " + n->text;
+    }
+    const auto& post = std::get<PostMessage>(*effect);
+    std::string where = "the announcement channel";
+    if (const auto* c = std::get_if<ToChannel>(&post.to)) where = c->channel_id;
+    if (const auto* i = std::get_if<ToIncident>(&post.to)) where = incident_key(i->number);
+    if (const auto* u = std::get_if<ToUser>(&post.to)) where = "@" + u->who.name;
+    return "post to " + where + ": " + post.text;
+}
+
+}  // namespace
+
+std::string outbox_page(const std::vector<OutboxEntry>& failed, const OutboxCounts& counts,
+                        Timestamp now, const Chrome& chrome) {
+    std::string body = "<h1>Outbox</h1><p>" + std::to_string(counts.pending) +
+                       " effect(s) waiting to be delivered";
+    if (counts.oldest_pending) {
+        body += ", the oldest for " + esc(format_duration(*counts.oldest_pending, now));
+    }
+    body += ". Effects the platform refused are kept below until retried.</p>";
+    if (failed.empty()) return page("Outbox", body + "<p>No failed effects.</p>", chrome);
+    body +=
+        "<table class=\"list\"><thead><tr><th>Failed</th><th>Incident</th><th>Sink</th>"
+        "<th>Effect</th><th>Error</th><th>Attempts</th><th></th></tr></thead><tbody>";
+    for (const auto& e : failed) {
+        body += "<tr>" + td("Failed", e.done_at ? time_html(*e.done_at) : "—") +
+                td("Incident", e.incident ? incident_link(e.incident) : "—") +
+                td("Sink", esc(e.sink)) +
+                td("Effect", "<span class=\"text\">" +
+                                 esc(clip_for_display(effect_summary(e), 300)) + "</span>") +
+                td("Error", "<code>" + esc(e.error) + "</code>") +
+                td("Attempts", std::to_string(e.attempts)) +
+                td("", "<form method=\"post\" action=\"/outbox/" + std::to_string(e.id) +
+                           "/retry\"><button type=\"submit\">Retry</button></form>") +
+                "</tr>";
+    }
+    body += "</tbody></table>";
+    return page("Outbox", body, chrome);
+}
+
 std::string login_page(std::string_view next, std::string_view error) {
     std::string body = "<h1>Sign in</h1>";
     if (!error.empty()) body += "<p class=\"error\">" + esc(error) + "</p>";

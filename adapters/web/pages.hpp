@@ -7,6 +7,7 @@
 #include "adapters/web/filter.hpp"
 #include "adapters/web/html.hpp"
 #include "bot/incident_service.hpp"
+#include "bot/outbox.hpp"
 #include "bot/types.hpp"
 
 namespace incident::web {
@@ -26,6 +27,10 @@ std::string postmortems_page(const std::vector<PublishedPostmortem>& found, std:
                              const Chrome& chrome);
 std::string stats_page(const Stats& stats, const std::vector<Incident>& incidents, int weeks,
                        Timestamp now, const Chrome& chrome);
+// Effects that failed for good, newest first, each with a Retry button (POST
+// /outbox/<id>/retry); with the pending count for context.
+std::string outbox_page(const std::vector<OutboxEntry>& failed, const OutboxCounts& counts,
+                        Timestamp now, const Chrome& chrome);
 std::string login_page(std::string_view next, std::string_view error);
 std::string error_page(int status, std::string_view message, const Chrome& chrome);
 

@@ -217,3 +217,84 @@ TEST_CASE("crash safety: SIGTERM mid-flood exits 0 promptly and loses nothing th
         milliseconds(120'000));
     CHECK(finished);
 }
+
+TEST_CASE(
+    "crash safety: SIGKILL while Slack holds the channel creation, then a post: one channel, "
+    "every post, only what was in flight repeated") {
+    CrashHarness h;
+    h.fake.holds["conversations.create"] = 1;
+    const bool finished = run_async(
+        h.io,
+        [&]() -> asio::awaitable<void> {
+            h.start();
+            REQUIRE(co_await h.connected(1));
+            h.fake.deliver(
+                slash_envelope("crash-declare", "CGENERAL", "U1", "alice", "declare sev1 Flood"));
+            // Acked (stored), and the channel creation is on its way to Slack, unanswered.
+            REQUIRE(co_await wait_until(
+                [&] { return h.fake.held_calls == 1 && h.acked.count("env-crash-declare"); },
+                milliseconds(15'000)));
+            h.bot->signal(SIGKILL);
+            REQUIRE(co_await h.bot->wait(milliseconds(10'000)) == 128 + SIGKILL);
+            // Slack carries the call out after all; its answer reaches no one.
+            h.fake.release_held();
+            REQUIRE(
+                co_await wait_until([&] { return h.fake.held_calls == 0; }, milliseconds(5000)));
+            std::string channel;
+            for (const auto& [id, name] : h.fake.channel_names) {
+                if (name == "inc-1-flood") channel = id;
+            }
+            REQUIRE_FALSE(channel.empty());
+
+            // The restart adopts that channel; its summary post is held in turn.
+            h.fake.holds["chat.postMessage"] = 1;
+            h.start();
+            REQUIRE(co_await h.connected(2));
+            REQUIRE_MESSAGE(co_await wait_until([&] { return h.fake.held_calls == 1; },
+                                                milliseconds(15'000)),
+                            "bot log:\n"
+                                << h.bot->log());
+            h.bot->signal(SIGKILL);
+            REQUIRE(co_await h.bot->wait(milliseconds(10'000)) == 128 + SIGKILL);
+            h.fake.release_held();
+            REQUIRE(
+                co_await wait_until([&] { return h.fake.held_calls == 0; }, milliseconds(5000)));
+
+            // The last restart delivers everything still pending.
+            h.start();
+            REQUIRE(co_await h.connected(3));
+            std::string announcements;
+            const bool delivered = co_await wait_until(
+                [&] {
+                    for (const auto& [id, name] : h.fake.channel_names) {
+                        if (name == "incidents") announcements = id;
+                    }
+                    return !announcements.empty() && !h.fake.posted_in(announcements).empty();
+                },
+                milliseconds(15'000));
+            REQUIRE_MESSAGE(delivered, "bot log:\n" << h.bot->log());
+            h.bot->signal(SIGTERM);
+            REQUIRE(co_await h.bot->wait(milliseconds(10'000)) == 0);
+
+            int incident_channels = 0;
+            for (const auto& [id, name] : h.fake.channel_names) {
+                incident_channels += name.starts_with("inc-1-");
+            }
+            CHECK(incident_channels == 1);
+            for (const auto& call : h.fake.calls_of("conversations.create")) {
+                CHECK(call.args.value("name", "") != "inc-1-flood-2");
+            }
+            // The summary was in flight at the second kill: it may come twice, no more.
+            const auto summaries = h.fake.posted_in(channel);
+            CHECK(summaries.size() >= 1);
+            CHECK(summaries.size() <= 2);
+            // The announcement was never in flight: exactly once.
+            CHECK(h.fake.posted_in(announcements).size() == 1);
+            CHECK(h.fake.count("conversations.invite") >= 1);
+            const json incident = export_incident(k_binary, h.db(), "INC-1");
+            REQUIRE(incident.is_object());
+            CHECK(incident["channel"]["id"] == channel);
+        },
+        milliseconds(120'000));
+    CHECK(finished);
+}

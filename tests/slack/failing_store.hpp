@@ -116,6 +116,23 @@ public:
         return inner_.last_reminder(incident, kind);
     }
 
+    void add_outbox(OutboxEntry& entry) override { inner_.add_outbox(entry); }
+    void update_outbox(const OutboxEntry& entry) override { inner_.update_outbox(entry); }
+    std::optional<OutboxEntry> outbox_entry(std::int64_t id) override {
+        return inner_.outbox_entry(id);
+    }
+    std::vector<OutboxEntry> outbox_entries(std::string_view sink, OutboxStatus status,
+                                            std::size_t limit, bool newest_first) override {
+        return inner_.outbox_entries(sink, status, limit, newest_first);
+    }
+    OutboxCounts outbox_counts() override { return inner_.outbox_counts(); }
+    std::size_t prune_outbox(Timestamp before, std::size_t limit) override {
+        return inner_.prune_outbox(before, limit);
+    }
+    std::size_t prune_processed(Timestamp before, std::size_t limit) override {
+        return inner_.prune_processed(before, limit);
+    }
+
 private:
     Store& inner_;
     int depth_ = 0;

@@ -17,7 +17,17 @@ FakeSlack::FakeSlack(asio::any_io_executor executor, std::optional<net::TlsConte
           executor,
           [this](net::HttpRequest request) -> asio::awaitable<net::HttpResponse> {
               const std::string path(request.path());
-              const auto stall = stalls.find(path.substr(std::min<std::size_t>(5, path.size())));
+              const std::string method = path.substr(std::min<std::size_t>(5, path.size()));
+              if (const auto hold = holds.find(method); hold != holds.end() && hold->second > 0) {
+                  --hold->second;
+                  ++held_calls;
+                  const int before = releases_;
+                  co_await net::testing::wait_until([this, before] { return releases_ > before; },
+                                                    std::chrono::minutes(5));
+                  --held_calls;
+                  co_return api(request);
+              }
+              const auto stall = stalls.find(method);
               if (stall != stalls.end() && stall->second > 0) {
                   --stall->second;
                   ++stalled_calls;
@@ -37,6 +47,10 @@ FakeSlack::FakeSlack(asio::any_io_executor executor, std::optional<net::TlsConte
     server_.add_websocket_route("/link/", [this](net::WebSocketSession s) { return session(s); });
     const auto status = server_.listen("127.0.0.1:0");
     if (!status.ok()) throw std::runtime_error("fake slack: " + status.message);
+}
+
+void FakeSlack::release_held() {
+    ++releases_;
 }
 
 std::string FakeSlack::api_url() const {
@@ -179,13 +193,28 @@ net::HttpResponse FakeSlack::api(const net::HttpRequest& request) {
         taken_names.insert(name);
         const std::string id = "C" + std::to_string(1000 + next_channel_++);
         channel_names[id] = name;
-        return reply(
-            {{"ok", true}, {"channel", {{"id", id}, {"name", name}, {"is_member", true}}}});
+        const std::int64_t created = std::chrono::duration_cast<std::chrono::seconds>(
+                                         std::chrono::system_clock::now().time_since_epoch())
+                                         .count();
+        channel_creators[id] = {"UBOT", created};
+        return reply({{"ok", true},
+                      {"channel",
+                       {{"id", id},
+                        {"name", name},
+                        {"is_member", true},
+                        {"creator", "UBOT"},
+                        {"created", created}}}});
     }
     if (method == "conversations.list") {
         json channels = json::array();
         for (const auto& [id, name] : channel_names) {
-            channels.push_back({{"id", id}, {"name", name}, {"is_member", false}});
+            json channel{{"id", id}, {"name", name}, {"is_member", false}};
+            if (const auto it = channel_creators.find(id); it != channel_creators.end()) {
+                channel["creator"] = it->second.first;
+                channel["created"] = it->second.second;
+                channel["is_member"] = it->second.first == "UBOT";
+            }
+            channels.push_back(channel);
         }
         return reply(
             {{"ok", true}, {"channels", channels}, {"response_metadata", {{"next_cursor", ""}}}});

@@ -61,11 +61,19 @@ public:
     std::map<std::string, int> stalls;
     std::chrono::milliseconds stall_for{2000};
     int stalled_calls = 0;
+    // method -> how many calls to hold open: answered (and carried out) only once
+    // release_held() is called, as a server whose answers never reached a killed client.
+    std::map<std::string, int> holds;
+    int held_calls = 0;  // calls being held right now
+    void release_held();
     // The port in the Socket Mode URL (a proxy in front of this server); 0: this server's.
     std::uint16_t socket_port = 0;
     std::set<std::string> taken_names{"inc-1-checkout-down"};
     std::map<std::string, std::string> user_names{{"U1", "alice"}, {"U2", "bob"}, {"U3", "carol"}};
     std::map<std::string, std::string> channel_names{{"CGENERAL", "general"}};
+    // Who created each channel (conversations.create: the bot, UBOT) and when, in Unix
+    // seconds, as conversations.list shows them.
+    std::map<std::string, std::pair<std::string, std::int64_t>> channel_creators;
     // The bot's IM with each user, opened by conversations.open: user id -> D... channel id.
     std::map<std::string, std::string> ims;
     // chat.postMessage calls into `channel` (an IM id: what a user received as a DM).
@@ -102,6 +110,7 @@ private:
     int next_channel_ = 1;
     int next_ts_ = 1;
     bool stall_next_ = false;
+    int releases_ = 0;  // release_held() calls so far
 };
 
 }  // namespace incident::testing

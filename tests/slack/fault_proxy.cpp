@@ -71,6 +71,25 @@ FaultProxy::FaultProxy(asio::any_io_executor executor, std::uint16_t target_port
     acceptor_.set_option(tcp::acceptor::reuse_address(true));
     acceptor_.bind(endpoint);
     acceptor_.listen();
+    port_ = acceptor_.local_endpoint().port();
+    asio::co_spawn(executor_, accept_loop(), asio::detached);
+}
+
+void FaultProxy::refuse_connections() {
+    error_code ignored;
+    acceptor_.close(ignored);
+    for (const auto& weak : links_) {
+        if (const auto link = weak.lock()) link->close();
+    }
+}
+
+void FaultProxy::accept_again() {
+    if (acceptor_.is_open()) return;
+    const tcp::endpoint endpoint(asio::ip::make_address("127.0.0.1"), port_);
+    acceptor_.open(endpoint.protocol());
+    acceptor_.set_option(tcp::acceptor::reuse_address(true));
+    acceptor_.bind(endpoint);
+    acceptor_.listen();
     asio::co_spawn(executor_, accept_loop(), asio::detached);
 }
 
@@ -83,7 +102,7 @@ FaultProxy::~FaultProxy() {
 }
 
 std::uint16_t FaultProxy::port() const {
-    return acceptor_.local_endpoint().port();
+    return port_;
 }
 
 void FaultProxy::inject(const std::string& bytes) {

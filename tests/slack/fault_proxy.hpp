@@ -37,6 +37,10 @@ public:
     // made afterwards are passed through as usual.
     void silence();
     int silenced() const { return static_cast<int>(silenced_.size()); }
+    // Stops listening and drops every connection: connecting is refused until
+    // accept_again(), which listens on the same port once more.
+    void refuse_connections();
+    void accept_again();
 
     struct Link;
 
@@ -47,6 +51,7 @@ private:
 
     boost::asio::any_io_executor executor_;
     std::uint16_t target_port_;
+    std::uint16_t port_ = 0;
     boost::asio::ip::tcp::acceptor acceptor_;
     std::vector<std::weak_ptr<Link>> links_;
     std::vector<std::shared_ptr<Link>> silenced_;  // kept open, never read again

@@ -58,14 +58,18 @@ struct SlackHarness {
     ManualClock manual_clock{1'800'000'000'000};
     Clock& clock;
     IncidentService service;
+    Outbox outbox;
     commands::CommandRouter router{service};
     std::optional<net::TlsContext> client_tls;
     slack::SlackOptions options;
+    net::PlatformObserver* observer = nullptr;  // for make_adapter()
     std::unique_ptr<slack::SlackAdapter> adapter;
 
     explicit SlackHarness(SlackHarnessOptions o = {})
         : clock(o.manual_clock ? static_cast<Clock&>(manual_clock) : system_clock),
-          service(failing, clock, ServiceOptions{"https://bot.example.com"}) {
+          service(failing, clock, ServiceOptions{"https://bot.example.com"}),
+          outbox(failing, clock) {
+        service.use_outbox(outbox);
         commands::register_builtin_commands(router);
         if (o.tls) {
             certs = std::make_unique<net::testing::TestCertificates>();
@@ -81,13 +85,16 @@ struct SlackHarness {
         options.api_url = fake->api_url();
         options.reconnect = {std::chrono::milliseconds(20), std::chrono::milliseconds(200),
                              net::Jitter::full};
+        // Effects that did not go through are tried again within a fraction of a second.
+        options.outbox.backoff_base = std::chrono::milliseconds(20);
+        options.outbox.backoff_cap = std::chrono::milliseconds(200);
         adapter = make_adapter();
     }
 
     // A new adapter with `options` as they are now (a test may change them first).
     std::unique_ptr<slack::SlackAdapter> make_adapter() {
         auto made = std::make_unique<slack::SlackAdapter>(io.get_executor(), *client_tls, service,
-                                                          router, options);
+                                                          router, outbox, options, observer);
         made->api().set_retry_policy(3, std::chrono::milliseconds(20));
         return made;
     }

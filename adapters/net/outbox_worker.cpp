@@ -1,0 +1,203 @@
+#include "adapters/net/outbox_worker.hpp"
+
+#include <algorithm>
+#include <exception>
+
+#include <spdlog/spdlog.h>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include "adapters/net/log_stopped.hpp"
+#include "adapters/net/shutdown.hpp"
+
+namespace incident::net {
+
+namespace asio = boost::asio;
+using std::chrono::milliseconds;
+
+namespace {
+
+std::string lane_name(std::int64_t incident) {
+    return incident ? incident_key(incident) : std::string("no incident");
+}
+
+}  // namespace
+
+OutboxWorker::OutboxWorker(asio::any_io_executor executor, Outbox& outbox, std::string sink,
+                           Deliver deliver, OutboxWorkerOptions options, PlatformObserver* observer)
+    : executor_(executor),
+      outbox_(outbox),
+      sink_(std::move(sink)),
+      deliver_(std::move(deliver)),
+      options_(options),
+      observer_(observer),
+      wake_(executor) {}
+
+OutboxWorker::~OutboxWorker() {
+    *alive_ = false;
+    stop();
+}
+
+void OutboxWorker::start() {
+    if (started_) return;
+    started_ = true;
+    asio::co_spawn(executor_, run(alive_), LogStopped{sink_ + ": outbox worker"});
+}
+
+void OutboxWorker::stop() {
+    if (stopping_) return;
+    stopping_ = true;
+    wake_.cancel();
+}
+
+void OutboxWorker::wake() {
+    woken_ = true;
+    wake_.cancel();
+}
+
+std::size_t OutboxWorker::pending() const {
+    return outbox_.pending(sink_).size();
+}
+
+asio::awaitable<void> OutboxWorker::drain(std::chrono::steady_clock::time_point deadline) {
+    std::function<bool()> idle = [this] {
+        if (!running_.empty()) return false;
+        const Timestamp now = outbox_.now();
+        for (const auto& e : outbox_.pending(sink_)) {
+            if (e.next_attempt_at <= now) return false;  // due: about to go out
+        }
+        return true;
+    };
+    co_await poll_until(executor_, deadline, std::move(idle));
+}
+
+asio::awaitable<void> OutboxWorker::run(std::shared_ptr<bool> alive) {
+    if (const std::size_t left = pending(); left > 0) {
+        spdlog::info("{}: {} effect(s) pending in the outbox; delivering", sink_, left);
+    }
+    while (!stopping_) {
+        woken_ = false;
+        std::optional<Timestamp> next_due;
+        std::set<std::int64_t> heads;
+        const Timestamp now = outbox_.now();
+        for (const auto& entry : outbox_.pending(sink_)) {
+            // Only the oldest entry of a lane may go: the others wait behind it.
+            if (!heads.insert(entry.incident).second) continue;
+            if (running_.count(entry.incident)) continue;
+            if (entry.next_attempt_at <= now) {
+                running_.insert(entry.incident);
+                asio::co_spawn(executor_, lane(entry.incident, alive),
+                               LogStopped{sink_ + ": outbox lane " + lane_name(entry.incident)});
+            } else if (!next_due || entry.next_attempt_at < *next_due) {
+                next_due = entry.next_attempt_at;
+            }
+        }
+        if (woken_ || stopping_) continue;
+        milliseconds wait = options_.sweep;
+        if (next_due) wait = std::min(wait, milliseconds(std::max<Timestamp>(*next_due - now, 1)));
+        wake_.expires_after(wait);
+        boost::system::error_code ec;
+        co_await wake_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+        if (!*alive) co_return;
+    }
+}
+
+asio::awaitable<void> OutboxWorker::lane(std::int64_t incident, std::shared_ptr<bool> alive) {
+    while (!stopping_) {
+        std::optional<OutboxEntry> head;
+        for (auto& entry : outbox_.pending(sink_)) {
+            if (entry.incident == incident) {
+                head = std::move(entry);
+                break;
+            }
+        }
+        if (!head || head->next_attempt_at > outbox_.now()) break;
+        Delivery delivery;
+        try {
+            delivery = co_await deliver_(*head);
+        } catch (const std::exception& e) {
+            delivery = Delivery::retry(e.what());
+        }
+        if (!*alive) co_return;
+        bool go_on = false;
+        try {
+            go_on = settle(*head, delivery);
+        } catch (const std::exception& e) {
+            // The store refused the outcome: the entry stays as it was, and is tried again.
+            spdlog::error("{}: outbox entry {} ({} of {}): could not record the outcome: {}", sink_,
+                          head->id, head->kind, lane_name(incident), e.what());
+        }
+        if (!go_on) break;
+    }
+    running_.erase(incident);
+    wake();
+}
+
+bool OutboxWorker::settle(OutboxEntry& entry, const Delivery& delivery) {
+    const Timestamp now = outbox_.now();
+    const std::string what = entry.kind + " of " + lane_name(entry.incident);
+    switch (delivery.status) {
+        case Delivery::Status::delivered:
+            if (entry.attempts > 0) {
+                spdlog::info("{}: {} delivered after {} failed attempt(s)", sink_, what,
+                             entry.attempts);
+            }
+            entry.status = OutboxStatus::delivered;
+            entry.done_at = now;
+            entry.error.clear();
+            outbox_.save(entry);
+            return true;
+        case Delivery::Status::transient: {
+            ++entry.attempts;
+            entry.error = delivery.error;
+            if (now - entry.created_at >= options_.retry_for.count()) {
+                entry.status = OutboxStatus::failed;
+                entry.done_at = now;
+                spdlog::error(
+                    "{}: {} failed for good after {} attempt(s) over {} s: {} (retry it from "
+                    "the dashboard's Outbox page)",
+                    sink_, what, entry.attempts, (now - entry.created_at) / 1000, entry.error);
+                if (observer_) observer_->outbox_failed(sink_, entry.kind);
+                outbox_.save(entry);
+                return true;
+            }
+            milliseconds wait = backoff(entry.attempts);
+            if (delivery.retry_after) wait = std::max(wait, *delivery.retry_after);
+            entry.next_attempt_at = now + wait.count();
+            // The first failure says what happened; later ones only at debug level.
+            if (entry.attempts == 1) {
+                spdlog::warn("{}: {} not delivered yet: {}; retrying with backoff", sink_, what,
+                             entry.error);
+            } else {
+                spdlog::debug("{}: {} attempt {} failed: {}; next in {} ms", sink_, what,
+                              entry.attempts, entry.error, wait.count());
+            }
+            outbox_.save(entry);
+            return false;  // the lane keeps its order: nothing behind it goes first
+        }
+        case Delivery::Status::permanent:
+            ++entry.attempts;
+            entry.status = OutboxStatus::failed;
+            entry.error = delivery.error;
+            entry.done_at = now;
+            spdlog::error("{}: {} failed: {} (kept as failed; retry it from the dashboard)", sink_,
+                          what, entry.error);
+            if (observer_) observer_->outbox_failed(sink_, entry.kind);
+            outbox_.save(entry);
+            return true;
+    }
+    return false;
+}
+
+milliseconds OutboxWorker::backoff(int attempts) {
+    const std::int64_t base = options_.backoff_base.count();
+    const std::int64_t cap = options_.backoff_cap.count();
+    std::int64_t delay = base;
+    for (int i = 1; i < attempts && delay < cap; ++i) delay *= 2;
+    delay = std::min(delay, cap);
+    std::uniform_int_distribution<std::int64_t> jitter(delay / 2, delay);
+    return milliseconds(std::max<std::int64_t>(jitter(rng_), 1));
+}
+
+}  // namespace incident::net

@@ -1,0 +1,102 @@
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <random>
+#include <set>
+#include <string>
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include "adapters/net/observer.hpp"
+#include "bot/outbox.hpp"
+
+namespace incident::net {
+
+// How one attempt at delivering an outbox entry ended.
+struct Delivery {
+    enum class Status { delivered, transient, permanent };
+    Status status = Status::delivered;
+    std::string error;  // the platform's own words: logged, stored, shown on the dashboard
+    std::optional<std::chrono::milliseconds> retry_after;  // the platform asked for this wait
+
+    static Delivery done() { return {}; }
+    static Delivery retry(std::string error,
+                          std::optional<std::chrono::milliseconds> after = std::nullopt) {
+        return {Status::transient, std::move(error), after};
+    }
+    static Delivery fail(std::string error) {
+        return {Status::permanent, std::move(error), std::nullopt};
+    }
+};
+
+struct OutboxWorkerOptions {
+    // Transient failures are retried this long after the entry was written, then it fails.
+    std::chrono::milliseconds retry_for = std::chrono::hours(24);
+    // Between attempts: base * 2^(attempts - 1), at most cap, each drawn from [half, all].
+    std::chrono::milliseconds backoff_base{1000};
+    std::chrono::milliseconds backoff_cap{std::chrono::minutes(5)};
+    // The outbox is read again at least this often, for entries that were written
+    // without a wake() (another process, another component's transaction).
+    std::chrono::milliseconds sweep{10'000};
+};
+
+// Delivers the outbox entries of one sink ("slack", "email", ...) after they were committed.
+// Entries of one incident (a lane) go out one at a time, in the order they were written;
+// lanes do not wait for one another. A transient failure keeps its lane waiting for the
+// retry (order is kept); a permanent one is stored as failed, logged once, and the lane
+// goes on. Nothing is kept in memory that the store does not also hold, so a restart
+// delivers whatever was pending. Used from the executor's thread only.
+class OutboxWorker {
+public:
+    // One attempt. It may record progress in entry.result (and Outbox::save it) between
+    // the steps of an effect, so that a retry or a restart resumes after the last one done.
+    using Deliver = std::function<boost::asio::awaitable<Delivery>(OutboxEntry& entry)>;
+
+    OutboxWorker(boost::asio::any_io_executor executor, Outbox& outbox, std::string sink,
+                 Deliver deliver, OutboxWorkerOptions options = {},
+                 PlatformObserver* observer = nullptr);
+    ~OutboxWorker();
+    OutboxWorker(const OutboxWorker&) = delete;
+    OutboxWorker& operator=(const OutboxWorker&) = delete;
+
+    void start();
+    // Deliveries under way finish their call; nothing new starts.
+    void stop();
+    // Entries were committed (or retried from the dashboard): look again now.
+    void wake();
+    // Pending entries of this sink, in the store (tests wait for 0).
+    std::size_t pending() const;
+    // Until nothing is pending and due, or `deadline` (graceful shutdown).
+    boost::asio::awaitable<void> drain(std::chrono::steady_clock::time_point deadline);
+    const std::string& sink() const { return sink_; }
+
+private:
+    // Each coroutine holds `alive`: once the worker is gone it ends without touching it.
+    boost::asio::awaitable<void> run(std::shared_ptr<bool> alive);
+    boost::asio::awaitable<void> lane(std::int64_t incident, std::shared_ptr<bool> alive);
+    // Stores the attempt's outcome; true when the lane may go on to its next entry.
+    bool settle(OutboxEntry& entry, const Delivery& delivery);
+    std::chrono::milliseconds backoff(int attempts);
+
+    boost::asio::any_io_executor executor_;
+    Outbox& outbox_;
+    std::string sink_;
+    Deliver deliver_;
+    OutboxWorkerOptions options_;
+    PlatformObserver* observer_;
+    boost::asio::steady_timer wake_;
+    std::set<std::int64_t> running_;  // lanes with an attempt under way
+    std::mt19937_64 rng_{std::random_device{}()};
+    std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+    bool woken_ = false;
+    bool started_ = false;
+    bool stopping_ = false;
+};
+
+}  // namespace incident::net

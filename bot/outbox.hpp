@@ -1,0 +1,104 @@
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "bot/clock.hpp"
+#include "bot/events.hpp"
+#include "bot/types.hpp"
+
+namespace incident {
+
+class Store;
+
+enum class OutboxStatus { pending, delivered, failed };
+std::string_view to_string(OutboxStatus status);
+std::optional<OutboxStatus> parse_outbox_status(std::string_view text);
+
+// One effect the bot decided on (a channel to create, a post, a topic, an email, a
+// webhook), written in the transaction of the change that caused it and kept until its
+// sink delivered it or it failed for good.
+struct OutboxEntry {
+    std::int64_t id = 0;        // also the order: a lane delivers by increasing id
+    std::string sink;           // "slack", "mattermost", "email", "webhook"
+    std::int64_t incident = 0;  // the lane: one incident's effects in order; 0: no incident
+    std::string kind;           // "create_channel", "post", "topic", "notify"
+    std::string payload;        // the effect as JSON (effect_to_json)
+    std::string result;         // JSON object: what delivery produced so far (channel id)
+    OutboxStatus status = OutboxStatus::pending;
+    int attempts = 0;  // deliveries tried that did not succeed
+    Timestamp created_at = 0;
+    Timestamp next_attempt_at = 0;
+    std::optional<Timestamp> done_at;  // delivered or failed
+    std::string error;                 // the last failure, as the platform said it
+};
+
+// What /healthz and /metrics show.
+struct OutboxCounts {
+    std::int64_t pending = 0;
+    std::optional<Timestamp> oldest_pending;  // created_at of the oldest pending entry
+    struct Failed {
+        std::string sink;
+        std::string kind;
+        std::int64_t count = 0;
+    };
+    std::vector<Failed> failed;  // entries failed for good, by sink and kind
+    std::int64_t failed_total() const;
+};
+
+// Effects as stored in the outbox, and back. from_json gives nullopt for a payload this
+// build cannot read (written by something else).
+std::string effect_to_json(const Effect& effect);
+std::optional<Effect> effect_from_json(std::string_view payload);
+std::string_view kind_of(const Effect& effect);
+// The incident an effect is about, from the effect itself (0 when it does not say: a DM).
+std::int64_t incident_of(const Effect& effect);
+
+// The durable outbox, in front of the Store. The domain writes effects into it inside its
+// transactions; a delivery worker per sink (adapters/) reads them back after the commit.
+class Outbox {
+public:
+    Outbox(Store& store, const Clock& clock);
+
+    // Chat platforms whose effects go through the outbox ("slack", "mattermost"), and sinks
+    // that take every Notify ("email", "webhook"). Without sinks nothing is written.
+    void add_chat_sink(const std::string& platform) { chat_sinks_.insert(platform); }
+    void add_notify_sink(const std::string& name) { notify_sinks_.insert(name); }
+    bool has_chat_sink(std::string_view platform) const;
+
+    // Inside the caller's transaction: one entry per sink that takes `effect`, in the lane of
+    // `incident`. `platform` is where the change came from ("" for all chat sinks, as the
+    // daily digest); effects about an incident go to the incident's own platform. Returns
+    // the number of entries written.
+    int write(const Effect& effect, std::string_view platform, std::int64_t incident);
+    // The same in a transaction of its own.
+    int write_now(const Effect& effect, std::string_view platform, std::int64_t incident = 0);
+
+    // The pending entries of `sink`, oldest first.
+    std::vector<OutboxEntry> pending(std::string_view sink);
+    std::optional<OutboxEntry> entry(std::int64_t id);
+    // Records the outcome of a delivery attempt (status, attempts, result, error, times).
+    void save(const OutboxEntry& entry);
+    // Failed entries, newest first.
+    std::vector<OutboxEntry> failed(std::size_t limit = 200);
+    // A failed entry goes back to pending, due now. False when it is not failed.
+    bool retry(std::int64_t id);
+    OutboxCounts counts();
+    // Deletes delivered entries and processed event keys older than `before`, at most
+    // `limit` of each, in one transaction. Returns how many rows went.
+    std::size_t prune(Timestamp before, std::size_t limit);
+
+    Timestamp now() const { return clock_.now(); }
+
+private:
+    Store& store_;
+    const Clock& clock_;
+    std::set<std::string, std::less<>> chat_sinks_;
+    std::set<std::string, std::less<>> notify_sinks_;
+};
+
+}  // namespace incident
