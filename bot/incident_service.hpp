@@ -151,7 +151,6 @@ public:
     Timestamp now() const { return clock_.now(); }
     // An effect of the change under way, about `incident` (0: the one the effect names, if any).
     void queue(Effect effect, std::int64_t incident = 0) {
-        if (incident == 0) incident = incident_of(effect);
         pending_.push_back(Pending{std::move(effect), incident});
     }
 

@@ -1,6 +1,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <csignal>
 #include <functional>
@@ -337,6 +338,20 @@ asio::awaitable<void> pause(std::chrono::milliseconds duration) {
 
 // Housekeeping off the hot path: delivered effects and processed event keys older than
 // the retention window go, a small batch per transaction, with a pause between batches.
+// Who this process is among replicas sharing one PostgreSQL database: the host and the
+// dashboard's address, which no two live processes on one host share and which a restart
+// keeps (so a restarted replica takes back the outbox entries it had claimed at once; others
+// wait for the claim to run out). With a port chosen by the system, the process id. SQLite
+// has one process.
+std::string replica_id(const Config& config) {
+    if (!config.postgres()) return "local";
+    std::array<char, 256> host{};
+    if (gethostname(host.data(), host.size() - 1) != 0) host[0] = '\0';
+    const bool any_port = config.listen.ends_with(":0");
+    return std::string(host.data()) + "/" +
+           (any_port ? "pid" + std::to_string(getpid()) : config.listen);
+}
+
 asio::awaitable<void> prune_forever(Outbox& outbox, const bool& stopping) {
     while (!stopping) {
         std::size_t removed = 0, batch = 0;
@@ -366,6 +381,7 @@ int run_bot(const ConfigResult& loaded, Store& store, const Clock& clock, bool c
     IncidentService service(store, clock, ServiceOptions{config.public_url});
     // Every effect is written here with the change that caused it; workers deliver it.
     Outbox outbox(store, clock);
+    outbox.set_owner(replica_id(config));
     service.use_outbox(outbox);
     commands::CommandRouter router(service);
     commands::register_builtin_commands(router);
@@ -457,8 +473,10 @@ int run_bot(const ConfigResult& loaded, Store& store, const Clock& clock, bool c
             database["ok"] = false;
             database["error"] = problem;
         }
-        nlohmann::json health{
-            {"database", database}, {"notify", notifier.health()}, {"setup", setup.health()}};
+        nlohmann::json health{{"replica", {{"ok", true}, {"id", outbox.owner()}}},
+                              {"database", database},
+                              {"notify", notifier.health()},
+                              {"setup", setup.health()}};
         if (slack_adapter) health["slack"] = slack_adapter->health();
         if (mattermost_adapter) health["mattermost"] = mattermost_adapter->health();
         if (console) health["console"] = {{"ok", true}};

@@ -144,15 +144,6 @@ std::string_view kind_of(const Effect& effect) {
     return "post";
 }
 
-std::int64_t incident_of(const Effect& effect) {
-    if (const auto* c = std::get_if<CreateChannel>(&effect)) return c->incident;
-    if (const auto* t = std::get_if<SetTopic>(&effect)) return t->incident;
-    if (const auto* n = std::get_if<Notify>(&effect)) return n->number;
-    const auto& post = std::get<PostMessage>(effect);
-    if (const auto* to = std::get_if<ToIncident>(&post.to)) return to->number;
-    return 0;
-}
-
 std::string effect_to_json(const Effect& effect) {
     json j;
     if (const auto* c = std::get_if<CreateChannel>(&effect)) {
@@ -256,6 +247,14 @@ std::optional<OutboxEntry> Outbox::entry(std::int64_t id) {
 
 void Outbox::save(const OutboxEntry& entry) {
     store_.update_outbox(entry);
+}
+
+bool Outbox::claim(OutboxEntry& entry) {
+    const Timestamp now = clock_.now();
+    if (!store_.claim_outbox(entry.id, owner_, now, now + k_claim_ms)) return false;
+    entry.claimed_by = owner_;
+    entry.claimed_until = now + k_claim_ms;
+    return true;
 }
 
 std::vector<OutboxEntry> Outbox::failed(std::size_t limit) {

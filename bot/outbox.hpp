@@ -35,6 +35,14 @@ struct OutboxEntry {
     Timestamp next_attempt_at = 0;
     std::optional<Timestamp> done_at;  // delivered or failed
     std::string error;                 // the last failure, as the platform said it
+    // The process delivering it (replicas share one database) and until when that holds.
+    std::string claimed_by;
+    std::optional<Timestamp> claimed_until;
+
+    // Another process is delivering it: leave it alone until `claimed_until`.
+    bool claimed_elsewhere(std::string_view owner, Timestamp now) const {
+        return claimed_until && *claimed_until > now && claimed_by != owner;
+    }
 };
 
 // What /healthz and /metrics show.
@@ -55,8 +63,6 @@ struct OutboxCounts {
 std::string effect_to_json(const Effect& effect);
 std::optional<Effect> effect_from_json(std::string_view payload);
 std::string_view kind_of(const Effect& effect);
-// The incident an effect is about, from the effect itself (0 when it does not say: a DM).
-std::int64_t incident_of(const Effect& effect);
 
 // The durable outbox, in front of the Store. The domain writes effects into it inside its
 // transactions; a delivery worker per sink (adapters/) reads them back after the commit.
@@ -85,6 +91,16 @@ public:
     void save(const OutboxEntry& entry);
     // Failed entries, newest first.
     std::vector<OutboxEntry> failed(std::size_t limit = 200);
+    // Takes the pending entry for this process's delivery for a while (k_claim_ms), unless
+    // another replica holds it; a restarted process with the same owner takes its own back.
+    bool claim(OutboxEntry& entry);
+    // Who this process is among replicas sharing the database (default "local").
+    void set_owner(std::string owner) { owner_ = std::move(owner); }
+    const std::string& owner() const { return owner_; }
+    // Longer than any one delivery attempt (API timeouts are seconds); a replica that died
+    // mid-delivery leaves its entry to the others after this.
+    static constexpr Timestamp k_claim_ms = 120'000;
+
     // A failed entry goes back to pending, due now. False when it is not failed.
     bool retry(std::int64_t id);
     OutboxCounts counts();
@@ -99,6 +115,7 @@ private:
     const Clock& clock_;
     std::set<std::string, std::less<>> chat_sinks_;
     std::set<std::string, std::less<>> notify_sinks_;
+    std::string owner_ = "local";
 };
 
 }  // namespace incident

@@ -111,6 +111,10 @@ public:
     virtual std::vector<OutboxEntry> outbox_entries(std::string_view sink, OutboxStatus status,
                                                     std::size_t limit, bool newest_first) = 0;
     virtual OutboxCounts outbox_counts() = 0;
+    // Marks pending entry `id` as being delivered by `owner` until `until`, unless another
+    // owner's claim lasts past `now`. False when it is held elsewhere or no longer pending.
+    virtual bool claim_outbox(std::int64_t id, std::string_view owner, Timestamp now,
+                              Timestamp until) = 0;
     // Housekeeping: delete at most `limit` delivered outbox entries done before `before`, or
     // processed event keys recorded before it. Return how many went.
     virtual std::size_t prune_outbox(Timestamp before, std::size_t limit) = 0;

@@ -26,6 +26,10 @@ inline constexpr const char* k_action_columns =
     "id, incident, number, text, owner, due, status, source, source_message_id, author_id, "
     "author_name, created_at, done_at, kind";
 
+inline constexpr const char* k_outbox_columns =
+    "id, sink, incident, kind, payload, result, status, attempts, created_at, "
+    "next_attempt_at, done_at, error, claimed_by, claimed_until";
+
 inline constexpr const char* k_alert_columns =
     "id, incident, source, group_key, fingerprint, status, labels, annotations, starts_at, "
     "ends_at, url, received_at";

@@ -228,7 +228,9 @@ CREATE TABLE outbox (
     created_at      INTEGER NOT NULL,
     next_attempt_at INTEGER NOT NULL,
     done_at         INTEGER,
-    error           TEXT NOT NULL
+    error           TEXT NOT NULL,
+    claimed_by      TEXT NOT NULL DEFAULT '',
+    claimed_until   INTEGER
 );
 CREATE INDEX outbox_by_status ON outbox (status, sink, id);
 CREATE INDEX outbox_delivered ON outbox (done_at) WHERE status = 'delivered';

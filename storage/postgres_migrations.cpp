@@ -199,13 +199,38 @@ CREATE TABLE published_postmortems (
 CREATE INDEX published_search ON published_postmortems USING GIN (search);
 )sql";
 
-constexpr std::array<Migration, 6> k_migrations{{
+// The outbox (SQLite migration 7): every effect kept until delivered. Replicas claim an
+// entry before delivering it (claimed_by, claimed_until), so each goes out from one of them.
+constexpr std::string_view k_outbox = R"sql(
+CREATE TABLE outbox (
+    id              BIGSERIAL PRIMARY KEY,
+    sink            TEXT NOT NULL,
+    incident        BIGINT NOT NULL,
+    kind            TEXT NOT NULL,
+    payload         TEXT NOT NULL,
+    result          TEXT NOT NULL,
+    status          TEXT NOT NULL,
+    attempts        INTEGER NOT NULL,
+    created_at      BIGINT NOT NULL,
+    next_attempt_at BIGINT NOT NULL,
+    done_at         BIGINT,
+    error           TEXT NOT NULL,
+    claimed_by      TEXT NOT NULL DEFAULT '',
+    claimed_until   BIGINT
+);
+CREATE INDEX outbox_by_status ON outbox (status, sink, id);
+CREATE INDEX outbox_delivered ON outbox (done_at) WHERE status = 'delivered';
+CREATE INDEX processed_keys_by_time ON processed_keys (processed_at);
+)sql";
+
+constexpr std::array<Migration, 7> k_migrations{{
     {1, "initial schema", k_initial_schema},
     {2, "reminders sent", k_reminders_sent},
     {3, "contributing factors", k_contributing_factors},
     {4, "post-mortem sections", k_postmortem_sections},
     {5, "alerts", k_alerts},
     {6, "published post-mortems", k_published_postmortems},
+    {7, "outbox", k_outbox},
 }};
 
 bool has_migrations_table(pq::Connection& db) {

@@ -111,6 +111,25 @@ std::string select_incidents(const char* where) {
     return std::string("SELECT ") + k_incident_columns + " FROM incidents " + where;
 }
 
+OutboxEntry read_outbox(const Result& r, int row) {
+    OutboxEntry entry;
+    entry.id = r.int64(row, 0);
+    entry.sink = r.text(row, 1);
+    entry.incident = r.int64(row, 2);
+    entry.kind = r.text(row, 3);
+    entry.payload = r.text(row, 4);
+    entry.result = r.text(row, 5);
+    entry.status = parse_enum(r.text(row, 6), parse_outbox_status, "outbox.status");
+    entry.attempts = static_cast<int>(r.int64(row, 7));
+    entry.created_at = r.int64(row, 8);
+    entry.next_attempt_at = r.int64(row, 9);
+    entry.done_at = r.optional_int(row, 10);
+    entry.error = r.text(row, 11);
+    entry.claimed_by = r.text(row, 12);
+    entry.claimed_until = r.optional_int(row, 13);
+    return entry;
+}
+
 }  // namespace
 
 struct PostgresStore::Impl {
@@ -681,6 +700,97 @@ std::vector<Subscription> PostgresStore::subscriptions() {
         sub.min_severity = parse_enum(row.text(i, 4), parse_severity, "subscriptions.min_severity");
         return sub;
     });
+}
+
+void PostgresStore::add_outbox(OutboxEntry& entry) {
+    std::lock_guard lock(impl_->mutex);
+    const Result r = impl_->exec(
+        "INSERT INTO outbox (sink, incident, kind, payload, result, status, attempts, "
+        "created_at, next_attempt_at, done_at, error) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, "
+        "$9, $10, $11) RETURNING id",
+        {entry.sink, entry.incident, entry.kind, entry.payload, entry.result,
+         to_string(entry.status), entry.attempts, entry.created_at, entry.next_attempt_at,
+         entry.done_at, entry.error});
+    entry.id = r.int64(0, 0);
+}
+
+void PostgresStore::update_outbox(const OutboxEntry& entry) {
+    std::lock_guard lock(impl_->mutex);
+    const Result r = impl_->exec(
+        "UPDATE outbox SET result = $1, status = $2, attempts = $3, created_at = $4, "
+        "next_attempt_at = $5, done_at = $6, error = $7 WHERE id = $8",
+        {entry.result, to_string(entry.status), entry.attempts, entry.created_at,
+         entry.next_attempt_at, entry.done_at, entry.error, entry.id});
+    if (r.affected() == 0) {
+        throw std::runtime_error("cannot update outbox entry " + std::to_string(entry.id) +
+                                 ": no such entry");
+    }
+}
+
+std::optional<OutboxEntry> PostgresStore::outbox_entry(std::int64_t id) {
+    std::lock_guard lock(impl_->mutex);
+    const Result r =
+        impl_->exec(std::string("SELECT ") + k_outbox_columns + " FROM outbox WHERE id = $1", {id});
+    return first(r, read_outbox);
+}
+
+std::vector<OutboxEntry> PostgresStore::outbox_entries(std::string_view sink, OutboxStatus status,
+                                                       std::size_t limit, bool newest_first) {
+    std::lock_guard lock(impl_->mutex);
+    const Result r =
+        impl_->exec(std::string("SELECT ") + k_outbox_columns +
+                        " FROM outbox WHERE status = $1 AND ($2 = '' OR sink = $2) ORDER BY id " +
+                        (newest_first ? "DESC" : "ASC") + " LIMIT $3",
+                    {to_string(status), sink,
+                     limit == 0 ? Param(std::nullopt) : Param(static_cast<std::int64_t>(limit))});
+    return collect(r, read_outbox);
+}
+
+OutboxCounts PostgresStore::outbox_counts() {
+    std::lock_guard lock(impl_->mutex);
+    OutboxCounts counts;
+    const Result pending =
+        impl_->exec("SELECT count(*), min(created_at) FROM outbox WHERE status = 'pending'");
+    counts.pending = pending.int64(0, 0);
+    counts.oldest_pending = pending.optional_int(0, 1);
+    const Result failed = impl_->exec(
+        "SELECT sink, kind, count(*) FROM outbox WHERE status = 'failed' GROUP BY sink, kind "
+        "ORDER BY sink, kind");
+    counts.failed = collect(failed, [](const Result& row, int i) {
+        return OutboxCounts::Failed{row.text(i, 0), row.text(i, 1), row.int64(i, 2)};
+    });
+    return counts;
+}
+
+bool PostgresStore::claim_outbox(std::int64_t id, std::string_view owner, Timestamp now,
+                                 Timestamp until) {
+    std::lock_guard lock(impl_->mutex);
+    // One UPDATE: the row lock makes two replicas' claims of one entry take turns, and the
+    // second sees the first's claim in its WHERE.
+    const Result r = impl_->exec(
+        "UPDATE outbox SET claimed_by = $1, claimed_until = $2 WHERE id = $3 AND "
+        "status = 'pending' AND (claimed_until IS NULL OR claimed_until <= $4 OR "
+        "claimed_by = $1)",
+        {owner, until, id, now});
+    return r.affected() > 0;
+}
+
+std::size_t PostgresStore::prune_outbox(Timestamp before, std::size_t limit) {
+    std::lock_guard lock(impl_->mutex);
+    const Result r = impl_->exec(
+        "DELETE FROM outbox WHERE id IN (SELECT id FROM outbox WHERE status = 'delivered' "
+        "AND done_at < $1 ORDER BY id LIMIT $2)",
+        {before, static_cast<std::int64_t>(limit)});
+    return static_cast<std::size_t>(r.affected());
+}
+
+std::size_t PostgresStore::prune_processed(Timestamp before, std::size_t limit) {
+    std::lock_guard lock(impl_->mutex);
+    const Result r = impl_->exec(
+        "DELETE FROM processed_keys WHERE key IN (SELECT key FROM processed_keys "
+        "WHERE processed_at < $1 ORDER BY processed_at LIMIT $2)",
+        {before, static_cast<std::int64_t>(limit)});
+    return static_cast<std::size_t>(r.affected());
 }
 
 bool PostgresStore::record_reminder(const SentReminder& reminder) {

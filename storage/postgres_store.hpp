@@ -87,6 +87,17 @@ public:
     bool unsubscribe(const Subscription& sub) override;
     std::vector<Subscription> subscriptions() override;
 
+    void add_outbox(OutboxEntry& entry) override;
+    void update_outbox(const OutboxEntry& entry) override;
+    std::optional<OutboxEntry> outbox_entry(std::int64_t id) override;
+    std::vector<OutboxEntry> outbox_entries(std::string_view sink, OutboxStatus status,
+                                            std::size_t limit, bool newest_first) override;
+    OutboxCounts outbox_counts() override;
+    bool claim_outbox(std::int64_t id, std::string_view owner, Timestamp now,
+                      Timestamp until) override;
+    std::size_t prune_outbox(Timestamp before, std::size_t limit) override;
+    std::size_t prune_processed(Timestamp before, std::size_t limit) override;
+
     bool record_reminder(const SentReminder& reminder) override;
     bool reminder_sent(std::string_view key) override;
     std::optional<Timestamp> last_reminder(std::int64_t incident, std::string_view kind) override;

@@ -234,10 +234,6 @@ std::string fts_query(std::string_view words) {
     return query;
 }
 
-constexpr const char* k_outbox_columns =
-    "id, sink, incident, kind, payload, result, status, attempts, created_at, "
-    "next_attempt_at, done_at, error";
-
 OutboxEntry read_outbox(Statement& row) {
     OutboxEntry entry;
     entry.id = row.getColumn(0).getInt64();
@@ -252,6 +248,8 @@ OutboxEntry read_outbox(Statement& row) {
     entry.next_attempt_at = row.getColumn(9).getInt64();
     entry.done_at = optional_int(row.getColumn(10));
     entry.error = row.getColumn(11).getString();
+    entry.claimed_by = row.getColumn(12).getString();
+    entry.claimed_until = optional_int(row.getColumn(13));
     return entry;
 }
 
@@ -993,6 +991,20 @@ OutboxCounts SqliteStore::outbox_counts() {
                                     row.getColumn(2).getInt64()};
     });
     return counts;
+}
+
+bool SqliteStore::claim_outbox(std::int64_t id, std::string_view owner, Timestamp now,
+                               Timestamp until) {
+    std::lock_guard lock(impl_->mutex);
+    Prepared claim = impl_->prepare(
+        "UPDATE outbox SET claimed_by = ?1, claimed_until = ?2 WHERE id = ?3 AND "
+        "status = 'pending' AND (claimed_until IS NULL OR claimed_until <= ?4 OR "
+        "claimed_by = ?1)");
+    claim.bind(1, std::string(owner));
+    claim.bind(2, until);
+    claim.bind(3, id);
+    claim.bind(4, now);
+    return claim.exec() > 0;
 }
 
 std::size_t SqliteStore::prune_outbox(Timestamp before, std::size_t limit) {

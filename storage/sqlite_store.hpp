@@ -83,6 +83,8 @@ public:
     std::vector<OutboxEntry> outbox_entries(std::string_view sink, OutboxStatus status,
                                             std::size_t limit, bool newest_first) override;
     OutboxCounts outbox_counts() override;
+    bool claim_outbox(std::int64_t id, std::string_view owner, Timestamp now,
+                      Timestamp until) override;
     std::size_t prune_outbox(Timestamp before, std::size_t limit) override;
     std::size_t prune_processed(Timestamp before, std::size_t limit) override;
 

@@ -65,7 +65,10 @@ asio::awaitable<void> OutboxWorker::drain(std::chrono::steady_clock::time_point 
         if (!running_.empty()) return false;
         const Timestamp now = outbox_.now();
         for (const auto& e : outbox_.pending(sink_)) {
-            if (e.next_attempt_at <= now) return false;  // due: about to go out
+            // Due and not another replica's: about to go out.
+            if (e.next_attempt_at <= now && !e.claimed_elsewhere(outbox_.owner(), now)) {
+                return false;
+            }
         }
         return true;
     };
@@ -85,12 +88,16 @@ asio::awaitable<void> OutboxWorker::run(std::shared_ptr<bool> alive) {
             // Only the oldest entry of a lane may go: the others wait behind it.
             if (!heads.insert(entry.incident).second) continue;
             if (running_.count(entry.incident)) continue;
-            if (entry.next_attempt_at <= now) {
+            // Another replica is delivering this lane: look again when its claim runs out.
+            const Timestamp due = entry.claimed_elsewhere(outbox_.owner(), now)
+                                      ? std::max(entry.next_attempt_at, *entry.claimed_until)
+                                      : entry.next_attempt_at;
+            if (due <= now) {
                 running_.insert(entry.incident);
                 asio::co_spawn(executor_, lane(entry.incident, alive),
                                LogStopped{sink_ + ": outbox lane " + lane_name(entry.incident)});
-            } else if (!next_due || entry.next_attempt_at < *next_due) {
-                next_due = entry.next_attempt_at;
+            } else if (!next_due || due < *next_due) {
+                next_due = due;
             }
         }
         if (woken_ || stopping_) continue;
@@ -113,6 +120,8 @@ asio::awaitable<void> OutboxWorker::lane(std::int64_t incident, std::shared_ptr<
             }
         }
         if (!head || head->next_attempt_at > outbox_.now()) break;
+        // Taken by another replica since it was read: that one delivers the lane.
+        if (!outbox_.claim(*head)) break;
         Delivery delivery;
         try {
             delivery = co_await deliver_(*head);

@@ -126,6 +126,10 @@ public:
         return inner_.outbox_entries(sink, status, limit, newest_first);
     }
     OutboxCounts outbox_counts() override { return inner_.outbox_counts(); }
+    bool claim_outbox(std::int64_t id, std::string_view owner, Timestamp now,
+                      Timestamp until) override {
+        return inner_.claim_outbox(id, owner, now, until);
+    }
     std::size_t prune_outbox(Timestamp before, std::size_t limit) override {
         return inner_.prune_outbox(before, limit);
     }
