@@ -51,12 +51,14 @@ int main() {
     IncidentService service(store, clock, ServiceOptions{"https://bot.example.com"});
     commands::CommandRouter router(service);
     commands::register_builtin_commands(router);
+    Outbox outbox(store, clock);
+    service.use_outbox(outbox);
     slack::SlackOptions options;  // the defaults: what the binary runs with
     options.bot_token = fake.bot_token;
     options.app_token = fake.app_token;
     options.api_url = fake.api_url();
     slack::SlackAdapter adapter(io.get_executor(), net::testing::system_client_context(), service,
-                                router, options);
+                                router, outbox, options);
     adapter.start();
 
     struct Fault {
