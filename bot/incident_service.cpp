@@ -136,6 +136,8 @@ void IncidentService::batch(const std::function<void()>& work) {
 }
 
 void IncidentService::tell_listeners(const std::vector<Effect>& effects) {
+    // Committed: the outbox's entries may go out now.
+    if (outbox_) outbox_->wake_written();
     for (const auto& effect : effects) {
         for (const auto& listener : listeners_) listener(effect);
     }

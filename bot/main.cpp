@@ -42,6 +42,7 @@
 #include "bot/logging.hpp"
 #include "bot/outbox.hpp"
 #include "bot/postmortem.hpp"
+#include "bot/reconcile.hpp"
 #include "bot/reminders.hpp"
 #include "bot/text.hpp"
 #include "commands/router.hpp"
@@ -99,7 +100,7 @@ constexpr auto k_recheck_interval = std::chrono::minutes(15);
 // Delivered effects and processed event keys are kept this long (longer than any
 // platform redelivers an event), then pruned in small batches this often.
 constexpr Timestamp k_retention_ms = 7LL * 24 * 3'600'000;
-constexpr auto k_prune_interval = std::chrono::minutes(10);
+constexpr auto k_housekeeping_interval = std::chrono::minutes(5);
 constexpr std::size_t k_prune_batch = 500;
 
 struct Options {
@@ -352,8 +353,20 @@ std::string replica_id(const Config& config) {
            (any_port ? "pid" + std::to_string(getpid()) : config.listen);
 }
 
-asio::awaitable<void> prune_forever(Outbox& outbox, const bool& stopping) {
+// At start-up and every few minutes: incidents without a channel get it queued again, and
+// old delivered effects and processed event ids go, in small batches off the hot path.
+asio::awaitable<void> housekeeping_forever(IncidentService& service, Store& store, Outbox& outbox,
+                                           const bool& stopping) {
     while (!stopping) {
+        try {
+            if (const std::size_t queued = requeue_missing_channels(service, store, outbox)) {
+                spdlog::warn("housekeeping: {} open incident(s) had no channel; creating it again",
+                             queued);
+            }
+        } catch (const std::exception& e) {
+            spdlog::warn("housekeeping: looking for incidents without a channel failed: {}",
+                         e.what());
+        }
         std::size_t removed = 0, batch = 0;
         do {
             try {
@@ -366,7 +379,8 @@ asio::awaitable<void> prune_forever(Outbox& outbox, const bool& stopping) {
             if (batch > 0) co_await pause(std::chrono::milliseconds(50));
         } while (batch > 0 && !stopping);
         if (removed > 0) spdlog::info("housekeeping: pruned {} old row(s)", removed);
-        co_await pause(std::chrono::duration_cast<std::chrono::milliseconds>(k_prune_interval));
+        co_await pause(
+            std::chrono::duration_cast<std::chrono::milliseconds>(k_housekeeping_interval));
     }
 }
 
@@ -425,7 +439,7 @@ int run_bot(const ConfigResult& loaded, Store& store, const Clock& clock, bool c
         options.announce_channel = config.announce_channel;
         options.websocket = socket_options(config);
         mattermost_adapter = std::make_unique<mattermost::MattermostAdapter>(
-            io.get_executor(), *tls, service, router, options, &observer);
+            io.get_executor(), *tls, service, router, outbox, options, &observer);
     }
 
     // Effects that no chat event caused (reminders, alerts) go to the adapter of their
@@ -434,14 +448,12 @@ int run_bot(const ConfigResult& loaded, Store& store, const Clock& clock, bool c
     // `in_outbox`: the change wrote the effect into the outbox, where only a wake-up is missing.
     const auto deliver_to = [&](std::string_view platform, const Effect& effect, bool in_outbox) {
         const auto wants = [&](std::string_view p) { return platform.empty() || platform == p; };
-        if (slack_adapter && wants("slack")) {
-            if (in_outbox && outbox.has_chat_sink("slack")) {
-                slack_adapter->wake_outbox();
-            } else {
-                slack_adapter->deliver(effect);
-            }
+        // Already woken by the commit that wrote it.
+        const auto taken = [&](std::string_view p) { return in_outbox && outbox.has_chat_sink(p); };
+        if (slack_adapter && wants("slack") && !taken("slack")) slack_adapter->deliver(effect);
+        if (mattermost_adapter && wants("mattermost") && !taken("mattermost")) {
+            mattermost_adapter->deliver(effect);
         }
-        if (mattermost_adapter && wants("mattermost")) mattermost_adapter->deliver(effect);
         if (console_adapter && wants("console")) console_adapter->deliver(effect);
     };
 
@@ -463,9 +475,7 @@ int run_bot(const ConfigResult& loaded, Store& store, const Clock& clock, bool c
     dashboard_options.token = config.dashboard_token;
     dashboard_options.secure_cookie = config.public_url.starts_with("https://");
     dashboard_options.outbox = &outbox;
-    dashboard_options.outbox_retried = [&] {
-        if (slack_adapter) slack_adapter->wake_outbox();
-    };
+    dashboard_options.outbox_retried = [&] { outbox.wake_all(); };
     dashboard_options.health = [&] {
         nlohmann::json database{{"ok", setup.database_ok()},
                                 {"engine", config.postgres() ? "postgresql" : "sqlite"}};
@@ -607,7 +617,8 @@ int run_bot(const ConfigResult& loaded, Store& store, const Clock& clock, bool c
     }
     reminder_timer.start();
     bool pruning_stopped = false;
-    asio::co_spawn(io, prune_forever(outbox, pruning_stopped), asio::detached);
+    asio::co_spawn(io, housekeeping_forever(service, store, outbox, pruning_stopped),
+                   asio::detached);
     io.run();
     pruning_stopped = true;
     notifier.stop();

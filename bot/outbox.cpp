@@ -190,6 +190,36 @@ std::optional<Effect> effect_from_json(std::string_view payload) {
 
 Outbox::Outbox(Store& store, const Clock& clock) : store_(store), clock_(clock) {}
 
+std::size_t Outbox::add_chat_sink(const std::string& platform, std::function<void()> wake) {
+    chat_sinks_.insert(platform);
+    if (wake) wakers_[platform] = Waker{++registrations_, std::move(wake)};
+    return registrations_;
+}
+
+std::size_t Outbox::add_notify_sink(const std::string& name, std::function<void()> wake) {
+    notify_sinks_.insert(name);
+    if (wake) wakers_[name] = Waker{++registrations_, std::move(wake)};
+    return registrations_;
+}
+
+void Outbox::wake_written() {
+    const auto written = std::move(written_);
+    written_.clear();
+    for (const auto& sink : written) {
+        if (const auto it = wakers_.find(sink); it != wakers_.end()) it->second.wake();
+    }
+}
+
+void Outbox::forget_waker(std::string_view sink, std::size_t registration) {
+    const auto it = wakers_.find(sink);
+    if (it != wakers_.end() && it->second.registration == registration) wakers_.erase(it);
+}
+
+void Outbox::wake_all() {
+    written_.clear();
+    for (const auto& [sink, waker] : wakers_) waker.wake();
+}
+
 bool Outbox::has_chat_sink(std::string_view platform) const {
     return chat_sinks_.find(platform) != chat_sinks_.end();
 }
@@ -227,6 +257,7 @@ int Outbox::write(const Effect& effect, std::string_view platform, std::int64_t 
         entry.created_at = now;
         entry.next_attempt_at = now;
         store_.add_outbox(entry);
+        written_.insert(sink);
     }
     return static_cast<int>(sinks.size());
 }

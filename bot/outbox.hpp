@@ -1,6 +1,8 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
+#include <map>
 #include <optional>
 #include <set>
 #include <string>
@@ -72,9 +74,17 @@ public:
 
     // Chat platforms whose effects go through the outbox ("slack", "mattermost"), and sinks
     // that take every Notify ("email", "webhook"). Without sinks nothing is written.
-    void add_chat_sink(const std::string& platform) { chat_sinks_.insert(platform); }
-    void add_notify_sink(const std::string& name) { notify_sinks_.insert(name); }
+    // `wake` tells the sink's worker that entries were committed; the number returned names
+    // this registration for forget_waker (a newer worker of the same sink replaces it).
+    std::size_t add_chat_sink(const std::string& platform, std::function<void()> wake = {});
+    std::size_t add_notify_sink(const std::string& name, std::function<void()> wake = {});
     bool has_chat_sink(std::string_view platform) const;
+    // After a commit: wakes the workers of the sinks written to since the last call.
+    void wake_written();
+    // Wakes every worker (an entry was retried from the dashboard).
+    void wake_all();
+    // The worker of that registration is gone: entries wait for the next one to start.
+    void forget_waker(std::string_view sink, std::size_t registration);
 
     // Inside the caller's transaction: one entry per sink that takes `effect`, in the lane of
     // `incident`. `platform` is where the change came from ("" for all chat sinks, as the
@@ -115,6 +125,13 @@ private:
     const Clock& clock_;
     std::set<std::string, std::less<>> chat_sinks_;
     std::set<std::string, std::less<>> notify_sinks_;
+    struct Waker {
+        std::size_t registration = 0;
+        std::function<void()> wake;
+    };
+    std::map<std::string, Waker, std::less<>> wakers_;
+    std::size_t registrations_ = 0;
+    std::set<std::string, std::less<>> written_;
     std::string owner_ = "local";
 };
 

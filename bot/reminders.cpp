@@ -99,6 +99,7 @@ std::vector<Reminder> ReminderService::tick() {
         out.clear();  // rolled back: nothing was recorded, so nothing may be sent
         throw;
     }
+    if (Outbox* outbox = service_.outbox()) outbox->wake_written();
     return out;
 }
 

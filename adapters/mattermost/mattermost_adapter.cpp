@@ -64,6 +64,27 @@ bool name_exists(const ApiResult& r) {
                                r.error.find("already exists") != std::string::npos);
 }
 
+// Why a call failed, as the outbox keeps it: no answer, a 5xx or a 429 (after the REST
+// client's own retries) is tried again later; any other refusal (403, 404, a bad request)
+// stays as it is until someone retries it.
+net::Delivery failure_of(const ApiResult& r, std::string_view what) {
+    std::string error = std::string(what) + ": " + r.describe();
+    if (r.status == 0 || r.status >= 500 || r.status == 429) {
+        return net::Delivery::retry(std::move(error));
+    }
+    return net::Delivery::fail(std::move(error));
+}
+
+net::Delivery delivered_or(const ApiResult& r, std::string_view what) {
+    return r.ok ? net::Delivery::done() : failure_of(r, what);
+}
+
+// The outbox entry's progress record (which steps of an effect are done).
+json progress_of(const OutboxEntry& entry) {
+    json p = json::parse(entry.result, nullptr, false);
+    return p.is_object() ? p : json::object();
+}
+
 // Why registering /incident failed, and what the admin can do about it.
 std::string explain_command_failure(const std::string& what, const ApiResult& r) {
     std::string out = what + " (" + r.describe() + ")";
@@ -100,7 +121,8 @@ std::string websocket_endpoint(const std::string& url) {
 
 MattermostAdapter::MattermostAdapter(asio::any_io_executor executor, net::TlsContext tls,
                                      IncidentService& service, commands::CommandRouter& router,
-                                     MattermostOptions options, net::PlatformObserver* observer)
+                                     Outbox& outbox, MattermostOptions options,
+                                     net::PlatformObserver* observer)
     : executor_(executor),
       tls_(tls),
       service_(service),
@@ -109,16 +131,22 @@ MattermostAdapter::MattermostAdapter(asio::any_io_executor executor, net::TlsCon
       observer_(observer),
       http_(executor, tls, net::HttpClientOptions{options_.api_timeout}),
       api_(executor, http_, options_.url, options_.token, observer),
-      effects_(executor, "mattermost"),
+      outbox_(outbox),
+      outbox_worker_(
+          executor, outbox, std::string(k_platform),
+          [this](OutboxEntry& entry) { return deliver_entry(entry); }, options_.outbox, observer),
       command_token_(options_.command_token),
-      connection_(std::make_shared<Connection>(executor)) {}
+      connection_(std::make_shared<Connection>(executor)) {
+    waker_ = outbox_.add_chat_sink(std::string(k_platform), [this] { outbox_worker_.wake(); });
+}
 
 MattermostAdapter::~MattermostAdapter() {
+    outbox_.forget_waker(k_platform, waker_);
     stop();
 }
 
 void MattermostAdapter::start() {
-    effects_.start();
+    outbox_worker_.start();
     asio::co_spawn(executor_, run_socket(), net::LogStopped{"mattermost: websocket loop"});
 }
 
@@ -126,7 +154,7 @@ void MattermostAdapter::stop() {
     if (stopping_.exchange(true)) return;
     connection_->retry_timer.cancel();
     if (connection_->socket) connection_->socket->abort();
-    effects_.stop();
+    outbox_worker_.stop();
 }
 
 asio::awaitable<void> MattermostAdapter::drain(std::chrono::steady_clock::time_point deadline) {
@@ -138,7 +166,7 @@ asio::awaitable<void> MattermostAdapter::drain(std::chrono::steady_clock::time_p
         spdlog::info("mattermost websocket: closing the connection (shutting down)");
         co_await net::close_for_shutdown(executor_, socket, deadline);
     }
-    co_await effects_.drain(deadline);
+    co_await outbox_worker_.drain(deadline);
 }
 
 json MattermostAdapter::health() const {
@@ -461,18 +489,15 @@ void MattermostAdapter::store_batch(Batch& batch, std::chrono::steady_clock::tim
 }
 
 void MattermostAdapter::store_events(const std::vector<ChatEvent>& events) {
-    std::vector<Effect> effects;
     // A refused event is rolled back alone (handle_event runs in a savepoint); anything
-    // else thrown undoes the whole transaction.
+    // else thrown undoes the whole transaction, outbox entries included.
     service_.batch([&] {
         for (const auto& event : events) {
-            Outcome outcome = service_.handle_event(event);
+            const Outcome outcome = service_.handle_event(event);
             if (!outcome.reply.ok)
                 spdlog::warn("mattermost: event refused: {}", outcome.reply.text);
-            for (auto& effect : outcome.effects) effects.push_back(std::move(effect));
         }
     });
-    for (auto& effect : effects) enqueue(std::move(effect));
 }
 
 asio::awaitable<MattermostAdapter::After> MattermostAdapter::handle_frame(const std::string& text,
@@ -711,9 +736,7 @@ asio::awaitable<net::HttpResponse> MattermostAdapter::handle_http(net::HttpReque
             reply_payload(Reply{false, Reply::Visibility::ephemeral,
                                 "incident-bot could not read this command (no user or channel)."});
     } else {
-        const Outcome outcome = router_.dispatch(*command);
-        for (const auto& effect : outcome.effects) enqueue(effect);
-        reply = reply_payload(outcome.reply);
+        reply = reply_payload(router_.dispatch(*command).reply);
     }
     if (observer_) {
         const std::chrono::duration<double> took = std::chrono::steady_clock::now() - started;
@@ -724,145 +747,210 @@ asio::awaitable<net::HttpResponse> MattermostAdapter::handle_http(net::HttpReque
 
 // ---- effects ----
 
-void MattermostAdapter::enqueue(Effect effect) {
-    effects_.push([this, effect = std::move(effect)] { return execute(effect); });
+void MattermostAdapter::deliver(const Effect& effect) {
+    outbox_.write_now(effect, k_platform);
+    outbox_worker_.wake();
 }
 
-asio::awaitable<void> MattermostAdapter::execute(const Effect& effect) {
-    if (const auto* create = std::get_if<CreateChannel>(&effect)) {
-        co_await create_channel(*create);
-    } else if (const auto* message = std::get_if<PostMessage>(&effect)) {
-        co_await post(*message);
-    } else if (const auto* topic = std::get_if<SetTopic>(&effect)) {
-        const auto inc = service_.find(topic->incident);
-        if (!inc || inc->channel_id.empty() || inc->platform != k_platform) co_return;
-        std::string header = truncate_runes(topic->topic, k_header_runes);
-        co_await api_.patch_channel_header(inc->channel_id, std::move(header));
+asio::awaitable<net::Delivery> MattermostAdapter::deliver_entry(OutboxEntry& entry) {
+    const auto effect = effect_from_json(entry.payload);
+    if (!effect) co_return net::Delivery::fail("this incident-bot cannot read the stored effect");
+    if (const auto* create = std::get_if<CreateChannel>(&*effect)) {
+        co_return co_await create_channel(*create, entry);
     }
+    if (const auto* message = std::get_if<PostMessage>(&*effect)) co_return co_await post(*message);
+    if (const auto* topic = std::get_if<SetTopic>(&*effect)) co_return co_await set_topic(*topic);
+    co_return net::Delivery::done();  // a Notify is for email and webhooks
 }
 
-asio::awaitable<void> MattermostAdapter::create_channel(const CreateChannel& create) {
-    const std::string team = co_await ensure_team();
-    if (team.empty()) {
-        spdlog::error("mattermost: cannot create the channel of {}: {}",
-                      incident_key(create.incident), last_error_);
-        co_return;
+asio::awaitable<net::Delivery> MattermostAdapter::set_topic(const SetTopic& topic) {
+    const auto inc = service_.find(topic.incident);
+    // No channel yet: its creation sets the header of that moment.
+    if (!inc || inc->channel_id.empty() || inc->platform != k_platform) {
+        co_return net::Delivery::done();
     }
-    const auto before = service_.find(create.incident);
-    std::string title = incident_key(create.incident);
-    if (before) title += ": " + before->title;
-    const std::string display = truncate_runes(title, k_display_name_runes);
-    const std::string header = truncate_runes(create.topic, k_header_runes);
-    std::string name = create.name;
-    std::string id;
-    for (int attempt = 2; attempt <= 10 && id.empty(); ++attempt) {
-        const ApiResult r = co_await api_.create_channel(team, name, display, header);
-        if (r.ok && r.body.is_object()) {
-            id = r.body.value("id", std::string());
-            name = r.body.value("name", name);
-        } else if (name_exists(r)) {
+    std::string header = truncate_runes(topic.topic, k_header_runes);
+    const ApiResult r = co_await api_.patch_channel_header(inc->channel_id, std::move(header));
+    co_return delivered_or(r, "PUT channels/patch");
+}
+
+// Each step is recorded in the entry's result once done, so a retry or a restart resumes
+// after it: the channel (created or adopted), the members, the summary.
+asio::awaitable<net::Delivery> MattermostAdapter::create_channel(const CreateChannel& create,
+                                                                 OutboxEntry& entry) {
+    json progress = progress_of(entry);
+    const auto save = [&] {
+        entry.result = progress.dump();
+        outbox_.save(entry);
+    };
+    auto inc = service_.find(create.incident);
+    if (!inc) co_return net::Delivery::fail(incident_key(create.incident) + " does not exist");
+    std::string id = progress.value("channel", std::string());
+    std::string name = progress.value("name", std::string());
+    if (id.empty() && inc->platform == k_platform && !inc->channel_id.empty()) {
+        id = inc->channel_id;  // bound before the process stopped
+        name = inc->channel_name;
+    }
+    if (id.empty()) {
+        const std::string team = co_await ensure_team();
+        if (team.empty()) co_return net::Delivery::retry("no team yet: " + last_error_);
+        const std::string display =
+            truncate_runes(inc->key() + ": " + inc->title, k_display_name_runes);
+        // The header of now: the incident may have changed since it was declared.
+        const std::string header = truncate_runes(service_.topic_for(*inc), k_header_runes);
+        name = create.name;
+        for (int attempt = 2; attempt <= 10 && id.empty(); ++attempt) {
+            const ApiResult r = co_await api_.create_channel(team, name, display, header);
+            if (r.ok && r.body.is_object()) {
+                id = r.body.value("id", std::string());
+                name = r.body.value("name", name);
+                break;
+            }
+            if (!name_exists(r)) co_return failure_of(r, "POST channels");
+            // Created by an earlier attempt whose answer was lost (a crash)? Then it is ours:
+            // made by this bot after this effect was written.
+            const ApiResult found = co_await api_.get_channel_by_name(team, name);
+            if (!found.ok && found.status != 404)
+                co_return failure_of(found, "GET channel by name");
+            const bool ours =
+                found.ok && found.body.is_object() && !bot_user_id_.empty() &&
+                found.body.value("creator_id", std::string()) == bot_user_id_ &&
+                found.body.value("create_at", std::int64_t{0}) >= entry.created_at - 60'000;
+            if (ours) {
+                id = found.body.value("id", std::string());
+                spdlog::info(
+                    "mattermost: adopting ~{} ({}) as the channel of {}: created by an earlier "
+                    "attempt",
+                    name, id, inc->key());
+                break;
+            }
             name = create.name + "-" + std::to_string(attempt);  // an old channel has the name
             spdlog::info("mattermost: channel name taken; trying {}", name);
-        } else {
-            spdlog::error("mattermost POST channels: could not create the channel of {}: {}",
-                          incident_key(create.incident), r.describe());
-            co_return;
         }
+        if (id.empty()) {
+            co_return net::Delivery::fail("POST channels: every name from " + create.name + " to " +
+                                          name + " is taken");
+        }
+        service_.bind_channel(create.incident, std::string(k_platform), id, name);
+        spdlog::info("mattermost: {} has channel ~{} ({})", inc->key(), name, id);
+        progress["channel"] = id;
+        progress["name"] = name;
+        save();
     }
-    if (id.empty()) co_return;
-    service_.bind_channel(create.incident, std::string(k_platform), id, name);
-    spdlog::info("mattermost: {} has channel ~{} ({})", incident_key(create.incident), name, id);
-    for (const auto& who : create.invite) {
-        if (who.id.empty() || who.id == bot_user_id_) continue;
-        co_await api_.add_member(id, who.id);
+    if (!progress.value("invited", false)) {
+        for (const auto& who : create.invite) {
+            if (who.id.empty() || who.id == bot_user_id_) continue;
+            // Adding a member who is already there succeeds: a repeat is harmless.
+            const ApiResult r = co_await api_.add_member(id, who.id);
+            if (!r.ok) co_return failure_of(r, "POST channels/members");
+        }
+        progress["invited"] = true;
+        save();
     }
-    const auto inc = service_.find(create.incident);
-    if (!inc) co_return;
-    // Opened from alerts, nobody is in command until someone takes it.
-    std::string commander = "nobody yet: `/incident role commander`";
-    for (const auto& r : service_.roles(inc->number)) {
-        if (r.role == Role::commander) commander = "@" + r.person.name;
+    inc = service_.find(create.incident);
+    if (!inc) co_return net::Delivery::fail(incident_key(create.incident) + " does not exist");
+    if (!progress.value("summary", false)) {
+        // Opened from alerts, nobody is in command until someone takes it.
+        std::string commander = "nobody yet: `/incident role commander`";
+        for (const auto& r : service_.roles(inc->number)) {
+            if (r.role == Role::commander) commander = "@" + r.person.name;
+        }
+        std::string summary = "#### :rotating_light: " + inc->key() + ": " + inc->title + "\n" +
+                              "**Severity:** " + std::string(to_string(inc->severity)) + " (" +
+                              std::string(describe(inc->severity)) + ") · **State:** " +
+                              std::string(to_string(inc->state)) + " · **Commander:** " +
+                              commander + "\n";
+        if (const std::string link = service_.incident_link(*inc); !link.empty()) {
+            summary += "[Dashboard](" + link + ")\n";
+        }
+        summary +=
+            "`/incident update <text>` informs stakeholders · a line starting with TODO "
+            "becomes an action item · :pushpin: marks a key event · `/incident help` lists "
+            "every command";
+        const ApiResult r = co_await api_.create_post(id, std::move(summary));
+        if (!r.ok) co_return failure_of(r, "POST posts");
+        progress["summary"] = true;
+        save();
     }
-    std::string summary = "#### :rotating_light: " + inc->key() + ": " + inc->title + "\n" +
-                          "**Severity:** " + std::string(to_string(inc->severity)) + " (" +
-                          std::string(describe(inc->severity)) + ") · **State:** " +
-                          std::string(to_string(inc->state)) + " · **Commander:** " + commander +
-                          "\n";
-    if (const std::string link = service_.incident_link(*inc); !link.empty()) {
-        summary += "[Dashboard](" + link + ")\n";
-    }
-    summary +=
-        "`/incident update <text>` informs stakeholders · a line starting with TODO "
-        "becomes an action item · :pushpin: marks a key event · `/incident help` lists "
-        "every command";
-    co_await api_.create_post(id, std::move(summary));
+    co_return net::Delivery::done();
 }
 
-asio::awaitable<void> MattermostAdapter::post(const PostMessage& message) {
-    std::string channel;
+asio::awaitable<net::Delivery> MattermostAdapter::post(const PostMessage& message) {
+    ChannelLookup channel;
     const bool direct = std::holds_alternative<ToUser>(message.to);
-    if (const auto* c = std::get_if<ToChannel>(&message.to)) channel = c->channel_id;
+    if (const auto* c = std::get_if<ToChannel>(&message.to)) channel.id = c->channel_id;
     if (const auto* i = std::get_if<ToIncident>(&message.to)) {
         const auto inc = service_.find(i->number);
-        if (inc && inc->platform == k_platform) channel = inc->channel_id;
+        if (!inc || inc->platform != k_platform) {
+            co_return net::Delivery::fail(incident_key(i->number) + " has no Mattermost channel");
+        }
+        // Its creation comes first in the same lane; until it is done, wait.
+        if (inc->channel_id.empty())
+            co_return net::Delivery::retry(inc->key() + " has no channel yet");
+        channel.id = inc->channel_id;
     }
-    if (std::holds_alternative<ToAnnouncements>(message.to))
+    if (std::holds_alternative<ToAnnouncements>(message.to)) {
         channel = co_await announce_channel_id();
-    if (const auto* u = std::get_if<ToUser>(&message.to))
-        channel = co_await direct_channel_id(u->who.id);
-    if (channel.empty()) {
-        spdlog::error("mattermost: no channel to post to; message dropped: {:.80}", message.text);
-        co_return;
     }
+    if (const auto* u = std::get_if<ToUser>(&message.to)) {
+        channel = co_await direct_channel_id(u->who.id);
+    }
+    if (channel.id.empty()) co_return channel.failure;
     const std::string text = truncate_runes(markdown_from_mrkdwn(message.text), k_post_runes);
-    const ApiResult r = co_await api_.create_post(channel, text);
+    ApiResult r = co_await api_.create_post(channel.id, text);
     if (!r.ok && r.status == 403 && !direct && !bot_user_id_.empty()) {
         // Not a member of that channel: join it, then post once more.
-        const ApiResult joined = co_await api_.add_member(channel, bot_user_id_);
-        if (joined.ok) co_await api_.create_post(channel, text);
+        const ApiResult joined = co_await api_.add_member(channel.id, bot_user_id_);
+        if (!joined.ok) co_return failure_of(joined, "POST channels/members");
+        r = co_await api_.create_post(channel.id, text);
     }
+    co_return delivered_or(r, "POST posts");
 }
 
-asio::awaitable<std::string> MattermostAdapter::announce_channel_id() {
-    if (!announce_id_.empty()) co_return announce_id_;
+asio::awaitable<MattermostAdapter::ChannelLookup> MattermostAdapter::announce_channel_id() {
+    if (!announce_id_.empty()) co_return ChannelLookup{announce_id_, {}};
     const std::string team = co_await ensure_team();
-    if (team.empty()) co_return announce_id_;
+    if (team.empty())
+        co_return ChannelLookup{{}, net::Delivery::retry("no team yet: " + last_error_)};
     const std::string name = channel_name_of(options_.announce_channel);
     if (name.empty()) {
-        spdlog::error("mattermost: INCIDENT_BOT_ANNOUNCE_CHANNEL `{}` is not a channel name",
-                      options_.announce_channel);
-        co_return announce_id_;
+        co_return ChannelLookup{
+            {},
+            net::Delivery::fail("INCIDENT_BOT_ANNOUNCE_CHANNEL `" + options_.announce_channel +
+                                "` is not a channel name")};
     }
     const ApiResult found = co_await api_.get_channel_by_name(team, name);
     if (found.ok && found.body.is_object()) {
         announce_id_ = found.body.value("id", std::string());
         if (!bot_user_id_.empty()) co_await api_.add_member(announce_id_, bot_user_id_);
-        co_return announce_id_;
+        co_return ChannelLookup{announce_id_, {}};
     }
-    if (found.status != 404) co_return announce_id_;  // logged by the API; tried again next time
+    if (found.status != 404) co_return ChannelLookup{{}, failure_of(found, "GET channel by name")};
     const std::string purpose = "Incident announcements from incident-bot";
     const ApiResult created = co_await api_.create_channel(team, name, name, purpose);
-    if (created.ok && created.body.is_object()) {
-        announce_id_ = created.body.value("id", std::string());
-        spdlog::info("mattermost POST channels: created the announcement channel ~{}", name);
-    } else {
-        spdlog::error(
-            "mattermost POST channels: announcement channel ~{} not found and not created: {}",
-            name, created.describe());
+    if (!created.ok || !created.body.is_object()) {
+        co_return ChannelLookup{{},
+                                failure_of(created, "POST channels (announcements ~" + name + ")")};
     }
-    co_return announce_id_;
+    announce_id_ = created.body.value("id", std::string());
+    spdlog::info("mattermost POST channels: created the announcement channel ~{}", name);
+    co_return ChannelLookup{announce_id_, {}};
 }
 
-asio::awaitable<std::string> MattermostAdapter::direct_channel_id(const std::string& user_id) {
+asio::awaitable<MattermostAdapter::ChannelLookup> MattermostAdapter::direct_channel_id(
+    const std::string& user_id) {
     if (const auto it = direct_channels_.find(user_id); it != direct_channels_.end()) {
-        co_return it->second;
+        co_return ChannelLookup{it->second, {}};
     }
-    std::string id;
-    if (bot_user_id_.empty() || user_id.empty()) co_return id;
+    if (user_id.empty()) co_return ChannelLookup{{}, net::Delivery::fail("no user to message")};
+    if (bot_user_id_.empty())
+        co_return ChannelLookup{{}, net::Delivery::retry("not signed in yet")};
     const ApiResult r = co_await api_.direct_channel(bot_user_id_, user_id);
+    std::string id;
     if (r.ok && r.body.is_object()) id = r.body.value("id", std::string());
-    if (!id.empty()) direct_channels_[user_id] = id;
-    co_return id;
+    if (id.empty()) co_return ChannelLookup{{}, failure_of(r, "POST channels/direct")};
+    direct_channels_[user_id] = id;
+    co_return ChannelLookup{id, {}};
 }
 
 }  // namespace incident::mattermost

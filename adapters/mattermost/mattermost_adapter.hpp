@@ -16,13 +16,14 @@
 #include "adapters/mattermost/decode.hpp"
 #include "adapters/mattermost/rest_api.hpp"
 #include "adapters/net/backoff.hpp"
-#include "adapters/net/effect_queue.hpp"
 #include "adapters/net/http_client.hpp"
 #include "adapters/net/http_types.hpp"
 #include "adapters/net/observer.hpp"
+#include "adapters/net/outbox_worker.hpp"
 #include "adapters/net/tls_context.hpp"
 #include "adapters/net/websocket_types.hpp"
 #include "bot/incident_service.hpp"
+#include "bot/outbox.hpp"
 #include "commands/router.hpp"
 
 namespace incident::net {
@@ -44,17 +45,20 @@ struct MattermostOptions {
     net::WebSocketOptions websocket;
     std::chrono::milliseconds api_timeout{10'000};
     bool register_command = true;
+    net::OutboxWorkerOptions outbox;  // retries of effects that did not go through
 };
 
 // Mattermost through its WebSocket (events), outgoing slash commands over HTTP and the
 // REST API v4 (everything the bot does). Every event is stored before anything else
-// happens; effects run afterwards, in order, on one worker. A lost socket is resumed with
-// its connection id and event sequence so the server replays what was missed; when the
-// server cannot, the incident channels are re-read over REST.
+// happens. The effects it causes are written into `outbox` (sink "mattermost") in the same
+// transaction and delivered afterwards by an outbox worker: in order per incident, retried
+// while the server is unreachable, kept as failed when it refuses them. A lost socket is resumed
+// with its connection id and event sequence so the server replays what was missed; when the server
+// cannot, the incident channels are re-read over REST.
 class MattermostAdapter {
 public:
     MattermostAdapter(boost::asio::any_io_executor executor, net::TlsContext tls,
-                      IncidentService& service, commands::CommandRouter& router,
+                      IncidentService& service, commands::CommandRouter& router, Outbox& outbox,
                       MattermostOptions options, net::PlatformObserver* observer = nullptr);
     ~MattermostAdapter();
     MattermostAdapter(const MattermostAdapter&) = delete;
@@ -65,12 +69,12 @@ public:
     void start();
     void stop();
     // Graceful shutdown, before stop(): takes no new events (HTTP requests get 503), lets
-    // the event being stored finish, closes the WebSocket with a close frame, and runs
-    // queued effects until none is left or `deadline` passes.
+    // the event being stored finish, closes the WebSocket with a close frame, and delivers
+    // pending effects until none is due or `deadline` passes (the rest waits in the outbox).
     boost::asio::awaitable<void> drain(std::chrono::steady_clock::time_point deadline);
     bool draining() const { return draining_; }
-    // An effect that did not come from a Mattermost event (reminders, digests).
-    void deliver(Effect effect) { enqueue(std::move(effect)); }
+    // An effect that is not in the outbox yet: written into it, then delivered like the others.
+    void deliver(const Effect& effect);
 
     // POST /mattermost/command (GET too, for commands registered with method G).
     boost::asio::awaitable<net::HttpResponse> handle_http(net::HttpRequest request);
@@ -79,8 +83,8 @@ public:
     nlohmann::json health() const;
     bool socket_connected() const { return connected_; }
     RestApi& api() { return api_; }
-    // Effects queued but not yet executed (tests wait for 0).
-    std::size_t pending_effects() const { return effects_.pending(); }
+    // Effects pending in the outbox (tests wait for 0).
+    std::size_t pending_effects() const { return outbox_worker_.pending(); }
     // The next server event seq expected on this connection.
     std::int64_t next_sequence() const { return next_seq_; }
 
@@ -112,18 +116,24 @@ private:
     boost::asio::awaitable<std::optional<ChatEvent>> process_event(const Frame& frame);
     boost::asio::awaitable<std::optional<ChatEvent>> prepare_event(ChatEvent event,
                                                                    const std::string& sender_name);
-    // Stores `events` in one transaction; effects are queued only once it committed.
+    // Stores `events` in one transaction, with the outbox entries of their effects.
     void store_events(const std::vector<ChatEvent>& events);
     boost::asio::awaitable<void> resync();
     boost::asio::awaitable<std::string> display_name(const std::string& user_id,
                                                      const std::string& fallback);
 
-    boost::asio::awaitable<void> execute(const Effect& effect);
-    boost::asio::awaitable<void> create_channel(const CreateChannel& create);
-    boost::asio::awaitable<void> post(const PostMessage& post);
-    boost::asio::awaitable<std::string> announce_channel_id();
-    boost::asio::awaitable<std::string> direct_channel_id(const std::string& user_id);
-    void enqueue(Effect effect);
+    // A channel id, or why there is none yet.
+    struct ChannelLookup {
+        std::string id;
+        net::Delivery failure;
+    };
+    boost::asio::awaitable<net::Delivery> deliver_entry(OutboxEntry& entry);
+    boost::asio::awaitable<net::Delivery> create_channel(const CreateChannel& create,
+                                                         OutboxEntry& entry);
+    boost::asio::awaitable<net::Delivery> post(const PostMessage& post);
+    boost::asio::awaitable<net::Delivery> set_topic(const SetTopic& topic);
+    boost::asio::awaitable<ChannelLookup> announce_channel_id();
+    boost::asio::awaitable<ChannelLookup> direct_channel_id(const std::string& user_id);
 
     boost::asio::any_io_executor executor_;
     net::TlsContext tls_;
@@ -134,7 +144,9 @@ private:
     net::HttpClient http_;
     RestApi api_;
 
-    net::EffectQueue effects_;
+    Outbox& outbox_;
+    net::OutboxWorker outbox_worker_;
+    std::size_t waker_ = 0;  // the outbox's registration of outbox_worker_
 
     std::string bot_user_id_;
     std::string bot_username_;

@@ -118,10 +118,11 @@ SlackAdapter::SlackAdapter(asio::any_io_executor executor, net::TlsContext tls,
           executor, outbox, std::string(k_platform),
           [this](OutboxEntry& entry) { return deliver_entry(entry); }, options_.outbox, observer),
       connection_(std::make_shared<Connection>(executor)) {
-    outbox_.add_chat_sink(std::string(k_platform));
+    waker_ = outbox_.add_chat_sink(std::string(k_platform), [this] { outbox_worker_.wake(); });
 }
 
 SlackAdapter::~SlackAdapter() {
+    outbox_.forget_waker(k_platform, waker_);
     stop();
 }
 

@@ -145,6 +145,7 @@ private:
     Outbox& outbox_;
     net::EffectQueue effects_;  // replies to buttons
     net::OutboxWorker outbox_worker_;
+    std::size_t waker_ = 0;  // the outbox's registration of outbox_worker_
     std::map<std::string, std::string> names_;
     std::string announce_id_;
     std::string bot_user_id_;

@@ -325,10 +325,15 @@ FakeMattermost::Channel* FakeMattermost::channel_by_name(const std::string& team
 }
 
 json FakeMattermost::channel_json(const Channel& c) const {
-    return json{{"id", c.id},         {"team_id", c.team_id},
-                {"name", c.name},     {"display_name", c.display_name},
-                {"header", c.header}, {"type", c.type},
-                {"create_at", clock}, {"delete_at", 0}};
+    return json{{"id", c.id},
+                {"team_id", c.team_id},
+                {"name", c.name},
+                {"display_name", c.display_name},
+                {"header", c.header},
+                {"type", c.type},
+                {"create_at", clock},
+                {"delete_at", 0},
+                {"creator_id", c.creator_id}};
 }
 
 std::string FakeMattermost::command_body(const std::string& channel_id, const std::string& user_id,
@@ -424,6 +429,11 @@ net::HttpResponse FakeMattermost::api(const net::HttpRequest& request) {
         --it->second;
         return error(500, "app.fake.internal", "internal server error");
     }
+    if (auto it = forbidden.find(key); it != forbidden.end() && it->second > 0) {
+        --it->second;
+        return error(403, "api.context.permissions.app_error",
+                     "You do not have the appropriate permissions.");
+    }
     if (auto it = rate_limit.find(key); it != rate_limit.end() && it->second > 0) {
         --it->second;
         net::HttpResponse r = net::HttpResponse::text(429, "limit exceeded\n");
@@ -510,7 +520,8 @@ net::HttpResponse FakeMattermost::api(const net::HttpRequest& request) {
                                body.value("display_name", ""),
                                body.value("header", ""),
                                body.value("type", "O"),
-                               {bot_user_id}};
+                               {bot_user_id},
+                               bot_user_id};
         return reply(201, channel_json(channels[id]));
     }
     if (m == "POST" && n == 2 && seg[0] == "channels" && seg[1] == "direct") {

@@ -100,6 +100,8 @@ public:
     bool rate_limit_with_reset_header = false;  // X-Ratelimit-Reset only, no Retry-After
     // Keyed like rate_limit: how many HTTP 500s to answer next.
     std::map<std::string, int> server_errors;
+    // Keyed like rate_limit: how many 403s (no permission: the server refuses) to answer next.
+    std::map<std::string, int> forbidden;
     // Keyed like rate_limit: how many requests to leave unanswered for `stall_for` (then
     // 504, unprocessed: the client has given up by then).
     std::map<std::string, int> stalls;
@@ -120,6 +122,7 @@ public:
     struct Channel {
         std::string id, team_id, name, display_name, header, type;
         std::set<std::string> members;
+        std::string creator_id;  // who created it through the API ("" for set-up channels)
     };
     std::map<std::string, Channel> channels;
     std::map<std::string, nlohmann::json> posts;

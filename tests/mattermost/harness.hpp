@@ -54,6 +54,7 @@ struct MattermostHarness {
     std::unique_ptr<Clock> clock;
     ManualClock* manual = nullptr;
     std::unique_ptr<IncidentService> service;
+    std::unique_ptr<Outbox> outbox;
     std::unique_ptr<commands::CommandRouter> router;
     std::unique_ptr<mattermost::MattermostAdapter> adapter;
     std::unique_ptr<net::HttpServer> bot_server;
@@ -69,6 +70,8 @@ struct MattermostHarness {
         }
         service = std::make_unique<IncidentService>(store, *clock,
                                                     ServiceOptions{"https://bot.example.com"});
+        outbox = std::make_unique<Outbox>(store, *clock);
+        service->use_outbox(*outbox);
         router = std::make_unique<commands::CommandRouter>(*service);
         commands::register_builtin_commands(*router);
         std::optional<net::TlsContext> tls_client;
@@ -98,6 +101,8 @@ struct MattermostHarness {
         options_.public_url = bot_url() + "/";
         options_.reconnect = {std::chrono::milliseconds(20), std::chrono::milliseconds(200),
                               net::Jitter::full};
+        options_.outbox.backoff_base = std::chrono::milliseconds(20);
+        options_.outbox.backoff_cap = std::chrono::milliseconds(200);
         if (o.ping_interval.count() > 0) {
             options_.websocket.ping_interval = o.ping_interval;
             options_.websocket.dead_after = 2 * o.ping_interval;
@@ -107,8 +112,8 @@ struct MattermostHarness {
 
     // Another bot process on the same database and server (a restart).
     std::unique_ptr<mattermost::MattermostAdapter> make_adapter() {
-        auto made = std::make_unique<mattermost::MattermostAdapter>(io.get_executor(), *tls_client_,
-                                                                    *service, *router, options_);
+        auto made = std::make_unique<mattermost::MattermostAdapter>(
+            io.get_executor(), *tls_client_, *service, *router, *outbox, options_);
         made->api().set_retry_policy(3, std::chrono::milliseconds(20));
         return made;
     }

@@ -1,0 +1,17 @@
+#pragma once
+
+#include <cstddef>
+
+namespace incident {
+
+class IncidentService;
+class Outbox;
+class Store;
+
+// Repairs what no pending effect will: an open incident on a platform the outbox serves
+// that has no channel, and no channel creation pending or failed (declared by a version
+// that kept effects in memory and stopped before making it, or whose entry was removed),
+// gets its channel creation queued again. Returns how many were queued; wakes the workers.
+std::size_t requeue_missing_channels(IncidentService& service, Store& store, Outbox& outbox);
+
+}  // namespace incident

@@ -1,0 +1,128 @@
+#include <doctest/doctest.h>
+
+#include "bot/outbox.hpp"
+#include "bot/reconcile.hpp"
+#include "fixture.hpp"
+
+// The outbox seen from the domain: entries written with the change, workers woken only
+// after it committed, and incidents left without a channel repaired.
+using namespace incident;
+using incident::testing::Bot;
+
+namespace {
+
+// A bot whose effects for the platform "test" go through an outbox, as Slack's do.
+struct OutboxBot {
+    Bot bot;
+    Outbox outbox{bot.store, bot.clock};
+    int wakes = 0;
+    int requests = 0;
+
+    OutboxBot() {
+        outbox.add_chat_sink("test", [this] { ++wakes; });
+        bot.service.use_outbox(outbox);
+    }
+
+    // A command whose effects stay in the outbox: no worker delivers them here.
+    Outcome command(const std::string& text, const std::string& channel = "general") {
+        CommandRequest request{"out-" + std::to_string(++requests), "test", channel,        channel,
+                               Actor{"U-alice", "alice"},           text,   bot.clock.now()};
+        return bot.router.dispatch(request);
+    }
+
+    std::vector<OutboxEntry> creations() {
+        std::vector<OutboxEntry> out;
+        for (const auto& e : outbox.pending("test")) {
+            if (e.kind == "create_channel") out.push_back(e);
+        }
+        return out;
+    }
+};
+
+}  // namespace
+
+TEST_CASE("outbox: a declare's effects are written with it, and its sink is woken once") {
+    OutboxBot b;
+    REQUIRE(b.command("declare sev2 Checkout down").reply.ok);
+    const auto pending = b.outbox.pending("test");
+    REQUIRE(pending.size() >= 2);
+    CHECK(pending[0].kind == "create_channel");
+    CHECK(pending[0].incident == 1);
+    CHECK(b.wakes == 1);
+    // Nothing new written: nobody to wake.
+    b.outbox.wake_written();
+    CHECK(b.wakes == 1);
+}
+
+TEST_CASE("outbox: a refused command writes nothing and wakes nobody") {
+    OutboxBot b;
+    REQUIRE(b.command("declare sev2 Checkout down").reply.ok);
+    const std::size_t before = b.outbox.pending("test").size();
+    const int wakes = b.wakes;
+    // Not an incident channel: refused, rolled back.
+    CHECK_FALSE(b.command("status mitigated", "general").reply.ok);
+    CHECK(b.outbox.pending("test").size() == before);
+    CHECK(b.wakes == wakes);
+}
+
+TEST_CASE("outbox: an open incident without a channel or a pending creation gets one again") {
+    OutboxBot b;
+    REQUIRE(b.command("declare sev2 Checkout down").reply.ok);
+    // Its creation is still pending: nothing to repair.
+    CHECK(requeue_missing_channels(b.bot.service, b.bot.store, b.outbox) == 0);
+    REQUIRE(b.creations().size() == 1);
+
+    // The entry is gone (delivered before a crash that lost the binding, or pruned).
+    OutboxEntry lost = b.creations().front();
+    lost.status = OutboxStatus::delivered;
+    lost.done_at = b.bot.clock.now();
+    b.outbox.save(lost);
+    const int wakes = b.wakes;
+    CHECK(requeue_missing_channels(b.bot.service, b.bot.store, b.outbox) == 1);
+    CHECK(b.wakes == wakes + 1);
+    const auto again = b.creations();
+    REQUIRE(again.size() == 1);
+    CHECK(again[0].incident == 1);
+    const auto effect = effect_from_json(again[0].payload);
+    REQUIRE(effect);
+    const auto& create = std::get<CreateChannel>(*effect);
+    CHECK(create.name == b.bot.service.find(1)->channel_name);
+    REQUIRE(create.invite.size() == 1);
+    CHECK(create.invite[0].id == "U-alice");
+    CHECK(create.topic.find("SEV2") != std::string::npos);
+    // Queued once: the next pass finds it pending.
+    CHECK(requeue_missing_channels(b.bot.service, b.bot.store, b.outbox) == 0);
+
+    // A failed creation is left to the operator's Retry.
+    OutboxEntry refused = again[0];
+    refused.status = OutboxStatus::failed;
+    refused.done_at = b.bot.clock.now();
+    b.outbox.save(refused);
+    CHECK(requeue_missing_channels(b.bot.service, b.bot.store, b.outbox) == 0);
+}
+
+TEST_CASE("outbox: incidents with a channel, not open, or on a platform without outbox are left") {
+    OutboxBot b;
+    REQUIRE(b.command("declare sev2 Has a channel").reply.ok);
+    b.bot.service.bind_channel(1, "test", "C1", "inc-1-has-a-channel");
+    REQUIRE(b.command("declare sev3 Resolved already").reply.ok);
+    b.bot.service.bind_channel(2, "test", "C2", "inc-2-resolved-already");
+    REQUIRE(b.command("resolve fixed", "C2").reply.ok);
+    b.bot.service.bind_channel(2, "test", "", "inc-2-resolved-already");
+    // Declared where the outbox does not deliver (the console).
+    const CommandRequest console{"console-1",
+                                 "console",
+                                 "console",
+                                 "console",
+                                 Actor{"U-bob", "bob"},
+                                 "declare sev4 On the console",
+                                 b.bot.clock.now()};
+    REQUIRE(b.bot.router.dispatch(console).reply.ok);
+    for (auto entry : b.outbox.pending("test")) {
+        entry.status = OutboxStatus::delivered;
+        entry.done_at = b.bot.clock.now();
+        b.outbox.save(entry);
+    }
+    CHECK(requeue_missing_channels(b.bot.service, b.bot.store, b.outbox) == 0);
+    CHECK(b.creations().empty());
+}
