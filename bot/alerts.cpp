@@ -62,6 +62,14 @@ Alert* find_known(std::vector<Alert>& known, const Alert& alert) {
     return nullptr;
 }
 
+// A DomainError rolled everything back: report nothing as done.
+AlertIntakeResult rolled_back(AlertIntakeResult result) {
+    if (result.outcome.reply.ok) return result;
+    AlertIntakeResult failed;
+    failed.outcome = std::move(result.outcome);
+    return failed;
+}
+
 }  // namespace
 
 Severity severity_from_label(std::string_view value) {
@@ -116,20 +124,51 @@ std::optional<Timestamp> acknowledged_at(const Incident& incident,
 AlertIntake::AlertIntake(IncidentService& service, Store& store, AlertOptions options)
     : service_(service), store_(store), options_(std::move(options)) {}
 
+// The group's newest incident, or the incident it was merged into.
+std::optional<Incident> AlertIntake::group_incident(const std::string& source,
+                                                    const std::string& group_key,
+                                                    std::optional<Incident>* latest) {
+    std::optional<Incident> found;
+    if (const auto number = store_.alert_group_incident(source, group_key)) {
+        found = store_.incident(*number);
+    }
+    if (latest) *latest = found;
+    for (int hops = 0; found && found->state == State::merged && found->merged_into && hops < 16;
+         ++hops) {
+        found = store_.incident(*found->merged_into);
+    }
+    return found;
+}
+
+AlertIntakeResult AlertIntake::annotate(const AlertEvent& e) {
+    AlertIntakeResult result;
+    result.outcome = service_.execute("", [&] {
+        const auto incident = group_incident(e.source, e.group_key);
+        if (!incident) {
+            result.note = "no incident: nothing of this group was received before";
+            return Reply{};
+        }
+        result.incident = incident->number;
+        const std::string text = truncate_utf8(e.text, k_max_entry);
+        if (!service_.add_key_event(*incident, EntryKind::alert, system_actor(e.source),
+                                    service_.now(), text, "event:" + e.source + ":" + e.event_id)) {
+            result.note = "nothing new: the event was received before";
+            return Reply{};
+        }
+        if (incident->is_open()) {
+            service_.queue(PostMessage{ToIncident{incident->number}, "📟 " + text});
+        }
+        return Reply{};
+    });
+    return rolled_back(std::move(result));
+}
+
 AlertIntakeResult AlertIntake::receive(const AlertNotification& n) {
     AlertIntakeResult result;
     result.outcome = service_.execute("", [&] {
         const Timestamp now = service_.now();
-        // The group's newest incident, and the incident it was merged into if it was.
         std::optional<Incident> latest;
-        if (const auto number = store_.alert_group_incident(n.source, n.group_key)) {
-            latest = store_.incident(*number);
-        }
-        std::optional<Incident> target = latest;
-        for (int hops = 0;
-             target && target->state == State::merged && target->merged_into && hops < 16; ++hops) {
-            target = store_.incident(*target->merged_into);
-        }
+        std::optional<Incident> target = group_incident(n.source, n.group_key, &latest);
         std::vector<Alert> known;
         if (latest) known = store_.alerts(latest->number);
         if (target && latest && target->number != latest->number) {
@@ -178,12 +217,7 @@ AlertIntakeResult AlertIntake::receive(const AlertNotification& n) {
         }
         return Reply{};
     });
-    if (!result.outcome.reply.ok) {  // rolled back: report nothing as done
-        Outcome failed = std::move(result.outcome);
-        result = AlertIntakeResult{};
-        result.outcome = std::move(failed);
-    }
-    return result;
+    return rolled_back(std::move(result));
 }
 
 Incident AlertIntake::open(const AlertNotification& n, const std::vector<const Alert*>& firing,
@@ -191,7 +225,9 @@ Incident AlertIntake::open(const AlertNotification& n, const std::vector<const A
     Severity severity = Severity::sev5;
     Timestamp detected = now;
     for (const Alert* alert : firing) {
-        severity = std::min(severity, severity_from_label(value_of(alert->labels, "severity")));
+        std::string label = value_of(alert->labels, "severity");
+        if (label.empty()) label = value_of(alert->labels, "priority");
+        severity = std::min(severity, severity_from_label(label));
         detected = std::min(detected, alert->starts_at);
     }
     DeclareOptions how;

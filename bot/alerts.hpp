@@ -25,6 +25,17 @@ struct AlertNotification {
     std::vector<Alert> alerts;
 };
 
+// Something a source says about a group that is not an alert (PagerDuty: acknowledged, a
+// new priority, a note). `event_id` is the source's delivery id: the same id twice is one
+// event.
+struct AlertEvent {
+    std::string source;
+    std::string group_key;
+    std::string event_id;
+    std::string text;
+    Timestamp at = 0;
+};
+
 struct AlertOptions {
     // The chat platform whose channels incidents opened from alerts get.
     std::string platform = "console";
@@ -43,7 +54,7 @@ struct AlertIntakeResult {
     Outcome outcome;   // effects to deliver; a DomainError's reply when !outcome.reply.ok
 };
 
-// The `severity` label (or PagerDuty's P1-P5 priority) as an incident severity: critical ->
+// The `severity` label (or PagerDuty's P1-P5 `priority`) as an incident severity: critical ->
 // SEV1; high, error, major, page -> SEV2; warning, minor -> SEV3; low, info -> SEV4; anything
 // else SEV3.
 Severity severity_from_label(std::string_view value);
@@ -67,8 +78,13 @@ public:
     // Everything a notification changes is stored in one transaction before this returns;
     // a storage failure throws and stores nothing (the source should retry).
     AlertIntakeResult receive(const AlertNotification& notification);
+    // An `alert` entry on the group's incident (once per event id), posted to its channel
+    // while it is open; nothing when the group has no incident.
+    AlertIntakeResult annotate(const AlertEvent& event);
 
 private:
+    std::optional<Incident> group_incident(const std::string& source, const std::string& group_key,
+                                           std::optional<Incident>* latest = nullptr);
     void record_new(Incident& incident, Alert alert, Timestamp now, AlertIntakeResult& result);
     void record_resolved(const Incident& incident, Alert& known, const Alert& update, Timestamp now,
                          AlertIntakeResult& result);

@@ -279,6 +279,9 @@ std::optional<bool> parse_bool(std::string_view text) {
 
 void load_alerts(const EnvLookup& env, Config& c, std::vector<std::string>& errors) {
     if (const auto value = env("INCIDENT_BOT_ALERTS_TOKEN")) c.alerts_token = trim(*value);
+    if (const auto value = env("INCIDENT_BOT_PAGERDUTY_WEBHOOK_SECRET")) {
+        c.pagerduty_webhook_secret = trim(*value);
+    }
     // Never echoed: a pasted token must not reach a log line.
     if (c.alerts_token.find_first_of(" \t") != std::string::npos) {
         errors.push_back(
@@ -353,6 +356,7 @@ constexpr std::string_view k_keys[] = {
     "INCIDENT_BOT_STAKEHOLDER_EMAILS",
     "INCIDENT_BOT_ALERTS_TOKEN",
     "INCIDENT_BOT_ALERTS_AUTO_RESOLVE",
+    "INCIDENT_BOT_PAGERDUTY_WEBHOOK_SECRET",
     "INCIDENT_BOT_REMIND_STATUS_SEV1_SECONDS",
     "INCIDENT_BOT_REMIND_STATUS_SEV2_SECONDS",
     "INCIDENT_BOT_REMIND_STATUS_SEV3_SECONDS",
@@ -642,7 +646,7 @@ std::vector<std::string> Config::secrets() const {
     for (const std::string* s :
          {&dashboard_token, &slack_bot_token, &slack_app_token, &slack_signing_secret,
           &mattermost_token, &mattermost_command_token, &webhook_secret, &smtp_password,
-          &alerts_token}) {
+          &alerts_token, &pagerduty_webhook_secret}) {
         if (!s->empty()) out.push_back(*s);
     }
     // The whole connection string, and its password alone wherever libpq or a person
@@ -685,8 +689,11 @@ std::string Config::describe() const {
     out += "socket liveness: dead after " + std::to_string(socket_dead_after_seconds) +
            "s of silence\n";
     out += "alerts: " +
-           (alerts_enabled() ? std::string("POST /alerts/alertmanager (token set)")
-                             : std::string("disabled (INCIDENT_BOT_ALERTS_TOKEN not set)")) +
+           (alerts_enabled() ? std::string("/alerts/alertmanager and /alerts/grafana (token set)")
+                             : std::string("Alertmanager and Grafana disabled (no token)")) +
+           ", PagerDuty " +
+           (pagerduty_webhook_secret.empty() ? std::string("disabled")
+                                             : std::string("/alerts/pagerduty (secret set)")) +
            ", auto-resolve " + (alerts_auto_resolve ? "on" : "off") + "\n";
     out +=
         "logs: " + log_format + (log_level.empty() ? std::string() : ", level " + log_level) + "\n";

@@ -51,6 +51,8 @@ struct Config {
     // an incident resolves itself when every alert of its group is resolved.
     std::string alerts_token;
     bool alerts_auto_resolve = false;
+    // The signing secret of /alerts/pagerduty (PagerDuty v3 webhooks).
+    std::string pagerduty_webhook_secret;
 
     std::string log_format = "text";  // text | json
     std::string log_level;            // empty: info, or SPDLOG_LEVEL

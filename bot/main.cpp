@@ -87,8 +87,8 @@ constexpr const char* k_usage =
     "SLACK_BOT_TOKEN, SLACK_APP_TOKEN, SLACK_SIGNING_SECRET, SLACK_API_URL, MATTERMOST_URL,\n"
     "MATTERMOST_TOKEN, MATTERMOST_TEAM, MATTERMOST_COMMAND_TOKEN, INCIDENT_BOT_WEBHOOK_*,\n"
     "INCIDENT_BOT_SMTP_*, INCIDENT_BOT_STAKEHOLDER_EMAILS, INCIDENT_BOT_ALERTS_*,\n"
-    "INCIDENT_BOT_REMIND_* (see README.md\n"
-    "and deploy/incident-bot.conf.example).\n"
+    "INCIDENT_BOT_PAGERDUTY_WEBHOOK_SECRET, INCIDENT_BOT_REMIND_* (see README.md and\n"
+    "deploy/incident-bot.conf.example).\n"
     "SIGTERM or SIGINT stops the bot gracefully: no new events, what is in flight is stored\n"
     "and acknowledged, queued messages get up to 5 s, and it exits within 10 s.\n";
 
@@ -466,7 +466,8 @@ int run_bot(const ConfigResult& loaded, Store& store, const Clock& clock, bool c
     alert_options.auto_resolve = config.alerts_auto_resolve;
     AlertIntake alert_intake(service, store, alert_options);
     alerts::AlertRoutes alert_routes(
-        alert_intake, alerts::AlertRouteOptions{config.alerts_token},
+        alert_intake,
+        alerts::AlertRouteOptions{config.alerts_token, config.pagerduty_webhook_secret},
         [&](const Effect& effect) { deliver_to(alert_options.platform, effect, true); });
 
     SetupChecks setup(io.get_executor(), *tls, loaded);

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "adapters/alerts/alertmanager.hpp"
+#include "adapters/alerts/pagerduty.hpp"
 
 namespace incident::alerts {
 
@@ -13,7 +14,7 @@ namespace {
 
 using nlohmann::json;
 
-web::WebResponse answer(int status, json body) {
+web::WebResponse respond(int status, json body) {
     web::WebResponse res;
     res.status = status;
     res.content_type = "application/json";
@@ -22,7 +23,7 @@ web::WebResponse answer(int status, json body) {
 }
 
 web::WebResponse error(int status, const std::string& message) {
-    return answer(status, json{{"ok", false}, {"error", message}});
+    return respond(status, json{{"ok", false}, {"error", message}});
 }
 
 std::string path_of(const std::string& target) {
@@ -32,6 +33,13 @@ std::string path_of(const std::string& target) {
 std::string header(const web::WebRequest& request, const std::string& name) {
     const auto it = request.headers.find(name);
     return it == request.headers.end() ? std::string() : it->second;
+}
+
+std::optional<web::WebResponse> refuse_method(const web::WebRequest& request) {
+    if (request.method == "POST") return std::nullopt;
+    web::WebResponse res = error(405, "use POST");
+    res.headers.emplace_back("Allow", "POST");
+    return res;
 }
 
 }  // namespace
@@ -44,46 +52,80 @@ AlertRoutes::AlertRoutes(AlertIntake& intake, AlertRouteOptions options, Deliver
 
 web::WebResponse AlertRoutes::handle(const web::WebRequest& request) {
     const std::string path = path_of(request.target);
-    if (path == "/alerts/alertmanager" && !options_.token.empty()) return alertmanager(request);
+    if (!options_.token.empty()) {
+        if (path == "/alerts/alertmanager") return grouped(request, k_alertmanager);
+        if (path == "/alerts/grafana") return grouped(request, k_grafana);
+    }
+    if (path == "/alerts/pagerduty" && !options_.pagerduty_secret.empty()) {
+        return pagerduty(request);
+    }
     return error(404, "no such endpoint: " + path.substr(0, 80) +
                           " (alert sources are enabled by their secret, see README)");
 }
 
-web::WebResponse AlertRoutes::alertmanager(const web::WebRequest& request) {
-    if (request.method != "POST") {
-        web::WebResponse res = error(405, "use POST");
-        res.headers.emplace_back("Allow", "POST");
-        return res;
-    }
+web::WebResponse AlertRoutes::grouped(const web::WebRequest& request, std::string_view source) {
+    if (auto refused = refuse_method(request)) return *refused;
     if (!bearer_.bearer_matches(header(request, "authorization"))) {
-        spdlog::warn("alertmanager: refused a request from {}: missing or wrong bearer token",
+        spdlog::warn("{}: refused a request from {}: missing or wrong bearer token", source,
                      request.remote);
         web::WebResponse res = error(
-            401,
-            "send Authorization: Bearer <INCIDENT_BOT_ALERTS_TOKEN> (http_config.authorization)");
+            401, "send Authorization: Bearer <INCIDENT_BOT_ALERTS_TOKEN>" +
+                     std::string(source == k_alertmanager ? " (http_config.authorization)" : ""));
         res.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"incident-bot alerts\"");
         return res;
     }
-    const Decoded decoded = decode_alertmanager(request.body);
+    const Decoded decoded =
+        source == k_grafana ? decode_grafana(request.body) : decode_alertmanager(request.body);
     if (!decoded.notification) {
-        spdlog::warn("alertmanager: refused a payload from {}: {}", request.remote, decoded.error);
+        spdlog::warn("{}: refused a payload from {}: {}", source, request.remote, decoded.error);
         return error(400, decoded.error);
     }
-    return receive(*decoded.notification);
-}
-
-web::WebResponse AlertRoutes::receive(const AlertNotification& notification) {
+    const AlertNotification& n = *decoded.notification;
     AlertIntakeResult result;
     try {
-        result = intake_.receive(notification);
+        result = intake_.receive(n);
     } catch (const std::exception& e) {
-        spdlog::error("{}: could not store a notification of group {}: {}", notification.source,
-                      notification.group_key, e.what());
+        spdlog::error("{}: could not store a notification of group {}: {}", source, n.group_key,
+                      e.what());
         return error(503, "the alerts could not be stored; retry");
     }
-    if (!result.outcome.reply.ok) {
-        return error(422, result.outcome.reply.text);
+    return answer(result, n.source, n.group_key);
+}
+
+web::WebResponse AlertRoutes::pagerduty(const web::WebRequest& request) {
+    if (auto refused = refuse_method(request)) return *refused;
+    const std::string signature = header(request, std::string(k_pagerduty_signature_header));
+    if (!verify_pagerduty(options_.pagerduty_secret, request.body, signature)) {
+        spdlog::warn("pagerduty: refused a request from {}: {} signature", request.remote,
+                     signature.empty() ? "no" : "a wrong");
+        return error(401,
+                     "send X-PagerDuty-Signature: v1=<hex HMAC-SHA256 of the body with "
+                     "INCIDENT_BOT_PAGERDUTY_WEBHOOK_SECRET>");
     }
+    const DecodedPagerDuty decoded = decode_pagerduty(request.body);
+    if (!decoded.event) {
+        spdlog::warn("pagerduty: refused a payload from {}: {}", request.remote, decoded.error);
+        return error(400, decoded.error);
+    }
+    const PagerDutyEvent& e = *decoded.event;
+    if (!e.notification && !e.note) {
+        return respond(200, json{{"ok", true}, {"incident", nullptr}, {"note", e.ignored}});
+    }
+    const std::string group = e.notification ? e.notification->group_key : e.note->group_key;
+    AlertIntakeResult result;
+    try {
+        result = e.notification ? intake_.receive(*e.notification) : intake_.annotate(*e.note);
+    } catch (const std::exception& ex) {
+        spdlog::error("pagerduty: could not store event {} ({}): {}", e.id, e.event_type,
+                      ex.what());
+        return error(503, "the event could not be stored; retry");
+    }
+    return answer(result, std::string(k_pagerduty), group + " " + e.event_type);
+}
+
+web::WebResponse AlertRoutes::answer(const AlertIntakeResult& result, const std::string& source,
+                                     const std::string& group) {
+    if (!result.outcome.reply.ok) return error(422, result.outcome.reply.text);
     for (const auto& effect : result.outcome.effects) deliver_(effect);
     json body{{"ok", true},
               {"incident", result.incident ? json(incident_key(*result.incident)) : json(nullptr)},
@@ -91,11 +133,10 @@ web::WebResponse AlertRoutes::receive(const AlertNotification& notification) {
               {"new_alerts", result.new_alerts},
               {"resolved_alerts", result.resolved_alerts}};
     if (!result.note.empty()) body["note"] = result.note;
-    spdlog::info("{}: group {}: {}{} ({} new, {} resolved)", notification.source,
-                 notification.group_key,
+    spdlog::info("{}: group {}: {}{} ({} new, {} resolved)", source, group,
                  result.incident ? incident_key(*result.incident) : std::string("no incident"),
                  result.opened ? " opened" : "", result.new_alerts, result.resolved_alerts);
-    return answer(200, body);
+    return respond(200, body);
 }
 
 }  // namespace incident::alerts

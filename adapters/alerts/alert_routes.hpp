@@ -12,14 +12,18 @@
 namespace incident::alerts {
 
 struct AlertRouteOptions {
-    // INCIDENT_BOT_ALERTS_TOKEN: the bearer token of /alerts/alertmanager. Empty: that route
-    // answers 404.
+    // INCIDENT_BOT_ALERTS_TOKEN: the bearer token of /alerts/alertmanager and /alerts/grafana.
+    // Empty: those routes answer 404.
     std::string token;
+    // INCIDENT_BOT_PAGERDUTY_WEBHOOK_SECRET: the signing secret of /alerts/pagerduty. Empty:
+    // that route answers 404.
+    std::string pagerduty_secret;
 };
 
 // The webhook endpoints of the monitoring systems, on the bot's HTTP listener:
-// POST /alerts/alertmanager. Request in, response out (no network types): the HTTP server
-// hands requests over, and the effects of what was stored go to `deliver` after the commit.
+// POST /alerts/alertmanager, /alerts/grafana and /alerts/pagerduty. Request in, response out (no
+// network types): the HTTP server hands requests over, and the effects of what was stored go to
+// `deliver` after the commit.
 class AlertRoutes {
 public:
     using Deliver = std::function<void(const Effect&)>;
@@ -34,8 +38,10 @@ public:
     web::WebResponse handle(const web::WebRequest& request);
 
 private:
-    web::WebResponse alertmanager(const web::WebRequest& request);
-    web::WebResponse receive(const AlertNotification& notification);
+    web::WebResponse grouped(const web::WebRequest& request, std::string_view source);
+    web::WebResponse pagerduty(const web::WebRequest& request);
+    web::WebResponse answer(const AlertIntakeResult& result, const std::string& source,
+                            const std::string& group);
 
     AlertIntake& intake_;
     AlertRouteOptions options_;

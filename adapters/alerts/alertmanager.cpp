@@ -14,9 +14,9 @@ using nlohmann::json;
 // Go's zero time.Time: what Alertmanager sends as endsAt while an alert fires.
 constexpr Timestamp k_go_zero_time = -62'135'596'800'000;
 
-Alert decode_alert(const json& a, const std::string& where, Fields& f) {
+Alert decode_alert(const json& a, const std::string& where, std::string_view source, Fields& f) {
     Alert alert;
-    alert.source = std::string(k_alertmanager);
+    alert.source = std::string(source);
     if (!a.is_object()) {
         f.fail(where + " is not an object");
         return alert;
@@ -33,9 +33,10 @@ Alert decode_alert(const json& a, const std::string& where, Fields& f) {
     return alert;
 }
 
-}  // namespace
-
-Decoded decode_alertmanager(std::string_view body) {
+// Alertmanager's notification format, as Alertmanager (version 4) and Grafana (version 1)
+// send it.
+Decoded decode_grouped(std::string_view body, std::string_view source, std::string_view version,
+                       std::string_view what) {
     Decoded out;
     const json payload = json::parse(body, nullptr, false);
     if (payload.is_discarded()) {
@@ -46,15 +47,15 @@ Decoded decode_alertmanager(std::string_view body) {
         out.error = "the body is not a JSON object";
         return out;
     }
-    const auto version = payload.find("version");
-    if (version == payload.end() || !version->is_string() || *version != "4") {
-        out.error =
-            "version must be \"4\": this endpoint takes Alertmanager's webhook_config payload";
+    const auto found = payload.find("version");
+    if (found == payload.end() || !found->is_string() || found->get<std::string>() != version) {
+        out.error = "version must be \"" + std::string(version) + "\": this endpoint takes " +
+                    std::string(what);
         return out;
     }
     Fields f;
     AlertNotification n;
-    n.source = std::string(k_alertmanager);
+    n.source = std::string(source);
     n.group_key = f.string(payload, "groupKey", "", true);
     f.one_of(payload, "status", "", {"firing", "resolved"});
     n.group_labels = f.string_map(payload, "groupLabels", "", false);
@@ -67,7 +68,8 @@ Decoded decode_alertmanager(std::string_view body) {
         f.fail("alerts is empty: a notification names at least one alert");
     } else {
         for (std::size_t i = 0; i < alerts->size() && f.ok(); ++i) {
-            Alert alert = decode_alert((*alerts)[i], "alerts[" + std::to_string(i) + "]", f);
+            Alert alert =
+                decode_alert((*alerts)[i], "alerts[" + std::to_string(i) + "]", source, f);
             alert.group_key = n.group_key;
             n.alerts.push_back(std::move(alert));
         }
@@ -78,6 +80,16 @@ Decoded decode_alertmanager(std::string_view body) {
     }
     out.notification = std::move(n);
     return out;
+}
+
+}  // namespace
+
+Decoded decode_alertmanager(std::string_view body) {
+    return decode_grouped(body, k_alertmanager, "4", "Alertmanager's webhook_config payload");
+}
+
+Decoded decode_grafana(std::string_view body) {
+    return decode_grouped(body, k_grafana, "1", "Grafana's webhook contact point payload");
 }
 
 }  // namespace incident::alerts

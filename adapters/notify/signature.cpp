@@ -60,8 +60,11 @@ bool verify_webhook(std::string_view secret, std::string_view timestamp, std::st
         }
     }
     const std::string expected = sign_webhook(secret, timestamp, body);
-    return expected.size() == signature.size() &&
-           CRYPTO_memcmp(expected.data(), signature.data(), expected.size()) == 0;
+    return equal_constant_time(expected, signature);
+}
+
+bool equal_constant_time(std::string_view a, std::string_view b) {
+    return a.size() == b.size() && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
 }
 
 std::string delivery_id(const Notify& event) {

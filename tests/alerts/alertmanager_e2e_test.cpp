@@ -15,9 +15,11 @@
 #include <curl/curl.h>
 #include <nlohmann/json.hpp>
 
+#include "adapters/alerts/pagerduty.hpp"
 #include "adapters/net/http_client.hpp"
 #include "bot/text.hpp"
 #include "process.hpp"
+#include "protocol_fixture.hpp"
 #include "run_async.hpp"
 #include "test_certs.hpp"
 
@@ -32,6 +34,7 @@ using namespace incident;
 using incident::testing::has;
 using incident::testing::Process;
 using incident::testing::ProcessOptions;
+using incident::testing::protocol_fixture;
 using incident::testing::TempDir;
 using nlohmann::json;
 using std::chrono::milliseconds;
@@ -41,6 +44,7 @@ namespace {
 constexpr const char* k_alertmanager = "/usr/bin/prometheus-alertmanager";
 constexpr const char* k_alerts_token = "am-e2e-token-4f1c";
 constexpr const char* k_dashboard_token = "dash-e2e-token-9a2b";
+constexpr const char* k_pagerduty_secret = "pd-e2e-secret-61d0";
 
 net::HttpResponse http(const std::string& method, const std::string& url, std::string body = {},
                        std::vector<net::Headers::Field> headers = {}) {
@@ -134,10 +138,12 @@ struct Stack {
 
         ProcessOptions bot_options;
         bot_options.args = {"console", "--db", (dir.path / "bot.db").string()};
-        bot_options.env = {"INCIDENT_BOT_LISTEN=127.0.0.1:" + std::to_string(bot_port),
-                           std::string("INCIDENT_BOT_ALERTS_TOKEN=") + k_alerts_token,
-                           std::string("INCIDENT_BOT_DASHBOARD_TOKEN=") + k_dashboard_token,
-                           "INCIDENT_BOT_PUBLIC_URL=http://incident-bot.example.org"};
+        bot_options.env = {
+            "INCIDENT_BOT_LISTEN=127.0.0.1:" + std::to_string(bot_port),
+            std::string("INCIDENT_BOT_ALERTS_TOKEN=") + k_alerts_token,
+            std::string("INCIDENT_BOT_DASHBOARD_TOKEN=") + k_dashboard_token,
+            std::string("INCIDENT_BOT_PAGERDUTY_WEBHOOK_SECRET=") + k_pagerduty_secret,
+            "INCIDENT_BOT_PUBLIC_URL=http://incident-bot.example.org"};
         bot_options.stdin_pipe = true;
         bot_options.out = dir.path / "bot.out";
         bot_options.err = dir.path / "bot.err";
@@ -272,6 +278,57 @@ TEST_CASE("alertmanager e2e: bad requests to the real bot get clear 4xx and stor
     CHECK(s.incidents().empty());
     // Still serving afterwards.
     CHECK(http("GET", s.bot_url + "/healthz").status == 200);
+}
+
+TEST_CASE("grafana and pagerduty e2e: the real bot takes their documented payloads") {
+    REQUIRE_MESSAGE(fs::exists(k_alertmanager),
+                    "install prometheus-alertmanager (deploy/dev.sh test does)");
+    Stack s;
+    CAPTURE(s.bot->err());
+    const std::string pd_url = s.bot_url + "/alerts/pagerduty";
+    const std::string triggered =
+        protocol_fixture("pagerduty", "incident_triggered.docs-envelope.json");
+
+    // Refused: a forged signature, none, a 5 MB body; nothing stored.
+    CHECK(http("POST", pd_url, triggered,
+               {{"X-PagerDuty-Signature", alerts::sign_pagerduty("guessed", triggered)}})
+              .status == 401);
+    CHECK(http("POST", pd_url, triggered).status == 401);
+    for (const char* path : {"/alerts/pagerduty", "/alerts/grafana"}) {
+        std::string refused;
+        CHECK(curl_post(s.bot_url + path, std::string(5 * 1024 * 1024, ' '),
+                        std::string("Bearer ") + k_alerts_token, refused) == 413);
+        CHECK(has(refused, "request body too large"));
+    }
+    CHECK(s.incidents().empty());
+
+    // Signed as PagerDuty signs: an incident declared by pagerduty, SEV1 from priority P1.
+    auto res = http("POST", pd_url, triggered,
+                    {{"X-PagerDuty-Signature",
+                      "v1=0000000000000000000000000000000000000000000000000000000000000000, " +
+                          alerts::sign_pagerduty(k_pagerduty_secret, triggered)}});
+    REQUIRE_MESSAGE(res.status == 200, res.body);
+    auto all = s.incidents();
+    REQUIRE(all.size() == 1);
+    CHECK(all[0]["declared_by"]["name"] == "pagerduty");
+    CHECK(all[0]["severity"] == "SEV1");
+    CHECK(all[0]["alerts"][0]["url"] == "https://acme.pagerduty.com/incidents/PGR0VU2");
+
+    // Grafana's documented contact point payload with the bearer token.
+    const std::string grafana = protocol_fixture("grafana", "webhook_firing.docs.json");
+    CHECK(http("POST", s.bot_url + "/alerts/grafana", grafana, {{"Authorization", "Bearer wrong"}})
+              .status == 401);
+    res = http("POST", s.bot_url + "/alerts/grafana", grafana,
+               {{"Authorization", std::string("Bearer ") + k_alerts_token}});
+    REQUIRE_MESSAGE(res.status == 200, res.body);
+    all = s.incidents();
+    REQUIRE(all.size() == 2);
+    CHECK(all[1]["declared_by"]["name"] == "grafana");
+    CHECK(all[1]["alerts"].size() == 2);
+
+    // Neither secret reaches the bot's output.
+    CHECK_FALSE(has(s.bot->err(), k_pagerduty_secret));
+    CHECK_FALSE(has(s.bot->err(), k_alerts_token));
 }
 
 TEST_CASE("alertmanager e2e: groups open incidents, grow, repeat, resolve and fire again") {

@@ -14,6 +14,7 @@
 #include "adapters/alerts/alertmanager.hpp"
 #include "bot/clock.hpp"
 #include "bot/text.hpp"
+#include "protocol_fixture.hpp"
 #include "storage/sqlite_store.hpp"
 
 using namespace incident;
@@ -26,18 +27,13 @@ constexpr Timestamp k_now = 1'796'114'400'000;
 constexpr const char* k_token = "s3cret-alerts-token";
 
 std::string fixture(const std::string& name) {
-    std::ifstream in(std::string(INCIDENT_BOT_PROTOCOL_DIR) + "/alertmanager/fixtures/" + name,
-                     std::ios::binary);
-    REQUIRE_MESSAGE(in, name);
-    std::ostringstream text;
-    text << in.rdbuf();
-    return text.str();
+    return incident::testing::protocol_fixture("alertmanager", name);
 }
 
 struct Routes {
     explicit Routes(const std::string& db = ":memory:", std::string token = k_token)
         : store(db),
-          routes(intake, alerts::AlertRouteOptions{std::move(token)},
+          routes(intake, alerts::AlertRouteOptions{std::move(token), {}},
                  [this](const Effect& e) { delivered.push_back(e); }) {}
 
     web::WebResponse post(const std::string& body, const std::string& authorization,

@@ -32,6 +32,8 @@ struct Secrets {
     std::string dashboard = "LOGSECRET-dashboard-123456";
     std::string webhook = "LOGSECRET-webhook-99999";
     std::string smtp = "LOGSECRET-smtp-pass-777";
+    std::string alerts = "LOGSECRET-alerts-token-31";
+    std::string pagerduty = "LOGSECRET-pagerduty-whsec-32";
 };
 
 // Runs the bot with Slack, Mattermost, a webhook and email all configured, makes it call
@@ -63,6 +65,8 @@ Run run_bot_with_secrets(const std::vector<std::string>& args) {
                    "INCIDENT_BOT_SMTP_PASSWORD=" + s.smtp,
                    "INCIDENT_BOT_SMTP_FROM=bot@example.com",
                    "INCIDENT_BOT_STAKEHOLDER_EMAILS=cto@example.com",
+                   "INCIDENT_BOT_ALERTS_TOKEN=" + s.alerts,
+                   "INCIDENT_BOT_PAGERDUTY_WEBHOOK_SECRET=" + s.pagerduty,
                    "INCIDENT_BOT_DB=" + (dir.path / "bot.db").string(),
                    "INCIDENT_BOT_LISTEN=127.0.0.1:0",
                    "SPDLOG_LEVEL=debug"};
@@ -108,7 +112,7 @@ Run run_bot_with_secrets(const std::vector<std::string>& args) {
 void check_no_secret(const Run& run) {
     const Secrets s;
     for (const auto& secret : {s.bot, s.app, s.signing, s.mattermost, s.dashboard, s.webhook,
-                               s.smtp, std::string("LOGSECRET")}) {
+                               s.smtp, s.alerts, s.pagerduty, std::string("LOGSECRET")}) {
         CHECK_MESSAGE(!has(run.err, secret), secret << " appears in the log");
         CHECK_MESSAGE(!has(run.out, secret), secret << " appears on stdout");
     }

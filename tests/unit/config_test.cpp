@@ -1,5 +1,6 @@
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <map>
 #include <string>
 
@@ -188,4 +189,29 @@ TEST_CASE("config: socket liveness, 5 s by default, in seconds from 2 to 600") {
                   .find("from 2 to 600, not `" + bad + "`") != std::string::npos);
         CHECK(result.config.socket_dead_after_seconds == 5);
     }
+}
+
+TEST_CASE("config: alert sources are enabled by their secrets, which are never shown") {
+    ConfigResult r = load({});
+    CHECK(r.errors.empty());
+    std::string described = r.config.describe();
+    CHECK(described.find("Alertmanager and Grafana disabled (no token), PagerDuty disabled") !=
+          std::string::npos);
+
+    r = load({{"INCIDENT_BOT_ALERTS_TOKEN", " am-t0ken "},
+              {"INCIDENT_BOT_PAGERDUTY_WEBHOOK_SECRET", " pd+Secret/42= "}});
+    CHECK(r.errors.empty());
+    CHECK(r.config.alerts_token == "am-t0ken");
+    CHECK(r.config.pagerduty_webhook_secret == "pd+Secret/42=");
+    described = r.config.describe();
+    CHECK(described.find("/alerts/alertmanager and /alerts/grafana (token set), PagerDuty "
+                         "/alerts/pagerduty (secret set)") != std::string::npos);
+    CHECK(described.find("am-t0ken") == std::string::npos);
+    CHECK(described.find("pd+Secret/42=") == std::string::npos);
+    const auto secrets = r.config.secrets();
+    CHECK(std::find(secrets.begin(), secrets.end(), "am-t0ken") != secrets.end());
+    CHECK(std::find(secrets.begin(), secrets.end(), "pd+Secret/42=") != secrets.end());
+
+    r = load({{"INCIDENT_BOT_ALERTS_TOKEN", "two words"}});
+    CHECK(error_about(r, "INCIDENT_BOT_ALERTS_TOKEN").find("two words") == std::string::npos);
 }
