@@ -1,8 +1,11 @@
 #include <doctest/doctest.h>
 
+#include <chrono>
 #include <cstdio>
+#include <filesystem>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <SQLiteCpp/SQLiteCpp.h>
@@ -17,6 +20,60 @@ using namespace incident;
 using namespace incident::testing;
 
 TEST_SUITE("sqlite store") {
+    TEST_CASE("the incident found by its channel follows updates and rollbacks") {
+        SqliteStore store(":memory:");
+        Incident incident = minimal_incident("first");
+        store.insert_incident(incident);
+        CHECK_FALSE(store.incident_by_channel("slack", "C7"));  // asked before it is bound
+
+        incident.platform = "slack";
+        incident.channel_id = "C7";
+        store.update_incident(incident);
+        REQUIRE(store.incident_by_channel("slack", "C7"));
+        CHECK(store.incident_by_channel("slack", "C7")->title == "first");
+
+        // Renamed inside a transaction that fails: the rename is undone, and not remembered.
+        CHECK_THROWS(store.transaction([&] {
+            Incident renamed = incident;
+            renamed.title = "renamed";
+            store.update_incident(renamed);
+            CHECK(store.incident_by_channel("slack", "C7")->title == "renamed");
+            throw std::runtime_error("chat API down");
+        }));
+        CHECK(store.incident_by_channel("slack", "C7")->title == "first");
+
+        // A newer incident in the same channel wins.
+        Incident second = minimal_incident("second");
+        second.platform = "slack";
+        second.channel_id = "C7";
+        store.insert_incident(second);
+        CHECK(store.incident_by_channel("slack", "C7")->number == second.number);
+    }
+
+    // The automatic checkpoint is replaced by a thread of the store's own (no commit waits for
+    // it): the WAL must still reach the database file.
+    TEST_CASE("the WAL is checkpointed into the database file by the checkpointer") {
+        TempDb db;
+        SqliteStore store(db.path());
+        Incident incident = minimal_incident("big");
+        store.insert_incident(incident);
+        const auto db_size = [&] { return std::filesystem::file_size(db.path()); };
+        const auto before = db_size();
+        // Well past 1,000 WAL frames (4 KB pages), one commit each.
+        const std::string text(2000, 'x');
+        for (int i = 0; i < 2000; ++i) {
+            TimelineEntry entry = message(incident.number, i, text, "m" + std::to_string(i));
+            store.transaction([&] { store.add_entry(entry); });
+        }
+        // The commits only append to the WAL; the checkpointer copies it into the file.
+        const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+        while (db_size() < before + 1'000'000 && std::chrono::steady_clock::now() < deadline) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(5));
+        }
+        CHECK(db_size() >= before + 1'000'000);
+        CHECK(store.timeline(incident.number).size() == 2000);
+    }
+
     TEST_CASE("a file database is in WAL mode and records its migrations") {
         TempDb db;
         { SqliteStore store(db.path()); }
