@@ -586,12 +586,19 @@ int main(int argc, char** argv) {
                               },
                               true};
 
-    const SubjectResult ceiling = run_subject(ceiling_subject, timing);
-    const SubjectResult bot = run_subject(bot_subject, timing);
+    // Which parts to run, e.g. INCIDENT_BENCH_PARTS=bot for profiling the bot alone.
+    const std::string parts = std::getenv("INCIDENT_BENCH_PARTS")
+                                  ? std::getenv("INCIDENT_BENCH_PARTS")
+                                  : "ceiling,bot,peer,mattermost,postmortem";
+    const auto part = [&](const char* name) { return parts.find(name) != std::string::npos; };
+    SubjectResult ceiling, bot, peer;
+    if (part("ceiling")) ceiling = run_subject(ceiling_subject, timing);
+    if (part("bot")) bot = run_subject(bot_subject, timing);
 
-    SubjectResult peer;
     const auto node = find_in_path("node");
-    if (!node) {
+    if (!part("peer")) {
+        peer.note = "left out by INCIDENT_BENCH_PARTS";
+    } else if (!node) {
         peer.note = "node is not installed";
     } else if (!fs::exists(peer_dir / "node_modules/@slack/bolt/package.json")) {
         peer.note = "@slack/bolt is not installed in " + peer_dir.string() + " (npm ci there)";
@@ -616,8 +623,9 @@ int main(int argc, char** argv) {
             peer.note.c_str());
     }
 
-    const double mattermost_throughput = measure_mattermost(binary, 50'000, dir / "mm.db");
-    const double postmortem_ms = measure_postmortem_ms(dir / "pm.db");
+    const double mattermost_throughput =
+        part("mattermost") ? measure_mattermost(binary, 50'000, dir / "mm.db") : NAN;
+    const double postmortem_ms = part("postmortem") ? measure_postmortem_ms(dir / "pm.db") : NAN;
     fs::remove_all(dir);
 
     Table t(ceiling, bot, peer);
@@ -649,9 +657,14 @@ int main(int argc, char** argv) {
                 mattermost_throughput);
     const bool pm_ok = postmortem_ms <= 300;
     std::printf("  %-44s %10.1f ms  target <= 300 ms %s\n", "post-mortem, 100,000 entries",
-                postmortem_ms, pm_ok ? "ok" : "MISSED");
-    const int missed = t.missed() + (pm_ok ? 0 : 1);
-    std::printf("\n%s\n", missed == 0 ? "every target met"
-                                      : (std::to_string(missed) + " target(s) missed").c_str());
+                postmortem_ms, std::isfinite(postmortem_ms) ? (pm_ok ? "ok" : "MISSED") : "");
+    const int missed = t.missed() + (std::isfinite(postmortem_ms) && !pm_ok ? 1 : 0);
+    if (!peer.ran || !std::isfinite(postmortem_ms)) {
+        std::printf("\n%d target(s) missed; the ratios were not checked without the peer\n",
+                    missed);
+    } else {
+        std::printf("\n%s\n", missed == 0 ? "every target met"
+                                          : (std::to_string(missed) + " target(s) missed").c_str());
+    }
     return 0;
 }
