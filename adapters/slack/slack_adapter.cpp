@@ -579,7 +579,6 @@ asio::awaitable<std::optional<std::string>> SlackAdapter::process_frames(
         socket.send(ack.dump());
     }
     for (auto& job : jobs) enqueue(std::move(job));
-    outbox_worker_.wake();
     if (observer_) {
         const std::chrono::duration<double> took = std::chrono::steady_clock::now() - started;
         for (std::size_t i = 0; i < envelopes.size(); ++i)
@@ -811,7 +810,6 @@ asio::awaitable<net::HttpResponse> SlackAdapter::handle_http(net::HttpRequest re
         co_return text_response(404, "unknown Slack endpoint\n");
     }
     for (auto& job : jobs) enqueue(std::move(job));
-    outbox_worker_.wake();
     if (observer_) {
         const std::chrono::duration<double> took = std::chrono::steady_clock::now() - started;
         observer_->event_acked(k_platform, took.count());
