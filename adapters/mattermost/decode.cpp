@@ -1,8 +1,6 @@
 #include "adapters/mattermost/decode.hpp"
 
-#include <openssl/crypto.h>
-#include <openssl/sha.h>
-
+#include "adapters/net/digest.hpp"
 #include "adapters/net/form.hpp"
 #include "adapters/net/json_repair.hpp"
 
@@ -350,11 +348,7 @@ std::optional<CommandFields> parse_command_body(std::string_view content_type,
 }
 
 bool tokens_equal(std::string_view a, std::string_view b) {
-    // Digests first: equal sizes for CRYPTO_memcmp, and nothing learnt from the lengths.
-    unsigned char da[SHA256_DIGEST_LENGTH], db[SHA256_DIGEST_LENGTH];
-    SHA256(reinterpret_cast<const unsigned char*>(a.data()), a.size(), da);
-    SHA256(reinterpret_cast<const unsigned char*>(b.data()), b.size(), db);
-    return CRYPTO_memcmp(da, db, sizeof da) == 0;
+    return net::secrets_equal(a, b);
 }
 
 TokenCheck verify_command_token(std::string_view expected, const CommandFields& fields,

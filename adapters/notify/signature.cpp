@@ -1,42 +1,8 @@
 #include "adapters/notify/signature.hpp"
 
-#include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
-
 #include <charconv>
 
 namespace incident::notify {
-
-namespace {
-
-std::string to_hex(const unsigned char* bytes, unsigned int length) {
-    static constexpr char k_hex[] = "0123456789abcdef";
-    std::string out;
-    out.reserve(length * 2);
-    for (unsigned int i = 0; i < length; ++i) {
-        out += k_hex[bytes[i] >> 4];
-        out += k_hex[bytes[i] & 0x0F];
-    }
-    return out;
-}
-
-}  // namespace
-
-std::string hmac_sha256_hex(std::string_view key, std::string_view data) {
-    unsigned char digest[EVP_MAX_MD_SIZE];
-    unsigned int length = 0;
-    HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
-         reinterpret_cast<const unsigned char*>(data.data()), data.size(), digest, &length);
-    return to_hex(digest, length);
-}
-
-std::string sha256_hex(std::string_view data) {
-    unsigned char digest[EVP_MAX_MD_SIZE];
-    unsigned int length = 0;
-    EVP_Digest(data.data(), data.size(), digest, &length, EVP_sha256(), nullptr);
-    return to_hex(digest, length);
-}
 
 std::string sign_webhook(std::string_view secret, std::string_view timestamp,
                          std::string_view body) {
@@ -61,10 +27,6 @@ bool verify_webhook(std::string_view secret, std::string_view timestamp, std::st
     }
     const std::string expected = sign_webhook(secret, timestamp, body);
     return equal_constant_time(expected, signature);
-}
-
-bool equal_constant_time(std::string_view a, std::string_view b) {
-    return a.size() == b.size() && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
 }
 
 std::string delivery_id(const Notify& event) {

@@ -5,6 +5,7 @@
 #include <string>
 #include <string_view>
 
+#include "adapters/net/digest.hpp"
 #include "bot/events.hpp"
 
 namespace incident::notify {
@@ -15,12 +16,9 @@ inline constexpr std::string_view k_delivery_header = "X-Incident-Bot-Delivery";
 inline constexpr std::string_view k_event_header = "X-Incident-Bot-Event";
 inline constexpr std::string_view k_attempt_header = "X-Incident-Bot-Attempt";
 
-// Lower-case hex.
-std::string hmac_sha256_hex(std::string_view key, std::string_view data);
-std::string sha256_hex(std::string_view data);
-// Equal sizes and bytes, compared in time that does not depend on where they differ (for
-// signatures of a known length; the length itself is not secret).
-bool equal_constant_time(std::string_view a, std::string_view b);
+using net::equal_constant_time;
+using net::hmac_sha256_hex;
+using net::sha256_hex;
 
 // "v1=" + hex HMAC-SHA256(secret, timestamp + "." + body): the X-Incident-Bot-Signature value.
 std::string sign_webhook(std::string_view secret, std::string_view timestamp,

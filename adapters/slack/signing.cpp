@@ -1,10 +1,8 @@
 #include "adapters/slack/signing.hpp"
 
-#include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
-
 #include <charconv>
+
+#include "adapters/net/digest.hpp"
 
 namespace incident::slack {
 
@@ -19,17 +17,7 @@ std::string sign_request(std::string_view secret, std::string_view timestamp,
     std::string base;
     base.reserve(4 + timestamp.size() + body.size());
     base.append("v0:").append(timestamp).append(":").append(body);
-    unsigned char digest[EVP_MAX_MD_SIZE];
-    unsigned int length = 0;
-    HMAC(EVP_sha256(), secret.data(), static_cast<int>(secret.size()),
-         reinterpret_cast<const unsigned char*>(base.data()), base.size(), digest, &length);
-    static constexpr char k_hex[] = "0123456789abcdef";
-    std::string out = "v0=";
-    for (unsigned int i = 0; i < length; ++i) {
-        out += k_hex[digest[i] >> 4];
-        out += k_hex[digest[i] & 0x0F];
-    }
-    return out;
+    return "v0=" + net::hmac_sha256_hex(secret, base);
 }
 
 SignatureCheck verify_request(std::string_view secret, std::string_view timestamp,
@@ -52,8 +40,7 @@ SignatureCheck verify_request(std::string_view secret, std::string_view timestam
     }
     if (!signature.starts_with("v0=")) return {false, "unknown signature version"};
     const std::string expected = sign_request(secret, timestamp, body);
-    if (expected.size() != signature.size() ||
-        CRYPTO_memcmp(expected.data(), signature.data(), expected.size()) != 0) {
+    if (!net::equal_constant_time(expected, signature)) {
         return {false, "signature mismatch"};
     }
     return {true, {}};

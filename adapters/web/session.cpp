@@ -3,51 +3,19 @@
 #include <charconv>
 #include <stdexcept>
 
-#include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
-
+#include "adapters/net/digest.hpp"
 #include "bot/text.hpp"
 
 namespace incident::web {
 
+using net::equal_constant_time;
+using net::hmac_sha256;
+using net::sha256;
+using net::to_hex;
+
 namespace {
 
 constexpr std::string_view k_version = "v1";
-
-std::string sha256(std::string_view data) {
-    unsigned char out[EVP_MAX_MD_SIZE];
-    unsigned int length = 0;
-    if (EVP_Digest(data.data(), data.size(), out, &length, EVP_sha256(), nullptr) != 1) {
-        throw std::runtime_error("SHA-256 failed");
-    }
-    return std::string(reinterpret_cast<const char*>(out), length);
-}
-
-std::string hmac_sha256(std::string_view key, std::string_view data) {
-    unsigned char out[EVP_MAX_MD_SIZE];
-    unsigned int length = 0;
-    if (!HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
-              reinterpret_cast<const unsigned char*>(data.data()), data.size(), out, &length)) {
-        throw std::runtime_error("HMAC-SHA256 failed");
-    }
-    return std::string(reinterpret_cast<const char*>(out), length);
-}
-
-std::string to_hex(std::string_view bytes) {
-    static constexpr char k_hex[] = "0123456789abcdef";
-    std::string out;
-    for (const char c : bytes) {
-        const auto u = static_cast<unsigned char>(c);
-        out += k_hex[u >> 4];
-        out += k_hex[u & 15];
-    }
-    return out;
-}
-
-bool equal_constant_time(std::string_view a, std::string_view b) {
-    return a.size() == b.size() && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
-}
 
 }  // namespace
 
