@@ -69,4 +69,24 @@ inline void sort_by_role(std::vector<RoleAssignment>& roles) {
                      });
 }
 
+// The words of a post-mortem search, split the same way on both engines: letters, digits
+// and any non-ASCII byte make words; everything else (punctuation, quotes, operators)
+// separates them, so no query syntax of either engine can be typed in.
+inline std::vector<std::string> search_words(std::string_view text) {
+    std::vector<std::string> words;
+    std::string word;
+    for (const char c : text) {
+        const auto byte = static_cast<unsigned char>(c);
+        if ((byte >= '0' && byte <= '9') || (byte >= 'a' && byte <= 'z') ||
+            (byte >= 'A' && byte <= 'Z') || byte >= 0x80) {
+            word += c;
+        } else if (!word.empty()) {
+            words.push_back(std::move(word));
+            word.clear();
+        }
+    }
+    if (!word.empty()) words.push_back(std::move(word));
+    return words;
+}
+
 }  // namespace incident

@@ -872,24 +872,12 @@ PublishedPostmortem read_published(const Result& row, int i) {
 
 // Words as typed become a tsquery that cannot be malformed: each word reduced to its letters
 // and digits (and any non-ASCII byte), matched as a prefix, all of them required.
-std::string tsquery_of(std::string_view words) {
+std::string tsquery_of(std::string_view text) {
     std::string query;
-    std::string word;
-    const auto flush = [&] {
-        if (word.empty()) return;
+    for (const auto& word : search_words(text)) {
         if (!query.empty()) query += " & ";
         query += "'" + word + "':*";
-        word.clear();
-    };
-    for (const char c : words) {
-        const auto byte = static_cast<unsigned char>(c);
-        if (std::isalnum(byte) || byte >= 0x80) {
-            word += c;
-        } else {
-            flush();
-        }
     }
-    flush();
     return query;
 }
 

@@ -214,26 +214,13 @@ PublishedPostmortem read_published(Statement& row) {
     return p;
 }
 
-// Words as typed become an FTS5 query that cannot be malformed: each word a quoted string
-// (quotes doubled) matched as a prefix, all of them required.
-std::string fts_query(std::string_view words) {
+// Each word a quoted string matched as a prefix, all of them required.
+std::string fts_query(std::string_view text) {
     std::string query;
-    std::string word;
-    const auto flush = [&] {
-        if (word.empty()) return;
+    for (const auto& word : search_words(text)) {
         if (!query.empty()) query += ' ';
         query += '"' + word + "\"*";
-        word.clear();
-    };
-    for (const char c : words) {
-        if (c == ' ' || c == '\t' || c == '\n' || c == '\r') {
-            flush();
-        } else {
-            word += c;
-            if (c == '"') word += '"';
-        }
     }
-    flush();
     return query;
 }
 
