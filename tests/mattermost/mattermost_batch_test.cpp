@@ -44,8 +44,11 @@ asio::awaitable<void> hold_up(MattermostHarness& h, const std::string& channel, 
     // Long enough for a 1 MiB event to arrive behind it, even under the sanitizers.
     h.fake->stall_for = milliseconds(2000);
     h.fake->stalls["GET users"] = 1;
+    const int stalled = h.fake->stalled_calls;
     h.fake->post_message(channel, dave, "hold on " + std::to_string(n));
-    co_await net::testing::sleep_for(milliseconds(50));
+    // The bot is inside the stalled lookup: what comes next waits behind it.
+    REQUIRE(co_await net::testing::wait_until([&] { return h.fake->stalled_calls > stalled; },
+                                              milliseconds(5000)));
 }
 
 }  // namespace
