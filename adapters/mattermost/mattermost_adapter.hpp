@@ -85,6 +85,7 @@ public:
     RestApi& api() { return api_; }
     // Effects pending in the outbox (tests wait for 0).
     std::size_t pending_effects() const { return outbox_worker_.pending(); }
+    bool delivering() const { return outbox_worker_.delivering(); }
     // The next server event seq expected on this connection.
     std::int64_t next_sequence() const { return next_seq_; }
 

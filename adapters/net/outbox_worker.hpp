@@ -72,6 +72,8 @@ public:
     void wake();
     // Pending entries of this sink, in the store (tests wait for 0).
     std::size_t pending() const;
+    // An attempt is under way (it finishes its call even after stop()).
+    bool delivering() const { return !running_.empty(); }
     // Until nothing is pending and due, or `deadline` (graceful shutdown).
     boost::asio::awaitable<void> drain(std::chrono::steady_clock::time_point deadline);
     const std::string& sink() const { return sink_; }
