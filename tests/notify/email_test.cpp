@@ -157,7 +157,7 @@ TEST_CASE("email: a 4xx reply is retried from the outbox and the message deliver
     CHECK(box.failed().empty());
 }
 
-TEST_CASE("email: 550 unknown recipient is failed with the server's words; Retry sends it") {
+TEST_CASE("email: 550 unknown recipient is failed with the server's words, and Retry sends it") {
     SmtpServer server;
     server.reject_recipients({"nobody@example.com"});
     asio::io_context io;
@@ -269,7 +269,7 @@ TEST_CASE("email: an unreachable server is retried for the retry window, then ke
     CHECK(stats.skipped == 1);
 }
 
-TEST_CASE("email: stop() aborts a transfer that hangs; the entry waits for the next start") {
+TEST_CASE("email: stop() aborts a transfer that hangs and the entry waits for the next start") {
     SilentServer silent;
     EmailOptions options = options_for(silent.url());
     options.timeout = std::chrono::seconds(60);

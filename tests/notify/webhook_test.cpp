@@ -107,7 +107,7 @@ void check_signed(const Received& r) {
 
 }  // namespace
 
-TEST_CASE("webhook: a 500 is retried from the outbox; deliveries arrive once each, in order") {
+TEST_CASE("webhook: a 500 is retried from the outbox, deliveries arrive once each, in order") {
     asio::io_context io;
     Receiver receiver(io);
     receiver.then(500);
@@ -227,7 +227,8 @@ TEST_CASE("webhook: connection errors are retried for the retry window, then kep
     CHECK(box.failed_count("webhook") == 2);
 }
 
-TEST_CASE("webhook: a 410 is failed with the receiver's words, shown, counted; Retry delivers") {
+TEST_CASE(
+    "webhook: a 410 is failed with the receiver's words, shown, counted, and Retry delivers") {
     asio::io_context io;
     Receiver receiver(io);
     receiver.script.push_back({net::HttpResponse::text(410, "gone: no such hook"), {}});
