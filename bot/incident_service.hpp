@@ -160,7 +160,8 @@ public:
 
     // Called with every effect of a committed execute(), on the caller's thread, after the
     // outermost commit: before the Outcome returns, or inside batch() once the batch has
-    // committed. How sinks that no adapter knows (webhook, email) see every Notify.
+    // committed. For watching only: deliveries go through the outbox (webhook and email are
+    // notify sinks of it), which a crash after the commit does not lose.
     // Listeners must be quick and must not throw.
     using EffectListener = std::function<void(const Effect&)>;
     void add_effect_listener(EffectListener listener);

@@ -409,9 +409,10 @@ int run_bot(const ConfigResult& loaded, Store& store, const Clock& clock, bool c
         return 2;
     }
 
-    // Email and webhooks hear about every committed incident event, whoever caused it.
-    notify::Notifier notifier(io.get_executor(), *tls, notify::notifier_options(config));
-    service.add_effect_listener([&notifier](const Effect& effect) { notifier.deliver(effect); });
+    // Email and webhooks get every committed incident event, whoever caused it: each is a
+    // notify sink of the outbox, written with the change and delivered after the commit.
+    notify::Notifier notifier(io.get_executor(), *tls, outbox, notify::notifier_options(config),
+                              &observer);
     notifier.start();
 
     std::unique_ptr<slack::SlackAdapter> slack_adapter;
@@ -561,9 +562,7 @@ int run_bot(const ConfigResult& loaded, Store& store, const Clock& clock, bool c
         }
         if (slack_adapter) co_await slack_adapter->drain(deadline);
         if (mattermost_adapter) co_await mattermost_adapter->drain(deadline);
-        while (notifier.pending() > 0 && std::chrono::steady_clock::now() < deadline) {
-            co_await pause(std::chrono::milliseconds(10));
-        }
+        co_await notifier.drain(deadline);
         const std::chrono::duration<double> took = std::chrono::steady_clock::now() - started;
         spdlog::info("shutdown: drained in {:.2f} s; exiting", took.count());
         stop_now();

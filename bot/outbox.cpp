@@ -65,6 +65,7 @@ json notify_json(const Notify& n) {
            {"by", actor_json(n.by)},
            {"text", n.text},
            {"link", n.link},
+           {"postmortem_link", n.postmortem_link},
            {"at", n.at}};
     if (n.final_severity) j["final_severity"] = to_string(*n.final_severity);
     if (n.merged_into) j["merged_into"] = *n.merged_into;
@@ -94,6 +95,7 @@ std::optional<Notify> notify_from(const json& j) {
     n.by = actor_from(j.value("by", json::object()));
     n.text = j.value("text", std::string());
     n.link = j.value("link", std::string());
+    n.postmortem_link = j.value("postmortem_link", std::string());
     n.at = j.value("at", Timestamp{0});
     return n;
 }

@@ -9,8 +9,12 @@
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 #include <spdlog/spdlog.h>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <boost/asio/use_awaitable.hpp>
 
 #include "adapters/notify/email_message.hpp"
+#include "adapters/notify/redact.hpp"
 #include "adapters/notify/signature.hpp"
 
 namespace incident::notify {
@@ -49,6 +53,17 @@ CURLcode add_extra_ca(CURL*, void* ssl_ctx, void* user) {
     return X509_STORE_load_file(store, file->c_str()) == 1 ? CURLE_OK : CURLE_SSL_CACERT_BADFILE;
 }
 
+// Keeps the server's last refusal ("550 5.1.1 <x@example.com>: unknown user", a 4xx or 5xx
+// reply line): libcurl's own error names only the code, and the QUIT after it is answered
+// "221 Bye". Only what the server sent: the AUTH line is never seen here.
+int keep_server_refusal(CURL*, curl_infotype type, char* data, std::size_t size, void* user) {
+    if (type != CURLINFO_HEADER_IN || size == 0 || (data[0] != '4' && data[0] != '5')) return 0;
+    std::string line(data, size);
+    while (!line.empty() && (line.back() == '\n' || line.back() == '\r')) line.pop_back();
+    *static_cast<std::string*>(user) = std::move(line);
+    return 0;
+}
+
 int abort_when_stopping(void* user, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
     return static_cast<const std::atomic<bool>*>(user)->load() ? 1 : 0;
 }
@@ -82,112 +97,91 @@ std::string server_of(const std::string& url) {
 
 }  // namespace
 
-EmailSink::EmailSink(EmailOptions options)
+EmailSink::EmailSink(boost::asio::any_io_executor executor, Outbox& outbox, EmailOptions options,
+                     net::PlatformObserver* observer)
     : options_(std::move(options)),
+      outbox_(outbox),
       server_(server_of(options_.url)),
       envelope_from_("<" + address_of(options_.from) + ">"),
-      domain_(address_of(options_.from).substr(address_of(options_.from).find('@') + 1)) {
-    if (options_.max_attempts < 1) options_.max_attempts = 1;
+      domain_(address_of(options_.from).substr(address_of(options_.from).find('@') + 1)),
+      sender_(std::make_unique<boost::asio::thread_pool>(1)),
+      worker_(
+          executor, outbox, std::string(k_sink),
+          [this](OutboxEntry& entry) { return deliver_entry(entry); }, options_.outbox, observer) {
     init_curl_once();
+    waker_ = outbox_.add_notify_sink(std::string(k_sink), [this] { worker_.wake(); });
 }
 
 EmailSink::~EmailSink() {
+    *alive_ = false;
+    outbox_.forget_waker(k_sink, waker_);
     stop();
+    // Waits for the transaction in flight, which the abort ends within about a second.
+    sender_->join();
 }
 
 void EmailSink::start() {
-    std::lock_guard lock(mutex_);
-    if (worker_.joinable() || stopping_) return;
+    if (abort_) return;
     spdlog::info("email: sending stakeholder mail through {} to {} recipient(s)", server_,
                  options_.to.size());
-    worker_ = std::thread([this] { run(); });
+    worker_.start();
 }
 
 void EmailSink::stop() {
-    {
-        std::lock_guard lock(mutex_);
-        if (stopping_) return;
-        stopping_ = true;
-        abort_ = true;
-        if (!queue_.empty()) {
-            spdlog::warn("email: stopping with {} message(s) not sent", queue_.size());
-        }
-    }
-    wake_.notify_all();
-    if (worker_.joinable()) worker_.join();
+    abort_ = true;
+    worker_.stop();
 }
 
-void EmailSink::deliver(const Notify& event) {
-    if (!emails_about(event.kind)) return;
-    // The same id for the same event: mail clients and archives can spot a duplicate.
-    const std::string message_id = delivery_id(event) + "@" + domain_;
-    Job job{event.key + " " + std::string(to_string(event.kind)),
-            email_message(event, options_.from, options_.to, message_id)};
-    {
-        std::lock_guard lock(mutex_);
-        if (stopping_) return;
-        if (queue_.size() >= options_.queue_limit) {
-            ++stats_.dropped;
-            spdlog::error("email: {} not queued: {} messages are already waiting", job.event,
-                          queue_.size());
-            return;
-        }
-        queue_.push_back(std::move(job));
-    }
-    wake_.notify_one();
+boost::asio::awaitable<void> EmailSink::drain(std::chrono::steady_clock::time_point deadline) {
+    co_await worker_.drain(deadline);
 }
 
 EmailStats EmailSink::stats() const {
-    std::lock_guard lock(mutex_);
     EmailStats s = stats_;
-    s.pending = queue_.size() + (busy_ ? 1 : 0);
+    s.pending = worker_.pending();
     return s;
 }
 
-void EmailSink::run() {
-    std::unique_lock lock(mutex_);
-    while (true) {
-        wake_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
-        if (stopping_) return;
-        Job job = std::move(queue_.front());
-        queue_.pop_front();
-        busy_ = true;
-        net::Backoff backoff(options_.backoff);
-        for (unsigned attempt = 1;; ++attempt) {
-            lock.unlock();
-            const Attempt result = send(job);
-            lock.lock();
-            if (result.ok) {
-                ++stats_.sent;
-                spdlog::info("email SMTP: {} sent to {} recipient(s){}", job.event,
-                             options_.to.size(),
-                             attempt > 1 ? " on attempt " + std::to_string(attempt) : "");
-                break;
-            }
-            if (stopping_) {
-                spdlog::warn("email: stopping; {} not sent", job.event);
-                break;
-            }
-            if (!result.transient || attempt >= options_.max_attempts) {
-                ++stats_.dropped;
-                spdlog::error("email SMTP: gave up on {} after {} attempt(s): {}", job.event,
-                              attempt, result.error);
-                break;
-            }
-            ++stats_.retries;
-            const auto delay = backoff.next();
-            spdlog::warn("email SMTP: {} failed ({}), attempt {} of {}; retrying in {} ms",
-                         job.event, result.error, attempt, options_.max_attempts, delay.count());
-            if (wake_.wait_for(lock, delay, [this] { return stopping_; })) {
-                spdlog::warn("email: stopping; {} not sent", job.event);
-                break;
-            }
-        }
-        busy_ = false;
+boost::asio::awaitable<net::Delivery> EmailSink::deliver_entry(OutboxEntry& entry) {
+    const auto effect = effect_from_json(entry.payload);
+    const Notify* event = effect ? std::get_if<Notify>(&*effect) : nullptr;
+    if (!event) co_return net::Delivery::fail("this incident-bot cannot read the stored event");
+    if (!emails_about(event->kind)) {
+        ++stats_.skipped;
+        co_return net::Delivery::done();  // stakeholders get no email for this one
     }
+    const std::string what = event->key + " " + std::string(to_string(event->kind));
+    // The same id for the same event: mail clients and archives can spot a duplicate.
+    const std::string message_id = delivery_id(*event) + "@" + domain_;
+    std::string message = email_message(*event, options_.from, options_.to, message_id);
+
+    const auto alive = alive_;
+    // On the sender's thread; the coroutine resumes on the executor with the outcome.
+    // (Named, not temporaries of the co_await: GCC 12 mishandles those in coroutines.)
+    auto transaction = [this, message = std::move(message)]() -> boost::asio::awaitable<Attempt> {
+        co_return send(message);
+    };
+    const Attempt attempt = co_await boost::asio::co_spawn(
+        sender_->get_executor(), std::move(transaction), boost::asio::use_awaitable);
+    if (!*alive || (abort_ && !attempt.ok)) {
+        co_return net::Delivery::retry("stopped before the message was sent");
+    }
+    if (attempt.ok) {
+        ++stats_.sent;
+        std::string retried;
+        if (entry.attempts > 0) retried = " on attempt " + std::to_string(entry.attempts + 1);
+        spdlog::info("email SMTP: {} sent to {} recipient(s){}", what, options_.to.size(), retried);
+        co_return net::Delivery::done();
+    }
+    if (attempt.transient) {
+        ++stats_.retries;
+        co_return net::Delivery::retry(attempt.error);
+    }
+    ++stats_.failed;  // logged once by the worker, with the error
+    co_return net::Delivery::fail(attempt.error);
 }
 
-EmailSink::Attempt EmailSink::send(const Job& job) const {
+EmailSink::Attempt EmailSink::send(const std::string& message) const {
     const std::unique_ptr<CURL, decltype(&curl_easy_cleanup)> curl(curl_easy_init(),
                                                                    curl_easy_cleanup);
     if (!curl) return Attempt{false, true, "libcurl could not create a handle"};
@@ -197,7 +191,7 @@ EmailSink::Attempt EmailSink::send(const Job& job) const {
     }
     const std::unique_ptr<curl_slist, decltype(&curl_slist_free_all)> recipients(
         raw_recipients, curl_slist_free_all);
-    Upload upload{job.message};
+    Upload upload{message};
     char error_buffer[CURL_ERROR_SIZE] = {};
 
     CURL* h = curl.get();
@@ -208,7 +202,7 @@ EmailSink::Attempt EmailSink::send(const Job& job) const {
     curl_easy_setopt(h, CURLOPT_READFUNCTION, read_upload);
     curl_easy_setopt(h, CURLOPT_READDATA, &upload);
     curl_easy_setopt(h, CURLOPT_UPLOAD, 1L);
-    curl_easy_setopt(h, CURLOPT_INFILESIZE_LARGE, static_cast<curl_off_t>(job.message.size()));
+    curl_easy_setopt(h, CURLOPT_INFILESIZE_LARGE, static_cast<curl_off_t>(message.size()));
     curl_easy_setopt(h, CURLOPT_USE_SSL,
                      static_cast<long>(options_.require_tls ? CURLUSESSL_ALL : CURLUSESSL_TRY));
     curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
@@ -228,6 +222,10 @@ EmailSink::Attempt EmailSink::send(const Job& job) const {
     curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, abort_when_stopping);
     curl_easy_setopt(h, CURLOPT_XFERINFODATA, &abort_);
     curl_easy_setopt(h, CURLOPT_ERRORBUFFER, error_buffer);
+    std::string refusal;
+    curl_easy_setopt(h, CURLOPT_DEBUGFUNCTION, keep_server_refusal);
+    curl_easy_setopt(h, CURLOPT_DEBUGDATA, &refusal);
+    curl_easy_setopt(h, CURLOPT_VERBOSE, 1L);  // what calls keep_server_refusal
 
     const CURLcode code = curl_easy_perform(h);
     if (code == CURLE_OK) return Attempt{true, false, {}};
@@ -235,8 +233,12 @@ EmailSink::Attempt EmailSink::send(const Job& job) const {
     curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &reply);
     std::string error = curl_easy_strerror(code);
     if (error_buffer[0] != '\0') error += std::string(": ") + error_buffer;
-    if (reply > 0) error += " (server reply " + std::to_string(reply) + ")";
-    error += " [" + server_ + "]";
+    if (!refusal.empty()) {
+        error += " (server reply: " + refusal + ")";
+    } else if (reply > 0) {
+        error += " (server reply " + std::to_string(reply) + ")";
+    }
+    error = server_words(error, {options_.password, options_.url}) + " [" + server_ + "]";
     // 4xx replies are the server's "try again later"; 5xx ones are final.
     const bool transient = reply >= 400 && reply < 500 ? true
                            : reply >= 500              ? false

@@ -2,16 +2,23 @@
 
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
-#include <deque>
-#include <mutex>
+#include <memory>
 #include <string>
-#include <thread>
+#include <string_view>
 #include <vector>
 
-#include "adapters/net/backoff.hpp"
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+
+#include "adapters/net/observer.hpp"
+#include "adapters/net/outbox_worker.hpp"
 #include "bot/events.hpp"
+#include "bot/outbox.hpp"
+
+namespace boost::asio {
+class thread_pool;
+}
 
 namespace incident::notify {
 
@@ -26,44 +33,48 @@ struct EmailOptions {
     bool require_tls = false;
     std::string ca_file;  // PEM bundle trusted besides the system CAs (INCIDENT_BOT_CA_FILE)
     std::chrono::milliseconds timeout{30'000};
-    // Attempts per email for connection errors, timeouts and 4xx replies; 5xx replies and
-    // refused logins are not retried.
-    unsigned max_attempts = 5;
-    net::BackoffOptions backoff{std::chrono::seconds(2), std::chrono::minutes(5),
-                                net::Jitter::full};
-    std::size_t queue_limit = 1'000;
+    // Retries of connection errors, timeouts and 4xx replies: backoff and for how long. 5xx
+    // replies, refused logins and a missing STARTTLS fail at once.
+    net::OutboxWorkerOptions outbox{std::chrono::hours(24), std::chrono::seconds(2),
+                                    std::chrono::minutes(5), std::chrono::seconds(10)};
 };
 
+// Since this process started; what is waiting is in the outbox.
 struct EmailStats {
     std::uint64_t sent = 0;
-    std::uint64_t dropped = 0;
-    std::uint64_t retries = 0;
-    std::size_t pending = 0;  // queued, including the one being sent
+    std::uint64_t skipped = 0;  // events stakeholders get no email for (updates, ...)
+    std::uint64_t failed = 0;   // refused for good (kept in the outbox)
+    std::uint64_t retries = 0;  // attempts that will be tried again
+    std::size_t pending = 0;    // entries of the sink pending in the outbox
 };
 
-// Sends declared, resolved and post-mortem-published events to the stakeholders over SMTP
-// with libcurl. libcurl's easy API blocks, so mail goes out from a worker thread of its
-// own, fed by a queue, one message at a time and in order.
+// Sends declared, resolved and post-mortem-published events, as the outbox holds them for
+// the sink "email", to the stakeholders over SMTP with libcurl: one SMTP transaction per
+// attempt, an incident's events in order. libcurl's easy API blocks, so each transaction
+// runs on a thread of the sink's own; its outcome is settled back on the executor, which is
+// the only thread that touches the outbox.
 class EmailSink {
 public:
-    explicit EmailSink(EmailOptions options);
+    static constexpr std::string_view k_sink = "email";
+
+    // Registers the sink with `outbox`: from now on every committed Notify is written for it.
+    EmailSink(boost::asio::any_io_executor executor, Outbox& outbox, EmailOptions options,
+              net::PlatformObserver* observer = nullptr);
     ~EmailSink();
     EmailSink(const EmailSink&) = delete;
     EmailSink& operator=(const EmailSink&) = delete;
 
     void start();
-    // Aborts the message in flight within about a second; what is still queued is logged
-    // and not sent.
+    // Aborts the transaction in flight within about a second; nothing new starts. What is
+    // left waits in the outbox for the next start.
     void stop();
-    // Queues the event when it is one stakeholders get email for; callable from any thread.
-    void deliver(const Notify& event);
+    // Until nothing is pending and due, or `deadline`.
+    boost::asio::awaitable<void> drain(std::chrono::steady_clock::time_point deadline);
+    // Entries were committed (or retried from the dashboard).
+    void wake() { worker_.wake(); }
     EmailStats stats() const;
 
 private:
-    struct Job {
-        std::string event;  // "INC-7 resolved", for the log
-        std::string message;
-    };
     // The outcome of one SMTP transaction.
     struct Attempt {
         bool ok = false;
@@ -71,21 +82,21 @@ private:
         std::string error;
     };
 
-    void run();
-    Attempt send(const Job& job) const;
+    boost::asio::awaitable<net::Delivery> deliver_entry(OutboxEntry& entry);
+    // Blocks: runs on sender_ only, and reads nothing that changes after construction.
+    Attempt send(const std::string& message) const;
 
     EmailOptions options_;
+    Outbox& outbox_;
     std::string server_;         // scheme://host:port, for the log
     std::string envelope_from_;  // <bot@example.com>
     std::string domain_;         // example.com, for Message-ID
-    mutable std::mutex mutex_;
-    std::condition_variable wake_;
-    std::deque<Job> queue_;
-    bool busy_ = false;
-    bool stopping_ = false;
-    std::atomic<bool> abort_{false};  // read by libcurl's progress callback
     EmailStats stats_;
-    std::thread worker_;
+    std::atomic<bool> abort_{false};  // read by libcurl's progress callback
+    std::unique_ptr<boost::asio::thread_pool> sender_;
+    std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+    net::OutboxWorker worker_;
+    std::size_t waker_ = 0;  // the outbox's registration of worker_
 };
 
 }  // namespace incident::notify

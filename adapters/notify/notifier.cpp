@@ -26,12 +26,15 @@ NotifierOptions notifier_options(const Config& config) {
     return options;
 }
 
-Notifier::Notifier(boost::asio::any_io_executor executor, net::TlsContext tls,
-                   NotifierOptions options) {
+Notifier::Notifier(boost::asio::any_io_executor executor, net::TlsContext tls, Outbox& outbox,
+                   NotifierOptions options, net::PlatformObserver* observer) {
     if (options.webhook) {
-        webhook_ = std::make_unique<WebhookSink>(executor, tls, std::move(*options.webhook));
+        webhook_ = std::make_unique<WebhookSink>(executor, std::move(tls), outbox,
+                                                 std::move(*options.webhook), observer);
     }
-    if (options.email) email_ = std::make_unique<EmailSink>(std::move(*options.email));
+    if (options.email) {
+        email_ = std::make_unique<EmailSink>(executor, outbox, std::move(*options.email), observer);
+    }
 }
 
 Notifier::~Notifier() {
@@ -48,16 +51,9 @@ void Notifier::stop() {
     if (email_) email_->stop();
 }
 
-void Notifier::deliver(const Effect& effect) {
-    const auto* event = std::get_if<Notify>(&effect);
-    if (!event) return;
-    try {
-        if (webhook_) webhook_->deliver(*event);
-        if (email_) email_->deliver(*event);
-    } catch (const std::exception& e) {
-        // Called right after a commit: a sink's trouble must not turn into a failed command.
-        spdlog::error("notify: {} {} not queued: {}", event->key, to_string(event->kind), e.what());
-    }
+boost::asio::awaitable<void> Notifier::drain(std::chrono::steady_clock::time_point deadline) {
+    if (webhook_) co_await webhook_->drain(deadline);
+    if (email_) co_await email_->drain(deadline);
 }
 
 std::size_t Notifier::pending() const {
@@ -68,22 +64,21 @@ std::size_t Notifier::pending() const {
 }
 
 nlohmann::json Notifier::health() const {
-    // Delivery trouble shows in the counters; it does not make the bot unhealthy.
+    // Delivery trouble shows in the counters and in the outbox check; it does not make the
+    // bot unhealthy here.
     nlohmann::json health{{"ok", true}};
     if (webhook_) {
         const WebhookStats s = webhook_->stats();
         health["webhook"] = {{"pending", s.pending},
                              {"delivered", s.delivered},
-                             {"dropped", s.dropped},
+                             {"failed", s.failed},
                              {"retries", s.retries},
                              {"rate_limited", s.rate_limited}};
     }
     if (email_) {
         const EmailStats s = email_->stats();
-        health["email"] = {{"pending", s.pending},
-                           {"sent", s.sent},
-                           {"dropped", s.dropped},
-                           {"retries", s.retries}};
+        health["email"] = {
+            {"pending", s.pending}, {"sent", s.sent}, {"failed", s.failed}, {"retries", s.retries}};
     }
     return health;
 }

@@ -2,6 +2,7 @@
 #include <nlohmann/json.hpp>
 
 #include "adapters/notify/email_message.hpp"
+#include "adapters/notify/redact.hpp"
 #include "adapters/notify/signature.hpp"
 #include "adapters/notify/webhook_sink.hpp"
 #include "events.hpp"
@@ -122,4 +123,16 @@ TEST_CASE("email message: headers, CRLF, and encodings for non-ASCII") {
     CHECK(u.find("Subject: =?UTF-8?B?") != std::string::npos);
     CHECK(u.find("Content-Transfer-Encoding: base64\r\n") != std::string::npos);
     CHECK(u.find("—") == std::string::npos);  // nothing but ASCII on the wire
+}
+
+TEST_CASE("server words: one line, bounded, secrets gone before anything is cut") {
+    CHECK(server_words("550 5.1.1 unknown\r\n550 mailbox gone\r\n", {}) ==
+          "550 5.1.1 unknown 550 mailbox gone");
+    CHECK(server_words("denied for hunter2, really hunter2", {"hunter2", ""}) ==
+          "denied for [redacted], really [redacted]");
+    // Cut in the middle of where the secret was: none of it is left.
+    const std::string cut = server_words("xxxxxxxxxx s3cr3t-value-long", {"s3cr3t-value-long"}, 16);
+    CHECK(cut.find("s3cr") == std::string::npos);
+    CHECK(cut.size() <= 16);
+    CHECK(server_words(std::string(1000, 'a'), {}).size() <= 300);
 }

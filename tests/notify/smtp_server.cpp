@@ -14,6 +14,7 @@
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
+#include <string_view>
 #include <thread>
 
 extern char** environ;
@@ -23,6 +24,62 @@ namespace incident::notify::testing {
 namespace {
 
 constexpr const char* k_python = "/usr/bin/python3";
+
+// aiosmtpd's Mailbox handler with the replies a test scripts in files of `script_dir`:
+// "reject" (addresses, one a line) and "data" (replies for the next DATA commands, one a
+// line, each used once; "refused" counts them).
+constexpr const char* k_handler = R"(import os
+from aiosmtpd.handlers import Mailbox
+
+
+class ScriptedMailbox(Mailbox):
+    def __init__(self, mail_dir, script_dir):
+        super().__init__(mail_dir)
+        self.script_dir = script_dir
+
+    def _lines(self, name):
+        try:
+            with open(os.path.join(self.script_dir, name)) as f:
+                return [line for line in f.read().splitlines() if line]
+        except FileNotFoundError:
+            return []
+
+    def _write(self, name, lines):
+        path = os.path.join(self.script_dir, name)
+        with open(path + ".tmp", "w") as f:
+            f.write("".join(line + "\n" for line in lines))
+        os.replace(path + ".tmp", path)
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if address in self._lines("reject"):
+            return "550 5.1.1 <%s>: Recipient address rejected: User unknown" % address
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):
+        replies = self._lines("data")
+        if replies:
+            self._write("data", replies[1:])
+            self._write("refused", ["x"] * (len(self._lines("refused")) + 1))
+            return replies[0]
+        return await super().handle_DATA(server, session, envelope)
+
+    @classmethod
+    def from_cli(cls, parser, *args):
+        if len(args) != 2:
+            parser.error("ScriptedMailbox takes the maildir and the script directory")
+        return cls(*args)
+)";
+
+void write_file(const std::filesystem::path& path, const std::string& text) {
+    const std::filesystem::path temporary = path.string() + ".new";
+    {
+        std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
+        out << text;
+    }
+    // Renamed into place: the server never reads half a file.
+    std::filesystem::rename(temporary, path);
+}
 
 bool accepts_connections(std::uint16_t port) {
     const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
@@ -80,13 +137,25 @@ SmtpServer::SmtpServer(std::optional<Tls> tls) {
     const std::string listen = "127.0.0.1:" + std::to_string(port_);
     const std::string maildir = (dir_ / "maildir").string();
     const std::string log = (dir_ / "server.log").string();
+    std::filesystem::create_directories(dir_ / "script");
+    write_file(dir_ / "scripted_mailbox.py", k_handler);
     // -u: unbuffered, so output() shows what happened even if the server is killed.
-    std::vector<std::string> args{
-        k_python, "-u", "-m", "aiosmtpd", "-n", "-l", listen, "-c", "aiosmtpd.handlers.Mailbox"};
+    std::vector<std::string> args{k_python,   "-u", "-m",
+                                  "aiosmtpd", "-n", "-l",
+                                  listen,     "-c", "scripted_mailbox.ScriptedMailbox"};
     if (tls) {
         args.insert(args.end(), {"--tlscert", tls->cert_file, "--tlskey", tls->key_file});
     }
     args.push_back(maildir);
+    args.push_back((dir_ / "script").string());
+    // The handler's module is found next to the maildir.
+    std::vector<std::string> environment{"PYTHONPATH=" + dir_.string()};
+    for (char** e = environ; *e; ++e) {
+        if (!std::string_view(*e).starts_with("PYTHONPATH=")) environment.emplace_back(*e);
+    }
+    std::vector<char*> envp;
+    for (auto& e : environment) envp.push_back(e.data());
+    envp.push_back(nullptr);
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);
@@ -97,7 +166,7 @@ SmtpServer::SmtpServer(std::optional<Tls> tls) {
     posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, log.c_str(),
                                      O_WRONLY | O_CREAT | O_TRUNC, 0600);
     posix_spawn_file_actions_adddup2(&actions, STDOUT_FILENO, STDERR_FILENO);
-    const int spawned = ::posix_spawn(&pid_, k_python, &actions, nullptr, argv.data(), environ);
+    const int spawned = ::posix_spawn(&pid_, k_python, &actions, nullptr, argv.data(), envp.data());
     posix_spawn_file_actions_destroy(&actions);
     if (spawned != 0) {
         pid_ = -1;
@@ -141,6 +210,23 @@ void SmtpServer::stop() {
         std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
     pid_ = -1;
+}
+
+void SmtpServer::reject_recipients(const std::vector<std::string>& addresses) {
+    std::string text;
+    for (const auto& a : addresses) text += a + "\n";
+    write_file(dir_ / "script" / "reject", text);
+}
+
+void SmtpServer::reply_to_data(const std::vector<std::string>& replies) {
+    std::string text;
+    for (const auto& r : replies) text += r + "\n";
+    write_file(dir_ / "script" / "data", text);
+}
+
+std::size_t SmtpServer::refused() const {
+    const std::string text = read_file(dir_ / "script" / "refused");
+    return static_cast<std::size_t>(std::count(text.begin(), text.end(), '\n'));
 }
 
 std::vector<std::string> SmtpServer::messages() const {

@@ -13,8 +13,10 @@ namespace incident::notify::testing {
 
 // A real SMTP server for the duration of a test: Debian's python3-aiosmtpd, started on
 // 127.0.0.1 and an unused port, writing every message it accepts into a Maildir. With a
-// certificate it offers STARTTLS and refuses mail without it. Stopped (SIGTERM, then
-// SIGKILL) and cleaned up by the destructor.
+// certificate it offers STARTTLS and refuses mail without it. Its handler (aiosmtpd's
+// Mailbox, extended) can be told to refuse recipients or to answer the next DATA commands
+// with given replies, as real servers do. Stopped (SIGTERM, then SIGKILL) and cleaned up by
+// the destructor.
 class SmtpServer {
 public:
     struct Tls {
@@ -31,6 +33,15 @@ public:
 
     std::uint16_t port() const { return port_; }
     std::string url() const { return "smtp://127.0.0.1:" + std::to_string(port_); }
+
+    // RCPT TO one of these is answered "550 5.1.1 <address>: Recipient address rejected: User
+    // unknown" (an empty list accepts every recipient again).
+    void reject_recipients(const std::vector<std::string>& addresses);
+    // The next DATA commands, one each, are answered with these replies ("451 4.3.0 Try
+    // again later") instead of accepting the message; then messages are accepted again.
+    void reply_to_data(const std::vector<std::string>& replies);
+    // Messages refused by a scripted DATA reply so far.
+    std::size_t refused() const;
 
     // The raw messages received so far, oldest first.
     std::vector<std::string> messages() const;

@@ -126,3 +126,69 @@ TEST_CASE("outbox: incidents with a channel, not open, or on a platform without 
     CHECK(requeue_missing_channels(b.bot.service, b.bot.store, b.outbox) == 0);
     CHECK(b.creations().empty());
 }
+
+TEST_CASE("outbox: every Notify is written for each notify sink with the change that caused it") {
+    OutboxBot b;
+    int email_wakes = 0;
+    int webhook_wakes = 0;
+    b.outbox.add_notify_sink("email", [&] { ++email_wakes; });
+    b.outbox.add_notify_sink("webhook", [&] { ++webhook_wakes; });
+    REQUIRE(b.command("declare sev2 Checkout down").reply.ok);
+    for (const char* sink : {"email", "webhook"}) {
+        const auto pending = b.outbox.pending(sink);
+        REQUIRE_MESSAGE(pending.size() == 1, sink);
+        CHECK(pending[0].kind == "notify");
+        CHECK(pending[0].incident == 1);
+        const auto effect = effect_from_json(pending[0].payload);
+        REQUIRE(effect);
+        const auto* n = std::get_if<Notify>(&*effect);
+        REQUIRE(n);
+        CHECK(n->kind == NotifyKind::declared);
+        CHECK(n->key == "INC-1");
+    }
+    CHECK(email_wakes == 1);
+    CHECK(webhook_wakes == 1);
+    // No Notify for the chat sink; a refused command writes none.
+    for (const auto& e : b.outbox.pending("test")) CHECK(e.kind != "notify");
+    CHECK_FALSE(b.command("status mitigated", "general").reply.ok);
+    CHECK(b.outbox.pending("email").size() == 1);
+    CHECK(email_wakes == 1);
+}
+
+TEST_CASE("outbox: a stored Notify keeps every field the webhook and the email show") {
+    Notify n;
+    n.kind = NotifyKind::postmortem_published;
+    n.number = 7;
+    n.key = "INC-7";
+    n.title = "Checkout returns 502s";
+    n.severity = Severity::sev1;
+    n.final_severity = Severity::sev2;
+    n.state = State::resolved;
+    n.merged_into = 3;
+    n.platform = "slack";
+    n.channel_name = "inc-7-checkout";
+    n.by = Actor{"U1", "alice"};
+    n.text = "post-mortem published by @alice";
+    n.link = "https://bot.example.com/incidents/INC-7";
+    n.postmortem_link = "https://bot.example.com/incidents/INC-7/postmortem/v/2";
+    n.at = 1'795'428'000'000;
+    const auto back = effect_from_json(effect_to_json(Effect{n}));
+    REQUIRE(back);
+    const auto* m = std::get_if<Notify>(&*back);
+    REQUIRE(m);
+    CHECK(m->kind == n.kind);
+    CHECK(m->number == n.number);
+    CHECK(m->key == n.key);
+    CHECK(m->title == n.title);
+    CHECK(m->severity == n.severity);
+    CHECK(m->final_severity == n.final_severity);
+    CHECK(m->state == n.state);
+    CHECK(m->merged_into == n.merged_into);
+    CHECK(m->platform == n.platform);
+    CHECK(m->channel_name == n.channel_name);
+    CHECK(m->by == n.by);
+    CHECK(m->text == n.text);
+    CHECK(m->link == n.link);
+    CHECK(m->postmortem_link == n.postmortem_link);
+    CHECK(m->at == n.at);
+}
