@@ -114,7 +114,7 @@ struct MattermostSetup {
     MattermostSetup() {
         const std::string id = mm_id("incidents");
         fake.channels[id] = FakeMattermost::Channel{
-            id, fake.team_id, "incidents", "Incidents", "", "O", {fake.bot_user_id}};
+            id, fake.team_id, "incidents", "Incidents", "", "O", {fake.bot_user_id}, ""};
     }
     Run run(const std::vector<std::string>& extra = {}) {
         const std::vector<std::string> env{"MATTERMOST_URL=" + fake.url(),
