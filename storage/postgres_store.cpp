@@ -26,6 +26,32 @@ Param severity_param(const std::optional<Severity>& value) {
     return Param(to_string(*value));
 }
 
+// $1 to $22 of insert_incident and update_incident, in k_incident_columns order after number.
+std::vector<Param> incident_values(const Incident& incident) {
+    return {incident.title,
+            to_string(incident.severity),
+            severity_param(incident.final_severity),
+            to_string(incident.state),
+            incident.merged_into,
+            incident.platform,
+            incident.channel_id,
+            incident.channel_name,
+            incident.declared_by.id,
+            incident.declared_by.name,
+            incident.declared_at,
+            incident.identified_at,
+            incident.mitigated_at,
+            incident.resolved_at,
+            incident.closed_at,
+            incident.last_update_at,
+            incident.summary,
+            incident.postmortem_owner,
+            incident.postmortem_due,
+            incident.postmortem_published_at,
+            incident.detected_at,
+            incident.related_to};
+}
+
 std::optional<Severity> optional_severity(const Result& r, int row, int column,
                                           std::string_view name) {
     if (r.is_null(row, column)) return std::nullopt;
@@ -154,6 +180,9 @@ struct PostgresStore::Impl {
     }
 
     Result exec(std::string_view sql, std::initializer_list<Param> params = {}) {
+        return exec(sql, std::span<const Param>(params.begin(), params.size()));
+    }
+    Result exec(std::string_view sql, std::span<const Param> params) {
         try {
             Result result = connection().exec(sql, params);
             if (depth == 0) mark_healthy();
@@ -305,34 +334,15 @@ void PostgresStore::insert_incident(Incident& incident) {
                 "$21, "
                 "$22) "
                 "RETURNING number",
-            {incident.title,
-             to_string(incident.severity),
-             severity_param(incident.final_severity),
-             to_string(incident.state),
-             incident.merged_into,
-             incident.platform,
-             incident.channel_id,
-             incident.channel_name,
-             incident.declared_by.id,
-             incident.declared_by.name,
-             incident.declared_at,
-             incident.identified_at,
-             incident.mitigated_at,
-             incident.resolved_at,
-             incident.closed_at,
-             incident.last_update_at,
-             incident.summary,
-             incident.postmortem_owner,
-             incident.postmortem_due,
-             incident.postmortem_published_at,
-             incident.detected_at,
-             incident.related_to});
+            incident_values(incident));
         incident.number = r.int64(0, 0);
     });
 }
 
 void PostgresStore::update_incident(const Incident& incident) {
     std::lock_guard lock(impl_->mutex);
+    std::vector<Param> values = incident_values(incident);
+    values.emplace_back(incident.number);
     const Result r = impl_->exec(
         "UPDATE incidents SET title = $1, severity = $2, final_severity = $3, "
         "state = $4, merged_into = $5, platform = $6, channel_id = $7, "
@@ -341,29 +351,7 @@ void PostgresStore::update_incident(const Incident& incident) {
         "resolved_at = $14, closed_at = $15, last_update_at = $16, summary = $17, "
         "postmortem_owner = $18, postmortem_due = $19, "
         "postmortem_published_at = $20, detected_at = $21, related_to = $22 WHERE number = $23",
-        {incident.title,
-         to_string(incident.severity),
-         severity_param(incident.final_severity),
-         to_string(incident.state),
-         incident.merged_into,
-         incident.platform,
-         incident.channel_id,
-         incident.channel_name,
-         incident.declared_by.id,
-         incident.declared_by.name,
-         incident.declared_at,
-         incident.identified_at,
-         incident.mitigated_at,
-         incident.resolved_at,
-         incident.closed_at,
-         incident.last_update_at,
-         incident.summary,
-         incident.postmortem_owner,
-         incident.postmortem_due,
-         incident.postmortem_published_at,
-         incident.detected_at,
-         incident.related_to,
-         incident.number});
+        values);
     if (r.affected() == 0) {
         throw std::runtime_error("cannot update " + incident.key() + ": no such incident");
     }

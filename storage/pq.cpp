@@ -132,7 +132,7 @@ Result Connection::check(pg_result* raw) {
                 sqlstate, lost);
 }
 
-Result Connection::exec(std::string_view sql, std::initializer_list<Param> params) {
+Result Connection::exec(std::string_view sql, std::span<const Param> params) {
     if (!conn_) throw Error("PostgreSQL: not connected", "08003", true);
     std::vector<const char*> values;
     values.reserve(params.size());

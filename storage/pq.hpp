@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <initializer_list>
 #include <optional>
+#include <span>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -92,7 +93,10 @@ public:
     bool ok() const;
 
     // One statement with bound parameters ($1, $2, ...). Throws Error.
-    Result exec(std::string_view sql, std::initializer_list<Param> params = {});
+    Result exec(std::string_view sql, std::span<const Param> params);
+    Result exec(std::string_view sql, std::initializer_list<Param> params = {}) {
+        return exec(sql, std::span<const Param>(params.begin(), params.size()));
+    }
     // Several statements without parameters (a migration). Throws Error.
     void exec_script(std::string_view sql);
 

@@ -79,12 +79,6 @@ net::Delivery delivered_or(const ApiResult& r, std::string_view what) {
     return r.ok ? net::Delivery::done() : failure_of(r, what);
 }
 
-// The outbox entry's progress record (which steps of an effect are done).
-json progress_of(const OutboxEntry& entry) {
-    json p = json::parse(entry.result, nullptr, false);
-    return p.is_object() ? p : json::object();
-}
-
 // Why registering /incident failed, and what the admin can do about it.
 std::string explain_command_failure(const std::string& what, const ApiResult& r) {
     std::string out = what + " (" + r.describe() + ")";
@@ -778,7 +772,7 @@ asio::awaitable<net::Delivery> MattermostAdapter::set_topic(const SetTopic& topi
 // after it: the channel (created or adopted), the members, the summary.
 asio::awaitable<net::Delivery> MattermostAdapter::create_channel(const CreateChannel& create,
                                                                  OutboxEntry& entry) {
-    json progress = progress_of(entry);
+    json progress = net::progress_of(entry);
     const auto save = [&] {
         entry.result = progress.dump();
         outbox_.save(entry);

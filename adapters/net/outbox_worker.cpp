@@ -24,6 +24,11 @@ std::string lane_name(std::int64_t incident) {
 
 }  // namespace
 
+nlohmann::json progress_of(const OutboxEntry& entry) {
+    nlohmann::json p = nlohmann::json::parse(entry.result, nullptr, false);
+    return p.is_object() ? p : nlohmann::json::object();
+}
+
 OutboxWorker::OutboxWorker(asio::any_io_executor executor, Outbox& outbox, std::string sink,
                            Deliver deliver, OutboxWorkerOptions options, PlatformObserver* observer)
     : executor_(executor),

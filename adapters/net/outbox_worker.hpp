@@ -12,6 +12,7 @@
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <nlohmann/json.hpp>
 
 #include "adapters/net/observer.hpp"
 #include "bot/outbox.hpp"
@@ -34,6 +35,10 @@ struct Delivery {
         return {Status::permanent, std::move(error), std::nullopt};
     }
 };
+
+// An entry's progress record: which steps of a many-step effect (a channel, its members,
+// its topic, its summary) are done, as the Deliver function saved them in entry.result.
+nlohmann::json progress_of(const OutboxEntry& entry);
 
 struct OutboxWorkerOptions {
     // Transient failures are retried this long after the entry was written, then it fails.

@@ -93,12 +93,6 @@ std::optional<net::Delivery> failed(const ApiResult& r, std::string_view method)
     return failure_of(r, method);
 }
 
-// The outbox entry's progress record (which steps of an effect are done).
-nlohmann::json progress_of(const OutboxEntry& entry) {
-    nlohmann::json p = nlohmann::json::parse(entry.result, nullptr, false);
-    return p.is_object() ? p : nlohmann::json::object();
-}
-
 }  // namespace
 
 SlackAdapter::SlackAdapter(asio::any_io_executor executor, net::TlsContext tls,
@@ -216,7 +210,7 @@ asio::awaitable<net::Delivery> SlackAdapter::set_topic(const SetTopic& topic) {
 // after it: the channel (created or adopted), the invitations, the topic, the summary.
 asio::awaitable<net::Delivery> SlackAdapter::create_channel(const CreateChannel& create,
                                                             OutboxEntry& entry) {
-    json progress = progress_of(entry);
+    json progress = net::progress_of(entry);
     const auto save = [&] {
         entry.result = progress.dump();
         outbox_.save(entry);
