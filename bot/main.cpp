@@ -357,7 +357,22 @@ std::string replica_id(const Config& config) {
 // old delivered effects and processed event ids go, in small batches off the hot path.
 asio::awaitable<void> housekeeping_forever(IncidentService& service, Store& store, Outbox& outbox,
                                            const bool& stopping) {
+    const Timestamp lease_ms =
+        2 * std::chrono::duration_cast<std::chrono::milliseconds>(k_housekeeping_interval).count();
     while (!stopping) {
+        // Among replicas one does it: two could both see an incident without its channel.
+        bool leader = false;
+        try {
+            leader = store.hold_lease("housekeeping", outbox.owner(), outbox.now(),
+                                      outbox.now() + lease_ms);
+        } catch (const std::exception& e) {
+            spdlog::warn("housekeeping: taking its lease failed: {}", e.what());
+        }
+        if (!leader) {
+            co_await pause(
+                std::chrono::duration_cast<std::chrono::milliseconds>(k_housekeeping_interval));
+            continue;
+        }
         try {
             if (const std::size_t queued = requeue_missing_channels(service, store, outbox)) {
                 spdlog::warn("housekeeping: {} open incident(s) had no channel; creating it again",

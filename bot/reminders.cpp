@@ -66,6 +66,13 @@ std::vector<Reminder> ReminderService::tick() {
     const Timestamp now = clock_.now();
     try {
         store_.transaction([&] {
+            // Among replicas one sends reminders. Its lease lasts a few ticks: when it stops,
+            // another one takes over within that time.
+            const Outbox* outbox = service_.outbox();
+            if (!store_.hold_lease("reminders", outbox ? outbox->owner() : "local", now,
+                                   now + k_lease_ticks * policy_.tick)) {
+                return;
+            }
             // Open and resolved incidents, oldest first; closed and merged ones are left alone.
             auto incidents = store_.incidents(false);
             std::reverse(incidents.begin(), incidents.end());

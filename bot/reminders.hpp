@@ -83,6 +83,9 @@ public:
 
     const ReminderPolicy& policy() const { return policy_; }
 
+    // How many ticks the "reminders" lease outlives the last tick of its holder.
+    static constexpr Timestamp k_lease_ticks = 3;
+
 private:
     void status_nudge(const Incident& incident, Timestamp now, std::vector<Reminder>& out);
     void commander_nudge(const Incident& incident, Timestamp now, std::vector<Reminder>& out);

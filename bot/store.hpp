@@ -119,6 +119,12 @@ public:
     // processed event keys recorded before it. Return how many went.
     virtual std::size_t prune_outbox(Timestamp before, std::size_t limit) = 0;
     virtual std::size_t prune_processed(Timestamp before, std::size_t limit) = 0;
+
+    // Leadership among replicas sharing the database: `holder` holds lease `name` until
+    // `until` when nobody else holds it past `now`; the holder renews by asking again. False:
+    // another replica does that job for now.
+    virtual bool hold_lease(std::string_view name, std::string_view holder, Timestamp now,
+                            Timestamp until) = 0;
 };
 
 }  // namespace incident

@@ -223,7 +223,17 @@ CREATE INDEX outbox_delivered ON outbox (done_at) WHERE status = 'delivered';
 CREATE INDEX processed_keys_by_time ON processed_keys (processed_at);
 )sql";
 
-constexpr std::array<Migration, 7> k_migrations{{
+// Leases (bot/store.hpp hold_lease): which replica runs the jobs that must run once, such
+// as reminders and housekeeping.
+constexpr std::string_view k_leases = R"sql(
+CREATE TABLE leases (
+    name       TEXT PRIMARY KEY,
+    holder     TEXT NOT NULL,
+    held_until BIGINT NOT NULL
+);
+)sql";
+
+constexpr std::array<Migration, 8> k_migrations{{
     {1, "initial schema", k_initial_schema},
     {2, "reminders sent", k_reminders_sent},
     {3, "contributing factors", k_contributing_factors},
@@ -231,6 +241,7 @@ constexpr std::array<Migration, 7> k_migrations{{
     {5, "alerts", k_alerts},
     {6, "published post-mortems", k_published_postmortems},
     {7, "outbox", k_outbox},
+    {8, "leases", k_leases},
 }};
 
 bool has_migrations_table(pq::Connection& db) {

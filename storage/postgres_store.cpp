@@ -763,6 +763,20 @@ bool PostgresStore::claim_outbox(std::int64_t id, std::string_view owner, Timest
     return r.affected() > 0;
 }
 
+bool PostgresStore::hold_lease(std::string_view name, std::string_view holder, Timestamp now,
+                               Timestamp until) {
+    std::lock_guard lock(impl_->mutex);
+    // The row lock of ON CONFLICT makes two replicas take turns; the second one's WHERE sees
+    // the first one's lease.
+    const Result r = impl_->exec(
+        "INSERT INTO leases (name, holder, held_until) VALUES ($1, $2, $3) ON CONFLICT (name) DO "
+        "UPDATE SET holder = excluded.holder, held_until = excluded.held_until WHERE leases.holder "
+        "= "
+        "excluded.holder OR leases.held_until <= $4",
+        {name, holder, until, now});
+    return r.affected() > 0;
+}
+
 std::size_t PostgresStore::prune_outbox(Timestamp before, std::size_t limit) {
     std::lock_guard lock(impl_->mutex);
     const Result r = impl_->exec(

@@ -97,6 +97,8 @@ public:
                       Timestamp until) override;
     std::size_t prune_outbox(Timestamp before, std::size_t limit) override;
     std::size_t prune_processed(Timestamp before, std::size_t limit) override;
+    bool hold_lease(std::string_view name, std::string_view holder, Timestamp now,
+                    Timestamp until) override;
 
     bool record_reminder(const SentReminder& reminder) override;
     bool reminder_sent(std::string_view key) override;

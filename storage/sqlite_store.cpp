@@ -1094,6 +1094,21 @@ bool SqliteStore::claim_outbox(std::int64_t id, std::string_view owner, Timestam
     return claim.exec() > 0;
 }
 
+bool SqliteStore::hold_lease(std::string_view name, std::string_view holder, Timestamp now,
+                             Timestamp until) {
+    std::lock_guard lock(impl_->mutex);
+    Prepared take = impl_->prepare(
+        "INSERT INTO leases (name, holder, held_until) VALUES (?1, ?2, ?3) ON CONFLICT (name) DO "
+        "UPDATE SET holder = excluded.holder, held_until = excluded.held_until WHERE leases.holder "
+        "= "
+        "excluded.holder OR leases.held_until <= ?4");
+    take.bind(1, std::string(name));
+    take.bind(2, std::string(holder));
+    take.bind(3, until);
+    take.bind(4, now);
+    return take.exec() > 0;
+}
+
 std::size_t SqliteStore::prune_outbox(Timestamp before, std::size_t limit) {
     std::lock_guard lock(impl_->mutex);
     Prepared remove = impl_->prepare(

@@ -136,6 +136,10 @@ public:
     std::size_t prune_processed(Timestamp before, std::size_t limit) override {
         return inner_.prune_processed(before, limit);
     }
+    bool hold_lease(std::string_view name, std::string_view holder, Timestamp now,
+                    Timestamp until) override {
+        return inner_.hold_lease(name, holder, now, until);
+    }
 
 private:
     Store& inner_;

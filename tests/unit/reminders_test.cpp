@@ -105,6 +105,25 @@ TEST_SUITE("reminders") {
         CHECK(reminders.tick().size() == 1);
     }
 
+    TEST_CASE("while another replica holds the reminders lease, this one sends nothing") {
+        Bot bot;
+        ReminderPolicy policy = quiet_policy();
+        policy.status_update = ReminderPolicy{}.status_update;  // SEV2: one hour
+        ReminderService reminders(bot.store, bot.service, bot.clock, policy);
+        bot.declare();
+        const Timestamp due = k_start + 60 * k_minute_ms;
+        REQUIRE(bot.store.hold_lease("reminders", "other-host/8080", due, due + 90'000));
+        bot.clock.set(due);
+        CHECK(reminders.tick().empty());
+        bot.clock.set(due + 89'999);
+        CHECK(reminders.tick().empty());
+        // The other replica stopped renewing it: this one takes over and sends what is due.
+        bot.clock.set(due + 90'000);
+        CHECK(reminders.tick().size() == 1);
+        CHECK_FALSE(
+            bot.store.hold_lease("reminders", "other-host/8080", due + 90'001, due + 180'000));
+    }
+
     TEST_CASE("status intervals follow the severity, and SEV5 is never nudged by default") {
         Bot bot;
         ReminderPolicy policy = quiet_policy();
