@@ -149,6 +149,15 @@ AlertIntakeResult AlertIntake::annotate(const AlertEvent& e) {
             return Reply{};
         }
         result.incident = incident->number;
+        if (!e.priority.empty()) {
+            for (const Alert& a : store_.alerts(incident->number)) {
+                if (a.source == e.source && a.group_key == e.group_key &&
+                    value_of(a.labels, std::string(k_priority_set_label)) == e.priority) {
+                    result.note = "nothing new: the bot set that priority itself";
+                    return Reply{};
+                }
+            }
+        }
         const std::string text = truncate_utf8(e.text, k_max_entry);
         if (!service_.add_key_event(*incident, EntryKind::alert, system_actor(e.source),
                                     service_.now(), text, "event:" + e.source + ":" + e.event_id)) {

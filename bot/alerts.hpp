@@ -34,7 +34,14 @@ struct AlertEvent {
     std::string event_id;
     std::string text;
     Timestamp at = 0;
+    // A new priority ("P2"): when the bot set that priority itself (the label
+    // k_priority_set_label of the group's alerts), the event changes nothing.
+    std::string priority;
 };
+
+// The label a follow-up sink puts on an alert group's alerts when it set the source's
+// priority, so that the source's echo of the change is not news.
+inline constexpr std::string_view k_priority_set_label = "priority_set_by_bot";
 
 struct AlertOptions {
     // The chat platform whose channels incidents opened from alerts get.

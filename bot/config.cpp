@@ -282,6 +282,22 @@ void load_alerts(const EnvLookup& env, Config& c, std::vector<std::string>& erro
     if (const auto value = env("INCIDENT_BOT_PAGERDUTY_WEBHOOK_SECRET")) {
         c.pagerduty_webhook_secret = trim(*value);
     }
+    if (const auto value = env("INCIDENT_BOT_PAGERDUTY_API_TOKEN")) {
+        c.pagerduty_api_token = trim(*value);
+    }
+    if (const auto value = env("INCIDENT_BOT_PAGERDUTY_FROM")) c.pagerduty_from = trim(*value);
+    if (const auto value = env("INCIDENT_BOT_PAGERDUTY_API_URL"); value && !trim(*value).empty()) {
+        c.pagerduty_api_url = trim(*value);
+    }
+    if (c.pagerduty_api_enabled() && c.pagerduty_from.find('@') == std::string::npos) {
+        errors.push_back(
+            "INCIDENT_BOT_PAGERDUTY_FROM must be the email address of a PagerDuty user: "
+            "PagerDuty's REST API records changes as made by that user.");
+    }
+    if (!c.pagerduty_api_url.starts_with("https://") &&
+        !c.pagerduty_api_url.starts_with("http://")) {
+        errors.push_back("INCIDENT_BOT_PAGERDUTY_API_URL must be an http(s):// URL.");
+    }
     // Never echoed: a pasted token must not reach a log line.
     if (c.alerts_token.find_first_of(" \t") != std::string::npos) {
         errors.push_back(
@@ -357,6 +373,9 @@ constexpr std::string_view k_keys[] = {
     "INCIDENT_BOT_ALERTS_TOKEN",
     "INCIDENT_BOT_ALERTS_AUTO_RESOLVE",
     "INCIDENT_BOT_PAGERDUTY_WEBHOOK_SECRET",
+    "INCIDENT_BOT_PAGERDUTY_API_TOKEN",
+    "INCIDENT_BOT_PAGERDUTY_FROM",
+    "INCIDENT_BOT_PAGERDUTY_API_URL",
     "INCIDENT_BOT_REMIND_STATUS_SEV1_SECONDS",
     "INCIDENT_BOT_REMIND_STATUS_SEV2_SECONDS",
     "INCIDENT_BOT_REMIND_STATUS_SEV3_SECONDS",
@@ -646,7 +665,7 @@ std::vector<std::string> Config::secrets() const {
     for (const std::string* s :
          {&dashboard_token, &slack_bot_token, &slack_app_token, &slack_signing_secret,
           &mattermost_token, &mattermost_command_token, &webhook_secret, &smtp_password,
-          &alerts_token, &pagerduty_webhook_secret}) {
+          &alerts_token, &pagerduty_webhook_secret, &pagerduty_api_token}) {
         if (!s->empty()) out.push_back(*s);
     }
     // The whole connection string, and its password alone wherever libpq or a person
@@ -695,6 +714,12 @@ std::string Config::describe() const {
            (pagerduty_webhook_secret.empty() ? std::string("disabled")
                                              : std::string("/alerts/pagerduty (secret set)")) +
            ", auto-resolve " + (alerts_auto_resolve ? "on" : "off") + "\n";
+    out +=
+        "pagerduty follow-up: " +
+        (pagerduty_api_enabled() ? origin_of(pagerduty_api_url) + " as " + pagerduty_from +
+                                       " (token " + secret_state(pagerduty_api_token) + ")"
+                                 : std::string("disabled (no INCIDENT_BOT_PAGERDUTY_API_TOKEN)")) +
+        "\n";
     out +=
         "logs: " + log_format + (log_level.empty() ? std::string() : ", level " + log_level) + "\n";
     out += "reminders: status updates SEV1-5 ";

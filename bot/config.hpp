@@ -53,6 +53,11 @@ struct Config {
     bool alerts_auto_resolve = false;
     // The signing secret of /alerts/pagerduty (PagerDuty v3 webhooks).
     std::string pagerduty_webhook_secret;
+    // PagerDuty's REST API, for the PagerDuty incidents linked to incidents to follow them:
+    // a REST API token, the email of the PagerDuty user the changes are made as, the base URL.
+    std::string pagerduty_api_token;
+    std::string pagerduty_from;
+    std::string pagerduty_api_url = "https://api.pagerduty.com";
 
     std::string log_format = "text";  // text | json
     std::string log_level;            // empty: info, or SPDLOG_LEVEL
@@ -64,6 +69,7 @@ struct Config {
     bool webhook_enabled() const { return !webhook_url.empty(); }
     bool email_enabled() const { return !smtp_url.empty(); }
     bool alerts_enabled() const { return !alerts_token.empty(); }
+    bool pagerduty_api_enabled() const { return !pagerduty_api_token.empty(); }
     // One line per setting, with secrets shown only as "set"/"not set".
     std::string describe() const;
     // Every secret that is set: what logs must never show.

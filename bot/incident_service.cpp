@@ -322,6 +322,34 @@ bool IncidentService::add_key_event(const Incident& incident, EntryKind kind, co
     return store_.add_entry(entry);
 }
 
+bool IncidentService::link_alert_group(const Incident& incident, const std::string& source,
+                                       const std::string& group_key, const std::string& url,
+                                       const Actor& by, Timestamp at) {
+    if (const auto owner = store_.alert_group_incident(source, group_key)) {
+        if (*owner == incident.number) return false;
+        const auto other = store_.incident(*owner);
+        if (other && other->state != State::closed && other->state != State::merged) {
+            throw DomainError(source + " " + group_key + " is on " + other->key() + " (" +
+                              std::string(to_string(other->state)) + ") already.");
+        }
+    }
+    Alert link;
+    link.incident = incident.number;
+    link.source = source;
+    link.group_key = group_key;
+    link.fingerprint = group_key;
+    link.status = "firing";
+    link.starts_at = at;
+    link.url = url;
+    link.received_at = at;
+    link.labels["linked_by"] = by.name.empty() ? by.id : by.name;
+    if (!store_.add_alert(link)) return false;
+    add_key_event(
+        incident, EntryKind::note, by, at,
+        "Linked to " + source + " incident " + group_key + (url.empty() ? "" : " " + url));
+    return true;
+}
+
 std::string IncidentService::incident_link(const Incident& incident) const {
     if (options_.public_url.empty()) return {};
     std::string base = options_.public_url;

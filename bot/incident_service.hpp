@@ -92,6 +92,13 @@ public:
     // entry for a non-empty `message_id`.
     bool add_key_event(const Incident& incident, EntryKind kind, const Actor& by, Timestamp at,
                        std::string text, std::string message_id = {});
+    // Links `incident` to a group of an alert source that did not open it (an existing
+    // PagerDuty incident): later notifications of the group land on it, and changes of the
+    // incident follow it there. False when it is linked already; a DomainError when another
+    // incident has that group.
+    bool link_alert_group(const Incident& incident, const std::string& source,
+                          const std::string& group_key, const std::string& url, const Actor& by,
+                          Timestamp at);
     void change_state(Incident& incident, State to, const Actor& by, Timestamp at);
     void change_severity(Incident& incident, Severity severity, const Actor& by, Timestamp at);
     void assign_role(Incident& incident, Role role, const Actor& person, const Actor& by,

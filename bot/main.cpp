@@ -30,6 +30,7 @@
 #include "adapters/net/observer.hpp"
 #include "adapters/net/tls_context.hpp"
 #include "adapters/notify/notifier.hpp"
+#include "adapters/notify/pagerduty_sink.hpp"
 #include "adapters/notify/reminder_timer.hpp"
 #include "adapters/ops/doctor.hpp"
 #include "adapters/slack/slack_adapter.hpp"
@@ -87,7 +88,7 @@ constexpr const char* k_usage =
     "SLACK_BOT_TOKEN, SLACK_APP_TOKEN, SLACK_SIGNING_SECRET, SLACK_API_URL, MATTERMOST_URL,\n"
     "MATTERMOST_TOKEN, MATTERMOST_TEAM, MATTERMOST_COMMAND_TOKEN, INCIDENT_BOT_WEBHOOK_*,\n"
     "INCIDENT_BOT_SMTP_*, INCIDENT_BOT_STAKEHOLDER_EMAILS, INCIDENT_BOT_ALERTS_*,\n"
-    "INCIDENT_BOT_PAGERDUTY_WEBHOOK_SECRET, INCIDENT_BOT_REMIND_* (see README.md and\n"
+    "INCIDENT_BOT_PAGERDUTY_*, INCIDENT_BOT_REMIND_* (see README.md and\n"
     "deploy/incident-bot.conf.example).\n"
     "SIGTERM or SIGINT stops the bot gracefully: no new events, what is in flight is stored\n"
     "and acknowledged, queued messages get up to 5 s, and it exits within 10 s.\n";
@@ -429,6 +430,17 @@ int run_bot(const ConfigResult& loaded, Store& store, const Clock& clock, bool c
     notify::Notifier notifier(io.get_executor(), *tls, outbox, notify::notifier_options(config),
                               &observer);
     notifier.start();
+    // Linked PagerDuty incidents follow resolve, severity and merge, when a token is set.
+    std::unique_ptr<notify::PagerDutySink> pagerduty;
+    if (config.pagerduty_api_enabled()) {
+        notify::PagerDutyOptions options;
+        options.api_url = config.pagerduty_api_url;
+        options.token = config.pagerduty_api_token;
+        options.from = config.pagerduty_from;
+        pagerduty = std::make_unique<notify::PagerDutySink>(io.get_executor(), *tls, outbox, store,
+                                                            options, &observer);
+        pagerduty->start();
+    }
 
     std::unique_ptr<slack::SlackAdapter> slack_adapter;
     if (config.slack_enabled()) {
@@ -578,6 +590,7 @@ int run_bot(const ConfigResult& loaded, Store& store, const Clock& clock, bool c
         if (slack_adapter) co_await slack_adapter->drain(deadline);
         if (mattermost_adapter) co_await mattermost_adapter->drain(deadline);
         co_await notifier.drain(deadline);
+        if (pagerduty) co_await pagerduty->drain(deadline);
         const std::chrono::duration<double> took = std::chrono::steady_clock::now() - started;
         spdlog::info("shutdown: drained in {:.2f} s; exiting", took.count());
         stop_now();
@@ -637,6 +650,7 @@ int run_bot(const ConfigResult& loaded, Store& store, const Clock& clock, bool c
     io.run();
     pruning_stopped = true;
     notifier.stop();
+    if (pagerduty) pagerduty->stop();
     return exit_code;
 }
 

@@ -375,6 +375,51 @@ Reply reopen(CommandContext& ctx) {
     return to_channel(ctx.target().key() + " reopened: back to investigating.");
 }
 
+// A PagerDuty incident id ("PT4KHLK", "Q0RIJJZL24RC6W") as typed, or the id in its page's
+// URL (https://acme.pagerduty.com/incidents/PT4KHLK); nullopt for anything else.
+std::optional<std::string> pagerduty_id(std::string_view text) {
+    std::string_view id = text;
+    if (text.starts_with("https://") || text.starts_with("<https://")) {
+        const auto at = text.find("/incidents/");
+        if (at == std::string_view::npos) return std::nullopt;
+        id = text.substr(at + 11);
+        id = id.substr(0, id.find_first_of("/?#>|"));
+    }
+    const bool valid =
+        id.size() >= 6 && id.size() <= 20 && std::all_of(id.begin(), id.end(), [](char c) {
+            return (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+        });
+    if (!valid) return std::nullopt;
+    return std::string(id);
+}
+
+Reply pagerduty(CommandContext& ctx) {
+    const std::string usage = "/incident pagerduty <PagerDuty incident id or URL>";
+    if (ctx.args.size() != 1) usage_error("Which PagerDuty incident?", usage);
+    const auto id = pagerduty_id(ctx.args[0]);
+    if (!id) {
+        usage_error("`" + std::string(ctx.args[0]).substr(0, 80) +
+                        "` is neither a PagerDuty incident id nor its page's URL.",
+                    usage);
+    }
+    const Incident& inc = ctx.target();
+    if (inc.state == State::closed || inc.state == State::merged) {
+        throw DomainError(inc.key() + " is " + std::string(to_string(inc.state)) +
+                          "; link PagerDuty to an open incident.");
+    }
+    std::string url;
+    if (ctx.args[0].find("://") != std::string_view::npos) {
+        url = std::string(ctx.args[0].substr(ctx.args[0].starts_with('<') ? 1 : 0));
+        url = url.substr(0, url.find_first_of(">|"));
+    }
+    if (!ctx.service.link_alert_group(inc, "pagerduty", *id, url, ctx.caller(), ctx.at())) {
+        return to_caller(inc.key() + " is linked to PagerDuty incident " + *id + " already.");
+    }
+    return to_channel("📟 " + inc.key() + " is linked to PagerDuty incident " + *id +
+                      ": its webhooks land here, and resolving, merging or a new severity here "
+                      "update it in PagerDuty.");
+}
+
 Reply merge(CommandContext& ctx) {
     const std::string usage = "/incident merge INC-<n>";
     if (ctx.args.empty()) usage_error("Merge into which incident?", usage);
@@ -615,6 +660,8 @@ void register_builtin_commands(CommandRouter& router) {
     router.add({"resolve", "[sev1-5] [summary]", "resolve; optionally set the final severity", inc,
                 resolve});
     router.add({"reopen", "", "reopen a resolved incident", inc, reopen});
+    router.add({"pagerduty", "<incident id or URL>",
+                "link this incident to a PagerDuty incident that follows it", inc, pagerduty});
     router.add({"merge", "INC-<n>", "group this incident under INC-<n>", inc, merge, {}, true});
     router.add({"postmortem",
                 "[owner @user] [due YYYY-MM-DD] [publish]",

@@ -153,6 +153,7 @@ DecodedPagerDuty decode_pagerduty(std::string_view body) {
                 note.text = "Acknowledged in PagerDuty" + by;
             } else {
                 const std::string priority = summary_of(*data, "priority");
+                note.priority = priority;
                 note.text = "PagerDuty priority " +
                             (priority.empty() ? std::string("removed") : "set to " + priority) + by;
             }

@@ -8,13 +8,32 @@
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include "adapters/net/http_types.hpp"
 #include "adapters/net/log_stopped.hpp"
+#include "adapters/net/retry_after.hpp"
 #include "adapters/net/shutdown.hpp"
 
 namespace incident::net {
 
 namespace asio = boost::asio;
 using std::chrono::milliseconds;
+
+std::string describe_answer(const HttpResponse& response) {
+    if (response.status == 0) return response.error;
+    std::string out = "HTTP " + std::to_string(response.status);
+    if (!response.body.empty()) out += ": " + response.body;
+    return out;
+}
+
+Delivery delivery_of_refusal(const HttpResponse& response, std::string error) {
+    const bool transient = response.status == 0 || response.status == 408 ||
+                           response.status == 429 || response.status >= 500;
+    if (!transient) return Delivery::fail(std::move(error));
+    std::optional<milliseconds> wait;
+    if (const auto after = retry_after(response))
+        wait = std::chrono::duration_cast<milliseconds>(*after);
+    return Delivery::retry(std::move(error), wait);
+}
 
 namespace {
 

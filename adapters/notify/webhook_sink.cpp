@@ -5,7 +5,6 @@
 #include <spdlog/spdlog.h>
 #include <nlohmann/json.hpp>
 
-#include "adapters/net/retry_after.hpp"
 #include "adapters/net/url.hpp"
 #include "adapters/notify/redact.hpp"
 #include "adapters/notify/signature.hpp"
@@ -20,20 +19,6 @@ namespace {
 
 nlohmann::json optional_key(const std::optional<std::int64_t>& n) {
     return n ? nlohmann::json(incident_key(*n)) : nlohmann::json(nullptr);
-}
-
-// Retrying helps with these (429 is counted apart); a 4xx other than 408 and 429 will not
-// change by itself.
-bool transient(const net::HttpResponse& response) {
-    return response.status == 0 || response.status == 408 || response.status >= 500;
-}
-
-// "HTTP 410: gone" (the receiver's answer, when it gave one), or why nothing came back.
-std::string describe(const net::HttpResponse& response) {
-    if (response.status == 0) return response.error;
-    std::string out = "HTTP " + std::to_string(response.status);
-    if (!response.body.empty()) out += ": " + response.body;
-    return out;
 }
 
 }  // namespace
@@ -155,22 +140,15 @@ asio::awaitable<net::Delivery> WebhookSink::deliver_entry(OutboxEntry& entry) {
                       entry.attempts + 1, id);
         co_return net::Delivery::done();
     }
-    const std::string error = "POST " + origin_ + ": " + safe(describe(response));
-    const auto after = net::retry_after(response);
-    const auto wait =
-        after ? std::optional<milliseconds>(std::chrono::duration_cast<milliseconds>(*after))
-              : std::nullopt;
-    if (response.status == 429) {
-        ++stats_.rate_limited;
+    net::Delivery refused = net::delivery_of_refusal(
+        response, "POST " + origin_ + ": " + safe(net::describe_answer(response)));
+    if (response.status == 429) ++stats_.rate_limited;
+    if (refused.status == net::Delivery::Status::transient) {
         ++stats_.retries;
-        co_return net::Delivery::retry(error, wait);
+    } else {
+        ++stats_.failed;  // logged once by the worker, with the error
     }
-    if (transient(response)) {
-        ++stats_.retries;
-        co_return net::Delivery::retry(error, wait);
-    }
-    ++stats_.failed;  // logged once by the worker, with the error
-    co_return net::Delivery::fail(error);
+    co_return refused;
 }
 
 }  // namespace incident::notify

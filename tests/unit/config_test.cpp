@@ -215,3 +215,27 @@ TEST_CASE("config: alert sources are enabled by their secrets, which are never s
     r = load({{"INCIDENT_BOT_ALERTS_TOKEN", "two words"}});
     CHECK(error_about(r, "INCIDENT_BOT_ALERTS_TOKEN").find("two words") == std::string::npos);
 }
+
+TEST_CASE("config: PagerDuty follow-up needs the token and a From email, the token never shown") {
+    ConfigResult r = load({});
+    CHECK_FALSE(r.config.pagerduty_api_enabled());
+    CHECK(r.config.describe().find("pagerduty follow-up: disabled") != std::string::npos);
+
+    r = load({{"INCIDENT_BOT_PAGERDUTY_API_TOKEN", " y_NbAkKc66ryYTWUXYEu "},
+              {"INCIDENT_BOT_PAGERDUTY_FROM", "oncall@example.com"}});
+    CHECK(r.errors.empty());
+    CHECK(r.config.pagerduty_api_enabled());
+    CHECK(r.config.pagerduty_api_token == "y_NbAkKc66ryYTWUXYEu");
+    CHECK(r.config.pagerduty_api_url == "https://api.pagerduty.com");
+    const std::string described = r.config.describe();
+    CHECK(described.find("pagerduty follow-up: https://api.pagerduty.com as oncall@example.com "
+                         "(token set)") != std::string::npos);
+    CHECK(described.find("y_NbAkKc66ryYTWUXYEu") == std::string::npos);
+    const auto secrets = r.config.secrets();
+    CHECK(std::find(secrets.begin(), secrets.end(), "y_NbAkKc66ryYTWUXYEu") != secrets.end());
+
+    r = load({{"INCIDENT_BOT_PAGERDUTY_API_TOKEN", "y_NbAkKc66ryYTWUXYEu"}});
+    CHECK(error_about(r, "INCIDENT_BOT_PAGERDUTY_FROM").find("email") != std::string::npos);
+    r = load({{"INCIDENT_BOT_PAGERDUTY_API_URL", "api.pagerduty.com"}});
+    CHECK_FALSE(error_about(r, "INCIDENT_BOT_PAGERDUTY_API_URL").empty());
+}
