@@ -314,6 +314,32 @@ void load_alerts(const EnvLookup& env, Config& c, std::vector<std::string>& erro
     }
 }
 
+void load_status_page(const EnvLookup& env, Config& c, std::vector<std::string>& errors) {
+    if (const auto raw = env("INCIDENT_BOT_STATUS_TITLE"); raw && !trim(*raw).empty()) {
+        c.status_title = trim(*raw);
+        if (c.status_title.size() > 120 || !is_valid_utf8(c.status_title)) {
+            errors.push_back("INCIDENT_BOT_STATUS_TITLE must be UTF-8 text of at most 120 bytes.");
+        }
+    }
+    if (const auto raw = env("INCIDENT_BOT_STATUS_COMPONENTS")) {
+        for (const std::string& name : split_list(*raw)) {
+            const bool repeated = std::any_of(
+                c.status_components.begin(), c.status_components.end(),
+                [&](const std::string& known) { return to_lower(known) == to_lower(name); });
+            if (repeated) {
+                errors.push_back("INCIDENT_BOT_STATUS_COMPONENTS names `" + name.substr(0, 60) +
+                                 "` twice.");
+            } else if (name.size() > 60 || !is_valid_utf8(name)) {
+                errors.push_back(
+                    "INCIDENT_BOT_STATUS_COMPONENTS: each component is UTF-8 text of at most 60 "
+                    "bytes.");
+            } else {
+                c.status_components.push_back(name);
+            }
+        }
+    }
+}
+
 std::string seconds_text(Timestamp ms) {
     return ms <= 0 ? std::string("off") : std::to_string(ms / k_second_ms) + "s";
 }
@@ -376,6 +402,8 @@ constexpr std::string_view k_keys[] = {
     "INCIDENT_BOT_PAGERDUTY_API_TOKEN",
     "INCIDENT_BOT_PAGERDUTY_FROM",
     "INCIDENT_BOT_PAGERDUTY_API_URL",
+    "INCIDENT_BOT_STATUS_TITLE",
+    "INCIDENT_BOT_STATUS_COMPONENTS",
     "INCIDENT_BOT_REMIND_STATUS_SEV1_SECONDS",
     "INCIDENT_BOT_REMIND_STATUS_SEV2_SECONDS",
     "INCIDENT_BOT_REMIND_STATUS_SEV3_SECONDS",
@@ -554,6 +582,7 @@ ConfigResult load_values(const EnvLookup& env) {
     }
     load_notify(env, c, errors);
     load_alerts(env, c, errors);
+    load_status_page(env, c, errors);
     load_reminders(env, c.reminders, errors);
     load_logging(env, c, errors);
     return result;
@@ -719,6 +748,11 @@ std::string Config::describe() const {
         (pagerduty_api_enabled() ? origin_of(pagerduty_api_url) + " as " + pagerduty_from +
                                        " (token " + secret_state(pagerduty_api_token) + ")"
                                  : std::string("disabled (no INCIDENT_BOT_PAGERDUTY_API_TOKEN)")) +
+        "\n";
+    out +=
+        "status page: /status \"" + status_title + "\", " +
+        (status_components.empty() ? std::string("no components")
+                                   : std::to_string(status_components.size()) + " component(s)") +
         "\n";
     out +=
         "logs: " + log_format + (log_level.empty() ? std::string() : ", level " + log_level) + "\n";

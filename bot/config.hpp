@@ -59,6 +59,10 @@ struct Config {
     std::string pagerduty_from;
     std::string pagerduty_api_url = "https://api.pagerduty.com";
 
+    // The public status page (/status): its title and components, in the order shown.
+    std::string status_title = "Service status";
+    std::vector<std::string> status_components;
+
     std::string log_format = "text";  // text | json
     std::string log_level;            // empty: info, or SPDLOG_LEVEL
 

@@ -921,6 +921,7 @@ IncidentSnapshot IncidentService::snapshot(std::int64_t number) {
     snap.factors = store_.factors(number);
     snap.revisions = store_.revisions(number);
     snap.alerts = store_.alerts(number);
+    snap.status_messages = store_.status_messages(number);
     for (const auto& merged : store_.merged_into(number)) {
         snap.merged.push_back(snapshot(merged.number));
     }

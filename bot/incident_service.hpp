@@ -17,6 +17,8 @@ namespace incident {
 
 struct ServiceOptions {
     std::string public_url;  // dashboard base for links; empty: no links
+    // The components of the public status page (INCIDENT_BOT_STATUS_COMPONENTS).
+    std::vector<std::string> status_components;
 };
 
 // How an incident comes to be: a person declares it and takes command, or a monitoring
@@ -129,6 +131,14 @@ public:
     void close(Incident& incident, const std::optional<std::string>& force_reason, const Actor& by,
                Timestamp at);
     bool subscribe(const Subscription& sub, bool on);
+    // The public status page. Only the commander, comms and liaison may publish. A message
+    // keeps the incident's current public state unless `state` changes it; without text it
+    // is a change of state alone.
+    StatusMessage publish_status(Incident& incident, std::optional<PublicState> state,
+                                 const std::string& text, const Actor& by, Timestamp at);
+    // `name` is one of the configured components (any case).
+    ComponentState set_component(Incident& incident, const std::string& name,
+                                 ComponentStatus status, const Actor& by, Timestamp at);
 
     // Queries.
     std::optional<Incident> find(std::int64_t number);
@@ -146,6 +156,11 @@ public:
     std::optional<PublishedPostmortem> published(std::int64_t number, int version);
     std::vector<PublishedPostmortem> search_published(const std::string& words);
     PostmortemSections sections(std::int64_t number);
+    std::vector<StatusMessage> status_messages(std::int64_t number);
+    std::vector<StatusMessage> status_messages_since(Timestamp since);
+    // Every configured component with its current status (operational when never set).
+    std::vector<ComponentState> components();
+    const std::vector<std::string>& component_names() const { return options_.status_components; }
     // Open action items (corrective and preventive) whose owner names `who`, every incident,
     // oldest incident first.
     std::vector<std::pair<Incident, ActionItem>> open_actions_of(const Actor& who);
@@ -154,6 +169,8 @@ public:
     // The permanent link of a published version; empty without a public URL.
     std::string published_link(const Incident& incident, int version) const;
     std::string topic_for(const Incident& incident);
+    // The public status page, <public url>/status; empty without a public URL.
+    std::string status_link() const;
 
     Timestamp now() const { return clock_.now(); }
     // An effect of the change under way, about `incident` (0: the one the effect names, if any).

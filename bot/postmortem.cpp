@@ -337,7 +337,16 @@ std::string render_postmortem(const IncidentSnapshot& snap, std::optional<int> p
     md << "- Status: "
        << (inc.postmortem_published_at ? "published " + format_time(*inc.postmortem_published_at)
                                        : std::string("draft"))
-       << "\n\n";
+       << "\n";
+    if (!snap.status_messages.empty()) {
+        md << "- External messages (status page):\n";
+        for (const auto& m : snap.status_messages) {
+            md << "  - `" << format_time(m.at) << "` **" << describe(m.state) << "**"
+               << (m.text.empty() ? std::string(" (state changed)") : ": " + inline_text(m.text))
+               << "\n";
+        }
+    }
+    md << "\n";
 
     md << "## Appendix: channel log\n\n";
     channel_log(md, snap);

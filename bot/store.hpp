@@ -87,6 +87,17 @@ public:
     // best match first, else newest first.
     virtual std::vector<PublishedPostmortem> search_published(std::string_view words) = 0;
 
+    // The public status page. add_status_message sets message.id.
+    virtual void add_status_message(StatusMessage& message) = 0;
+    // One incident's publications, oldest first.
+    virtual std::vector<StatusMessage> status_messages(std::int64_t incident) = 0;
+    // Every incident's publications at or after `since`, oldest first.
+    virtual std::vector<StatusMessage> status_messages_since(Timestamp since) = 0;
+    // Replaces the component's status (by name).
+    virtual void set_component(const ComponentState& component) = 0;
+    // Every component whose status was ever set, by name.
+    virtual std::vector<ComponentState> components() = 0;
+
     virtual void subscribe(const Subscription& sub) = 0;
     // Returns false when there was no such subscription.
     virtual bool unsubscribe(const Subscription& sub) = 0;

@@ -47,7 +47,7 @@ constexpr std::array<std::pair<std::string_view, Role>, 5> k_roles{{
     {"sme", Role::sme},
 }};
 
-constexpr std::array<std::pair<std::string_view, EntryKind>, 11> k_entry_kinds{{
+constexpr std::array<std::pair<std::string_view, EntryKind>, 12> k_entry_kinds{{
     {"message", EntryKind::message},
     {"declared", EntryKind::declared},
     {"state", EntryKind::state},
@@ -59,6 +59,21 @@ constexpr std::array<std::pair<std::string_view, EntryKind>, 11> k_entry_kinds{{
     {"merge", EntryKind::merge},
     {"postmortem", EntryKind::postmortem},
     {"alert", EntryKind::alert},
+    {"statuspage", EntryKind::external},
+}};
+
+constexpr std::array<std::pair<std::string_view, PublicState>, 4> k_public_states{{
+    {"investigating", PublicState::investigating},
+    {"identified", PublicState::identified},
+    {"monitoring", PublicState::monitoring},
+    {"resolved", PublicState::resolved},
+}};
+
+constexpr std::array<std::pair<std::string_view, ComponentStatus>, 4> k_component_statuses{{
+    {"operational", ComponentStatus::operational},
+    {"degraded", ComponentStatus::degraded},
+    {"partial-outage", ComponentStatus::partial_outage},
+    {"major-outage", ComponentStatus::major_outage},
 }};
 
 constexpr std::array<std::pair<std::string_view, ActionSource>, 3> k_action_sources{{
@@ -241,6 +256,49 @@ std::string_view to_string(NotifyKind kind) {
             return "closed";
     }
     return "unknown";
+}
+
+std::string_view to_string(PublicState s) {
+    return name_of(k_public_states, s);
+}
+std::string_view describe(PublicState s) {
+    switch (s) {
+        case PublicState::investigating:
+            return "Investigating";
+        case PublicState::identified:
+            return "Identified";
+        case PublicState::monitoring:
+            return "Monitoring";
+        case PublicState::resolved:
+            return "Resolved";
+    }
+    return "Investigating";
+}
+std::optional<PublicState> parse_public_state(std::string_view text) {
+    return lookup(k_public_states, text);
+}
+
+std::string_view to_string(ComponentStatus s) {
+    return name_of(k_component_statuses, s);
+}
+std::string_view describe(ComponentStatus s) {
+    switch (s) {
+        case ComponentStatus::operational:
+            return "Operational";
+        case ComponentStatus::degraded:
+            return "Degraded performance";
+        case ComponentStatus::partial_outage:
+            return "Partial outage";
+        case ComponentStatus::major_outage:
+            return "Major outage";
+    }
+    return "Operational";
+}
+// "partial_outage" (Statuspage's spelling) is accepted too.
+std::optional<ComponentStatus> parse_component_status(std::string_view text) {
+    std::string dashed(text);
+    std::replace(dashed.begin(), dashed.end(), '_', '-');
+    return lookup(k_component_statuses, dashed);
 }
 
 const EventHeader& header_of(const ChatEvent& event) {

@@ -99,7 +99,8 @@ enum class EntryKind {
     action,  // action item created or completed
     merge,
     postmortem,
-    alert,  // an alert from monitoring fired or resolved (bot/alerts.hpp)
+    alert,     // an alert from monitoring fired or resolved (bot/alerts.hpp)
+    external,  // published to the public status page (/incident statuspage, component)
 };
 std::string_view to_string(EntryKind k);
 std::optional<EntryKind> parse_entry_kind(std::string_view text);
@@ -238,6 +239,37 @@ struct Subscription {
     Severity min_severity = Severity::sev5;
 };
 
+// The public status page (/incident statuspage): what customers see. Nothing else about an
+// incident is public; these are worded for customers by the person who publishes them.
+enum class PublicState { investigating, identified, monitoring, resolved };
+enum class ComponentStatus { operational, degraded, partial_outage, major_outage };
+std::string_view to_string(PublicState s);  // "investigating" ...
+std::string_view describe(PublicState s);   // "Investigating" ...
+std::optional<PublicState> parse_public_state(std::string_view text);
+std::string_view to_string(ComponentStatus s);  // "operational", "partial-outage" ...
+std::string_view describe(ComponentStatus s);   // "Operational", "Partial outage" ...
+std::optional<ComponentStatus> parse_component_status(std::string_view text);
+
+// One publication on the status page: a message, a change of the public state, or both.
+// `text` is empty for a state change alone.
+struct StatusMessage {
+    std::int64_t id = 0;
+    std::int64_t incident = 0;
+    PublicState state = PublicState::investigating;
+    std::string text;
+    Actor by;  // kept for the record, never shown on the public page
+    Timestamp at = 0;
+};
+
+// The current public status of one component of the status page.
+struct ComponentState {
+    std::string name;
+    ComponentStatus status = ComponentStatus::operational;
+    std::optional<std::int64_t> incident;  // the incident whose responder set it
+    Actor by;
+    Timestamp at = 0;
+};
+
 // Everything the post-mortem and the exports are generated from.
 struct IncidentSnapshot {
     Incident incident;
@@ -247,7 +279,8 @@ struct IncidentSnapshot {
     std::vector<ContributingFactor> factors;
     std::vector<SectionRevision> revisions;  // oldest first
     std::vector<Alert> alerts;
-    std::vector<IncidentSnapshot> merged;  // incidents grouped under this one
+    std::vector<StatusMessage> status_messages;  // oldest first
+    std::vector<IncidentSnapshot> merged;        // incidents grouped under this one
 };
 
 }  // namespace incident

@@ -611,6 +611,55 @@ Reply subscription(CommandContext& ctx, bool on) {
                         : "Unsubscribed from " + what + ".");
 }
 
+Reply statuspage(CommandContext& ctx) {
+    const std::string usage =
+        "/incident statuspage <message> | statuspage state "
+        "investigating|identified|monitoring|resolved [message]";
+    if (ctx.args.empty()) usage_error("Write the message for customers.", usage);
+    std::optional<PublicState> state;
+    std::size_t from = 0;
+    if (to_lower(ctx.args[0]) == "state") {
+        if (ctx.args.size() < 2) usage_error("Which state?", usage);
+        state = parse_public_state(ctx.args[1]);
+        if (!state) {
+            usage_error("`" + std::string(ctx.args[1]) +
+                            "` is not a status page state: use investigating, identified, "
+                            "monitoring or resolved; nothing was published.",
+                        usage);
+        }
+        from = 2;
+    }
+    const StatusMessage m = ctx.service.publish_status(
+        ctx.target(), state, std::string(ctx.args.rest(from)), ctx.caller(), ctx.at());
+    std::string text = "🌐 Published on the status page for " + ctx.target().key() + " (" +
+                       std::string(describe(m.state)) + ")";
+    text += m.text.empty() ? "." : ": " + m.text;
+    if (const auto link = ctx.service.status_link(); !link.empty()) text += "\n" + link;
+    return to_channel(text);
+}
+
+Reply component(CommandContext& ctx) {
+    const std::string usage =
+        "/incident component <name> operational|degraded|partial-outage|major-outage";
+    if (ctx.args.size() < 2) usage_error("Which component, and how is it?", usage);
+    const std::string_view word = ctx.args[ctx.args.size() - 1];
+    const auto status = parse_component_status(word);
+    if (!status) {
+        usage_error("`" + std::string(word) +
+                        "` is not a component status: use operational, degraded, "
+                        "partial-outage or major-outage; nothing changed.",
+                    usage);
+    }
+    std::string name;
+    for (std::size_t i = 0; i + 1 < ctx.args.size(); ++i) {
+        name += (i ? " " : "") + std::string(ctx.args[i]);
+    }
+    const ComponentState c =
+        ctx.service.set_component(ctx.target(), name, *status, ctx.caller(), ctx.at());
+    return to_channel("🌐 Status page: " + c.name + " is now " + to_lower(describe(c.status)) +
+                      " (" + ctx.target().key() + ").");
+}
+
 }  // namespace
 
 void register_builtin_commands(CommandRouter& router) {
@@ -671,6 +720,10 @@ void register_builtin_commands(CommandRouter& router) {
                 {"pm"}});
     router.add(
         {"close", "[force <reason>]", "close after the post-mortem is published", inc, close});
+    router.add({"statuspage", "<message> | state <investigating|identified|monitoring|resolved>",
+                "publish to the public status page (commander, comms, liaison)", inc, statuspage});
+    router.add({"component", "<name> <operational|degraded|partial-outage|major-outage>",
+                "a component's status on the public status page", inc, component});
     router.add({"info", "", "summary of the incident", inc, info});
     router.add({"timeline", "", "key events so far", inc, timeline});
     router.add({"list", "[all]", "open incidents (all: every incident)", none, list});

@@ -34,6 +34,9 @@ inline constexpr const char* k_alert_columns =
     "id, incident, source, group_key, fingerprint, status, labels, annotations, starts_at, "
     "ends_at, url, received_at";
 
+inline constexpr const char* k_status_message_columns =
+    "id, incident, state, text, by_id, by_name, at";
+
 // Labels and annotations are a JSON object of strings in one text column.
 inline std::string encode_string_map(const std::map<std::string, std::string>& values) {
     return nlohmann::json(values).dump();

@@ -247,7 +247,30 @@ CREATE TABLE leases (
 );
 )sql";
 
-constexpr std::array<Migration, 8> k_migrations{{
+// The public status page: what was published, and each component's current status.
+constexpr std::string_view k_status_page = R"sql(
+CREATE TABLE status_messages (
+    id          INTEGER PRIMARY KEY,
+    incident    INTEGER NOT NULL REFERENCES incidents(number),
+    state       TEXT NOT NULL,
+    text        TEXT NOT NULL,
+    by_id       TEXT NOT NULL,
+    by_name     TEXT NOT NULL,
+    at          INTEGER NOT NULL
+);
+CREATE INDEX status_messages_by_incident ON status_messages (incident, id);
+CREATE INDEX status_messages_by_time ON status_messages (at, id);
+CREATE TABLE status_components (
+    name        TEXT PRIMARY KEY,
+    status      TEXT NOT NULL,
+    incident    INTEGER REFERENCES incidents(number),
+    by_id       TEXT NOT NULL,
+    by_name     TEXT NOT NULL,
+    at          INTEGER NOT NULL
+);
+)sql";
+
+constexpr std::array<Migration, 9> k_migrations{{
     {1, "initial schema", k_initial_schema},
     {2, "reminders sent", k_reminders_sent},
     {3, "contributing factors", k_contributing_factors},
@@ -256,6 +279,7 @@ constexpr std::array<Migration, 8> k_migrations{{
     {6, "published post-mortems", k_published_postmortems},
     {7, "outbox", k_outbox},
     {8, "leases", k_leases},
+    {9, "status page", k_status_page},
 }};
 
 bool has_migrations_table(SQLite::Database& db) {

@@ -655,6 +655,74 @@ std::vector<SectionRevision> PostgresStore::revisions(std::int64_t incident) {
     });
 }
 
+namespace {
+
+StatusMessage read_status_message(const Result& row, int i) {
+    StatusMessage m;
+    m.id = row.int64(i, 0);
+    m.incident = row.int64(i, 1);
+    m.state = parse_enum(row.text(i, 2), parse_public_state, "status_messages.state");
+    m.text = row.text(i, 3);
+    m.by = {row.text(i, 4), row.text(i, 5)};
+    m.at = row.int64(i, 6);
+    return m;
+}
+
+}  // namespace
+
+void PostgresStore::add_status_message(StatusMessage& message) {
+    std::lock_guard lock(impl_->mutex);
+    const Result r = impl_->exec(
+        "INSERT INTO status_messages (incident, state, text, by_id, by_name, at) VALUES ($1, "
+        "$2, $3, $4, $5, $6) RETURNING id",
+        {message.incident, to_string(message.state), message.text, message.by.id, message.by.name,
+         message.at});
+    message.id = r.int64(0, 0);
+}
+
+std::vector<StatusMessage> PostgresStore::status_messages(std::int64_t incident) {
+    std::lock_guard lock(impl_->mutex);
+    const Result r = impl_->exec(std::string("SELECT ") + k_status_message_columns +
+                                     " FROM status_messages WHERE incident = $1 ORDER BY id",
+                                 {incident});
+    return collect(r, read_status_message);
+}
+
+std::vector<StatusMessage> PostgresStore::status_messages_since(Timestamp since) {
+    std::lock_guard lock(impl_->mutex);
+    const Result r = impl_->exec(std::string("SELECT ") + k_status_message_columns +
+                                     " FROM status_messages WHERE at >= $1 ORDER BY at, id",
+                                 {since});
+    return collect(r, read_status_message);
+}
+
+void PostgresStore::set_component(const ComponentState& component) {
+    std::lock_guard lock(impl_->mutex);
+    impl_->exec(
+        "INSERT INTO status_components (name, status, incident, by_id, by_name, at) VALUES ($1, "
+        "$2, $3, $4, $5, $6) ON CONFLICT (name) DO UPDATE SET status = excluded.status, "
+        "incident = excluded.incident, by_id = excluded.by_id, by_name = excluded.by_name, "
+        "at = excluded.at",
+        {component.name, to_string(component.status), component.incident, component.by.id,
+         component.by.name, component.at});
+}
+
+std::vector<ComponentState> PostgresStore::components() {
+    std::lock_guard lock(impl_->mutex);
+    const Result r = impl_->exec(
+        "SELECT name, status, incident, by_id, by_name, at FROM status_components "
+        "ORDER BY name COLLATE \"C\"");
+    return collect(r, [](const Result& row, int i) {
+        ComponentState c;
+        c.name = row.text(i, 0);
+        c.status = parse_enum(row.text(i, 1), parse_component_status, "status_components.status");
+        c.incident = row.optional_int(i, 2);
+        c.by = {row.text(i, 3), row.text(i, 4)};
+        c.at = row.int64(i, 5);
+        return c;
+    });
+}
+
 void PostgresStore::subscribe(const Subscription& sub) {
     std::lock_guard lock(impl_->mutex);
     // Subscribing again only refreshes the display name.

@@ -83,6 +83,11 @@ public:
     std::vector<PublishedPostmortem> search_published(std::string_view words) override;
     void add_revision(SectionRevision& revision) override;
     std::vector<SectionRevision> revisions(std::int64_t incident) override;
+    void add_status_message(StatusMessage& message) override;
+    std::vector<StatusMessage> status_messages(std::int64_t incident) override;
+    std::vector<StatusMessage> status_messages_since(Timestamp since) override;
+    void set_component(const ComponentState& component) override;
+    std::vector<ComponentState> components() override;
     void subscribe(const Subscription& sub) override;
     bool unsubscribe(const Subscription& sub) override;
     std::vector<Subscription> subscriptions() override;

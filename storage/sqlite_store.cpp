@@ -928,6 +928,84 @@ std::vector<PublishedPostmortem> SqliteStore::search_published(std::string_view 
     return collect(query, read_published);
 }
 
+namespace {
+
+StatusMessage read_status_message(Statement& row) {
+    StatusMessage m;
+    m.id = row.getColumn(0).getInt64();
+    m.incident = row.getColumn(1).getInt64();
+    m.state = parse_column(row.getColumn(2), parse_public_state, "status_messages.state");
+    m.text = row.getColumn(3).getString();
+    m.by = {row.getColumn(4).getString(), row.getColumn(5).getString()};
+    m.at = row.getColumn(6).getInt64();
+    return m;
+}
+
+}  // namespace
+
+void SqliteStore::add_status_message(StatusMessage& message) {
+    std::lock_guard lock(impl_->mutex);
+    Prepared insert = impl_->prepare(
+        "INSERT INTO status_messages (incident, state, text, by_id, by_name, at) "
+        "VALUES (?, ?, ?, ?, ?, ?)");
+    insert.bind(1, message.incident);
+    insert.bind(2, std::string(to_string(message.state)));
+    insert.bind(3, message.text);
+    insert.bind(4, message.by.id);
+    insert.bind(5, message.by.name);
+    insert.bind(6, message.at);
+    insert.exec();
+    message.id = impl_->db.getLastInsertRowid();
+}
+
+std::vector<StatusMessage> SqliteStore::status_messages(std::int64_t incident) {
+    std::lock_guard lock(impl_->mutex);
+    Prepared query = impl_->prepare(std::string("SELECT ") + k_status_message_columns +
+                                    " FROM status_messages WHERE incident = ? ORDER BY id");
+    query.bind(1, incident);
+    return collect(query, read_status_message);
+}
+
+std::vector<StatusMessage> SqliteStore::status_messages_since(Timestamp since) {
+    std::lock_guard lock(impl_->mutex);
+    Prepared query = impl_->prepare(std::string("SELECT ") + k_status_message_columns +
+                                    " FROM status_messages WHERE at >= ? ORDER BY at, id");
+    query.bind(1, since);
+    return collect(query, read_status_message);
+}
+
+void SqliteStore::set_component(const ComponentState& component) {
+    std::lock_guard lock(impl_->mutex);
+    Prepared upsert = impl_->prepare(
+        "INSERT INTO status_components (name, status, incident, by_id, by_name, at) "
+        "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (name) DO UPDATE SET status = excluded.status, "
+        "incident = excluded.incident, by_id = excluded.by_id, by_name = excluded.by_name, "
+        "at = excluded.at");
+    upsert.bind(1, component.name);
+    upsert.bind(2, std::string(to_string(component.status)));
+    bind_optional(upsert, 3, component.incident);
+    upsert.bind(4, component.by.id);
+    upsert.bind(5, component.by.name);
+    upsert.bind(6, component.at);
+    upsert.exec();
+}
+
+std::vector<ComponentState> SqliteStore::components() {
+    std::lock_guard lock(impl_->mutex);
+    Prepared query = impl_->prepare(
+        "SELECT name, status, incident, by_id, by_name, at FROM status_components ORDER BY name");
+    return collect(query, [](Statement& row) {
+        ComponentState c;
+        c.name = row.getColumn(0).getString();
+        c.status =
+            parse_column(row.getColumn(1), parse_component_status, "status_components.status");
+        c.incident = optional_int(row.getColumn(2));
+        c.by = {row.getColumn(3).getString(), row.getColumn(4).getString()};
+        c.at = row.getColumn(5).getInt64();
+        return c;
+    });
+}
+
 void SqliteStore::subscribe(const Subscription& sub) {
     std::lock_guard lock(impl_->mutex);
     // Subscribing again only refreshes the display name.

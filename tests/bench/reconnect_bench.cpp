@@ -48,7 +48,7 @@ int main() {
     fake.socket_port = proxy.port();
     SqliteStore store(":memory:");
     SystemClock clock;
-    IncidentService service(store, clock, ServiceOptions{"https://bot.example.com"});
+    IncidentService service(store, clock, ServiceOptions{"https://bot.example.com", {}});
     commands::CommandRouter router(service);
     commands::register_builtin_commands(router);
     Outbox outbox(store, clock);

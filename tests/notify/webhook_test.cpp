@@ -358,7 +358,7 @@ namespace {
 // and the outbox carries each Notify to the configured sinks.
 struct NotifyingBot {
     NotifyOutbox box;
-    IncidentService service{box.store, box.clock, ServiceOptions{"https://bot.example.com"}};
+    IncidentService service{box.store, box.clock, ServiceOptions{"https://bot.example.com", {}}};
     commands::CommandRouter router{service};
     int requests = 0;
 

@@ -105,6 +105,17 @@ public:
                                                      std::string_view group_key) override {
         return inner_.alert_group_incident(source, group_key);
     }
+    void add_status_message(StatusMessage& message) override { inner_.add_status_message(message); }
+    std::vector<StatusMessage> status_messages(std::int64_t incident) override {
+        return inner_.status_messages(incident);
+    }
+    std::vector<StatusMessage> status_messages_since(Timestamp since) override {
+        return inner_.status_messages_since(since);
+    }
+    void set_component(const ComponentState& component) override {
+        inner_.set_component(component);
+    }
+    std::vector<ComponentState> components() override { return inner_.components(); }
     void subscribe(const Subscription& sub) override { inner_.subscribe(sub); }
     bool unsubscribe(const Subscription& sub) override { return inner_.unsubscribe(sub); }
     std::vector<Subscription> subscriptions() override { return inner_.subscriptions(); }

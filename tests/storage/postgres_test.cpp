@@ -52,7 +52,7 @@ struct Replica {
     }
     PostgresStore store;
     ManualClock clock{1'795'428'000'000};
-    IncidentService service{store, clock, ServiceOptions{"https://bot.example.com"}};
+    IncidentService service{store, clock, ServiceOptions{"https://bot.example.com", {}}};
     commands::CommandRouter router{service};
 
     Outcome declare(const std::string& request_id, const std::string& title) {

@@ -239,3 +239,26 @@ TEST_CASE("config: PagerDuty follow-up needs the token and a From email, the tok
     r = load({{"INCIDENT_BOT_PAGERDUTY_API_URL", "api.pagerduty.com"}});
     CHECK_FALSE(error_about(r, "INCIDENT_BOT_PAGERDUTY_API_URL").empty());
 }
+
+TEST_CASE("config: the status page's title and components") {
+    const ConfigResult defaults = load({});
+    CHECK(defaults.config.status_title == "Service status");
+    CHECK(defaults.config.status_components.empty());
+    CHECK(defaults.config.describe().find("status page: /status \"Service status\", no "
+                                          "components") != std::string::npos);
+
+    const ConfigResult set =
+        load({{"INCIDENT_BOT_STATUS_TITLE", "  Example & Co  "},
+              {"INCIDENT_BOT_STATUS_COMPONENTS", " API, Web app ,,Payments "}});
+    CHECK(set.errors.empty());
+    CHECK(set.config.status_title == "Example & Co");
+    CHECK(set.config.status_components == std::vector<std::string>{"API", "Web app", "Payments"});
+    CHECK(set.config.describe().find("3 component(s)") != std::string::npos);
+
+    const ConfigResult twice = load({{"INCIDENT_BOT_STATUS_COMPONENTS", "API, api"}});
+    CHECK(error_about(twice, "INCIDENT_BOT_STATUS_COMPONENTS").find("`api` twice") !=
+          std::string::npos);
+    CHECK(twice.config.status_components == std::vector<std::string>{"API"});
+    const ConfigResult long_title = load({{"INCIDENT_BOT_STATUS_TITLE", std::string(121, 'x')}});
+    CHECK_FALSE(error_about(long_title, "INCIDENT_BOT_STATUS_TITLE").empty());
+}

@@ -32,7 +32,9 @@ inline ReminderPolicy quiet_policy() {
 struct Bot {
     SqliteStore store{":memory:"};
     ManualClock clock{k_start};
-    IncidentService service{store, clock, ServiceOptions{"https://bot.example.com"}};
+    // The status page components are those of tests/unit/statuspage_test.cpp.
+    IncidentService service{
+        store, clock, ServiceOptions{"https://bot.example.com", {"API", "Web app", "Payments"}}};
     commands::CommandRouter router{service};
     int requests = 0;
     int events = 0;

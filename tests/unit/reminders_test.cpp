@@ -63,7 +63,7 @@ struct FileBot {
 
     SqliteStore store;
     ManualClock clock;
-    IncidentService service{store, clock, ServiceOptions{"https://bot.example.com"}};
+    IncidentService service{store, clock, ServiceOptions{"https://bot.example.com", {}}};
     commands::CommandRouter router{service};
     ReminderService reminders;
 };
