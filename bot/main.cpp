@@ -408,7 +408,8 @@ int run_bot(const ConfigResult& loaded, Store& store, const Clock& clock, bool c
             const std::function<std::string()>& store_problem) {
     const Config& config = loaded.config;
     asio::io_context io;
-    IncidentService service(store, clock, ServiceOptions{config.public_url});
+    IncidentService service(store, clock,
+                            ServiceOptions{config.public_url, config.status_components});
     // Every effect is written here with the change that caused it; workers deliver it.
     Outbox outbox(store, clock);
     outbox.set_owner(replica_id(config));
@@ -504,6 +505,8 @@ int run_bot(const ConfigResult& loaded, Store& store, const Clock& clock, bool c
     dashboard_options.token = config.dashboard_token;
     dashboard_options.secure_cookie = config.public_url.starts_with("https://");
     dashboard_options.outbox = &outbox;
+    dashboard_options.status_title = config.status_title;
+    dashboard_options.public_url = config.public_url;
     dashboard_options.outbox_retried = [&] { outbox.wake_all(); };
     dashboard_options.health = [&] {
         nlohmann::json database{{"ok", setup.database_ok()},

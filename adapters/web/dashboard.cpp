@@ -9,6 +9,7 @@
 #include "adapters/web/markdown.hpp"
 #include "adapters/web/pages.hpp"
 #include "adapters/web/query.hpp"
+#include "adapters/web/status_pages.hpp"
 #include "bot/calendar.hpp"
 #include "bot/export_json.hpp"
 #include "bot/postmortem.hpp"
@@ -43,6 +44,9 @@ enum class Kind {
     logout,
     outbox,
     outbox_retry,
+    status,  // the public status page: /status, /status.json, /status/feed.atom
+    status_json,
+    status_atom,
     unknown_incident_path,  // /incidents/<not an id>/...
     none,
 };
@@ -136,6 +140,9 @@ struct Dashboard::Route {
         if (path == "/metrics") return {Kind::metrics};
         if (path == "/login") return {Kind::login};
         if (path == "/logout") return {Kind::logout};
+        if (path == "/status") return {Kind::status};
+        if (path == "/status.json") return {Kind::status_json};
+        if (path == "/status/feed.atom") return {Kind::status_atom};
         if (path == "/outbox") return {Kind::outbox};
         if (path.starts_with("/outbox/") && path.ends_with("/retry")) {
             const std::string_view id = path.substr(8, path.size() - 8 - 6);
@@ -184,7 +191,9 @@ Dashboard::Dashboard(IncidentService& service, Metrics& metrics, DashboardOption
       health_(std::move(options.health)),
       secure_cookie_(options.secure_cookie),
       outbox_(options.outbox),
-      outbox_retried_(std::move(options.outbox_retried)) {}
+      outbox_retried_(std::move(options.outbox_retried)),
+      status_title_(std::move(options.status_title)),
+      public_url_(std::move(options.public_url)) {}
 
 WebResponse Dashboard::handle(const WebRequest& request) {
     const std::string_view raw_path =
@@ -259,6 +268,11 @@ WebResponse Dashboard::route(const WebRequest& request) {
     if (route.kind == Kind::login) return login(request, target.query);
     if (route.kind == Kind::logout) return logout();
     if (route.kind == Kind::healthz) return healthz();
+    // Public: what was published is for everyone, signed in or not.
+    if (route.kind == Kind::status || route.kind == Kind::status_json ||
+        route.kind == Kind::status_atom) {
+        return status_page(static_cast<int>(route.kind));
+    }
 
     if (!authenticated(request)) {
         if (audience != Audience::page) {
@@ -416,6 +430,20 @@ WebResponse Dashboard::logout() {
                                                "=; Path=/; Max-Age=0; HttpOnly; SameSite=Strict" +
                                                (secure_cookie_ ? "; Secure" : ""));
     return res;
+}
+
+WebResponse Dashboard::status_page(int kind) {
+    const Timestamp now = service_.now();
+    const PublicStatus status = public_status(service_, now);
+    switch (static_cast<Kind>(kind)) {
+        case Kind::status_json:
+            return make(200, k_json, status_json(status, status_title_));
+        case Kind::status_atom:
+            return make(200, "application/atom+xml; charset=utf-8",
+                        status_atom(status, status_title_, public_url_));
+        default:
+            return make(200, k_html, status_html(status, status_title_, now));
+    }
 }
 
 WebResponse Dashboard::retry(std::int64_t id) {

@@ -25,6 +25,11 @@ struct DashboardOptions {
     // After a Retry from /outbox: wake the delivery workers.
     std::function<void()> outbox_retried;
     Timestamp session_ttl_ms = 12 * 3'600'000LL;
+    // The public status page (/status, /status.json, /status/feed.atom): served to everyone,
+    // with or without a token. Its title (INCIDENT_BOT_STATUS_TITLE) and, for the Atom ids
+    // and links, the bot's public URL.
+    std::string status_title = "Service status";
+    std::string public_url;
 };
 
 // The read-only web dashboard, JSON API, /healthz and /metrics, as a plain function from
@@ -47,6 +52,7 @@ private:
     WebResponse healthz();
     WebResponse metrics();
     WebResponse retry(std::int64_t id);
+    WebResponse status_page(int kind);
     nlohmann::json outbox_health();
     bool authenticated(const WebRequest& request) const;
 
@@ -57,6 +63,8 @@ private:
     bool secure_cookie_;
     Outbox* outbox_;
     std::function<void()> outbox_retried_;
+    std::string status_title_;
+    std::string public_url_;
 };
 
 }  // namespace incident::web

@@ -347,7 +347,9 @@ class Bot {
 public:
     Bot(const TempDir& dir, const std::string& token) : dir_(dir.path()) {
         std::signal(SIGPIPE, SIG_IGN);  // a dead bot must fail a check, not end the test
-        std::vector<std::string> env = {"INCIDENT_BOT_LISTEN=127.0.0.1:0", "SPDLOG_LEVEL=info"};
+        std::vector<std::string> env = {"INCIDENT_BOT_LISTEN=127.0.0.1:0", "SPDLOG_LEVEL=info",
+                                        "INCIDENT_BOT_STATUS_TITLE=Example status",
+                                        "INCIDENT_BOT_STATUS_COMPONENTS=Checkout API, Web app"};
         if (!token.empty()) {
             env.push_back("INCIDENT_BOT_DASHBOARD_TOKEN=" + token);
             authorization_ = "Bearer " + token;
@@ -779,6 +781,84 @@ TEST_CASE("with a dashboard token, Chromium is sent to the login form and sees n
         check_no_script(dom);
     }
     screenshots(browser, bot.url("/incidents/INC-1"), "login");
+
+    const auto status = bot.stop();
+    REQUIRE(status);
+    CHECK_MESSAGE(WEXITSTATUS(*status) == 0, describe_status(*status) << "\n" << bot.log());
+}
+
+namespace {
+
+// What a reader sees of a page: the text of <body>, tags dropped, entities of the escaper
+// decoded, runs of white space as one space.
+std::string rendered_text(const std::string& dom) {
+    const auto body = dom.find("<body");
+    std::string text;
+    bool in_tag = false;
+    for (std::size_t i = body == std::string::npos ? 0 : body; i < dom.size(); ++i) {
+        const char c = dom[i];
+        if (c == '<') {
+            in_tag = true;
+            text += ' ';
+        } else if (c == '>') {
+            in_tag = false;
+        } else if (!in_tag) {
+            text += c;
+        }
+    }
+    for (const auto& [entity, plain] : {std::pair<std::string, std::string>{"&lt;", "<"},
+                                        {"&gt;", ">"},
+                                        {"&quot;", "\""},
+                                        {"&#39;", "'"},
+                                        {"&amp;", "&"}}) {
+        for (auto at = text.find(entity); at != std::string::npos; at = text.find(entity, at)) {
+            text.replace(at, entity.size(), plain);
+            at += plain.size();
+        }
+    }
+    std::string out;
+    for (const char c : text) {
+        const bool space = std::isspace(static_cast<unsigned char>(c)) != 0;
+        if (space && (out.empty() || out.back() == ' ')) continue;
+        out += space ? ' ' : c;
+    }
+    return out;
+}
+
+}  // namespace
+
+TEST_CASE("headless Chromium shows the public status page, without sign-in or internal text") {
+    require_chromium();
+    TempDir dir;
+    const std::string token = "browser-status-" + std::to_string(::getpid()) + "-s3cret";
+    Bot bot(dir, token);
+    Browser browser(dir);
+    CAPTURE(bot.port());
+    CHECK(http_get(bot.port(), "/").status == 303);  // the dashboard wants the token
+
+    const std::string dom = squash(browser.dump_dom(bot.url("/status")));
+    const std::string text = rendered_text(dom);
+    INFO("status page text: " << text);
+    CHECK(has(dom, "<title>Example status</title>"));
+    CHECK_FALSE(has(dom, "Sign in"));
+    check_no_script(dom);
+    CHECK(has(text, "Example status"));
+    CHECK(has(text, "Some systems are affected."));
+    CHECK(has(text, "Checkout API Operational"));
+    CHECK(has(text, "Web app Degraded performance"));
+    CHECK(has(text, "Past incidents (last 90 days)"));
+    CHECK(has(text, "Resolved — Payments work normally again."));
+    CHECK(has(text, "Investigating — Some payments are slower than usual; we are on it."));
+    // Marker words of chatter (the pool), of the internal update (Rollback), the titles, the
+    // people and the incident ids: none of them is public.
+    for (const char* word :
+         {"upstream pool", "Rollback in progress", "Checkout returns 502s", "Typo on status page",
+          "alice", "bob", "carol", "INC-1", "INC-2", "SEV2"}) {
+        CHECK_MESSAGE(!has(text, word), word);
+        CHECK_MESSAGE(!has(dom, word), word);
+    }
+    CHECK_FALSE(has(dom, token));
+    screenshots(browser, bot.url("/status"), "status");
 
     const auto status = bot.stop();
     REQUIRE(status);

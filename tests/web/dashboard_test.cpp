@@ -570,19 +570,7 @@ namespace {
 
 // Runs tests/web/validate_ics.py (python3-icalendar) on `ics`; its output, or why it failed.
 std::string validate_ics(const std::string& ics, int& status) {
-    const std::string path = std::filesystem::temp_directory_path() /
-                             ("incident-review-" + std::to_string(::getpid()) + ".ics");
-    std::ofstream(path, std::ios::binary) << ics;
-    FILE* pipe =
-        ::popen((std::string(INCIDENT_BOT_VALIDATE_ICS) + " " + path + " 2>&1").c_str(), "r");
-    REQUIRE(pipe != nullptr);
-    std::string out;
-    char buf[512];
-    std::size_t n;
-    while ((n = std::fread(buf, 1, sizeof buf, pipe)) > 0) out.append(buf, n);
-    status = ::pclose(pipe);
-    std::filesystem::remove(path);
-    return out;
+    return incident::web::testing::run_validator(INCIDENT_BOT_VALIDATE_ICS, ics, ".ics", status);
 }
 
 }  // namespace

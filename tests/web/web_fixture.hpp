@@ -2,6 +2,11 @@
 
 #include <doctest/doctest.h>
 
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
 #include <optional>
 #include <string>
 #include <vector>
@@ -42,6 +47,24 @@ inline std::optional<std::string> header(const WebResponse& res, std::string_vie
 
 inline bool contains(const std::string& haystack, std::string_view needle) {
     return haystack.find(needle) != std::string::npos;
+}
+
+// Runs `script` (a validator of tests/web) on `content`, written to a temporary file ending in
+// `suffix`; returns what it printed (stdout and stderr) and sets its exit status.
+inline std::string run_validator(const std::string& script, const std::string& content,
+                                 const std::string& suffix, int& status) {
+    const std::string path = std::filesystem::temp_directory_path() /
+                             ("incident-web-" + std::to_string(::getpid()) + suffix);
+    std::ofstream(path, std::ios::binary) << content;
+    FILE* pipe = ::popen((script + " " + path + " 2>&1").c_str(), "r");
+    REQUIRE(pipe != nullptr);
+    std::string out;
+    char buf[512];
+    std::size_t n;
+    while ((n = std::fread(buf, 1, sizeof buf, pipe)) > 0) out.append(buf, n);
+    status = ::pclose(pipe);
+    std::filesystem::remove(path);
+    return out;
 }
 
 // A complete incident, built the way chat would build it: roles, chatter, a key event, an
