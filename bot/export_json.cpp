@@ -137,6 +137,15 @@ nlohmann::json to_json(const IncidentSnapshot& snap) {
             {"url", a.url},
         });
     }
+    // What was published on the public status page, oldest first (bot/status_page.hpp).
+    j["status_messages"] = nlohmann::json::array();
+    for (const auto& m : snap.status_messages) {
+        j["status_messages"].push_back({{"id", m.id},
+                                        {"state", to_string(m.state)},
+                                        {"text", m.text},
+                                        {"by", actor(m.by)},
+                                        {"at", format_time(m.at)}});
+    }
     j["merged"] = nlohmann::json::array();
     for (const auto& m : snap.merged) j["merged"].push_back(to_json(m));
     return j;

@@ -1,5 +1,6 @@
 #include <doctest/doctest.h>
 
+#include "bot/export_json.hpp"
 #include "bot/postmortem.hpp"
 #include "bot/status_page.hpp"
 #include "fixture.hpp"
@@ -23,7 +24,7 @@ std::size_t external_entries(Bot& bot) {
 
 }  // namespace
 
-TEST_CASE("the commander publishes a message; it is on the timeline and the page") {
+TEST_CASE("the commander publishes a message, which is on the timeline and the page") {
     Bot bot;
     const std::string channel = bot.declare();
     const Outcome out =
@@ -61,7 +62,7 @@ TEST_CASE("the commander publishes a message; it is on the timeline and the page
     CHECK(page.past.empty());
 }
 
-TEST_CASE("comms and liaison may publish; anyone else is told who can") {
+TEST_CASE("comms and liaison may publish, anyone else is told who can") {
     Bot bot;
     const std::string channel = bot.declare();
     REQUIRE(bot.command("role comms @carol", "alice", channel).reply.ok);
@@ -178,4 +179,18 @@ TEST_CASE("the post-mortem's follow-up lists the external messages with their ti
                    "  - `2026-11-23T10:00:00Z` **Investigating**: Card payments fail for some "
                    "customers."));
     CHECK(contains(section, "  - `2026-11-23T10:01:30Z` **Resolved** (state changed)"));
+}
+
+TEST_CASE("the JSON export lists what was published, with who published it") {
+    Bot bot;
+    const std::string channel = bot.declare();
+    CHECK(to_json(bot.service.snapshot(1))["status_messages"].empty());
+    REQUIRE(
+        bot.command("statuspage We are looking into slow payments.", "alice", channel).reply.ok);
+    const auto j = to_json(bot.service.snapshot(1));
+    REQUIRE(j["status_messages"].size() == 1);
+    CHECK(j["status_messages"][0]["state"] == "investigating");
+    CHECK(j["status_messages"][0]["text"] == "We are looking into slow payments.");
+    CHECK(j["status_messages"][0]["by"]["name"] == "alice");
+    CHECK(j["status_messages"][0]["at"] == "2026-11-23T10:00:00Z");
 }
