@@ -1,7 +1,6 @@
 #include "bot/status_page.hpp"
 
 #include <algorithm>
-#include <map>
 #include <set>
 
 #include "bot/text.hpp"
