@@ -357,12 +357,12 @@ std::string replica_id(const Config& config) {
 // At start-up and every few minutes: incidents without a channel get it queued again, and
 // old delivered effects and processed event ids go, in small batches off the hot path.
 asio::awaitable<void> housekeeping_forever(IncidentService& service, Store& store, Outbox& outbox,
-                                           const bool& stopping) {
+                                           const bool& stopping, bool& leader) {
     const Timestamp lease_ms =
         2 * std::chrono::duration_cast<std::chrono::milliseconds>(k_housekeeping_interval).count();
     while (!stopping) {
         // Among replicas one does it: two could both see an incident without its channel.
-        bool leader = false;
+        leader = false;
         try {
             leader = store.hold_lease("housekeeping", outbox.owner(), outbox.now(),
                                       outbox.now() + lease_ms);
@@ -508,6 +508,8 @@ int run_bot(const ConfigResult& loaded, Store& store, const Clock& clock, bool c
     dashboard_options.status_title = config.status_title;
     dashboard_options.public_url = config.public_url;
     dashboard_options.outbox_retried = [&] { outbox.wake_all(); };
+    ReminderService reminders(store, service, clock, config.reminders);
+    bool housekeeping_leader = false;
     dashboard_options.health = [&] {
         nlohmann::json database{{"ok", setup.database_ok()},
                                 {"engine", config.postgres() ? "postgresql" : "sqlite"}};
@@ -515,7 +517,11 @@ int run_bot(const ConfigResult& loaded, Store& store, const Clock& clock, bool c
             database["ok"] = false;
             database["error"] = problem;
         }
-        nlohmann::json health{{"replica", {{"ok", true}, {"id", outbox.owner()}}},
+        // The jobs only one replica does, and whether this one does them now.
+        nlohmann::json leads = nlohmann::json::array();
+        if (reminders.leading()) leads.push_back("reminders");
+        if (housekeeping_leader) leads.push_back("housekeeping");
+        nlohmann::json health{{"replica", {{"ok", true}, {"id", outbox.owner()}, {"leads", leads}}},
                               {"database", database},
                               {"notify", notifier.health()},
                               {"setup", setup.health()}};
@@ -563,7 +569,6 @@ int run_bot(const ConfigResult& loaded, Store& store, const Clock& clock, bool c
     }
 
     // Reminders go to the platform of their incident; the digest (no platform) to all.
-    ReminderService reminders(store, service, clock, config.reminders);
     notify::ReminderTimer reminder_timer(io.get_executor(), reminders, [&](const Reminder& r) {
         deliver_to(r.platform, r.effect, r.durable);
     });
@@ -648,8 +653,9 @@ int run_bot(const ConfigResult& loaded, Store& store, const Clock& clock, bool c
     }
     reminder_timer.start();
     bool pruning_stopped = false;
-    asio::co_spawn(io, housekeeping_forever(service, store, outbox, pruning_stopped),
-                   asio::detached);
+    asio::co_spawn(
+        io, housekeeping_forever(service, store, outbox, pruning_stopped, housekeeping_leader),
+        asio::detached);
     io.run();
     pruning_stopped = true;
     notifier.stop();

@@ -69,10 +69,9 @@ std::vector<Reminder> ReminderService::tick() {
             // Among replicas one sends reminders. Its lease lasts a few ticks: when it stops,
             // another one takes over within that time.
             const Outbox* outbox = service_.outbox();
-            if (!store_.hold_lease("reminders", outbox ? outbox->owner() : "local", now,
-                                   now + k_lease_ticks * policy_.tick)) {
-                return;
-            }
+            leading_ = store_.hold_lease("reminders", outbox ? outbox->owner() : "local", now,
+                                         now + k_lease_ticks * policy_.tick);
+            if (!leading_) return;
             // Open and resolved incidents, oldest first; closed and merged ones are left alone.
             auto incidents = store_.incidents(false);
             std::reverse(incidents.begin(), incidents.end());
@@ -104,6 +103,7 @@ std::vector<Reminder> ReminderService::tick() {
         });
     } catch (...) {
         out.clear();  // rolled back: nothing was recorded, so nothing may be sent
+        leading_ = false;
         throw;
     }
     if (Outbox* outbox = service_.outbox()) outbox->wake_written();

@@ -82,6 +82,8 @@ public:
     std::vector<Reminder> tick();
 
     const ReminderPolicy& policy() const { return policy_; }
+    // This process held the "reminders" lease at its last tick.
+    bool leading() const { return leading_; }
 
     // How many ticks the "reminders" lease outlives the last tick of its holder.
     static constexpr Timestamp k_lease_ticks = 3;
@@ -101,6 +103,7 @@ private:
     IncidentService& service_;
     const Clock& clock_;
     ReminderPolicy policy_;
+    bool leading_ = false;
 };
 
 }  // namespace incident
