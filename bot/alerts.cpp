@@ -70,6 +70,17 @@ AlertIntakeResult rolled_back(AlertIntakeResult result) {
     return failed;
 }
 
+// An alert as its rule sees it: its labels, and the group's where it has none of its own.
+std::map<std::string, std::string> rule_labels(const Alert& alert, const AlertNotification& n) {
+    std::map<std::string, std::string> labels = alert.labels;
+    labels.insert(n.group_labels.begin(), n.group_labels.end());
+    return labels;
+}
+
+std::string alert_identity(const Alert& alert) {
+    return alert.source + ":" + alert.fingerprint + ":" + std::to_string(alert.starts_at);
+}
+
 }  // namespace
 
 Severity severity_from_label(std::string_view value) {
@@ -172,10 +183,41 @@ AlertIntakeResult AlertIntake::annotate(const AlertEvent& e) {
     return rolled_back(std::move(result));
 }
 
-AlertIntakeResult AlertIntake::receive(const AlertNotification& n) {
+AlertNotification AlertIntake::apply_rules(const AlertNotification& n, Timestamp now,
+                                           std::map<std::string, Severity>& by_rule,
+                                           AlertIntakeResult& result) {
+    if (options_.rules.empty()) return n;
+    AlertNotification kept = n;
+    kept.alerts.clear();
+    std::string announcement;
+    for (const Alert& alert : n.alerts) {
+        const AlertRule* rule = first_matching(options_.rules, rule_labels(alert, n));
+        if (!rule || rule->action == AlertRule::Action::open) {
+            if (rule && rule->severity) by_rule[alert_identity(alert)] = *rule->severity;
+            kept.alerts.push_back(alert);
+        } else if (rule->action == AlertRule::Action::ignore) {
+            ++result.ignored;
+        } else {
+            // Once per alert and status: Alertmanager repeats groups, and retries.
+            const std::string key = "announced:" + entry_id(alert, !alert.firing());
+            if (store_.processed(key)) continue;
+            store_.mark_processed(key, "", now);
+            ++result.announced;
+            announcement += "\n• " + entry_text(alert, !alert.firing());
+        }
+    }
+    if (!announcement.empty()) {
+        service_.queue(PostMessage{ToAnnouncements{}, "🔔 " + n.source + ":" + announcement});
+    }
+    return kept;
+}
+
+AlertIntakeResult AlertIntake::receive(const AlertNotification& input) {
     AlertIntakeResult result;
     result.outcome = service_.execute("", [&] {
         const Timestamp now = service_.now();
+        std::map<std::string, Severity> by_rule;
+        const AlertNotification n = apply_rules(input, now, by_rule, result);
         std::optional<Incident> latest;
         std::optional<Incident> target = group_incident(n.source, n.group_key, &latest);
         std::vector<Alert> known;
@@ -202,7 +244,7 @@ AlertIntakeResult AlertIntake::receive(const AlertNotification& n) {
             for (const Alert* a : fresh) {
                 if (a->firing()) firing.push_back(a);
             }
-            target = open(n, firing, target, now);
+            target = open(n, firing, target, now, by_rule);
             result.opened = true;
         }
         if (target && (any_firing || target->is_open())) {
@@ -221,8 +263,12 @@ AlertIntakeResult AlertIntake::receive(const AlertNotification& n) {
             }
         }
         if (result.new_alerts == 0 && result.resolved_alerts == 0) {
-            result.note = !target ? "no incident: the group has no firing alert"
-                                  : "nothing new: every alert was known";
+            result.note = result.ignored + result.announced > 0
+                              ? "no incident: the rules ignored " + std::to_string(result.ignored) +
+                                    " and announced " + std::to_string(result.announced) +
+                                    " alert(s)"
+                          : !target ? "no incident: the group has no firing alert"
+                                    : "nothing new: every alert was known";
         }
         return Reply{};
     });
@@ -230,13 +276,16 @@ AlertIntakeResult AlertIntake::receive(const AlertNotification& n) {
 }
 
 Incident AlertIntake::open(const AlertNotification& n, const std::vector<const Alert*>& firing,
-                           const std::optional<Incident>& earlier, Timestamp now) {
+                           const std::optional<Incident>& earlier, Timestamp now,
+                           const std::map<std::string, Severity>& by_rule) {
     Severity severity = Severity::sev5;
     Timestamp detected = now;
     for (const Alert* alert : firing) {
         std::string label = value_of(alert->labels, "severity");
         if (label.empty()) label = value_of(alert->labels, "priority");
-        severity = std::min(severity, severity_from_label(label));
+        const auto ruled = by_rule.find(alert_identity(*alert));
+        severity =
+            std::min(severity, ruled != by_rule.end() ? ruled->second : severity_from_label(label));
         detected = std::min(detected, alert->starts_at);
     }
     DeclareOptions how;

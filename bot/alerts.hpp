@@ -6,6 +6,7 @@
 #include <string_view>
 #include <vector>
 
+#include "bot/alert_rules.hpp"
 #include "bot/events.hpp"
 #include "bot/incident_service.hpp"
 #include "bot/store.hpp"
@@ -49,6 +50,8 @@ struct AlertOptions {
     // Resolve the incident when every alert of its group is resolved; otherwise the bot
     // only says so and suggests `/incident resolve`.
     bool auto_resolve = false;
+    // INCIDENT_BOT_ALERT_RULES: alerts they ignore or announce open no incident.
+    std::vector<AlertRule> rules;
 };
 
 // What one notification did, for the answer to the source.
@@ -57,8 +60,10 @@ struct AlertIntakeResult {
     bool opened = false;                   // that incident was opened by this notification
     int new_alerts = 0;
     int resolved_alerts = 0;
-    std::string note;  // why nothing happened, when nothing did
-    Outcome outcome;   // effects to deliver; a DomainError's reply when !outcome.reply.ok
+    int ignored = 0;    // alerts a rule ignores
+    int announced = 0;  // alerts a rule sent to the announcement channel (each once)
+    std::string note;   // why nothing happened, when nothing did
+    Outcome outcome;    // effects to deliver; a DomainError's reply when !outcome.reply.ok
 };
 
 // The `severity` label (or PagerDuty's P1-P5 `priority`) as an incident severity: critical ->
@@ -96,7 +101,13 @@ private:
     void record_resolved(const Incident& incident, Alert& known, const Alert& update, Timestamp now,
                          AlertIntakeResult& result);
     Incident open(const AlertNotification& notification, const std::vector<const Alert*>& firing,
-                  const std::optional<Incident>& earlier, Timestamp now);
+                  const std::optional<Incident>& earlier, Timestamp now,
+                  const std::map<std::string, Severity>& by_rule);
+    // Applies the rules: returns the alerts that open or feed an incident, counts the
+    // ignored ones, and posts the announced ones (each once) to the announcement channel.
+    AlertNotification apply_rules(const AlertNotification& notification, Timestamp now,
+                                  std::map<std::string, Severity>& by_rule,
+                                  AlertIntakeResult& result);
     void after_resolutions(Incident& incident, const AlertNotification& notification,
                            Timestamp now);
 

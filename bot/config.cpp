@@ -10,6 +10,7 @@
 #include <sstream>
 #include <string_view>
 
+#include "bot/alert_rules.hpp"
 #include "bot/text.hpp"
 
 namespace incident {
@@ -69,20 +70,6 @@ bool valid_from(std::string_view from) {
     if (open == std::string_view::npos) return valid_address(from);
     if (!from.ends_with('>')) return false;
     return valid_address(from.substr(open + 1, from.size() - open - 2));
-}
-
-std::vector<std::string> split_list(std::string_view text) {
-    std::vector<std::string> items;
-    std::size_t start = 0;
-    while (start <= text.size()) {
-        const auto comma = text.find(',', start);
-        const auto end = comma == std::string_view::npos ? text.size() : comma;
-        const std::string_view item = trim(text.substr(start, end - start));
-        if (!item.empty()) items.emplace_back(item);
-        if (comma == std::string_view::npos) break;
-        start = comma + 1;
-    }
-    return items;
 }
 
 // scheme://host[:port]: what may be shown of a URL whose path or query could hold a token.
@@ -282,6 +269,12 @@ void load_alerts(const EnvLookup& env, Config& c, std::vector<std::string>& erro
     if (const auto value = env("INCIDENT_BOT_PAGERDUTY_WEBHOOK_SECRET")) {
         c.pagerduty_webhook_secret = trim(*value);
     }
+    if (const auto value = env("INCIDENT_BOT_ALERT_RULES")) {
+        c.alert_rules = trim(*value);
+        if (const AlertRulesParse rules = parse_alert_rules(c.alert_rules); !rules.error.empty()) {
+            errors.push_back("INCIDENT_BOT_ALERT_RULES " + rules.error);
+        }
+    }
     if (const auto value = env("INCIDENT_BOT_PAGERDUTY_API_TOKEN")) {
         c.pagerduty_api_token = trim(*value);
     }
@@ -398,6 +391,7 @@ constexpr std::string_view k_keys[] = {
     "INCIDENT_BOT_STAKEHOLDER_EMAILS",
     "INCIDENT_BOT_ALERTS_TOKEN",
     "INCIDENT_BOT_ALERTS_AUTO_RESOLVE",
+    "INCIDENT_BOT_ALERT_RULES",
     "INCIDENT_BOT_PAGERDUTY_WEBHOOK_SECRET",
     "INCIDENT_BOT_PAGERDUTY_API_TOKEN",
     "INCIDENT_BOT_PAGERDUTY_FROM",
@@ -742,7 +736,8 @@ std::string Config::describe() const {
            ", PagerDuty " +
            (pagerduty_webhook_secret.empty() ? std::string("disabled")
                                              : std::string("/alerts/pagerduty (secret set)")) +
-           ", auto-resolve " + (alerts_auto_resolve ? "on" : "off") + "\n";
+           ", auto-resolve " + (alerts_auto_resolve ? "on" : "off") + ", " +
+           std::to_string(parse_alert_rules(alert_rules).rules.size()) + " rule(s)\n";
     out +=
         "pagerduty follow-up: " +
         (pagerduty_api_enabled() ? origin_of(pagerduty_api_url) + " as " + pagerduty_from +

@@ -51,6 +51,8 @@ struct Config {
     // an incident resolves itself when every alert of its group is resolved.
     std::string alerts_token;
     bool alerts_auto_resolve = false;
+    // INCIDENT_BOT_ALERT_RULES as written (bot/alert_rules.hpp), checked when loaded.
+    std::string alert_rules;
     // The signing secret of /alerts/pagerduty (PagerDuty v3 webhooks).
     std::string pagerduty_webhook_secret;
     // PagerDuty's REST API, for the PagerDuty incidents linked to incidents to follow them:

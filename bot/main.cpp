@@ -493,6 +493,7 @@ int run_bot(const ConfigResult& loaded, Store& store, const Clock& clock, bool c
                              : mattermost_adapter ? "mattermost"
                                                   : std::string(ConsoleAdapter::k_platform);
     alert_options.auto_resolve = config.alerts_auto_resolve;
+    alert_options.rules = parse_alert_rules(config.alert_rules).rules;  // checked when loaded
     AlertIntake alert_intake(service, store, alert_options);
     alerts::AlertRoutes alert_routes(
         alert_intake,

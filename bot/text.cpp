@@ -1,5 +1,6 @@
 #include "bot/text.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 
@@ -47,6 +48,18 @@ std::vector<std::string_view> split_words(std::string_view text) {
         if (i > start) words.push_back(text.substr(start, i - start));
     }
     return words;
+}
+
+std::vector<std::string> split_list(std::string_view text, char separator) {
+    std::vector<std::string> items;
+    std::size_t start = 0;
+    while (start <= text.size()) {
+        const auto end = std::min(text.find(separator, start), text.size());
+        const std::string_view item = trim(text.substr(start, end - start));
+        if (!item.empty()) items.emplace_back(item);
+        start = end + 1;
+    }
+    return items;
 }
 
 bool is_valid_utf8(std::string_view text) {

@@ -13,6 +13,8 @@ namespace incident {
 std::string to_lower(std::string_view text);  // ASCII only: commands and keywords
 std::string_view trim(std::string_view text);
 std::vector<std::string_view> split_words(std::string_view text);
+// The non-empty items of a `separator`-separated list, each trimmed: "a, b,,c" -> a b c.
+std::vector<std::string> split_list(std::string_view text, char separator = ',');
 bool is_valid_utf8(std::string_view text);
 
 // What a page or a post-mortem shows of a long chat text: the whole text is stored (and in

@@ -132,6 +132,8 @@ web::WebResponse AlertRoutes::answer(const AlertIntakeResult& result, const std:
               {"opened", result.opened},
               {"new_alerts", result.new_alerts},
               {"resolved_alerts", result.resolved_alerts}};
+    if (result.ignored > 0) body["ignored"] = result.ignored;
+    if (result.announced > 0) body["announced"] = result.announced;
     if (!result.note.empty()) body["note"] = result.note;
     spdlog::info("{}: group {}: {}{} ({} new, {} resolved)", source, group,
                  result.incident ? incident_key(*result.incident) : std::string("no incident"),

@@ -24,7 +24,6 @@
 // way replicas behind one Slack app run.
 using namespace incident;
 using namespace incident::testing;
-using net::testing::free_port;
 using net::testing::run_async;
 using net::testing::wait_until;
 namespace asio = boost::asio;
@@ -37,7 +36,9 @@ namespace {
 struct Replica {
     Replica(asio::io_context& io, const std::string& name, const std::string& database_url,
             const std::vector<std::string>& settings = {})
-        : dir(name), fake(io.get_executor()), listen("127.0.0.1:" + std::to_string(free_port())) {
+        : dir(name),
+          fake(io.get_executor()),
+          listen("127.0.0.1:" + std::to_string(net::testing::free_port())) {
         fake.on_ack = [this](const std::string& id) { acked.insert(id); };
         ProcessOptions options;
         options.env = {
@@ -187,7 +188,10 @@ TEST_CASE("replicas: a reminder due while its leader is killed is sent once, by 
     CHECK(nudges(*leader) == 0);
     CHECK(nudges(*survivor) == 1);
     CHECK(sql.exec("SELECT count(*) FROM reminders_sent WHERE kind = 'status'").int64(0, 0) == 1);
-    const auto replica = nlohmann::json::parse(health.body, nullptr, false)["replica"];
+    CAPTURE(health.body);
+    const auto checks = nlohmann::json::parse(health.body, nullptr, false);
+    REQUIRE(checks.contains("checks"));
+    const auto replica = checks["checks"]["replica"];
     CHECK(replica["id"].get<std::string>().ends_with("/" + survivor->listen));
     CHECK(replica["leads"].dump().find("reminders") != std::string::npos);
 }
