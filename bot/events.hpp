@@ -33,6 +33,9 @@ struct MessageEdited {
     EventHeader header;
     std::string message_id;
     std::string text;
+    // Whether the message is pinned now, when the platform says so with the edit (a
+    // Mattermost post_edited carries the whole post, pinning and unpinning included).
+    std::optional<bool> pinned = std::nullopt;
 };
 
 struct MessageDeleted {
@@ -123,7 +126,14 @@ struct Notify {
     Timestamp at = 0;
 };
 
-using Effect = std::variant<CreateChannel, PostMessage, SetTopic, Notify>;
+// The incident's live summary (the message the bot posted in its channel on declare) is to
+// show the incident as it is now: rendered when delivered, not when written, so one entry
+// stands for every change before it (Outbox::write keeps at most one waiting per incident).
+struct RefreshSummary {
+    std::int64_t incident = 0;
+};
+
+using Effect = std::variant<CreateChannel, PostMessage, SetTopic, Notify, RefreshSummary>;
 
 // The answer to a command: shown to the caller (ephemeral) or to the channel.
 struct Reply {

@@ -179,8 +179,20 @@ void IncidentService::capture(const MessageEdited& e) {
     auto incident = store_.incident_by_channel(e.header.platform, e.header.channel_id);
     if (!incident) return;
     auto entry = store_.entry_by_message(incident->number, e.message_id);
-    if (!entry || entry->text == e.text) return;
+    if (!entry) return;
+    if (entry->text == e.text) {
+        // The same words: not an edit, a change of the message's pin (Mattermost sends
+        // post_edited for that too). Pinned is a key event, unpinned is not, like 📌.
+        if (e.pinned && entry->key_event != *e.pinned) {
+            entry->key_event = *e.pinned;
+            store_.update_entry(*entry);
+        }
+        return;
+    }
     check_text(e.text, "edited message");
+    // An edit of a pinned message keeps it a key event; an edit of an unpinned one leaves
+    // whatever 📌 decided.
+    if (e.pinned && *e.pinned) entry->key_event = true;
     entry->previous_texts.push_back(entry->text);
     entry->text = e.text;
     entry->edited_at = e.header.at ? e.header.at : clock_.now();
@@ -200,6 +212,7 @@ void IncidentService::capture(const MessageDeleted& e) {
         if (item.source_message_id == e.message_id && item.status == ActionStatus::open) {
             item.status = ActionStatus::cancelled;
             store_.update_action(item);
+            refresh_summary(incident->number);
         }
     }
 }
@@ -228,6 +241,7 @@ void IncidentService::capture(const ReactionChanged& e) {
         if (existing) {
             existing->status = ActionStatus::open;
             store_.update_action(*existing);
+            refresh_summary(incident->number);
             return;
         }
         const TodoParse parsed = parse_todo_body(entry->text);
@@ -236,6 +250,7 @@ void IncidentService::capture(const ReactionChanged& e) {
     } else if (existing && existing->status == ActionStatus::open) {
         existing->status = ActionStatus::cancelled;
         store_.update_action(*existing);
+        refresh_summary(incident->number);
     }
 }
 
@@ -256,7 +271,10 @@ void IncidentService::sync_todos(Incident& incident, const TimelineEntry& entry,
             item.text = todos[i].text;
             item.owner = todos[i].owner;
             item.due = todos[i].due;
-            if (item.status == ActionStatus::cancelled) item.status = ActionStatus::open;
+            if (item.status == ActionStatus::cancelled) {
+                item.status = ActionStatus::open;
+                refresh_summary(incident.number);
+            }
             store_.update_action(item);
             if (reassigned) tell_owner(incident, item, by, at);
         } else {
@@ -267,6 +285,7 @@ void IncidentService::sync_todos(Incident& incident, const TimelineEntry& entry,
         if (existing[i].status == ActionStatus::open) {
             existing[i].status = ActionStatus::cancelled;
             store_.update_action(existing[i]);
+            refresh_summary(incident.number);
         }
     }
 }
@@ -357,6 +376,65 @@ std::string IncidentService::incident_link(const Incident& incident) const {
     return base + "incidents/" + incident.key();
 }
 
+std::string IncidentService::postmortem_link(const Incident& incident) const {
+    const std::string link = incident_link(incident);
+    return link.empty() ? link : link + "/postmortem";
+}
+
+std::string role_label(Role role) {
+    switch (role) {
+        case Role::commander:
+            return "Commander";
+        case Role::scribe:
+            return "Scribe";
+        case Role::comms:
+            return "Comms";
+        case Role::liaison:
+            return "Liaison";
+        case Role::sme:
+            return "SME";
+    }
+    return std::string(to_string(role));
+}
+
+SummaryFacts IncidentService::summary_facts(const Incident& incident) {
+    SummaryFacts facts;
+    facts.incident = incident;
+    for (const auto& r : store_.roles(incident.number)) {
+        if (r.role == Role::commander) {
+            facts.commander = r.person;
+        } else if (!facts.roles.empty() && facts.roles.back().first == r.role) {
+            facts.roles.back().second.push_back(r.person);
+        } else {
+            facts.roles.push_back({r.role, {r.person}});
+        }
+    }
+    for (const auto& item : store_.actions(incident.number)) {
+        facts.open_actions += item.status == ActionStatus::open;
+        facts.done_actions += item.status == ActionStatus::done;
+    }
+    // The whole timeline is read only once there was an update (a long incident has many
+    // thousands of entries; the declaration sets last_update_at to its own time).
+    if (incident.last_update_at > incident.declared_at) {
+        for (const auto& e : store_.timeline(incident.number)) {
+            if (e.kind == EntryKind::update) facts.last_update = e.text;
+        }
+    }
+    facts.link = incident_link(incident);
+    facts.postmortem_link = postmortem_link(incident);
+    return facts;
+}
+
+std::optional<LiveMessage> IncidentService::live_message(std::int64_t incident,
+                                                         std::string_view platform,
+                                                         std::string_view purpose) {
+    return store_.live_message(incident, platform, purpose);
+}
+
+void IncidentService::save_live_message(const LiveMessage& message) {
+    store_.save_live_message(message);
+}
+
 std::string IncidentService::published_link(const Incident& incident, int version) const {
     const std::string link = incident_link(incident);
     return link.empty() ? link : link + "/postmortem/v" + std::to_string(version);
@@ -375,6 +453,14 @@ void IncidentService::refresh_topic(const Incident& incident) {
     if (!incident.channel_id.empty()) {
         queue(SetTopic{incident.number, topic_for(incident)}, incident.number);
     }
+}
+
+void IncidentService::refresh_summary(std::int64_t incident) {
+    for (const auto& p : pending_) {
+        const auto* r = std::get_if<RefreshSummary>(&p.effect);
+        if (r && r->incident == incident) return;
+    }
+    queue(RefreshSummary{incident}, incident);
 }
 
 void IncidentService::notify(const Incident& incident, NotifyKind kind, const Actor& by,
@@ -469,6 +555,7 @@ void IncidentService::transition(Incident& incident, State to, const Actor& by, 
     record(incident, EntryKind::state, by, at,
            std::string(to_string(from)) + " → " + std::string(to_string(to)));
     refresh_topic(incident);
+    refresh_summary(incident.number);
 }
 
 void IncidentService::change_state(Incident& incident, State to, const Actor& by, Timestamp at) {
@@ -497,6 +584,7 @@ void IncidentService::change_severity(Incident& incident, Severity severity, con
         store_.update_incident(incident);
         record(incident, EntryKind::severity, by, at,
                "Final severity set to " + std::string(to_string(severity)));
+        refresh_summary(incident.number);
         return;
     }
     if (incident.severity == severity) {
@@ -508,6 +596,7 @@ void IncidentService::change_severity(Incident& incident, Severity severity, con
     record(incident, EntryKind::severity, by, at,
            "Severity " + std::string(to_string(from)) + " → " + std::string(to_string(severity)));
     refresh_topic(incident);
+    refresh_summary(incident.number);
     notify(incident, NotifyKind::severity, by, at,
            "severity changed from " + std::string(to_string(from)) + " to " +
                std::string(to_string(severity)));
@@ -523,6 +612,7 @@ void IncidentService::assign_role(Incident& incident, Role role, const Actor& pe
     record(incident, EntryKind::role, by, at,
            person(person_) + " is " + std::string(to_string(role)));
     if (role == Role::commander) refresh_topic(incident);
+    refresh_summary(incident.number);
 }
 
 void IncidentService::post_update(Incident& incident, const std::string& text, const Actor& by,
@@ -533,6 +623,7 @@ void IncidentService::post_update(Incident& incident, const std::string& text, c
     incident.last_update_at = at;
     store_.update_incident(incident);
     record(incident, EntryKind::update, by, at, clean);
+    refresh_summary(incident.number);
     notify(incident, NotifyKind::update, by, at, "update from " + person(by) + ": " + clean);
 }
 
@@ -559,6 +650,7 @@ ActionItem IncidentService::add_action(Incident& incident, const TodoSpec& spec,
     item.author = by;
     item.created_at = at;
     store_.add_action(item);
+    refresh_summary(incident.number);
     tell_owner(incident, item, by, at);
     std::string confirmation =
         "Action item " + std::to_string(item.number) + " recorded: " + item.text;
@@ -598,6 +690,7 @@ ActionItem IncidentService::complete_action(Incident& incident, int number, cons
         item.status = ActionStatus::done;
         item.done_at = at;
         store_.update_action(item);
+        refresh_summary(incident.number);
         record(incident, EntryKind::action, by, at,
                "Action item " + std::to_string(number) + " done: " + item.text);
         return item;

@@ -59,6 +59,22 @@ struct Stats {
     std::vector<ServiceCount> services;
 };
 
+// What a live summary shows of an incident, as it is now; each adapter renders it.
+struct SummaryFacts {
+    Incident incident;
+    std::optional<Actor> commander;  // none: opened from alerts, nobody took command yet
+    // The other roles held, in role order, each with its holders.
+    std::vector<std::pair<Role, std::vector<Actor>>> roles;
+    std::string last_update;  // the newest /incident update, empty: none yet
+    int open_actions = 0;
+    int done_actions = 0;
+    std::string link;             // the dashboard page; empty without a public URL
+    std::string postmortem_link;  // the draft post-mortem page; the same
+};
+
+// "Scribe", "SME": a role as a summary labels it.
+std::string role_label(Role role);
+
 // The incident process itself: every rule of PRODUCT.md lives here, platform-free.
 // Each inbound event or command runs in one store transaction, exactly once per id; the
 // side effects it asks for come back in the Outcome, to be executed after the commit.
@@ -171,6 +187,14 @@ public:
     std::string topic_for(const Incident& incident);
     // The public status page, <public url>/status; empty without a public URL.
     std::string status_link() const;
+    // The draft post-mortem page; empty without a public URL.
+    std::string postmortem_link(const Incident& incident) const;
+    SummaryFacts summary_facts(const Incident& incident);
+
+    // The messages adapters keep current (the live summary): where each is, what it showed.
+    std::optional<LiveMessage> live_message(std::int64_t incident, std::string_view platform,
+                                            std::string_view purpose = "summary");
+    void save_live_message(const LiveMessage& message);
 
     Timestamp now() const { return clock_.now(); }
     // An effect of the change under way, about `incident` (0: the one the effect names, if any).
@@ -206,6 +230,9 @@ private:
                 const std::string& text, const std::string& postmortem_link = {});
     PublishedPostmortem publish_version(Incident& incident, const Actor& by, Timestamp at);
     void refresh_topic(const Incident& incident);
+    // The live summary shows state, severity, roles, the last update and the action items:
+    // after a change of any of them, once per change under way.
+    void refresh_summary(std::int64_t incident);
     void tell_owner(const Incident& incident, const ActionItem& item, const Actor& by,
                     Timestamp at);
     void sync_todos(Incident& incident, const TimelineEntry& entry, const Actor& by, Timestamp at);

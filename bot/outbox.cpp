@@ -105,6 +105,7 @@ std::int64_t incident_of(const Effect& effect, std::int64_t fallback) {
     if (const auto* c = std::get_if<CreateChannel>(&effect)) return c->incident;
     if (const auto* t = std::get_if<SetTopic>(&effect)) return t->incident;
     if (const auto* n = std::get_if<Notify>(&effect)) return n->number;
+    if (const auto* r = std::get_if<RefreshSummary>(&effect)) return r->incident;
     if (const auto* p = std::get_if<PostMessage>(&effect)) {
         if (const auto* i = std::get_if<ToIncident>(&p->to)) return i->number;
     }
@@ -143,6 +144,7 @@ std::string_view kind_of(const Effect& effect) {
     if (std::holds_alternative<CreateChannel>(effect)) return "create_channel";
     if (std::holds_alternative<SetTopic>(effect)) return "topic";
     if (std::holds_alternative<Notify>(effect)) return "notify";
+    if (std::holds_alternative<RefreshSummary>(effect)) return "summary";
     return "post";
 }
 
@@ -158,6 +160,8 @@ std::string effect_to_json(const Effect& effect) {
         j = {{"incident", t->incident}, {"topic", t->topic}};
     } else if (const auto* n = std::get_if<Notify>(&effect)) {
         j = notify_json(*n);
+    } else if (const auto* r = std::get_if<RefreshSummary>(&effect)) {
+        j = {{"incident", r->incident}};
     }
     j["effect"] = kind_of(effect);
     return j.dump(-1, ' ', false, json::error_handler_t::replace);
@@ -187,6 +191,7 @@ std::optional<Effect> effect_from_json(std::string_view payload) {
     if (kind == "notify") {
         if (auto n = notify_from(j)) return *n;
     }
+    if (kind == "summary") return RefreshSummary{j.value("incident", std::int64_t{0})};
     return std::nullopt;
 }
 
@@ -246,8 +251,14 @@ int Outbox::write(const Effect& effect, std::string_view platform, std::int64_t 
             sinks.push_back(where);
         }
     }
-    if (sinks.empty()) return 0;
     const Timestamp now = clock_.now();
+    if (std::holds_alternative<RefreshSummary>(effect)) {
+        // A refresh renders the incident as it is when delivered: one that waits, not taken
+        // by a delivery yet, covers this change too.
+        std::erase_if(sinks,
+                      [&](const std::string& sink) { return refresh_waiting(sink, lane, now); });
+    }
+    if (sinks.empty()) return 0;
     const std::string payload = effect_to_json(effect);
     for (const auto& sink : sinks) {
         OutboxEntry entry;
@@ -262,6 +273,15 @@ int Outbox::write(const Effect& effect, std::string_view platform, std::int64_t 
         written_.insert(sink);
     }
     return static_cast<int>(sinks.size());
+}
+
+bool Outbox::refresh_waiting(std::string_view sink, std::int64_t incident, Timestamp now) {
+    for (const auto& e : store_.outbox_entries(sink, OutboxStatus::pending, 0, false)) {
+        if (e.incident != incident || e.kind != "summary") continue;
+        // Claimed: a delivery may have rendered it already, before this change.
+        if (!e.claimed_until || *e.claimed_until <= now) return true;
+    }
+    return false;
 }
 
 int Outbox::write_now(const Effect& effect, std::string_view platform, std::int64_t incident) {

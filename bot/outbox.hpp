@@ -89,7 +89,8 @@ public:
     // Inside the caller's transaction: one entry per sink that takes `effect`, in the lane of
     // `incident`. `platform` is where the change came from ("" for all chat sinks, as the
     // daily digest); effects about an incident go to the incident's own platform. Returns
-    // the number of entries written.
+    // the number of entries written. A RefreshSummary is written only where none of the
+    // incident waits (not yet taken by a delivery): that one shows this change too.
     int write(const Effect& effect, std::string_view platform, std::int64_t incident);
     // The same in a transaction of its own.
     int write_now(const Effect& effect, std::string_view platform, std::int64_t incident = 0);
@@ -121,6 +122,9 @@ public:
     Timestamp now() const { return clock_.now(); }
 
 private:
+    // A RefreshSummary of `incident` waits in `sink`'s outbox, not taken by a delivery yet.
+    bool refresh_waiting(std::string_view sink, std::int64_t incident, Timestamp now);
+
     Store& store_;
     const Clock& clock_;
     std::set<std::string, std::less<>> chat_sinks_;

@@ -21,6 +21,18 @@ struct SentReminder {
     Timestamp sent_at = 0;
 };
 
+// A message the bot keeps current on a platform (the incident's live summary): where it is,
+// and what it showed last, so an update that would change nothing is not sent.
+struct LiveMessage {
+    std::int64_t incident = 0;
+    std::string platform;  // "slack", "mattermost"
+    std::string purpose;   // "summary"
+    std::string channel_id;
+    std::string message_id;  // Slack ts, Mattermost post id
+    std::string rendered;    // the last text sent (or a digest of it)
+    Timestamp updated_at = 0;
+};
+
 // The persistence port of the domain. storage/ implements it with SQLite; the domain
 // never sees SQL. Every inbound event runs inside one transaction().
 class Store {
@@ -110,6 +122,12 @@ public:
     virtual bool reminder_sent(std::string_view key);
     // When a reminder of `kind` about `incident` was last sent.
     virtual std::optional<Timestamp> last_reminder(std::int64_t incident, std::string_view kind);
+
+    // Live messages: one per (incident, platform, purpose); saving replaces it.
+    virtual void save_live_message(const LiveMessage& message) = 0;
+    virtual std::optional<LiveMessage> live_message(std::int64_t incident,
+                                                    std::string_view platform,
+                                                    std::string_view purpose) = 0;
 
     // The outbox (bot/outbox.hpp): effects kept until a sink delivered them.
     // Assigns entry.id.

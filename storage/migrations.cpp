@@ -270,7 +270,22 @@ CREATE TABLE status_components (
 );
 )sql";
 
-constexpr std::array<Migration, 9> k_migrations{{
+// The messages the bot keeps current (the live summary of each incident): where each one
+// is on its platform and what it showed last.
+constexpr std::string_view k_live_messages = R"sql(
+CREATE TABLE live_messages (
+    incident   INTEGER NOT NULL REFERENCES incidents(number),
+    platform   TEXT NOT NULL,
+    purpose    TEXT NOT NULL,
+    channel_id TEXT NOT NULL,
+    message_id TEXT NOT NULL,
+    rendered   TEXT NOT NULL,
+    updated_at INTEGER NOT NULL,
+    PRIMARY KEY (incident, platform, purpose)
+);
+)sql";
+
+constexpr std::array<Migration, 10> k_migrations{{
     {1, "initial schema", k_initial_schema},
     {2, "reminders sent", k_reminders_sent},
     {3, "contributing factors", k_contributing_factors},
@@ -280,6 +295,7 @@ constexpr std::array<Migration, 9> k_migrations{{
     {7, "outbox", k_outbox},
     {8, "leases", k_leases},
     {9, "status page", k_status_page},
+    {10, "live messages", k_live_messages},
 }};
 
 bool has_migrations_table(SQLite::Database& db) {

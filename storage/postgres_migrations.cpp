@@ -256,7 +256,21 @@ CREATE TABLE status_components (
 );
 )sql";
 
-constexpr std::array<Migration, 9> k_migrations{{
+// The messages the bot keeps current (SQLite migration 9).
+constexpr std::string_view k_live_messages = R"sql(
+CREATE TABLE live_messages (
+    incident   BIGINT NOT NULL REFERENCES incidents(number),
+    platform   TEXT NOT NULL,
+    purpose    TEXT NOT NULL,
+    channel_id TEXT NOT NULL,
+    message_id TEXT NOT NULL,
+    rendered   TEXT NOT NULL,
+    updated_at BIGINT NOT NULL,
+    PRIMARY KEY (incident, platform, purpose)
+);
+)sql";
+
+constexpr std::array<Migration, 10> k_migrations{{
     {1, "initial schema", k_initial_schema},
     {2, "reminders sent", k_reminders_sent},
     {3, "contributing factors", k_contributing_factors},
@@ -266,6 +280,7 @@ constexpr std::array<Migration, 9> k_migrations{{
     {7, "outbox", k_outbox},
     {8, "leases", k_leases},
     {9, "status page", k_status_page},
+    {10, "live messages", k_live_messages},
 }};
 
 bool has_migrations_table(pq::Connection& db) {

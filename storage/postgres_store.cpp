@@ -888,6 +888,32 @@ std::optional<Timestamp> PostgresStore::last_reminder(std::int64_t incident,
     return r.optional_int(0, 0);
 }
 
+void PostgresStore::save_live_message(const LiveMessage& message) {
+    std::lock_guard lock(impl_->mutex);
+    impl_->exec(
+        "INSERT INTO live_messages (incident, platform, purpose, channel_id, message_id, "
+        "rendered, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (incident, "
+        "platform, purpose) DO UPDATE SET channel_id = excluded.channel_id, message_id = "
+        "excluded.message_id, rendered = excluded.rendered, updated_at = excluded.updated_at",
+        {message.incident, message.platform, message.purpose, message.channel_id,
+         message.message_id, message.rendered, message.updated_at});
+}
+
+std::optional<LiveMessage> PostgresStore::live_message(std::int64_t incident,
+                                                       std::string_view platform,
+                                                       std::string_view purpose) {
+    std::lock_guard lock(impl_->mutex);
+    const Result r = impl_->exec(
+        "SELECT channel_id, message_id, rendered, updated_at FROM live_messages WHERE incident "
+        "= $1 AND platform = $2 AND purpose = $3",
+        {incident, platform, purpose});
+    return first(r, [&](const Result& row, int i) {
+        return LiveMessage{incident,       std::string(platform), std::string(purpose),
+                           row.text(i, 0), row.text(i, 1),        row.text(i, 2),
+                           row.int64(i, 3)};
+    });
+}
+
 DatabaseHealth inspect_postgres(const std::string& conninfo) {
     DatabaseHealth health;
     health.latest_version = postgres_migrations().back().version;

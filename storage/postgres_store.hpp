@@ -108,6 +108,9 @@ public:
     bool record_reminder(const SentReminder& reminder) override;
     bool reminder_sent(std::string_view key) override;
     std::optional<Timestamp> last_reminder(std::int64_t incident, std::string_view kind) override;
+    void save_live_message(const LiveMessage& message) override;
+    std::optional<LiveMessage> live_message(std::int64_t incident, std::string_view platform,
+                                            std::string_view purpose) override;
 
 private:
     struct Impl;

@@ -1079,6 +1079,43 @@ std::optional<Timestamp> SqliteStore::last_reminder(std::int64_t incident, std::
     return optional_int(query.getColumn(0));
 }
 
+void SqliteStore::save_live_message(const LiveMessage& message) {
+    std::lock_guard lock(impl_->mutex);
+    Prepared upsert = impl_->prepare(
+        "INSERT INTO live_messages (incident, platform, purpose, channel_id, message_id, "
+        "rendered, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (incident, platform, "
+        "purpose) DO UPDATE SET channel_id = excluded.channel_id, message_id = "
+        "excluded.message_id, rendered = excluded.rendered, updated_at = excluded.updated_at");
+    upsert.bind(1, message.incident);
+    upsert.bind(2, message.platform);
+    upsert.bind(3, message.purpose);
+    upsert.bind(4, message.channel_id);
+    upsert.bind(5, message.message_id);
+    upsert.bind(6, message.rendered);
+    upsert.bind(7, message.updated_at);
+    upsert.exec();
+}
+
+std::optional<LiveMessage> SqliteStore::live_message(std::int64_t incident,
+                                                     std::string_view platform,
+                                                     std::string_view purpose) {
+    std::lock_guard lock(impl_->mutex);
+    Prepared query = impl_->prepare(
+        "SELECT channel_id, message_id, rendered, updated_at FROM live_messages WHERE incident "
+        "= ? AND platform = ? AND purpose = ?");
+    query.bind(1, incident);
+    query.bind(2, std::string(platform));
+    query.bind(3, std::string(purpose));
+    if (!query.executeStep()) return std::nullopt;
+    return LiveMessage{incident,
+                       std::string(platform),
+                       std::string(purpose),
+                       query.getColumn(0).getString(),
+                       query.getColumn(1).getString(),
+                       query.getColumn(2).getString(),
+                       query.getColumn(3).getInt64()};
+}
+
 void SqliteStore::add_outbox(OutboxEntry& entry) {
     std::lock_guard lock(impl_->mutex);
     Prepared insert = impl_->prepare(

@@ -90,7 +90,7 @@ MessagePosted posted_event(const Post& post, const std::string& channel,
 MessageEdited edited_event(const Post& post, const std::string& channel) {
     const Timestamp at = post.edit_at ? post.edit_at : post.update_at;
     return MessageEdited{EventHeader{edited_event_id(post), platform(), channel, at}, post.id,
-                         post.message};
+                         post.message, post.is_pinned};
 }
 
 MessageDeleted deleted_event(const Post& post, const std::string& channel) {
@@ -267,6 +267,9 @@ std::optional<Post> decode_post(const json& value, std::string& error) {
     post.update_at = integer(p, "update_at");
     post.edit_at = integer(p, "edit_at");
     post.delete_at = integer(p, "delete_at");
+    if (const auto pinned = p.find("is_pinned"); pinned != p.end() && pinned->is_boolean()) {
+        post.is_pinned = pinned->get<bool>();
+    }
     if (const auto props = p.find("props"); props != p.end()) {
         post.from_bot_prop = prop_true(*props, "from_bot");
         post.from_webhook_prop = prop_true(*props, "from_webhook");

@@ -63,6 +63,7 @@ struct Post {
     Timestamp update_at = 0;
     Timestamp edit_at = 0;
     Timestamp delete_at = 0;
+    std::optional<bool> is_pinned;   // absent from older servers' posts
     bool from_bot_prop = false;      // props.from_bot == "true"
     bool from_webhook_prop = false;  // props.from_webhook == "true" (slash command replies)
 };

@@ -754,7 +754,60 @@ asio::awaitable<net::Delivery> MattermostAdapter::deliver_entry(OutboxEntry& ent
     }
     if (const auto* message = std::get_if<PostMessage>(&*effect)) co_return co_await post(*message);
     if (const auto* topic = std::get_if<SetTopic>(&*effect)) co_return co_await set_topic(*topic);
+    if (const auto* refresh = std::get_if<RefreshSummary>(&*effect)) {
+        co_return co_await refresh_summary(*refresh);
+    }
     co_return net::Delivery::done();  // a Notify is for email and webhooks
+}
+
+std::string MattermostAdapter::summary_text(const Incident& inc) {
+    const SummaryFacts facts = service_.summary_facts(inc);
+    const auto mention = [](const Actor& who) { return "@" + who.name; };
+    // Opened from alerts, nobody is in command until someone takes it.
+    const std::string commander =
+        facts.commander ? mention(*facts.commander) : "nobody yet: `/incident role commander`";
+    std::string text = "#### :rotating_light: " + inc.key() + ": " + inc.title + "\n" +
+                       "**Severity:** " + std::string(to_string(inc.severity)) + " (" +
+                       std::string(describe(inc.severity)) + ") · **State:** " +
+                       std::string(to_string(inc.state)) + " · **Commander:** " + commander;
+    for (const auto& [role, people] : facts.roles) {
+        text += " · **" + role_label(role) + ":** ";
+        for (std::size_t i = 0; i < people.size(); ++i)
+            text += (i ? ", " : "") + mention(people[i]);
+    }
+    text += "\n**Action items:** " + std::to_string(facts.open_actions) + " open, " +
+            std::to_string(facts.done_actions) + " done\n";
+    if (!facts.last_update.empty()) {
+        text += "**Last update:** " + truncate_runes(facts.last_update, 1500) + "\n";
+    }
+    std::string links;
+    if (!facts.link.empty()) links += "[Dashboard](" + facts.link + ")";
+    if (!facts.postmortem_link.empty()) {
+        links += std::string(links.empty() ? "" : " · ") + "[Post-mortem](" +
+                 facts.postmortem_link + ")";
+    }
+    if (!links.empty()) text += links + "\n";
+    text +=
+        "`/incident update <text>` informs stakeholders · a line starting with TODO "
+        "becomes an action item · :pushpin: or pinning marks a key event · `/incident help` "
+        "lists every command";
+    return text;
+}
+
+asio::awaitable<net::Delivery> MattermostAdapter::refresh_summary(const RefreshSummary& refresh) {
+    const auto inc = service_.find(refresh.incident);
+    if (!inc || inc->platform != k_platform) co_return net::Delivery::done();
+    // Posted by the channel's creation, earlier in this lane; none: nothing to keep current.
+    auto live = service_.live_message(inc->number, k_platform);
+    if (!live) co_return net::Delivery::done();
+    const std::string text = summary_text(*inc);
+    if (text == live->rendered) co_return net::Delivery::done();
+    const ApiResult r = co_await api_.patch_post(live->message_id, text);
+    if (!r.ok) co_return failure_of(r, "PUT posts/patch");
+    live->rendered = text;
+    live->updated_at = service_.now();
+    service_.save_live_message(*live);
+    co_return net::Delivery::done();
 }
 
 asio::awaitable<net::Delivery> MattermostAdapter::set_topic(const SetTopic& topic) {
@@ -844,26 +897,24 @@ asio::awaitable<net::Delivery> MattermostAdapter::create_channel(const CreateCha
     inc = service_.find(create.incident);
     if (!inc) co_return net::Delivery::fail(incident_key(create.incident) + " does not exist");
     if (!progress.value("summary", false)) {
-        // Opened from alerts, nobody is in command until someone takes it.
-        std::string commander = "nobody yet: `/incident role commander`";
-        for (const auto& r : service_.roles(inc->number)) {
-            if (r.role == Role::commander) commander = "@" + r.person.name;
-        }
-        std::string summary = "#### :rotating_light: " + inc->key() + ": " + inc->title + "\n" +
-                              "**Severity:** " + std::string(to_string(inc->severity)) + " (" +
-                              std::string(describe(inc->severity)) + ") · **State:** " +
-                              std::string(to_string(inc->state)) + " · **Commander:** " +
-                              commander + "\n";
-        if (const std::string link = service_.incident_link(*inc); !link.empty()) {
-            summary += "[Dashboard](" + link + ")\n";
-        }
-        summary +=
-            "`/incident update <text>` informs stakeholders · a line starting with TODO "
-            "becomes an action item · :pushpin: marks a key event · `/incident help` lists "
-            "every command";
-        const ApiResult r = co_await api_.create_post(id, std::move(summary));
+        const std::string summary = summary_text(*inc);
+        const ApiResult r = co_await api_.create_post(id, summary);
         if (!r.ok) co_return failure_of(r, "POST posts");
+        // Where it is, kept for the patches of the refreshes later in this lane.
+        const std::string post_id = r.body.is_object() ? r.body.value("id", std::string()) : "";
+        if (!post_id.empty()) {
+            service_.save_live_message(LiveMessage{inc->number, std::string(k_platform), "summary",
+                                                   id, post_id, summary, service_.now()});
+        }
         progress["summary"] = true;
+        save();
+    }
+    if (!progress.value("pinned", false)) {
+        if (const auto live = service_.live_message(inc->number, k_platform)) {
+            const ApiResult r = co_await api_.pin_post(live->message_id);
+            if (!r.ok) co_return failure_of(r, "POST posts/pin");
+        }
+        progress["pinned"] = true;
         save();
     }
     co_return net::Delivery::done();

@@ -133,6 +133,10 @@ private:
                                                          OutboxEntry& entry);
     boost::asio::awaitable<net::Delivery> post(const PostMessage& post);
     boost::asio::awaitable<net::Delivery> set_topic(const SetTopic& topic);
+    // PUT posts/{id}/patch of the live summary with the incident as it is now; nothing when
+    // it would show what it shows already.
+    boost::asio::awaitable<net::Delivery> refresh_summary(const RefreshSummary& refresh);
+    std::string summary_text(const Incident& incident);
     boost::asio::awaitable<ChannelLookup> announce_channel_id();
     boost::asio::awaitable<ChannelLookup> direct_channel_id(const std::string& user_id);
 

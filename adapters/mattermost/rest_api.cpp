@@ -209,6 +209,18 @@ asio::awaitable<ApiResult> RestApi::create_post(std::string channel_id, std::str
     co_return co_await call("POST", "posts", std::move(body));
 }
 
+asio::awaitable<ApiResult> RestApi::patch_post(std::string post_id, std::string message) {
+    json body = json::object();
+    body["message"] = message;
+    std::string path = "posts/" + net::percent_encode(post_id) + "/patch";
+    co_return co_await call("PUT", std::move(path), std::move(body));
+}
+
+asio::awaitable<ApiResult> RestApi::pin_post(std::string post_id) {
+    std::string path = "posts/" + net::percent_encode(post_id) + "/pin";
+    co_return co_await call("POST", std::move(path));
+}
+
 asio::awaitable<ApiResult> RestApi::direct_channel(std::string user_a, std::string user_b) {
     json body = json::array();
     body.push_back(user_a);

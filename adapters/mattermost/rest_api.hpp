@@ -60,6 +60,10 @@ public:
                                                            std::string header);
     boost::asio::awaitable<ApiResult> create_post(std::string channel_id, std::string message,
                                                   std::string root_id = {});
+    // PUT posts/{id}/patch with the new message (the live summary).
+    boost::asio::awaitable<ApiResult> patch_post(std::string post_id, std::string message);
+    // POST posts/{id}/pin: pinned to its channel (pinning a pinned post succeeds).
+    boost::asio::awaitable<ApiResult> pin_post(std::string post_id);
     boost::asio::awaitable<ApiResult> direct_channel(std::string user_a, std::string user_b);
     boost::asio::awaitable<ApiResult> get_channel_posts_since(std::string channel_id,
                                                               std::int64_t since);

@@ -42,6 +42,7 @@ constexpr SlackScope k_slack_scopes[] = {
     {"reactions:read", "pushpin and memo reactions"},
     {"users:read", "names instead of ids in timelines"},
     {"im:write", "direct messages to subscribers"},
+    {"pins:write", "pinning the live summary in incident channels"},
 };
 
 constexpr std::uintmax_t k_mib = 1024 * 1024;

@@ -1,5 +1,7 @@
 #include "adapters/slack/blocks.hpp"
 
+#include "bot/text.hpp"
+
 namespace incident::slack {
 
 namespace {
@@ -15,6 +17,10 @@ json button(const std::string& label, const std::string& command, const char* st
     return b;
 }
 
+std::string mention(const Actor& who) {
+    return "<@" + who.id + ">";
+}
+
 }  // namespace
 
 json text_blocks(const std::string& text) {
@@ -23,13 +29,35 @@ json text_blocks(const std::string& text) {
     return json::array({{{"type", "section"}, {"text", {{"type", "mrkdwn"}, {"text", text}}}}});
 }
 
-json incident_summary_blocks(const Incident& inc, const std::string& commander,
-                             const std::string& link) {
+json incident_summary_blocks(const SummaryFacts& view) {
+    const Incident& inc = view.incident;
     const std::string key = inc.key();
+    // Opened from alerts, nobody is in command until someone takes it.
+    const std::string commander =
+        view.commander ? mention(*view.commander) : "nobody yet: `/incident role commander`";
     std::string fields = "*Severity:* " + std::string(to_string(inc.severity)) + " (" +
                          std::string(describe(inc.severity)) + ")\n*State:* " +
                          std::string(to_string(inc.state)) + "\n*Commander:* " + commander;
-    if (!link.empty()) fields += "\n<" + link + "|Dashboard>";
+    for (const auto& [role, people] : view.roles) {
+        fields += "\n*" + role_label(role) + ":* ";
+        for (std::size_t i = 0; i < people.size(); ++i)
+            fields += (i ? ", " : "") + mention(people[i]);
+    }
+    fields += "\n*Action items:* " + std::to_string(view.open_actions) + " open, " +
+              std::to_string(view.done_actions) + " done";
+    // Section text holds at most 3000 characters; an update is cut well before that.
+    if (!view.last_update.empty()) {
+        std::string update = truncate_utf8(view.last_update, 1500);
+        if (update.size() < view.last_update.size()) update += "…";
+        fields += "\n*Last update:* " + update;
+    }
+    std::string links;
+    if (!view.link.empty()) links += "<" + view.link + "|Dashboard>";
+    if (!view.postmortem_link.empty()) {
+        links +=
+            std::string(links.empty() ? "" : " · ") + "<" + view.postmortem_link + "|Post-mortem>";
+    }
+    if (!links.empty()) fields += "\n" + links;
     return json::array({
         {{"type", "header"},
          {"text",

@@ -46,7 +46,9 @@ DecodedEvent decode_message(const json& payload, const json& event) {
         if (it->contains("bot_id")) return ignored("edit of a bot message");
         const std::string ts = str(*it, "ts");
         if (ts.empty()) return malformed("message_changed without message.ts");
-        return {MessageEdited{header(payload, event, channel), ts, str(*it, "text")}, {}, {}};
+        return {MessageEdited{header(payload, event, channel), ts, str(*it, "text"), std::nullopt},
+                {},
+                {}};
     }
     if (subtype == "message_deleted") {
         const std::string ts = str(event, "deleted_ts");

@@ -191,7 +191,35 @@ asio::awaitable<net::Delivery> SlackAdapter::deliver_entry(OutboxEntry& entry) {
     }
     if (const auto* message = std::get_if<PostMessage>(&*effect)) co_return co_await post(*message);
     if (const auto* topic = std::get_if<SetTopic>(&*effect)) co_return co_await set_topic(*topic);
+    if (const auto* refresh = std::get_if<RefreshSummary>(&*effect)) {
+        co_return co_await refresh_summary(*refresh);
+    }
     co_return net::Delivery::done();  // a Notify is for email and webhooks
+}
+
+json SlackAdapter::summary_message(const Incident& inc) {
+    return json{{"text", inc.key() + " (" + std::string(to_string(inc.severity)) + ", " +
+                             std::string(to_string(inc.state)) + "): " + inc.title},
+                {"blocks", incident_summary_blocks(service_.summary_facts(inc))}};
+}
+
+asio::awaitable<net::Delivery> SlackAdapter::refresh_summary(const RefreshSummary& refresh) {
+    const auto inc = service_.find(refresh.incident);
+    if (!inc || inc->platform != k_platform) co_return net::Delivery::done();
+    // Posted by the channel's creation, earlier in this lane; none: nothing to keep current.
+    auto live = service_.live_message(inc->number, k_platform);
+    if (!live) co_return net::Delivery::done();
+    json args = summary_message(*inc);
+    const std::string rendered = args.dump();
+    if (rendered == live->rendered) co_return net::Delivery::done();
+    args["channel"] = live->channel_id;
+    args["ts"] = live->message_id;
+    const ApiResult r = co_await api_.call("chat.update", std::move(args));
+    if (auto trouble = failed(r, "chat.update")) co_return *trouble;
+    live->rendered = rendered;
+    live->updated_at = service_.now();
+    service_.save_live_message(*live);
+    co_return net::Delivery::done();
 }
 
 asio::awaitable<net::Delivery> SlackAdapter::set_topic(const SetTopic& topic) {
@@ -298,21 +326,32 @@ asio::awaitable<net::Delivery> SlackAdapter::create_channel(const CreateChannel&
         save();
     }
     if (!progress.value("summary", false)) {
-        // Opened from alerts, nobody is in command until someone takes it.
-        std::string commander = "nobody yet: `/incident role commander`";
-        for (const auto& r : service_.roles(inc->number)) {
-            if (r.role == Role::commander) commander = "<@" + r.person.id + ">";
-        }
-        json summary = {
-            {"channel", id},
-            {"text", inc->key() + " declared: " + inc->title},
-            {"blocks", incident_summary_blocks(*inc, commander, service_.incident_link(*inc))},
-            {"metadata",
-             {{"event_type", "incident_bot_effect"},
-              {"event_payload", {{"outbox_id", entry.id}, {"incident", inc->key()}}}}}};
+        json summary = summary_message(*inc);
+        const std::string rendered = summary.dump();
+        summary["channel"] = id;
+        summary["metadata"] = {
+            {"event_type", "incident_bot_effect"},
+            {"event_payload", {{"outbox_id", entry.id}, {"incident", inc->key()}}}};
         const ApiResult r = co_await api_.call("chat.postMessage", std::move(summary));
         if (auto trouble = failed(r, "chat.postMessage")) co_return *trouble;
+        // Where it is, kept for chat.update: the refreshes later in this lane need it.
+        const std::string ts = r.body.value("ts", std::string());
+        if (!ts.empty()) {
+            service_.save_live_message(LiveMessage{inc->number, std::string(k_platform), "summary",
+                                                   r.body.value("channel", id), ts, rendered,
+                                                   service_.now()});
+        }
         progress["summary"] = true;
+        save();
+    }
+    if (!progress.value("pinned", false)) {
+        if (const auto live = service_.live_message(inc->number, k_platform)) {
+            json pin_args = {{"channel", live->channel_id}, {"timestamp", live->message_id}};
+            const ApiResult r = co_await api_.call("pins.add", std::move(pin_args));
+            // A repeated attempt finds it pinned: what was asked for.
+            if (!r.ok && r.error != "already_pinned") co_return failure_of(r, "pins.add");
+        }
+        progress["pinned"] = true;
         save();
     }
     co_return net::Delivery::done();

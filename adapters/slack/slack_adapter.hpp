@@ -111,6 +111,11 @@ private:
                                                          OutboxEntry& entry);
     boost::asio::awaitable<net::Delivery> post(const PostMessage& post);
     boost::asio::awaitable<net::Delivery> set_topic(const SetTopic& topic);
+    // chat.update of the live summary with the incident as it is now; nothing when it would
+    // show what it shows already.
+    boost::asio::awaitable<net::Delivery> refresh_summary(const RefreshSummary& refresh);
+    // The summary message's chat.postMessage / chat.update arguments (text and blocks).
+    nlohmann::json summary_message(const Incident& incident);
     // A public channel by name through conversations.list: its object, null when none.
     boost::asio::awaitable<std::pair<nlohmann::json, std::optional<net::Delivery>>> find_channel(
         const std::string& name);

@@ -224,6 +224,16 @@ void FakeMattermost::edit_post(const std::string& post_id, const std::string& me
     publish_post_event("post_edited", post, json::object());
 }
 
+std::string FakeMattermost::pin_post(const std::string& post_id, bool pinned, std::int64_t at) {
+    json& post = posts.at(post_id);
+    post["is_pinned"] = pinned;
+    post["update_at"] = stamp(at);
+    const std::string channel_id = post.value("channel_id", std::string());
+    json broadcast{{"omit_users", nullptr}, {"user_id", ""},       {"channel_id", channel_id},
+                   {"team_id", ""},         {"connection_id", ""}, {"omit_connection_id", ""}};
+    return publish("post_edited", json{{"post", post.dump()}}, broadcast);
+}
+
 void FakeMattermost::delete_post(const std::string& post_id, std::int64_t at) {
     json& post = posts.at(post_id);
     const std::int64_t when = stamp(at);
@@ -565,6 +575,38 @@ net::HttpResponse FakeMattermost::api(const net::HttpRequest& request) {
                 found[id] = post;
             }
             return reply(200, json{{"order", order}, {"posts", found}});
+        }
+    }
+    if (n == 3 && seg[0] == "posts") {
+        // api.mattermost.com: PUT /posts/{post_id}/patch (only the fields given change; a new
+        // message sets edit_at) and POST /posts/{post_id}/pin, /unpin ({"status": "OK"}).
+        // Each publishes post_edited with the post as it is now.
+        const auto it = posts.find(seg[1]);
+        if (it == posts.end()) return error(404, "app.post.get.app_error", "post not found");
+        json& post = it->second;
+        const bool own = post.value("user_id", "") == bot_user_id;
+        if (m == "PUT" && seg[2] == "patch") {
+            if (!own) {
+                return error(403, "api.context.permissions.app_error",
+                             "You do not have the appropriate permissions.");
+            }
+            const std::int64_t when = stamp(0);
+            if (body.is_object() && body.contains("message") &&
+                body["message"] != post["message"]) {
+                post["message"] = body["message"];
+                post["edit_at"] = when;
+            }
+            if (body.is_object() && body.contains("is_pinned"))
+                post["is_pinned"] = body["is_pinned"];
+            post["update_at"] = when;
+            publish_post_event("post_edited", post, json::object());
+            return reply(200, post);
+        }
+        if (m == "POST" && (seg[2] == "pin" || seg[2] == "unpin")) {
+            post["is_pinned"] = seg[2] == "pin";
+            post["update_at"] = stamp(0);
+            publish_post_event("post_edited", post, json::object());
+            return reply(200, json{{"status", "OK"}});
         }
     }
     if (m == "POST" && n == 1 && seg[0] == "posts") {

@@ -55,6 +55,9 @@ public:
                                 std::int64_t at = 0);
     void edit_post(const std::string& post_id, const std::string& message, std::int64_t at = 0);
     void delete_post(const std::string& post_id, std::int64_t at = 0);
+    // Pins or unpins a post as POST /posts/{id}/pin and /unpin do: is_pinned and update_at
+    // change, message and edit_at stay, and post_edited is published. Returns the frame.
+    std::string pin_post(const std::string& post_id, bool pinned, std::int64_t at = 0);
     void react(bool added, const std::string& post_id, const std::string& user_id,
                const std::string& emoji, std::int64_t at = 0);
     // Publishes an event: the next seq of the connection, into the dead queue, sent if the

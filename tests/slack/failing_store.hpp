@@ -127,6 +127,13 @@ public:
         return inner_.last_reminder(incident, kind);
     }
 
+    void save_live_message(const LiveMessage& message) override {
+        inner_.save_live_message(message);
+    }
+    std::optional<LiveMessage> live_message(std::int64_t incident, std::string_view platform,
+                                            std::string_view purpose) override {
+        return inner_.live_message(incident, platform, purpose);
+    }
     void add_outbox(OutboxEntry& entry) override { inner_.add_outbox(entry); }
     void update_outbox(const OutboxEntry& entry) override { inner_.update_outbox(entry); }
     std::optional<OutboxEntry> outbox_entry(std::int64_t id) override {

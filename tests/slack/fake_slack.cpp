@@ -264,11 +264,39 @@ net::HttpResponse FakeSlack::api(const net::HttpRequest& request) {
         if (!known_channel) return error("channel_not_found");
         return reply({{"ok", true}});
     }
-    if (method == "chat.postMessage" || method == "chat.update") {
+    if (method == "chat.postMessage") {
         if (!known_channel) return error("channel_not_found");
+        const std::string ts = "1800000000." + std::to_string(100000 + next_ts_++);
+        json message = args;
+        message["ts"] = ts;
+        messages[ts] = message;
+        return reply({{"ok", true}, {"channel", channel}, {"ts", ts}, {"message", message}});
+    }
+    if (method == "chat.update") {
+        if (!known_channel) return error("channel_not_found");
+        const std::string ts = args.value("ts", std::string());
+        const auto it = messages.find(ts);
+        if (it == messages.end() || it->second.value("channel", std::string()) != channel) {
+            return error("message_not_found");
+        }
+        if (args.contains("text")) it->second["text"] = args["text"];
+        if (args.contains("blocks")) it->second["blocks"] = args["blocks"];
         return reply({{"ok", true},
                       {"channel", channel},
-                      {"ts", "1800000000." + std::to_string(100000 + next_ts_++)}});
+                      {"ts", ts},
+                      {"text", it->second.value("text", std::string())},
+                      {"message", it->second}});
+    }
+    if (method == "pins.add") {
+        if (!scopes.count("pins:write")) return error("missing_scope");
+        if (!known_channel) return error("channel_not_found");
+        const std::string ts = args.value("timestamp", std::string());
+        const auto it = messages.find(ts);
+        if (it == messages.end() || it->second.value("channel", std::string()) != channel) {
+            return error("message_not_found");
+        }
+        if (!pinned.insert(channel + "/" + ts).second) return error("already_pinned");
+        return reply({{"ok", true}});
     }
     if (method == "auth.test") {
         net::HttpResponse r =

@@ -83,9 +83,17 @@ public:
     std::set<std::string> scopes{"commands",         "chat:write",     "chat:write.public",
                                  "channels:manage",  "channels:read",  "channels:join",
                                  "channels:history", "reactions:read", "users:read",
-                                 "im:write"};
+                                 "im:write",         "pins:write"};
     bool send_scopes_header = true;
     void drop_scope(const std::string& scope) { scopes.erase(scope); }
+
+    // Messages as they stand now, by ts: chat.postMessage adds one, chat.update replaces its
+    // text and blocks (docs.slack.dev/reference/methods/chat.update: `channel` and `ts`
+    // name it; an unknown one is message_not_found).
+    std::map<std::string, nlohmann::json> messages;
+    // pins.add (docs.slack.dev/reference/methods/pins.add: `channel` and `timestamp`):
+    // "channel/ts" of every pinned message; pinning one twice is already_pinned.
+    std::set<std::string> pinned;
 
     std::vector<Call> calls;
     std::vector<nlohmann::json> acks;  // every frame the bot sent

@@ -614,3 +614,44 @@ TEST_SUITE("store contract") {
               static_cast<std::int64_t>(migrations().size()));
     }
 }  // TEST_SUITE
+
+TEST_SUITE("store contract") {
+    TEST_CASE_TEMPLATE("a live message is kept per incident, platform and purpose, and survives "
+                       "reopening",
+                       E, SqliteEngine, PostgresEngine) {
+        E engine;
+        std::int64_t number = 0;
+        {
+            const auto opened = engine.open();
+            Store& store = *opened;
+            Incident incident = minimal_incident("live");
+            store.insert_incident(incident);
+            number = incident.number;
+            CHECK_FALSE(store.live_message(number, "slack", "summary"));
+            store.save_live_message(
+                LiveMessage{number, "slack", "summary", "C1001", "1800000000.100001", "v1", 10});
+            store.save_live_message(
+                LiveMessage{number, "mattermost", "summary", "ch-1", "post-1", "m1", 11});
+            // Saving again replaces it: the same message, shown anew.
+            store.save_live_message(LiveMessage{number, "slack", "summary", "C1001",
+                                                "1800000000.100001", "v2 ✅", 12});
+        }
+        const auto reopened = engine.open();
+        const auto slack = reopened->live_message(number, "slack", "summary");
+        REQUIRE(slack);
+        CHECK(slack->incident == number);
+        CHECK(slack->platform == "slack");
+        CHECK(slack->purpose == "summary");
+        CHECK(slack->channel_id == "C1001");
+        CHECK(slack->message_id == "1800000000.100001");
+        CHECK(slack->rendered == "v2 ✅");
+        CHECK(slack->updated_at == 12);
+        const auto mm = reopened->live_message(number, "mattermost", "summary");
+        REQUIRE(mm);
+        CHECK(mm->message_id == "post-1");
+        CHECK(mm->rendered == "m1");
+        CHECK_FALSE(reopened->live_message(number, "slack", "announcement"));
+        CHECK_FALSE(reopened->live_message(number + 1, "slack", "summary"));
+        CHECK(engine.scalar("SELECT count(*) FROM live_messages") == 2);
+    }
+}

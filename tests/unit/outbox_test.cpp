@@ -192,3 +192,38 @@ TEST_CASE("outbox: a stored Notify keeps every field the webhook and the email s
     CHECK(m->postmortem_link == n.postmortem_link);
     CHECK(m->at == n.at);
 }
+
+TEST_CASE("outbox: one summary refresh waits per incident, and a claimed one does not count") {
+    OutboxBot b;
+    b.command("declare sev2 Checkout down");
+    b.bot.service.bind_channel(1, "test", "C1", "inc-1-checkout-down");
+    const auto refreshes = [&] {
+        std::vector<OutboxEntry> out;
+        for (const auto& e : b.outbox.pending("test")) {
+            if (e.kind == "summary") out.push_back(e);
+        }
+        return out;
+    };
+    CHECK(refreshes().empty());  // the summary is posted with the channel
+    // Three changes the summary shows, in three transactions: one refresh waits.
+    CHECK(b.command("status identified", "C1").reply.ok);
+    CHECK(b.command("sev 1", "C1").reply.ok);
+    CHECK(b.command("todo check the backups", "C1").reply.ok);
+    REQUIRE(refreshes().size() == 1);
+    const auto back = effect_from_json(refreshes()[0].payload);
+    REQUIRE(back);
+    REQUIRE(std::holds_alternative<RefreshSummary>(*back));
+    CHECK(std::get<RefreshSummary>(*back).incident == 1);
+    CHECK(refreshes()[0].incident == 1);
+    // A note does not show on the summary: no refresh of its own either way.
+    CHECK(b.command("note paged the DBA", "C1").reply.ok);
+    CHECK(refreshes().size() == 1);
+
+    // Taken by a delivery, it may have rendered before the next change: that one gets its own.
+    OutboxEntry taken = refreshes()[0];
+    REQUIRE(b.outbox.claim(taken));
+    CHECK(b.command("update failover done", "C1").reply.ok);
+    CHECK(refreshes().size() == 2);
+    CHECK(b.command("role scribe @bob", "C1").reply.ok);
+    CHECK(refreshes().size() == 2);
+}

@@ -1,0 +1,213 @@
+// Pinning a post in an incident channel makes it a key event of the post-mortem; unpinning
+// unmarks it, like the 📌 reaction (issue 19).
+#include <doctest/doctest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "adapters/mattermost/decode.hpp"
+#include "bot/postmortem.hpp"
+#include "harness.hpp"
+
+using namespace incident;
+using namespace incident::testing;
+using net::testing::run_async;
+using nlohmann::json;
+namespace asio = boost::asio;
+
+namespace {
+
+std::string fixture(const std::string& name) {
+    const std::filesystem::path path =
+        std::filesystem::path(INCIDENT_BOT_PROTOCOL_DIR) / "mattermost" / "fixtures" / name;
+    std::ifstream in(path, std::ios::binary);
+    REQUIRE_MESSAGE(in, "missing fixture " << path.string());
+    std::ostringstream s;
+    s << in.rdbuf();
+    return s.str();
+}
+
+mattermost::DecodedEvent decode(const std::string& text) {
+    std::string error;
+    const auto frame = mattermost::parse_frame(text, error);
+    REQUIRE_MESSAGE(frame, error);
+    return mattermost::decode_event(*frame, {});
+}
+
+std::optional<TimelineEntry> entry_of(IncidentService& service, const std::string& post_id) {
+    for (const auto& e : service.timeline(1)) {
+        if (e.message_id == post_id) return e;
+    }
+    return std::nullopt;
+}
+
+// The key-event rows of the post-mortem's timeline that quote `text`.
+std::size_t key_rows(IncidentService& service, const std::string& text) {
+    const std::string md = render_postmortem(service.snapshot(1));
+    std::size_t rows = 0;
+    for (std::size_t at = md.find("| key message |"); at != std::string::npos;
+         at = md.find("| key message |", at + 1)) {
+        const std::size_t end = md.find('\n', at);
+        rows += md.substr(at, end - at).find(text) != std::string::npos;
+    }
+    return rows;
+}
+
+}  // namespace
+
+TEST_CASE("mattermost post_edited: the captured edit and the same post pinned, decoded") {
+    const std::string captured = fixture("ws_post_edited.gabrc52-capture.json");
+    const auto edited = decode(captured);
+    REQUIRE(edited.event);
+    const auto* e = std::get_if<MessageEdited>(&*edited.event);
+    REQUIRE(e);
+    CHECK(e->message_id == "5greg5b4w3rojmqc188znn8s7c");
+    CHECK(e->text == "message edited");
+    REQUIRE(e->pinned);
+    CHECK_FALSE(*e->pinned);
+
+    // Pinned as the server does it (tests/protocol/README.md): is_pinned and update_at change.
+    json frame = json::parse(captured);
+    json post = json::parse(frame["data"]["post"].get<std::string>());
+    post["is_pinned"] = true;
+    post["update_at"] = 1682311960000;
+    frame["data"]["post"] = post.dump();
+    const auto pinned = decode(frame.dump());
+    REQUIRE(pinned.event);
+    const auto* p = std::get_if<MessageEdited>(&*pinned.event);
+    REQUIRE(p);
+    CHECK(p->text == "message edited");
+    REQUIRE(p->pinned);
+    CHECK(*p->pinned);
+    // Another change of the post: another event id, so it is not taken for a redelivery.
+    CHECK(p->header.event_id != e->header.event_id);
+
+    // A server that does not send is_pinned says nothing about pins.
+    post.erase("is_pinned");
+    frame["data"]["post"] = post.dump();
+    const auto silent = decode(frame.dump());
+    REQUIRE(silent.event);
+    CHECK_FALSE(std::get<MessageEdited>(*silent.event).pinned);
+}
+
+TEST_CASE(
+    "mattermost: a pinned post is a key event of the post-mortem, unpinned it is not, and a "
+    "redelivered pin changes nothing") {
+    MattermostHarness h;
+    h.adapter->start();
+    const bool finished = run_async(h.io, [&]() -> asio::awaitable<void> {
+        REQUIRE(co_await h.ready());
+        const std::string channel = co_await h.declare();
+        REQUIRE_FALSE(channel.empty());
+        const json slow = h.fake->post_message(channel, h.bob(), "db is slow since 14:02");
+        const std::string id = slow["id"];
+        const json other = h.fake->post_message(channel, h.carol(), "checking the replicas");
+        REQUIRE(co_await h.idle());
+        REQUIRE(entry_of(*h.service, id));
+        CHECK_FALSE(entry_of(*h.service, id)->key_event);
+        CHECK(key_rows(*h.service, "db is slow") == 0);
+
+        // Pinned in the channel: a key event.
+        const std::string pin = h.fake->pin_post(id, true);
+        const json pinned_post = h.fake->posts.at(id);
+        REQUIRE(co_await h.idle());
+        CHECK(entry_of(*h.service, id)->key_event);
+        CHECK(key_rows(*h.service, "db is slow since 14:02") == 1);
+        // Its text is unchanged: pinning is not an edit.
+        CHECK(entry_of(*h.service, id)->previous_texts.empty());
+        CHECK_FALSE(entry_of(*h.service, id)->edited_at);
+
+        // The same frame again (a redelivery): still one key event.
+        h.fake->resend(pin);
+        REQUIRE(co_await h.idle());
+        CHECK(key_rows(*h.service, "db is slow since 14:02") == 1);
+
+        // Edited while pinned: the new text, still a key event.
+        h.fake->edit_post(id, "db is slow since 14:01");
+        REQUIRE(co_await h.idle());
+        CHECK(entry_of(*h.service, id)->key_event);
+        CHECK(key_rows(*h.service, "db is slow since 14:01") == 1);
+
+        // Unpinned: no longer a key event.
+        h.fake->pin_post(id, false);
+        REQUIRE(co_await h.idle());
+        CHECK_FALSE(entry_of(*h.service, id)->key_event);
+        CHECK(key_rows(*h.service, "db is slow") == 0);
+        // The old pin delivered once more, as the same frame and as a new event of the same
+        // change (its event id), marks nothing again.
+        h.fake->resend(pin);
+        h.fake->publish("post_edited", json{{"post", pinned_post.dump()}},
+                        json{{"channel_id", channel}});
+        REQUIRE(co_await h.idle());
+        CHECK_FALSE(entry_of(*h.service, id)->key_event);
+
+        // 📌 by reaction is left alone by an edit of the unpinned post (is_pinned false).
+        h.fake->react(true, other["id"], h.alice(), "pushpin");
+        REQUIRE(co_await h.idle());
+        CHECK(entry_of(*h.service, other["id"])->key_event);
+        h.fake->edit_post(other["id"], "checking the replicas: all in sync");
+        REQUIRE(co_await h.idle());
+        CHECK(entry_of(*h.service, other["id"])->key_event);
+        CHECK(key_rows(*h.service, "all in sync") == 1);
+    });
+    CHECK(finished);
+}
+
+TEST_CASE(
+    "mattermost live summary: posted and pinned on declare, one patch for a burst of changes, "
+    "showing the incident as it is now") {
+    MattermostHarness h;
+    h.adapter->start();
+    const bool finished = run_async(h.io, [&]() -> asio::awaitable<void> {
+        REQUIRE(co_await h.ready());
+        const std::string channel = co_await h.declare();
+        REQUIRE_FALSE(channel.empty());
+        const auto live = h.service->live_message(1, "mattermost");
+        REQUIRE(live);
+        CHECK(live->channel_id == channel);
+        const std::string id = live->message_id;
+        CHECK(h.fake->posts.at(id)["message"].get<std::string>().find(
+                  "#### :rotating_light: INC-1: Checkout down") != std::string::npos);
+        CHECK(h.fake->count("POST", "posts/" + id + "/pin") == 1);
+        CHECK(h.fake->posts.at(id)["is_pinned"] == true);
+        CHECK(h.fake->count("PUT", "posts/") == 0);
+
+        // A burst while the lane waits out a 429 on the first change's header: the one
+        // refresh waiting stands for all of them.
+        h.fake->retry_after_seconds = 2;
+        h.fake->rate_limit["PUT channels"] = 1;
+        for (const char* text : {"status identified", "sev 1", "role scribe @bob",
+                                 "update Failover to the replica is done", "todo check backups"}) {
+            const json reply = co_await h.fake->run_command(channel, h.alice(), text);
+            CHECK(reply.value("text", "").find("Unknown") == std::string::npos);
+        }
+        std::size_t waiting = 0;
+        for (const auto& e : h.outbox->pending("mattermost")) waiting += e.kind == "summary";
+        CHECK(waiting == 1);
+        REQUIRE(co_await h.idle());
+
+        const auto patches = h.fake->calls_of("PUT", "posts/" + id + "/patch");
+        REQUIRE(patches.size() == 1);
+        const std::string now = h.fake->posts.at(id)["message"];
+        CHECK(now.find("**State:** identified") != std::string::npos);
+        CHECK(now.find("SEV1") != std::string::npos);
+        CHECK(now.find("**Scribe:** @bob") != std::string::npos);
+        CHECK(now.find("Failover to the replica is done") != std::string::npos);
+        CHECK(now.find("1 open, 0 done") != std::string::npos);
+        // The bot's own edit is not chatter: the timeline did not get it.
+        CHECK(h.messages(1) == 0);
+
+        // A change the summary does not show patches nothing; the next one does.
+        co_await h.fake->run_command(channel, h.alice(), "note paged the DBA");
+        REQUIRE(co_await h.idle());
+        CHECK(h.fake->count("PUT", "posts/" + id + "/patch") == 1);
+        co_await h.fake->run_command(channel, h.alice(), "done 1");
+        REQUIRE(co_await h.idle());
+        CHECK(h.fake->count("PUT", "posts/" + id + "/patch") == 2);
+        CHECK(h.fake->posts.at(id)["message"].get<std::string>().find("0 open, 1 done") !=
+              std::string::npos);
+        h.adapter->stop();
+    });
+    CHECK(finished);
+}

@@ -1,0 +1,183 @@
+// The live summary (issue 19): posted in the incident channel on declare, pinned, and kept
+// current with chat.update; a burst of changes makes one update.
+#include <doctest/doctest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+
+#include "harness.hpp"
+
+using namespace incident;
+using namespace incident::testing;
+using net::testing::run_async;
+using net::testing::wait_until;
+using nlohmann::json;
+namespace asio = boost::asio;
+using std::chrono::milliseconds;
+
+namespace {
+
+json fixture(const std::string& name) {
+    const std::filesystem::path path =
+        std::filesystem::path(INCIDENT_BOT_PROTOCOL_DIR) / "slack" / "fixtures" / name;
+    std::ifstream in(path, std::ios::binary);
+    REQUIRE_MESSAGE(in, "missing fixture " << path.string());
+    std::ostringstream s;
+    s << in.rdbuf();
+    return json::parse(s.str());
+}
+
+bool shows(const json& message, const std::string& text) {
+    return message.value("blocks", json::array()).dump().find(text) != std::string::npos;
+}
+
+std::size_t pending_refreshes(Outbox& outbox) {
+    std::size_t n = 0;
+    for (const auto& e : outbox.pending("slack")) n += e.kind == "summary" && e.incident == 1;
+    return n;
+}
+
+}  // namespace
+
+TEST_CASE("slack fake: chat.update and pins.add answer in the documented shapes") {
+    // What the adapter reads of them: ok, and for chat.update the message's channel and ts.
+    const json update = fixture("web_chat_update_ok.docs.json");
+    CHECK(update["ok"] == true);
+    CHECK(update["ts"].is_string());
+    CHECK(update["channel"].is_string());
+    CHECK(fixture("web_pins_add_ok.docs.json")["ok"] == true);
+    CHECK(fixture("web_pins_add_already_pinned.docs.json")["error"] == "already_pinned");
+}
+
+TEST_CASE(
+    "slack live summary: posted and pinned on declare, one chat.update for a burst of changes, "
+    "showing the incident as it is now") {
+    SlackHarness h;
+    h.adapter->start();
+    const bool finished = run_async(h.io, [&]() -> asio::awaitable<void> {
+        REQUIRE(
+            co_await wait_until([&] { return h.adapter->socket_connected(); }, milliseconds(5000)));
+        const std::string channel = co_await h.declare();
+        REQUIRE_FALSE(channel.empty());
+
+        // Posted in the incident channel, pinned there, and remembered in the store.
+        std::string ts;
+        for (const auto& [at, message] : h.fake->messages) {
+            if (message.value("channel", "") == channel && shows(message, "INC-1: Checkout down"))
+                ts = at;
+        }
+        REQUIRE_FALSE(ts.empty());
+        CHECK(shows(h.fake->messages[ts], "investigating"));
+        CHECK(shows(h.fake->messages[ts], "0 open, 0 done"));
+        const auto pins = h.fake->calls_of("pins.add");
+        REQUIRE(pins.size() == 1);
+        CHECK(pins[0].args["channel"] == channel);
+        CHECK(pins[0].args["timestamp"] == ts);
+        CHECK(h.fake->pinned.count(channel + "/" + ts) == 1);
+        const auto live = h.service.live_message(1, "slack");
+        REQUIRE(live);
+        CHECK(live->channel_id == channel);
+        CHECK(live->message_id == ts);
+        CHECK(h.fake->count("chat.update") == 0);
+
+        // A burst: five changes while the lane is busy with the first one's topic. The one
+        // refresh waiting stands for all of them.
+        h.fake->holds["conversations.setTopic"] = 1;
+        const char* burst[] = {"status identified", "sev 1", "role scribe <@U2|bob>",
+                               "update Failover to the replica is done", "todo check the backups"};
+        int n = 0;
+        for (const char* text : burst) {
+            const std::string id = "t-burst-" + std::to_string(++n);
+            h.fake->deliver(slash_envelope(id, channel, "U1", "alice", text));
+            REQUIRE(co_await h.acked("env-" + id));
+        }
+        REQUIRE(co_await wait_until([&] { return h.fake->held_calls == 1; }, milliseconds(5000)));
+        CHECK(pending_refreshes(h.outbox) == 1);
+        h.fake->release_held();
+        REQUIRE(co_await h.idle());
+
+        const auto updates = h.fake->calls_of("chat.update");
+        REQUIRE(updates.size() == 1);
+        CHECK(updates[0].args["channel"] == channel);
+        CHECK(updates[0].args["ts"] == ts);
+        const json& now = h.fake->messages[ts];
+        CHECK(shows(now, "*State:* identified"));
+        CHECK(shows(now, "SEV1"));
+        CHECK(shows(now, "*Scribe:* <@U2>"));
+        CHECK(shows(now, "*Commander:* <@U1>"));
+        CHECK(shows(now, "Failover to the replica is done"));
+        CHECK(shows(now, "1 open, 0 done"));
+        CHECK(now["text"].get<std::string>().find("identified") != std::string::npos);
+
+        // A change the summary does not show updates nothing.
+        h.fake->deliver(slash_envelope("t-note", channel, "U1", "alice", "note paged the DBA"));
+        REQUIRE(co_await h.acked("env-t-note"));
+        REQUIRE(co_await h.idle());
+        CHECK(h.fake->count("chat.update") == 1);
+
+        // The next change, one update more; after done, the counts move.
+        h.fake->deliver(slash_envelope("t-done", channel, "U1", "alice", "done 1"));
+        REQUIRE(co_await h.acked("env-t-done"));
+        REQUIRE(co_await h.idle());
+        CHECK(h.fake->count("chat.update") == 2);
+        CHECK(shows(h.fake->messages[ts], "0 open, 1 done"));
+
+        // A redelivered envelope changes nothing twice: no update.
+        h.fake->deliver(slash_envelope("t-done", channel, "U1", "alice", "done 1"));
+        REQUIRE(co_await h.acked("env-t-done"));
+        REQUIRE(co_await h.idle());
+        CHECK(h.fake->count("chat.update") == 2);
+
+        // The message's ts is in the store, not in the adapter: a new adapter updates the
+        // same message.
+        h.adapter->stop();
+        h.adapter = h.make_adapter();
+        h.adapter->start();
+        REQUIRE(
+            co_await wait_until([&] { return h.adapter->socket_connected(); }, milliseconds(5000)));
+        h.fake->deliver(slash_envelope("t-mon", channel, "U1", "alice", "status monitoring"));
+        REQUIRE(co_await h.acked("env-t-mon"));
+        REQUIRE(co_await h.idle());
+        const auto after = h.fake->calls_of("chat.update");
+        REQUIRE(after.size() == 3);
+        CHECK(after[2].args["ts"] == ts);
+        CHECK(shows(h.fake->messages[ts], "*State:* monitoring"));
+        CHECK(h.fake->count("pins.add") == 1);
+        h.adapter->stop();
+    });
+    CHECK(finished);
+}
+
+TEST_CASE("slack live summary: a refused chat.update is kept as failed, the lane goes on") {
+    SlackHarness h;
+    h.adapter->start();
+    const bool finished = run_async(h.io, [&]() -> asio::awaitable<void> {
+        REQUIRE(
+            co_await wait_until([&] { return h.adapter->socket_connected(); }, milliseconds(5000)));
+        const std::string channel = co_await h.declare();
+        REQUIRE_FALSE(channel.empty());
+        // Someone deleted the summary: Slack answers message_not_found.
+        const auto live = h.service.live_message(1, "slack");
+        REQUIRE(live);
+        h.fake->messages.erase(live->message_id);
+        h.fake->deliver(slash_envelope("t-sev", channel, "U1", "alice", "sev 1"));
+        REQUIRE(co_await h.acked("env-t-sev"));
+        REQUIRE(co_await h.idle());
+        bool failed = false;
+        for (const auto& e : h.outbox.failed()) {
+            failed |= e.kind == "summary" &&
+                      e.error.find("chat.update: message_not_found") != std::string::npos;
+        }
+        CHECK(failed);
+        // What came after it in the lane went out: the announcement of the change.
+        bool announced = false;
+        for (const auto& c : h.fake->calls_of("chat.postMessage")) {
+            announced |= c.args.value("text", "").find("severity changed") != std::string::npos;
+        }
+        CHECK(announced);
+        h.adapter->stop();
+    });
+    CHECK(finished);
+}
