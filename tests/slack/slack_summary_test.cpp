@@ -55,6 +55,7 @@ TEST_CASE(
     "slack live summary: posted and pinned on declare, one chat.update for a burst of changes, "
     "showing the incident as it is now") {
     SlackHarness h;
+    std::unique_ptr<slack::SlackAdapter> stopped;
     h.adapter->start();
     const bool finished = run_async(h.io, [&]() -> asio::awaitable<void> {
         REQUIRE(
@@ -125,14 +126,24 @@ TEST_CASE(
         CHECK(shows(h.fake->messages[ts], "0 open, 1 done"));
 
         // A redelivered envelope changes nothing twice: no update.
+        const auto acks_of = [&](const std::string& id) {
+            std::size_t n = 0;
+            for (const auto& a : h.fake->acks)
+                n += a.is_object() && a.value("envelope_id", "") == id;
+            return n;
+        };
+        REQUIRE(acks_of("env-t-done") == 1);
         h.fake->deliver(slash_envelope("t-done", channel, "U1", "alice", "done 1"));
-        REQUIRE(co_await h.acked("env-t-done"));
+        REQUIRE(
+            co_await wait_until([&] { return acks_of("env-t-done") == 2; }, milliseconds(5000)));
         REQUIRE(co_await h.idle());
         CHECK(h.fake->count("chat.update") == 2);
 
         // The message's ts is in the store, not in the adapter: a new adapter updates the
         // same message.
-        h.adapter->stop();
+        // (The stopped one stays alive until the end: its coroutines finish their calls.)
+        stopped = std::move(h.adapter);
+        stopped->stop();
         h.adapter = h.make_adapter();
         h.adapter->start();
         REQUIRE(
