@@ -616,9 +616,10 @@ TEST_SUITE("store contract") {
 }  // TEST_SUITE
 
 TEST_SUITE("store contract") {
-    TEST_CASE_TEMPLATE("a live message is kept per incident, platform and purpose, and survives "
-                       "reopening",
-                       E, SqliteEngine, PostgresEngine) {
+    TEST_CASE_TEMPLATE(
+        "a live message is kept per incident, platform and purpose, and survives "
+        "reopening",
+        E, SqliteEngine, PostgresEngine) {
         E engine;
         std::int64_t number = 0;
         {
@@ -633,8 +634,8 @@ TEST_SUITE("store contract") {
             store.save_live_message(
                 LiveMessage{number, "mattermost", "summary", "ch-1", "post-1", "m1", 11});
             // Saving again replaces it: the same message, shown anew.
-            store.save_live_message(LiveMessage{number, "slack", "summary", "C1001",
-                                                "1800000000.100001", "v2 ✅", 12});
+            store.save_live_message(
+                LiveMessage{number, "slack", "summary", "C1001", "1800000000.100001", "v2 ✅", 12});
         }
         const auto reopened = engine.open();
         const auto slack = reopened->live_message(number, "slack", "summary");
