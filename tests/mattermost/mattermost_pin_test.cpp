@@ -1,12 +1,8 @@
-// Pinning a post in an incident channel makes it a key event of the post-mortem; unpinning
-// unmarks it, like the 📌 reaction (issue 19).
+// Pins on Mattermost (issue 19): pinning a post in an incident channel makes it a key event
+// of the post-mortem and unpinning unmarks it, like the 📌 reaction; the bot's own summary
+// post is pinned and kept current.
 #include <doctest/doctest.h>
 
-#include <filesystem>
-#include <fstream>
-#include <sstream>
-
-#include "adapters/mattermost/decode.hpp"
 #include "bot/postmortem.hpp"
 #include "harness.hpp"
 
@@ -17,23 +13,6 @@ using nlohmann::json;
 namespace asio = boost::asio;
 
 namespace {
-
-std::string fixture(const std::string& name) {
-    const std::filesystem::path path =
-        std::filesystem::path(INCIDENT_BOT_PROTOCOL_DIR) / "mattermost" / "fixtures" / name;
-    std::ifstream in(path, std::ios::binary);
-    REQUIRE_MESSAGE(in, "missing fixture " << path.string());
-    std::ostringstream s;
-    s << in.rdbuf();
-    return s.str();
-}
-
-mattermost::DecodedEvent decode(const std::string& text) {
-    std::string error;
-    const auto frame = mattermost::parse_frame(text, error);
-    REQUIRE_MESSAGE(frame, error);
-    return mattermost::decode_event(*frame, {});
-}
 
 std::optional<TimelineEntry> entry_of(IncidentService& service, const std::string& post_id) {
     for (const auto& e : service.timeline(1)) {
@@ -55,41 +34,6 @@ std::size_t key_rows(IncidentService& service, const std::string& text) {
 }
 
 }  // namespace
-
-TEST_CASE("mattermost post_edited: the captured edit and the same post pinned, decoded") {
-    const std::string captured = fixture("ws_post_edited.gabrc52-capture.json");
-    const auto edited = decode(captured);
-    REQUIRE(edited.event);
-    const auto* e = std::get_if<MessageEdited>(&*edited.event);
-    REQUIRE(e);
-    CHECK(e->message_id == "5greg5b4w3rojmqc188znn8s7c");
-    CHECK(e->text == "message edited");
-    REQUIRE(e->pinned);
-    CHECK_FALSE(*e->pinned);
-
-    // Pinned as the server does it (tests/protocol/README.md): is_pinned and update_at change.
-    json frame = json::parse(captured);
-    json post = json::parse(frame["data"]["post"].get<std::string>());
-    post["is_pinned"] = true;
-    post["update_at"] = 1682311960000;
-    frame["data"]["post"] = post.dump();
-    const auto pinned = decode(frame.dump());
-    REQUIRE(pinned.event);
-    const auto* p = std::get_if<MessageEdited>(&*pinned.event);
-    REQUIRE(p);
-    CHECK(p->text == "message edited");
-    REQUIRE(p->pinned);
-    CHECK(*p->pinned);
-    // Another change of the post: another event id, so it is not taken for a redelivery.
-    CHECK(p->header.event_id != e->header.event_id);
-
-    // A server that does not send is_pinned says nothing about pins.
-    post.erase("is_pinned");
-    frame["data"]["post"] = post.dump();
-    const auto silent = decode(frame.dump());
-    REQUIRE(silent.event);
-    CHECK_FALSE(std::get<MessageEdited>(*silent.event).pinned);
-}
 
 TEST_CASE(
     "mattermost: a pinned post is a key event of the post-mortem, unpinned it is not, and a "

@@ -328,3 +328,38 @@ TEST_CASE("mattermost markdown: the domain's *bold* becomes **bold**, nothing el
     CHECK(markdown_from_mrkdwn("") == "");
     CHECK(markdown_from_mrkdwn("*") == "*");
 }
+
+TEST_CASE("mattermost post_edited: the captured edit and the same post pinned, decoded") {
+    const std::string captured = fixture("ws_post_edited.gabrc52-capture.json");
+    const auto edited = decode_event(frame_of(captured), {});
+    REQUIRE(edited.event);
+    const auto* e = std::get_if<MessageEdited>(&*edited.event);
+    REQUIRE(e);
+    CHECK(e->message_id == "5greg5b4w3rojmqc188znn8s7c");
+    CHECK(e->text == "message edited");
+    REQUIRE(e->pinned);
+    CHECK_FALSE(*e->pinned);
+
+    // Pinned as the server does it (tests/protocol/README.md): is_pinned and update_at change.
+    json frame = json::parse(captured);
+    json post = json::parse(frame["data"]["post"].get<std::string>());
+    post["is_pinned"] = true;
+    post["update_at"] = 1682311960000;
+    frame["data"]["post"] = post.dump();
+    const auto pinned = decode_event(frame_of(frame.dump()), {});
+    REQUIRE(pinned.event);
+    const auto* p = std::get_if<MessageEdited>(&*pinned.event);
+    REQUIRE(p);
+    CHECK(p->text == "message edited");
+    REQUIRE(p->pinned);
+    CHECK(*p->pinned);
+    // Another change of the post: another event id, so it is not taken for a redelivery.
+    CHECK(p->header.event_id != e->header.event_id);
+
+    // A server that does not send is_pinned says nothing about pins.
+    post.erase("is_pinned");
+    frame["data"]["post"] = post.dump();
+    const auto silent = decode_event(frame_of(frame.dump()), {});
+    REQUIRE(silent.event);
+    CHECK_FALSE(std::get<MessageEdited>(*silent.event).pinned);
+}

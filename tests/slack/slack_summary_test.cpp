@@ -2,9 +2,6 @@
 // current with chat.update; a burst of changes makes one update.
 #include <doctest/doctest.h>
 
-#include <filesystem>
-#include <fstream>
-#include <sstream>
 #include <string>
 
 #include "harness.hpp"
@@ -19,16 +16,6 @@ using std::chrono::milliseconds;
 
 namespace {
 
-json fixture(const std::string& name) {
-    const std::filesystem::path path =
-        std::filesystem::path(INCIDENT_BOT_PROTOCOL_DIR) / "slack" / "fixtures" / name;
-    std::ifstream in(path, std::ios::binary);
-    REQUIRE_MESSAGE(in, "missing fixture " << path.string());
-    std::ostringstream s;
-    s << in.rdbuf();
-    return json::parse(s.str());
-}
-
 bool shows(const json& message, const std::string& text) {
     return message.value("blocks", json::array()).dump().find(text) != std::string::npos;
 }
@@ -40,16 +27,6 @@ std::size_t pending_refreshes(Outbox& outbox) {
 }
 
 }  // namespace
-
-TEST_CASE("slack fake: chat.update and pins.add answer in the documented shapes") {
-    // What the adapter reads of them: ok, and for chat.update the message's channel and ts.
-    const json update = fixture("web_chat_update_ok.docs.json");
-    CHECK(update["ok"] == true);
-    CHECK(update["ts"].is_string());
-    CHECK(update["channel"].is_string());
-    CHECK(fixture("web_pins_add_ok.docs.json")["ok"] == true);
-    CHECK(fixture("web_pins_add_already_pinned.docs.json")["error"] == "already_pinned");
-}
 
 TEST_CASE(
     "slack live summary: posted and pinned on declare, one chat.update for a burst of changes, "

@@ -159,3 +159,21 @@ TEST_CASE("slack decoding: what is not chatter is ignored, what is broken is mal
     CHECK(parse_ts("12.5") == 12500);
     CHECK(parse_ts("abc") == 0);
 }
+
+TEST_CASE("slack web api: chat.update and pins.add answers from the docs") {
+    const auto update_text = fixture("web_chat_update_ok.docs.json");
+    const auto pinned_text = fixture("web_pins_add_ok.docs.json");
+    const auto already_text = fixture("web_pins_add_already_pinned.docs.json");
+    REQUIRE(update_text);
+    REQUIRE(pinned_text);
+    REQUIRE(already_text);
+    // What the adapter reads of them: ok, and for chat.update the message's channel and ts
+    // (the fake answers with the same fields).
+    const json update = json::parse(*update_text);
+    CHECK(update["ok"] == true);
+    CHECK(update["ts"].is_string());
+    CHECK(update["channel"].is_string());
+    CHECK(update["message"].is_object());
+    CHECK(json::parse(*pinned_text)["ok"] == true);
+    CHECK(json::parse(*already_text)["error"] == "already_pinned");
+}
