@@ -256,7 +256,7 @@ CREATE TABLE status_components (
 );
 )sql";
 
-// The messages the bot keeps current (SQLite migration 9).
+// The messages the bot keeps current (SQLite migration 10).
 constexpr std::string_view k_live_messages = R"sql(
 CREATE TABLE live_messages (
     incident   BIGINT NOT NULL REFERENCES incidents(number),
