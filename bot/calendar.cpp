@@ -1,5 +1,6 @@
 #include "bot/calendar.hpp"
 
+#include "bot/people.hpp"
 #include "bot/sections.hpp"
 #include "bot/text.hpp"
 
@@ -105,7 +106,7 @@ std::optional<ReviewEvent> review_event(const IncidentSnapshot& snap,
     for (const auto& r : snap.revisions) event.sequence += r.section == Section::review;
     event.sequence -= 1;
     const Actor& by = sections.review->author;
-    event.organizer = by.name.empty() ? by.id : "@" + by.name;
+    event.organizer = mention(by);
     if (!incident_link.empty()) event.link = incident_link + "/postmortem";
     return event;
 }

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "bot/alerts.hpp"
+#include "bot/people.hpp"
 #include "bot/postmortem.hpp"
 #include "bot/state_machine.hpp"
 #include "bot/text.hpp"
@@ -48,11 +49,6 @@ void check_text(std::string_view text, std::string_view what) {
         throw DomainError("The " + std::string(what) + " is longer than " +
                           std::to_string(k_max_text) + " bytes; nothing was recorded.");
     }
-}
-
-std::string person(const Actor& a) {
-    if (is_system(a)) return a.name;
-    return a.name.empty() ? a.id : "@" + a.name;
 }
 
 std::optional<Timestamp> mean(std::vector<Timestamp> v) {
@@ -301,7 +297,7 @@ void IncidentService::tell_owner(const Incident& incident, const ActionItem& ite
                             std::to_string(item.number) + ":assigned:" + item.owner;
     if (!store_.record_reminder(SentReminder{key, "action_assigned", incident.number, at})) return;
     std::string text =
-        "📌 " + person(by) + " made you the owner of " +
+        "📌 " + mention(by) + " made you the owner of " +
         (item.kind == ActionKind::preventive ? "preventive measure " : "action item ") +
         std::to_string(item.number) + " of " + incident.key() + " (" + incident.title +
         "): " + item.text;
@@ -444,7 +440,7 @@ std::string IncidentService::topic_for(const Incident& incident) {
     std::string topic =
         std::string(to_string(incident.severity)) + " · " + std::string(to_string(incident.state));
     for (const auto& r : store_.roles(incident.number)) {
-        if (r.role == Role::commander) topic += " · IC " + person(r.person);
+        if (r.role == Role::commander) topic += " · IC " + mention(r.person);
     }
     return topic + " · " + incident.title;
 }
@@ -531,14 +527,14 @@ Incident IncidentService::declare(const Actor& by, Severity severity, const std:
            "Declared " + std::string(to_string(severity)) + ": " + clean);
     if (how.take_command) {
         store_.assign_role(incident.number, RoleAssignment{Role::commander, by, by, at});
-        record(incident, EntryKind::role, by, at, person(by) + " is commander");
+        record(incident, EntryKind::role, by, at, mention(by) + " is commander");
     }
     std::vector<Actor> invite;
     if (!is_system(by)) invite.push_back(by);
     queue(CreateChannel{incident.number, incident.channel_name, topic_for(incident),
                         std::move(invite)},
           incident.number);
-    notify(incident, NotifyKind::declared, by, at, "declared by " + person(by));
+    notify(incident, NotifyKind::declared, by, at, "declared by " + mention(by));
     return incident;
 }
 
@@ -569,7 +565,7 @@ void IncidentService::change_state(Incident& incident, State to, const Actor& by
     }
     transition(incident, to, by, at);
     notify(incident, NotifyKind::state, by, at,
-           "is now *" + std::string(to_string(to)) + "* (" + person(by) + ")");
+           "is now *" + std::string(to_string(to)) + "* (" + mention(by) + ")");
 }
 
 void IncidentService::change_severity(Incident& incident, Severity severity, const Actor& by,
@@ -610,7 +606,7 @@ void IncidentService::assign_role(Incident& incident, Role role, const Actor& pe
     }
     store_.assign_role(incident.number, RoleAssignment{role, person_, by, at});
     record(incident, EntryKind::role, by, at,
-           person(person_) + " is " + std::string(to_string(role)));
+           mention(person_) + " is " + std::string(to_string(role)));
     if (role == Role::commander) refresh_topic(incident);
     refresh_summary(incident.number);
 }
@@ -624,7 +620,7 @@ void IncidentService::post_update(Incident& incident, const std::string& text, c
     store_.update_incident(incident);
     record(incident, EntryKind::update, by, at, clean);
     refresh_summary(incident.number);
-    notify(incident, NotifyKind::update, by, at, "update from " + person(by) + ": " + clean);
+    notify(incident, NotifyKind::update, by, at, "update from " + mention(by) + ": " + clean);
 }
 
 void IncidentService::add_note(Incident& incident, const std::string& text, const Actor& by,
@@ -714,8 +710,9 @@ void IncidentService::resolve(Incident& incident, const std::string& summary,
         record(incident, EntryKind::severity, by, at,
                "Final severity set to " + std::string(to_string(*final_severity)));
     }
-    notify(incident, NotifyKind::resolved, by, at,
-           "resolved by " + person(by) + (incident.summary.empty() ? "" : ": " + incident.summary));
+    notify(
+        incident, NotifyKind::resolved, by, at,
+        "resolved by " + mention(by) + (incident.summary.empty() ? "" : ": " + incident.summary));
 }
 
 void IncidentService::reopen(Incident& incident, const Actor& by, Timestamp at) {
@@ -724,7 +721,7 @@ void IncidentService::reopen(Incident& incident, const Actor& by, Timestamp at) 
                           std::string(to_string(incident.state)) + ".");
     }
     transition(incident, State::investigating, by, at);
-    notify(incident, NotifyKind::state, by, at, "reopened by " + person(by));
+    notify(incident, NotifyKind::state, by, at, "reopened by " + mention(by));
 }
 
 void IncidentService::merge(Incident& incident, std::int64_t primary_number, const Actor& by,
@@ -744,7 +741,7 @@ void IncidentService::merge(Incident& incident, std::int64_t primary_number, con
     record(*primary, EntryKind::merge, by, at,
            incident.key() + " (" + incident.title + ") merged into this incident");
     notify(incident, NotifyKind::merged, by, at,
-           "merged into " + primary->key() + " by " + person(by));
+           "merged into " + primary->key() + " by " + mention(by));
 }
 
 void IncidentService::update_postmortem(Incident& incident, const std::optional<std::string>& owner,
@@ -924,7 +921,7 @@ void IncidentService::close(Incident& incident, const std::optional<std::string>
                "Closed without a published post-mortem: " + std::string(trim(*force_reason)));
     }
     transition(incident, State::closed, by, at);
-    notify(incident, NotifyKind::closed, by, at, "closed by " + person(by));
+    notify(incident, NotifyKind::closed, by, at, "closed by " + mention(by));
 }
 
 bool IncidentService::subscribe(const Subscription& sub, bool on) {

@@ -4,6 +4,7 @@
 #include <sstream>
 
 #include "bot/alerts.hpp"
+#include "bot/people.hpp"
 #include "bot/sections.hpp"
 #include "bot/text.hpp"
 
@@ -33,11 +34,6 @@ std::string inline_text(std::string_view text) {
     return out;
 }
 
-std::string who(const Actor& a) {
-    if (is_system(a)) return a.name;
-    return a.name.empty() ? a.id : "@" + a.name;
-}
-
 std::string time_or_dash(const std::optional<Timestamp>& at) {
     return at ? format_time(*at) : "—";
 }
@@ -59,7 +55,7 @@ void factor_lines(std::ostream& md, const IncidentSnapshot& snap, FactorCategory
                   bool name_incident) {
     for (const auto& f : snap.factors) {
         if (f.category != category) continue;
-        md << "- " << inline_text(f.text) << " *(" << who(f.author);
+        md << "- " << inline_text(f.text) << " *(" << mention(f.author);
         if (name_incident) md << ", " << snap.incident.key();
         md << ")*\n";
     }
@@ -96,14 +92,14 @@ void header(std::ostringstream& md, const IncidentSnapshot& snap,
     }
     md << "| Affected services | " << (services.empty() ? "—" : cell(services)) << " |\n";
     md << "| Channel | #" << cell(inc.channel_name) << " |\n";
-    md << "| Declared by | " << cell(who(inc.declared_by)) << " |\n";
+    md << "| Declared by | " << cell(mention(inc.declared_by)) << " |\n";
     if (inc.related_to) md << "| Related to | " << incident_key(*inc.related_to) << " |\n";
     for (const Role role : {Role::commander, Role::scribe, Role::comms, Role::liaison, Role::sme}) {
         std::string holders;
         for (const auto& r : snap.roles) {
             if (r.role != role) continue;
             if (!holders.empty()) holders += ", ";
-            holders += who(r.person);
+            holders += mention(r.person);
         }
         md << "| "
            << (role == Role::commander ? "Incident commander"
@@ -161,7 +157,7 @@ void key_timeline(std::ostringstream& md, const IncidentSnapshot& snap, bool wit
         md << "| " << format_time(e.at) << " | ";
         if (with_source) md << snap.incident.key() << " | ";
         md << (e.kind == EntryKind::message ? "key message" : to_string(e.kind)) << " | "
-           << cell(who(e.author)) << " | " << cell(clip_for_display(e.text))
+           << cell(mention(e.author)) << " | " << cell(clip_for_display(e.text))
            << (e.deleted_at ? " *(deleted)*" : "") << " |\n";
     }
 }
@@ -183,7 +179,7 @@ void channel_log(std::ostringstream& md, const IncidentSnapshot& snap) {
     for (const auto& e : snap.timeline) {
         if (e.kind != EntryKind::message) continue;
         any = true;
-        md << "- `" << format_time(e.at) << "` **" << who(e.author) << "**";
+        md << "- `" << format_time(e.at) << "` **" << mention(e.author) << "**";
         if (!e.thread_id.empty() && e.thread_id != e.message_id) md << " (in thread)";
         if (e.key_event) md << " 📌";
         md << ": ";
@@ -237,7 +233,7 @@ void lesson_lines(std::ostringstream& md, std::string_view title,
     }
     md << "\n";
     for (const auto& l : lessons)
-        md << "  - " << inline_text(l.text) << " *(" << who(l.author) << ")*\n";
+        md << "  - " << inline_text(l.text) << " *(" << mention(l.author) << ")*\n";
 }
 
 }  // namespace

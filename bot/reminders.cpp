@@ -4,6 +4,7 @@
 #include <chrono>
 #include <stdexcept>
 
+#include "bot/people.hpp"
 #include "bot/text.hpp"
 
 namespace incident {
@@ -17,10 +18,6 @@ constexpr std::string_view k_digest = "digest";
 constexpr std::string_view k_review = "review";
 constexpr std::string_view k_action = "action";
 constexpr std::string_view k_weekly = "weekly_digest";
-
-std::string person(const Actor& a) {
-    return a.name.empty() ? a.id : "@" + a.name;
-}
 
 std::string date_of(Timestamp at) {
     return format_time(at).substr(0, 10);
@@ -133,7 +130,7 @@ void ReminderService::status_nudge(const Incident& incident, Timestamp now,
                        ") has had no status update for " +
                        format_duration(incident.last_update_at, now) + ".";
     const auto commander = commander_of(store_.roles(incident.number));
-    text += commander ? " " + person(*commander) + ", please" : " Please";
+    text += commander ? " " + mention(*commander) + ", please" : " Please";
     text += " tell stakeholders where things stand: `/incident update <text>`.";
     out.push_back({incident.platform, PostMessage{ToIncident{incident.number}, text}});
 }
@@ -343,7 +340,7 @@ void ReminderService::digest(Timestamp now, std::vector<Reminder>& out) {
                                std::string(to_string(inc.state)) + " — " + inc.title;
             if (!inc.channel_name.empty()) line += " (#" + inc.channel_name + ")";
             if (const auto ic = commander_of(store_.roles(inc.number))) {
-                line += " · IC " + person(*ic);
+                line += " · IC " + mention(*ic);
             } else {
                 line += " · no commander";
             }

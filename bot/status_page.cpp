@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <set>
 
+#include "bot/people.hpp"
 #include "bot/text.hpp"
 
 namespace incident {
@@ -13,10 +14,6 @@ constexpr std::size_t k_max_status_text = 2'000;
 
 bool publishes(Role role) {
     return role == Role::commander || role == Role::comms || role == Role::liaison;
-}
-
-std::string who(const Actor& a) {
-    return a.name.empty() ? a.id : "@" + a.name;
 }
 
 // A role given by mention ("@carol" on Mattermost) records the name as the id; the caller
@@ -32,7 +29,7 @@ void require_publisher(Store& store, const Incident& incident, const Actor& by) 
     for (const auto& r : store.roles(incident.number)) {
         if (!publishes(r.role)) continue;
         if (same_person(r.person, by)) return;
-        holders += (holders.empty() ? "" : ", ") + who(r.person) + " (" +
+        holders += (holders.empty() ? "" : ", ") + mention(r.person) + " (" +
                    std::string(to_string(r.role)) + ")";
     }
     throw DomainError("Only the commander, comms and liaison of " + incident.key() +

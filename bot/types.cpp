@@ -1,5 +1,7 @@
 #include "bot/types.hpp"
 
+#include "bot/people.hpp"
+
 #include <algorithm>
 #include <array>
 #include <charconv>
@@ -303,6 +305,11 @@ std::optional<ComponentStatus> parse_component_status(std::string_view text) {
 
 const EventHeader& header_of(const ChatEvent& event) {
     return std::visit([](const auto& e) -> const EventHeader& { return e.header; }, event);
+}
+
+std::string mention(const Actor& who) {
+    if (is_system(who)) return who.name;
+    return who.name.empty() ? who.id : "@" + who.name;
 }
 
 }  // namespace incident

@@ -1,5 +1,6 @@
 #include <algorithm>
 
+#include "bot/people.hpp"
 #include "bot/text.hpp"
 #include "commands/router.hpp"
 
@@ -14,10 +15,6 @@ Reply to_channel(std::string text) {
 }
 Reply to_caller(std::string text) {
     return Reply{true, Visibility::ephemeral, std::move(text)};
-}
-
-std::string who(const Actor& a) {
-    return a.name.empty() ? a.id : "@" + a.name;
 }
 
 [[noreturn]] void usage_error(const std::string& problem, const std::string& usage) {
@@ -88,7 +85,7 @@ Reply declare(CommandContext& ctx) {
         ctx.service.declare(ctx.caller(), severity, title, ctx.request.platform, ctx.at());
     return to_channel("🚨 " + inc.key() + " declared (" + std::string(to_string(severity)) + ", " +
                       std::string(describe(severity)) + "): " + inc.title + "\nChannel: #" +
-                      inc.channel_name + " · Commander: " + who(ctx.caller()) +
+                      inc.channel_name + " · Commander: " + mention(ctx.caller()) +
                       "\nNext: `/incident status identified` when the cause is known, "
                       "`/incident update <text>` to inform stakeholders.");
 }
@@ -127,7 +124,7 @@ Reply role(CommandContext& ctx) {
         person = *mention;
     }
     ctx.service.assign_role(ctx.target(), *role, person, ctx.caller(), ctx.at());
-    return to_channel(who(person) + " is now " + std::string(to_string(*role)) + " of " +
+    return to_channel(mention(person) + " is now " + std::string(to_string(*role)) + " of " +
                       ctx.target().key() + ".");
 }
 
@@ -168,7 +165,7 @@ Reply todos(CommandContext& ctx) {
 }
 
 std::string factor_line(const ContributingFactor& f) {
-    return "[" + std::string(to_string(f.category)) + "] " + f.text + " — " + who(f.author);
+    return "[" + std::string(to_string(f.category)) + "] " + f.text + " — " + mention(f.author);
 }
 
 Reply factor(CommandContext& ctx) {
@@ -210,7 +207,7 @@ Reply section_written(CommandContext& ctx, std::string_view what, const SectionR
             if (items[i].item == r.item) text += " as number " + std::to_string(i + 1);
         }
     }
-    text += " by " + who(r.author) + ": " + r.text;
+    text += " by " + mention(r.author) + ": " + r.text;
     return to_channel(text);
 }
 
@@ -322,7 +319,7 @@ Reply review(CommandContext& ctx) {
     ctx.service.schedule_review(ctx.target(), *when, ctx.caller(), ctx.at());
     std::string text = "🗓 Post-mortem review of " + ctx.target().key() + " scheduled for " +
                        std::string(ctx.args[0]) + " " + std::string(ctx.args[1]) + " UTC by " +
-                       who(ctx.caller()) +
+                       mention(ctx.caller()) +
                        ". The roles get a reminder the day before and an hour before.";
     if (const auto link = ctx.service.incident_link(ctx.target()); !link.empty()) {
         text +=
@@ -500,11 +497,11 @@ Reply info(CommandContext& ctx) {
                        std::string(describe(inc.severity)) + ")";
     if (inc.final_severity) text += " · final " + std::string(to_string(*inc.final_severity));
     text += " · State: " + std::string(to_string(inc.state));
-    text += "\nDeclared " + format_time(inc.declared_at) + " by " + who(inc.declared_by);
+    text += "\nDeclared " + format_time(inc.declared_at) + " by " + mention(inc.declared_by);
     if (inc.resolved_at)
         text += " · resolved after " + format_duration(inc.declared_at, *inc.resolved_at);
     for (const auto& r : ctx.service.roles(inc.number)) {
-        text += "\n" + std::string(to_string(r.role)) + ": " + who(r.person);
+        text += "\n" + std::string(to_string(r.role)) + ": " + mention(r.person);
     }
     int open = 0;
     for (const auto& a : ctx.service.actions(inc.number)) open += a.status == ActionStatus::open;
@@ -525,8 +522,8 @@ Reply timeline(CommandContext& ctx) {
     const std::size_t skip = keys.size() > k_shown ? keys.size() - k_shown : 0;
     if (skip) text += "\n… " + std::to_string(skip) + " earlier events";
     for (std::size_t i = skip; i < keys.size(); ++i) {
-        text += "\n" + format_time(keys[i]->at).substr(11, 8) + " " + who(keys[i]->author) + ": " +
-                keys[i]->text;
+        text += "\n" + format_time(keys[i]->at).substr(11, 8) + " " + mention(keys[i]->author) +
+                ": " + keys[i]->text;
     }
     return to_caller(text);
 }

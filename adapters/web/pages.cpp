@@ -4,6 +4,7 @@
 
 #include "adapters/web/charts.hpp"
 #include "adapters/web/query.hpp"
+#include "bot/people.hpp"
 #include "bot/text.hpp"
 
 namespace incident::web {
@@ -14,10 +15,6 @@ constexpr Timestamp k_week_ms = 7 * 86'400'000LL;
 
 std::string esc(std::string_view text) {
     return html_escape(text);
-}
-
-std::string who(const Actor& a) {
-    return a.name.empty() ? a.id : "@" + a.name;
 }
 
 std::string incident_link(const Incident& inc) {
@@ -103,7 +100,7 @@ std::string timeline_entry(const TimelineEntry& e) {
     if (!e.thread_id.empty() && e.thread_id != e.message_id) classes += " reply";
     std::string out = "<li" + (classes.empty() ? "" : " class=\"" + classes.substr(1) + "\"") + ">";
     out += time_html(e.at) + " <span class=\"tag\">" + esc(to_string(e.kind)) + "</span> <b>" +
-           esc(who(e.author)) + "</b>";
+           esc(mention(e.author)) + "</b>";
     if (e.key_event) out += " <span class=\"tag\">📌 key event</span>";
     if (classes.find("reply") != std::string::npos) out += " <span class=\"tag\">in thread</span>";
     if (e.edited_at) {
@@ -238,7 +235,7 @@ std::string incident_page(const IncidentSnapshot& snap, Timestamp now, const Chr
     overview.emplace_back("Platform", esc(inc.platform));
     overview.emplace_back("Channel", inc.channel_name.empty() ? "<span class=\"muted\">—</span>"
                                                               : "#" + esc(inc.channel_name));
-    overview.emplace_back("Declared by", esc(who(inc.declared_by)));
+    overview.emplace_back("Declared by", esc(mention(inc.declared_by)));
     overview.emplace_back("Summary", inc.summary.empty()
                                          ? "<span class=\"muted\">none yet</span>"
                                          : "<span class=\"text\">" + esc(inc.summary) + "</span>");
@@ -256,7 +253,7 @@ std::string incident_page(const IncidentSnapshot& snap, Timestamp now, const Chr
         std::string holders;
         for (const auto& r : snap.roles) {
             if (r.role != role) continue;
-            holders += (holders.empty() ? "" : ", ") + esc(who(r.person));
+            holders += (holders.empty() ? "" : ", ") + esc(mention(r.person));
         }
         roles.emplace_back(role_title(role),
                            holders.empty() ? "<span class=\"muted\">—</span>" : holders);
@@ -320,7 +317,7 @@ std::string published_page(const Incident& inc, const PublishedPostmortem& versi
         "href=\"/incidents/" +
         key + "\">" + key + "</a> › Version " + v + "</p>";
     body += "<p class=\"muted\">Published version " + v + " of " + esc(format_time(version.at)) +
-            " by " + esc(version.by.name.empty() ? version.by.id : "@" + version.by.name) + ".";
+            " by " + esc(mention(version.by)) + ".";
     if (version.version < latest_version) {
         body += " A newer version exists: <a href=\"/incidents/" + key + "/postmortem/v" +
                 std::to_string(latest_version) + "\">version " + std::to_string(latest_version) +
