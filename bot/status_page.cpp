@@ -16,13 +16,6 @@ bool publishes(Role role) {
     return role == Role::commander || role == Role::comms || role == Role::liaison;
 }
 
-// A role given by mention ("@carol" on Mattermost) records the name as the id; the caller
-// arrives with the platform's id. The same rule as `mentions` in bot/text.hpp.
-bool same_person(const Actor& holder, const Actor& caller) {
-    if (!caller.id.empty() && holder.id == caller.id) return true;
-    return !caller.name.empty() && to_lower(holder.name) == to_lower(caller.name);
-}
-
 // The caller may publish, or learns who can.
 void require_publisher(Store& store, const Incident& incident, const Actor& by) {
     std::string holders;

@@ -4,6 +4,8 @@
 #include <chrono>
 #include <cstdio>
 
+#include "bot/people.hpp"
+
 namespace incident {
 
 std::string to_lower(std::string_view text) {
@@ -270,9 +272,7 @@ std::optional<Actor> parse_mention(std::string_view word) {
 
 bool mentions(std::string_view owner, const Actor& who) {
     const auto named = parse_mention(owner);
-    if (!named) return false;
-    if (!who.id.empty() && named->id == who.id) return true;
-    return !who.name.empty() && to_lower(named->name) == to_lower(who.name);
+    return named && same_person(*named, who);
 }
 
 std::size_t utf8_length(std::string_view text) {

@@ -1,12 +1,11 @@
 #include "bot/types.hpp"
 
-#include "bot/people.hpp"
-
 #include <algorithm>
 #include <array>
 #include <charconv>
 
 #include "bot/events.hpp"
+#include "bot/people.hpp"
 #include "bot/text.hpp"
 
 namespace incident {
@@ -305,6 +304,11 @@ std::optional<ComponentStatus> parse_component_status(std::string_view text) {
 
 const EventHeader& header_of(const ChatEvent& event) {
     return std::visit([](const auto& e) -> const EventHeader& { return e.header; }, event);
+}
+
+bool same_person(const Actor& named, const Actor& who) {
+    if (!who.id.empty() && named.id == who.id) return true;
+    return !who.name.empty() && to_lower(named.name) == to_lower(who.name);
 }
 
 std::string mention(const Actor& who) {

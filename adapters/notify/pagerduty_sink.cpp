@@ -20,23 +20,14 @@ constexpr std::string_view k_source = "pagerduty";
 // The PagerDuty incidents linked to an incident, each once, in the order they were linked;
 // `firing_only` leaves out those PagerDuty (or a change of ours) resolved already.
 std::vector<std::string> linked(Store& store, std::int64_t incident, bool firing_only) {
-    std::vector<std::string> ids, resolved;
+    std::vector<std::string> ids;
     for (const Alert& a : store.alerts(incident)) {
-        if (a.source != k_source) continue;
+        if (a.source != k_source || (firing_only && !a.firing())) continue;
         if (std::find(ids.begin(), ids.end(), a.group_key) == ids.end()) {
             ids.push_back(a.group_key);
         }
     }
-    if (!firing_only) return ids;
-    std::vector<std::string> firing;
-    for (const std::string& id : ids) {
-        bool any = false;
-        for (const Alert& a : store.alerts(incident)) {
-            any = any || (a.source == k_source && a.group_key == id && a.firing());
-        }
-        if (any) firing.push_back(id);
-    }
-    return firing;
+    return ids;
 }
 
 json reference(const std::string& id) {
