@@ -36,6 +36,35 @@ json reference(const std::string& id) {
 
 }  // namespace
 
+net::HttpRequest pagerduty_request(const PagerDutyOptions& options, std::string method,
+                                   std::string_view path, const json* body) {
+    net::HttpRequest request;
+    request.method = std::move(method);
+    request.url = options.api_url + std::string(path);
+    request.headers.set("Authorization", "Token token=" + options.token);
+    request.headers.set("Accept", "application/vnd.pagerduty+json;version=2");
+    if (!options.from.empty()) request.headers.set("From", options.from);
+    if (body) {
+        request.headers.set("Content-Type", "application/json");
+        request.body = body->dump();
+    }
+    return request;
+}
+
+std::map<std::string, std::string> priorities_of(const json& answer) {
+    std::map<std::string, std::string> found;
+    if (!answer.is_object() || !answer.contains("priorities") || !answer["priorities"].is_array()) {
+        return found;
+    }
+    for (const json& p : answer["priorities"]) {
+        if (p.is_object() && p.value("name", json()).is_string() &&
+            p.value("id", json()).is_string()) {
+            found[p["name"].get<std::string>()] = p["id"].get<std::string>();
+        }
+    }
+    return found;
+}
+
 PagerDutySink::PagerDutySink(asio::any_io_executor executor, net::TlsContext tls, Outbox& outbox,
                              Store& store, PagerDutyOptions options,
                              net::PlatformObserver* observer)
@@ -78,16 +107,8 @@ PagerDutyStats PagerDutySink::stats() const {
 asio::awaitable<std::optional<net::Delivery>> PagerDutySink::call(const std::string& method,
                                                                   const std::string& path,
                                                                   const json& body, json* answer) {
-    net::HttpRequest request;
-    request.method = method;
-    request.url = options_.api_url + path;
-    request.headers.set("Authorization", "Token token=" + options_.token);
-    request.headers.set("Accept", "application/vnd.pagerduty+json;version=2");
-    if (!options_.from.empty()) request.headers.set("From", options_.from);
-    if (method != "GET") {
-        request.headers.set("Content-Type", "application/json");
-        request.body = body.dump();
-    }
+    net::HttpRequest request =
+        pagerduty_request(options_, method, path, method == "GET" ? nullptr : &body);
     const auto alive = alive_;
     const net::HttpResponse response = co_await client_.request(std::move(request));
     if (!*alive) co_return net::Delivery::retry("stopped before the answer was read");
@@ -110,16 +131,7 @@ asio::awaitable<std::optional<std::string>> PagerDutySink::priority_id(
         const json none = json::object();
         refused = co_await call("GET", "/priorities", none, &answer);
         if (refused) co_return std::nullopt;
-        priorities_.emplace();
-        if (answer.is_object() && answer.contains("priorities") &&
-            answer["priorities"].is_array()) {
-            for (const json& p : answer["priorities"]) {
-                if (p.is_object() && p.value("name", json()).is_string() &&
-                    p.value("id", json()).is_string()) {
-                    (*priorities_)[p["name"].get<std::string>()] = p["id"].get<std::string>();
-                }
-            }
-        }
+        priorities_ = priorities_of(answer);
     }
     const std::string name = "P" + std::to_string(static_cast<int>(severity));
     const auto found = priorities_->find(name);

@@ -31,6 +31,15 @@ struct PagerDutyOptions {
     net::OutboxWorkerOptions outbox;
 };
 
+// A REST API v2 request with the documented headers: the token, the version, and `From`
+// (the user changes are made by). A body, when given, is sent as JSON.
+net::HttpRequest pagerduty_request(const PagerDutyOptions& options, std::string method,
+                                   std::string_view path, const nlohmann::json* body = nullptr);
+
+// Priority name ("P1") -> id, from the answer of GET /priorities; entries without both
+// strings are left out.
+std::map<std::string, std::string> priorities_of(const nlohmann::json& answer);
+
 struct PagerDutyStats {
     std::uint64_t calls = 0;  // REST calls answered with success
     std::uint64_t failed = 0;

@@ -16,6 +16,7 @@
 #include "adapters/mattermost/rest_api.hpp"
 #include "adapters/net/http_client.hpp"
 #include "adapters/net/http_server.hpp"
+#include "adapters/notify/pagerduty_sink.hpp"
 #include "adapters/slack/web_api.hpp"
 #include "bot/text.hpp"
 #include "storage/maintenance.hpp"
@@ -622,6 +623,51 @@ asio::awaitable<Check> check_webhook(Context& ctx) {
                                 std::to_string(response.status) + " to HEAD; events are POSTed)");
 }
 
+// GET /priorities: a read that needs a valid token, and what a severity change maps to.
+asio::awaitable<Check> check_pagerduty(Context& ctx) {
+    const Config& c = ctx.loaded.config;
+    notify::PagerDutyOptions options;
+    options.api_url = c.pagerduty_api_url;
+    while (options.api_url.ends_with('/')) options.api_url.pop_back();
+    options.token = c.pagerduty_api_token;
+    options.from = c.pagerduty_from;
+    const net::HttpResponse response =
+        co_await ctx.http.request(notify::pagerduty_request(options, "GET", "/priorities"));
+    const std::string where = origin_of(c.pagerduty_api_url);
+    if (response.status == 0) {
+        co_return error("pagerduty", where + " is not reachable: " + response.error,
+                        "check INCIDENT_BOT_PAGERDUTY_API_URL, DNS, the proxy and the firewall");
+    }
+    if (response.status == 401 || response.status == 403) {
+        co_return error(
+            "pagerduty",
+            where + " refused the REST API token (HTTP " + std::to_string(response.status) + ")",
+            "create a REST API key with write access (Integrations > API Access "
+            "Keys) and put it in INCIDENT_BOT_PAGERDUTY_API_TOKEN");
+    }
+    if (!response.ok()) {
+        co_return error("pagerduty",
+                        "GET /priorities answered HTTP " + std::to_string(response.status),
+                        "check INCIDENT_BOT_PAGERDUTY_API_URL: it must be the REST API's base "
+                        "URL, https://api.pagerduty.com");
+    }
+    const auto priorities = notify::priorities_of(json::parse(response.body, nullptr, false));
+    std::string missing;
+    for (int n = 1; n <= 5; ++n) {
+        const std::string name = "P" + std::to_string(n);
+        if (!priorities.contains(name)) missing += (missing.empty() ? "" : ", ") + name;
+    }
+    if (!missing.empty()) {
+        co_return warning("pagerduty",
+                          "the token works, but the account has no priority " + missing +
+                              ": a change to those severities sets no priority in PagerDuty",
+                          "turn on incident priorities (Incidents > Incident Priority Settings) "
+                          "with the names P1 to P5, or ignore this if you do not use them");
+    }
+    co_return ok("pagerduty", where + " accepts the token as " + c.pagerduty_from +
+                                  "; priorities P1 to P5 exist for SEV1 to SEV5");
+}
+
 Check check_listen(Context& ctx, bool bot_running) {
     const Config& c = ctx.loaded.config;
     net::HttpServer server(ctx.executor,
@@ -891,6 +937,9 @@ asio::awaitable<std::vector<Check>> run_doctor(asio::any_io_executor executor, n
         }
         if (c.webhook_enabled() && tls_ok && settings_ok(loaded, "INCIDENT_BOT_WEBHOOK_")) {
             out.push_back(co_await check_webhook(ctx));
+        }
+        if (c.pagerduty_api_enabled() && tls_ok && settings_ok(loaded, "INCIDENT_BOT_PAGERDUTY_")) {
+            out.push_back(co_await check_pagerduty(ctx));
         }
         if (!options.inside_bot && settings_ok(loaded, "INCIDENT_BOT_LISTEN")) {
             out.push_back(check_listen(ctx, !c.postgres() && database_in_use(c.db_path)));

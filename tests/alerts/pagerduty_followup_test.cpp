@@ -17,6 +17,7 @@
 #include "bot/clock.hpp"
 #include "bot/outbox.hpp"
 #include "commands/router.hpp"
+#include "fake_pagerduty.hpp"
 #include "log_capture.hpp"
 #include "protocol_fixture.hpp"
 #include "run_async.hpp"
@@ -29,7 +30,11 @@ using namespace incident;
 using incident::net::testing::run_async;
 using incident::net::testing::system_client_context;
 using incident::net::testing::wait_until;
+using incident::testing::FakePagerDuty;
 using incident::testing::has;
+using incident::testing::k_pagerduty_from;
+using incident::testing::k_pagerduty_token;
+using incident::testing::pagerduty_fixture;
 using nlohmann::json;
 namespace asio = boost::asio;
 using asio::awaitable;
@@ -37,106 +42,7 @@ using std::chrono::milliseconds;
 
 namespace {
 
-constexpr const char* k_api_token = "pd-rest-token-y_NbAkKc66ryYTWUXYEu";
-constexpr const char* k_from = "oncall-bot@example.com";
 constexpr const char* k_webhook_secret = "pd-webhook-secret-77";
-
-json fixture_json(const std::string& name) {
-    return json::parse(incident::testing::protocol_fixture("pagerduty", name));
-}
-
-// The shape of a JSON value: objects by their keys, arrays by their first element, and the
-// type of everything else.
-json shape_of(const json& value) {
-    if (value.is_object()) {
-        json out = json::object();
-        for (const auto& [key, item] : value.items()) out[key] = shape_of(item);
-        return out;
-    }
-    if (value.is_array()) return value.empty() ? json::array() : json::array({shape_of(value[0])});
-    return value.type_name();
-}
-
-// PagerDuty's REST API v2 on loopback: GET /priorities, PUT /incidents/{id} and PUT
-// /incidents/{id}/merge, each checked for the documented headers and body shape.
-struct FakePagerDuty {
-    explicit FakePagerDuty(asio::io_context& io)
-        : server(io.get_executor(),
-                 [this](net::HttpRequest request) -> awaitable<net::HttpResponse> {
-                     co_return answer(request);
-                 }) {
-        REQUIRE(server.listen("127.0.0.1:0").ok());
-    }
-
-    net::HttpResponse answer(const net::HttpRequest& request) {
-        const std::string call = request.method + " " + std::string(request.path());
-        calls.push_back(call);
-        if (auto& next = scripted[call]; !next.empty()) {
-            const int status = next.front();
-            next.pop_front();
-            net::HttpResponse r =
-                net::HttpResponse::json(status, R"({"error":{"message":"scripted","code":2001}})");
-            if (status == 429) r.headers.set("Retry-After", "0");
-            return r;
-        }
-        if (request.headers.get("Authorization") != "Token token=" + std::string(k_api_token)) {
-            return refuse(401, "Authorization must be 'Token token=<REST API token>'");
-        }
-        if (request.headers.get("Accept") != "application/vnd.pagerduty+json;version=2") {
-            return refuse(400, "Accept must ask for version 2");
-        }
-        if (request.method == "GET" && request.path() == "/priorities") {
-            return net::HttpResponse::json(200, incident::testing::protocol_fixture(
-                                                    "pagerduty", "rest_priorities.response.json"));
-        }
-        if (request.method != "PUT") return refuse(404, "not a route of this fake");
-        if (request.headers.get("From") != std::string(k_from)) {
-            return refuse(400, "From must be the email of a PagerDuty user");
-        }
-        if (request.headers.get("Content-Type") != "application/json") {
-            return refuse(400, "the body must be JSON");
-        }
-        const json body = json::parse(request.body, nullptr, false);
-        bodies.push_back(body);
-        const std::string path(request.path());
-        if (path.ends_with("/merge")) {
-            if (shape_of(body) != shape_of(fixture_json("rest_merge_incidents.request.json"))) {
-                return refuse(400, "not a merge body");
-            }
-            return net::HttpResponse::json(200, R"({"incident":{"id":"X","type":"incident"}})");
-        }
-        if (!path.starts_with("/incidents/") || body.is_discarded() || !body.contains("incident")) {
-            return refuse(400, "not an incident update");
-        }
-        // Every key the bot sends is one the documented body has, with the same shape.
-        const json documented = shape_of(fixture_json("rest_update_incident.request.json"));
-        for (const auto& [key, item] : body["incident"].items()) {
-            if (!documented["incident"].contains(key) ||
-                documented["incident"][key] != shape_of(item)) {
-                return refuse(400, "unknown incident field " + key);
-            }
-        }
-        if (body["incident"].value("type", "") != "incident_reference") {
-            return refuse(400, "type must be incident_reference");
-        }
-        return net::HttpResponse::json(200, R"({"incident":{"type":"incident"}})");
-    }
-
-    net::HttpResponse refuse(int status, const std::string& why) {
-        refusals.push_back(why);
-        return net::HttpResponse::json(status, json{{"error", {{"message", why}}}}.dump());
-    }
-    std::string url() const { return "http://127.0.0.1:" + std::to_string(server.port()); }
-    int count(const std::string& call) const {
-        return static_cast<int>(std::count(calls.begin(), calls.end(), call));
-    }
-
-    net::HttpServer server;
-    std::map<std::string, std::deque<int>> scripted;  // "PUT /incidents/X" -> statuses to answer
-    std::vector<std::string> calls;
-    std::vector<json> bodies;
-    std::vector<std::string> refusals;
-};
 
 // The bot as bot/main.cpp wires it for PagerDuty: its webhooks into the alert intake,
 // commands from a channel, and the sink delivering from the outbox.
@@ -150,8 +56,8 @@ struct Bot {
     static notify::PagerDutyOptions options(const FakePagerDuty& pd) {
         notify::PagerDutyOptions o;
         o.api_url = pd.url();
-        o.token = k_api_token;
-        o.from = k_from;
+        o.token = k_pagerduty_token;
+        o.from = k_pagerduty_from;
         o.outbox.backoff_base = milliseconds(5);
         o.outbox.backoff_cap = milliseconds(20);
         return o;
@@ -211,7 +117,7 @@ TEST_CASE("pagerduty follow-up: resolving an incident PagerDuty opened resolves 
     CHECK(pd.refusals.empty());
     CHECK(pd.count("GET /priorities") == 1);
     REQUIRE(pd.count("PUT /incidents/PGR0VU2") == 1);
-    CHECK(pd.bodies.back() == fixture_json("rest_update_incident.request.json"));
+    CHECK(pd.bodies.back() == pagerduty_fixture("rest_update_incident.request.json"));
     CHECK(bot.store.alerts(1)[0].status == "resolved");
 
     // PagerDuty's webhook about that resolution, and its priority change, change nothing.
@@ -219,7 +125,7 @@ TEST_CASE("pagerduty follow-up: resolving an incident PagerDuty opened resolves 
     const json echoed = bot.webhook(pd_event("incident_resolved"));
     CHECK(echoed["new_alerts"] == 0);
     CHECK(echoed["resolved_alerts"] == 0);
-    json priority = fixture_json("incident_priority_updated.docs.json");
+    json priority = pagerduty_fixture("incident_priority_updated.docs.json");
     priority["event"]["id"] = "01BZZZZPRIORITYBYBOT";
     priority["event"]["data"]["id"] = "PGR0VU2";
     priority["event"]["data"]["priority"]["summary"] = "P2";
@@ -296,7 +202,7 @@ TEST_CASE("pagerduty follow-up: a merge merges the PagerDuty incidents, a refusa
     }));
     CHECK(pd.refusals.empty());
     REQUIRE(pd.count("PUT /incidents/Q1PRIMARY1/merge") == 1);
-    CHECK(pd.bodies.back() == fixture_json("rest_merge_incidents.request.json"));
+    CHECK(pd.bodies.back() == pagerduty_fixture("rest_merge_incidents.request.json"));
     CHECK_FALSE(bot.store.alerts(2)[0].firing());
 
     // PagerDuty refuses (a 404: the incident is gone there): kept as failed, with its words
@@ -312,7 +218,7 @@ TEST_CASE("pagerduty follow-up: a merge merges the PagerDuty incidents, a refusa
     REQUIRE(failed.size() == 1);
     CHECK(failed[0].sink == "pagerduty");
     CHECK(has(failed[0].error, "HTTP 404"));
-    CHECK_FALSE(has(failed[0].error, k_api_token));
-    CHECK_FALSE(logs.contains(k_api_token));
+    CHECK_FALSE(has(failed[0].error, k_pagerduty_token));
+    CHECK_FALSE(logs.contains(k_pagerduty_token));
     CHECK(bot.store.alerts(1)[0].firing());  // PagerDuty did not resolve it
 }

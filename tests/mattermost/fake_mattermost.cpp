@@ -214,6 +214,11 @@ json FakeMattermost::post_message(const std::string& channel_id, const std::stri
     return post;
 }
 
+void FakeMattermost::deliver_post(const json& post) {
+    posts[post.value("id", std::string())] = post;
+    publish_post_event("posted", post, json::object());
+}
+
 void FakeMattermost::edit_post(const std::string& post_id, const std::string& message,
                                std::int64_t at) {
     json& post = posts.at(post_id);

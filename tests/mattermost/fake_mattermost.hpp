@@ -53,6 +53,9 @@ public:
     nlohmann::json post_message(const std::string& channel_id, const std::string& user_id,
                                 const std::string& message, const std::string& root_id = {},
                                 std::int64_t at = 0);
+    // A post another server node accepted (the same id and times), stored and published as
+    // "posted": how a second replica's connection sees it.
+    void deliver_post(const nlohmann::json& post);
     void edit_post(const std::string& post_id, const std::string& message, std::int64_t at = 0);
     void delete_post(const std::string& post_id, std::int64_t at = 0);
     // Pins or unpins a post as POST /posts/{id}/pin and /unpin do: is_pinned and update_at

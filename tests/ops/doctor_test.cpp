@@ -12,6 +12,7 @@
 
 #include "adapters/ops/doctor.hpp"
 #include "fake_mattermost.hpp"
+#include "fake_pagerduty.hpp"
 #include "fake_slack.hpp"
 #include "process.hpp"
 #include "run_async.hpp"
@@ -420,6 +421,38 @@ TEST_CASE("doctor: SMTP out of reach, a webhook that answers, a listen address i
     CHECK(has(listen, "cannot listen on " + busy));
     CHECK(has(listen, "fix: stop whatever listens there, or set INCIDENT_BOT_LISTEN"));
     CHECK(check_line(r.out, "platform.console").starts_with("warning "));
+}
+
+TEST_CASE("doctor: the PagerDuty token, and priorities for the severities") {
+    SlackSetup s;
+    FakePagerDuty pd(s.io);
+    const std::vector<std::string> env{
+        "INCIDENT_BOT_PAGERDUTY_API_TOKEN=" + std::string(k_pagerduty_token),
+        "INCIDENT_BOT_PAGERDUTY_FROM=" + std::string(k_pagerduty_from),
+        "INCIDENT_BOT_PAGERDUTY_API_URL=" + pd.url()};
+
+    Run r = s.run(env);
+    CAPTURE(r.out);
+    std::string line = check_line(r.out, "pagerduty");
+    CHECK(is_ok(line));
+    CHECK(has(line, "accepts the token as " + std::string(k_pagerduty_from)));
+    CHECK(pd.count("GET /priorities") == 1);
+    CHECK(pd.refusals.empty());
+
+    pd.priorities = R"({"priorities":[{"id":"PQ1","name":"P1","type":"priority"}]})";
+    r = s.run(env);
+    line = check_line(r.out, "pagerduty");
+    CHECK(line.starts_with("warning "));
+    CHECK(has(line, "no priority P2, P3, P4, P5"));
+
+    r = s.run(merged(env, {"INCIDENT_BOT_PAGERDUTY_API_TOKEN=pd-wrong-token-4f2a"}));
+    line = check_line(r.out, "pagerduty");
+    CHECK(is_error(line));
+    CHECK(has(line, "refused the REST API token (HTTP 401)"));
+    CHECK(has(line, "fix: create a REST API key"));
+    CHECK(r.status == 1);
+    CHECK_FALSE(has(r.out + r.err, "pd-wrong-token-4f2a"));
+    CHECK_FALSE(has(r.out + r.err, k_pagerduty_token));
 }
 
 TEST_CASE("doctor: --format json, and configuration errors as error lines") {

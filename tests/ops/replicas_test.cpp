@@ -12,6 +12,7 @@
 #include "adapters/net/http_client.hpp"
 
 #include "envelopes.hpp"
+#include "fake_mattermost.hpp"
 #include "fake_slack.hpp"
 #include "pg_server.hpp"
 #include "process.hpp"
@@ -54,6 +55,42 @@ struct Replica {
     FakeSlack fake;
     std::string listen;  // also the end of its replica id: "<host>/127.0.0.1:<port>"
     std::set<std::string> acked;
+    std::unique_ptr<Process> bot;
+};
+
+// A replica on Mattermost: every replica opens its own WebSocket as the bot, and the server
+// sends each of them every event (here: a fake server of its own per replica, which the
+// test hands the same posts).
+struct MattermostReplica {
+    MattermostReplica(asio::io_context& io, const std::string& name,
+                      const std::string& database_url)
+        : dir(name),
+          fake(io.get_executor()),
+          listen("127.0.0.1:" + std::to_string(net::testing::free_port())) {
+        ProcessOptions options;
+        options.env = {"MATTERMOST_URL=" + fake.url(),
+                       "MATTERMOST_TOKEN=" + fake.token,
+                       "MATTERMOST_TEAM=ops",
+                       "INCIDENT_BOT_PUBLIC_URL=http://" + listen,
+                       "INCIDENT_BOT_DATABASE_URL=" + database_url,
+                       "INCIDENT_BOT_LISTEN=" + listen,
+                       "SPDLOG_LEVEL=info"};
+        options.out = dir.path / "bot.out";
+        options.err = dir.path / "bot.err";
+        bot = std::make_unique<Process>(k_binary, options);
+    }
+    // The bot's posts into `channel` whose message holds `text`.
+    int posts_with(const std::string& channel, const std::string& text) const {
+        int n = 0;
+        for (const auto& call : fake.calls_of("POST", "posts")) {
+            n += call.body.value("channel_id", "") == channel &&
+                 has(call.body.value("message", ""), text);
+        }
+        return n;
+    }
+    TempDir dir;
+    FakeMattermost fake;
+    std::string listen;
     std::unique_ptr<Process> bot;
 };
 
@@ -194,4 +231,79 @@ TEST_CASE("replicas: a reminder due while its leader is killed is sent once, by 
     const auto replica = checks["checks"]["replica"];
     CHECK(replica["id"].get<std::string>().ends_with("/" + survivor->listen));
     CHECK(replica["leads"].dump().find("reminders") != std::string::npos);
+}
+
+TEST_CASE("replicas: on Mattermost each replica reads every event, and each is captured once") {
+    asio::io_context io;
+    PgDatabase db;
+    MattermostReplica a(io, "mm-replica-a", db.conninfo());
+    MattermostReplica b(io, "mm-replica-b", db.conninfo());
+    pq::Connection sql(db.conninfo());
+    const auto count = [&](const std::string& query) { return sql.exec(query).int64(0, 0); };
+    const std::string alice = mm_id("alice");
+    std::string channel;
+    const bool finished = run_async(
+        io,
+        [&]() -> asio::awaitable<void> {
+            // Connected, and /incident registered by each replica's set-up.
+            REQUIRE(co_await wait_until(
+                [&] {
+                    return a.fake.connected() && b.fake.connected() && !a.fake.commands.empty() &&
+                           !b.fake.commands.empty();
+                },
+                milliseconds(20'000)));
+            co_await a.fake.run_command(a.fake.town_square_id, alice, "declare sev2 Checkout down");
+            // Either replica's effect worker may take the channel's creation.
+            MattermostReplica* maker = nullptr;
+            REQUIRE(co_await wait_until(
+                [&] {
+                    for (MattermostReplica* r : {&a, &b}) {
+                        for (const auto& [id, c] : r->fake.channels) {
+                            if (c.name.starts_with("inc-1-")) {
+                                channel = id;
+                                maker = r;
+                            }
+                        }
+                    }
+                    return maker != nullptr;
+                },
+                milliseconds(20'000)));
+            // One workspace, seen through the other replica's connection too.
+            (maker == &a ? b : a).fake.channels = maker->fake.channels;
+
+            // Each message reaches both replicas' sockets.
+            nlohmann::json post;
+            for (const std::string text : {"TODO: roll back the deploy", "error rate is back"}) {
+                post = a.fake.post_message(channel, alice, text);
+                b.fake.deliver_post(post);
+            }
+            // Each connection is read in order: once this is captured, so is what came before.
+            a.fake.post_message(channel, alice, "replica a read it all");
+            post["id"] = mm_id("onlyb");
+            post["message"] = "replica b read it all";
+            b.fake.deliver_post(post);
+            REQUIRE(co_await wait_until(
+                [&] {
+                    return count(
+                               "SELECT count(*) FROM timeline_entries WHERE text LIKE "
+                               "'replica _ read it all'") == 2 &&
+                           count("SELECT count(*) FROM outbox WHERE status = 'pending'") == 0;
+                },
+                milliseconds(20'000)));
+        },
+        milliseconds(60'000));
+    CAPTURE(a.bot->err());
+    CAPTURE(b.bot->err());
+    REQUIRE(finished);
+    CHECK(count("SELECT count(*) FROM action_items WHERE text = 'roll back the deploy'") == 1);
+    CHECK(count("SELECT count(*) FROM timeline_entries WHERE text = 'error rate is back'") == 1);
+    // One summary, and one confirmation of the TODO: the replica that stored the message
+    // said so, the other saw a duplicate.
+    CHECK(a.posts_with(channel, "INC-1: Checkout down") +
+              b.posts_with(channel, "INC-1: Checkout down") ==
+          1);
+    CHECK(a.posts_with(channel, "Action item 1 recorded") +
+              b.posts_with(channel, "Action item 1 recorded") ==
+          1);
+    CHECK(count("SELECT count(*) FROM incidents") == 1);
 }
