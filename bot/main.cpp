@@ -354,8 +354,9 @@ std::string replica_id(const Config& config) {
            (any_port ? "pid" + std::to_string(getpid()) : config.listen);
 }
 
-// At start-up and every few minutes: incidents without a channel get it queued again, and
-// old delivered effects and processed event ids go, in small batches off the hot path.
+// At start-up and every few minutes: incidents without a channel get it queued again, live
+// summaries are compared with their incidents, and old delivered effects and processed event ids
+// go, in small batches off the hot path.
 asio::awaitable<void> housekeeping_forever(IncidentService& service, Store& store, Outbox& outbox,
                                            const bool& stopping, bool& leader) {
     const Timestamp lease_ms =
@@ -382,6 +383,14 @@ asio::awaitable<void> housekeeping_forever(IncidentService& service, Store& stor
         } catch (const std::exception& e) {
             spdlog::warn("housekeeping: looking for incidents without a channel failed: {}",
                          e.what());
+        }
+        try {
+            if (const std::size_t queued = requeue_summary_refreshes(store, outbox)) {
+                spdlog::debug("housekeeping: {} live summar(ies) to compare with the incident",
+                              queued);
+            }
+        } catch (const std::exception& e) {
+            spdlog::warn("housekeeping: looking for stale live summaries failed: {}", e.what());
         }
         std::size_t removed = 0, batch = 0;
         do {

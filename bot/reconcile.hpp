@@ -14,4 +14,11 @@ class Store;
 // gets its channel creation queued again. Returns how many were queued; wakes the workers.
 std::size_t requeue_missing_channels(IncidentService& service, Store& store, Outbox& outbox);
 
+// Keeps live summaries true when a refresh was lost (written by a version without the
+// outbox, or pruned): every open incident with a posted summary and no refresh pending or
+// failed gets one. Delivering it renders the incident and calls the platform only when the
+// text differs from what was posted, so a summary already current costs no call. Returns how
+// many were queued; wakes the workers.
+std::size_t requeue_summary_refreshes(Store& store, Outbox& outbox);
+
 }  // namespace incident

@@ -127,6 +127,52 @@ TEST_CASE("outbox: incidents with a channel, not open, or on a platform without 
     CHECK(b.creations().empty());
 }
 
+TEST_CASE("outbox: a posted live summary with no refresh waiting gets one, once per pass") {
+    OutboxBot b;
+    REQUIRE(b.command("declare sev2 Checkout down").reply.ok);
+    b.bot.service.bind_channel(1, "test", "C1", "inc-1-checkout-down");
+    REQUIRE(b.command("declare sev3 No summary posted").reply.ok);
+    b.bot.service.bind_channel(2, "test", "C2", "inc-2-no-summary-posted");
+    const auto summaries = [&] {
+        int n = 0;
+        for (const auto& e : b.outbox.pending("test")) n += e.kind == "summary";
+        return n;
+    };
+    const auto deliver_all = [&] {
+        for (auto entry : b.outbox.pending("test")) {
+            entry.status = OutboxStatus::delivered;
+            entry.done_at = b.bot.clock.now();
+            b.outbox.save(entry);
+        }
+    };
+    deliver_all();
+    // No summary was posted yet: nothing to keep current.
+    CHECK(requeue_summary_refreshes(b.bot.store, b.outbox) == 0);
+
+    b.bot.store.save_live_message(
+        LiveMessage{1, "test", "summary", "C1", "1800000000.000100", "{}", b.bot.clock.now()});
+    b.bot.store.save_live_message(
+        LiveMessage{2, "test", "summary", "C2", "1800000000.000200", "{}", b.bot.clock.now()});
+    REQUIRE(b.command("resolve fixed", "C2").reply.ok);
+    deliver_all();
+    const int wakes = b.wakes;
+    // Incident 1 is open with a summary: one refresh. Incident 2 is resolved: none.
+    CHECK(requeue_summary_refreshes(b.bot.store, b.outbox) == 1);
+    CHECK(b.wakes == wakes + 1);
+    REQUIRE(summaries() == 1);
+    CHECK(b.outbox.pending("test").front().incident == 1);
+    // The refresh waits: the next pass adds none.
+    CHECK(requeue_summary_refreshes(b.bot.store, b.outbox) == 0);
+    CHECK(summaries() == 1);
+
+    // A refresh the platform refused stays for the operator's Retry.
+    OutboxEntry refused = b.outbox.pending("test").front();
+    refused.status = OutboxStatus::failed;
+    refused.done_at = b.bot.clock.now();
+    b.outbox.save(refused);
+    CHECK(requeue_summary_refreshes(b.bot.store, b.outbox) == 0);
+}
+
 TEST_CASE("outbox: every Notify is written for each notify sink with the change that caused it") {
     OutboxBot b;
     int email_wakes = 0;
