@@ -16,7 +16,6 @@ namespace incident {
 
 namespace {
 
-constexpr std::size_t k_max_title = 200;
 // Against abuse only: far above what a platform delivers (Slack: 40,000 characters, up to
 // ~160 KB of UTF-8; Mattermost: 16,383 runes). Anything a platform delivers is kept whole;
 // pages and post-mortems clip what they show (clip_for_display).
@@ -507,8 +506,8 @@ Incident IncidentService::declare(const Actor& by, Severity severity, const std:
         throw DomainError("An incident needs a title: `/incident declare [sev1-5] <title>`.");
     }
     check_text(clean, "title");
-    if (clean.size() > k_max_title) {
-        throw DomainError("The title is longer than " + std::to_string(k_max_title) +
+    if (clean.size() > k_max_title_bytes) {
+        throw DomainError("The title is longer than " + std::to_string(k_max_title_bytes) +
                           " bytes; keep it short and put details in `/incident note`.");
     }
     Incident incident;

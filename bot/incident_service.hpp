@@ -15,6 +15,9 @@
 
 namespace incident {
 
+// The longest incident title, in bytes (the declare modal checks it before submitting).
+inline constexpr std::size_t k_max_title_bytes = 200;
+
 struct ServiceOptions {
     std::string public_url;  // dashboard base for links; empty: no links
     // The components of the public status page (INCIDENT_BOT_STATUS_COMPONENTS).

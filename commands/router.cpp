@@ -6,8 +6,6 @@ namespace incident::commands {
 
 namespace {
 
-constexpr std::size_t k_max_command = 4000;
-
 Outcome error(std::string text) {
     Outcome out;
     out.reply = Reply{false, Reply::Visibility::ephemeral, std::move(text)};
@@ -62,8 +60,8 @@ Outcome CommandRouter::dispatch(const CommandRequest& request) {
     if (!is_valid_utf8(request.text)) {
         return error("The command is not valid UTF-8 text; nothing was done.");
     }
-    if (request.text.size() > k_max_command) {
-        return error("The command is longer than " + std::to_string(k_max_command) +
+    if (request.text.size() > k_max_command_bytes) {
+        return error("The command is longer than " + std::to_string(k_max_command_bytes) +
                      " bytes; put long text in the channel instead.");
     }
     const ParsedLine line = split_command(request.text);

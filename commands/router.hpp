@@ -11,6 +11,9 @@
 
 namespace incident::commands {
 
+// The longest command text the router accepts, in bytes.
+inline constexpr std::size_t k_max_command_bytes = 4000;
+
 // Which incident a command acts on.
 enum class Scope {
     none,               // declare, list, help, ...
