@@ -114,15 +114,15 @@ nlohmann::json to_json(const IncidentSnapshot& snap) {
                     {"lucky", texts(sections.lessons_lucky)}};
     j["services"] = texts(sections.services);
     j["review"] = {{"at", time_or_null(sections.review_at())}};
-    // Every write of every section, oldest first: who wrote what, and when.
+    // Every write of every section, oldest first: who wrote what, and when. A save refused
+    // for a conflict is there too, with "set_aside": true and the item it was meant for.
     j["revisions"] = nlohmann::json::array();
     for (const auto& r : snap.revisions) {
-        j["revisions"].push_back({{"id", r.id},
-                                  {"section", to_string(r.section)},
-                                  {"item", r.item},
-                                  {"text", r.text},
-                                  {"author", actor(r.author)},
-                                  {"at", format_time(r.at)}});
+        nlohmann::json revision{
+            {"id", r.id},     {"section", to_string(r.section)}, {"item", intended_item(r)},
+            {"text", r.text}, {"author", actor(r.author)},       {"at", format_time(r.at)}};
+        if (is_set_aside(r)) revision["set_aside"] = true;
+        j["revisions"].push_back(std::move(revision));
     }
     j["alerts"] = nlohmann::json::array();
     for (const auto& a : snap.alerts) {

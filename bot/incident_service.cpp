@@ -833,9 +833,10 @@ SectionRevision IncidentService::add_revision(const Incident& incident, Section 
     return revision;
 }
 
-SectionRevision IncidentService::write_section(Incident& incident, Section section,
-                                               const std::string& text, std::optional<int> replace,
-                                               const Actor& by, Timestamp at) {
+IncidentService::SectionWrite IncidentService::check_section_write(const Incident& incident,
+                                                                   Section section,
+                                                                   const std::string& text,
+                                                                   std::optional<int> replace) {
     if (section == Section::review) {
         throw DomainError("Schedule the review with `" + section_usage(section) + "`.");
     }
@@ -856,6 +857,7 @@ SectionRevision IncidentService::write_section(Incident& incident, Section secti
     }
     const PostmortemSections current = current_sections(store_.revisions(incident.number));
     int item = 0;
+    std::optional<SectionRevision> replaces;
     if (is_list_section(section)) {
         const auto& items = current.list(section);
         if (replace) {
@@ -869,7 +871,8 @@ SectionRevision IncidentService::write_section(Incident& incident, Section secti
                     ", so there is no number " + std::to_string(*replace) +
                     " to replace. Add one with `" + section_usage(section) + "`.");
             }
-            item = items[static_cast<std::size_t>(*replace - 1)].item;
+            replaces = items[static_cast<std::size_t>(*replace - 1)];
+            item = replaces->item;
         } else {
             item = items.empty() ? 1 : items.back().item + 1;
         }
@@ -888,12 +891,53 @@ SectionRevision IncidentService::write_section(Incident& incident, Section secti
     } else if (replace) {
         throw DomainError("That section has one text, not numbered items: `" +
                           section_usage(section) + "`.");
+    } else {
+        replaces = current.single(section);
     }
+    return SectionWrite{clean, item, std::move(replaces)};
+}
+
+SectionRevision IncidentService::store_section(Incident& incident, Section section,
+                                               SectionWrite write, const Actor& by, Timestamp at) {
     if (section == Section::summary) {
-        incident.summary = clean;
+        incident.summary = write.text;
         store_.update_incident(incident);
     }
-    return add_revision(incident, section, item, clean, by, at);
+    return add_revision(incident, section, write.item, std::move(write.text), by, at);
+}
+
+SectionRevision IncidentService::write_section(Incident& incident, Section section,
+                                               const std::string& text, std::optional<int> replace,
+                                               const Actor& by, Timestamp at) {
+    return store_section(incident, section, check_section_write(incident, section, text, replace),
+                         by, at);
+}
+
+SectionSave IncidentService::save_section(Incident& incident, Section section,
+                                          const std::string& text, std::optional<int> replace,
+                                          std::int64_t based_on, const Actor& by, Timestamp at) {
+    SectionWrite write = check_section_write(incident, section, text, replace);
+    const bool appends = is_list_section(section) && !replace;
+    const std::int64_t seen = write.replaces ? write.replaces->id : 0;
+    SectionSave out;
+    if (!appends && seen != based_on) {
+        out.newer = write.replaces;
+        out.revision = add_revision(incident, section, set_aside_item(write.item),
+                                    std::move(write.text), by, at);
+        return out;
+    }
+    out.revision = store_section(incident, section, std::move(write), by, at);
+    return out;
+}
+
+SignInLink IncidentService::sign_in_link(const std::string& platform, const Actor& person,
+                                         Timestamp at) const {
+    if (!sign_in_) {
+        throw DomainError(
+            "This bot has no dashboard sign-in: it needs the dashboard (INCIDENT_BOT_LISTEN) to "
+            "run. Ask whoever runs the bot.");
+    }
+    return sign_in_(platform, person, at);
 }
 
 SectionRevision IncidentService::schedule_review(Incident& incident, Timestamp when,

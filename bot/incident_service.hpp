@@ -75,6 +75,25 @@ struct SummaryFacts {
     std::string postmortem_link;  // the draft post-mortem page; the same
 };
 
+// What a save from the dashboard's forms did (IncidentService::save_section).
+struct SectionSave {
+    // The new draft text; on a conflict the writer's text, kept in the history only
+    // (is_set_aside), so that neither text is lost.
+    SectionRevision revision;
+    // On a conflict: what someone else saved after the revision the writer had seen.
+    std::optional<SectionRevision> newer;
+    bool conflict() const { return newer.has_value(); }
+};
+
+// A one-time sign-in link to the dashboard for one chat identity.
+struct SignInLink {
+    std::string url;
+    Timestamp expires_at = 0;
+};
+// Mints such links; the web adapter provides it and the composition root injects it.
+using SignInLinks =
+    std::function<SignInLink(const std::string& platform, const Actor& person, Timestamp at)>;
+
 // "Scribe", "SME": a role as a summary labels it.
 std::string role_label(Role role);
 
@@ -144,6 +163,13 @@ public:
     // list section gets a new item. Refused on a closed or merged incident.
     SectionRevision write_section(Incident& incident, Section section, const std::string& text,
                                   std::optional<int> replace, const Actor& by, Timestamp at);
+    // The same write from a form that showed revision `based_on` of the section (or of item
+    // `replace`; 0: the section was empty). When someone else saved it since, nothing in the
+    // draft changes: the text is kept in the history as set aside, and the result names the
+    // newer revision. Appending a list item never conflicts. Validation is write_section's.
+    SectionSave save_section(Incident& incident, Section section, const std::string& text,
+                             std::optional<int> replace, std::int64_t based_on, const Actor& by,
+                             Timestamp at);
     // The review meeting, at `when` (UTC), which must not be in the past.
     SectionRevision schedule_review(Incident& incident, Timestamp when, const Actor& by,
                                     Timestamp at);
@@ -158,6 +184,11 @@ public:
     // `name` is one of the configured components (any case).
     ComponentState set_component(Incident& incident, const std::string& name,
                                  ComponentStatus status, const Actor& by, Timestamp at);
+
+    // Dashboard sign-in links for `/incident login`; none by default (then it is refused).
+    void use_sign_in(SignInLinks links) { sign_in_ = std::move(links); }
+    // A DomainError when this bot has no dashboard sign-in.
+    SignInLink sign_in_link(const std::string& platform, const Actor& person, Timestamp at) const;
 
     // Queries.
     std::optional<Incident> find(std::int64_t number);
@@ -229,6 +260,17 @@ private:
     void require_editable_postmortem(const Incident& incident);
     SectionRevision add_revision(const Incident& incident, Section section, int item,
                                  std::string text, const Actor& by, Timestamp at);
+    // write_section's checks: the clean text and the item it goes to, and the revision it
+    // replaces, if any.
+    struct SectionWrite {
+        std::string text;
+        int item = 0;
+        std::optional<SectionRevision> replaces;
+    };
+    SectionWrite check_section_write(const Incident& incident, Section section,
+                                     const std::string& text, std::optional<int> replace);
+    SectionRevision store_section(Incident& incident, Section section, SectionWrite write,
+                                  const Actor& by, Timestamp at);
     void notify(const Incident& incident, NotifyKind kind, const Actor& by, Timestamp at,
                 const std::string& text, const std::string& postmortem_link = {});
     PublishedPostmortem publish_version(Incident& incident, const Actor& by, Timestamp at);
@@ -249,6 +291,7 @@ private:
     };
     std::vector<Pending> pending_;
     Outbox* outbox_ = nullptr;
+    SignInLinks sign_in_;
     std::vector<EffectListener> listeners_;
     // Inside batch(): effects of committed execute() calls that wait for the outer commit.
     int batch_depth_ = 0;

@@ -540,6 +540,14 @@ int run_bot(const ConfigResult& loaded, Store& store, const Clock& clock, bool c
         if (console) health["console"] = {{"ok", true}};
         return health;
     };
+    // `/incident login` links: signed with a key from the dashboard token, else one kept in the
+    // database; the base is the public URL, or the address listened on (set below).
+    web::SignIn sign_in(store, web::sign_in_key(store, config.dashboard_token),
+                        dashboard_options.session_ttl_ms, config.public_url);
+    service.use_sign_in([&sign_in](const std::string& platform, const Actor& person, Timestamp at) {
+        return sign_in.link(platform, person, at);
+    });
+    dashboard_options.sign_in = &sign_in;
     web::Dashboard dashboard(service, metrics, dashboard_options);
 
     std::size_t in_flight = 0;
@@ -575,6 +583,7 @@ int run_bot(const ConfigResult& loaded, Store& store, const Clock& clock, bool c
                                            config.listen.substr(0, config.listen.rfind(':')) + ":" +
                                            std::to_string(server.port()) + "/"
                                      : config.public_url;
+        sign_in.set_base_url(base);
         spdlog::info("dashboard: {}", base);
     }
 

@@ -48,7 +48,9 @@ PostmortemSections current_sections(const std::vector<SectionRevision>& revision
     // Later revisions of the same (section, item) replace earlier ones; the map keeps items
     // in order.
     std::map<std::pair<Section, int>, const SectionRevision*> latest;
-    for (const auto& revision : revisions) latest[{revision.section, revision.item}] = &revision;
+    for (const auto& revision : revisions) {
+        if (!is_set_aside(revision)) latest[{revision.section, revision.item}] = &revision;
+    }
     PostmortemSections s;
     for (const auto& [key, revision] : latest) {
         switch (key.first) {

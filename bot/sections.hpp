@@ -20,7 +20,21 @@ struct PostmortemSections {
     std::optional<Timestamp> review_at() const;
 };
 
-// `revisions` oldest first, as the store returns them.
+// A save refused because someone else had saved the same section (or item) since the writer
+// opened it is kept in the history, never in the draft: its revision has item
+// set_aside_item(item), a negative number.
+inline int set_aside_item(int item) {
+    return -1 - item;
+}
+inline bool is_set_aside(const SectionRevision& revision) {
+    return revision.item < 0;
+}
+// The item a set-aside revision was meant for.
+inline int intended_item(const SectionRevision& revision) {
+    return is_set_aside(revision) ? -1 - revision.item : revision.item;
+}
+
+// `revisions` oldest first, as the store returns them; set-aside revisions are left out.
 PostmortemSections current_sections(const std::vector<SectionRevision>& revisions);
 
 // How to write a section from chat, for messages: "/incident impact customers <text>".

@@ -659,6 +659,18 @@ Reply component(CommandContext& ctx) {
 
 }  // namespace
 
+// A one-time link that signs the caller in to the dashboard as themselves; only for them.
+Reply login(CommandContext& ctx) {
+    if (!ctx.args.empty()) usage_error("`login` takes no arguments.", "/incident login");
+    const SignInLink link = ctx.service.sign_in_link(ctx.request.platform, ctx.caller(), ctx.at());
+    const Timestamp minutes = std::max<Timestamp>(1, (link.expires_at - ctx.at()) / 60'000);
+    return to_caller("Your sign-in link to the dashboard, for you only: " + link.url +
+                     "\nIt works once, for the next " + std::to_string(minutes) +
+                     " minutes; post-mortem edits made there are recorded as " +
+                     mention(ctx.caller()) +
+                     ". Do not share it; `/incident login` gives a new one.");
+}
+
 void register_builtin_commands(CommandRouter& router) {
     const Scope none = Scope::none, inc = Scope::incident;
     router.add({"declare", "[sev1-5] <title>",
@@ -731,6 +743,8 @@ void register_builtin_commands(CommandRouter& router) {
     router.add({"unsubscribe", "[sev1-5|all]", "stop those direct messages",
                 Scope::optional_incident,
                 [](CommandContext& c) { return subscription(c, false); }});
+    router.add({"login", "", "a one-time link that signs you in to the dashboard (only you see it)",
+                none, login});
     router.add({"help", "", "this list", none,
                 [&router](CommandContext&) { return to_caller(router.help()); }});
 }

@@ -4,7 +4,9 @@
 
 #include <spdlog/spdlog.h>
 
+#include "adapters/net/digest.hpp"
 #include "adapters/web/charts.hpp"
+#include "adapters/web/editor.hpp"
 #include "adapters/web/filter.hpp"
 #include "adapters/web/markdown.hpp"
 #include "adapters/web/pages.hpp"
@@ -12,6 +14,7 @@
 #include "adapters/web/status_pages.hpp"
 #include "bot/calendar.hpp"
 #include "bot/export_json.hpp"
+#include "bot/people.hpp"
 #include "bot/postmortem.hpp"
 #include "bot/text.hpp"
 
@@ -24,7 +27,13 @@ constexpr std::string_view k_json = "application/json";
 constexpr std::string_view k_text = "text/plain; charset=utf-8";
 constexpr std::string_view k_prometheus = "text/plain; version=0.0.4; charset=utf-8";
 constexpr std::size_t k_max_form_body = 4096;
+// A section's text at its longest (20,000 characters of up to 4 bytes, each percent-encoded)
+// and the form's other fields.
+constexpr std::size_t k_max_edit_body = k_max_section_chars * 4 * 3 + 4096;
 constexpr int k_default_weeks = 12;
+constexpr std::string_view k_sign_in_to_edit =
+    "Sign in to edit: type `/incident login` in chat and open the link it gives you. Nothing "
+    "was saved.";
 constexpr int k_max_weeks = 104;
 
 enum class Kind {
@@ -41,7 +50,10 @@ enum class Kind {
     healthz,
     metrics,
     login,
+    login_link,  // /login/<token>, from `/incident login`
     logout,
+    postmortem_history,  // /incidents/INC-<n>/postmortem/history
+    postmortem_save,     // POST /incidents/INC-<n>/postmortem/sections
     outbox,
     outbox_retry,
     status,  // the public status page: /status, /status.json, /status/feed.atom
@@ -140,6 +152,7 @@ struct Dashboard::Route {
         if (path == "/metrics") return {Kind::metrics};
         if (path == "/login") return {Kind::login};
         if (path == "/logout") return {Kind::logout};
+        if (path.starts_with("/login/")) return {Kind::login_link};
         if (path == "/status") return {Kind::status};
         if (path == "/status.json") return {Kind::status_json};
         if (path == "/status/feed.atom") return {Kind::status_atom};
@@ -169,6 +182,12 @@ struct Dashboard::Route {
                 return {Kind::postmortem_md, *number};
             }
             if (kind == Kind::incident && tail == "/review.ics") return {Kind::review_ics, *number};
+            if (kind == Kind::incident && tail == "/postmortem/history") {
+                return {Kind::postmortem_history, *number};
+            }
+            if (kind == Kind::incident && tail == "/postmortem/sections") {
+                return {Kind::postmortem_save, *number};
+            }
             if (kind == Kind::incident && tail.starts_with("/postmortem/v")) {
                 int version = 0;
                 const std::string_view digits = tail.substr(13);
@@ -193,7 +212,8 @@ Dashboard::Dashboard(IncidentService& service, Metrics& metrics, DashboardOption
       outbox_(options.outbox),
       outbox_retried_(std::move(options.outbox_retried)),
       status_title_(std::move(options.status_title)),
-      public_url_(std::move(options.public_url)) {}
+      public_url_(std::move(options.public_url)),
+      sign_in_(options.sign_in) {}
 
 WebResponse Dashboard::handle(const WebRequest& request) {
     const std::string_view raw_path =
@@ -224,8 +244,36 @@ WebResponse Dashboard::handle(const WebRequest& request) {
     return res;
 }
 
+std::optional<std::string> Dashboard::person_cookie(const WebRequest& request) const {
+    if (!sign_in_) return std::nullopt;
+    const auto cookies = header(request, "cookie");
+    if (!cookies) return std::nullopt;
+    return cookie_value(*cookies, k_person_cookie);
+}
+
+std::optional<Person> Dashboard::signed_in(const WebRequest& request) const {
+    const auto cookie = person_cookie(request);
+    if (!cookie) return std::nullopt;
+    return sign_in_->session(*cookie, service_.now());
+}
+
+Chrome Dashboard::chrome_for(const WebRequest& request) const {
+    Chrome chrome{auth_.enabled()};
+    if (const auto person = signed_in(request)) {
+        chrome.person = mention(person->actor) + " (" + person->platform + ")";
+    }
+    return chrome;
+}
+
+std::string Dashboard::cookie_attributes(Timestamp max_age_ms, std::string_view same_site) const {
+    return "; Path=/; Max-Age=" + std::to_string(max_age_ms / 1000) +
+           "; HttpOnly; SameSite=" + std::string(same_site) + (secure_cookie_ ? "; Secure" : "");
+}
+
 bool Dashboard::authenticated(const WebRequest& request) const {
     if (!auth_.enabled()) return true;
+    // Signed in through a chat link: the chat platform vouched for the person.
+    if (signed_in(request)) return true;
     if (const auto authorization = header(request, "authorization")) {
         if (auth_.bearer_matches(*authorization)) return true;
     }
@@ -240,8 +288,8 @@ bool Dashboard::authenticated(const WebRequest& request) const {
 WebResponse Dashboard::route(const WebRequest& request) {
     const Target target = split_target(request.target);
     const Audience audience = audience_of(target.path);
-    const Chrome chrome{auth_.enabled()};
     const Route route = Route::match(target.path);
+    const Chrome chrome = chrome_for(request);
 
     if (route.kind == Kind::none || route.kind == Kind::unknown_incident_path) {
         return error_response(audience, 404,
@@ -252,7 +300,8 @@ WebResponse Dashboard::route(const WebRequest& request) {
     }
 
     const bool is_get = request.method == "GET" || request.method == "HEAD";
-    const bool post_only = route.kind == Kind::logout || route.kind == Kind::outbox_retry;
+    const bool post_only = route.kind == Kind::logout || route.kind == Kind::outbox_retry ||
+                           route.kind == Kind::postmortem_save;
     const bool allowed = route.kind == Kind::login ? is_get || request.method == "POST"
                          : post_only               ? request.method == "POST"
                                                    : is_get;
@@ -266,7 +315,8 @@ WebResponse Dashboard::route(const WebRequest& request) {
     }
 
     if (route.kind == Kind::login) return login(request, target.query);
-    if (route.kind == Kind::logout) return logout();
+    if (route.kind == Kind::logout) return logout(request);
+    if (route.kind == Kind::login_link) return login_link(target.path.substr(7));
     if (route.kind == Kind::healthz) return healthz();
     // Public: what was published is for everyone, signed in or not.
     if (route.kind == Kind::status || route.kind == Kind::status_json ||
@@ -274,6 +324,10 @@ WebResponse Dashboard::route(const WebRequest& request) {
         return status_page(static_cast<int>(route.kind));
     }
 
+    // An edit needs a person: without one, a form post is refused, token or not.
+    if (route.kind == Kind::postmortem_save && !signed_in(request)) {
+        return error_response(audience, 403, k_sign_in_to_edit, chrome);
+    }
     if (!authenticated(request)) {
         if (audience != Audience::page) {
             WebResponse res = error_response(
@@ -335,16 +389,25 @@ WebResponse Dashboard::route(const WebRequest& request) {
         return error_response(audience, 404, incident_key(route.number) + " does not exist.",
                               chrome);
     }
+    if (route.kind == Kind::postmortem_save) return save_section(request, route.number);
     const IncidentSnapshot snap = service_.snapshot(route.number);
     switch (route.kind) {
         case Kind::incident:
             return make(200, k_html, incident_page(snap, service_.now(), chrome));
         case Kind::api_incident:
             return json_response(200, to_json(snap));
-        case Kind::postmortem:
-            return make(200, k_html,
-                        postmortem_page(snap.incident, markdown_to_html(render_postmortem(snap)),
-                                        service_.published(route.number), chrome));
+        case Kind::postmortem: {
+            const auto cookie = person_cookie(request);
+            const std::string editor =
+                editor_html(snap.incident, current_sections(snap.revisions), chrome.person,
+                            cookie && !chrome.person.empty() ? sign_in_->form_token(*cookie) : "");
+            return make(
+                200, k_html,
+                postmortem_page(snap.incident, markdown_to_html(render_postmortem(snap)),
+                                service_.published(route.number), chrome, sign_in_ ? editor : ""));
+        }
+        case Kind::postmortem_history:
+            return make(200, k_html, history_page(snap.incident, snap.revisions, chrome));
         case Kind::published: {
             const auto versions = service_.published(route.number);
             for (const auto& version : versions) {
@@ -423,13 +486,152 @@ WebResponse Dashboard::login(const WebRequest& request, const std::string& query
     return res;
 }
 
-WebResponse Dashboard::logout() {
-    if (!auth_.enabled()) return redirect("/");
-    WebResponse res = redirect("/login");
-    res.headers.emplace_back("Set-Cookie", std::string(k_session_cookie) +
-                                               "=; Path=/; Max-Age=0; HttpOnly; SameSite=Strict" +
-                                               (secure_cookie_ ? "; Secure" : ""));
+WebResponse Dashboard::logout(const WebRequest& request) {
+    WebResponse res = redirect(auth_.enabled() ? "/login" : "/");
+    if (const auto cookie = person_cookie(request)) {
+        sign_in_->end_session(*cookie, service_.now());
+        res.headers.emplace_back("Set-Cookie",
+                                 std::string(k_person_cookie) + "=" + cookie_attributes(0, "Lax"));
+    }
+    if (auth_.enabled()) {
+        res.headers.emplace_back(
+            "Set-Cookie", std::string(k_session_cookie) + "=" + cookie_attributes(0, "Strict"));
+    }
     return res;
+}
+
+WebResponse Dashboard::login_link(std::string_view token) {
+    const Chrome chrome{auth_.enabled()};
+    if (!sign_in_) {
+        return error_response(Audience::page, 404, "This dashboard has no sign-in links.", chrome);
+    }
+    const SignIn::Redeemed redeemed = sign_in_->redeem(token, service_.now());
+    switch (redeemed.status) {
+        case SignIn::Status::ok:
+            break;
+        case SignIn::Status::expired:
+            return error_response(Audience::page, 410,
+                                  "This sign-in link has expired (links work for 10 minutes). "
+                                  "Type `/incident login` in chat again for a new one.",
+                                  chrome);
+        case SignIn::Status::used:
+            return error_response(Audience::page, 410,
+                                  "This sign-in link was used already (each works once). Type "
+                                  "`/incident login` in chat again for a new one.",
+                                  chrome);
+        case SignIn::Status::invalid:
+            return error_response(Audience::page, 403,
+                                  "This is not a valid sign-in link (it may have been cut or "
+                                  "changed). Type `/incident login` in chat again for a new one.",
+                                  chrome);
+    }
+    spdlog::info("dashboard: {} ({}) signed in", redeemed.person.actor.id,
+                 redeemed.person.platform);
+    WebResponse res = redirect("/");
+    // Lax: the link is opened from the chat application, another site, and the redirect
+    // after it must carry the cookie; forms are guarded by their token.
+    res.headers.emplace_back("Set-Cookie",
+                             std::string(k_person_cookie) + "=" +
+                                 sign_in_->start_session(redeemed.person, service_.now()) +
+                                 cookie_attributes(sign_in_->session_ttl_ms(), "Lax"));
+    return res;
+}
+
+WebResponse Dashboard::save_section(const WebRequest& request, std::int64_t number) {
+    const Chrome chrome = chrome_for(request);
+    const auto cookie = person_cookie(request);
+    const auto person = signed_in(request);
+    if (!cookie || !person) {
+        return error_response(Audience::page, 403, k_sign_in_to_edit, chrome);
+    }
+    if (request.body.size() > k_max_edit_body) {
+        return error_response(Audience::page, 413, "The form is too large; nothing was saved.",
+                              chrome);
+    }
+    const auto type = header(request, "content-type");
+    if (type && !to_lower(*type).starts_with("application/x-www-form-urlencoded")) {
+        throw BadRequest("Send the form as application/x-www-form-urlencoded.");
+    }
+    const auto form = parse_query(request.body);
+    const auto field = [&](const std::string& name) -> std::string {
+        const auto it = form.find(name);
+        return it == form.end() ? "" : it->second;
+    };
+    if (!sign_in_->form_token_valid(*cookie, field("csrf"))) {
+        return error_response(Audience::page, 403,
+                              "This form has no valid anti-forgery token, so nothing was saved. "
+                              "Open the post-mortem page again and edit it there.",
+                              chrome);
+    }
+    const auto section = parse_section(field("section"));
+    bool editable = false;
+    for (const Section s : editable_sections()) editable = editable || section == s;
+    if (!section || !editable) throw BadRequest("The form names no section that can be edited.");
+    SectionForm edit{*section, std::nullopt, 0, field("text")};
+    const auto whole = [](const std::string& text, std::int64_t& out) {
+        const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), out);
+        return error == std::errc{} && end == text.data() + text.size() && out >= 0;
+    };
+    if (const std::string item = field("item"); !item.empty()) {
+        std::int64_t position = 0;
+        if (!is_list_section(*section) || !whole(item, position) || position < 1 ||
+            position > 10'000) {
+            throw BadRequest("The form's item number is not valid.");
+        }
+        edit.position = static_cast<int>(position);
+    }
+    if (!whole(field("based_on"), edit.based_on)) {
+        throw BadRequest("The form does not say which revision it was based on.");
+    }
+    const Incident incident = service_.require(number);
+    if (field("do") == "preview") {
+        return make(200, k_html,
+                    form_page(incident, edit, markdown_to_html(edit.text), "",
+                              sign_in_->form_token(*cookie), chrome));
+    }
+
+    // One save per form submitted: a second click on Save repeats nothing.
+    const std::string key =
+        "web:save:" + net::sha256_hex(*cookie + "\n" + std::to_string(number) + "\n" +
+                                      std::string(to_string(edit.section)) + "\n" +
+                                      std::to_string(edit.position.value_or(0)) + "\n" +
+                                      std::to_string(edit.based_on) + "\n" + edit.text);
+    std::optional<SectionSave> saved;
+    const Outcome out = service_.execute(
+        key,
+        [&] {
+            Incident inc = service_.require(number);
+            saved = service_.save_section(inc, edit.section, edit.text, edit.position,
+                                          edit.based_on, person->actor, service_.now());
+            return Reply{true, Reply::Visibility::ephemeral,
+                         saved->conflict() ? "conflict" : "saved"};
+        },
+        person->platform);
+    if (!out.reply.ok) {
+        const bool is_final = incident.state == State::closed || incident.state == State::merged;
+        WebResponse res = make(
+            is_final ? 409 : 400, k_html,
+            form_page(incident, edit, "", out.reply.text, sign_in_->form_token(*cookie), chrome));
+        return res;
+    }
+    if (out.reply.text == "conflict") {
+        std::optional<SectionRevision> theirs = saved ? saved->newer : std::nullopt;
+        if (!theirs) {  // a repeated submission: what stands now
+            const PostmortemSections now = service_.sections(number);
+            if (!is_list_section(edit.section)) {
+                theirs = now.single(edit.section);
+            } else if (edit.position &&
+                       *edit.position <= static_cast<int>(now.list(edit.section).size())) {
+                theirs = now.list(edit.section)[static_cast<std::size_t>(*edit.position - 1)];
+            }
+        }
+        if (theirs) {
+            return make(
+                409, k_html,
+                conflict_page(incident, edit, *theirs, sign_in_->form_token(*cookie), chrome));
+        }
+    }
+    return redirect("/incidents/" + incident_key(number) + "/postmortem#edit");
 }
 
 WebResponse Dashboard::status_page(int kind) {

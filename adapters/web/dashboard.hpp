@@ -5,8 +5,10 @@
 
 #include <nlohmann/json.hpp>
 
+#include "adapters/web/html.hpp"
 #include "adapters/web/metrics.hpp"
 #include "adapters/web/session.hpp"
+#include "adapters/web/sign_in.hpp"
 #include "adapters/web/web_types.hpp"
 #include "bot/incident_service.hpp"
 #include "bot/outbox.hpp"
@@ -30,10 +32,15 @@ struct DashboardOptions {
     // and links, the bot's public URL.
     std::string status_title = "Service status";
     std::string public_url;
+    // Sign-in through `/incident login` links (/login/<token>) and editing the post-mortem
+    // as that person; none: the post-mortem is read-only.
+    SignIn* sign_in = nullptr;
 };
 
-// The read-only web dashboard, JSON API, /healthz and /metrics, as a plain function from
-// request to response; the HTTP server owns the sockets. Only reads the service.
+// The web dashboard, JSON API, /healthz and /metrics, as a plain function from request to
+// response; the HTTP server owns the sockets. It reads the service; it changes only the
+// outbox (Retry) and, for a person signed in through a chat link, the post-mortem sections,
+// through the same domain calls as the chat commands.
 //
 // HEAD is answered like GET, with an empty body: servers do not always strip it.
 class Dashboard {
@@ -43,12 +50,20 @@ public:
     WebResponse handle(const WebRequest& request);
 
     static constexpr std::string_view k_session_cookie = "incident_bot_session";
+    // The session of a person signed in through `/incident login` (SignIn).
+    static constexpr std::string_view k_person_cookie = "incident_bot_person";
 
 private:
     struct Route;
     WebResponse route(const WebRequest& request);
     WebResponse login(const WebRequest& request, const std::string& query);
-    WebResponse logout();
+    WebResponse logout(const WebRequest& request);
+    WebResponse login_link(std::string_view token);
+    WebResponse save_section(const WebRequest& request, std::int64_t number);
+    std::optional<std::string> person_cookie(const WebRequest& request) const;
+    std::optional<Person> signed_in(const WebRequest& request) const;
+    Chrome chrome_for(const WebRequest& request) const;
+    std::string cookie_attributes(Timestamp max_age_ms, std::string_view same_site) const;
     WebResponse healthz();
     WebResponse metrics();
     WebResponse retry(std::int64_t id);
@@ -65,6 +80,7 @@ private:
     std::function<void()> outbox_retried_;
     std::string status_title_;
     std::string public_url_;
+    SignIn* sign_in_;
 };
 
 }  // namespace incident::web

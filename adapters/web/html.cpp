@@ -1,5 +1,7 @@
 #include "adapters/web/html.hpp"
 
+#include "bot/text.hpp"
+
 namespace incident::web {
 
 namespace {
@@ -11,6 +13,7 @@ body{margin:0;font:15px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif
 header{background:#24292f;color:#fff;padding:.5rem 1rem;display:flex;flex-wrap:wrap;gap:1rem;align-items:center}
 header a{color:#fff;text-decoration:none;font-weight:600}
 header form{margin:0 0 0 auto}
+header .person{margin-left:auto}header .person+form{margin-left:0}
 main{max-width:72rem;margin:0 auto;padding:1rem}
 a{color:var(--link)}
 h1{font-size:1.4rem;margin:.2rem 0 .6rem;overflow-wrap:anywhere}
@@ -117,6 +120,11 @@ std::string state_badge(State state) {
     return "<span class=\"state s-" + name + "\">" + name + "</span>";
 }
 
+std::string time_html(Timestamp at) {
+    const std::string t = format_time(at);
+    return "<time datetime=\"" + t + "\">" + t + "</time>";
+}
+
 std::string page(std::string_view title, std::string_view body_html, const Chrome& chrome) {
     std::string out;
     out.reserve(body_html.size() + k_style.size() + 1024);
@@ -131,7 +139,10 @@ std::string page(std::string_view title, std::string_view body_html, const Chrom
         "</style></head><body><header><a href=\"/\">incident-bot</a>"
         "<a href=\"/\">Incidents</a><a href=\"/postmortems\">Post-mortems</a>"
         "<a href=\"/stats\">Stats</a><a href=\"/outbox\">Outbox</a>";
-    if (chrome.logout) {
+    if (!chrome.person.empty()) {
+        out += "<span class=\"person\">Signed in as " + html_escape(chrome.person) + "</span>";
+    }
+    if (chrome.logout || !chrome.person.empty()) {
         out +=
             "<form method=\"post\" action=\"/logout\"><button type=\"submit\">Log out</button>"
             "</form>";

@@ -16,7 +16,11 @@ std::string state_badge(State state);
 
 struct Chrome {
     bool logout = false;  // a token is configured: offer "Log out"
+    std::string person;   // signed in through `/incident login`: "@alice (slack)"; offers it too
 };
+
+// <time datetime="...">2026-11-23T10:00:00Z</time>
+std::string time_html(Timestamp at);
 
 // A whole page: header with navigation, the inline stylesheet, `body_html` in <main>.
 std::string page(std::string_view title, std::string_view body_html, const Chrome& chrome);

@@ -26,11 +26,6 @@ std::string incident_link(std::int64_t number) {
     return "<a href=\"/incidents/" + key + "\">" + key + "</a>";
 }
 
-std::string time_html(Timestamp at) {
-    const std::string t = format_time(at);
-    return "<time datetime=\"" + t + "\">" + t + "</time>";
-}
-
 std::string option(std::string_view value, std::string_view label, bool selected) {
     return "<option value=\"" + esc(value) + "\"" + (selected ? " selected" : "") + ">" +
            esc(label) + "</option>";
@@ -283,8 +278,8 @@ std::string incident_page(const IncidentSnapshot& snap, Timestamp now, const Chr
 }
 
 std::string postmortem_page(const Incident& inc, std::string_view postmortem_html,
-                            const std::vector<PublishedPostmortem>& versions,
-                            const Chrome& chrome) {
+                            const std::vector<PublishedPostmortem>& versions, const Chrome& chrome,
+                            std::string_view editor_html) {
     const std::string key = inc.key();
     std::string body = "<p class=\"muted\"><a href=\"/\">Incidents</a> › <a href=\"/incidents/" +
                        key + "\">" + key + "</a> › Post-mortem</p>";
@@ -305,6 +300,7 @@ std::string postmortem_page(const Incident& inc, std::string_view postmortem_htm
         body += ".</p>";
     }
     body += "<article class=\"md\">\n" + std::string(postmortem_html) + "</article>";
+    body += editor_html;
     return page("Post-mortem " + key + ": " + inc.title, body, chrome);
 }
 
@@ -504,8 +500,11 @@ std::string login_page(std::string_view next, std::string_view error) {
 
 std::string error_page(int status, std::string_view message, const Chrome& chrome) {
     const std::string title = status == 400   ? "Bad request"
+                              : status == 403 ? "Forbidden"
                               : status == 404 ? "Not found"
                               : status == 405 ? "Method not allowed"
+                              : status == 409 ? "Conflict"
+                              : status == 410 ? "Link no longer valid"
                               : status == 413 ? "Request too large"
                                               : "Something went wrong";
     const std::string body = "<h1>" + esc(title) + "</h1><p class=\"error\">" + esc(message) +

@@ -17,8 +17,10 @@ std::string list_page(const std::vector<Incident>& incidents, const ListFilter& 
                       Timestamp now, const Chrome& chrome);
 std::string incident_page(const IncidentSnapshot& snapshot, Timestamp now, const Chrome& chrome);
 // `postmortem_html` is trusted: markdown_to_html output. `versions`: what was published.
+// `editor_html`: the edit forms under the draft (editor.hpp), trusted too.
 std::string postmortem_page(const Incident& incident, std::string_view postmortem_html,
-                            const std::vector<PublishedPostmortem>& versions, const Chrome& chrome);
+                            const std::vector<PublishedPostmortem>& versions, const Chrome& chrome,
+                            std::string_view editor_html = {});
 // One published version, frozen; `html` is trusted as above.
 std::string published_page(const Incident& incident, const PublishedPostmortem& version,
                            int latest_version, std::string_view html, const Chrome& chrome);

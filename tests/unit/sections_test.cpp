@@ -334,3 +334,158 @@ TEST_CASE("help lists every section command") {
         CHECK_MESSAGE(has(help, usage), usage);
     }
 }
+
+namespace {
+
+// A save from the dashboard's form, run like every change: in one transaction.
+SectionSave save(Bot& bot, Section section, const std::string& text, std::optional<int> position,
+                 std::int64_t based_on, const std::string& user) {
+    SectionSave out;
+    const Outcome outcome = bot.service.execute("", [&] {
+        Incident inc = bot.service.require(1);
+        out = bot.service.save_section(inc, section, text, position, based_on,
+                                       Actor{"U-" + user, user}, bot.clock.now());
+        return Reply{};
+    });
+    REQUIRE_MESSAGE(outcome.reply.ok, outcome.reply.text);
+    return out;
+}
+
+std::vector<std::string> history_texts(Bot& bot) {
+    std::vector<std::string> texts;
+    for (const auto& r : bot.service.revisions(1)) texts.push_back(r.text);
+    return texts;
+}
+
+}  // namespace
+
+TEST_CASE("a save from a stale revision is set aside beside the newer text, nothing is lost") {
+    Bot bot;
+    const std::string ch = bot.declare();
+    REQUIRE(bot.command("impact customers from chat", "carol", ch).reply.ok);
+    const std::int64_t opened = bot.service.sections(1).impact_customers->id;
+
+    // Alice and Bob opened the form at the same revision; Alice saves first.
+    bot.clock.advance(1000);
+    const SectionSave alice =
+        save(bot, Section::impact_customers, "alice's text", {}, opened, "alice");
+    CHECK_FALSE(alice.conflict());
+    CHECK(alice.revision.author.name == "alice");
+    CHECK(bot.service.sections(1).impact_customers->text == "alice's text");
+
+    bot.clock.advance(1000);
+    const SectionSave bob = save(bot, Section::impact_customers, "bob's text", {}, opened, "bob");
+    REQUIRE(bob.conflict());
+    CHECK(bob.newer->id == alice.revision.id);
+    CHECK(bob.newer->text == "alice's text");
+    CHECK(bob.newer->author.name == "alice");
+    CHECK(is_set_aside(bob.revision));
+    CHECK(intended_item(bob.revision) == 0);
+    CHECK(bob.revision.text == "bob's text");
+    CHECK(bob.revision.author.name == "bob");
+    // The draft keeps Alice's text; the history keeps all three.
+    CHECK(bot.service.sections(1).impact_customers->text == "alice's text");
+    CHECK(history_texts(bot) ==
+          std::vector<std::string>{"from chat", "alice's text", "bob's text"});
+    const std::string md = render_postmortem(bot.service.snapshot(1));
+    CHECK(has(md, "- **Customers:** alice's text\n"));
+    CHECK_FALSE(has(md, "bob's text"));
+    const auto j = to_json(bot.service.snapshot(1));
+    CHECK(j["impact"]["customers"] == "alice's text");
+    CHECK(j["revisions"].back()["set_aside"] == true);
+    CHECK(j["revisions"].back()["item"] == 0);
+    CHECK_FALSE(j["revisions"][1].contains("set_aside"));
+
+    // Bob merges the two from the newer revision: saved.
+    const SectionSave merged = save(bot, Section::impact_customers, "alice's and bob's text", {},
+                                    alice.revision.id, "bob");
+    CHECK_FALSE(merged.conflict());
+    CHECK(bot.service.sections(1).impact_customers->text == "alice's and bob's text");
+
+    // "Empty when I opened it" is stale once someone wrote it, and fine while it is empty.
+    CHECK(save(bot, Section::root_cause, "first", {}, 0, "alice").conflict() == false);
+    CHECK(save(bot, Section::root_cause, "second", {}, 0, "bob").conflict());
+    CHECK(bot.service.sections(1).root_cause->text == "first");
+}
+
+TEST_CASE("list items conflict one by one; appending never conflicts") {
+    Bot bot;
+    const std::string ch = bot.declare();
+    REQUIRE(bot.command("why the pool was empty", "carol", ch).reply.ok);
+    REQUIRE(bot.command("why a push set it to 0", "carol", ch).reply.ok);
+    const auto whys = bot.service.sections(1).whys;
+    REQUIRE(whys.size() == 2);
+
+    CHECK_FALSE(
+        save(bot, Section::why, "the pool had no hosts", 1, whys[0].id, "alice").conflict());
+    // Why 2 is untouched: a form based on it still saves.
+    CHECK_FALSE(
+        save(bot, Section::why, "a push set the size to 0", 2, whys[1].id, "bob").conflict());
+    const SectionSave stale = save(bot, Section::why, "bob's why 1", 1, whys[0].id, "bob");
+    REQUIRE(stale.conflict());
+    CHECK(stale.newer->text == "the pool had no hosts");
+    CHECK(intended_item(stale.revision) == whys[0].item);
+    // Appending: the next why, whatever the form had seen.
+    CHECK_FALSE(save(bot, Section::why, "pushes are not validated", {}, 0, "bob").conflict());
+    const auto now = bot.service.sections(1).whys;
+    REQUIRE(now.size() == 3);
+    CHECK(now[0].text == "the pool had no hosts");
+    CHECK(now[1].text == "a push set the size to 0");
+    CHECK(now[2].text == "pushes are not validated");
+    const std::string md = render_postmortem(bot.service.snapshot(1));
+    CHECK_FALSE(has(md, "bob's why 1"));
+}
+
+TEST_CASE("a save from the dashboard is validated like the chat command") {
+    Bot bot;
+    const std::string ch = bot.declare();
+    const auto refused_save = [&](Section section, const std::string& text,
+                                  std::optional<int> position, const std::string& message) {
+        const auto before = bot.service.revisions(1).size();
+        const Outcome out = bot.service.execute("", [&] {
+            Incident inc = bot.service.require(1);
+            bot.service.save_section(inc, section, text, position, 0, Actor{"U-a", "a"},
+                                     bot.clock.now());
+            return Reply{};
+        });
+        CAPTURE(text);
+        CHECK_FALSE(out.reply.ok);
+        CHECK(has(out.reply.text, message));
+        CHECK(bot.service.revisions(1).size() == before);
+    };
+    refused_save(Section::summary, "   ", {}, "Nothing was written");
+    refused_save(Section::summary, std::string(20'001, 'x'), {}, "at most 20000");
+    refused_save(Section::summary, "\xff\xfe", {}, "not valid UTF-8");
+    refused_save(Section::why, "no such why", 3, "no number 3");
+    refused_save(Section::review, "2027-01-01", {}, "Schedule the review");
+    REQUIRE(bot.command("resolve done", "alice", ch).reply.ok);
+    REQUIRE(bot.command("close force no time", "alice", ch).reply.ok);
+    // Stale or not, a closed incident's post-mortem is final: nothing is set aside either.
+    refused_save(Section::summary, "late", {}, "INC-1 is closed");
+}
+
+TEST_CASE("login answers only the caller, and says so when the bot has no sign-in") {
+    Bot bot;
+    Outcome out = bot.command("login", "alice");
+    CHECK_FALSE(out.reply.ok);
+    CHECK(out.reply.visibility == Reply::Visibility::ephemeral);
+    CHECK(has(out.reply.text, "no dashboard sign-in"));
+
+    std::vector<std::pair<std::string, Actor>> asked;
+    bot.service.use_sign_in([&](const std::string& platform, const Actor& person, Timestamp at) {
+        asked.emplace_back(platform, person);
+        return SignInLink{"https://bot.example.com/login/t0ken", at + 600'000};
+    });
+    out = bot.command("login", "alice");
+    CHECK(out.reply.ok);
+    CHECK(out.reply.visibility == Reply::Visibility::ephemeral);
+    CHECK(has(out.reply.text, "https://bot.example.com/login/t0ken"));
+    CHECK(has(out.reply.text, "for the next 10 minutes"));
+    CHECK(has(out.reply.text, "recorded as @alice"));
+    CHECK(out.effects.empty());
+    REQUIRE(asked.size() == 1);
+    CHECK(asked[0].first == "test");
+    CHECK(asked[0].second == Actor{"U-alice", "alice"});
+    CHECK_FALSE(bot.command("login now", "alice").reply.ok);
+    CHECK(has(bot.command("help").reply.text, "/incident login"));
+}
