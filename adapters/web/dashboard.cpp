@@ -302,21 +302,22 @@ WebResponse Dashboard::route(const WebRequest& request) {
     const bool is_get = request.method == "GET" || request.method == "HEAD";
     const bool post_only = route.kind == Kind::logout || route.kind == Kind::outbox_retry ||
                            route.kind == Kind::postmortem_save;
-    const bool allowed = route.kind == Kind::login ? is_get || request.method == "POST"
-                         : post_only               ? request.method == "POST"
-                                                   : is_get;
+    const bool get_or_post = route.kind == Kind::login || route.kind == Kind::login_link;
+    const bool allowed = get_or_post ? is_get || request.method == "POST"
+                         : post_only ? request.method == "POST"
+                                     : is_get;
     if (!allowed) {
         WebResponse res = error_response(
             audience, 405, "This address does not accept " + request.method + " requests.", chrome);
-        res.headers.emplace_back("Allow", route.kind == Kind::login ? "GET, HEAD, POST"
-                                          : post_only               ? "POST"
-                                                                    : "GET, HEAD");
+        res.headers.emplace_back("Allow", get_or_post ? "GET, HEAD, POST"
+                                          : post_only ? "POST"
+                                                      : "GET, HEAD");
         return res;
     }
 
     if (route.kind == Kind::login) return login(request, target.query);
     if (route.kind == Kind::logout) return logout(request);
-    if (route.kind == Kind::login_link) return login_link(target.path.substr(7));
+    if (route.kind == Kind::login_link) return login_link(request, target.path.substr(7));
     if (route.kind == Kind::healthz) return healthz();
     // Public: what was published is for everyone, signed in or not.
     if (route.kind == Kind::status || route.kind == Kind::status_json ||
@@ -500,12 +501,15 @@ WebResponse Dashboard::logout(const WebRequest& request) {
     return res;
 }
 
-WebResponse Dashboard::login_link(std::string_view token) {
+WebResponse Dashboard::login_link(const WebRequest& request, std::string_view token) {
     const Chrome chrome{auth_.enabled()};
     if (!sign_in_) {
         return error_response(Audience::page, 404, "This dashboard has no sign-in links.", chrome);
     }
-    const SignIn::Redeemed redeemed = sign_in_->redeem(token, service_.now());
+    // Opening the link only asks: link previews fetch it too, and must not spend it.
+    const bool spend = request.method == "POST";
+    const SignIn::Redeemed redeemed =
+        spend ? sign_in_->redeem(token, service_.now()) : sign_in_->check(token, service_.now());
     switch (redeemed.status) {
         case SignIn::Status::ok:
             break;
@@ -524,6 +528,12 @@ WebResponse Dashboard::login_link(std::string_view token) {
                                   "This is not a valid sign-in link (it may have been cut or "
                                   "changed). Type `/incident login` in chat again for a new one.",
                                   chrome);
+    }
+    if (!spend) {
+        return make(
+            200, k_html,
+            sign_in_page(request.target.substr(0, request.target.find('?')),
+                         mention(redeemed.person.actor) + " (" + redeemed.person.platform + ")"));
     }
     spdlog::info("dashboard: {} ({}) signed in", redeemed.person.actor.id,
                  redeemed.person.platform);

@@ -58,7 +58,7 @@ private:
     WebResponse route(const WebRequest& request);
     WebResponse login(const WebRequest& request, const std::string& query);
     WebResponse logout(const WebRequest& request);
-    WebResponse login_link(std::string_view token);
+    WebResponse login_link(const WebRequest& request, std::string_view token);
     WebResponse save_section(const WebRequest& request, std::int64_t number);
     std::optional<std::string> person_cookie(const WebRequest& request) const;
     std::optional<Person> signed_in(const WebRequest& request) const;

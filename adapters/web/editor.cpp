@@ -190,6 +190,17 @@ std::string form_page(const Incident& inc, const SectionForm& form, std::string_
     return page((error.empty() ? "Preview " : "Not saved ") + inc.key(), body, chrome);
 }
 
+std::string sign_in_page(std::string_view action, std::string_view person) {
+    const std::string body =
+        "<h1>Sign in</h1><p>This link from <code>/incident login</code> signs you in as " +
+        esc(person) +
+        "; post-mortem edits you make are recorded under that name. It works once.</p>"
+        "<form class=\"filters\" method=\"post\" action=\"" +
+        esc(action) + "\"><button type=\"submit\" id=\"sign-in\">Sign in as " + esc(person) +
+        "</button></form>";
+    return page("Sign in", body, Chrome{});
+}
+
 std::string history_page(const Incident& inc, const std::vector<SectionRevision>& revisions,
                          const Chrome& chrome) {
     // What the draft shows: the newest revision of each (section, item) not set aside.

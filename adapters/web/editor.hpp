@@ -41,6 +41,9 @@ std::string conflict_page(const Incident& incident, const SectionForm& mine,
 std::string form_page(const Incident& incident, const SectionForm& form,
                       std::string_view preview_html, std::string_view error,
                       std::string_view form_token, const Chrome& chrome);
+// What a sign-in link shows before it is used: who it signs in, and the button that does it
+// (a POST to `action`, the link's own path).
+std::string sign_in_page(std::string_view action, std::string_view person);
 // Every revision of every section, oldest first, with what the draft shows marked.
 std::string history_page(const Incident& incident, const std::vector<SectionRevision>& revisions,
                          const Chrome& chrome);

@@ -128,7 +128,15 @@ SignInLink SignIn::link(const std::string& platform, const Actor& person, Timest
                       expiry};
 }
 
+SignIn::Redeemed SignIn::check(std::string_view token, Timestamp now) {
+    return open_link(token, now, false);
+}
+
 SignIn::Redeemed SignIn::redeem(std::string_view token, Timestamp now) {
+    return open_link(token, now, true);
+}
+
+SignIn::Redeemed SignIn::open_link(std::string_view token, Timestamp now, bool spend) {
     Redeemed out;
     const auto parsed = verify(k_link, token);
     if (!parsed) return out;
@@ -143,7 +151,7 @@ SignIn::Redeemed SignIn::redeem(std::string_view token, Timestamp now) {
             out.status = Status::used;
             return;
         }
-        store_.mark_processed(key, "used", now);
+        if (spend) store_.mark_processed(key, "used", now);
         out.status = Status::ok;
     });
     return out;

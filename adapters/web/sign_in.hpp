@@ -18,10 +18,10 @@ struct Person {
 
 // Dashboard sign-in through chat, without an identity provider. `/incident login` gets a
 // link "<base>login/<token>"; the token carries the identity, its expiry and a nonce, signed
-// with HMAC-SHA256. Opening it once (the nonce is recorded as a processed key, in the same
-// transaction as the check) starts a session: a cookie signed the same way, with its own
-// nonce, which signing out records as ended. Forms carry a token derived from the session
-// (HMAC of the cookie), so another site cannot post them.
+// with HMAC-SHA256. Opening it shows a Sign in button; pressing it once (the nonce is recorded
+// as a processed key, in the same transaction as the check) starts a session: a cookie signed the
+// same way, with its own nonce, which signing out records as ended. Forms carry a token derived
+// from the session (HMAC of the cookie), so another site cannot post them.
 //
 // Tokens are "<kind>.<expiry ms>.<nonce>.<hex platform>.<hex user id>.<hex name>.<mac>";
 // kind "l1" for links and "s1" for sessions, each with its own key.
@@ -45,6 +45,9 @@ public:
         Status status = Status::invalid;
         Person person;
     };
+    // What opening the link would do, recording nothing: link previews (a chat application
+    // fetching the link to show a card) must not spend it.
+    Redeemed check(std::string_view token, Timestamp now);
     // Checks a link's token and, when it is good, records its one use. Nothing is recorded
     // for an expired, used or forged one.
     Redeemed redeem(std::string_view token, Timestamp now);
@@ -68,6 +71,7 @@ private:
     };
     std::string sign(std::string_view kind, const Person& person, Timestamp expiry) const;
     std::optional<Parsed> verify(std::string_view kind, std::string_view token) const;
+    Redeemed open_link(std::string_view token, Timestamp now, bool spend);
 
     Store& store_;
     std::string link_key_, session_key_, form_key_;

@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <spawn.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
@@ -18,6 +19,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <optional>
 #include <regex>
 #include <set>
@@ -26,6 +28,8 @@
 #include <string_view>
 #include <thread>
 #include <vector>
+
+#include <nlohmann/json.hpp>
 
 extern char** environ;
 
@@ -156,8 +160,11 @@ void end_strays() {
 // zygote and renderers). Output goes to files: a full pipe can never stall it.
 class Process {
 public:
+    // `inherit`: (descriptor here, descriptor in the child) pairs the child gets besides the
+    // standard three, e.g. Chromium's DevTools pipe on 3 and 4.
     Process(const std::vector<std::string>& argv, const std::vector<std::string>& env,
-            const fs::path& out, const fs::path& err, bool stdin_pipe) {
+            const fs::path& out, const fs::path& err, bool stdin_pipe,
+            const std::vector<std::pair<int, int>>& inherit = {}) {
         // Orphans of the child come to this process, which can end them (see end_strays).
         ::prctl(PR_SET_CHILD_SUBREAPER, 1);
         int fds[2] = {-1, -1};
@@ -174,6 +181,9 @@ public:
                                          O_WRONLY | O_CREAT | O_TRUNC, 0644);
         posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, err.c_str(),
                                          O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        for (const auto& [here, there] : inherit) {
+            posix_spawn_file_actions_adddup2(&actions, here, there);
+        }
         posix_spawnattr_t attributes;
         posix_spawnattr_init(&attributes);
         posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGDEF);
@@ -369,6 +379,12 @@ public:
     Bot& operator=(const Bot&) = delete;
 
     int port() const { return port_; }
+    // Types `lines` into the console, as its user would.
+    void type(std::string_view lines) {
+        REQUIRE_MESSAGE(process_->write_stdin(lines), "the bot closed its stdin:\n" << log());
+    }
+    // What the console printed so far (flushed line by line).
+    std::string output() const { return read_file(dir_ / "bot.out"); }
     std::string url(std::string_view path) const {
         return "http://127.0.0.1:" + std::to_string(port_) + std::string(path);
     }
@@ -859,6 +875,302 @@ TEST_CASE("headless Chromium shows the public status page, without sign-in or in
     }
     CHECK_FALSE(has(dom, token));
     screenshots(browser, bot.url("/status"), "status");
+
+    const auto status = bot.stop();
+    REQUIRE(status);
+    CHECK_MESSAGE(WEXITSTATUS(*status) == 0, describe_status(*status) << "\n" << bot.log());
+}
+
+namespace {
+
+// One headless Chromium driven over its DevTools pipe (--remote-debugging-pipe: JSON messages
+// ending in NUL, commands on descriptor 3, answers and events on 4), for what a page load
+// alone cannot do: keep cookies between pages, type into a form and press its button. Every
+// wait is for a message, bounded by k_browser_timeout.
+class DevTools {
+public:
+    explicit DevTools(const TempDir& dir) {
+        int to_chromium[2];
+        int from_chromium[2];
+        REQUIRE(::pipe2(to_chromium, O_CLOEXEC) == 0);
+        REQUIRE(::pipe2(from_chromium, O_CLOEXEC) == 0);
+        const fs::path home = dir.path() / "devtools-home";
+        fs::create_directories(home);
+        const std::vector<std::string> argv = {
+            k_chromium,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--no-default-browser-check",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--disable-extensions",
+            "--no-proxy-server",
+            "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",
+            "--remote-debugging-pipe",
+            "--user-data-dir=" + (dir.path() / "devtools-profile").string(),
+            "about:blank",
+        };
+        log_ = dir.path() / "devtools.err";
+        process_.emplace(
+            argv,
+            child_environment({"HOME=" + home.string(),
+                               "XDG_CONFIG_HOME=" + (home / ".config").string(),
+                               "XDG_CACHE_HOME=" + (home / ".cache").string()}),
+            dir.path() / "devtools.out", log_, false,
+            std::vector<std::pair<int, int>>{{to_chromium[0], 3}, {from_chromium[1], 4}});
+        ::close(to_chromium[0]);
+        ::close(from_chromium[1]);
+        write_ = to_chromium[1];
+        read_ = from_chromium[0];
+    }
+
+    ~DevTools() {
+        if (write_ >= 0) ::close(write_);
+        if (read_ >= 0) ::close(read_);
+        process_.reset();
+        end_strays();
+    }
+    DevTools(const DevTools&) = delete;
+    DevTools& operator=(const DevTools&) = delete;
+
+    // A new tab; every tab shares the profile's cookies. Returns its session id.
+    std::string open_tab() {
+        const auto target = call("Target.createTarget", {{"url", "about:blank"}});
+        const auto attached =
+            call("Target.attachToTarget", {{"targetId", target["targetId"]}, {"flatten", true}});
+        const std::string session = attached["sessionId"];
+        call("Page.enable", nlohmann::json::object(), session);
+        call("Runtime.enable", nlohmann::json::object(), session);
+        return session;
+    }
+
+    void navigate(const std::string& session, const std::string& url) {
+        loads_.erase(session);
+        const auto result = call("Page.navigate", {{"url", url}}, session);
+        REQUIRE_MESSAGE(!result.contains("errorText"), url << ": " << result.dump());
+        wait_for_load(session, url);
+    }
+
+    // Runs `script` in the page; the value it returns (JSON-compatible).
+    nlohmann::json evaluate(const std::string& session, const std::string& script) {
+        const auto result =
+            call("Runtime.evaluate", {{"expression", script}, {"returnByValue", true}}, session);
+        REQUIRE_MESSAGE(!result.contains("exceptionDetails"), result.dump());
+        return result["result"].value("value", nlohmann::json());
+    }
+
+    std::string dom(const std::string& session) {
+        return evaluate(session, "document.documentElement.outerHTML").get<std::string>();
+    }
+
+    std::string location(const std::string& session) {
+        return evaluate(session, "location.href").get<std::string>();
+    }
+
+    // Presses the button with id `id`; waits for the page it leads to.
+    void click(const std::string& session, const std::string& id) {
+        loads_.erase(session);
+        const nlohmann::json found = evaluate(
+            session, "(() => { const b = document.getElementById(" + nlohmann::json(id).dump() +
+                         "); if (!b) return false; b.click(); return true; })()");
+        REQUIRE_MESSAGE(found == true, "no button " << id << " on the page");
+        wait_for_load(session, "the page after pressing " + id);
+    }
+
+    // Types `text` into the text area of form `form_id` and presses its Save button, as a
+    // person would; waits for the page the form leads to.
+    void save_form(const std::string& session, const std::string& form_id,
+                   const std::string& text) {
+        loads_.erase(session);
+        const nlohmann::json found =
+            evaluate(session, "(() => { const f = document.getElementById(" +
+                                  nlohmann::json(form_id).dump() +
+                                  "); if (!f) return false; f.querySelector('textarea').value = " +
+                                  nlohmann::json(text).dump() +
+                                  "; f.querySelector('button[value=save]').click(); return true; "
+                                  "})()");
+        REQUIRE_MESSAGE(found == true, "no form " << form_id << " on the page");
+        wait_for_load(session, "the page after saving " + form_id);
+    }
+
+private:
+    void send(const nlohmann::json& message) {
+        std::string data = message.dump();
+        data += '\0';
+        std::string_view rest = data;
+        while (!rest.empty()) {
+            const ssize_t n = ::write(write_, rest.data(), rest.size());
+            if (n < 0 && errno == EINTR) continue;
+            REQUIRE_MESSAGE(n > 0, "Chromium closed its DevTools pipe; its log:\n"
+                                       << log_tail(log_));
+            rest.remove_prefix(static_cast<std::size_t>(n));
+        }
+    }
+
+    // The next message, or nothing by `deadline`.
+    std::optional<nlohmann::json> next(SteadyClock::time_point deadline) {
+        for (;;) {
+            if (const auto end = buffer_.find('\0'); end != std::string::npos) {
+                const std::string message = buffer_.substr(0, end);
+                buffer_.erase(0, end + 1);
+                return nlohmann::json::parse(message);
+            }
+            const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+                deadline - SteadyClock::now());
+            if (left.count() <= 0) return std::nullopt;
+            pollfd fd{read_, POLLIN, 0};
+            const int ready = ::poll(&fd, 1, static_cast<int>(left.count()));
+            if (ready < 0 && errno == EINTR) continue;
+            if (ready <= 0) return std::nullopt;
+            char chunk[65536];
+            const ssize_t n = ::read(read_, chunk, sizeof chunk);
+            if (n < 0 && errno == EINTR) continue;
+            if (n <= 0) return std::nullopt;
+            buffer_.append(chunk, static_cast<std::size_t>(n));
+        }
+    }
+
+    // Events are kept (load events by session) while a command's answer is awaited.
+    void keep(const nlohmann::json& event) {
+        if (event.value("method", "") == "Page.loadEventFired") {
+            ++loads_[event.value("sessionId", "")];
+        }
+    }
+
+    nlohmann::json call(const std::string& method, const nlohmann::json& params,
+                        const std::string& session = {}) {
+        const int id = ++last_id_;
+        nlohmann::json message{{"id", id}, {"method", method}, {"params", params}};
+        if (!session.empty()) message["sessionId"] = session;
+        send(message);
+        const auto deadline = SteadyClock::now() + k_browser_timeout;
+        for (;;) {
+            const auto reply = next(deadline);
+            REQUIRE_MESSAGE(reply, "no answer from Chromium to " << method << "; its log:\n"
+                                                                 << log_tail(log_));
+            if (!reply->contains("id")) {
+                keep(*reply);
+                continue;
+            }
+            if ((*reply)["id"] != id) continue;
+            REQUIRE_MESSAGE(!reply->contains("error"), method << ": " << reply->dump());
+            return (*reply)["result"];
+        }
+    }
+
+    void wait_for_load(const std::string& session, const std::string& what) {
+        const auto deadline = SteadyClock::now() + k_browser_timeout;
+        while (loads_[session] == 0) {
+            const auto event = next(deadline);
+            REQUIRE_MESSAGE(event, "Chromium did not finish loading " << what << " within "
+                                                                      << k_browser_timeout.count()
+                                                                      << " s; its log:\n"
+                                                                      << log_tail(log_));
+            keep(*event);
+        }
+        loads_.erase(session);
+    }
+
+    std::optional<Process> process_;
+    fs::path log_;
+    int write_ = -1;
+    int read_ = -1;
+    int last_id_ = 0;
+    std::string buffer_;
+    std::map<std::string, int> loads_;
+};
+
+// The sign-in link the console printed for `/incident login`, once it is there.
+std::string wait_for_login_link(Bot& bot) {
+    const std::regex link(R"((http://127\.0\.0\.1:[0-9]+/login/[0-9a-z.]+))");
+    const auto deadline = SteadyClock::now() + k_bot_timeout;
+    while (SteadyClock::now() < deadline) {
+        std::smatch m;
+        const std::string out = bot.output();
+        if (std::regex_search(out, m, link)) return m[1].str();
+        std::this_thread::sleep_for(20ms);
+    }
+    FAIL("the console printed no sign-in link within 15 s:\n" << bot.output() << "\n" << bot.log());
+    return "";
+}
+
+}  // namespace
+
+TEST_CASE("headless Chromium signs in through /incident login, edits a section, meets a conflict") {
+    require_chromium();
+    TempDir dir;
+    Bot bot(dir, "");
+    CAPTURE(bot.port());
+    bot.type("/as alice\n/incident login\n");
+    const std::string link = wait_for_login_link(bot);
+    DevTools chrome(dir);
+
+    // The link asks, and its button signs Alice in, once.
+    const std::string tab = chrome.open_tab();
+    chrome.navigate(tab, link);
+    CHECK(has(chrome.dom(tab), "signs you in as @alice (console)"));
+    chrome.click(tab, "sign-in");
+    CHECK(chrome.location(tab) == bot.url("/"));
+    CHECK(has(chrome.dom(tab), "Signed in as @alice (console)"));
+    const std::string cookies = chrome.evaluate(tab, "document.cookie").get<std::string>();
+    CHECK_FALSE(has(cookies, "incident_bot_person"));  // HttpOnly: no script reads it
+
+    // A second tab opens the same form before the first saves: it holds a stale revision.
+    const std::string stale = chrome.open_tab();
+    chrome.navigate(stale, bot.url("/incidents/INC-1/postmortem"));
+    CHECK(has(chrome.dom(stale), "id=\"edit-impact.customers\""));
+
+    chrome.navigate(tab, bot.url("/incidents/INC-1/postmortem"));
+    const std::string first = "Checkout failed for 30% of customers for 19 minutes";
+    chrome.save_form(tab, "edit-impact.customers", first);
+    CHECK(chrome.location(tab) == bot.url("/incidents/INC-1/postmortem#edit"));
+    const std::string saved = squash(chrome.dom(tab));
+    {
+        INFO("after saving: " << main_of(saved));
+        CHECK(has(saved, "<strong>Customers:</strong> " + first));
+        CHECK(has(saved, "by @alice"));
+    }
+    const HttpReply markdown = http_get(bot.port(), "/incidents/INC-1/postmortem.md");
+    CHECK(markdown.status == 200);
+    CHECK(has(markdown.body, "- **Customers:** " + first + "\n"));
+
+    // The stale tab's save is refused, with Alice's text beside the new one.
+    const std::string second = "A third of all checkouts failed";
+    chrome.save_form(stale, "edit-impact.customers", second);
+    const std::string conflict = squash(chrome.dom(stale));
+    {
+        INFO("conflict page: " << main_of(conflict));
+        CHECK(has(conflict, "changed since you opened it"));
+        CHECK(has(conflict, "<pre>" + first + "</pre>"));
+        CHECK(has(conflict, second + "</textarea>"));
+    }
+    CHECK(has(http_get(bot.port(), "/incidents/INC-1/postmortem.md").body,
+              "- **Customers:** " + first + "\n"));
+    CHECK_FALSE(has(http_get(bot.port(), "/incidents/INC-1/postmortem.md").body, second));
+
+    // Both texts are in the history.
+    chrome.navigate(tab, bot.url("/incidents/INC-1/postmortem/history"));
+    const std::string history = squash(chrome.dom(tab));
+    {
+        INFO("history: " << main_of(history));
+        const std::string kept = row_with(history, first);
+        CHECK(has(kept, "Impact on customers"));
+        CHECK(has(kept, "@alice"));
+        CHECK(has(kept, "in the draft"));
+        const std::string set_aside = row_with(history, second);
+        CHECK(has(set_aside, "Impact on customers"));
+        CHECK(has(set_aside, "set aside"));
+    }
+
+    // The link was for one use: opening it again gets the page that says so.
+    Browser browser(dir);
+    const std::string used = squash(browser.dump_dom(link));
+    CHECK(has(used, "was used already"));
+    CHECK(has(used, "/incident login"));
 
     const auto status = bot.stop();
     REQUIRE(status);

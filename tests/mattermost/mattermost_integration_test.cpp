@@ -2,6 +2,7 @@
 
 #include <map>
 
+#include "adapters/web/sign_in.hpp"
 #include "bot/postmortem.hpp"
 #include "harness.hpp"
 
@@ -672,6 +673,35 @@ TEST_CASE("mattermost: after a bot restart, what was said meanwhile is read over
         CHECK(by_id[id_of(during)].author.name == "carol");
         CHECK(h.service->actions(1).size() == 1);
         h.adapter->stop();
+    });
+    CHECK(finished);
+}
+
+TEST_CASE("mattermost: /incident login answers only the caller with a one-time sign-in link") {
+    MattermostHarness h;
+    web::SignIn sign_in(h.store, "mattermost test key", 3'600'000, "https://bot.example.com/");
+    h.service->use_sign_in([&](const std::string& platform, const Actor& person, Timestamp at) {
+        return sign_in.link(platform, person, at);
+    });
+    h.adapter->start();
+    const bool finished = run_async(h.io, [&]() -> asio::awaitable<void> {
+        REQUIRE(co_await h.ready());
+        const json reply = co_await h.fake->run_command(h.fake->town_square_id, h.alice(), "login");
+        CHECK(reply["response_type"] == "ephemeral");
+        const std::string text = reply["text"].get<std::string>();
+        const std::string base = "https://bot.example.com/login/";
+        const auto at = text.find(base);
+        REQUIRE(at != std::string::npos);
+        const std::string token =
+            text.substr(at + base.size(), text.find_first_of(" \n", at) - at - base.size());
+        const auto redeemed = sign_in.redeem(token, h.clock->now());
+        CHECK(redeemed.status == web::SignIn::Status::ok);
+        CHECK(redeemed.person.platform == "mattermost");
+        CHECK(redeemed.person.actor.id == h.alice());
+        CHECK(redeemed.person.actor.name == "alice");
+        CHECK(sign_in.redeem(token, h.clock->now()).status == web::SignIn::Status::used);
+        REQUIRE(co_await h.idle());
+        CHECK_FALSE(posted_in(*h.fake, h.fake->town_square_id, "/login/"));
     });
     CHECK(finished);
 }

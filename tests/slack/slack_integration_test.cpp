@@ -6,6 +6,7 @@
 
 #include "adapters/net/http_client.hpp"
 #include "adapters/slack/signing.hpp"
+#include "adapters/web/sign_in.hpp"
 #include "bot/postmortem.hpp"
 #include "harness.hpp"
 #include "log_capture.hpp"
@@ -511,6 +512,42 @@ TEST_CASE(
         CHECK(scribe);
         h.adapter->stop();
         h.server.stop();
+    });
+    CHECK(finished);
+}
+
+TEST_CASE("slack: /incident login answers only the caller with a one-time sign-in link") {
+    SlackHarness h;
+    web::SignIn sign_in(h.store, "slack test key", 3'600'000, "https://bot.example.com/");
+    h.service.use_sign_in([&](const std::string& platform, const Actor& person, Timestamp at) {
+        return sign_in.link(platform, person, at);
+    });
+    h.adapter->start();
+    const bool finished = run_async(h.io, [&]() -> asio::awaitable<void> {
+        REQUIRE(
+            co_await wait_until([&] { return h.adapter->socket_connected(); }, milliseconds(5000)));
+        h.fake->deliver(slash_envelope("t-login", "CGENERAL", "U1", "alice", "login"));
+        REQUIRE(co_await h.acked("env-t-login"));
+        const json payload = h.ack_of("env-t-login")["payload"];
+        CHECK(payload["response_type"] == "ephemeral");
+        const std::string text = payload["text"].get<std::string>();
+        const std::string base = "https://bot.example.com/login/";
+        const auto at = text.find(base);
+        REQUIRE(at != std::string::npos);
+        const std::string token =
+            text.substr(at + base.size(), text.find_first_of(" \n", at) - at - base.size());
+        // The link names the Slack identity that asked, and works once.
+        const auto redeemed = sign_in.redeem(token, h.clock.now());
+        CHECK(redeemed.status == web::SignIn::Status::ok);
+        CHECK(redeemed.person.platform == "slack");
+        CHECK(redeemed.person.actor.id == "U1");
+        CHECK(sign_in.redeem(token, h.clock.now()).status == web::SignIn::Status::used);
+        // Nothing was posted where others could see it.
+        REQUIRE(co_await h.idle());
+        for (const auto& c : h.fake->calls_of("chat.postMessage")) {
+            CHECK(c.args.dump().find("/login/") == std::string::npos);
+        }
+        CHECK(h.fake->calls_of("chat.postEphemeral").empty());
     });
     CHECK(finished);
 }

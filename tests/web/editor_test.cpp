@@ -64,9 +64,12 @@ struct Editing {
         return "/" + out.reply.text.substr(at + k_base.size(), end - at - k_base.size());
     }
 
+    // Presses the link's Sign in button.
+    WebResponse use_link(const std::string& path) { return request("POST", path); }
+
     // Signs `user` in through a fresh link; the Cookie header of the session.
     std::string sign_in_as(const std::string& user) {
-        const WebResponse res = get(login_path(user));
+        const WebResponse res = use_link(login_path(user));
         REQUIRE(res.status == 303);
         const auto set_cookie = header(res, "Set-Cookie");
         REQUIRE(set_cookie);
@@ -112,7 +115,18 @@ TEST_CASE("editing: /incident login gives a link that signs in once, as that per
     const std::string path = e.login_path("alice");
     CHECK(path.starts_with("/login/l1."));
 
-    const WebResponse first = e.get(path);
+    // Opening the link (or a link preview fetching it) only asks; it spends nothing.
+    for (int i = 0; i < 2; ++i) {
+        const WebResponse ask = e.get(path);
+        CHECK(ask.status == 200);
+        CHECK(contains(ask.body, "signs you in as @alice (test)"));
+        CHECK(
+            contains(ask.body, "<form class=\"filters\" method=\"post\" action=\"" + path + "\">"));
+        CHECK_FALSE(header(ask, "Set-Cookie"));
+    }
+    CHECK(e.request("HEAD", path).status == 200);
+
+    const WebResponse first = e.use_link(path);
     CHECK(first.status == 303);
     CHECK(header(first, "Location") == "/");
     const std::string set_cookie = header(first, "Set-Cookie").value_or("");
@@ -136,11 +150,13 @@ TEST_CASE("editing: /incident login gives a link that signs in once, as that per
     CHECK(contains(page.body, "<textarea"));
 
     // The same link again: used, no new session.
-    const WebResponse again = e.get(path);
-    CHECK(again.status == 410);
-    CHECK(contains(again.body, "was used already"));
-    CHECK(contains(again.body, "/incident login"));
-    CHECK_FALSE(header(again, "Set-Cookie"));
+    for (const char* method : {"GET", "POST"}) {
+        const WebResponse again = e.request(method, path);
+        CHECK(again.status == 410);
+        CHECK(contains(again.body, "was used already"));
+        CHECK(contains(again.body, "/incident login"));
+        CHECK_FALSE(header(again, "Set-Cookie"));
+    }
 
     // Without a session: how to sign in, no form.
     const WebResponse anonymous = e.get("/incidents/INC-1/postmortem");
@@ -154,11 +170,13 @@ TEST_CASE("editing: an expired or forged link changes nothing and says to log in
     e.bot.declare();
     const std::string path = e.login_path("alice");
     e.bot.clock.advance(SignIn::k_link_ttl_ms);
-    const WebResponse expired = e.get(path);
-    CHECK(expired.status == 410);
-    CHECK(contains(expired.body, "has expired"));
-    CHECK(contains(expired.body, "/incident login"));
-    CHECK_FALSE(header(expired, "Set-Cookie"));
+    for (const char* method : {"GET", "POST"}) {
+        const WebResponse expired = e.request(method, path);
+        CHECK(expired.status == 410);
+        CHECK(contains(expired.body, "has expired"));
+        CHECK(contains(expired.body, "/incident login"));
+        CHECK_FALSE(header(expired, "Set-Cookie"));
+    }
 
     const std::string fresh = e.login_path("alice");
     // Another name in the token, a cut token, garbage, a session cookie as a link, and a link
@@ -175,14 +193,16 @@ TEST_CASE("editing: an expired or forged link changes nothing and says to log in
          {renamed, fresh.substr(0, fresh.size() - 1), std::string("/login/abc"),
           std::string("/login/") + session, "/" + foreign}) {
         CAPTURE(forged);
-        const WebResponse res = e.get(forged);
-        CHECK(res.status == 403);
-        CHECK(contains(res.body, "not a valid sign-in link"));
-        CHECK(contains(res.body, "/incident login"));
-        CHECK_FALSE(header(res, "Set-Cookie"));
+        for (const char* method : {"GET", "POST"}) {
+            const WebResponse res = e.request(method, forged);
+            CHECK(res.status == 403);
+            CHECK(contains(res.body, "not a valid sign-in link"));
+            CHECK(contains(res.body, "/incident login"));
+            CHECK_FALSE(header(res, "Set-Cookie"));
+        }
     }
     // The fresh link was not spent by its forgeries.
-    CHECK(e.get(fresh).status == 303);
+    CHECK(e.use_link(fresh).status == 303);
 }
 
 TEST_CASE("editing: sessions expire, are checked, and signing out ends them") {
