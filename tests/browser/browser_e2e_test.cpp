@@ -440,6 +440,27 @@ private:
     std::string authorization_;
 };
 
+// Headless Chromium on a fresh profile, with nothing but loopback to talk to.
+std::vector<std::string> chromium_command(const fs::path& profile) {
+    return {
+        k_chromium,
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--no-default-browser-check",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--disable-extensions",
+        "--no-proxy-server",
+        // Loopback only: any host name other than the test server fails to resolve.
+        "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",
+        "--user-data-dir=" + profile.string(),
+    };
+}
+
 // Debian's chromium, headless, one run per page load, each with a fresh profile.
 class Browser {
 public:
@@ -463,23 +484,7 @@ private:
     // Returns what Chromium printed on stdout.
     std::string run(const std::vector<std::string>& extra, const std::string& url) {
         const std::string name = "chromium-" + std::to_string(++runs_);
-        std::vector<std::string> argv = {
-            k_chromium,
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--no-default-browser-check",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--disable-extensions",
-            "--no-proxy-server",
-            // Loopback only: any host name other than the test server fails to resolve.
-            "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",
-            "--user-data-dir=" + (dir_ / (name + "-profile")).string(),
-        };
+        std::vector<std::string> argv = chromium_command(dir_ / (name + "-profile"));
         argv.insert(argv.end(), extra.begin(), extra.end());
         argv.push_back(url);
         const fs::path out = dir_ / (name + ".out");
@@ -896,24 +901,8 @@ public:
         REQUIRE(::pipe2(from_chromium, O_CLOEXEC) == 0);
         const fs::path home = dir.path() / "devtools-home";
         fs::create_directories(home);
-        const std::vector<std::string> argv = {
-            k_chromium,
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--no-default-browser-check",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--disable-extensions",
-            "--no-proxy-server",
-            "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",
-            "--remote-debugging-pipe",
-            "--user-data-dir=" + (dir.path() / "devtools-profile").string(),
-            "about:blank",
-        };
+        std::vector<std::string> argv = chromium_command(dir.path() / "devtools-profile");
+        argv.insert(argv.end(), {"--remote-debugging-pipe", "about:blank"});
         log_ = dir.path() / "devtools.err";
         process_.emplace(
             argv,
