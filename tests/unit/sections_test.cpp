@@ -408,7 +408,7 @@ TEST_CASE("a save from a stale revision is set aside beside the newer text, noth
     CHECK(bot.service.sections(1).root_cause->text == "first");
 }
 
-TEST_CASE("list items conflict one by one; appending never conflicts") {
+TEST_CASE("list items conflict one by one, and appending never conflicts") {
     Bot bot;
     const std::string ch = bot.declare();
     REQUIRE(bot.command("why the pool was empty", "carol", ch).reply.ok);
