@@ -380,6 +380,7 @@ constexpr std::string_view k_keys[] = {
     "MATTERMOST_TOKEN",
     "MATTERMOST_TEAM",
     "MATTERMOST_COMMAND_TOKEN",
+    "MATTERMOST_ACTION_SECRET",
     "INCIDENT_BOT_SOCKET_DEAD_AFTER_SECONDS",
     "INCIDENT_BOT_WEBHOOK_URL",
     "INCIDENT_BOT_WEBHOOK_SECRET",
@@ -519,6 +520,7 @@ ConfigResult load_values(const EnvLookup& env) {
     read("MATTERMOST_TOKEN", c.mattermost_token);
     read("MATTERMOST_TEAM", c.mattermost_team);
     read("MATTERMOST_COMMAND_TOKEN", c.mattermost_command_token);
+    read("MATTERMOST_ACTION_SECRET", c.mattermost_action_secret);
 
     auto& errors = result.errors;
     if (const auto raw = env("INCIDENT_BOT_SOCKET_DEAD_AFTER_SECONDS")) {
@@ -687,8 +689,8 @@ std::vector<std::string> Config::secrets() const {
     std::vector<std::string> out;
     for (const std::string* s :
          {&dashboard_token, &slack_bot_token, &slack_app_token, &slack_signing_secret,
-          &mattermost_token, &mattermost_command_token, &webhook_secret, &smtp_password,
-          &alerts_token, &pagerduty_webhook_secret, &pagerduty_api_token}) {
+          &mattermost_token, &mattermost_command_token, &mattermost_action_secret, &webhook_secret,
+          &smtp_password, &alerts_token, &pagerduty_webhook_secret, &pagerduty_api_token}) {
         if (!s->empty()) out.push_back(*s);
     }
     // The whole connection string, and its password alone wherever libpq or a person
@@ -715,7 +717,10 @@ std::string Config::describe() const {
            ", signing secret " + secret_state(slack_signing_secret) + ")\n";
     out += "mattermost: " + std::string(mattermost_enabled() ? "enabled" : "disabled") +
            " (token " + secret_state(mattermost_token) + ", command token " +
-           secret_state(mattermost_command_token) + ")\n";
+           secret_state(mattermost_command_token) + ", action secret " +
+           (mattermost_action_secret.empty() ? std::string("derived from the token")
+                                             : std::string("set")) +
+           ")\n";
     out += "webhook: " +
            (webhook_enabled()
                 ? origin_of(webhook_url) + " (secret " + secret_state(webhook_secret) + ")"

@@ -30,6 +30,9 @@ struct Config {
     std::string mattermost_token;
     std::string mattermost_team;
     std::string mattermost_command_token;
+    // Key of the signed contexts of the summary's buttons and of the dialogs' states; empty:
+    // derived from mattermost_token.
+    std::string mattermost_action_secret;
     // Slack Socket Mode and the Mattermost WebSocket: a connection that shows nothing (no
     // frame, no pong) for this long is dead and replaced; it is pinged after 2/5 of it.
     int socket_dead_after_seconds = 5;

@@ -473,6 +473,7 @@ int run_bot(const ConfigResult& loaded, Store& store, const Clock& clock, bool c
         options.token = config.mattermost_token;
         options.team = config.mattermost_team;
         options.command_token = config.mattermost_command_token;
+        options.action_secret = config.mattermost_action_secret;
         options.public_url = config.public_url;
         options.announce_channel = config.announce_channel;
         options.websocket = socket_options(config);

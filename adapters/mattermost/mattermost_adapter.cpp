@@ -9,6 +9,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include "adapters/net/digest.hpp"
 #include "adapters/net/form.hpp"
 #include "adapters/net/log_stopped.hpp"
 #include "adapters/net/shutdown.hpp"
@@ -75,6 +76,12 @@ net::Delivery failure_of(const ApiResult& r, std::string_view what) {
     return net::Delivery::fail(std::move(error));
 }
 
+// What the live summary shows, as live_messages keeps it: the text and the props (buttons),
+// so a post from before the buttons gets them with its next refresh.
+std::string rendering_of(const std::string& text, const json& props) {
+    return text + "\n" + props.dump();
+}
+
 net::Delivery delivered_or(const ApiResult& r, std::string_view what) {
     return r.ok ? net::Delivery::done() : failure_of(r, what);
 }
@@ -125,6 +132,7 @@ MattermostAdapter::MattermostAdapter(asio::any_io_executor executor, net::TlsCon
       observer_(observer),
       http_(executor, tls, net::HttpClientOptions{options_.api_timeout}),
       api_(executor, http_, options_.url, options_.token, observer),
+      signer_(options_.action_secret.empty() ? options_.token : options_.action_secret),
       outbox_(outbox),
       outbox_worker_(
           executor, outbox, std::string(k_platform),
@@ -696,11 +704,23 @@ asio::awaitable<std::string> MattermostAdapter::display_name(const std::string& 
 asio::awaitable<net::HttpResponse> MattermostAdapter::handle_http(net::HttpRequest request) {
     const std::string path(request.path());
     if (draining_) co_return text_response(503, "shutting down\n");
-    if (path != "/mattermost/command")
-        co_return text_response(404, "unknown Mattermost endpoint\n");
-    if (request.method != "POST" && request.method != "GET") {
-        co_return text_response(405, "use POST\n");
+    if (path == "/mattermost/command") {
+        if (request.method != "POST" && request.method != "GET") {
+            co_return text_response(405, "use POST\n");
+        }
+        co_return co_await handle_command(request);
     }
+    if (path != "/mattermost/actions" && path != "/mattermost/dialogs") {
+        co_return text_response(404, "unknown Mattermost endpoint\n");
+    }
+    if (request.method != "POST") co_return text_response(405, "use POST\n");
+    if (path == "/mattermost/actions") co_return co_await handle_action(request);
+    co_return co_await handle_dialog(request);
+}
+
+asio::awaitable<net::HttpResponse> MattermostAdapter::handle_command(
+    const net::HttpRequest& request) {
+    const std::string path(request.path());
     std::string body = request.body;
     std::string content_type = request.headers.get("Content-Type").value_or("");
     if (request.method == "GET") {
@@ -737,6 +757,93 @@ asio::awaitable<net::HttpResponse> MattermostAdapter::handle_http(net::HttpReque
         observer_->event_acked(k_platform, took.count());
     }
     co_return net::HttpResponse::json(200, reply.dump());
+}
+
+// ---- buttons and dialogs ----
+
+asio::awaitable<net::HttpResponse> MattermostAdapter::handle_action(
+    const net::HttpRequest& request) {
+    const std::string path(request.path());
+    std::string error;
+    const auto action = parse_action_request(request.body, error);
+    if (!action) {
+        spdlog::warn("mattermost: rejected {} from {}: {}", path, request.remote_address, error);
+        co_return text_response(400, "malformed request: " + error + "\n");
+    }
+    const auto verified = signer_.verify_context(action->context);
+    if (!verified) {
+        spdlog::warn(
+            "mattermost: rejected {} from {}: its context is not one this bot signed (a forged "
+            "or altered button, or MATTERMOST_ACTION_SECRET changed since the post)",
+            path, request.remote_address);
+        co_return text_response(401, "rejected: the action's context is not signed by this bot\n");
+    }
+    if (observer_) observer_->event_received(k_platform);
+    json answer = json::object();
+    const auto inc = service_.find(verified->incident);
+    const std::string url = own_url("dialogs");
+    if (!inc || inc->platform != k_platform) {
+        answer["ephemeral_text"] = incident_key(verified->incident) + " does not exist here.";
+    } else if (action->trigger_id.empty() || url.empty()) {
+        answer["ephemeral_text"] =
+            "incident-bot cannot open a form here (no trigger id, or INCIDENT_BOT_PUBLIC_URL "
+            "is not set); the `/incident` commands do the same.";
+    } else {
+        answer = co_await open_form(*inc, verified->action, *action);
+    }
+    co_return net::HttpResponse::json(200, answer.dump());
+}
+
+asio::awaitable<net::HttpResponse> MattermostAdapter::handle_dialog(
+    const net::HttpRequest& request) {
+    const std::string path(request.path());
+    std::string error;
+    const auto submission = parse_dialog_submission(request.body, error);
+    if (!submission) {
+        spdlog::warn("mattermost: rejected {} from {}: {}", path, request.remote_address, error);
+        co_return text_response(400, "malformed request: " + error + "\n");
+    }
+    const auto state = signer_.verify_state(submission->state, submission->user_id);
+    if (!state) {
+        spdlog::warn(
+            "mattermost: rejected {} from {}: its state is not one this bot signed for that user",
+            path, request.remote_address);
+        co_return text_response(401, "rejected: the dialog's state is not signed by this bot\n");
+    }
+    json answer = json::object();
+    if (submission->cancelled) co_return net::HttpResponse::json(200, answer.dump());
+    if (observer_) observer_->event_received(k_platform);
+    const auto started = std::chrono::steady_clock::now();
+    const auto inc = service_.find(state->incident);
+    if (!inc || inc->platform != k_platform) {
+        answer["error"] = incident_key(state->incident) + " does not exist here.";
+        co_return net::HttpResponse::json(200, answer.dump());
+    }
+    answer = co_await submit_form(*inc, *state, *submission);
+    if (observer_) {
+        const std::chrono::duration<double> took = std::chrono::steady_clock::now() - started;
+        observer_->event_acked(k_platform, took.count());
+    }
+    co_return net::HttpResponse::json(200, answer.dump());
+}
+
+// Until the form model (commands/forms) is there, a click says where the commands are.
+asio::awaitable<json> MattermostAdapter::open_form(const Incident& inc, const std::string& button,
+                                                   const ActionRequest& action) {
+    (void)button;
+    (void)action;
+    json answer = json::object();
+    answer["ephemeral_text"] = "The forms of " + inc.key() + " are not there yet: use `/incident`.";
+    co_return answer;
+}
+
+asio::awaitable<json> MattermostAdapter::submit_form(const Incident& inc, const DialogState& state,
+                                                     const DialogSubmission& submission) {
+    (void)state;
+    (void)submission;
+    json answer = json::object();
+    answer["error"] = "The forms of " + inc.key() + " are not there yet: use `/incident`.";
+    co_return answer;
 }
 
 // ---- effects ----
@@ -794,6 +901,17 @@ std::string MattermostAdapter::summary_text(const Incident& inc) {
     return text;
 }
 
+std::string MattermostAdapter::own_url(std::string_view route) const {
+    if (options_.public_url.empty()) return {};
+    return trim_base_url(options_.public_url) + "/mattermost/" + std::string(route);
+}
+
+json MattermostAdapter::summary_props(const Incident& inc) const {
+    // A closed or merged incident takes no more changes: its summary keeps no buttons.
+    if (inc.state == State::closed || inc.state == State::merged) return json::object();
+    return mattermost::summary_props(signer_, inc.number, own_url("actions"));
+}
+
 asio::awaitable<net::Delivery> MattermostAdapter::refresh_summary(const RefreshSummary& refresh) {
     const auto inc = service_.find(refresh.incident);
     if (!inc || inc->platform != k_platform) co_return net::Delivery::done();
@@ -801,10 +919,12 @@ asio::awaitable<net::Delivery> MattermostAdapter::refresh_summary(const RefreshS
     auto live = service_.live_message(inc->number, k_platform);
     if (!live) co_return net::Delivery::done();
     const std::string text = summary_text(*inc);
-    if (text == live->rendered) co_return net::Delivery::done();
-    const ApiResult r = co_await api_.patch_post(live->message_id, text);
+    json props = summary_props(*inc);
+    const std::string rendered = rendering_of(text, props);
+    if (rendered == live->rendered) co_return net::Delivery::done();
+    const ApiResult r = co_await api_.patch_post(live->message_id, text, std::move(props));
     if (!r.ok) co_return failure_of(r, "PUT posts/patch");
-    live->rendered = text;
+    live->rendered = rendered;
     live->updated_at = service_.now();
     service_.save_live_message(*live);
     co_return net::Delivery::done();
@@ -898,13 +1018,16 @@ asio::awaitable<net::Delivery> MattermostAdapter::create_channel(const CreateCha
     if (!inc) co_return net::Delivery::fail(incident_key(create.incident) + " does not exist");
     if (!progress.value("summary", false)) {
         const std::string summary = summary_text(*inc);
-        const ApiResult r = co_await api_.create_post(id, summary);
+        json props = summary_props(*inc);
+        const std::string rendered = rendering_of(summary, props);
+        const std::string no_root;
+        const ApiResult r = co_await api_.create_post(id, summary, no_root, std::move(props));
         if (!r.ok) co_return failure_of(r, "POST posts");
         // Where it is, kept for the patches of the refreshes later in this lane.
         const std::string post_id = r.body.is_object() ? r.body.value("id", std::string()) : "";
         if (!post_id.empty()) {
             service_.save_live_message(LiveMessage{inc->number, std::string(k_platform), "summary",
-                                                   id, post_id, summary, service_.now()});
+                                                   id, post_id, rendered, service_.now()});
         }
         progress["summary"] = true;
         save();

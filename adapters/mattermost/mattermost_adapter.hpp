@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "adapters/mattermost/decode.hpp"
+#include "adapters/mattermost/interactive.hpp"
 #include "adapters/mattermost/rest_api.hpp"
 #include "adapters/net/backoff.hpp"
 #include "adapters/net/http_client.hpp"
@@ -39,6 +40,9 @@ struct MattermostOptions {
     // MATTERMOST_COMMAND_TOKEN; empty: the token of the command the bot registered or found.
     std::string command_token;
     std::string public_url;  // INCIDENT_BOT_PUBLIC_URL: where Mattermost sends /incident
+    // MATTERMOST_ACTION_SECRET: the key of the signed button contexts and dialog states;
+    // empty: derived from `token`.
+    std::string action_secret;
     std::string announce_channel = "incidents";
     net::BackoffOptions reconnect{std::chrono::milliseconds(1000),
                                   std::chrono::milliseconds(60'000), net::Jitter::full};
@@ -76,8 +80,12 @@ public:
     // An effect that is not in the outbox yet: written into it, then delivered like the others.
     void deliver(const Effect& effect);
 
-    // POST /mattermost/command (GET too, for commands registered with method G).
+    // POST /mattermost/command (GET too, for commands registered with method G), POST
+    // /mattermost/actions (a summary button was clicked) and POST /mattermost/dialogs (a
+    // dialog it opened was submitted).
     boost::asio::awaitable<net::HttpResponse> handle_http(net::HttpRequest request);
+    // What the bot signs its buttons and dialogs with (tests forge and check with it).
+    const InteractionSigner& signer() const { return signer_; }
 
     // For /healthz. Never contains a token.
     nlohmann::json health() const;
@@ -137,6 +145,22 @@ private:
     // it would show what it shows already.
     boost::asio::awaitable<net::Delivery> refresh_summary(const RefreshSummary& refresh);
     std::string summary_text(const Incident& incident);
+    nlohmann::json summary_props(const Incident& incident) const;
+    // <INCIDENT_BOT_PUBLIC_URL>/mattermost/<route>; empty without a public URL.
+    std::string own_url(std::string_view route) const;
+
+    boost::asio::awaitable<net::HttpResponse> handle_command(const net::HttpRequest& request);
+    boost::asio::awaitable<net::HttpResponse> handle_action(const net::HttpRequest& request);
+    boost::asio::awaitable<net::HttpResponse> handle_dialog(const net::HttpRequest& request);
+    // A verified click: the dialog of `button`'s form, opened with the click's trigger id.
+    // The answer to the click (an ephemeral text when the dialog could not be opened).
+    boost::asio::awaitable<nlohmann::json> open_form(const Incident& incident,
+                                                     const std::string& button,
+                                                     const ActionRequest& action);
+    // A verified submission: field errors, or the form's command run once. The answer.
+    boost::asio::awaitable<nlohmann::json> submit_form(const Incident& incident,
+                                                       const DialogState& state,
+                                                       const DialogSubmission& submission);
     boost::asio::awaitable<ChannelLookup> announce_channel_id();
     boost::asio::awaitable<ChannelLookup> direct_channel_id(const std::string& user_id);
 
@@ -148,6 +172,7 @@ private:
     net::PlatformObserver* observer_;
     net::HttpClient http_;
     RestApi api_;
+    InteractionSigner signer_;
 
     Outbox& outbox_;
     net::OutboxWorker outbox_worker_;

@@ -201,19 +201,31 @@ asio::awaitable<ApiResult> RestApi::patch_channel_header(std::string channel_id,
 }
 
 asio::awaitable<ApiResult> RestApi::create_post(std::string channel_id, std::string message,
-                                                std::string root_id) {
+                                                std::string root_id, json props) {
     json body = json::object();
     body["channel_id"] = channel_id;
     body["message"] = message;
     if (!root_id.empty()) body["root_id"] = root_id;
+    if (!props.is_null()) body["props"] = std::move(props);
     co_return co_await call("POST", "posts", std::move(body));
 }
 
-asio::awaitable<ApiResult> RestApi::patch_post(std::string post_id, std::string message) {
+asio::awaitable<ApiResult> RestApi::patch_post(std::string post_id, std::string message,
+                                               json props) {
     json body = json::object();
     body["message"] = message;
+    if (!props.is_null()) body["props"] = std::move(props);
     std::string path = "posts/" + net::percent_encode(post_id) + "/patch";
     co_return co_await call("PUT", std::move(path), std::move(body));
+}
+
+asio::awaitable<ApiResult> RestApi::open_dialog(std::string trigger_id, std::string url,
+                                                json dialog) {
+    json body = json::object();
+    body["trigger_id"] = trigger_id;
+    body["url"] = url;
+    body["dialog"] = std::move(dialog);
+    co_return co_await call("POST", "actions/dialogs/open", std::move(body));
 }
 
 asio::awaitable<ApiResult> RestApi::pin_post(std::string post_id) {

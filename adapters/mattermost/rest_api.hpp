@@ -58,10 +58,18 @@ public:
     boost::asio::awaitable<ApiResult> add_member(std::string channel_id, std::string user_id);
     boost::asio::awaitable<ApiResult> patch_channel_header(std::string channel_id,
                                                            std::string header);
+    // `props` (an object; null sends none): attachments with buttons.
     boost::asio::awaitable<ApiResult> create_post(std::string channel_id, std::string message,
-                                                  std::string root_id = {});
-    // PUT posts/{id}/patch with the new message (the live summary).
-    boost::asio::awaitable<ApiResult> patch_post(std::string post_id, std::string message);
+                                                  std::string root_id = {},
+                                                  nlohmann::json props = nullptr);
+    // PUT posts/{id}/patch with the new message (the live summary). Given props replace the
+    // post's props as a whole, so the buttons are sent again with every patch.
+    boost::asio::awaitable<ApiResult> patch_post(std::string post_id, std::string message,
+                                                 nlohmann::json props = nullptr);
+    // POST actions/dialogs/open: shows `dialog` to the user whose click made `trigger_id`,
+    // submitted to `url`.
+    boost::asio::awaitable<ApiResult> open_dialog(std::string trigger_id, std::string url,
+                                                  nlohmann::json dialog);
     // POST posts/{id}/pin: pinned to its channel (pinning a pinned post succeeds).
     boost::asio::awaitable<ApiResult> pin_post(std::string post_id);
     boost::asio::awaitable<ApiResult> direct_channel(std::string user_a, std::string user_b);

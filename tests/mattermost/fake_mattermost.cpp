@@ -62,6 +62,56 @@ bool valid_channel_name(const std::string& name) {
                        [&](char c) { return ok(c) || c == '-' || c == '_'; });
 }
 
+bool http_url(const std::string& url) {
+    return url.starts_with("http://") || url.starts_with("https://");
+}
+
+// PostAction.IsValid (server/public/model/integration_action.go): a name, type button or
+// select, no options or data source on a button, an integration with an http(s) URL.
+std::optional<std::string> attachments_problem(const json& props) {
+    if (!props.is_object() || !props.contains("attachments")) return std::nullopt;
+    const json& attachments = props["attachments"];
+    if (!attachments.is_array()) return "props.attachments is not an array";
+    for (const auto& a : attachments) {
+        if (!a.is_object()) return "an attachment is not an object";
+        if (!a.contains("actions")) continue;
+        if (!a["actions"].is_array()) return "attachment actions is not an array";
+        for (const auto& action : a["actions"]) {
+            if (!action.is_object()) return "an action is not an object";
+            if (action.value("name", "").empty()) return "action must have a name";
+            const std::string type = action.value("type", "");
+            if (type != "button" && type != "select") return "invalid action type";
+            if (type == "button" && (action.contains("options") || action.contains("data_source")))
+                return "button action must not have options or a data source";
+            const std::string id = action.value("id", "");
+            // The client calls POST /posts/{post_id}/actions/{action_id} with it.
+            if (!std::all_of(id.begin(), id.end(),
+                             [](char c) { return std::isalnum(static_cast<unsigned char>(c)); }))
+                return "action id `" + id + "` is not alphanumeric";
+            if (!action.contains("integration") || !action["integration"].is_object())
+                return "action must have integration settings";
+            if (!http_url(action["integration"].value("url", "")))
+                return "action must have a valid integration URL";
+        }
+    }
+    return std::nullopt;
+}
+
+// The post as the server sends it to clients (PreparePostForClient → StripActionIntegrations):
+// the contexts stay on the server.
+json for_client(json post) {
+    if (post.contains("props") && post["props"].is_object() &&
+        post["props"].contains("attachments") && post["props"]["attachments"].is_array()) {
+        for (auto& a : post["props"]["attachments"]) {
+            if (!a.is_object() || !a.contains("actions") || !a["actions"].is_array()) continue;
+            for (auto& action : a["actions"]) {
+                if (action.is_object()) action.erase("integration");
+            }
+        }
+    }
+    return post;
+}
+
 }  // namespace
 
 std::string mm_id(std::string_view prefix, int n) {
@@ -173,7 +223,8 @@ void FakeMattermost::publish_post_event(const std::string& event, const json& po
     const std::string channel_id = post.value("channel_id", std::string());
     const auto it = channels.find(channel_id);
     json data = extra;
-    data["post"] = post.dump();  // a JSON string inside the JSON, as the server sends it
+    data["post"] =
+        for_client(post).dump();  // a JSON string inside the JSON, as the server sends it
     if (event == "posted") {
         data["channel_display_name"] = it != channels.end() ? it->second.display_name : "";
         data["channel_name"] = it != channels.end() ? it->second.name : "";
@@ -604,6 +655,13 @@ net::HttpResponse FakeMattermost::api(const net::HttpRequest& request) {
             }
             if (body.is_object() && body.contains("is_pinned"))
                 post["is_pinned"] = body["is_pinned"];
+            // PostPatch.Props replaces the props as a whole.
+            if (body.is_object() && body.contains("props")) {
+                if (const auto problem = attachments_problem(body["props"])) {
+                    return error(400, "api.post.patch.invalid_props", *problem);
+                }
+                post["props"] = body["props"];
+            }
             post["update_at"] = when;
             publish_post_event("post_edited", post, json::object());
             return reply(200, post);
@@ -624,6 +682,13 @@ net::HttpResponse FakeMattermost::api(const net::HttpRequest& request) {
             return error(403, "api.context.permissions.app_error",
                          "You do not have the appropriate permissions.");
         }
+        json props = body.contains("props") ? body["props"] : json::object();
+        if (!props.is_object())
+            return error(400, "api.context.invalid_body_param.app_error", "bad props");
+        if (const auto problem = attachments_problem(props)) {
+            return error(400, "api.post.create_post.attachments.app_error", *problem);
+        }
+        props["from_bot"] = "true";
         const std::int64_t when = stamp(0);
         const std::string id = mm_id("post", next_id_++);
         json post{{"id", id},
@@ -636,11 +701,22 @@ net::HttpResponse FakeMattermost::api(const net::HttpRequest& request) {
                   {"root_id", body.value("root_id", "")},
                   {"message", body.value("message", "")},
                   {"type", ""},
-                  {"props", {{"from_bot", "true"}}}};
+                  {"props", props}};
         posts[id] = post;
         // The bot sees its own posts on the WebSocket too.
         publish_post_event("posted", post, json::object());
         return reply(201, post);
+    }
+    if (m == "POST" && n == 3 && seg[0] == "actions" && seg[1] == "dialogs" && seg[2] == "open") {
+        // OpenInteractiveDialog: the trigger id must be one the server made, not expired; the
+        // request and its dialog must be valid (OpenDialogRequest.IsValid).
+        if (const auto problem = dialog_problem(body)) {
+            dialog_refusals.push_back(*problem);
+            return error(400, "interactive_message.decode_trigger_id.app_error", *problem);
+        }
+        dialogs.push_back(body);
+        dialog_channels_.push_back(triggers_.at(body.value("trigger_id", "")).channel_id);
+        return reply(200, json{{"status", "OK"}});
     }
     if (m == "GET" && n == 1 && seg[0] == "commands") {
         if (commands_forbidden) {
@@ -676,6 +752,146 @@ net::HttpResponse FakeMattermost::api(const net::HttpRequest& request) {
         return reply(201, command);
     }
     return error(404, "api.context.404.app_error", "Sorry, we could not find the page.");
+}
+
+std::optional<std::string> FakeMattermost::dialog_problem(const json& request) const {
+    if (!request.is_object()) return "the body is not an object";
+    const std::string trigger = request.value("trigger_id", "");
+    if (trigger.empty()) return "empty trigger id";
+    const auto issued = triggers_.find(trigger);
+    if (issued == triggers_.end()) return "trigger id not made by this server";
+    if (std::chrono::steady_clock::now() - issued->second.issued > trigger_timeout) {
+        return "trigger id expired";
+    }
+    if (request.value("url", "").empty()) return "empty URL";
+    if (!request.contains("dialog") || !request["dialog"].is_object()) return "no dialog";
+    const json& d = request["dialog"];
+    const std::string title = d.value("title", "");
+    if (title.empty() || title.size() > 24) return "invalid dialog title `" + title + "`";
+    if (!d.contains("elements")) return std::nullopt;
+    if (!d["elements"].is_array()) return "elements is not an array";
+    std::set<std::string> names;
+    const std::set<std::string> subtypes{"", "text", "email", "number", "tel", "url", "password"};
+    for (const auto& e : d["elements"]) {
+        if (!e.is_object()) return "an element is not an object";
+        const std::string name = e.value("name", ""), label = e.value("display_name", "");
+        if (!names.insert(name).second) return "duplicate dialog element `" + name + "`";
+        if (name.empty() || name.size() > 300) return "bad element name `" + name + "`";
+        if (label.empty() || label.size() > 24) return "bad display_name `" + label + "`";
+        if (e.value("help_text", "").size() > 150) return "help_text of `" + name + "` too long";
+        const int min = e.value("min_length", 0), max = e.value("max_length", 0);
+        if (min < 0 || (e.contains("min_length") && min > max)) {
+            return "bad lengths of `" + name + "`";
+        }
+        const std::string type = e.value("type", "");
+        const std::string def = e.value("default", "");
+        if (type == "text" || type == "textarea") {
+            if (!subtypes.count(e.value("subtype", ""))) return "invalid subtype of `" + name + "`";
+            if (def.size() > (type == "text" ? 150u : 3000u)) return "default too long";
+        } else if (type == "select") {
+            const std::string source = e.value("data_source", "");
+            if (source != "" && source != "users" && source != "channels") {
+                return "invalid data source of `" + name + "`";
+            }
+            if (source.empty()) {
+                if (!e.contains("options") || !e["options"].is_array() || e["options"].empty()) {
+                    return "select `" + name + "` has no options";
+                }
+                bool found = def.empty();
+                for (const auto& o : e["options"]) {
+                    if (!o.is_object() || o.value("text", "").empty() ||
+                        o.value("value", "").empty()) {
+                        return "bad option of `" + name + "`";
+                    }
+                    found = found || o.value("value", "") == def;
+                }
+                if (!found) return "default of `" + name + "` is not one of its options";
+            }
+        } else if (type != "bool" && type != "radio") {
+            return "invalid element type `" + type + "`";
+        }
+    }
+    return std::nullopt;
+}
+
+asio::awaitable<FakeMattermost::ActionAnswer> FakeMattermost::send_json(const std::string& target,
+                                                                        const json& body) {
+    net::HttpRequest request;
+    request.method = "POST";
+    request.url = target;
+    request.headers.set("Content-Type", "application/json");
+    request.headers.set("Accept", "application/json");
+    request.body = body.dump();
+    const net::HttpResponse response = co_await client_.request(std::move(request));
+    ActionAnswer answer;
+    answer.status = response.status;
+    answer.body = json::parse(response.body, nullptr, false);
+    if (answer.body.is_discarded()) answer.body = nullptr;
+    co_return answer;
+}
+
+asio::awaitable<FakeMattermost::ActionAnswer> FakeMattermost::click(const std::string& post_id,
+                                                                    const std::string& action_id,
+                                                                    const std::string& user_id) {
+    const json& post = posts.at(post_id);
+    const json* action = nullptr;
+    if (post.contains("props") && post["props"].contains("attachments")) {
+        for (const auto& a : post["props"]["attachments"]) {
+            for (const auto& candidate : a.value("actions", json::array())) {
+                if (candidate.value("id", "") == action_id) action = &candidate;
+            }
+        }
+    }
+    // api.post.do_action.action_id.app_error: the client gets a 404, nothing is sent.
+    if (!action) co_return ActionAnswer{404, nullptr, ""};
+    const json integration = (*action)["integration"];
+    co_return co_await post_action(integration.value("url", ""), post_id, user_id,
+                                   integration.value("context", json::object()));
+}
+
+asio::awaitable<FakeMattermost::ActionAnswer> FakeMattermost::post_action(
+    const std::string& target, const std::string& post_id, const std::string& user_id,
+    const json& context) {
+    const json& post = posts.at(post_id);
+    const std::string channel_id = post.value("channel_id", "");
+    const auto channel = channels.find(channel_id);
+    const std::string trigger_id = mm_id("trigger", next_id_++);
+    triggers_[trigger_id] = Trigger{user_id, channel_id, std::chrono::steady_clock::now()};
+    // PostActionIntegrationRequest, in its field order.
+    json request = json::object();
+    request["user_id"] = user_id;
+    request["user_name"] = users[user_id];
+    request["channel_id"] = channel_id;
+    request["channel_name"] = channel != channels.end() ? channel->second.name : "";
+    request["team_id"] = team_id;
+    request["team_domain"] = team_name;
+    request["post_id"] = post_id;
+    request["trigger_id"] = trigger_id;
+    request["type"] = "button";
+    request["data_source"] = "";
+    // The server keeps the context as Go values: numbers come back as JSON numbers.
+    if (!context.is_null()) request["context"] = context;
+    ActionAnswer answer = co_await send_json(target, request);
+    answer.trigger_id = trigger_id;
+    co_return answer;
+}
+
+asio::awaitable<FakeMattermost::ActionAnswer> FakeMattermost::submit_dialog(
+    std::size_t index, const std::string& user_id, const json& submission,
+    std::optional<std::string> state, bool cancelled) {
+    const json& opened = dialogs.at(index);
+    const json& dialog = opened["dialog"];
+    json request = json::object();
+    request["type"] = "dialog_submission";
+    request["callback_id"] = dialog.value("callback_id", "");
+    request["state"] = state ? *state : dialog.value("state", "");
+    request["user_id"] = user_id;
+    // A dialog the test put there itself was opened from nowhere.
+    request["channel_id"] = index < dialog_channels_.size() ? dialog_channels_[index] : "";
+    request["team_id"] = team_id;
+    request["submission"] = cancelled ? json::object() : submission;
+    request["cancelled"] = cancelled;
+    co_return co_await send_json(opened.value("url", ""), request);
 }
 
 }  // namespace incident::testing

@@ -94,6 +94,39 @@ public:
     std::string command_body(const std::string& channel_id, const std::string& user_id,
                              const std::string& text, const std::string& token);
 
+    // A click on button `action_id` of `post_id` by `user_id`, as the server sends it
+    // (DoPostActionWithCookie): POST <integration.url> with the PostActionIntegrationRequest
+    // (the action's stored context and a new trigger id). The integration's answer.
+    struct ActionAnswer {
+        int status = 0;
+        nlohmann::json body;  // null when it was not JSON
+        std::string trigger_id;
+    };
+    boost::asio::awaitable<ActionAnswer> click(const std::string& post_id,
+                                               const std::string& action_id,
+                                               const std::string& user_id);
+    // The same request with `context` in place of the stored one (a forged request).
+    boost::asio::awaitable<ActionAnswer> post_action(const std::string& url,
+                                                     const std::string& post_id,
+                                                     const std::string& user_id,
+                                                     const nlohmann::json& context);
+    // Submits the `index`-th dialog opened, as the client and SubmitInteractiveDialog do:
+    // POST <url> with {type: dialog_submission, callback_id, state, user_id, channel_id,
+    // team_id, submission, cancelled}. The integration's answer (`state` overridden when
+    // given: a tampered submission).
+    boost::asio::awaitable<ActionAnswer> submit_dialog(std::size_t index,
+                                                       const std::string& user_id,
+                                                       const nlohmann::json& submission,
+                                                       std::optional<std::string> state = {},
+                                                       bool cancelled = false);
+    // Dialogs opened through POST actions/dialogs/open (the OpenDialogRequest with the
+    // trigger id) and why a request to open one was refused.
+    std::vector<nlohmann::json> dialogs;
+    std::vector<std::string> dialog_refusals;
+    // How long a trigger id may be used after the click (3 s: InteractiveDialogTriggerTimeout
+    // of servers before 5.x's configurable OutgoingIntegrationRequestsTimeout).
+    std::chrono::milliseconds trigger_timeout{3000};
+
     std::string token = "mmbottoken00000000000000000";
     std::string socket_token;  // what the WebSocket accepts; empty: `token`
     std::string bot_user_id = mm_id("bot");
@@ -161,6 +194,15 @@ private:
     std::deque<std::pair<std::int64_t, std::string>> dead_queue_;
     int next_id_ = 1;
     bool hang_next_ = false;
+    struct Trigger {
+        std::string user_id, channel_id;
+        std::chrono::steady_clock::time_point issued;
+    };
+    std::map<std::string, Trigger> triggers_;
+    std::vector<std::string> dialog_channels_;  // per dialogs[i]: where its click was
+    boost::asio::awaitable<ActionAnswer> send_json(const std::string& url,
+                                                   const nlohmann::json& body);
+    std::optional<std::string> dialog_problem(const nlohmann::json& request) const;
 };
 
 }  // namespace incident::testing

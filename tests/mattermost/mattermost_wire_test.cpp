@@ -363,3 +363,67 @@ TEST_CASE("mattermost post_edited: the captured edit and the same post pinned, d
     REQUIRE(silent.event);
     CHECK_FALSE(std::get<MessageEdited>(*silent.event).pinned);
 }
+
+TEST_CASE("mattermost interactive messages: the documented button, request and dialog payloads") {
+    // Our buttons use the documented fields of an action (plus type and style, which
+    // PostAction has), and nothing else.
+    const json docs = json::parse(fixture("post_buttons.docs.json"));
+    const InteractionSigner signer("secret");
+    const json ours = summary_props(signer, 7, "https://bot.example.com/mattermost/actions");
+    REQUIRE(ours["attachments"].size() == 1);
+    const json& doc_action = docs["attachments"][0]["actions"][0];
+    for (const auto& action : ours["attachments"][0]["actions"]) {
+        for (const auto& [key, value] : action.items()) {
+            CHECK_MESSAGE((doc_action.contains(key) || key == "type" || key == "style"), key);
+        }
+        CHECK(action["integration"].size() == doc_action["integration"].size());
+        CHECK(signer.verify_context(action["integration"]["context"])->incident == 7);
+    }
+    // Without a public URL nothing could receive a click: no buttons.
+    CHECK(summary_props(signer, 7, "").empty());
+
+    std::string error;
+    const auto request = parse_action_request(fixture("action_request.docs.json"), error);
+    REQUIRE_MESSAGE(request, error);
+    CHECK(request->user_id == "rd49ehbqyjytddasoownkuqrxe");
+    CHECK(request->post_id == "gqrnh3675jfxzftnjyjfe4udeh");
+    CHECK(request->channel_id == "j6j53p28k6urx15fpcgsr20psq");
+    CHECK(request->trigger_id.empty());  // the docs' example predates trigger ids
+    CHECK(request->context == json{{"action", "do_something"}});
+    CHECK_FALSE(signer.verify_context(request->context));
+    CHECK_FALSE(parse_action_request("[1]", error));
+    CHECK_FALSE(parse_action_request("{\"context\": {}}", error));
+    CHECK(error == "no user_id");
+
+    const auto submission = parse_dialog_submission(fixture("dialog_submission.docs.json"), error);
+    REQUIRE_MESSAGE(submission, error);
+    CHECK(submission->callback_id == "<callback ID provided by the integration>");
+    CHECK(submission->state == "<state provided by the integration>");
+    CHECK(submission->user_id == "<user ID of the user who submitted the dialog>");
+    CHECK_FALSE(submission->cancelled);
+    REQUIRE(submission->values.size() == 2);
+    CHECK(submission->values[0] ==
+          std::pair<std::string, std::string>{"some_element_name", "<value of that element>"});
+    CHECK_FALSE(signer.verify_state(submission->state, submission->user_id));
+    CHECK_FALSE(
+        parse_dialog_submission("{\"type\": \"block_actions\", \"user_id\": \"u\"}", error));
+    CHECK_FALSE(parse_dialog_submission(
+        "{\"type\": \"dialog_submission\", \"user_id\": \"u\", \"submission\": {\"a\": [1]}}",
+        error));
+
+    // The answers that keep a dialog open.
+    const json errors = json::parse(fixture("dialog_submission_errors.docs.json"));
+    CHECK(errors["errors"].is_object());
+    const json whole = json::parse(fixture("dialog_submission_error.docs.json"));
+    CHECK(whole["error"].is_string());
+
+    // A state is bound to its incident, form, nonce and user.
+    const std::string state = signer.dialog_state(3, "severity", "abc123", "user1");
+    const auto verified = signer.verify_state(state, "user1");
+    REQUIRE(verified);
+    CHECK(verified->incident == 3);
+    CHECK(verified->form == "severity");
+    CHECK(verified->nonce == "abc123");
+    CHECK_FALSE(signer.verify_state(state, "user2"));
+    CHECK_FALSE(InteractionSigner("other").verify_state(state, "user1"));
+}

@@ -262,3 +262,24 @@ TEST_CASE("config: the status page's title and components") {
     const ConfigResult long_title = load({{"INCIDENT_BOT_STATUS_TITLE", std::string(121, 'x')}});
     CHECK_FALSE(error_about(long_title, "INCIDENT_BOT_STATUS_TITLE").empty());
 }
+
+TEST_CASE("config: the Mattermost action secret is read, described as set and never shown") {
+    const std::map<std::string, std::string> base{{"MATTERMOST_URL", "https://chat.example.com"},
+                                                  {"MATTERMOST_TOKEN", "mm-bot-t0ken"},
+                                                  {"MATTERMOST_TEAM", "ops"}};
+    auto r = load(base);
+    CHECK(r.errors.empty());
+    CHECK(r.config.mattermost_action_secret.empty());
+    CHECK(r.config.describe().find("action secret derived from the token") != std::string::npos);
+
+    auto vars = base;
+    vars["MATTERMOST_ACTION_SECRET"] = " Bu770ns-k3y ";
+    r = load(vars);
+    CHECK(r.errors.empty());
+    CHECK(r.config.mattermost_action_secret == "Bu770ns-k3y");
+    const std::string described = r.config.describe();
+    CHECK(described.find("action secret set") != std::string::npos);
+    CHECK(described.find("Bu770ns-k3y") == std::string::npos);
+    const auto secrets = r.config.secrets();
+    CHECK(std::find(secrets.begin(), secrets.end(), "Bu770ns-k3y") != secrets.end());
+}
