@@ -31,6 +31,19 @@ std::optional<std::int64_t> parse_number(std::string_view text) {
     return value;
 }
 
+bool is_summary_form(commands::FormId form) {
+    for (const auto f : commands::k_summary_forms) {
+        if (f == form) return true;
+    }
+    return false;
+}
+
+std::string_view button_style(commands::FormId form) {
+    if (form == commands::FormId::update) return "primary";
+    if (form == commands::FormId::resolve) return "good";
+    return "";
+}
+
 std::string action_message(std::int64_t incident, std::string_view action) {
     return "action\n" + std::to_string(incident) + "\n" + std::string(action);
 }
@@ -48,22 +61,6 @@ std::string string_field(const json& object, const char* key) {
 
 }  // namespace
 
-const std::vector<SummaryButton>& summary_buttons() {
-    static const std::vector<SummaryButton> k_buttons{
-        {"update", "Post update", "primary"},  {"severity", "Change severity", ""},
-        {"state", "Change state", ""},         {"role", "Assign role", ""},
-        {"actionitem", "Add action item", ""}, {"resolve", "Resolve", "good"},
-    };
-    return k_buttons;
-}
-
-const SummaryButton* find_summary_button(std::string_view id) {
-    for (const auto& b : summary_buttons()) {
-        if (b.id == id) return &b;
-    }
-    return nullptr;
-}
-
 InteractionSigner::InteractionSigner(std::string_view secret)
     : key_(net::hmac_sha256(secret, k_key_label)) {}
 
@@ -71,10 +68,11 @@ std::string InteractionSigner::sign(std::string_view message) const {
     return net::hmac_sha256_hex(key_, message);
 }
 
-json InteractionSigner::action_context(std::int64_t incident, std::string_view action) const {
+json InteractionSigner::action_context(std::int64_t incident, commands::FormId form) const {
+    const std::string action(commands::to_string(form));
     json context = json::object();
     context["incident"] = incident;
-    context["action"] = std::string(action);
+    context["action"] = action;
     context["signature"] = sign(action_message(incident, action));
     return context;
 }
@@ -88,18 +86,20 @@ std::optional<ActionContext> InteractionSigner::verify_context(const json& conte
     const auto incident = number->get<std::int64_t>();
     const std::string action = string_field(context, "action");
     const std::string signature = string_field(context, "signature");
-    if (incident <= 0 || !find_summary_button(action)) return std::nullopt;
+    const auto form = commands::parse_form_id(action);
+    if (incident <= 0 || !form || !is_summary_form(*form)) return std::nullopt;
     if (!net::equal_constant_time(signature, sign(action_message(incident, action)))) {
         return std::nullopt;
     }
-    return ActionContext{incident, action};
+    return ActionContext{incident, *form};
 }
 
-std::string InteractionSigner::dialog_state(std::int64_t incident, std::string_view form,
+std::string InteractionSigner::dialog_state(std::int64_t incident, commands::FormId form,
                                             std::string_view nonce,
                                             std::string_view user_id) const {
-    return std::string(k_state_version) + "." + std::to_string(incident) + "." + std::string(form) +
-           "." + std::string(nonce) + "." + sign(state_message(incident, form, nonce, user_id));
+    const std::string_view name = commands::to_string(form);
+    return std::string(k_state_version) + "." + std::to_string(incident) + "." + std::string(name) +
+           "." + std::string(nonce) + "." + sign(state_message(incident, name, nonce, user_id));
 }
 
 std::optional<DialogState> InteractionSigner::verify_state(std::string_view state,
@@ -114,10 +114,11 @@ std::optional<DialogState> InteractionSigner::verify_state(std::string_view stat
     }
     if (parts.size() != 5 || parts[0] != k_state_version) return std::nullopt;
     const auto incident = parse_number(parts[1]);
-    if (!incident || !is_token_text(parts[2]) || !is_token_text(parts[3])) return std::nullopt;
+    const auto form = commands::parse_form_id(parts[2]);
+    if (!incident || !form || !is_token_text(parts[3])) return std::nullopt;
     const std::string expected = sign(state_message(*incident, parts[2], parts[3], user_id));
     if (!net::equal_constant_time(parts[4], expected)) return std::nullopt;
-    return DialogState{*incident, std::string(parts[2]), std::string(parts[3])};
+    return DialogState{*incident, *form, std::string(parts[3])};
 }
 
 json summary_props(const InteractionSigner& signer, std::int64_t incident,
@@ -125,20 +126,23 @@ json summary_props(const InteractionSigner& signer, std::int64_t incident,
     json props = json::object();
     if (actions_url.empty()) return props;
     json actions = json::array();
-    for (const auto& b : summary_buttons()) {
+    std::string names;
+    for (const auto form : commands::k_summary_forms) {
+        const std::string title = commands::make_form(form).title;
         json action = json::object();
-        action["id"] = b.id;
+        action["id"] = std::string(commands::to_string(form));
         action["type"] = "button";
-        action["name"] = b.name;
-        if (!b.style.empty()) action["style"] = b.style;
-        action["integration"] =
-            json{{"url", actions_url}, {"context", signer.action_context(incident, b.id)}};
+        action["name"] = title;
+        if (const auto style = button_style(form); !style.empty()) action["style"] = style;
+        json integration = json::object();
+        integration["url"] = actions_url;
+        integration["context"] = signer.action_context(incident, form);
+        action["integration"] = std::move(integration);
         actions.push_back(std::move(action));
+        names += (names.empty() ? "" : ", ") + title;
     }
     json attachment = json::object();
-    attachment["fallback"] =
-        "Buttons: Post update, Change severity, Change state, Assign role, "
-        "Add action item, Resolve";
+    attachment["fallback"] = "Buttons: " + names;
     attachment["actions"] = std::move(actions);
     props["attachments"] = json::array({std::move(attachment)});
     return props;
@@ -204,6 +208,67 @@ std::optional<DialogSubmission> parse_dialog_submission(std::string_view body, s
         }
     }
     return s;
+}
+
+std::optional<json> dialog_of(const commands::Form& form, const std::string& introduction,
+                              const std::string& state, std::string& error) {
+    using commands::FieldKind;
+    json elements = json::array();
+    for (const auto& f : form.fields) {
+        json e = json::object();
+        e["display_name"] = f.label;
+        e["name"] = f.name;
+        e["optional"] = f.optional;
+        if (!f.hint.empty()) e["help_text"] = f.hint;
+        switch (f.kind) {
+            case FieldKind::text:
+            case FieldKind::long_text:
+                e["type"] = f.kind == FieldKind::text ? "text" : "textarea";
+                e["subtype"] = "text";
+                if (f.max_length > 0) e["max_length"] = f.max_length;
+                if (!f.initial.empty()) e["default"] = f.initial;
+                break;
+            case FieldKind::date:
+                e["type"] = "text";
+                e["subtype"] = "text";
+                e["placeholder"] = "YYYY-MM-DD";
+                e["max_length"] = 10;
+                if (!f.initial.empty()) e["default"] = f.initial;
+                break;
+            case FieldKind::select: {
+                if (f.options.empty()) {
+                    error = f.label + ": nothing to choose from now";
+                    return std::nullopt;
+                }
+                e["type"] = "select";
+                json options = json::array();
+                bool initial_listed = false;
+                for (const auto& o : f.options) {
+                    options.push_back(json{{"text", o.label}, {"value", o.value}});
+                    initial_listed = initial_listed || o.value == f.initial;
+                }
+                e["options"] = std::move(options);
+                // Dialog.IsValid: a default must be one of the options.
+                if (initial_listed) e["default"] = f.initial;
+                break;
+            }
+            case FieldKind::user:
+                e["type"] = "select";
+                e["data_source"] = "users";
+                e["placeholder"] = "Choose a person";
+                break;
+        }
+        elements.push_back(std::move(e));
+    }
+    json dialog = json::object();
+    dialog["callback_id"] = std::string(commands::to_string(form.id));
+    dialog["title"] = form.title;
+    dialog["introduction_text"] = introduction;
+    dialog["elements"] = std::move(elements);
+    dialog["submit_label"] = form.submit;
+    dialog["notify_on_cancel"] = false;
+    dialog["state"] = state;
+    return dialog;
 }
 
 }  // namespace incident::mattermost

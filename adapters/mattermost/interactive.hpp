@@ -8,6 +8,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "commands/forms.hpp"
+
 // Mattermost's interactive messages and dialogs, the pure part: the summary post's buttons,
 // the signatures that make their requests trustworthy, and the shapes of the requests.
 //
@@ -20,28 +22,19 @@
 // users never see; a context is stripped from posts before they reach a client).
 namespace incident::mattermost {
 
-// One button of the summary post: `id` is Mattermost's action id (letters and digits only:
-// the server routes POST /posts/{post_id}/actions/{action_id} with it).
-struct SummaryButton {
-    std::string id;
-    std::string name;
-    std::string style;  // "", "primary", "danger", ...
-};
-
-// Post update, Change severity, Change state, Assign role, Add action item, Resolve.
-const std::vector<SummaryButton>& summary_buttons();
-const SummaryButton* find_summary_button(std::string_view id);
-
+// The summary's buttons are the forms of commands::k_summary_forms, in that order; a button's
+// id (Mattermost's action id, letters only: the server routes POST
+// /posts/{post_id}/actions/{action_id} with it) is its form's id, its name the form's title.
 // What a verified button context says.
 struct ActionContext {
     std::int64_t incident = 0;
-    std::string action;  // a summary_buttons() id
+    commands::FormId form = commands::FormId::update;  // one of k_summary_forms
 };
 
 // What a verified dialog state says.
 struct DialogState {
     std::int64_t incident = 0;
-    std::string form;
+    commands::FormId form = commands::FormId::update;
     std::string nonce;
 };
 
@@ -50,14 +43,14 @@ public:
     // `secret`: MATTERMOST_ACTION_SECRET, else the bot's access token. Never logged.
     explicit InteractionSigner(std::string_view secret);
 
-    // {"incident": <n>, "action": <id>, "signature": <hex HMAC>}.
-    nlohmann::json action_context(std::int64_t incident, std::string_view action) const;
-    // Nullopt unless `context` is an object this key signed, naming a known button.
+    // {"incident": <n>, "action": <form id>, "signature": <hex HMAC>}.
+    nlohmann::json action_context(std::int64_t incident, commands::FormId form) const;
+    // Nullopt unless `context` is an object this key signed, naming a summary form.
     std::optional<ActionContext> verify_context(const nlohmann::json& context) const;
 
     // "v1.<incident>.<form>.<nonce>.<hex HMAC>", the HMAC also covering `user_id`: a state is
-    // good for the user the dialog was opened for. `form` and `nonce`: letters, digits, - and _.
-    std::string dialog_state(std::int64_t incident, std::string_view form, std::string_view nonce,
+    // good for the user the dialog was opened for. `nonce`: letters, digits, - and _.
+    std::string dialog_state(std::int64_t incident, commands::FormId form, std::string_view nonce,
                              std::string_view user_id) const;
     std::optional<DialogState> verify_state(std::string_view state, std::string_view user_id) const;
 
@@ -66,7 +59,7 @@ private:
     std::string key_;
 };
 
-// props of the summary post: one attachment with a button per summary_buttons(), each
+// props of the summary post: one attachment with a button per summary form, each
 // sending to `actions_url` (<INCIDENT_BOT_PUBLIC_URL>/mattermost/actions) with its signed
 // context. No buttons (an empty object) when `actions_url` is empty: nothing could receive
 // their requests.
@@ -98,5 +91,13 @@ struct DialogSubmission {
     std::vector<std::pair<std::string, std::string>> values;
 };
 std::optional<DialogSubmission> parse_dialog_submission(std::string_view body, std::string& error);
+
+// OpenDialogRequest.dialog for `form`: text → text, long_text → textarea, select → select
+// with its options, user → select with data_source "users" (submitting a user id), date →
+// text with a YYYY-MM-DD placeholder (the `date` element exists only on recent servers).
+// `introduction` is Markdown above the fields. Nullopt with `error` when the form cannot be a
+// dialog (a select without options: nothing to choose).
+std::optional<nlohmann::json> dialog_of(const commands::Form& form, const std::string& introduction,
+                                        const std::string& state, std::string& error);
 
 }  // namespace incident::mattermost

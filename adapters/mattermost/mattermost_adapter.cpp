@@ -789,7 +789,7 @@ asio::awaitable<net::HttpResponse> MattermostAdapter::handle_action(
             "incident-bot cannot open a form here (no trigger id, or INCIDENT_BOT_PUBLIC_URL "
             "is not set); the `/incident` commands do the same.";
     } else {
-        answer = co_await open_form(*inc, verified->action, *action);
+        answer = co_await open_form(*inc, verified->form, *action);
     }
     co_return net::HttpResponse::json(200, answer.dump());
 }
@@ -827,22 +827,78 @@ asio::awaitable<net::HttpResponse> MattermostAdapter::handle_dialog(
     co_return net::HttpResponse::json(200, answer.dump());
 }
 
-// Until the form model (commands/forms) is there, a click says where the commands are.
-asio::awaitable<json> MattermostAdapter::open_form(const Incident& inc, const std::string& button,
+asio::awaitable<json> MattermostAdapter::open_form(const Incident& inc, commands::FormId form,
                                                    const ActionRequest& action) {
-    (void)button;
-    (void)action;
     json answer = json::object();
-    answer["ephemeral_text"] = "The forms of " + inc.key() + " are not there yet: use `/incident`.";
+    // The trigger id is unique per click: a dialog opened twice gets two nonces, and one
+    // submitted twice is applied once.
+    const std::string nonce = net::sha256_hex(action.trigger_id).substr(0, 32);
+    const std::string state = signer_.dialog_state(inc.number, form, nonce, action.user_id);
+    const std::string introduction = "**" + inc.key() + "**: " + inc.title;
+    std::string why;
+    auto dialog = dialog_of(commands::make_form(form, &inc), introduction, state, why);
+    if (!dialog) {
+        answer["ephemeral_text"] = inc.key() + ": " + why + ".";
+        co_return answer;
+    }
+    const std::string trigger = action.trigger_id;
+    const std::string url = own_url("dialogs");
+    const ApiResult r = co_await api_.open_dialog(trigger, url, std::move(*dialog));
+    if (!r.ok) {
+        spdlog::warn("mattermost POST actions/dialogs/open for {}: {}", inc.key(), r.describe());
+        answer["ephemeral_text"] = "incident-bot could not open the form (" + r.describe() +
+                                   "); the `/incident` commands do the same.";
+    }
     co_return answer;
 }
 
 asio::awaitable<json> MattermostAdapter::submit_form(const Incident& inc, const DialogState& state,
                                                      const DialogSubmission& submission) {
-    (void)state;
-    (void)submission;
     json answer = json::object();
-    answer["error"] = "The forms of " + inc.key() + " are not there yet: use `/incident`.";
+    const commands::Form form = commands::make_form(state.form, &inc);
+    commands::FieldValues values;
+    for (const auto& [name, value] : submission.values) {
+        const commands::FormField* field = form.field(name);
+        if (!field) continue;  // not a field of this form: ignored
+        std::string given = value;
+        // A users select submits a user id; the command takes a mention. An id the server
+        // does not know stays as it is, and the form says it is not a person.
+        if (field->kind == commands::FieldKind::user && !given.empty()) {
+            const std::string none;
+            const std::string name_of = co_await display_name(given, none);
+            if (name_of != given) given = "@" + name_of;
+        }
+        values[name] = std::move(given);
+    }
+    const commands::FormResult result = commands::submit_form(state.form, &inc, values);
+    if (!result.ok()) {
+        json errors = json::object();
+        for (const auto& [field, message] : result.errors) {
+            errors[field] = markdown_from_mrkdwn(message);
+        }
+        answer["errors"] = std::move(errors);
+        co_return answer;
+    }
+    CommandRequest command;
+    command.request_id = commands::submission_id(state.nonce, values);
+    command.platform = std::string(k_platform);
+    command.channel_id = inc.channel_id;
+    command.channel_name = inc.channel_name;
+    const std::string none;
+    const std::string caller_name = co_await display_name(submission.user_id, none);
+    command.caller = Actor{submission.user_id, caller_name};
+    command.text = result.command;
+    command.at = service_.now();
+    const Outcome outcome = router_.dispatch(command);
+    if (!outcome.reply.ok) {
+        // Shown in the dialog, which stays open: nothing was done.
+        answer["error"] = markdown_from_mrkdwn(outcome.reply.text);
+    } else if (!outcome.duplicate && !outcome.reply.text.empty()) {
+        // What the command says: to the channel, as its reply would be, or to the caller.
+        Destination to = ToChannel{inc.channel_id};
+        if (outcome.reply.visibility == Reply::Visibility::ephemeral) to = ToUser{command.caller};
+        deliver(PostMessage{to, outcome.reply.text});
+    }
     co_return answer;
 }
 

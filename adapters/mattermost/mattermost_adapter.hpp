@@ -152,12 +152,13 @@ private:
     boost::asio::awaitable<net::HttpResponse> handle_command(const net::HttpRequest& request);
     boost::asio::awaitable<net::HttpResponse> handle_action(const net::HttpRequest& request);
     boost::asio::awaitable<net::HttpResponse> handle_dialog(const net::HttpRequest& request);
-    // A verified click: the dialog of `button`'s form, opened with the click's trigger id.
-    // The answer to the click (an ephemeral text when the dialog could not be opened).
+    // A verified click: the dialog of its form, opened with the click's trigger id. The
+    // answer to the click (an ephemeral text when the dialog could not be opened).
     boost::asio::awaitable<nlohmann::json> open_form(const Incident& incident,
-                                                     const std::string& button,
+                                                     commands::FormId form,
                                                      const ActionRequest& action);
-    // A verified submission: field errors, or the form's command run once. The answer.
+    // A verified submission: field errors, or the form's command run once. The answer
+    // (SubmitDialogResponse: `errors` per field, `error` for the whole dialog, or nothing).
     boost::asio::awaitable<nlohmann::json> submit_form(const Incident& incident,
                                                        const DialogState& state,
                                                        const DialogSubmission& submission);

@@ -834,17 +834,17 @@ asio::awaitable<FakeMattermost::ActionAnswer> FakeMattermost::click(const std::s
                                                                     const std::string& action_id,
                                                                     const std::string& user_id) {
     const json& post = posts.at(post_id);
-    const json* action = nullptr;
+    json integration;
     if (post.contains("props") && post["props"].contains("attachments")) {
         for (const auto& a : post["props"]["attachments"]) {
-            for (const auto& candidate : a.value("actions", json::array())) {
-                if (candidate.value("id", "") == action_id) action = &candidate;
+            if (!a.contains("actions")) continue;
+            for (const auto& candidate : a["actions"]) {
+                if (candidate.value("id", "") == action_id) integration = candidate["integration"];
             }
         }
     }
     // api.post.do_action.action_id.app_error: the client gets a 404, nothing is sent.
-    if (!action) co_return ActionAnswer{404, nullptr, ""};
-    const json integration = (*action)["integration"];
+    if (!integration.is_object()) co_return ActionAnswer{404, nullptr, ""};
     co_return co_await post_action(integration.value("url", ""), post_id, user_id,
                                    integration.value("context", json::object()));
 }

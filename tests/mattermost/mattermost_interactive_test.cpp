@@ -52,9 +52,8 @@ std::vector<std::pair<std::string, json>> forged_contexts(const json& good) {
     json short_signature = good;
     short_signature["signature"] = good["signature"].get<std::string>().substr(0, 10);
     forged.emplace_back("a cut signature", short_signature);
-    forged.emplace_back(
-        "another key",
-        mattermost::InteractionSigner("not the bot's secret").action_context(1, "resolve"));
+    forged.emplace_back("another key", mattermost::InteractionSigner("not the bot's secret")
+                                           .action_context(1, commands::FormId::resolve));
     forged.emplace_back("the docs' context", json{{"action", "do_something"}});
     forged.emplace_back("no context", nullptr);
     json as_text = good;
@@ -68,11 +67,13 @@ std::vector<std::pair<std::string, std::string>> forged_states(
     const std::string& carol) {
     std::vector<std::pair<std::string, std::string>> states;
     states.emplace_back("empty", "");
-    states.emplace_back("another key",
-                        mattermost::InteractionSigner("x").dialog_state(1, "resolve", "n1", alice));
-    states.emplace_back("another user", signer.dialog_state(1, "resolve", "n1", carol));
-    states.emplace_back("altered incident",
-                        "v1.2" + signer.dialog_state(1, "resolve", "n1", alice).substr(4));
+    states.emplace_back("another key", mattermost::InteractionSigner("x").dialog_state(
+                                           1, commands::FormId::resolve, "n1", alice));
+    states.emplace_back("another user",
+                        signer.dialog_state(1, commands::FormId::resolve, "n1", carol));
+    states.emplace_back(
+        "altered incident",
+        "v1.2" + signer.dialog_state(1, commands::FormId::resolve, "n1", alice).substr(4));
     states.emplace_back("garbage", "v1.1.resolve.n1.zz");
     return states;
 }
@@ -112,7 +113,7 @@ TEST_CASE(
             const auto verified = h.adapter->signer().verify_context(a["integration"]["context"]);
             REQUIRE(verified);
             CHECK(verified->incident == 1);
-            CHECK(verified->action == a["id"]);
+            CHECK(std::string(commands::to_string(verified->form)) == a["id"]);
         }
         const std::vector<std::string> expected = button_names();
         CHECK(names == expected);
@@ -186,6 +187,152 @@ TEST_CASE(
         after.dialogs = before.dialogs;  // the one the test put there
         CHECK(after == before);
         CHECK(h.service->find(1)->state == State::investigating);
+        h.adapter->stop();
+    });
+    CHECK(finished);
+}
+
+namespace {
+
+std::size_t posts_containing(FakeMattermost& fake, const std::string& channel,
+                             const std::string& text) {
+    std::size_t n = 0;
+    for (const auto& [id, post] : fake.posts) {
+        n += post.value("channel_id", "") == channel &&
+             post.value("message", "").find(text) != std::string::npos;
+    }
+    return n;
+}
+
+const json& element(const json& dialog, const std::string& name) {
+    for (const auto& e : dialog["dialog"]["elements"]) {
+        if (e["name"] == name) return e;
+    }
+    FAIL("no element " << name);
+    static const json none;
+    return none;
+}
+
+// Submitted values (built outside the coroutine: GCC 12 and braced lists, see above).
+json values_of(const std::string& name, const std::string& value) {
+    json out = json::object();
+    out[name] = value;
+    return out;
+}
+
+json item_values(const std::string& text, const std::string& owner, const std::string& due) {
+    json out = json::object();
+    out["text"] = text;
+    out["owner"] = owner;
+    out["due"] = due;
+    return out;
+}
+
+}  // namespace
+
+TEST_CASE(
+    "mattermost dialogs: a click opens its dialog with the click's trigger id, a bad value is "
+    "named, a good one does what the command does, and a resubmission is applied once") {
+    MattermostHarness h;
+    h.adapter->start();
+    const bool finished = run_async(h.io, [&]() -> asio::awaitable<void> {
+        REQUIRE(co_await h.ready());
+        const std::string channel = co_await h.declare();
+        REQUIRE_FALSE(channel.empty());
+        const std::string post = h.service->live_message(1, "mattermost")->message_id;
+
+        // Change severity: the click opens the dialog before it is answered, with its trigger
+        // id (the fake refuses an unknown or expired one, and an invalid dialog).
+        const auto click = co_await h.fake->click(post, "severity", h.bob());
+        CHECK(click.status == 200);
+        CHECK(click.body == json::object());
+        CHECK(h.fake->dialog_refusals.empty());
+        REQUIRE(h.fake->dialogs.size() == 1);
+        const json opened = h.fake->dialogs[0];
+        CHECK(opened["trigger_id"] == click.trigger_id);
+        CHECK(opened["url"] == h.bot_url() + "/mattermost/dialogs");
+        CHECK(opened["dialog"]["callback_id"] == "severity");
+        CHECK(opened["dialog"]["title"] == "Change severity");
+        const json& sev = element(opened, "severity");
+        CHECK(sev["type"] == "select");
+        CHECK(sev["options"].size() == 5);
+        CHECK(sev["default"] == "sev2");  // the incident's severity now
+
+        // Bad value: the field is named, the dialog stays open, nothing changes.
+        const std::size_t timeline = h.service->timeline(1).size();
+        auto answer = co_await h.fake->submit_dialog(0, h.bob(), values_of("severity", "sev9"));
+        CHECK(answer.status == 200);
+        REQUIRE(answer.body.contains("errors"));
+        CHECK(answer.body["errors"].contains("severity"));
+        CHECK(h.service->find(1)->severity == Severity::sev2);
+        // Submitted by someone else than the one it was opened for: refused.
+        answer = co_await h.fake->submit_dialog(0, h.carol(), values_of("severity", "sev1"));
+        CHECK(answer.status == 401);
+        // Cancelled: nothing.
+        answer = co_await h.fake->submit_dialog(0, h.bob(), json::object(), std::nullopt, true);
+        CHECK(answer.status == 200);
+        REQUIRE(co_await h.idle());
+        CHECK(h.service->timeline(1).size() == timeline);
+
+        // Good value: what `/incident sev INC-1 sev1` does, by bob, with its message.
+        answer = co_await h.fake->submit_dialog(0, h.bob(), values_of("severity", "sev1"));
+        CHECK(answer.status == 200);
+        CHECK(answer.body == json::object());
+        REQUIRE(co_await h.idle());
+        CHECK(h.service->find(1)->severity == Severity::sev1);
+        CHECK(h.service->timeline(1).back().author.name == "bob");
+        CHECK(posts_containing(*h.fake, channel, "INC-1 severity is now SEV1") == 1);
+        // The summary shows it, buttons kept.
+        CHECK(h.fake->posts.at(post)["message"].get<std::string>().find("SEV1") !=
+              std::string::npos);
+        CHECK(h.fake->posts.at(post)["props"]["attachments"][0]["actions"].size() == 6);
+        const std::size_t after = h.service->timeline(1).size();
+
+        // The same submission again (a double click on Submit, a retried request): applied
+        // once, no second message.
+        answer = co_await h.fake->submit_dialog(0, h.bob(), values_of("severity", "sev1"));
+        CHECK(answer.status == 200);
+        REQUIRE(co_await h.idle());
+        CHECK(h.service->timeline(1).size() == after);
+        CHECK(posts_containing(*h.fake, channel, "INC-1 severity is now SEV1") == 1);
+
+        // Add action item: a users select and a date; the same item as the command makes.
+        const auto add = co_await h.fake->click(post, "action", h.alice());
+        CHECK(add.status == 200);
+        REQUIRE(h.fake->dialogs.size() == 2);
+        const json action_dialog = h.fake->dialogs[1];
+        CHECK(element(action_dialog, "owner")["data_source"] == "users");
+        CHECK(element(action_dialog, "due")["type"] == "text");
+        answer = co_await h.fake->submit_dialog(
+            1, h.alice(), item_values("check the backups", h.carol(), "2026-13-45"));
+        REQUIRE(answer.body.contains("errors"));
+        CHECK(answer.body["errors"].contains("due"));
+        CHECK_FALSE(answer.body["errors"].contains("text"));
+        CHECK(h.service->actions(1).empty());
+        answer = co_await h.fake->submit_dialog(
+            1, h.alice(), item_values("check the backups", h.carol(), "2026-12-24"));
+        CHECK(answer.body == json::object());
+        co_await h.fake->run_command(channel, h.alice(),
+                                     "todo check the backups @carol due:2026-12-24");
+        REQUIRE(co_await h.idle());
+        const auto items = h.service->actions(1);
+        REQUIRE(items.size() == 2);
+        CHECK(items[0].text == items[1].text);
+        CHECK(items[0].owner == "@carol");
+        CHECK(items[0].owner == items[1].owner);
+        CHECK(items[0].due == items[1].due);
+        CHECK(items[0].author.id == items[1].author.id);
+        CHECK(posts_containing(*h.fake, channel, "Action item 1 added to INC-1") == 1);
+
+        // A click whose trigger has expired by the time the bot uses it: the dialog is not
+        // opened, the click is answered with why, nothing changes.
+        h.fake->trigger_timeout = std::chrono::milliseconds(0);
+        const auto late = co_await h.fake->click(post, "role", h.alice());
+        CHECK(late.status == 200);
+        CHECK(late.body.value("ephemeral_text", "").find("could not open the form") !=
+              std::string::npos);
+        CHECK(h.fake->dialogs.size() == 2);
+        CHECK(h.fake->dialog_refusals.size() == 1);
         h.adapter->stop();
     });
     CHECK(finished);

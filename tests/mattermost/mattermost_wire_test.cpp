@@ -418,11 +418,11 @@ TEST_CASE("mattermost interactive messages: the documented button, request and d
     CHECK(whole["error"].is_string());
 
     // A state is bound to its incident, form, nonce and user.
-    const std::string state = signer.dialog_state(3, "severity", "abc123", "user1");
+    const std::string state = signer.dialog_state(3, commands::FormId::severity, "abc123", "user1");
     const auto verified = signer.verify_state(state, "user1");
     REQUIRE(verified);
     CHECK(verified->incident == 3);
-    CHECK(verified->form == "severity");
+    CHECK(verified->form == commands::FormId::severity);
     CHECK(verified->nonce == "abc123");
     CHECK_FALSE(signer.verify_state(state, "user2"));
     CHECK_FALSE(InteractionSigner("other").verify_state(state, "user1"));
