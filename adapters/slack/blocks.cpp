@@ -1,5 +1,6 @@
 #include "adapters/slack/blocks.hpp"
 
+#include "adapters/slack/decode.hpp"
 #include "bot/text.hpp"
 
 namespace incident::slack {
@@ -8,17 +9,88 @@ namespace {
 
 using nlohmann::json;
 
-json button(const std::string& label, const std::string& command, const char* style = nullptr) {
-    json b{{"type", "button"},
-           {"text", {{"type", "plain_text"}, {"text", label}}},
-           {"action_id", "incident:" + command},
-           {"value", command}};
-    if (style) b["style"] = style;
-    return b;
+json plain(const std::string& text) {
+    return {{"type", "plain_text"}, {"text", text}};
+}
+
+// A button whose value is /incident command text (decode_block_action runs it).
+json button(const std::string& label, const std::string& command) {
+    return json{{"type", "button"},
+                {"text", plain(label)},
+                {"action_id", "incident:" + command},
+                {"value", command}};
 }
 
 std::string mention(const Actor& who) {
     return "<@" + who.id + ">";
+}
+
+const char* button_label(commands::FormId id) {
+    switch (id) {
+        case commands::FormId::update:
+            return "Post update";
+        case commands::FormId::severity:
+            return "Change severity";
+        case commands::FormId::state:
+            return "Change state";
+        case commands::FormId::role:
+            return "Assign role";
+        case commands::FormId::action:
+            return "Add action item";
+        case commands::FormId::resolve:
+            return "Resolve";
+        case commands::FormId::declare:
+            return "Declare incident";
+    }
+    return "Open";
+}
+
+json form_button(commands::FormId id, const std::string& key) {
+    json b{{"type", "button"},
+           {"text", plain(button_label(id))},
+           {"action_id", form_action_id(to_string(id))},
+           {"value", key}};
+    if (id == commands::FormId::resolve) b["style"] = "danger";
+    return b;
+}
+
+// Block Kit elements (docs.slack.dev/reference/block-kit/block-elements): plain_text_input,
+// static_select, users_select, datepicker.
+json element_for(const commands::FormField& f) {
+    using commands::FieldKind;
+    json e{{"action_id", f.name}};
+    switch (f.kind) {
+        case FieldKind::text:
+        case FieldKind::long_text:
+            e["type"] = "plain_text_input";
+            if (f.kind == FieldKind::long_text) e["multiline"] = true;
+            if (f.max_length) e["max_length"] = f.max_length;
+            if (!f.initial.empty()) e["initial_value"] = f.initial;
+            break;
+        case FieldKind::select: {
+            e["type"] = "static_select";
+            e["placeholder"] = plain("Choose…");
+            json options = json::array();
+            for (const auto& o : f.options) {
+                json option{{"text", plain(o.label)}, {"value", o.value}};
+                if (o.value == f.initial) e["initial_option"] = option;
+                options.push_back(std::move(option));
+            }
+            e["options"] = std::move(options);
+            break;
+        }
+        case FieldKind::user:
+            e["type"] = "users_select";
+            e["placeholder"] = plain("Choose a person");
+            if (!f.initial.empty()) e["initial_user"] = f.initial;
+            break;
+        case FieldKind::date:
+            e["type"] = "datepicker";
+            e["placeholder"] = plain("YYYY-MM-DD");
+            if (!f.initial.empty()) e["initial_date"] = f.initial;
+            break;
+    }
+    return e;
 }
 
 }  // namespace
@@ -58,19 +130,17 @@ json incident_summary_blocks(const SummaryFacts& view) {
             std::string(links.empty() ? "" : " · ") + "<" + view.postmortem_link + "|Post-mortem>";
     }
     if (!links.empty()) fields += "\n" + links;
+    json buttons = json::array();
+    for (const commands::FormId id : commands::k_summary_forms) {
+        buttons.push_back(form_button(id, key));
+    }
+    buttons.push_back(button("Info", "info " + key));
     return json::array({
         {{"type", "header"},
          {"text",
           {{"type", "plain_text"}, {"text", "🚨 " + key + ": " + inc.title.substr(0, 140)}}}},
         {{"type", "section"}, {"text", {{"type", "mrkdwn"}, {"text", fields}}}},
-        {{"type", "actions"},
-         {"elements", json::array({
-                          button("Join as scribe", "role " + key + " scribe"),
-                          button("Join as comms", "role " + key + " comms"),
-                          button("Join as SME", "role " + key + " sme"),
-                          button("Info", "info " + key),
-                          button("Resolve", "resolve " + key, "danger"),
-                      })}},
+        {{"type", "actions"}, {"elements", buttons}},
         {{"type", "context"},
          {"elements", json::array({{{"type", "mrkdwn"},
                                     {"text",
@@ -78,6 +148,26 @@ json incident_summary_blocks(const SummaryFacts& view) {
                                      "starting with TODO becomes an action item · 📌 marks a key "
                                      "event"}}})}},
     });
+}
+
+json form_view(const commands::Form& form, const std::string& private_metadata) {
+    json blocks = json::array();
+    for (const auto& f : form.fields) {
+        json block{{"type", "input"},
+                   {"block_id", f.name},
+                   {"label", plain(f.label)},
+                   {"optional", f.optional},
+                   {"element", element_for(f)}};
+        if (!f.hint.empty()) block["hint"] = plain(f.hint);
+        blocks.push_back(std::move(block));
+    }
+    return json{{"type", "modal"},
+                {"callback_id", form_callback_id(to_string(form.id))},
+                {"title", plain(form.title)},
+                {"submit", plain(form.submit)},
+                {"close", plain("Cancel")},
+                {"private_metadata", private_metadata},
+                {"blocks", std::move(blocks)}};
 }
 
 }  // namespace incident::slack

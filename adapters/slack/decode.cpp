@@ -11,6 +11,10 @@ namespace {
 
 using nlohmann::json;
 
+// Summary buttons that open a form, and the modals' callback ids.
+constexpr std::string_view k_form_action = "form:";
+constexpr std::string_view k_form_callback = "incident_form:";
+
 std::string str(const json& j, const char* key) {
     const auto it = j.find(key);
     return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
@@ -183,19 +187,156 @@ std::optional<CommandRequest> decode_block_action(const json& payload, Timestamp
     if (!action.is_object() || !str(action, "action_id").starts_with("incident:")) {
         return std::nullopt;
     }
+    const auto caller = interaction_user(payload);
+    if (!caller) return std::nullopt;
     CommandRequest r;
     r.platform = std::string(k_platform);
     // A button press is one request: the same press redelivered has the same action_ts.
-    r.request_id = "action:" + str(action, "action_ts") + ":" + str(*user, "id");
+    r.request_id = "action:" + str(action, "action_ts") + ":" + caller->id;
     r.channel_id = str(*channel, "id");
     r.channel_name = str(*channel, "name");
-    std::string name = str(*user, "username");
-    if (name.empty()) name = str(*user, "name");
-    r.caller = Actor{str(*user, "id"), name};
+    r.caller = *caller;
     r.text = str(action, "value");
     r.at = now;
-    if (r.caller.id.empty() || r.channel_id.empty() || r.text.empty()) return std::nullopt;
+    if (r.channel_id.empty() || r.text.empty()) return std::nullopt;
     return r;
+}
+
+std::optional<Actor> interaction_user(const json& payload) {
+    if (!payload.is_object()) return std::nullopt;
+    const auto user = payload.find("user");
+    if (user == payload.end() || !user->is_object()) return std::nullopt;
+    std::string name = str(*user, "username");
+    if (name.empty()) name = str(*user, "name");
+    Actor who{str(*user, "id"), name};
+    if (who.id.empty()) return std::nullopt;
+    return who;
+}
+
+std::optional<FormButton> decode_form_button(const json& payload) {
+    if (!payload.is_object() || str(payload, "type") != "block_actions") return std::nullopt;
+    const auto actions = payload.find("actions");
+    if (actions == payload.end() || !actions->is_array() || actions->empty()) return std::nullopt;
+    const json& action = actions->front();
+    if (!action.is_object()) return std::nullopt;
+    const std::string id = str(action, "action_id");
+    if (!id.starts_with(k_form_action)) return std::nullopt;
+    FormButton b;
+    b.form = id.substr(k_form_action.size());
+    const auto incident = parse_incident_key(str(action, "value"));
+    const auto user = interaction_user(payload);
+    b.trigger_id = str(payload, "trigger_id");
+    if (!incident || !user || b.form.empty() || b.trigger_id.empty()) return std::nullopt;
+    b.incident = *incident;
+    b.user = *user;
+    b.action_ts = str(action, "action_ts");
+    if (const auto channel = payload.find("channel");
+        channel != payload.end() && channel->is_object()) {
+        b.channel_id = str(*channel, "id");
+    }
+    return b;
+}
+
+std::string form_action_id(std::string_view form) {
+    return std::string(k_form_action) + std::string(form);
+}
+
+std::string encode_form_context(const FormContext& context) {
+    json j{{"form", context.form}, {"channel", context.channel_id}};
+    if (context.incident) j["incident"] = *context.incident;
+    return j.dump();
+}
+
+std::optional<FormContext> decode_form_context(std::string_view metadata) {
+    const json j = json::parse(metadata, nullptr, false);
+    if (!j.is_object()) return std::nullopt;
+    FormContext c;
+    c.form = str(j, "form");
+    c.channel_id = str(j, "channel");
+    if (const auto it = j.find("incident"); it != j.end()) {
+        if (!it->is_number_integer() || it->get<std::int64_t>() <= 0) return std::nullopt;
+        c.incident = it->get<std::int64_t>();
+    }
+    if (c.form.empty()) return std::nullopt;
+    return c;
+}
+
+std::string form_callback_id(std::string_view form) {
+    return std::string(k_form_callback) + std::string(form);
+}
+
+std::optional<ViewSubmission> decode_view_submission(const json& payload) {
+    if (!payload.is_object() || str(payload, "type") != "view_submission") return std::nullopt;
+    const auto view = payload.find("view");
+    if (view == payload.end() || !view->is_object()) return std::nullopt;
+    const std::string callback = str(*view, "callback_id");
+    if (!callback.starts_with(k_form_callback)) return std::nullopt;
+    auto context = decode_form_context(str(*view, "private_metadata"));
+    const auto user = interaction_user(payload);
+    if (!context || !user || context->form != callback.substr(k_form_callback.size())) {
+        return std::nullopt;
+    }
+    ViewSubmission s;
+    s.view_id = str(*view, "id");
+    if (s.view_id.empty()) return std::nullopt;
+    s.context = std::move(*context);
+    s.user = *user;
+    // state.values: block_id -> action_id -> the element's state (docs.slack.dev,
+    // reference/interaction-payloads/view-interactions-payload).
+    const json state = view->value("state", json::object());
+    const json values = state.is_object() ? state.value("values", json::object()) : json();
+    if (!values.is_object()) return s;
+    for (const auto& [block, actions] : values.items()) {
+        if (!actions.is_object()) continue;
+        for (const auto& [action, element] : actions.items()) {
+            if (!element.is_object()) continue;
+            std::string value;
+            if (const auto it = element.find("selected_option"); it != element.end()) {
+                if (it->is_object()) value = str(*it, "value");
+            } else if (element.contains("selected_user")) {
+                value = str(element, "selected_user");
+                if (!value.empty()) s.users[block] = value;
+            } else if (element.contains("selected_date")) {
+                value = str(element, "selected_date");
+            } else {
+                value = str(element, "value");
+            }
+            if (!value.empty()) s.values[block] = std::move(value);
+        }
+    }
+    return s;
+}
+
+std::optional<Shortcut> decode_shortcut(const json& payload) {
+    if (!payload.is_object()) return std::nullopt;
+    const std::string type = str(payload, "type");
+    if (type != "shortcut" && type != "message_action") return std::nullopt;
+    Shortcut s;
+    s.on_message = type == "message_action";
+    s.callback_id = str(payload, "callback_id");
+    s.trigger_id = str(payload, "trigger_id");
+    s.action_ts = str(payload, "action_ts");
+    const auto user = interaction_user(payload);
+    if (!user || s.callback_id.empty()) return std::nullopt;
+    s.user = *user;
+    if (!s.on_message) return s;
+    if (const auto channel = payload.find("channel");
+        channel != payload.end() && channel->is_object()) {
+        s.channel_id = str(*channel, "id");
+    }
+    const auto message = payload.find("message");
+    if (message != payload.end() && message->is_object()) {
+        s.message_ts = str(*message, "ts");
+        s.thread_ts = str(*message, "thread_ts");
+        if (s.thread_ts == s.message_ts) s.thread_ts.clear();
+        s.message_text = str(*message, "text");
+        s.message_from_bot =
+            message->contains("bot_id") || str(*message, "subtype") == "bot_message";
+        if (!s.message_from_bot) s.message_user = str(*message, "user");
+    }
+    if (s.message_ts.empty()) s.message_ts = str(payload, "message_ts");
+    if (s.channel_id.empty() || s.message_ts.empty()) return std::nullopt;
+    return s;
 }
 
 }  // namespace incident::slack

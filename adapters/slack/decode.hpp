@@ -1,5 +1,7 @@
 #pragma once
 
+#include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -48,6 +50,69 @@ std::optional<CommandRequest> decode_slash_command(const nlohmann::json& payload
 
 // A button press (block_actions) whose value is /incident command text.
 std::optional<CommandRequest> decode_block_action(const nlohmann::json& payload, Timestamp now);
+
+// Who acted in an interaction payload (block_actions, view_submission, shortcuts): user.id,
+// and user.username (or user.name). Nullopt without a user id.
+std::optional<Actor> interaction_user(const nlohmann::json& payload);
+
+// A summary button that opens a form: action_id "form:<form id>", value the incident key.
+struct FormButton {
+    std::string form;  // "update", "severity", ... (commands/forms.hpp)
+    std::int64_t incident = 0;
+    std::string trigger_id;
+    std::string action_ts;
+    std::string channel_id;
+    Actor user;
+};
+// Nullopt for any other block_actions (or one without trigger_id, user or incident key).
+// form_action_id is the action_id of such a button.
+std::string form_action_id(std::string_view form);
+std::optional<FormButton> decode_form_button(const nlohmann::json& payload);
+
+// What a modal carries from its opening to its submission, as its private_metadata (JSON):
+// the form, the incident it is about, and the channel to answer in (empty: a direct message).
+struct FormContext {
+    std::string form;
+    std::optional<std::int64_t> incident;
+    std::string channel_id;
+};
+std::string encode_form_context(const FormContext& context);
+std::optional<FormContext> decode_form_context(std::string_view metadata);
+// A modal's callback_id names its form: "incident_form:<form id>".
+std::string form_callback_id(std::string_view form);
+
+// A view_submission of one of the bot's modals. Values by block_id, as a form field takes
+// them: a text input's value, a static_select's selected option value, a datepicker's date;
+// a users_select gives the bare user id (the adapter makes a mention of it). An empty input
+// is absent.
+struct ViewSubmission {
+    std::string view_id;
+    FormContext context;
+    std::map<std::string, std::string> values;
+    std::map<std::string, std::string> users;  // block ids of users_select values -> user id
+    Actor user;
+};
+// Nullopt for a view that is not one of the bot's forms, or without view id or user.
+std::optional<ViewSubmission> decode_view_submission(const nlohmann::json& payload);
+
+// A global shortcut ("shortcut") or a message shortcut ("message_action").
+struct Shortcut {
+    bool on_message = false;
+    std::string callback_id;
+    std::string trigger_id;
+    std::string action_ts;
+    Actor user;
+    // Message shortcuts only: where, and the message it was used on.
+    std::string channel_id;
+    std::string message_ts;
+    std::string thread_ts;
+    std::string message_text;
+    std::string message_user;  // empty for a bot's message
+    bool message_from_bot = false;
+};
+// Nullopt for other payloads, or without callback_id, user, or (message shortcuts) channel and
+// message ts.
+std::optional<Shortcut> decode_shortcut(const nlohmann::json& payload);
 
 // "1610241741.000200" -> 1610241741000 (ms); 0 when it is not a Slack ts.
 Timestamp parse_ts(std::string_view ts);

@@ -1,5 +1,7 @@
 #include "adapters/slack/slack_adapter.hpp"
 
+#include <algorithm>
+
 #include <spdlog/spdlog.h>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/post.hpp>
@@ -14,6 +16,7 @@
 #include "adapters/slack/blocks.hpp"
 #include "adapters/slack/decode.hpp"
 #include "adapters/slack/signing.hpp"
+#include "bot/text.hpp"
 
 namespace incident::slack {
 
@@ -59,6 +62,35 @@ bool looks_like_channel_id(const std::string& name) {
         if (!((c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))) return false;
     }
     return true;
+}
+
+// The shortcuts of deploy/slack-app-manifest.yml, by callback_id.
+constexpr std::string_view k_declare_shortcut = "declare_incident";
+constexpr std::string_view k_key_event_shortcut = "incident_key_event";
+constexpr std::string_view k_action_item_shortcut = "incident_action_item";
+// The same person pressing the same form's button again this soon is a double click.
+constexpr auto k_double_click = std::chrono::seconds(2);
+
+// A view_submission answer that keeps the modal open and shows each message under its block
+// (docs.slack.dev: "Handling and responding to interactions", response_action errors).
+json form_errors(const std::map<std::string, std::string>& errors) {
+    json by_block = json::object();
+    for (const auto& [block, message] : errors) by_block[block] = message;
+    return json{{"response_action", "errors"}, {"errors", std::move(by_block)}};
+}
+
+// `/incident declare` with nothing after it.
+bool is_bare_declare(const std::string& text) {
+    const commands::ParsedLine line = commands::split_command(text);
+    return line.name == "declare" && trim(line.rest).empty();
+}
+
+// A users_select value as the commands read a person: <@U123|name>, or <@U123> when the name
+// would not stay one word.
+std::string user_mention(const std::string& id, const std::string& name) {
+    const bool one_word =
+        !name.empty() && name != id && name.find_first_of(" \t\r\n|<>") == std::string::npos;
+    return "<@" + id + (one_word ? "|" + name : "") + ">";
 }
 
 net::HttpResponse text_response(int status, std::string text) {
@@ -514,6 +546,14 @@ json SlackAdapter::process_command(const json& payload) {
         return json{{"response_type", "ephemeral"},
                     {"text", "incident-bot could not read this command (no user or channel)."}};
     }
+    // Alone, `declare` opens the declare form (a slash command's trigger_id is its request id).
+    if (!request->request_id.empty() && is_bare_declare(request->text)) {
+        open_form(commands::make_form(commands::FormId::declare),
+                  FormContext{std::string(to_string(commands::FormId::declare)), std::nullopt,
+                              request->channel_id},
+                  request->request_id, request->caller);
+        return json();
+    }
     return reply_payload(router_.dispatch(*request).reply);
 }
 
@@ -523,9 +563,230 @@ void SlackAdapter::process_action(const json& payload, std::vector<Job>& jobs) {
     reply_later(*request, router_.dispatch(*request), jobs);
 }
 
+std::optional<commands::Form> SlackAdapter::incident_form(commands::FormId id,
+                                                          std::int64_t incident,
+                                                          std::string& why_not) {
+    const auto inc = service_.find(incident);
+    if (!inc) {
+        why_not = incident_key(incident) + " does not exist.";
+        return std::nullopt;
+    }
+    commands::Form form = commands::make_form(id, &*inc);
+    for (const auto& f : form.fields) {
+        if (f.kind == commands::FieldKind::select && !f.optional && f.options.empty()) {
+            why_not = inc->key() + " is " + std::string(to_string(inc->state)) + ": there is no " +
+                      to_lower(f.label) + " to choose.";
+            return std::nullopt;
+        }
+    }
+    return form;
+}
+
+void SlackAdapter::open_form(const commands::Form& form, const FormContext& context,
+                             const std::string& trigger_id, const Actor& user, bool redelivered) {
+    if (redelivered) {
+        // The first delivery opened it, or the trigger has expired since.
+        spdlog::info("slack: the {} form for {} was asked for again (redelivered): not reopened",
+                     context.form, user.id);
+        return;
+    }
+    const auto now = std::chrono::steady_clock::now();
+    std::erase_if(opened_forms_, [&](const auto& e) { return now - e.second >= k_double_click; });
+    const std::string key = user.id + "/" + context.form + "/" +
+                            (context.incident ? std::to_string(*context.incident) : "");
+    if (!opened_forms_.emplace(key, now).second) {
+        spdlog::info("slack: {} asked for the {} form again at once: one is open already", user.id,
+                     context.form);
+        return;
+    }
+    json args{{"trigger_id", trigger_id}, {"view", form_view(form, encode_form_context(context))}};
+    asio::co_spawn(executor_, open_view(std::move(args), context.channel_id, user.id, context.form),
+                   net::LogStopped{"slack: views.open"});
+}
+
+asio::awaitable<void> SlackAdapter::open_view(json args, std::string channel, std::string user,
+                                              std::string form) {
+    auto connection = connection_;
+    const ApiResult r = co_await api_.call("views.open", std::move(args));
+    if (r.ok || connection->stopped) co_return;
+    spdlog::error("slack views.open: the {} form was not opened for {}: {}", form, user, r.error);
+    if (channel.empty()) co_return;
+    enqueue(Ephemeral{channel, user,
+                      "incident-bot could not open the form (" + r.error +
+                          "). Try the button again, or use the command: `/incident help`."});
+}
+
+asio::awaitable<SlackAdapter::Interaction> SlackAdapter::prepare_interaction(json payload,
+                                                                             bool redelivered) {
+    Interaction in;
+    in.redelivered = redelivered;
+    if (const auto button = decode_form_button(payload)) {
+        in.handled = true;
+        const auto id = commands::parse_form_id(button->form);
+        std::string why_not = "incident-bot does not know the form `" + button->form + "`.";
+        std::optional<commands::Form> form;
+        if (id && *id != commands::FormId::declare) {
+            form = incident_form(*id, button->incident, why_not);
+        }
+        if (form) {
+            open_form(*form, FormContext{button->form, button->incident, button->channel_id},
+                      button->trigger_id, button->user, in.redelivered);
+        } else if (!button->channel_id.empty()) {
+            in.answer = Ephemeral{button->channel_id, button->user.id, why_not};
+        }
+        co_return in;
+    }
+    if (const auto shortcut = decode_shortcut(payload)) {
+        in.handled = true;
+        const Shortcut& s = *shortcut;
+        if (!s.on_message) {
+            if (s.callback_id == k_declare_shortcut && !s.trigger_id.empty()) {
+                open_form(commands::make_form(commands::FormId::declare),
+                          FormContext{std::string(to_string(commands::FormId::declare)),
+                                      std::nullopt, ""},
+                          s.trigger_id, s.user, in.redelivered);
+            } else {
+                spdlog::warn("slack: global shortcut `{}` is not one of incident-bot's",
+                             s.callback_id);
+            }
+            co_return in;
+        }
+        const auto inc = service_.find_by_channel(std::string(k_platform), s.channel_id);
+        const auto answer = [&](std::string text) {
+            in.answer = Ephemeral{s.channel_id, s.user.id, std::move(text)};
+        };
+        if (s.callback_id != k_key_event_shortcut && s.callback_id != k_action_item_shortcut) {
+            spdlog::warn("slack: message shortcut `{}` is not one of incident-bot's",
+                         s.callback_id);
+        } else if (!inc) {
+            answer(
+                "This is not an incident channel: the incident shortcuts work on the messages "
+                "of an incident's own channel.");
+        } else if (s.message_from_bot) {
+            answer("That is a bot's message: the timeline has what the bot did already.");
+        } else if (trim(s.message_text).empty()) {
+            answer("That message has no text to put on the timeline.");
+        } else if (s.callback_id == k_action_item_shortcut) {
+            commands::Form form = commands::make_form(commands::FormId::action, &*inc);
+            for (auto& f : form.fields) {
+                if (f.name != "text") continue;
+                // One line, as long as the field takes.
+                std::string line = s.message_text;
+                std::replace_if(
+                    line.begin(), line.end(), [](char c) { return c == '\n' || c == '\r'; }, ' ');
+                f.initial = truncate_utf8(trim(line), f.max_length);
+            }
+            open_form(form,
+                      FormContext{std::string(to_string(commands::FormId::action)), inc->number,
+                                  s.channel_id},
+                      s.trigger_id, s.user, in.redelivered);
+        } else {
+            Actor author{s.message_user, ""};
+            author.name = co_await display_name(s.message_user);
+            Actor actor = s.user;
+            actor.name = co_await display_name(s.user.id);
+            // Recorded first in case the bot never saw it (an older message): a message it has
+            // is kept as it is.
+            in.events.emplace_back(MessagePosted{
+                EventHeader{"shortcut-message:" + s.message_ts, std::string(k_platform),
+                            s.channel_id, parse_ts(s.message_ts)},
+                s.message_ts, s.thread_ts, author, s.message_text, false});
+            // The same as a 📌 reaction by the person who used the shortcut.
+            in.events.emplace_back(
+                ReactionChanged{EventHeader{"shortcut:" + s.action_ts + ":" + s.user.id,
+                                            std::string(k_platform), s.channel_id, service_.now()},
+                                s.message_ts, "pushpin", actor, true});
+            answer("📌 Marked as a key event of " + inc->key() +
+                   ": it is on the post-mortem's timeline.");
+        }
+        co_return in;
+    }
+    if (auto submission = decode_view_submission(payload)) {
+        for (const auto& [block, user] : submission->users) {
+            const std::string name = co_await display_name(user);
+            submission->values[block] = user_mention(user, name);
+        }
+        in.submission = std::move(submission);
+        co_return in;
+    }
+    in.payload = std::move(payload);
+    co_return in;
+}
+
+json SlackAdapter::process_interaction(const Interaction& in, std::vector<Job>& jobs) {
+    if (in.submission) return submit_view(*in.submission, jobs);
+    if (!in.handled) {
+        process_action(in.payload, jobs);
+        return json();
+    }
+    std::optional<Ephemeral> answer = in.answer;
+    for (const auto& event : in.events) {
+        const Outcome outcome = service_.handle_event(event);
+        if (!outcome.reply.ok && answer) {
+            answer->text = outcome.reply.text;
+            break;
+        }
+        // Redelivered: said already.
+        if (outcome.duplicate && std::holds_alternative<ReactionChanged>(event)) answer.reset();
+    }
+    if (answer) jobs.emplace_back(std::move(*answer));
+    return json();
+}
+
+json SlackAdapter::submit_view(const ViewSubmission& s, std::vector<Job>& jobs) {
+    const auto id = commands::parse_form_id(s.context.form);
+    if (!id) {
+        spdlog::warn("slack: a submitted view names a form incident-bot does not know ({})",
+                     s.context.form);
+        return json();
+    }
+    // Where a problem that is no one field's is shown.
+    const std::string first = commands::make_form(*id).fields.front().name;
+    std::optional<Incident> inc;
+    if (*id != commands::FormId::declare) {
+        if (s.context.incident) inc = service_.find(*s.context.incident);
+        if (!inc) return form_errors({{first, "This incident does not exist any more."}});
+    }
+    const commands::FormResult result = commands::submit_form(*id, inc ? &*inc : nullptr, s.values);
+    if (!result.ok()) return form_errors(result.errors);
+    CommandRequest request;
+    // The same view with the same values is the same request: a resubmission or a redelivered
+    // envelope is answered, not done again.
+    request.request_id = "view:" + commands::submission_id(s.view_id, s.values);
+    request.platform = std::string(k_platform);
+    request.channel_id = s.context.channel_id;
+    request.caller = s.user;
+    request.text = result.command;
+    request.at = service_.now();
+    const Outcome outcome = router_.dispatch(request);
+    // Refused (a rule of the process, the incident moved on): the modal stays open and says
+    // why, in the command's words.
+    if (!outcome.reply.ok) return form_errors({{first, outcome.reply.text}});
+    reply_later(request, outcome, jobs);
+    if (!result.description.empty() && !outcome.duplicate) {
+        for (const auto& effect : outcome.effects) {
+            const auto* created = std::get_if<CreateChannel>(&effect);
+            if (!created) continue;
+            CommandRequest note = request;
+            note.request_id += ":description";
+            note.text = commands::description_command(created->incident, result.description);
+            const Outcome noted = router_.dispatch(note);
+            if (!noted.reply.ok) {
+                spdlog::warn("slack: the description of {} was not recorded: {}",
+                             incident_key(created->incident), noted.reply.text);
+            }
+        }
+    }
+    return json();
+}
+
 void SlackAdapter::reply_later(const CommandRequest& request, const Outcome& outcome,
                                std::vector<Job>& jobs) {
-    if (outcome.reply.text.empty()) return;
+    if (outcome.reply.text.empty() || outcome.duplicate) return;
+    if (request.channel_id.empty()) {
+        jobs.emplace_back(PostMessage{ToUser{request.caller}, outcome.reply.text});
+        return;
+    }
     if (outcome.reply.visibility == Reply::Visibility::in_channel) {
         jobs.emplace_back(PostMessage{ToChannel{request.channel_id}, outcome.reply.text});
     } else {
@@ -539,6 +800,7 @@ asio::awaitable<std::optional<std::string>> SlackAdapter::process_frames(
     std::optional<std::string> disconnect;
     std::vector<Envelope> envelopes;
     std::vector<std::optional<ChatEvent>> events;
+    std::vector<std::optional<Interaction>> interactions;
     for (const auto& frame : frames) {
         std::string error;
         auto envelope = parse_envelope(frame, error);
@@ -552,6 +814,7 @@ asio::awaitable<std::optional<std::string>> SlackAdapter::process_frames(
                 envelope->envelope_id, frame.size(), envelope->unreadable);
             envelopes.push_back(std::move(*envelope));
             events.emplace_back();
+            interactions.emplace_back();
         } else if (envelope->type == "hello") {
             connected_ = true;
             backoff.reset();
@@ -577,9 +840,15 @@ asio::awaitable<std::optional<std::string>> SlackAdapter::process_frames(
             }
             if (observer_) observer_->event_received(k_platform);
             std::optional<ChatEvent> event;
+            std::optional<Interaction> interaction;
             if (envelope->type == "events_api") event = co_await prepare_event(envelope->payload);
+            if (envelope->type == "interactive") {
+                interaction = co_await prepare_interaction(std::move(envelope->payload),
+                                                           envelope->retry_attempt > 0);
+            }
             envelopes.push_back(std::move(*envelope));
             events.push_back(std::move(event));
+            interactions.push_back(std::move(interaction));
         }
     }
     if (envelopes.empty()) co_return disconnect;
@@ -593,8 +862,8 @@ asio::awaitable<std::optional<std::string>> SlackAdapter::process_frames(
                 store_event(*events[i]);
             } else if (e.type == "slash_commands") {
                 responses[i] = process_command(e.payload);
-            } else if (e.type == "interactive") {
-                process_action(e.payload, jobs);
+            } else if (interactions[i]) {
+                responses[i] = process_interaction(*interactions[i], jobs);
             } else if (e.type != "events_api" && e.unreadable.empty()) {
                 spdlog::warn("slack: unknown envelope type `{}` acked and ignored", e.type);
             }
@@ -833,12 +1102,17 @@ asio::awaitable<net::HttpResponse> SlackAdapter::handle_http(net::HttpRequest re
         if (!fields) co_return text_response(400, "malformed form body\n");
         json payload = json::object();
         for (const auto& [k, v] : *fields) payload[k] = v;
-        response = net::HttpResponse::json(200, process_command(payload).dump());
+        const json answer = process_command(payload);
+        if (!answer.is_null()) response = net::HttpResponse::json(200, answer.dump());
     } else if (path == "/slack/interactive") {
         const auto raw = fields ? net::form_value(*fields, "payload") : std::nullopt;
         const json payload = raw ? json::parse(*raw, nullptr, false) : json();
         if (!raw || payload.is_discarded()) co_return text_response(400, "malformed payload\n");
-        process_action(payload, jobs);
+        const Interaction interaction = co_await prepare_interaction(
+            payload, request.headers.get("X-Slack-Retry-Num").has_value());
+        // A view_submission's errors are the response body (an empty 200 closes the modal).
+        const json answer = process_interaction(interaction, jobs);
+        if (!answer.is_null()) response = net::HttpResponse::json(200, answer.dump());
     } else {
         co_return text_response(404, "unknown Slack endpoint\n");
     }

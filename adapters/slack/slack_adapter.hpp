@@ -20,9 +20,11 @@
 #include "adapters/net/outbox_worker.hpp"
 #include "adapters/net/websocket_client.hpp"
 #include "adapters/net/websocket_types.hpp"
+#include "adapters/slack/decode.hpp"
 #include "adapters/slack/web_api.hpp"
 #include "bot/incident_service.hpp"
 #include "bot/outbox.hpp"
+#include "commands/forms.hpp"
 #include "commands/router.hpp"
 
 namespace incident::slack {
@@ -89,6 +91,18 @@ private:
     // Replies to buttons: in the channel, or to the one who clicked.
     using Job = std::variant<PostMessage, Ephemeral>;
 
+    // An interactive payload, read and looked up (users' names) before it is stored. Modals
+    // have been asked for already (views.open cannot wait for the batch: the trigger_id
+    // expires 3 s after the interaction).
+    struct Interaction {
+        nlohmann::json payload;
+        std::optional<ViewSubmission> submission;  // users_select values made mentions
+        std::vector<ChatEvent> events;             // "Add to timeline as key event"
+        std::optional<Ephemeral> answer;           // said to the one who acted, after storing
+        bool handled = false;                      // nothing left to store
+        bool redelivered = false;                  // the trigger was used (or has expired)
+    };
+
     // A channel id, or why there is none yet.
     struct ChannelLookup {
         std::string id;
@@ -129,9 +143,28 @@ private:
     // collected in `jobs` and queued only after the commit.
     boost::asio::awaitable<std::optional<ChatEvent>> prepare_event(const nlohmann::json& payload);
     void store_event(const ChatEvent& event);
+    // The answer to a slash command; null when there is none to give (a modal was opened).
     nlohmann::json process_command(const nlohmann::json& payload);
     void process_action(const nlohmann::json& payload, std::vector<Job>& jobs);
+    // Replies as the command's reply says: in the channel, or to the caller alone; a request
+    // without a channel (a global shortcut) gets a direct message. A duplicate says nothing.
     void reply_later(const CommandRequest& request, const Outcome& outcome, std::vector<Job>& jobs);
+    boost::asio::awaitable<Interaction> prepare_interaction(nlohmann::json payload,
+                                                            bool redelivered);
+    // Stores what an interaction changes; the response for Slack (a view_submission's
+    // `response_action: errors`), null when there is none.
+    nlohmann::json process_interaction(const Interaction& interaction, std::vector<Job>& jobs);
+    nlohmann::json submit_view(const ViewSubmission& submission, std::vector<Job>& jobs);
+    // Opens `form` for `user` with views.open right away, on its own (not through the outbox:
+    // the trigger expires). A failure is logged and, with a channel, told to the user.
+    void open_form(const commands::Form& form, const FormContext& context,
+                   const std::string& trigger_id, const Actor& user, bool redelivered = false);
+    boost::asio::awaitable<void> open_view(nlohmann::json args, std::string channel,
+                                           std::string user, std::string form);
+    // The form behind a summary button, for the incident as it is now; nullopt (and
+    // `why_not` set) when there is nothing to fill in.
+    std::optional<commands::Form> incident_form(commands::FormId id, std::int64_t incident,
+                                                std::string& why_not);
     // One batch of Socket Mode frames: stored in one transaction, then acked.
     // Returns the disconnect reason when the server asked to reconnect.
     boost::asio::awaitable<std::optional<std::string>> process_frames(
@@ -155,6 +188,8 @@ private:
     std::string announce_id_;
     std::string bot_user_id_;
     std::map<std::string, std::string> direct_channels_;  // user id -> IM channel id
+    // user + form + incident -> when its modal was last opened: a double click opens one.
+    std::map<std::string, std::chrono::steady_clock::time_point> opened_forms_;
     std::atomic<bool> connected_{false};
     std::atomic<bool> stopping_{false};
     bool draining_ = false;

@@ -51,6 +51,28 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         require(request->platform == slack::k_platform, "a command is from slack");
     }
 
+    if (const auto button = slack::decode_form_button(payload)) {
+        require(button->incident > 0 && !button->trigger_id.empty() && !button->user.id.empty(),
+                "a form button names an incident, a trigger and a user");
+    }
+    if (const auto submission = slack::decode_view_submission(payload)) {
+        require(!submission->view_id.empty() && !submission->context.form.empty(),
+                "a submission names its view and its form");
+        for (const auto& [block, value] : submission->values) {
+            require(!value.empty(), "an empty input is absent, not an empty value");
+        }
+    }
+    if (const auto shortcut = slack::decode_shortcut(payload)) {
+        require(!shortcut->callback_id.empty(), "a shortcut has a callback_id");
+        require(!shortcut->on_message ||
+                    (!shortcut->channel_id.empty() && !shortcut->message_ts.empty()),
+                "a message shortcut names the channel and the message");
+    }
+    if (const auto context = slack::decode_form_context(text)) {
+        require(!context->form.empty() && (!context->incident || *context->incident > 0),
+                "a form context names its form and a real incident number");
+    }
+
     const incident::Timestamp at = slack::parse_ts(text);
     require(at >= 0, "a Slack ts is never before 1970");
     return 0;

@@ -5,12 +5,140 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include "adapters/net/form.hpp"
+#include "bot/text.hpp"
 #include "run_async.hpp"
 
 namespace incident::testing {
 
 namespace asio = boost::asio;
 using nlohmann::json;
+
+namespace {
+
+// A plain_text text object of at most `max` characters, or why not.
+std::optional<std::string> check_text(const json& text, std::size_t max, const std::string& at) {
+    if (!text.is_object() || text.value("type", "") != "plain_text" || !text.contains("text") ||
+        !text["text"].is_string()) {
+        return "must be a plain_text object [json-pointer:" + at + "]";
+    }
+    const std::string value = text["text"].get<std::string>();
+    if (value.empty()) return "must not be empty [json-pointer:" + at + "/text]";
+    if (utf8_length(value) > max) {
+        return "must be at most " + std::to_string(max) + " characters [json-pointer:" + at +
+               "/text]";
+    }
+    return std::nullopt;
+}
+
+std::optional<std::string> check_string(const json& parent, const char* key, std::size_t max,
+                                        const std::string& at) {
+    if (!parent.contains(key)) return std::nullopt;
+    if (!parent[key].is_string()) return "must be a string [json-pointer:" + at + "/" + key + "]";
+    if (utf8_length(parent[key].get<std::string>()) > max) {
+        return "must be at most " + std::to_string(max) + " characters [json-pointer:" + at + "/" +
+               key + "]";
+    }
+    return std::nullopt;
+}
+
+// The elements incident-bot's modals use (docs.slack.dev/reference/block-kit/block-elements).
+std::optional<std::string> check_element(const json& e, const std::string& at) {
+    if (!e.is_object()) return "must be an object [json-pointer:" + at + "]";
+    if (auto why = check_string(e, "action_id", 255, at)) return why;
+    const std::string type = e.value("type", "");
+    if (e.contains("placeholder")) {
+        if (auto why = check_text(e["placeholder"], 150, at + "/placeholder")) return why;
+    }
+    if (type == "plain_text_input") {
+        std::size_t max = 3000;
+        if (e.contains("max_length")) {
+            if (!e["max_length"].is_number_unsigned() || e["max_length"].get<std::size_t>() < 1 ||
+                e["max_length"].get<std::size_t>() > 3000) {
+                return "must be 1 to 3000 [json-pointer:" + at + "/max_length]";
+            }
+            max = e["max_length"].get<std::size_t>();
+        }
+        if (e.contains("multiline") && !e["multiline"].is_boolean()) {
+            return "must be a boolean [json-pointer:" + at + "/multiline]";
+        }
+        return check_string(e, "initial_value", max, at);
+    }
+    if (type == "static_select") {
+        const json options = e.value("options", json());
+        if (!options.is_array() || options.empty() || options.size() > 100) {
+            return "must have 1 to 100 options [json-pointer:" + at + "/options]";
+        }
+        for (std::size_t i = 0; i < options.size(); ++i) {
+            const std::string o = at + "/options/" + std::to_string(i);
+            if (!options[i].is_object()) return "must be an object [json-pointer:" + o + "]";
+            if (auto why = check_text(options[i].value("text", json()), 75, o + "/text"))
+                return why;
+            if (!options[i].contains("value")) return "is required [json-pointer:" + o + "/value]";
+            if (auto why = check_string(options[i], "value", 150, o)) return why;
+        }
+        if (e.contains("initial_option") &&
+            std::find(options.begin(), options.end(), e["initial_option"]) == options.end()) {
+            return "must be one of the options [json-pointer:" + at + "/initial_option]";
+        }
+        return std::nullopt;
+    }
+    if (type == "users_select") return check_string(e, "initial_user", 255, at);
+    if (type == "datepicker") {
+        if (e.contains("initial_date") && (!e["initial_date"].is_string() ||
+                                           !is_valid_date(e["initial_date"].get<std::string>()))) {
+            return "must be YYYY-MM-DD [json-pointer:" + at + "/initial_date]";
+        }
+        return std::nullopt;
+    }
+    return "unsupported element type `" + type + "` [json-pointer:" + at + "/type]";
+}
+
+// A modal view object within the documented limits (docs.slack.dev/reference/views/modal-views,
+// reference/block-kit/blocks/input-block).
+std::optional<std::string> check_modal(const json& view) {
+    if (!view.is_object()) return "view must be a JSON object [json-pointer:/view]";
+    if (view.value("type", "") != "modal") return "must be modal [json-pointer:/view/type]";
+    if (auto why = check_text(view.value("title", json()), 24, "/view/title")) return why;
+    const json blocks = view.value("blocks", json());
+    if (!blocks.is_array() || blocks.size() > 100) {
+        return "must be an array of at most 100 blocks [json-pointer:/view/blocks]";
+    }
+    if (auto why = check_string(view, "callback_id", 255, "/view")) return why;
+    if (auto why = check_string(view, "private_metadata", 3000, "/view")) return why;
+    if (view.contains("close")) {
+        if (auto why = check_text(view["close"], 24, "/view/close")) return why;
+    }
+    bool inputs = false;
+    std::set<std::string> ids;
+    for (std::size_t i = 0; i < blocks.size(); ++i) {
+        const std::string at = "/view/blocks/" + std::to_string(i);
+        const json& b = blocks[i];
+        if (!b.is_object() || b.value("type", "") != "input") {
+            return "only input blocks are modelled [json-pointer:" + at + "]";
+        }
+        inputs = true;
+        if (auto why = check_string(b, "block_id", 255, at)) return why;
+        if (b.contains("block_id") && !ids.insert(b["block_id"].get<std::string>()).second) {
+            return "block_id must be unique [json-pointer:" + at + "/block_id]";
+        }
+        if (auto why = check_text(b.value("label", json()), 2000, at + "/label")) return why;
+        if (b.contains("hint")) {
+            if (auto why = check_text(b["hint"], 2000, at + "/hint")) return why;
+        }
+        if (b.contains("optional") && !b["optional"].is_boolean()) {
+            return "must be a boolean [json-pointer:" + at + "/optional]";
+        }
+        if (auto why = check_element(b.value("element", json()), at + "/element")) return why;
+    }
+    // "submit is required when an input block is within the blocks array."
+    if (inputs && !view.contains("submit")) return "is required [json-pointer:/view/submit]";
+    if (view.contains("submit")) {
+        if (auto why = check_text(view["submit"], 24, "/view/submit")) return why;
+    }
+    return std::nullopt;
+}
+
+}  // namespace
 
 FakeSlack::FakeSlack(asio::any_io_executor executor, std::optional<net::TlsContext> tls)
     : server_(
@@ -47,6 +175,12 @@ FakeSlack::FakeSlack(asio::any_io_executor executor, std::optional<net::TlsConte
     server_.add_websocket_route("/link/", [this](net::WebSocketSession s) { return session(s); });
     const auto status = server_.listen("127.0.0.1:0");
     if (!status.ok()) throw std::runtime_error("fake slack: " + status.message);
+}
+
+std::string FakeSlack::trigger() {
+    const std::string id = std::to_string(next_trigger_++) + ".1800000000.fake";
+    triggers_[id] = std::chrono::steady_clock::now();
+    return id;
 }
 
 void FakeSlack::release_held() {
@@ -297,6 +431,37 @@ net::HttpResponse FakeSlack::api(const net::HttpRequest& request) {
         }
         if (!pinned.insert(channel + "/" + ts).second) return error("already_pinned");
         return reply({{"ok", true}});
+    }
+    if (method == "views.open") {
+        const auto invalid = [&](const std::string& why) {
+            refused_views.push_back(why);
+            return reply({{"ok", false},
+                          {"error", "invalid_arguments"},
+                          {"response_metadata", {{"messages", json::array({why})}}}});
+        };
+        const std::string trigger = args.value("trigger_id", std::string());
+        const auto issued = triggers_.find(trigger);
+        if (issued == triggers_.end()) return invalid("invalid `trigger_id`");
+        const bool expired = std::chrono::steady_clock::now() - issued->second > trigger_lifetime;
+        triggers_.erase(issued);  // exchanged: once
+        if (expired) return error("expired_trigger_id");
+        json view = args.contains("view") ? args["view"] : json();
+        // A JSON-encoded string in a form body, an object in a JSON body.
+        if (view.is_string()) view = json::parse(view.get<std::string>(), nullptr, false);
+        if (const auto why = check_modal(view)) return invalid("[ERROR] " + *why);
+        const std::string id = "V" + std::to_string(1000 + next_view_++);
+        view["id"] = id;
+        view["team_id"] = "T111";
+        view["state"] = {{"values", json::object()}};
+        view["hash"] = "1800000000." + id;
+        view["root_view_id"] = id;
+        view["previous_view_id"] = nullptr;
+        view["app_id"] = "A111";
+        view["bot_id"] = "B111";
+        if (!view.contains("private_metadata")) view["private_metadata"] = "";
+        if (!view.contains("callback_id")) view["callback_id"] = "";
+        views[id] = view;
+        return reply({{"ok", true}, {"view", view}});
     }
     if (method == "auth.test") {
         net::HttpResponse r =

@@ -95,6 +95,17 @@ public:
     // "channel/ts" of every pinned message; pinning one twice is already_pinned.
     std::set<std::string> pinned;
 
+    // views.open (docs.slack.dev/reference/methods/views.open and reference/views/modal-views):
+    // a trigger_id is exchanged once, within 3 seconds of the interaction that carried it
+    // (later: expired_trigger_id; unknown or used: invalid_arguments, "invalid `trigger_id`").
+    // trigger() issues one, as Slack puts one in each interaction payload. The view must be a
+    // modal within the documented limits, or views.open answers invalid_arguments.
+    std::string trigger();
+    std::chrono::milliseconds trigger_lifetime{3000};
+    // Opened views by id, as views.open returned them; why views were refused.
+    std::map<std::string, nlohmann::json> views;
+    std::vector<std::string> refused_views;
+
     std::vector<Call> calls;
     std::vector<nlohmann::json> acks;  // every frame the bot sent
     bool keep_acks = true;             // the benchmark only counts them
@@ -117,6 +128,9 @@ private:
     std::uint64_t next_seq_ = 0;
     int next_channel_ = 1;
     int next_ts_ = 1;
+    int next_trigger_ = 1;
+    int next_view_ = 1;
+    std::map<std::string, std::chrono::steady_clock::time_point> triggers_;
     bool stall_next_ = false;
     int releases_ = 0;  // release_held() calls so far
 };

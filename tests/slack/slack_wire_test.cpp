@@ -177,3 +177,107 @@ TEST_CASE("slack web api: chat.update and pins.add answers from the docs") {
     CHECK(json::parse(*pinned_text)["ok"] == true);
     CHECK(json::parse(*already_text)["error"] == "already_pinned");
 }
+
+TEST_CASE("slack interactions: the bolt-python payloads decode, ours are told from others") {
+    const auto press_text = fixture("http_block_actions.bolt-python-test.json");
+    const auto submission_text = fixture("http_view_submission.bolt-python-test.json");
+    const auto message_text = fixture("http_message_action.bolt-python-test.json");
+    const auto shortcut_text = fixture("http_shortcut.bolt-python-test.json");
+    REQUIRE(press_text);
+    REQUIRE(submission_text);
+    REQUIRE(message_text);
+    REQUIRE(shortcut_text);
+
+    // A button of another app: neither a command button nor a form button.
+    json press = json::parse(*press_text);
+    CHECK_FALSE(decode_block_action(press, 1));
+    CHECK_FALSE(decode_form_button(press));
+    CHECK(interaction_user(press) == Actor{"W111", "primary-owner"});
+    // The same press on a summary button.
+    press["actions"][0]["action_id"] = form_action_id("severity");
+    press["actions"][0]["value"] = "INC-7";
+    const auto button = decode_form_button(press);
+    REQUIRE(button);
+    CHECK(button->form == "severity");
+    CHECK(button->incident == 7);
+    CHECK(button->trigger_id == "111.222.valid");
+    CHECK(button->channel_id == "C111");
+    CHECK(button->action_ts == "1596530385.194939");
+    press["actions"][0]["value"] = "not a key";
+    CHECK_FALSE(decode_form_button(press));
+
+    // Another app's view (callback_id view-id, metadata a sentence) is none of the bot's.
+    json view = json::parse(*submission_text);
+    CHECK_FALSE(decode_view_submission(view));
+    // As one of the bot's modals: its callback_id and private_metadata.
+    view["view"]["callback_id"] = form_callback_id("update");
+    view["view"]["private_metadata"] = encode_form_context({"update", 3, "C111"});
+    view["view"]["blocks"][0]["block_id"] = "text";
+    view["view"]["state"]["values"] = {{"text", view["view"]["state"]["values"]["hspI"]}};
+    const auto submission = decode_view_submission(view);
+    REQUIRE(submission);
+    CHECK(submission->view_id == "V111");
+    CHECK(submission->context.form == "update");
+    CHECK(submission->context.incident == 3);
+    CHECK(submission->context.channel_id == "C111");
+    CHECK(submission->values == std::map<std::string, std::string>{{"text", "test"}});
+    CHECK(submission->user == Actor{"W111", "primary-owner"});
+    // The callback_id and the metadata must name the same form.
+    view["view"]["callback_id"] = form_callback_id("resolve");
+    CHECK_FALSE(decode_view_submission(view));
+
+    // Each element's state (docs.slack.dev, view_submission payload: view.state.values).
+    view["view"]["callback_id"] = form_callback_id("update");
+    view["view"]["state"]["values"] = {
+        {"severity",
+         {{"s", {{"type", "static_select"}, {"selected_option", {{"value", "sev2"}}}}}}},
+        {"owner", {{"u", {{"type", "users_select"}, {"selected_user", "U2"}}}}},
+        {"due", {{"d", {{"type", "datepicker"}, {"selected_date", "2026-12-03"}}}}},
+        {"empty", {{"e", {{"type", "plain_text_input"}, {"value", nullptr}}}}},
+        {"none", {{"n", {{"type", "static_select"}, {"selected_option", nullptr}}}}},
+    };
+    const auto typed = decode_view_submission(view);
+    REQUIRE(typed);
+    CHECK(typed->values == std::map<std::string, std::string>{
+                               {"severity", "sev2"}, {"owner", "U2"}, {"due", "2026-12-03"}});
+    CHECK(typed->users == std::map<std::string, std::string>{{"owner", "U2"}});
+
+    const auto shortcut = decode_shortcut(json::parse(*message_text));
+    REQUIRE(shortcut);
+    CHECK(shortcut->on_message);
+    CHECK(shortcut->callback_id == "test-shortcut");
+    CHECK(shortcut->channel_id == "C111");
+    CHECK(shortcut->message_ts == "1583636382.000300");
+    CHECK(shortcut->message_text == "<@W222> test");
+    CHECK(shortcut->message_user == "W111");
+    CHECK_FALSE(shortcut->message_from_bot);
+    CHECK(shortcut->user == Actor{"W111", "test-test"});
+
+    const auto global = decode_shortcut(json::parse(*shortcut_text));
+    REQUIRE(global);
+    CHECK_FALSE(global->on_message);
+    CHECK(global->trigger_id == "111.111.xxxxxx");
+    CHECK(global->user == Actor{"W111", "primary-owner"});
+    CHECK_FALSE(decode_shortcut(press));
+
+    CHECK_FALSE(decode_form_context("This is for you!"));
+    CHECK_FALSE(decode_form_context(R"({"form":"update","incident":-1})"));
+    CHECK(decode_form_context(R"({"form":"declare","channel":""})")->incident == std::nullopt);
+}
+
+TEST_CASE("slack web api: views.open answers from the docs") {
+    const auto ok_text = fixture("web_views_open_ok.docs.json");
+    const auto bad_text = fixture("web_views_open_invalid_arguments.docs.json");
+    REQUIRE(ok_text);
+    REQUIRE(bad_text);
+    // What the adapter reads: ok, or the error (logged, told to the user); the fake answers
+    // with the same fields.
+    const json ok = json::parse(*ok_text);
+    CHECK(ok["ok"] == true);
+    CHECK(ok["view"]["id"].is_string());
+    CHECK(ok["view"]["private_metadata"].is_string());
+    const json bad = json::parse(*bad_text);
+    CHECK(bad["ok"] == false);
+    CHECK(bad["error"] == "invalid_arguments");
+    CHECK(bad["response_metadata"]["messages"][0] == "invalid `trigger_id`");
+}
