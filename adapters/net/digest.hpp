@@ -1,5 +1,6 @@
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -12,6 +13,8 @@ std::string sha256(std::string_view data);
 std::string hmac_sha256(std::string_view key, std::string_view data);
 // Lower-case hex of raw bytes.
 std::string to_hex(std::string_view bytes);
+// The bytes of lower-case hex as to_hex writes it; nullopt for anything else.
+std::optional<std::string> from_hex(std::string_view hex);
 std::string sha256_hex(std::string_view data);
 std::string hmac_sha256_hex(std::string_view key, std::string_view data);
 

@@ -40,7 +40,9 @@ net::HttpRequest pagerduty_request(const PagerDutyOptions& options, std::string 
                                    std::string_view path, const json* body) {
     net::HttpRequest request;
     request.method = std::move(method);
-    request.url = options.api_url + std::string(path);
+    std::string_view base = options.api_url;
+    while (base.ends_with('/')) base.remove_suffix(1);
+    request.url = std::string(base) + std::string(path);
     request.headers.set("Authorization", "Token token=" + options.token);
     request.headers.set("Accept", "application/vnd.pagerduty+json;version=2");
     if (!options.from.empty()) request.headers.set("From", options.from);
@@ -75,7 +77,6 @@ PagerDutySink::PagerDutySink(asio::any_io_executor executor, net::TlsContext tls
       worker_(
           executor, outbox, std::string(k_sink),
           [this](OutboxEntry& entry) { return deliver_entry(entry); }, options_.outbox, observer) {
-    while (options_.api_url.ends_with('/')) options_.api_url.pop_back();
     waker_ = outbox_.add_notify_sink(std::string(k_sink), [this] { worker_.wake(); });
 }
 

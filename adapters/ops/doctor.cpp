@@ -628,7 +628,6 @@ asio::awaitable<Check> check_pagerduty(Context& ctx) {
     const Config& c = ctx.loaded.config;
     notify::PagerDutyOptions options;
     options.api_url = c.pagerduty_api_url;
-    while (options.api_url.ends_with('/')) options.api_url.pop_back();
     options.token = c.pagerduty_api_token;
     options.from = c.pagerduty_from;
     const net::HttpResponse response =

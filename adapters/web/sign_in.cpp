@@ -12,6 +12,7 @@
 namespace incident::web {
 
 using net::equal_constant_time;
+using net::from_hex;
 using net::hmac_sha256;
 using net::hmac_sha256_hex;
 using net::to_hex;
@@ -35,23 +36,10 @@ std::string random_bytes(std::size_t n) {
     return out;
 }
 
-int hex_digit(char c) {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    return -1;
-}
-
-std::optional<std::string> from_hex(std::string_view hex) {
-    if (hex.size() % 2 != 0 || hex.size() > 2 * k_max_field) return std::nullopt;
-    std::string out;
-    out.reserve(hex.size() / 2);
-    for (std::size_t i = 0; i < hex.size(); i += 2) {
-        const int hi = hex_digit(hex[i]);
-        const int lo = hex_digit(hex[i + 1]);
-        if (hi < 0 || lo < 0) return std::nullopt;
-        out += static_cast<char>(hi * 16 + lo);
-    }
-    return out;
+// A hex field of a token: at most k_max_field bytes once decoded.
+std::optional<std::string> field_from_hex(std::string_view hex) {
+    if (hex.size() > 2 * k_max_field) return std::nullopt;
+    return from_hex(hex);
 }
 
 std::vector<std::string_view> split_dots(std::string_view text) {
@@ -114,9 +102,9 @@ std::optional<SignIn::Parsed> SignIn::verify(std::string_view kind, std::string_
         std::from_chars(expiry.data(), expiry.data() + expiry.size(), parsed.expiry);
     if (error != std::errc{} || end != expiry.data() + expiry.size()) return std::nullopt;
     parsed.nonce = std::string(parts[2]);
-    const auto platform = from_hex(parts[3]);
-    const auto id = from_hex(parts[4]);
-    const auto name = from_hex(parts[5]);
+    const auto platform = field_from_hex(parts[3]);
+    const auto id = field_from_hex(parts[4]);
+    const auto name = field_from_hex(parts[5]);
     if (!platform || !id || !name || id->empty()) return std::nullopt;
     parsed.person = Person{*platform, Actor{*id, *name}};
     return parsed;
