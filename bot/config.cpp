@@ -124,139 +124,6 @@ std::string database_password(const std::string& url) {
     return std::string();
 }
 
-void load_reminders(const EnvLookup& env, ReminderPolicy& policy,
-                    std::vector<std::string>& errors) {
-    const auto seconds = [&](const std::string& name, Timestamp& field, bool may_be_off) {
-        const auto raw = env(name);
-        if (!raw) return;
-        const std::string value = to_lower(trim(*raw));
-        if (value.empty()) return;
-        const auto parsed = value == "off" ? std::optional<std::int64_t>(0) : parse_seconds(value);
-        if (!parsed || (!may_be_off && *parsed == 0)) {
-            errors.push_back(name + " must be a number of seconds up to " +
-                             std::to_string(k_max_seconds) +
-                             (may_be_off ? " (0 or off turns it off)" : ", at least 1") +
-                             ", not `" + std::string(trim(*raw)) + "`.");
-            return;
-        }
-        field = *parsed * k_second_ms;
-    };
-    for (int sev = 1; sev <= 5; ++sev) {
-        seconds("INCIDENT_BOT_REMIND_STATUS_SEV" + std::to_string(sev) + "_SECONDS",
-                policy.status_update[sev - 1], true);
-    }
-    seconds("INCIDENT_BOT_REMIND_NO_COMMANDER_SECONDS", policy.no_commander_after, true);
-    seconds("INCIDENT_BOT_REMIND_NO_COMMANDER_REPEAT_SECONDS", policy.no_commander_repeat, true);
-    seconds("INCIDENT_BOT_REMIND_POSTMORTEM_BEFORE_SECONDS", policy.postmortem_before, true);
-    seconds("INCIDENT_BOT_REMIND_POSTMORTEM_REPEAT_SECONDS", policy.postmortem_repeat, true);
-    seconds("INCIDENT_BOT_REMIND_TICK_SECONDS", policy.tick, false);
-    if (const auto raw = env("INCIDENT_BOT_REMIND_DIGEST_HOUR")) {
-        const std::string value = to_lower(trim(*raw));
-        const auto hour = parse_seconds(value);
-        if (value == "off") {
-            policy.digest_hour.reset();
-        } else if (hour && *hour <= 23) {
-            policy.digest_hour = static_cast<int>(*hour);
-        } else if (!value.empty()) {
-            errors.push_back(
-                "INCIDENT_BOT_REMIND_DIGEST_HOUR must be an hour of the day in UTC "
-                "(0 to 23) or off, not `" +
-                std::string(trim(*raw)) + "`.");
-        }
-    }
-}
-
-void load_notify(const EnvLookup& env, Config& c, std::vector<std::string>& errors) {
-    std::string starttls, emails;
-    const auto read = [&](const char* name, std::string& field) {
-        if (auto value = env(name)) field = std::string(trim(*value));
-    };
-    read("INCIDENT_BOT_WEBHOOK_URL", c.webhook_url);
-    read("INCIDENT_BOT_WEBHOOK_SECRET", c.webhook_secret);
-    read("INCIDENT_BOT_SMTP_URL", c.smtp_url);
-    read("INCIDENT_BOT_SMTP_USER", c.smtp_user);
-    read("INCIDENT_BOT_SMTP_PASSWORD", c.smtp_password);
-    read("INCIDENT_BOT_SMTP_FROM", c.smtp_from);
-    read("INCIDENT_BOT_SMTP_STARTTLS", starttls);
-    read("INCIDENT_BOT_STAKEHOLDER_EMAILS", emails);
-
-    if (!c.webhook_url.empty() && !is_http_url(c.webhook_url)) {
-        errors.push_back("INCIDENT_BOT_WEBHOOK_URL must start with http:// or https://.");
-    }
-    if (!c.webhook_url.empty() && c.webhook_secret.empty()) {
-        errors.push_back(
-            "INCIDENT_BOT_WEBHOOK_URL is set but INCIDENT_BOT_WEBHOOK_SECRET is "
-            "not: receivers need it to verify the X-Incident-Bot-Signature header.");
-    }
-    if (c.webhook_url.empty() && !c.webhook_secret.empty()) {
-        errors.push_back(
-            "INCIDENT_BOT_WEBHOOK_SECRET is set but INCIDENT_BOT_WEBHOOK_URL is "
-            "not: say where to send the webhook.");
-    }
-
-    c.stakeholder_emails = split_list(emails);
-    for (const auto& address : c.stakeholder_emails) {
-        if (!valid_address(address)) {
-            errors.push_back("INCIDENT_BOT_STAKEHOLDER_EMAILS: `" + address +
-                             "` is not an email address (write a@example.com, comma-separated).");
-        }
-    }
-    const std::string lower_starttls = to_lower(starttls);
-    if (!lower_starttls.empty() && lower_starttls != "try" && lower_starttls != "required") {
-        errors.push_back("INCIDENT_BOT_SMTP_STARTTLS must be try or required, not `" + starttls +
-                         "`.");
-    }
-    c.smtp_require_tls =
-        lower_starttls == "required" || (lower_starttls.empty() && !c.smtp_user.empty());
-
-    if (c.smtp_url.empty()) {
-        if (!c.stakeholder_emails.empty() || !c.smtp_from.empty() || !c.smtp_user.empty()) {
-            errors.push_back(
-                "INCIDENT_BOT_SMTP_URL is not set, so no email can be sent: set it "
-                "(smtp://host:587 or smtps://host:465) or unset the other "
-                "INCIDENT_BOT_SMTP_* and INCIDENT_BOT_STAKEHOLDER_EMAILS.");
-        }
-        return;
-    }
-    const bool smtp = c.smtp_url.starts_with("smtp://");
-    const bool smtps = c.smtp_url.starts_with("smtps://");
-    const std::size_t host_start = smtp ? 7 : 8;
-    const std::string authority =
-        smtp || smtps ? c.smtp_url.substr(host_start,
-                                          c.smtp_url.find_first_of("/?#", host_start) - host_start)
-                      : std::string();
-    if (!smtp && !smtps) {
-        errors.push_back("INCIDENT_BOT_SMTP_URL must be smtp://host:port or smtps://host:port.");
-    } else if (authority.find('@') != std::string::npos) {
-        // Never echo it: the URL holds a password.
-        errors.push_back(
-            "INCIDENT_BOT_SMTP_URL must not hold credentials: put them in "
-            "INCIDENT_BOT_SMTP_USER and INCIDENT_BOT_SMTP_PASSWORD.");
-    } else if (authority.empty() || authority.starts_with(':')) {
-        errors.push_back("INCIDENT_BOT_SMTP_URL has no host: write smtp://host:port.");
-    }
-    if (c.smtp_from.empty()) {
-        errors.push_back(
-            "INCIDENT_BOT_SMTP_URL is set but INCIDENT_BOT_SMTP_FROM is not: give "
-            "the sender address, e.g. incident-bot@example.com.");
-    } else if (!valid_from(c.smtp_from)) {
-        errors.push_back(
-            "INCIDENT_BOT_SMTP_FROM must be an address (bot@example.com) or "
-            "Name <bot@example.com>.");
-    }
-    if (c.stakeholder_emails.empty()) {
-        errors.push_back(
-            "INCIDENT_BOT_SMTP_URL is set but INCIDENT_BOT_STAKEHOLDER_EMAILS is "
-            "empty: list who gets the emails, comma-separated.");
-    }
-    if (!c.smtp_user.empty() && c.smtp_password.empty()) {
-        errors.push_back("INCIDENT_BOT_SMTP_USER is set but INCIDENT_BOT_SMTP_PASSWORD is not.");
-    }
-    if (c.smtp_user.empty() && !c.smtp_password.empty()) {
-        errors.push_back("INCIDENT_BOT_SMTP_PASSWORD is set but INCIDENT_BOT_SMTP_USER is not.");
-    }
-}
-
 std::optional<bool> parse_bool(std::string_view text) {
     const std::string value = to_lower(trim(text));
     if (value == "true" || value == "1" || value == "yes" || value == "on") return true;
@@ -264,153 +131,413 @@ std::optional<bool> parse_bool(std::string_view text) {
     return std::nullopt;
 }
 
-void load_alerts(const EnvLookup& env, Config& c, std::vector<std::string>& errors) {
-    if (const auto value = env("INCIDENT_BOT_ALERTS_TOKEN")) c.alerts_token = trim(*value);
-    if (const auto value = env("INCIDENT_BOT_PAGERDUTY_WEBHOOK_SECRET")) {
-        c.pagerduty_webhook_secret = trim(*value);
-    }
-    if (const auto value = env("INCIDENT_BOT_ALERT_RULES")) {
-        c.alert_rules = trim(*value);
-        if (const AlertRulesParse rules = parse_alert_rules(c.alert_rules); !rules.error.empty()) {
-            errors.push_back("INCIDENT_BOT_ALERT_RULES " + rules.error);
-        }
-    }
-    if (const auto value = env("INCIDENT_BOT_PAGERDUTY_API_TOKEN")) {
-        c.pagerduty_api_token = trim(*value);
-    }
-    if (const auto value = env("INCIDENT_BOT_PAGERDUTY_FROM")) c.pagerduty_from = trim(*value);
-    if (const auto value = env("INCIDENT_BOT_PAGERDUTY_API_URL"); value && !trim(*value).empty()) {
-        c.pagerduty_api_url = trim(*value);
-    }
-    if (c.pagerduty_api_enabled() && c.pagerduty_from.find('@') == std::string::npos) {
-        errors.push_back(
-            "INCIDENT_BOT_PAGERDUTY_FROM must be the email address of a PagerDuty user: "
-            "PagerDuty's REST API records changes as made by that user.");
-    }
-    if (!c.pagerduty_api_url.starts_with("https://") &&
-        !c.pagerduty_api_url.starts_with("http://")) {
-        errors.push_back("INCIDENT_BOT_PAGERDUTY_API_URL must be an http(s):// URL.");
-    }
-    // Never echoed: a pasted token must not reach a log line.
-    if (c.alerts_token.find_first_of(" \t") != std::string::npos) {
-        errors.push_back(
-            "INCIDENT_BOT_ALERTS_TOKEN must not contain spaces: it is sent as "
-            "\"Authorization: Bearer <token>\".");
-    }
-    if (const auto raw = env("INCIDENT_BOT_ALERTS_AUTO_RESOLVE"); raw && !trim(*raw).empty()) {
-        if (const auto value = parse_bool(*raw)) {
-            c.alerts_auto_resolve = *value;
-        } else {
-            errors.push_back("INCIDENT_BOT_ALERTS_AUTO_RESOLVE must be true or false, not `" +
-                             std::string(trim(*raw)).substr(0, 40) + "`.");
-        }
-    }
-}
-
-void load_status_page(const EnvLookup& env, Config& c, std::vector<std::string>& errors) {
-    if (const auto raw = env("INCIDENT_BOT_STATUS_TITLE"); raw && !trim(*raw).empty()) {
-        c.status_title = trim(*raw);
-        if (c.status_title.size() > 120 || !is_valid_utf8(c.status_title)) {
-            errors.push_back("INCIDENT_BOT_STATUS_TITLE must be UTF-8 text of at most 120 bytes.");
-        }
-    }
-    if (const auto raw = env("INCIDENT_BOT_STATUS_COMPONENTS")) {
-        for (const std::string& name : split_list(*raw)) {
-            const bool repeated = std::any_of(
-                c.status_components.begin(), c.status_components.end(),
-                [&](const std::string& known) { return to_lower(known) == to_lower(name); });
-            if (repeated) {
-                errors.push_back("INCIDENT_BOT_STATUS_COMPONENTS names `" + name.substr(0, 60) +
-                                 "` twice.");
-            } else if (name.size() > 60 || !is_valid_utf8(name)) {
-                errors.push_back(
-                    "INCIDENT_BOT_STATUS_COMPONENTS: each component is UTF-8 text of at most 60 "
-                    "bytes.");
-            } else {
-                c.status_components.push_back(name);
-            }
-        }
-    }
-}
-
 std::string seconds_text(Timestamp ms) {
     return ms <= 0 ? std::string("off") : std::to_string(ms / k_second_ms) + "s";
 }
 
-void load_logging(const EnvLookup& env, Config& c, std::vector<std::string>& errors) {
-    if (const auto raw = env("INCIDENT_BOT_LOG_FORMAT")) {
-        const std::string value = to_lower(trim(*raw));
-        if (value == "text" || value == "json") {
-            c.log_format = value;
-        } else if (!value.empty()) {
-            errors.push_back("INCIDENT_BOT_LOG_FORMAT must be text or json, not `" +
-                             std::string(trim(*raw)) + "`.");
-        }
+// The readers of the table's typed settings. Each gets the trimmed value, which may be
+// empty, and answers why it is not acceptable as the rest of a sentence after the key.
+using Problem = std::string;
+
+Problem seconds_into(std::string_view value, Timestamp& field, bool may_be_off) {
+    const std::string lower = to_lower(value);
+    if (lower.empty()) return {};
+    const auto parsed = lower == "off" ? std::optional<std::int64_t>(0) : parse_seconds(lower);
+    if (!parsed || (!may_be_off && *parsed == 0)) {
+        return "must be a number of seconds up to " + std::to_string(k_max_seconds) +
+               (may_be_off ? " (0 or off turns it off)" : ", at least 1") + ", not `" +
+               std::string(value) + "`.";
     }
-    if (const auto raw = env("INCIDENT_BOT_LOG_LEVEL")) {
-        const std::string value = to_lower(trim(*raw));
-        constexpr std::array<std::string_view, 7> k_levels{"trace", "debug",    "info", "warn",
-                                                           "error", "critical", "off"};
-        if (std::find(k_levels.begin(), k_levels.end(), value) != k_levels.end()) {
-            c.log_level = value;
-        } else if (!value.empty()) {
-            errors.push_back(
-                "INCIDENT_BOT_LOG_LEVEL must be one of trace, debug, info, warn, "
-                "error, critical, off, not `" +
-                std::string(trim(*raw)) + "`.");
-        }
-    }
+    field = *parsed * k_second_ms;
+    return {};
 }
 
-constexpr std::string_view k_keys[] = {
-    "INCIDENT_BOT_DB",
-    "INCIDENT_BOT_DATABASE_URL",
-    "INCIDENT_BOT_LISTEN",
-    "INCIDENT_BOT_PUBLIC_URL",
-    "INCIDENT_BOT_ANNOUNCE_CHANNEL",
-    "INCIDENT_BOT_CA_FILE",
-    "INCIDENT_BOT_DASHBOARD_TOKEN",
-    "INCIDENT_BOT_LOG_FORMAT",
-    "INCIDENT_BOT_LOG_LEVEL",
-    "SLACK_BOT_TOKEN",
-    "SLACK_APP_TOKEN",
-    "SLACK_SIGNING_SECRET",
-    "SLACK_API_URL",
-    "MATTERMOST_URL",
-    "MATTERMOST_TOKEN",
-    "MATTERMOST_TEAM",
-    "MATTERMOST_COMMAND_TOKEN",
-    "MATTERMOST_ACTION_SECRET",
-    "INCIDENT_BOT_SOCKET_DEAD_AFTER_SECONDS",
-    "INCIDENT_BOT_WEBHOOK_URL",
-    "INCIDENT_BOT_WEBHOOK_SECRET",
-    "INCIDENT_BOT_SMTP_URL",
-    "INCIDENT_BOT_SMTP_USER",
-    "INCIDENT_BOT_SMTP_PASSWORD",
-    "INCIDENT_BOT_SMTP_FROM",
-    "INCIDENT_BOT_SMTP_STARTTLS",
-    "INCIDENT_BOT_STAKEHOLDER_EMAILS",
-    "INCIDENT_BOT_ALERTS_TOKEN",
-    "INCIDENT_BOT_ALERTS_AUTO_RESOLVE",
-    "INCIDENT_BOT_ALERT_RULES",
-    "INCIDENT_BOT_PAGERDUTY_WEBHOOK_SECRET",
-    "INCIDENT_BOT_PAGERDUTY_API_TOKEN",
-    "INCIDENT_BOT_PAGERDUTY_FROM",
-    "INCIDENT_BOT_PAGERDUTY_API_URL",
-    "INCIDENT_BOT_STATUS_TITLE",
-    "INCIDENT_BOT_STATUS_COMPONENTS",
-    "INCIDENT_BOT_REMIND_STATUS_SEV1_SECONDS",
-    "INCIDENT_BOT_REMIND_STATUS_SEV2_SECONDS",
-    "INCIDENT_BOT_REMIND_STATUS_SEV3_SECONDS",
-    "INCIDENT_BOT_REMIND_STATUS_SEV4_SECONDS",
-    "INCIDENT_BOT_REMIND_STATUS_SEV5_SECONDS",
-    "INCIDENT_BOT_REMIND_NO_COMMANDER_SECONDS",
-    "INCIDENT_BOT_REMIND_NO_COMMANDER_REPEAT_SECONDS",
-    "INCIDENT_BOT_REMIND_POSTMORTEM_BEFORE_SECONDS",
-    "INCIDENT_BOT_REMIND_POSTMORTEM_REPEAT_SECONDS",
-    "INCIDENT_BOT_REMIND_TICK_SECONDS",
-    "INCIDENT_BOT_REMIND_DIGEST_HOUR",
+template <Timestamp ReminderPolicy::*Field, bool MayBeOff = true>
+Problem reminder(Config& c, std::string_view value) {
+    return seconds_into(value, c.reminders.*Field, MayBeOff);
+}
+
+template <std::size_t Severity>
+Problem status_reminder(Config& c, std::string_view value) {
+    return seconds_into(value, c.reminders.status_update[Severity - 1], true);
+}
+
+Problem digest_hour(Config& c, std::string_view value) {
+    const std::string lower = to_lower(value);
+    const auto hour = parse_seconds(lower);
+    if (lower == "off") {
+        c.reminders.digest_hour.reset();
+    } else if (hour && *hour <= 23) {
+        c.reminders.digest_hour = static_cast<int>(*hour);
+    } else if (!lower.empty()) {
+        return "must be an hour of the day in UTC (0 to 23) or off, not `" + std::string(value) +
+               "`.";
+    }
+    return {};
+}
+
+Problem socket_dead_after(Config& c, std::string_view value) {
+    const auto seconds = parse_seconds(value);
+    if (seconds && *seconds >= 2 && *seconds <= 600) {
+        c.socket_dead_after_seconds = static_cast<int>(*seconds);
+    } else if (!value.empty()) {
+        return "must be a number of seconds from 2 to 600, not `" + std::string(value) + "`.";
+    }
+    return {};
+}
+
+template <std::string Config::*Field>
+Problem http_url(Config& c, std::string_view value) {
+    if (!value.empty() && !is_http_url(std::string(value))) {
+        return "must start with http:// or https://.";
+    }
+    c.*Field = std::string(value);
+    return {};
+}
+
+// An http(s) URL with a default that an empty value keeps, ending in / when `slash`.
+template <std::string Config::*Field, bool Slash>
+Problem base_url(Config& c, std::string_view value) {
+    if (value.empty()) return {};
+    if (!is_http_url(std::string(value))) return "must start with http:// or https://.";
+    c.*Field = std::string(value);
+    if (Slash && !(c.*Field).ends_with('/')) c.*Field += '/';
+    return {};
+}
+
+Problem database_path(Config& c, std::string_view value) {
+    c.db_path = std::string(value);
+    return value.empty() ? "is empty: give a file path." : Problem();
+}
+
+Problem listen_address(Config& c, std::string_view value) {
+    c.listen = std::string(value);
+    return valid_listen(c.listen) ? Problem() : "must be host:port, e.g. 127.0.0.1:8080.";
+}
+
+Problem announce_channel(Config& c, std::string_view value) {
+    if (value.starts_with('#')) value.remove_prefix(1);
+    c.announce_channel = std::string(value);
+    return value.empty() ? "is empty: name a channel." : Problem();
+}
+
+// Tokens are never echoed back: a wrong one pasted into an error would leak into logs.
+template <std::string Config::*Field>
+Problem slack_token(Config& c, std::string_view value) {
+    c.*Field = std::string(value);
+    const bool bot = Field == &Config::slack_bot_token;
+    if (value.empty() || value.starts_with(bot ? "xoxb-" : "xapp-")) return {};
+    return bot ? "must be a bot token starting with xoxb-."
+               : "must be an app-level token starting with xapp-.";
+}
+
+Problem smtp_url(Config& c, std::string_view value) {
+    c.smtp_url = std::string(value);
+    if (value.empty()) return {};
+    const bool smtp = value.starts_with("smtp://");
+    if (!smtp && !value.starts_with("smtps://")) {
+        return "must be smtp://host:port or smtps://host:port.";
+    }
+    const std::string_view rest = value.substr(smtp ? 7 : 8);
+    const std::string_view authority = rest.substr(0, rest.find_first_of("/?#"));
+    // Never echo it: the URL holds a password.
+    if (authority.find('@') != std::string_view::npos) {
+        return "must not hold credentials: put them in INCIDENT_BOT_SMTP_USER and "
+               "INCIDENT_BOT_SMTP_PASSWORD.";
+    }
+    if (authority.empty() || authority.starts_with(':'))
+        return "has no host: write smtp://host:port.";
+    return {};
+}
+
+Problem smtp_starttls(Config& c, std::string_view value) {
+    c.smtp_starttls = to_lower(value);
+    if (c.smtp_starttls.empty() || c.smtp_starttls == "try" || c.smtp_starttls == "required") {
+        return {};
+    }
+    return "must be try or required, not `" + std::string(value) + "`.";
+}
+
+Problem stakeholder_emails(Config& c, std::string_view value) {
+    c.stakeholder_emails = split_list(value);
+    for (const auto& address : c.stakeholder_emails) {
+        if (!valid_address(address)) {
+            return ": `" + address +
+                   "` is not an email address (write a@example.com, comma-separated).";
+        }
+    }
+    return {};
+}
+
+Problem alerts_token(Config& c, std::string_view value) {
+    c.alerts_token = std::string(value);
+    // Never echoed: a pasted token must not reach a log line.
+    if (value.find_first_of(" \t") == std::string_view::npos) return {};
+    return "must not contain spaces: it is sent as \"Authorization: Bearer <token>\".";
+}
+
+Problem alerts_auto_resolve(Config& c, std::string_view value) {
+    if (value.empty()) return {};
+    const auto parsed = parse_bool(value);
+    if (!parsed) return "must be true or false, not `" + std::string(value.substr(0, 40)) + "`.";
+    c.alerts_auto_resolve = *parsed;
+    return {};
+}
+
+Problem alert_rules(Config& c, std::string_view value) {
+    c.alert_rules = std::string(value);
+    return parse_alert_rules(c.alert_rules).error;
+}
+
+Problem status_title(Config& c, std::string_view value) {
+    if (value.empty()) return {};
+    c.status_title = std::string(value);
+    if (value.size() <= 120 && is_valid_utf8(value)) return {};
+    return "must be UTF-8 text of at most 120 bytes.";
+}
+
+Problem status_components(Config& c, std::string_view value) {
+    for (const std::string& name : split_list(value)) {
+        const bool repeated = std::any_of(
+            c.status_components.begin(), c.status_components.end(),
+            [&](const std::string& known) { return to_lower(known) == to_lower(name); });
+        if (repeated) return "names `" + name.substr(0, 60) + "` twice.";
+        if (name.size() > 60 || !is_valid_utf8(name)) {
+            return ": each component is UTF-8 text of at most 60 bytes.";
+        }
+        c.status_components.push_back(name);
+    }
+    return {};
+}
+
+Problem log_format(Config& c, std::string_view value) {
+    const std::string lower = to_lower(value);
+    if (lower == "text" || lower == "json") {
+        c.log_format = lower;
+    } else if (!lower.empty()) {
+        return "must be text or json, not `" + std::string(value) + "`.";
+    }
+    return {};
+}
+
+Problem log_level(Config& c, std::string_view value) {
+    const std::string lower = to_lower(value);
+    constexpr std::array<std::string_view, 7> k_levels{"trace", "debug",    "info", "warn",
+                                                       "error", "critical", "off"};
+    if (std::find(k_levels.begin(), k_levels.end(), lower) != k_levels.end()) {
+        c.log_level = lower;
+    } else if (!lower.empty()) {
+        return "must be one of trace, debug, info, warn, error, critical, off, not `" +
+               std::string(value) + "`.";
+    }
+    return {};
+}
+
+constexpr Setting text(std::string_view key, std::string_view owner, std::string Config::*field,
+                       std::string_view fallback, std::string_view description) {
+    return Setting{key, owner, fallback, description, false, field, nullptr};
+}
+
+constexpr Setting secret(std::string_view key, std::string_view owner, std::string Config::*field,
+                         std::string_view description,
+                         Problem (*parse)(Config&, std::string_view) = nullptr) {
+    return Setting{key, owner, "", description, true, field, parse};
+}
+
+constexpr Setting typed(std::string_view key, std::string_view owner,
+                        Problem (*parse)(Config&, std::string_view), std::string_view fallback,
+                        std::string_view description) {
+    return Setting{key, owner, fallback, description, false, nullptr, parse};
+}
+
+// The one list of settings. A new setting is one row here (plus its field in Config and
+// its lines in deploy/incident-bot.conf.example, which a test compares with this table).
+const Setting k_settings[] = {
+    typed("INCIDENT_BOT_DB", "core", database_path, "./incident-bot.db",
+          "the SQLite database file (--db overrides it)"),
+    secret("INCIDENT_BOT_DATABASE_URL", "core", &Config::database_url,
+           "a libpq connection string: PostgreSQL instead of SQLite, for several replicas"),
+    typed("INCIDENT_BOT_LISTEN", "core", listen_address, "127.0.0.1:8080",
+          "host:port of the dashboard, the API, /healthz, /metrics and the HTTP endpoints"),
+    typed("INCIDENT_BOT_PUBLIC_URL", "core", http_url<&Config::public_url>, "",
+          "the bot's public base URL, used in links"),
+    typed("INCIDENT_BOT_ANNOUNCE_CHANNEL", "core", announce_channel, "incidents",
+          "the stakeholder channel: found, joined or created as needed"),
+    text("INCIDENT_BOT_CA_FILE", "core", &Config::ca_file, "",
+         "an extra PEM bundle of CAs trusted for TLS"),
+    secret("INCIDENT_BOT_DASHBOARD_TOKEN", "web", &Config::dashboard_token,
+           "the bearer token (or /login) the dashboard, the API and /metrics require"),
+    typed("INCIDENT_BOT_LOG_FORMAT", "logs", log_format, "text",
+          "text or json (one object per line); --log-format overrides it"),
+    typed("INCIDENT_BOT_LOG_LEVEL", "logs", log_level, "info",
+          "trace, debug, info, warn, error, critical or off; SPDLOG_LEVEL overrides it"),
+    secret("SLACK_BOT_TOKEN", "slack", &Config::slack_bot_token,
+           "the Bot User OAuth Token (xoxb-...): turns Slack on",
+           slack_token<&Config::slack_bot_token>),
+    secret("SLACK_APP_TOKEN", "slack", &Config::slack_app_token,
+           "an app-level token (xapp-...) with connections:write, for Socket Mode",
+           slack_token<&Config::slack_app_token>),
+    secret("SLACK_SIGNING_SECRET", "slack", &Config::slack_signing_secret,
+           "the signing secret of the HTTP endpoints (Events API, commands, interactivity)"),
+    typed("SLACK_API_URL", "slack", base_url<&Config::slack_api_url, true>,
+          "https://slack.com/api/", "the Web API base URL (tests point it at a fake Slack)"),
+    typed("MATTERMOST_URL", "mattermost", http_url<&Config::mattermost_url>, "",
+          "the Mattermost server's base URL: turns Mattermost on"),
+    secret("MATTERMOST_TOKEN", "mattermost", &Config::mattermost_token,
+           "the access token of the bot account"),
+    text("MATTERMOST_TEAM", "mattermost", &Config::mattermost_team, "",
+         "the team name or id (may be empty when the bot is in one team)"),
+    secret("MATTERMOST_COMMAND_TOKEN", "mattermost", &Config::mattermost_command_token,
+           "the token of a /incident command created by hand; empty: the bot registers it"),
+    secret("MATTERMOST_ACTION_SECRET", "mattermost", &Config::mattermost_action_secret,
+           "the key of the buttons' signed contexts; empty: derived from MATTERMOST_TOKEN"),
+    typed("INCIDENT_BOT_SOCKET_DEAD_AFTER_SECONDS", "chat", socket_dead_after, "5",
+          "a Socket Mode or Mattermost WebSocket silent this long is replaced (2 to 600)"),
+    typed("INCIDENT_BOT_WEBHOOK_URL", "notify", http_url<&Config::webhook_url>, "",
+          "where a signed JSON POST goes for every incident event"),
+    secret("INCIDENT_BOT_WEBHOOK_SECRET", "notify", &Config::webhook_secret,
+           "the HMAC-SHA256 key of the X-Incident-Bot-Signature header"),
+    typed("INCIDENT_BOT_SMTP_URL", "notify", smtp_url, "",
+          "smtp://host:587 (STARTTLS) or smtps://host:465, without credentials"),
+    text("INCIDENT_BOT_SMTP_USER", "notify", &Config::smtp_user, "", "the SMTP user"),
+    secret("INCIDENT_BOT_SMTP_PASSWORD", "notify", &Config::smtp_password,
+           "the SMTP user's password"),
+    text("INCIDENT_BOT_SMTP_FROM", "notify", &Config::smtp_from, "",
+         "the sender: bot@example.com or \"Incident Bot <bot@example.com>\""),
+    typed("INCIDENT_BOT_SMTP_STARTTLS", "notify", smtp_starttls, "required with a user",
+          "try (STARTTLS when offered) or required"),
+    typed("INCIDENT_BOT_STAKEHOLDER_EMAILS", "notify", stakeholder_emails, "",
+          "who gets the emails, comma-separated"),
+    secret("INCIDENT_BOT_ALERTS_TOKEN", "alerts", &Config::alerts_token,
+           "the bearer token of /alerts/alertmanager and /alerts/grafana; empty: off",
+           alerts_token),
+    typed("INCIDENT_BOT_ALERTS_AUTO_RESOLVE", "alerts", alerts_auto_resolve, "false",
+          "true: an incident resolves itself when all its alerts are resolved"),
+    typed("INCIDENT_BOT_ALERT_RULES", "alerts", alert_rules, "",
+          "rules tried on each alert first: ignore, announce, or open at a severity"),
+    secret("INCIDENT_BOT_PAGERDUTY_WEBHOOK_SECRET", "alerts", &Config::pagerduty_webhook_secret,
+           "the signing secret of /alerts/pagerduty (PagerDuty v3 webhooks); empty: off"),
+    secret("INCIDENT_BOT_PAGERDUTY_API_TOKEN", "alerts", &Config::pagerduty_api_token,
+           "a PagerDuty REST API token, to follow linked PagerDuty incidents; empty: off"),
+    text("INCIDENT_BOT_PAGERDUTY_FROM", "alerts", &Config::pagerduty_from, "",
+         "the email of the PagerDuty user the changes are made as"),
+    typed("INCIDENT_BOT_PAGERDUTY_API_URL", "alerts", base_url<&Config::pagerduty_api_url, false>,
+          "https://api.pagerduty.com", "PagerDuty's REST API base URL"),
+    typed("INCIDENT_BOT_STATUS_TITLE", "status", status_title, "Service status",
+          "the public status page's title"),
+    typed("INCIDENT_BOT_STATUS_COMPONENTS", "status", status_components, "",
+          "the status page's components, comma-separated, in the order shown"),
+    typed("INCIDENT_BOT_REMIND_STATUS_SEV1_SECONDS", "reminders", status_reminder<1>, "1800",
+          "no status update for this long at SEV1: a nudge"),
+    typed("INCIDENT_BOT_REMIND_STATUS_SEV2_SECONDS", "reminders", status_reminder<2>, "3600",
+          "the same at SEV2"),
+    typed("INCIDENT_BOT_REMIND_STATUS_SEV3_SECONDS", "reminders", status_reminder<3>, "14400",
+          "the same at SEV3"),
+    typed("INCIDENT_BOT_REMIND_STATUS_SEV4_SECONDS", "reminders", status_reminder<4>, "86400",
+          "the same at SEV4"),
+    typed("INCIDENT_BOT_REMIND_STATUS_SEV5_SECONDS", "reminders", status_reminder<5>, "off",
+          "the same at SEV5"),
+    typed("INCIDENT_BOT_REMIND_NO_COMMANDER_SECONDS", "reminders",
+          reminder<&ReminderPolicy::no_commander_after>, "600",
+          "no commander this long after the declaration: a nudge"),
+    typed("INCIDENT_BOT_REMIND_NO_COMMANDER_REPEAT_SECONDS", "reminders",
+          reminder<&ReminderPolicy::no_commander_repeat>, "600", "and how often it is repeated"),
+    typed("INCIDENT_BOT_REMIND_POSTMORTEM_BEFORE_SECONDS", "reminders",
+          reminder<&ReminderPolicy::postmortem_before>, "172800",
+          "the post-mortem owner is reminded this long before the due date"),
+    typed("INCIDENT_BOT_REMIND_POSTMORTEM_REPEAT_SECONDS", "reminders",
+          reminder<&ReminderPolicy::postmortem_repeat>, "86400",
+          "and this often once it is overdue"),
+    typed("INCIDENT_BOT_REMIND_TICK_SECONDS", "reminders", reminder<&ReminderPolicy::tick, false>,
+          "30", "how often reminders are looked for (at least 1)"),
+    typed("INCIDENT_BOT_REMIND_DIGEST_HOUR", "reminders", digest_hour, "9",
+          "the daily digest's hour in UTC (0 to 23), or off"),
 };
+
+// What the settings mean together, once each has been read on its own.
+struct Combinations {
+    const Config& c;
+    std::vector<ConfigError>& errors;
+
+    void add(std::vector<std::string> keys, std::string message) {
+        errors.push_back(ConfigError{std::move(keys), {}, 0, std::move(message)});
+    }
+
+    void check() {
+        if (c.slack_enabled() && c.slack_app_token.empty() && c.slack_signing_secret.empty()) {
+            add({"SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "SLACK_SIGNING_SECRET"},
+                "SLACK_BOT_TOKEN is set but Slack cannot reach the bot: set SLACK_APP_TOKEN "
+                "(Socket Mode) or SLACK_SIGNING_SECRET (HTTP Events API).");
+        }
+        if (c.mattermost_enabled() && c.mattermost_token.empty()) {
+            add({"MATTERMOST_URL", "MATTERMOST_TOKEN"},
+                "MATTERMOST_URL is set but MATTERMOST_TOKEN is not: create a bot account and "
+                "give its access token.");
+        }
+        if (c.mattermost_enabled() && c.mattermost_team.empty()) {
+            add({"MATTERMOST_URL", "MATTERMOST_TEAM"},
+                "MATTERMOST_URL is set but MATTERMOST_TEAM is not: give the team name or id.");
+        }
+        if (!c.webhook_url.empty() && c.webhook_secret.empty()) {
+            add({"INCIDENT_BOT_WEBHOOK_URL", "INCIDENT_BOT_WEBHOOK_SECRET"},
+                "INCIDENT_BOT_WEBHOOK_URL is set but INCIDENT_BOT_WEBHOOK_SECRET is not: "
+                "receivers need it to verify the X-Incident-Bot-Signature header.");
+        }
+        if (c.webhook_url.empty() && !c.webhook_secret.empty()) {
+            add({"INCIDENT_BOT_WEBHOOK_SECRET", "INCIDENT_BOT_WEBHOOK_URL"},
+                "INCIDENT_BOT_WEBHOOK_SECRET is set but INCIDENT_BOT_WEBHOOK_URL is not: say "
+                "where to send the webhook.");
+        }
+        email();
+        if (c.pagerduty_api_enabled() && c.pagerduty_from.find('@') == std::string::npos) {
+            add({"INCIDENT_BOT_PAGERDUTY_FROM", "INCIDENT_BOT_PAGERDUTY_API_TOKEN"},
+                "INCIDENT_BOT_PAGERDUTY_FROM must be the email address of a PagerDuty user: "
+                "PagerDuty's REST API records changes as made by that user.");
+        }
+    }
+
+    void email() {
+        if (c.smtp_url.empty()) {
+            if (!c.stakeholder_emails.empty() || !c.smtp_from.empty() || !c.smtp_user.empty()) {
+                add({"INCIDENT_BOT_SMTP_URL", "INCIDENT_BOT_STAKEHOLDER_EMAILS",
+                     "INCIDENT_BOT_SMTP_FROM", "INCIDENT_BOT_SMTP_USER"},
+                    "INCIDENT_BOT_SMTP_URL is not set, so no email can be sent: set it "
+                    "(smtp://host:587 or smtps://host:465) or unset the other "
+                    "INCIDENT_BOT_SMTP_* and INCIDENT_BOT_STAKEHOLDER_EMAILS.");
+            }
+            return;
+        }
+        if (c.smtp_from.empty()) {
+            add({"INCIDENT_BOT_SMTP_URL", "INCIDENT_BOT_SMTP_FROM"},
+                "INCIDENT_BOT_SMTP_URL is set but INCIDENT_BOT_SMTP_FROM is not: give the "
+                "sender address, e.g. incident-bot@example.com.");
+        } else if (!valid_from(c.smtp_from)) {
+            add({"INCIDENT_BOT_SMTP_FROM"},
+                "INCIDENT_BOT_SMTP_FROM must be an address (bot@example.com) or "
+                "Name <bot@example.com>.");
+        }
+        if (c.stakeholder_emails.empty()) {
+            add({"INCIDENT_BOT_SMTP_URL", "INCIDENT_BOT_STAKEHOLDER_EMAILS"},
+                "INCIDENT_BOT_SMTP_URL is set but INCIDENT_BOT_STAKEHOLDER_EMAILS is empty: "
+                "list who gets the emails, comma-separated.");
+        }
+        if (!c.smtp_user.empty() && c.smtp_password.empty()) {
+            add({"INCIDENT_BOT_SMTP_USER", "INCIDENT_BOT_SMTP_PASSWORD"},
+                "INCIDENT_BOT_SMTP_USER is set but INCIDENT_BOT_SMTP_PASSWORD is not.");
+        }
+        if (c.smtp_user.empty() && !c.smtp_password.empty()) {
+            add({"INCIDENT_BOT_SMTP_PASSWORD", "INCIDENT_BOT_SMTP_USER"},
+                "INCIDENT_BOT_SMTP_PASSWORD is set but INCIDENT_BOT_SMTP_USER is not.");
+        }
+    }
+};
+
+const Setting* find_setting(std::string_view key) {
+    for (const Setting& setting : k_settings) {
+        if (setting.key == key) return &setting;
+    }
+    return nullptr;
+}
 
 bool valid_key_name(std::string_view key) {
     if (key.empty()) return false;
@@ -441,14 +568,14 @@ std::size_t edit_distance(std::string_view a, std::string_view b) {
 std::string key_hint(std::string_view key) {
     const auto last = key.rfind('_');
     const std::string_view family = last == std::string_view::npos ? "" : key.substr(0, last + 1);
-    const bool family_known = !family.empty() && std::any_of(std::begin(k_keys), std::end(k_keys),
-                                                             [&](std::string_view known) {
-                                                                 return known.starts_with(family);
-                                                             });
+    const bool family_known =
+        !family.empty() && std::any_of(std::begin(k_settings), std::end(k_settings),
+                                       [&](const Setting& s) { return s.key.starts_with(family); });
     std::string_view best;
     // A forgotten word (INCIDENT_BOT_DIGEST_HOUR) is a longer distance than a typo.
     std::size_t best_distance = std::max<std::size_t>(4, key.size() / 3 + 1);
-    for (const std::string_view known : k_keys) {
+    for (const Setting& setting : k_settings) {
+        const std::string_view known = setting.key;
         if (family_known && !known.starts_with(family)) continue;
         const std::size_t d = edit_distance(key, known);
         if (d < best_distance) {
@@ -462,29 +589,6 @@ std::string key_hint(std::string_view key) {
                "* keys are listed in deploy/incident-bot.conf.example)";
     }
     return std::string();
-}
-
-// The file line of the first key an error names, when that key's value came from the file.
-std::optional<int> file_line_of(const std::string& error, const ConfigFile& file,
-                                const std::map<std::string, std::string>& origins) {
-    std::size_t best_at = std::string::npos;
-    std::optional<int> line;
-    for (const auto& [key, value] : file.values) {
-        const auto origin = origins.find(key);
-        if (origin == origins.end() || origin->second == "the environment") continue;
-        for (auto at = error.find(key); at != std::string::npos; at = error.find(key, at + 1)) {
-            const std::size_t after = at + key.size();
-            const bool whole = (at == 0 || !valid_key_name(error.substr(at - 1, 1))) &&
-                               (after >= error.size() || !valid_key_name(error.substr(after, 1)));
-            if (!whole) continue;
-            if (at < best_at) {
-                best_at = at;
-                line = value.line;
-            }
-            break;
-        }
-    }
-    return line;
 }
 
 }  // namespace
@@ -502,85 +606,23 @@ namespace {
 ConfigResult load_values(const EnvLookup& env) {
     ConfigResult result;
     Config& c = result.config;
-    const auto read = [&](const char* name, std::string& field) {
-        if (auto value = env(name)) field = std::string(trim(*value));
-    };
-    read("INCIDENT_BOT_DB", c.db_path);
-    read("INCIDENT_BOT_DATABASE_URL", c.database_url);
-    read("INCIDENT_BOT_LISTEN", c.listen);
-    read("INCIDENT_BOT_PUBLIC_URL", c.public_url);
-    read("INCIDENT_BOT_ANNOUNCE_CHANNEL", c.announce_channel);
-    read("INCIDENT_BOT_CA_FILE", c.ca_file);
-    read("INCIDENT_BOT_DASHBOARD_TOKEN", c.dashboard_token);
-    read("SLACK_BOT_TOKEN", c.slack_bot_token);
-    read("SLACK_APP_TOKEN", c.slack_app_token);
-    read("SLACK_SIGNING_SECRET", c.slack_signing_secret);
-    read("SLACK_API_URL", c.slack_api_url);
-    read("MATTERMOST_URL", c.mattermost_url);
-    read("MATTERMOST_TOKEN", c.mattermost_token);
-    read("MATTERMOST_TEAM", c.mattermost_team);
-    read("MATTERMOST_COMMAND_TOKEN", c.mattermost_command_token);
-    read("MATTERMOST_ACTION_SECRET", c.mattermost_action_secret);
-
-    auto& errors = result.errors;
-    if (const auto raw = env("INCIDENT_BOT_SOCKET_DEAD_AFTER_SECONDS")) {
-        const std::string value(trim(*raw));
-        const auto seconds = parse_seconds(value);
-        if (seconds && *seconds >= 2 && *seconds <= 600) {
-            c.socket_dead_after_seconds = static_cast<int>(*seconds);
-        } else if (!value.empty()) {
-            errors.push_back(
-                "INCIDENT_BOT_SOCKET_DEAD_AFTER_SECONDS must be a number of seconds from 2 to "
-                "600, not `" +
-                value + "`.");
+    for (const Setting& setting : k_settings) {
+        const auto raw = env(std::string(setting.key));
+        if (!raw) continue;
+        const std::string_view value = trim(*raw);
+        if (setting.text != nullptr) c.*setting.text = std::string(value);
+        if (setting.parse == nullptr) continue;
+        if (const Problem problem = setting.parse(c, value); !problem.empty()) {
+            result.errors.push_back(ConfigError{
+                {std::string(setting.key)},
+                {},
+                0,
+                std::string(setting.key) + (problem.starts_with(':') ? "" : " ") + problem});
         }
     }
-    if (c.db_path.empty()) errors.push_back("INCIDENT_BOT_DB is empty: give a file path.");
-    if (!valid_listen(c.listen)) {
-        errors.push_back("INCIDENT_BOT_LISTEN must be host:port, e.g. 127.0.0.1:8080.");
-    }
-    if (!c.public_url.empty() && !is_http_url(c.public_url)) {
-        errors.push_back("INCIDENT_BOT_PUBLIC_URL must start with http:// or https://.");
-    }
-    if (c.announce_channel.starts_with('#')) c.announce_channel.erase(0, 1);
-    if (c.announce_channel.empty()) {
-        errors.push_back("INCIDENT_BOT_ANNOUNCE_CHANNEL is empty: name a channel.");
-    }
-    // Never echo a token back: a wrong one pasted into an error would leak it into logs.
-    if (!c.slack_bot_token.empty() && !c.slack_bot_token.starts_with("xoxb-")) {
-        errors.push_back("SLACK_BOT_TOKEN must be a bot token starting with xoxb-.");
-    }
-    if (!c.slack_app_token.empty() && !c.slack_app_token.starts_with("xapp-")) {
-        errors.push_back("SLACK_APP_TOKEN must be an app-level token starting with xapp-.");
-    }
-    if (c.slack_enabled() && c.slack_app_token.empty() && c.slack_signing_secret.empty()) {
-        errors.push_back(
-            "SLACK_BOT_TOKEN is set but Slack cannot reach the bot: set SLACK_APP_TOKEN "
-            "(Socket Mode) or SLACK_SIGNING_SECRET (HTTP Events API).");
-    }
-    if (!is_http_url(c.slack_api_url)) {
-        errors.push_back("SLACK_API_URL must start with http:// or https://.");
-    } else if (!c.slack_api_url.ends_with('/')) {
-        c.slack_api_url += '/';
-    }
-    if (!c.mattermost_url.empty() && !is_http_url(c.mattermost_url)) {
-        errors.push_back("MATTERMOST_URL must start with http:// or https://.");
-    }
-    if (c.mattermost_enabled() && c.mattermost_token.empty()) {
-        errors.push_back(
-            "MATTERMOST_URL is set but MATTERMOST_TOKEN is not: create a bot "
-            "account and give its access token.");
-    }
-    if (c.mattermost_enabled() && c.mattermost_team.empty()) {
-        errors.push_back(
-            "MATTERMOST_URL is set but MATTERMOST_TEAM is not: give the team "
-            "name or id.");
-    }
-    load_notify(env, c, errors);
-    load_alerts(env, c, errors);
-    load_status_page(env, c, errors);
-    load_reminders(env, c.reminders, errors);
-    load_logging(env, c, errors);
+    c.smtp_require_tls =
+        c.smtp_starttls == "required" || (c.smtp_starttls.empty() && !c.smtp_user.empty());
+    Combinations{c, result.errors}.check();
     return result;
 }
 
@@ -605,13 +647,23 @@ ConfigResult load_config(const EnvLookup& env, const ConfigFile& file) {
     };
     ConfigResult result = load_values(layered);
     result.origins = std::move(origins);
-    for (auto& error : result.errors) {
-        if (const auto line = file_line_of(error, file, result.origins)) {
-            error = file.path + ":" + std::to_string(*line) + ": " + error;
+    // An error about several keys points at the first of them that the file set.
+    for (ConfigError& error : result.errors) {
+        for (const std::string& key : error.keys) {
+            const auto origin = result.origins.find(key);
+            if (origin == result.origins.end() || origin->second == "the environment") continue;
+            error.file = file.path;
+            error.line = file.values.at(key).line;
+            break;
         }
     }
     result.errors.insert(result.errors.begin(), file.errors.begin(), file.errors.end());
     return result;
+}
+
+std::string ConfigError::text() const {
+    if (file.empty() || line == 0) return message;
+    return file + ":" + std::to_string(line) + ": " + message;
 }
 
 std::string ConfigResult::where(const std::string& key) const {
@@ -620,8 +672,47 @@ std::string ConfigResult::where(const std::string& key) const {
     return key + " (set in " + it->second + ")";
 }
 
-std::span<const std::string_view> config_keys() {
-    return k_keys;
+std::string settings_markdown() {
+    std::string out = "| variable | default | meaning |\n|---|---|---|\n";
+    // Secrets have no default, and are never printed.
+    for (const Setting& setting : k_settings) {
+        const std::string_view fallback = setting.fallback;
+        const bool literal = fallback.find(' ') == std::string_view::npos;
+        out += "| `" + std::string(setting.key) + "` | " +
+               (literal && !fallback.empty() ? "`" + std::string(fallback) + "`"
+                                             : std::string(fallback)) +
+               " | " + std::string(setting.description) + " |\n";
+    }
+    return out;
+}
+
+std::span<const Setting> settings_table() {
+    return k_settings;
+}
+
+std::vector<std::string_view> config_keys() {
+    std::vector<std::string_view> keys;
+    for (const Setting& setting : k_settings) keys.push_back(setting.key);
+    return keys;
+}
+
+std::string settings_help() {
+    std::string out;
+    std::string_view owner;
+    for (const Setting& setting : k_settings) {
+        if (setting.owner != owner) {
+            owner = setting.owner;
+            out += "\n" + std::string(owner) + ":\n";
+        }
+        out += "  " + std::string(setting.key) + "\n      " + std::string(setting.description);
+        if (setting.secret) {
+            out += " (secret)";
+        } else if (!setting.fallback.empty()) {
+            out += " (default: " + std::string(setting.fallback) + ")";
+        }
+        out += "\n";
+    }
+    return out;
 }
 
 ConfigFile parse_config_file(std::string_view text, std::string path) {
@@ -637,13 +728,14 @@ ConfigFile parse_config_file(std::string_view text, std::string path) {
         ++number;
         const std::string_view body = trim(line);
         if (body.empty() || body.front() == '#') continue;
-        const std::string where = file.path + ":" + std::to_string(number) + ": ";
+        const auto fail = [&](std::vector<std::string> keys, std::string message) {
+            file.errors.push_back(
+                ConfigError{std::move(keys), file.path, number, std::move(message)});
+        };
         const auto equals = body.find('=');
         if (equals == std::string_view::npos) {
             // Not echoed: a line without '=' may well be a pasted token.
-            file.errors.push_back(where +
-                                  "expected KEY=value (comments are lines starting "
-                                  "with #)");
+            fail({}, "expected KEY=value (comments are lines starting with #)");
             continue;
         }
         const std::string key(trim(body.substr(0, equals)));
@@ -653,17 +745,17 @@ ConfigFile parse_config_file(std::string_view text, std::string path) {
             value = value.substr(1, value.size() - 2);
         }
         if (!valid_key_name(key)) {
-            file.errors.push_back(where + "`" + key.substr(0, 40) +
-                                  "` is not a key: write KEY=value with an upper-case key");
+            fail({}, "`" + key.substr(0, 40) +
+                         "` is not a key: write KEY=value with an upper-case key");
             continue;
         }
-        if (std::find(std::begin(k_keys), std::end(k_keys), key) == std::end(k_keys)) {
-            file.errors.push_back(where + "unknown key " + key + key_hint(key));
+        if (find_setting(key) == nullptr) {
+            fail({key}, "unknown key " + key + key_hint(key));
             continue;
         }
         if (const auto it = file.values.find(key); it != file.values.end()) {
-            file.errors.push_back(where + key + " is set twice (first on line " +
-                                  std::to_string(it->second.line) + ")");
+            fail({key},
+                 key + " is set twice (first on line " + std::to_string(it->second.line) + ")");
             continue;
         }
         file.values[key] = ConfigFile::Value{std::string(value), number};
@@ -676,8 +768,8 @@ ConfigFile read_config_file(const std::string& path) {
     if (!in) {
         ConfigFile file;
         file.path = path;
-        file.errors.push_back("cannot read the configuration file " + path + ": " +
-                              std::strerror(errno));
+        file.errors.push_back(ConfigError{
+            {}, {}, 0, "cannot read the configuration file " + path + ": " + std::strerror(errno)});
         return file;
     }
     std::ostringstream text;
@@ -687,15 +779,13 @@ ConfigFile read_config_file(const std::string& path) {
 
 std::vector<std::string> Config::secrets() const {
     std::vector<std::string> out;
-    for (const std::string* s :
-         {&dashboard_token, &slack_bot_token, &slack_app_token, &slack_signing_secret,
-          &mattermost_token, &mattermost_command_token, &mattermost_action_secret, &webhook_secret,
-          &smtp_password, &alerts_token, &pagerduty_webhook_secret, &pagerduty_api_token}) {
-        if (!s->empty()) out.push_back(*s);
+    for (const Setting& setting : k_settings) {
+        if (setting.secret && setting.text != nullptr && !(this->*setting.text).empty()) {
+            out.push_back(this->*setting.text);
+        }
     }
-    // The whole connection string, and its password alone wherever libpq or a person
-    // quotes the rest of it.
-    if (!database_url.empty()) out.push_back(database_url);
+    // The whole connection string (a secret row), and its password alone wherever libpq or
+    // a person quotes the rest of it.
     if (const std::string password = database_password(database_url); !password.empty()) {
         out.push_back(password);
     }

@@ -47,6 +47,7 @@ struct Config {
     // STARTTLS on smtp:// is required, not merely tried. On by default with a user, so a
     // password never crosses the network in clear text.
     bool smtp_require_tls = false;
+    std::string smtp_starttls;  // try, required, or empty: required with a user
     std::vector<std::string> stakeholder_emails;
     ReminderPolicy reminders;
 
@@ -88,11 +89,23 @@ struct Config {
 using EnvLookup = std::function<std::optional<std::string>(const std::string&)>;
 EnvLookup process_environment();
 
+// One problem with the settings. `keys` are the settings it is about, the first one the
+// one to change; `file` and `line` say where that key was set when it was in a file.
+struct ConfigError {
+    std::vector<std::string> keys;
+    std::string file;
+    int line = 0;
+    std::string message;  // a sentence naming its keys, never their secret values
+
+    // "FILE:LINE: message", or the message alone.
+    std::string text() const;
+};
+
 // Reads every setting of PRODUCT.md. Bad values are collected, each naming its variable
 // and what is expected; an empty list means the configuration is usable.
 struct ConfigResult {
     Config config;
-    std::vector<std::string> errors;
+    std::vector<ConfigError> errors;
     // Where each key that is set came from: "the environment" or "FILE line N".
     std::map<std::string, std::string> origins;
 
@@ -101,8 +114,29 @@ struct ConfigResult {
 };
 ConfigResult load_config(const EnvLookup& env);
 
-// Every key load_config reads, in the order of deploy/incident-bot.conf.example.
-std::span<const std::string_view> config_keys();
+// One row of the settings table: everything the settings file, the environment, --help,
+// the secrets list and the example file know about a key.
+struct Setting {
+    std::string_view key;
+    std::string_view owner;        // the part it configures: core, slack, mattermost, ...
+    std::string_view fallback;     // its default as documented; empty: none
+    std::string_view description;  // one line, for --help
+    bool secret = false;
+    // A text setting: the field its trimmed value is stored in.
+    std::string Config::*text = nullptr;
+    // Any other: stores the trimmed value (possibly empty) and returns why it is not
+    // acceptable, as the rest of a sentence that starts with the key, or nothing.
+    std::string (*parse)(Config&, std::string_view value) = nullptr;
+};
+
+// Every setting, in the order of deploy/incident-bot.conf.example.
+std::span<const Setting> settings_table();
+// Every key load_config reads, in the same order.
+std::vector<std::string_view> config_keys();
+// The settings for --help: each key with its description and default, grouped by owner.
+std::string settings_help();
+// The same as the Markdown table of README.md's "Configuration" (a test compares them).
+std::string settings_markdown();
 
 // A configuration file (--config): KEY=value lines with the keys of the environment, blank
 // lines and whole-line # comments; a value may be wrapped in matching quotes. The format of
@@ -114,15 +148,15 @@ struct ConfigFile {
         int line = 0;
     };
     std::map<std::string, Value> values;
-    // Syntax errors, unknown and repeated keys, each as "PATH:LINE: ...".
-    std::vector<std::string> errors;
+    // Syntax errors, unknown and repeated keys, each with its line.
+    std::vector<ConfigError> errors;
 };
 ConfigFile parse_config_file(std::string_view text, std::string path);
 // Reads and parses the file; an unreadable file is one error.
 ConfigFile read_config_file(const std::string& path);
 
-// The environment first, then the file. Errors about a value that came from the file are
-// prefixed with its "PATH:LINE: ", and the file's own errors come first.
+// The environment first, then the file. Errors about a value that came from the file carry
+// its path and line, and the file's own errors come first.
 ConfigResult load_config(const EnvLookup& env, const ConfigFile& file);
 
 }  // namespace incident

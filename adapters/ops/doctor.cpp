@@ -97,8 +97,10 @@ std::string list_text(const std::vector<std::string>& items) {
 // False when a configuration error names a key starting with `prefix`: checking what it
 // points at would only repeat that error.
 bool settings_ok(const ConfigResult& loaded, std::string_view prefix) {
-    return std::none_of(loaded.errors.begin(), loaded.errors.end(),
-                        [&](const std::string& e) { return e.find(prefix) != std::string::npos; });
+    return std::none_of(loaded.errors.begin(), loaded.errors.end(), [&](const ConfigError& e) {
+        return std::any_of(e.keys.begin(), e.keys.end(),
+                           [&](const std::string& key) { return key.starts_with(prefix); });
+    });
 }
 
 struct Context {
@@ -706,7 +708,7 @@ std::vector<Check> check_configuration(const ConfigResult& loaded, const DoctorO
     std::vector<Check> out;
     const Config& c = loaded.config;
     for (const auto& e : loaded.errors) {
-        out.push_back(error("config", e,
+        out.push_back(error("config", e.text(),
                             "correct the setting named here (deploy/incident-bot.conf.example "
                             "documents every key); checks that depend on it are skipped"));
     }
@@ -724,11 +726,9 @@ std::vector<Check> check_configuration(const ConfigResult& loaded, const DoctorO
     if (!options.config_file.empty()) {
         struct stat st {};
         bool secrets_in_file = false;
-        for (const char* key :
-             {"SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "SLACK_SIGNING_SECRET", "MATTERMOST_TOKEN",
-              "MATTERMOST_COMMAND_TOKEN", "INCIDENT_BOT_DASHBOARD_TOKEN",
-              "INCIDENT_BOT_WEBHOOK_SECRET", "INCIDENT_BOT_SMTP_PASSWORD"}) {
-            const auto it = loaded.origins.find(key);
+        for (const Setting& setting : settings_table()) {
+            if (!setting.secret) continue;
+            const auto it = loaded.origins.find(std::string(setting.key));
             secrets_in_file = secrets_in_file || (it != loaded.origins.end() &&
                                                   it->second.starts_with(options.config_file));
         }

@@ -44,7 +44,7 @@ namespace {
 
 constexpr const char* k_webhook_secret = "pd-webhook-secret-77";
 
-// The bot as bot/main.cpp wires it for PagerDuty: its webhooks into the alert intake,
+// The bot as bot/app/main.cpp wires it for PagerDuty: its webhooks into the alert intake,
 // commands from a channel, and the sink delivering from the outbox.
 struct Bot {
     explicit Bot(asio::io_context& io, FakePagerDuty& pd)

@@ -14,7 +14,7 @@
 
 namespace incident::notify::testing {
 
-// The outbox the notify sinks deliver from, on an in-memory database, as bot/main.cpp has it.
+// The outbox the notify sinks deliver from, on an in-memory database, as bot/app/main.cpp has it.
 struct NotifyOutbox {
     SqliteStore store{":memory:"};
     SystemClock clock;

@@ -354,7 +354,7 @@ TEST_CASE("webhook: neither the secret nor the URL's token reaches an error or a
 
 namespace {
 
-// The bot as bot/main.cpp wires it, minus the chat platforms: commands change incidents,
+// The bot as bot/app/main.cpp wires it, minus the chat platforms: commands change incidents,
 // and the outbox carries each Notify to the configured sinks.
 struct NotifyingBot {
     NotifyOutbox box;

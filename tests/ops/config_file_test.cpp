@@ -4,6 +4,7 @@
 #include <fstream>
 #include <map>
 #include <set>
+#include <sstream>
 #include <string>
 
 #include "bot/config.hpp"
@@ -27,8 +28,8 @@ std::string error_with(const ConfigResult& result, const std::string& part) {
     std::string found;
     int count = 0;
     for (const auto& e : result.errors) {
-        if (e.find(part) != std::string::npos) {
-            found = e;
+        if (e.text().find(part) != std::string::npos) {
+            found = e.text();
             ++count;
         }
     }
@@ -78,25 +79,26 @@ TEST_CASE("config file: unknown keys, lines without = and repeated keys are erro
         "NOT_A_SETTING=1\n",
         "/etc/incident-bot/incident-bot.conf");
     REQUIRE(file.errors.size() == 5);
-    CHECK(file.errors[0] ==
+    CHECK(file.errors[0].text() ==
           "/etc/incident-bot/incident-bot.conf:1: unknown key "
           "INCIDENT_BOT_LISTN (did you mean INCIDENT_BOT_LISTEN?)");
-    CHECK(file.errors[1] ==
+    CHECK(file.errors[1].text() ==
           "/etc/incident-bot/incident-bot.conf:2: expected KEY=value "
           "(comments are lines starting with #)");
     // A line without '=' may be a pasted secret: it is never echoed.
-    CHECK_FALSE(has(file.errors[1], "pasted"));
-    CHECK(file.errors[2] ==
+    CHECK_FALSE(has(file.errors[1].text(), "pasted"));
+    CHECK(file.errors[2].text() ==
           "/etc/incident-bot/incident-bot.conf:4: INCIDENT_BOT_DB is set "
           "twice (first on line 3)");
-    CHECK(has(file.errors[3], ":5: `lower_case` is not a key"));
-    CHECK(file.errors[4] == "/etc/incident-bot/incident-bot.conf:6: unknown key NOT_A_SETTING");
+    CHECK(has(file.errors[3].text(), ":5: `lower_case` is not a key"));
+    CHECK(file.errors[4].text() ==
+          "/etc/incident-bot/incident-bot.conf:6: unknown key NOT_A_SETTING");
     CHECK(file.values.at("INCIDENT_BOT_DB").text == "/var/lib/a.db");
 
     // The file's errors come first in the configuration's errors.
     const ConfigResult r = load_config(environment({}), file);
     REQUIRE(r.errors.size() >= 5);
-    CHECK(r.errors[0] == file.errors[0]);
+    CHECK(r.errors[0].text() == file.errors[0].text());
 }
 
 TEST_CASE("config file: bad values are errors naming the key and its line") {
@@ -123,6 +125,12 @@ TEST_CASE("config file: bad values are errors naming the key and its line") {
     // An error about two keys points at the first one the file set.
     CHECK(has(error_with(r, "INCIDENT_BOT_WEBHOOK_SECRET"),
               "bot.conf:7: INCIDENT_BOT_WEBHOOK_URL is set"));
+    const auto listen = std::find_if(r.errors.begin(), r.errors.end(), [](const ConfigError& e) {
+        return e.keys.front() == "INCIDENT_BOT_LISTEN";
+    });
+    REQUIRE(listen != r.errors.end());
+    CHECK(listen->file == "bot.conf");
+    CHECK(listen->line == 2);
 }
 
 TEST_CASE("config file: a value from the environment is not blamed on the file") {
@@ -135,7 +143,8 @@ TEST_CASE("config file: a value from the environment is not blamed on the file")
 TEST_CASE("config file: an unreadable file is one error that names it") {
     const ConfigFile file = read_config_file("/nonexistent/incident-bot.conf");
     REQUIRE(file.errors.size() == 1);
-    CHECK(has(file.errors[0], "cannot read the configuration file /nonexistent/incident-bot.conf"));
+    CHECK(has(file.errors[0].text(),
+              "cannot read the configuration file /nonexistent/incident-bot.conf"));
 }
 
 TEST_CASE("config: the key list is exactly what load_config reads") {
@@ -155,11 +164,25 @@ TEST_CASE("config file: the example documents every key and loads without errors
     for (const auto key : config_keys()) {
         CHECK_MESSAGE(has(text, std::string(key) + "="), key << " is not in the example");
     }
+    // And nothing else: every KEY= line, commented out or not, is a key of the table.
+    std::istringstream lines(text);
+    for (std::string line; std::getline(lines, line);) {
+        if (line.starts_with("# ")) line.erase(0, 2);
+        const auto equals = line.find('=');
+        if (equals == std::string::npos || line.empty() || line[0] < 'A' || line[0] > 'Z') {
+            continue;
+        }
+        const std::string key = line.substr(0, equals);
+        if (key.find(' ') != std::string::npos) continue;
+        const auto keys = config_keys();
+        CHECK_MESSAGE(std::find(keys.begin(), keys.end(), key) != keys.end(),
+                      key << " is in the example but not in the settings table");
+    }
     const ConfigFile file = parse_config_file(text, k_example);
     CHECK(file.errors.empty());
     const ConfigResult r = load_config(environment({}), file);
     CHECK(r.errors.empty());
-    for (const auto& e : r.errors) MESSAGE(e);
+    for (const auto& e : r.errors) MESSAGE(e.text());
 }
 
 TEST_CASE("config file: an unknown key is matched within its family, or pointed to the list") {
@@ -170,15 +193,15 @@ TEST_CASE("config file: an unknown key is matched within its family, or pointed 
         "TOTALLY_UNRELATED=1\n",
         "bot.conf");
     REQUIRE(file.errors.size() == 4);
-    CHECK(file.errors[0] ==
+    CHECK(file.errors[0].text() ==
           "bot.conf:1: unknown key INCIDENT_BOT_REMIND_SEV1 (the INCIDENT_BOT_REMIND_* keys are "
           "listed in deploy/incident-bot.conf.example)");
-    CHECK(file.errors[1] ==
+    CHECK(file.errors[1].text() ==
           "bot.conf:2: unknown key INCIDENT_BOT_REMIND_STATUS_SEV1_SECOND (did you mean "
           "INCIDENT_BOT_REMIND_STATUS_SEV1_SECONDS?)");
-    CHECK(file.errors[2] ==
+    CHECK(file.errors[2].text() ==
           "bot.conf:3: unknown key SLACK_BOT_TOKN (did you mean SLACK_BOT_TOKEN?)");
-    CHECK(file.errors[3] == "bot.conf:4: unknown key TOTALLY_UNRELATED");
+    CHECK(file.errors[3].text() == "bot.conf:4: unknown key TOTALLY_UNRELATED");
 }
 
 TEST_CASE("--config: the binary refuses a bad file with exit status 2, naming key and line") {
@@ -209,4 +232,16 @@ TEST_CASE("--config: the binary refuses a bad file with exit status 2, naming ke
     CHECK(good.status == 0);
     CHECK(has(good.out, "INC-1 declared"));
     CHECK(std::filesystem::exists(dir.path / "bot.db"));
+}
+
+TEST_CASE("README: its settings table is the one the code reads") {
+    const std::string readme = read_file(std::string(INCIDENT_BOT_SOURCE_DIR) + "/README.md");
+    const std::string begin = "<!-- settings:begin -->\n", end = "<!-- settings:end -->";
+    const auto from = readme.find(begin), to = readme.find(end);
+    REQUIRE(from != std::string::npos);
+    REQUIRE(to != std::string::npos);
+    const std::string documented = readme.substr(from + begin.size(), to - from - begin.size());
+    CHECK_MESSAGE(documented == settings_markdown(),
+                  "README.md's settings table is stale; replace it with:\n"
+                      << settings_markdown());
 }

@@ -23,8 +23,8 @@ std::string error_about(const ConfigResult& result, const std::string& variable)
     std::string found;
     int count = 0;
     for (const auto& e : result.errors) {
-        if (e.find(variable) != std::string::npos) {
-            found = e;
+        if (e.text().find(variable) != std::string::npos) {
+            found = e.text();
             ++count;
         }
     }
@@ -112,7 +112,7 @@ TEST_CASE("config: webhook needs an http(s) URL and a secret, which is never sho
     error_about(r, "INCIDENT_BOT_WEBHOOK_SECRET");
     r = load({{"INCIDENT_BOT_WEBHOOK_URL", "ftp://x"}, {"INCIDENT_BOT_WEBHOOK_SECRET", "s"}});
     CHECK(r.errors.size() == 1);
-    CHECK(r.errors[0].starts_with("INCIDENT_BOT_WEBHOOK_URL must start with"));
+    CHECK(r.errors[0].text().starts_with("INCIDENT_BOT_WEBHOOK_URL must start with"));
     r = load({{"INCIDENT_BOT_WEBHOOK_SECRET", "s"}});
     CHECK(r.errors.size() == 1);
 }
@@ -172,7 +172,7 @@ TEST_CASE("config: email errors name the variable and never echo a password") {
 
     r = load({{"INCIDENT_BOT_STAKEHOLDER_EMAILS", "cto@example.com"}});
     CHECK(r.errors.size() == 1);
-    CHECK(r.errors[0].starts_with("INCIDENT_BOT_SMTP_URL is not set"));
+    CHECK(r.errors[0].text().starts_with("INCIDENT_BOT_SMTP_URL is not set"));
 }
 
 TEST_CASE("config: socket liveness, 5 s by default, in seconds from 2 to 600") {
@@ -282,4 +282,54 @@ TEST_CASE("config: the Mattermost action secret is read, described as set and ne
     CHECK(described.find("Bu770ns-k3y") == std::string::npos);
     const auto secrets = r.config.secrets();
     CHECK(std::find(secrets.begin(), secrets.end(), "Bu770ns-k3y") != secrets.end());
+}
+
+TEST_CASE("settings table: every key once, and every secret row kept out of logs") {
+    std::map<std::string, std::string> vars;
+    int n = 0;
+    const auto keys = config_keys();
+    for (const Setting& setting : settings_table()) {
+        CHECK_MESSAGE(std::count(keys.begin(), keys.end(), setting.key) == 1, setting.key);
+        CHECK_FALSE(setting.description.empty());
+        CHECK((setting.text != nullptr || setting.parse != nullptr));
+        // A secret has no default to print, and is a text field so logs can redact it.
+        if (setting.secret) {
+            CHECK(setting.fallback.empty());
+            REQUIRE(setting.text != nullptr);
+        }
+        if (setting.secret && setting.parse == nullptr) {
+            vars[std::string(setting.key)] = "s3cret-" + std::to_string(++n);
+        }
+    }
+    REQUIRE(n >= 8);
+    const ConfigResult r = load(vars);
+    const auto secrets = r.config.secrets();
+    for (const auto& [key, value] : vars) {
+        CHECK_MESSAGE(std::find(secrets.begin(), secrets.end(), value) != secrets.end(), key);
+        CHECK_MESSAGE(r.config.describe().find(value) == std::string::npos, key);
+    }
+}
+
+TEST_CASE("settings table: --help lists every key with its default, never a secret's value") {
+    const std::string help = settings_help();
+    for (const Setting& setting : settings_table()) {
+        CHECK_MESSAGE(help.find("  " + std::string(setting.key) + "\n") != std::string::npos,
+                      setting.key);
+    }
+    CHECK(help.find("INCIDENT_BOT_LISTEN\n      host:port") != std::string::npos);
+    CHECK(help.find("(default: 127.0.0.1:8080)") != std::string::npos);
+    CHECK(help.find("SLACK_BOT_TOKEN\n      the Bot User OAuth Token (xoxb-...): turns Slack on "
+                    "(secret)") != std::string::npos);
+    CHECK(help.find("\nslack:\n") != std::string::npos);
+}
+
+TEST_CASE("config errors are structured: the keys they are about, not text to search") {
+    const ConfigResult r =
+        load({{"INCIDENT_BOT_WEBHOOK_SECRET", "x"}, {"INCIDENT_BOT_LOG_LEVEL", "loud"}});
+    REQUIRE(r.errors.size() == 2);
+    CHECK(r.errors[0].keys == std::vector<std::string>{"INCIDENT_BOT_LOG_LEVEL"});
+    CHECK(r.errors[0].line == 0);
+    CHECK(r.errors[0].text() == r.errors[0].message);
+    CHECK(r.errors[1].keys ==
+          std::vector<std::string>{"INCIDENT_BOT_WEBHOOK_SECRET", "INCIDENT_BOT_WEBHOOK_URL"});
 }

@@ -40,7 +40,7 @@
 #include "bot/config.hpp"
 #include "bot/export_json.hpp"
 #include "bot/incident_service.hpp"
-#include "bot/logging.hpp"
+#include "adapters/ops/logging.hpp"
 #include "bot/outbox.hpp"
 #include "bot/postmortem.hpp"
 #include "bot/reconcile.hpp"
@@ -82,14 +82,6 @@ constexpr const char* k_usage =
     "  --db PATH            the SQLite database (overrides INCIDENT_BOT_DB)\n"
     "  --log-format F       text (default), or json: one {\"ts\",\"level\",\"msg\"} per line\n"
     "\n"
-    "Configuration comes from the environment and --config: INCIDENT_BOT_DB, INCIDENT_BOT_LISTEN,\n"
-    "INCIDENT_BOT_PUBLIC_URL, INCIDENT_BOT_ANNOUNCE_CHANNEL, INCIDENT_BOT_CA_FILE,\n"
-    "INCIDENT_BOT_DASHBOARD_TOKEN, INCIDENT_BOT_LOG_FORMAT, INCIDENT_BOT_LOG_LEVEL,\n"
-    "SLACK_BOT_TOKEN, SLACK_APP_TOKEN, SLACK_SIGNING_SECRET, SLACK_API_URL, MATTERMOST_URL,\n"
-    "MATTERMOST_TOKEN, MATTERMOST_TEAM, MATTERMOST_COMMAND_TOKEN, INCIDENT_BOT_WEBHOOK_*,\n"
-    "INCIDENT_BOT_SMTP_*, INCIDENT_BOT_STAKEHOLDER_EMAILS, INCIDENT_BOT_ALERTS_*,\n"
-    "INCIDENT_BOT_PAGERDUTY_*, INCIDENT_BOT_REMIND_* (see README.md and\n"
-    "deploy/incident-bot.conf.example).\n"
     "SIGTERM or SIGINT stops the bot gracefully: no new events, what is in flight is stored\n"
     "and acknowledged, queued messages get up to 5 s, and it exits within 10 s.\n";
 
@@ -805,7 +797,10 @@ int main(int argc, char** argv) {
     const std::vector<std::string> args(argv + 1, argv + argc);
     for (const auto& a : args) {
         if (a == "--help" || a == "-h" || a == "help") {
-            std::cout << k_usage;
+            std::cout << k_usage
+                      << "\nSettings, from the environment or --config (README.md and "
+                         "deploy/incident-bot.conf.example say more):\n"
+                      << settings_help();
             return 0;
         }
         if (a == "--version") {
@@ -829,7 +824,7 @@ int main(int argc, char** argv) {
     if (options->command == "doctor") return run_doctor_command(loaded, *options);
     if (!loaded.errors.empty()) {
         for (const auto& e : loaded.errors) {
-            std::cerr << "incident-bot: configuration: " << e << "\n";
+            std::cerr << "incident-bot: configuration: " << e.text() << "\n";
         }
         return 2;
     }

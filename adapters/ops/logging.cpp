@@ -1,4 +1,4 @@
-#include "bot/logging.hpp"
+#include "adapters/ops/logging.hpp"
 
 #include <cstdio>
 #include <ctime>
