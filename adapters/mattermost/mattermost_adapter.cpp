@@ -1177,4 +1177,26 @@ asio::awaitable<MattermostAdapter::ChannelLookup> MattermostAdapter::direct_chan
     co_return ChannelLookup{id, {}};
 }
 
+PlatformRegistration platform() {
+    return PlatformRegistration{
+        "mattermost",
+        [](const PlatformContext& context) { return context.config.mattermost_enabled(); },
+        [](const PlatformContext& context) -> std::unique_ptr<ChatPlatform> {
+            const Config& config = context.config;
+            MattermostOptions options;
+            options.url = config.mattermost_url;
+            options.token = config.mattermost_token;
+            options.team = config.mattermost_team;
+            options.command_token = config.mattermost_command_token;
+            options.action_secret = config.mattermost_action_secret;
+            options.public_url = config.public_url;
+            options.announce_channel = config.announce_channel;
+            options.websocket = net::WebSocketOptions::dead_after_silence(
+                std::chrono::seconds(config.socket_dead_after_seconds));
+            return std::make_unique<MattermostAdapter>(context.executor, context.tls,
+                                                       context.service, context.router,
+                                                       context.outbox, options, context.observer);
+        }};
+}
+
 }  // namespace incident::mattermost

@@ -13,6 +13,7 @@
 #include <boost/asio/awaitable.hpp>
 #include <nlohmann/json.hpp>
 
+#include "adapters/chat_platform.hpp"
 #include "adapters/mattermost/decode.hpp"
 #include "adapters/mattermost/interactive.hpp"
 #include "adapters/mattermost/rest_api.hpp"
@@ -59,36 +60,36 @@ struct MattermostOptions {
 // while the server is unreachable, kept as failed when it refuses them. A lost socket is resumed
 // with its connection id and event sequence so the server replays what was missed; when the server
 // cannot, the incident channels are re-read over REST.
-class MattermostAdapter {
+class MattermostAdapter final : public ChatPlatform {
 public:
     MattermostAdapter(boost::asio::any_io_executor executor, net::TlsContext tls,
                       IncidentService& service, commands::CommandRouter& router, Outbox& outbox,
                       MattermostOptions options, net::PlatformObserver* observer = nullptr);
-    ~MattermostAdapter();
+    ~MattermostAdapter() override;
     MattermostAdapter(const MattermostAdapter&) = delete;
     MattermostAdapter& operator=(const MattermostAdapter&) = delete;
 
     // Spawns the effect worker and the WebSocket loop (which signs in, finds the team and
     // registers /incident first).
-    void start();
-    void stop();
+    void start() override;
+    void stop() override;
     // Graceful shutdown, before stop(): takes no new events (HTTP requests get 503), lets
     // the event being stored finish, closes the WebSocket with a close frame, and delivers
     // pending effects until none is due or `deadline` passes (the rest waits in the outbox).
-    boost::asio::awaitable<void> drain(std::chrono::steady_clock::time_point deadline);
+    boost::asio::awaitable<void> drain(std::chrono::steady_clock::time_point deadline) override;
     bool draining() const { return draining_; }
     // An effect that is not in the outbox yet: written into it, then delivered like the others.
-    void deliver(const Effect& effect);
+    void deliver(const Effect& effect) override;
 
     // POST /mattermost/command (GET too, for commands registered with method G), POST
     // /mattermost/actions (a summary button was clicked) and POST /mattermost/dialogs (a
     // dialog it opened was submitted).
-    boost::asio::awaitable<net::HttpResponse> handle_http(net::HttpRequest request);
+    boost::asio::awaitable<net::HttpResponse> handle_http(net::HttpRequest request) override;
     // What the bot signs its buttons and dialogs with (tests forge and check with it).
     const InteractionSigner& signer() const { return signer_; }
 
     // For /healthz. Never contains a token.
-    nlohmann::json health() const;
+    nlohmann::json health() const override;
     bool socket_connected() const { return connected_; }
     RestApi& api() { return api_; }
     // Effects pending in the outbox (tests wait for 0).
@@ -209,5 +210,8 @@ private:
 
 // ws(s)://host/api/v4/websocket from http(s)://host; empty when `url` is not http(s).
 std::string websocket_endpoint(const std::string& url);
+
+// Its entry in bot/app/platforms.cpp: on when MATTERMOST_URL is set.
+PlatformRegistration platform();
 
 }  // namespace incident::mattermost

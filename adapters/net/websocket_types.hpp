@@ -12,6 +12,14 @@
 namespace incident::net {
 
 struct WebSocketOptions {
+    // INCIDENT_BOT_SOCKET_DEAD_AFTER_SECONDS: dead after that much silence, pinged after 2/5.
+    static WebSocketOptions dead_after_silence(std::chrono::seconds silence) {
+        WebSocketOptions options;
+        options.dead_after = silence;
+        options.ping_interval = options.dead_after * 2 / 5;
+        return options;
+    }
+
     // TCP connect, TLS and WebSocket handshakes together; also bounds the closing handshake.
     std::chrono::milliseconds connect_timeout{15'000};
     // Liveness (clients): a ping goes out when nothing (no frame, no ping, no pong) was heard

@@ -1124,4 +1124,24 @@ asio::awaitable<net::HttpResponse> SlackAdapter::handle_http(net::HttpRequest re
     co_return response;
 }
 
+PlatformRegistration platform() {
+    return PlatformRegistration{
+        "slack", [](const PlatformContext& context) { return context.config.slack_enabled(); },
+        [](const PlatformContext& context) -> std::unique_ptr<ChatPlatform> {
+            const Config& config = context.config;
+            SlackOptions options;
+            options.bot_token = config.slack_bot_token;
+            options.app_token = config.slack_app_token;
+            options.signing_secret = config.slack_signing_secret;
+            options.api_url = config.slack_api_url;
+            options.announce_channel = config.announce_channel;
+            options.public_url = config.public_url;
+            options.websocket = net::WebSocketOptions::dead_after_silence(
+                std::chrono::seconds(config.socket_dead_after_seconds));
+            return std::make_unique<SlackAdapter>(context.executor, context.tls, context.service,
+                                                  context.router, context.outbox, options,
+                                                  context.observer);
+        }};
+}
+
 }  // namespace incident::slack

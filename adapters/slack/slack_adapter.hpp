@@ -12,6 +12,7 @@
 #include <boost/asio/awaitable.hpp>
 #include <nlohmann/json.hpp>
 
+#include "adapters/chat_platform.hpp"
 #include "adapters/net/backoff.hpp"
 #include "adapters/net/effect_queue.hpp"
 #include "adapters/net/http_client.hpp"
@@ -49,34 +50,34 @@ struct SlackOptions {
 // "slack") in the same transaction and delivered afterwards by an outbox worker: in order
 // per incident, retried while Slack is unreachable, kept as failed when Slack refuses them.
 // Replies to buttons (ephemeral messages) are answers, not effects: they go out from memory.
-class SlackAdapter {
+class SlackAdapter final : public ChatPlatform {
 public:
     SlackAdapter(boost::asio::any_io_executor executor, net::TlsContext tls,
                  IncidentService& service, commands::CommandRouter& router, Outbox& outbox,
                  SlackOptions options, net::PlatformObserver* observer = nullptr);
-    ~SlackAdapter();
+    ~SlackAdapter() override;
 
     // Spawns the effect workers and, with an app token, the Socket Mode connection loop.
-    void start();
-    void stop();
+    void start() override;
+    void stop() override;
     // Graceful shutdown, before stop(): takes no new events (unacked envelopes are left to
     // Slack's redelivery, HTTP requests get 503), lets the batch being stored finish and be
     // acked, closes the Socket Mode connection with a close frame, and delivers pending
     // effects until none is due or `deadline` passes (the rest waits in the outbox).
-    boost::asio::awaitable<void> drain(std::chrono::steady_clock::time_point deadline);
+    boost::asio::awaitable<void> drain(std::chrono::steady_clock::time_point deadline) override;
     bool draining() const { return draining_; }
 
     // An effect that did not come from a Slack event and is not in the outbox yet: written
     // into it, then delivered like the others.
-    void deliver(const Effect& effect);
+    void deliver(const Effect& effect) override;
     // New outbox entries were committed, or a failed one is to be retried.
     void wake_outbox() { outbox_worker_.wake(); }
 
     // POST /slack/events, /slack/commands, /slack/interactive.
-    boost::asio::awaitable<net::HttpResponse> handle_http(net::HttpRequest request);
+    boost::asio::awaitable<net::HttpResponse> handle_http(net::HttpRequest request) override;
 
     // For /healthz.
-    nlohmann::json health() const;
+    nlohmann::json health() const override;
     bool socket_connected() const { return connected_; }
     WebApi& api() { return api_; }
     // Effects not yet delivered: pending in the outbox, or replies in memory (tests wait for 0).
@@ -199,5 +200,8 @@ private:
     struct Connection;
     std::shared_ptr<Connection> connection_;
 };
+
+// Its entry in bot/app/platforms.cpp: on when SLACK_BOT_TOKEN is set.
+PlatformRegistration platform();
 
 }  // namespace incident::slack
