@@ -51,7 +51,8 @@ public:
     }
     void deliver(const Effect&) override {}
     asio::awaitable<net::HttpResponse> handle_http(net::HttpRequest request) override {
-        co_return net::HttpResponse::text(200, "test platform got " + request.path() + "\n");
+        co_return net::HttpResponse::text(
+            200, "test platform got " + std::string(request.path()) + "\n");
     }
     nlohmann::json health() const override { return nlohmann::json{{"ok", true}, {"test", 1}}; }
 
