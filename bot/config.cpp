@@ -11,6 +11,7 @@
 #include <string_view>
 
 #include "bot/alert_rules.hpp"
+#include "bot/spelling.hpp"
 #include "bot/text.hpp"
 
 namespace incident {
@@ -70,17 +71,6 @@ bool valid_from(std::string_view from) {
     if (open == std::string_view::npos) return valid_address(from);
     if (!from.ends_with('>')) return false;
     return valid_address(from.substr(open + 1, from.size() - open - 2));
-}
-
-// scheme://host[:port]: what may be shown of a URL whose path or query could hold a token.
-std::string origin_of(const std::string& url) {
-    const auto scheme_end = url.find("://");
-    if (scheme_end == std::string::npos) return "(invalid)";
-    const auto end = url.find_first_of("/?#", scheme_end + 3);
-    std::string origin = url.substr(0, end);
-    const auto at = origin.rfind('@');
-    if (at != std::string::npos) origin.erase(scheme_end + 3, at - scheme_end - 2);
-    return origin;
 }
 
 // The password written in a libpq connection string, as written: the userinfo of a
@@ -546,22 +536,6 @@ bool valid_key_name(std::string_view key) {
     });
 }
 
-std::size_t edit_distance(std::string_view a, std::string_view b) {
-    std::vector<std::size_t> row(b.size() + 1);
-    for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
-    for (std::size_t i = 1; i <= a.size(); ++i) {
-        std::size_t diagonal = row[0];
-        row[0] = i;
-        for (std::size_t j = 1; j <= b.size(); ++j) {
-            const std::size_t above = row[j];
-            row[j] =
-                std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
-            diagonal = above;
-        }
-    }
-    return row[b.size()];
-}
-
 // A likely typo's intended key, or empty.
 // " (did you mean X?)". A key of a known family (INCIDENT_BOT_REMIND_...) is matched within
 // that family only: a guess from another family only misleads.
@@ -659,6 +633,15 @@ ConfigResult load_config(const EnvLookup& env, const ConfigFile& file) {
     }
     result.errors.insert(result.errors.begin(), file.errors.begin(), file.errors.end());
     return result;
+}
+
+std::string url_origin(const std::string& url) {
+    const auto scheme_end = url.find("://");
+    if (scheme_end == std::string::npos) return "(not a URL)";
+    std::string authority = url.substr(scheme_end + 3);
+    authority = authority.substr(0, authority.find_first_of("/?#"));
+    if (const auto at = authority.rfind('@'); at != std::string::npos) authority.erase(0, at + 1);
+    return url.substr(0, scheme_end + 3) + authority;
 }
 
 std::string ConfigError::text() const {
@@ -813,11 +796,11 @@ std::string Config::describe() const {
            ")\n";
     out += "webhook: " +
            (webhook_enabled()
-                ? origin_of(webhook_url) + " (secret " + secret_state(webhook_secret) + ")"
+                ? url_origin(webhook_url) + " (secret " + secret_state(webhook_secret) + ")"
                 : std::string("disabled")) +
            "\n";
     out += "email: " +
-           (email_enabled() ? origin_of(smtp_url) + " from " + smtp_from + " to " +
+           (email_enabled() ? url_origin(smtp_url) + " from " + smtp_from + " to " +
                                   std::to_string(stakeholder_emails.size()) + " stakeholder(s), " +
                                   (smtp_require_tls ? "TLS required" : "STARTTLS when offered") +
                                   ", password " + secret_state(smtp_password)
@@ -835,7 +818,7 @@ std::string Config::describe() const {
            std::to_string(parse_alert_rules(alert_rules).rules.size()) + " rule(s)\n";
     out +=
         "pagerduty follow-up: " +
-        (pagerduty_api_enabled() ? origin_of(pagerduty_api_url) + " as " + pagerduty_from +
+        (pagerduty_api_enabled() ? url_origin(pagerduty_api_url) + " as " + pagerduty_from +
                                        " (token " + secret_state(pagerduty_api_token) + ")"
                                  : std::string("disabled (no INCIDENT_BOT_PAGERDUTY_API_TOKEN)")) +
         "\n";

@@ -86,6 +86,10 @@ struct Config {
     std::vector<std::string> secrets() const;
 };
 
+// scheme://host[:port]: what may be shown of a URL whose userinfo, path or query could hold a
+// secret (a webhook token, a password).
+std::string url_origin(const std::string& url);
+
 using EnvLookup = std::function<std::optional<std::string>(const std::string&)>;
 EnvLookup process_environment();
 

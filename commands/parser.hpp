@@ -5,6 +5,7 @@
 #include <string_view>
 #include <vector>
 
+#include "bot/spelling.hpp"
 #include "bot/text.hpp"
 #include "bot/types.hpp"
 
@@ -46,7 +47,7 @@ ParsedLine split_command(std::string_view text);
 using incident::parse_mention;
 std::optional<int> parse_positive_int(std::string_view word);
 
-// Edit distance for "did you mean" suggestions.
-std::size_t edit_distance(std::string_view a, std::string_view b);
+// Edit distance for "did you mean" suggestions (bot/spelling.hpp).
+using incident::edit_distance;
 
 }  // namespace incident::commands

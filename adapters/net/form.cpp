@@ -13,12 +13,12 @@ int hex_value(char c) {
 
 }  // namespace
 
-std::optional<std::string> percent_decode(std::string_view text) {
+std::optional<std::string> percent_decode(std::string_view text, bool plus_is_space) {
     std::string out;
     out.reserve(text.size());
     for (std::size_t i = 0; i < text.size(); ++i) {
         const char c = text[i];
-        if (c == '+') {
+        if (c == '+' && plus_is_space) {
             out += ' ';
         } else if (c == '%') {
             if (i + 2 >= text.size()) return std::nullopt;
@@ -57,13 +57,13 @@ std::optional<std::string> form_value(const FormFields& fields, std::string_view
     return std::nullopt;
 }
 
-std::string percent_encode(std::string_view text) {
+std::string percent_encode(std::string_view text, bool keep_slash) {
     static constexpr char k_hex[] = "0123456789ABCDEF";
     std::string out;
     for (const char raw : text) {
         const auto c = static_cast<unsigned char>(raw);
         if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-            c == '-' || c == '_' || c == '.' || c == '~') {
+            c == '-' || c == '_' || c == '.' || c == '~' || (keep_slash && c == '/')) {
             out += raw;
         } else {
             out += '%';

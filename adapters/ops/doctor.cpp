@@ -70,16 +70,6 @@ std::string megabytes(std::uintmax_t bytes) {
     return text;
 }
 
-// scheme://host[:port] of a URL whose path may hold a token.
-std::string origin_of(const std::string& url) {
-    const auto scheme_end = url.find("://");
-    if (scheme_end == std::string::npos) return "(not a URL)";
-    std::string authority = url.substr(scheme_end + 3);
-    authority = authority.substr(0, authority.find_first_of("/?#"));
-    if (const auto at = authority.rfind('@'); at != std::string::npos) authority.erase(0, at + 1);
-    return url.substr(0, scheme_end + 3) + authority;
-}
-
 bool is_loopback(const std::string& listen) {
     const std::string host = listen.substr(0, listen.rfind(':'));
     return host == "localhost" || host.starts_with("127.") || host == "[::1]" || host == "::1";
@@ -119,8 +109,8 @@ bool rejected_token(const std::string& e) {
 }
 
 Check unreachable_slack(const std::string& name, const slack::ApiResult& r, const Config& c) {
-    return error(name, "cannot reach Slack at " + origin_of(c.slack_api_url) + ": " + r.error,
-                 "check DNS, proxy and firewall rules for " + origin_of(c.slack_api_url) +
+    return error(name, "cannot reach Slack at " + url_origin(c.slack_api_url) + ": " + r.error,
+                 "check DNS, proxy and firewall rules for " + url_origin(c.slack_api_url) +
                      ", SLACK_API_URL, and INCIDENT_BOT_CA_FILE when TLS is intercepted");
 }
 
@@ -272,7 +262,8 @@ asio::awaitable<void> check_slack(Context& ctx, std::vector<Check>& out) {
 
 Check unreachable_mattermost(const std::string& name, const mattermost::ApiResult& r,
                              const Config& c) {
-    return error(name, "cannot reach Mattermost at " + origin_of(c.mattermost_url) + ": " + r.error,
+    return error(name,
+                 "cannot reach Mattermost at " + url_origin(c.mattermost_url) + ": " + r.error,
                  "check MATTERMOST_URL (http(s)://host[:port]), DNS, the firewall, and "
                  "INCIDENT_BOT_CA_FILE for a private CA");
 }
@@ -606,7 +597,7 @@ asio::awaitable<Check> check_email(Context& ctx) {
     }
     co_return ok(
         "email.smtp",
-        origin_of(c.smtp_url) + " accepts connections (connect only: nothing was sent, no login)");
+        url_origin(c.smtp_url) + " accepts connections (connect only: nothing was sent, no login)");
 }
 
 asio::awaitable<Check> check_webhook(Context& ctx) {
@@ -617,11 +608,11 @@ asio::awaitable<Check> check_webhook(Context& ctx) {
     const net::HttpResponse response = co_await ctx.http.request(std::move(request));
     if (response.status == 0) {
         co_return error("webhook",
-                        origin_of(c.webhook_url) + " is not reachable: " + response.error,
+                        url_origin(c.webhook_url) + " is not reachable: " + response.error,
                         "check INCIDENT_BOT_WEBHOOK_URL, DNS and the firewall, and "
                         "INCIDENT_BOT_CA_FILE when the receiver uses a private CA");
     }
-    co_return ok("webhook", origin_of(c.webhook_url) + " answers (HTTP " +
+    co_return ok("webhook", url_origin(c.webhook_url) + " answers (HTTP " +
                                 std::to_string(response.status) + " to HEAD; events are POSTed)");
 }
 
@@ -634,7 +625,7 @@ asio::awaitable<Check> check_pagerduty(Context& ctx) {
     options.from = c.pagerduty_from;
     const net::HttpResponse response =
         co_await ctx.http.request(notify::pagerduty_request(options, "GET", "/priorities"));
-    const std::string where = origin_of(c.pagerduty_api_url);
+    const std::string where = url_origin(c.pagerduty_api_url);
     if (response.status == 0) {
         co_return error("pagerduty", where + " is not reachable: " + response.error,
                         "check INCIDENT_BOT_PAGERDUTY_API_URL, DNS, the proxy and the firewall");
@@ -768,7 +759,7 @@ std::vector<Check> check_configuration(const ConfigResult& loaded, const DoctorO
     if (c.mattermost_enabled()) {
         out.push_back(
             ok("platform.mattermost", "enabled because " + loaded.where("MATTERMOST_URL") +
-                                          " is set; server " + origin_of(c.mattermost_url)));
+                                          " is set; server " + url_origin(c.mattermost_url)));
     } else if (!c.mattermost_token.empty() || !c.mattermost_team.empty()) {
         out.push_back(warning("platform.mattermost",
                               "disabled: MATTERMOST_TOKEN or MATTERMOST_TEAM is set but "

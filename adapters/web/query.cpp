@@ -1,5 +1,6 @@
 #include "adapters/web/query.hpp"
 
+#include "adapters/net/form.hpp"
 #include "bot/text.hpp"
 
 namespace incident::web {
@@ -7,13 +8,6 @@ namespace incident::web {
 namespace {
 
 constexpr std::size_t k_max_target = 8192;
-
-int hex_value(char c) {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-}
 
 }  // namespace
 
@@ -35,48 +29,20 @@ Target split_target(std::string_view target) {
 }
 
 std::string percent_decode(std::string_view text, bool plus_is_space) {
-    std::string out;
-    out.reserve(text.size());
-    for (std::size_t i = 0; i < text.size(); ++i) {
-        const char c = text[i];
-        if (c == '%') {
-            const int hi = i + 1 < text.size() ? hex_value(text[i + 1]) : -1;
-            const int lo = i + 2 < text.size() ? hex_value(text[i + 2]) : -1;
-            if (hi < 0 || lo < 0) {
-                throw BadRequest(
-                    "Bad percent-encoding in the address: '%' must be followed by "
-                    "two hexadecimal digits.");
-            }
-            out += static_cast<char>(hi * 16 + lo);
-            i += 2;
-        } else if (c == '+' && plus_is_space) {
-            out += ' ';
-        } else {
-            out += c;
-        }
+    const std::optional<std::string> decoded = net::percent_decode(text, plus_is_space);
+    if (!decoded) {
+        throw BadRequest(
+            "Bad percent-encoding in the address: '%' must be followed by two hexadecimal "
+            "digits.");
     }
+    const std::string& out = *decoded;
     if (out.find('\0') != std::string::npos) throw BadRequest("The address contains a NUL byte.");
     if (!is_valid_utf8(out)) throw BadRequest("The address is not valid UTF-8 once decoded.");
     return out;
 }
 
 std::string percent_encode(std::string_view text) {
-    static constexpr char k_hex[] = "0123456789ABCDEF";
-    std::string out;
-    for (const char c : text) {
-        const auto u = static_cast<unsigned char>(c);
-        const bool unreserved = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-                                (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.' ||
-                                c == '~' || c == '/';
-        if (unreserved) {
-            out += c;
-        } else {
-            out += '%';
-            out += k_hex[u >> 4];
-            out += k_hex[u & 15];
-        }
-    }
-    return out;
+    return net::percent_encode(text, true);
 }
 
 std::map<std::string, std::string> parse_query(std::string_view query) {

@@ -333,3 +333,10 @@ TEST_CASE("config errors are structured: the keys they are about, not text to se
     CHECK(r.errors[1].keys ==
           std::vector<std::string>{"INCIDENT_BOT_WEBHOOK_SECRET", "INCIDENT_BOT_WEBHOOK_URL"});
 }
+
+TEST_CASE("url_origin: what may be shown of a URL, never its userinfo, path or query") {
+    CHECK(url_origin("https://user:p4ss@hooks.example.com:8443/T0/B1/s3cr3t?token=x#y") ==
+          "https://hooks.example.com:8443");
+    CHECK(url_origin("smtp://mail.example.com:587") == "smtp://mail.example.com:587");
+    CHECK(url_origin("hooks.example.com/s3cr3t") == "(not a URL)");
+}
