@@ -297,7 +297,7 @@ asio::awaitable<net::Delivery> SlackAdapter::create_channel(const CreateChannel&
             json create_args = {{"name", name}};
             const ApiResult r = co_await api_.call("conversations.create", std::move(create_args));
             if (r.ok) {
-                id = r.body["channel"].value("id", std::string());
+                id = r.object_at("channel").value("id", std::string());
                 break;
             }
             if (r.error != "name_taken") co_return failure_of(r, "conversations.create");
@@ -465,7 +465,7 @@ asio::awaitable<SlackAdapter::ChannelLookup> SlackAdapter::announce_channel_id()
             name, created.error);
         co_return ChannelLookup{{}, failure_of(created, "conversations.create")};
     }
-    announce_id_ = created.body["channel"].value("id", std::string());
+    announce_id_ = created.object_at("channel").value("id", std::string());
     spdlog::info("slack conversations.create: created the announcement channel #{}", name);
     co_return ChannelLookup{announce_id_, {}};
 }
@@ -481,9 +481,7 @@ asio::awaitable<SlackAdapter::ChannelLookup> SlackAdapter::direct_channel_id(
     json open_args = {{"users", user_id}};
     const ApiResult r = co_await api_.call("conversations.open", std::move(open_args));
     std::string id;
-    if (r.ok && r.body.is_object() && r.body.contains("channel") && r.body["channel"].is_object()) {
-        id = r.body["channel"].value("id", std::string());
-    }
+    if (r.ok) id = r.object_at("channel").value("id", std::string());
     if (id.empty()) co_return ChannelLookup{{}, failure_of(r, "conversations.open")};
     direct_channels_[user_id] = id;  // not cached on failure: tried again
     co_return ChannelLookup{id, {}};
@@ -502,8 +500,11 @@ asio::awaitable<std::string> SlackAdapter::display_name(const std::string& user_
     net::FormFields query{{"user", user_id}};
     const ApiResult r = co_await api_.call_form("users.info", std::move(query));
     if (!r.ok) co_return user_id;  // not cached: the next message tries again
-    const json& user = r.body["user"];
-    std::string name = user.value("profile", json::object()).value("display_name", std::string());
+    const json& user = r.object_at("user");
+    const auto profile = user.find("profile");
+    std::string name = profile != user.end() && profile->is_object()
+                           ? profile->value("display_name", std::string())
+                           : std::string();
     if (name.empty()) name = user.value("real_name", std::string());
     if (name.empty()) name = user.value("name", user_id);
     names_[user_id] = name;

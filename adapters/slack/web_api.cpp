@@ -4,6 +4,13 @@
 
 namespace incident::slack {
 
+const nlohmann::json& ApiResult::object_at(const char* key) const {
+    static const nlohmann::json empty = nlohmann::json::object();
+    if (!body.is_object()) return empty;
+    const auto found = body.find(key);
+    return found != body.end() && found->is_object() ? *found : empty;
+}
+
 namespace asio = boost::asio;
 
 WebApi::WebApi(asio::any_io_executor executor, net::HttpClient& http, std::string base_url,

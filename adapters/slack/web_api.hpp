@@ -20,6 +20,10 @@ struct ApiResult {
     std::string error;     // Slack's "error" field, or what failed on the way
     nlohmann::json body;   // the whole answer when it was JSON
     net::Headers headers;  // e.g. x-oauth-scopes, the scopes the token was granted
+
+    // The member `key` of the answer when it is an object, else an empty object: Slack's
+    // answers may leave a field out, and reading a missing key of a const json is undefined.
+    const nlohmann::json& object_at(const char* key) const;
 };
 
 // Slack Web API calls with the bot token. A 429 is waited out (Retry-After) and the call

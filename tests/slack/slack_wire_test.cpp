@@ -7,6 +7,7 @@
 #include "adapters/net/form.hpp"
 #include "adapters/slack/decode.hpp"
 #include "adapters/slack/signing.hpp"
+#include "adapters/slack/web_api.hpp"
 
 using namespace incident;
 using namespace incident::slack;
@@ -280,4 +281,14 @@ TEST_CASE("slack web api: views.open answers from the docs") {
     CHECK(bad["ok"] == false);
     CHECK(bad["error"] == "invalid_arguments");
     CHECK(bad["response_metadata"]["messages"][0] == "invalid `trigger_id`");
+}
+
+TEST_CASE("web api answers: a missing or mistyped member reads as an empty object") {
+    slack::ApiResult r;
+    r.body = nlohmann::json::parse(R"({"ok":true,"channel":{"id":"C1"},"user":"U1"})");
+    CHECK(r.object_at("channel").value("id", std::string()) == "C1");
+    CHECK(r.object_at("user").empty());     // a string, not an object
+    CHECK(r.object_at("missing").empty());  // left out
+    r.body = nlohmann::json::parse("[1]");  // not even an object
+    CHECK(r.object_at("channel").empty());
 }
