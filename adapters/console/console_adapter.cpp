@@ -1,5 +1,7 @@
 #include "adapters/console/console_adapter.hpp"
 
+#include "bot/rich_text.hpp"
+
 #include "bot/text.hpp"
 #include "commands/parser.hpp"
 
@@ -187,7 +189,7 @@ void ConsoleAdapter::execute(const Effect& effect) {
 
 void ConsoleAdapter::print(const std::string& where, const std::string& text) {
     out_ << "[" << where << "] ";
-    for (const char c : text) {
+    for (const char c : render_emphasis(text, "", "")) {
         out_ << c;
         if (c == '\n') out_ << "    ";
     }

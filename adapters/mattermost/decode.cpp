@@ -1,5 +1,7 @@
 #include "adapters/mattermost/decode.hpp"
 
+#include "bot/rich_text.hpp"
+
 #include "adapters/net/digest.hpp"
 #include "adapters/net/form.hpp"
 #include "adapters/net/json_repair.hpp"
@@ -413,40 +415,7 @@ std::string channel_name_of(std::string_view name) {
 }
 
 std::string markdown_from_mrkdwn(std::string_view text) {
-    const auto boundary = [](char c) {
-        return c == ' ' || c == '\n' || c == '\t' || c == '(' || c == ')' || c == ',' || c == '.' ||
-               c == ':' || c == ';' || c == '!' || c == '?' || c == '"' || c == '\'';
-    };
-    std::string out;
-    out.reserve(text.size() + 8);
-    std::size_t i = 0;
-    while (i < text.size()) {
-        const char c = text[i];
-        const bool opens = c == '*' && (i == 0 || boundary(text[i - 1])) && i + 1 < text.size() &&
-                           text[i + 1] != '*' && text[i + 1] != ' ' && text[i + 1] != '\n';
-        if (opens) {
-            std::size_t close = i + 1;
-            while (close < text.size() && text[close] != '*' && text[close] != '\n') ++close;
-            const bool closes = close < text.size() && text[close] == '*' &&
-                                text[close - 1] != ' ' &&
-                                (close + 1 == text.size() || boundary(text[close + 1]));
-            if (closes) {
-                out += "**";
-                out.append(text.substr(i + 1, close - i - 1));
-                out += "**";
-                i = close + 1;
-                continue;
-            }
-        }
-        if (c == '*') {
-            // Copy a run of asterisks as is: ** is already Markdown bold.
-            while (i < text.size() && text[i] == '*') out += text[i++];
-            continue;
-        }
-        out += c;
-        ++i;
-    }
-    return out;
+    return render_emphasis(text, "**", "**");
 }
 
 std::string truncate_runes(std::string_view text, std::size_t max_runes) {

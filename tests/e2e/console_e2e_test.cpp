@@ -126,7 +126,7 @@ TEST_CASE("a console script drives the real binary, export gives the post-mortem
               "[#inc-1-checkout-returns-502s] Action item 2 recorded: verify the canary"));
     CHECK(has(console.out, "INC-1 resolved after"));
     CHECK(has(console.out, "INC-2 declared (SEV4, minor)"));
-    CHECK(has(console.out, "*INC-1* Checkout returns 502s"));
+    CHECK(has(console.out, "INC-1 Checkout returns 502s"));
     // Each section write is confirmed in the channel.
     CHECK(has(console.out,
               "[#inc-1-checkout-returns-502s] 📝 Impact on customers of INC-1 "

@@ -3,6 +3,7 @@
 #include <sstream>
 
 #include "adapters/console/console_adapter.hpp"
+#include "bot/rich_text.hpp"
 #include "fixture.hpp"
 
 using namespace incident;
@@ -35,7 +36,7 @@ TEST_CASE("console: declare moves into the new channel, chatter is captured ther
         "/as alice\n/incident declare sev1 API down\nlooking at dashboards\n"
         "/as bob\nTODO: add a synthetic check @bob\n+:pushpin: 1\n/edit 1 looking at grafana\n");
     CHECK(has(out, "[#general] 🚨 INC-1 declared (SEV1, critical): API down"));
-    CHECK(has(out, "[#incidents] *INC-1* (SEV1) API down: declared by @alice"));
+    CHECK(has(out, "[#incidents] INC-1 (SEV1) API down: declared by @alice"));
     CHECK(has(out, "[console] channel #inc-1-api-down created"));
     CHECK(has(out, "[#inc-1-api-down] Action item 1 recorded: add a synthetic check @bob"));
     CHECK(c.console.channel() == "inc-1-api-down");
@@ -77,4 +78,14 @@ TEST_CASE("console: threads, deletions and /quit") {
         if (e.message_id == "t1.2") CHECK(e.thread_id == "t1.1");
     }
     CHECK(messages == 2);
+}
+
+TEST_CASE("rich text: each adapter renders the domain's *emphasis* in its own syntax") {
+    CHECK(render_emphasis("*INC-1* (SEV2) is now *identified*.", "", "") ==
+          "INC-1 (SEV2) is now identified.");
+    CHECK(render_emphasis("*INC-1* (SEV2)", "**", "**") == "**INC-1** (SEV2)");
+    // Not emphasis: arithmetic, a glob, Markdown bold, an unclosed star, across lines.
+    for (const char* text : {"2 * 3 = 6", "logs/*.txt", "**bold**", "*open", "*a\nb*"}) {
+        CHECK(render_emphasis(text, "", "") == text);
+    }
 }
