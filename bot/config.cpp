@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cctype>
 #include <cerrno>
 #include <cstdint>
 #include <cstdlib>
@@ -307,6 +308,69 @@ void load_alerts(const EnvLookup& env, Config& c, std::vector<std::string>& erro
     }
 }
 
+// Statuspage ids are short alphanumeric words; anything else would change the request path.
+bool statuspage_id(std::string_view id) {
+    return !id.empty() && id.size() <= 64 && std::all_of(id.begin(), id.end(), [](char ch) {
+        return std::isalnum(static_cast<unsigned char>(ch)) != 0;
+    });
+}
+
+// After INCIDENT_BOT_STATUS_COMPONENTS: the component map names our components.
+void load_statuspage(const EnvLookup& env, Config& c, std::vector<std::string>& errors) {
+    if (const auto value = env("INCIDENT_BOT_STATUSPAGE_PAGE_ID")) {
+        c.statuspage_page_id = trim(*value);
+    }
+    if (const auto value = env("INCIDENT_BOT_STATUSPAGE_API_KEY")) {
+        c.statuspage_api_key = trim(*value);
+    }
+    if (const auto value = env("INCIDENT_BOT_STATUSPAGE_API_URL"); value && !trim(*value).empty()) {
+        c.statuspage_api_url = trim(*value);
+    }
+    if (c.statuspage_page_id.empty() != c.statuspage_api_key.empty()) {
+        errors.push_back(
+            "INCIDENT_BOT_STATUSPAGE_PAGE_ID and INCIDENT_BOT_STATUSPAGE_API_KEY go together: "
+            "set both to publish to Statuspage, or neither.");
+    }
+    if (!c.statuspage_page_id.empty() && !statuspage_id(c.statuspage_page_id)) {
+        errors.push_back(
+            "INCIDENT_BOT_STATUSPAGE_PAGE_ID must be the page's id (letters and digits, as in "
+            "its manage.statuspage.io address).");
+    }
+    // Never echoed: a pasted key must not reach a log line.
+    if (c.statuspage_api_key.find_first_of(" \t\r\n") != std::string::npos) {
+        errors.push_back(
+            "INCIDENT_BOT_STATUSPAGE_API_KEY must not contain spaces: it is sent as "
+            "\"Authorization: OAuth <key>\".");
+    }
+    if (!c.statuspage_api_url.starts_with("https://") &&
+        !c.statuspage_api_url.starts_with("http://")) {
+        errors.push_back("INCIDENT_BOT_STATUSPAGE_API_URL must be an http(s):// URL.");
+    }
+    const auto raw = env("INCIDENT_BOT_STATUSPAGE_COMPONENTS");
+    if (!raw) return;
+    for (const std::string& pair : split_list(*raw)) {
+        const auto eq = pair.find('=');
+        const std::string name(trim(std::string_view(pair).substr(0, eq)));
+        const std::string id =
+            eq == std::string::npos ? std::string() : std::string(trim(pair.substr(eq + 1)));
+        const auto known =
+            std::find_if(c.status_components.begin(), c.status_components.end(),
+                         [&](const std::string& ours) { return to_lower(ours) == to_lower(name); });
+        if (eq == std::string::npos || !statuspage_id(id)) {
+            errors.push_back(
+                "INCIDENT_BOT_STATUSPAGE_COMPONENTS: write each as <component>=<"
+                "Statuspage component id>, e.g. \"API=8kbf7d35c070\", not `" +
+                truncate_utf8(pair, 60) + "`.");
+        } else if (known == c.status_components.end()) {
+            errors.push_back("INCIDENT_BOT_STATUSPAGE_COMPONENTS names `" +
+                             truncate_utf8(name, 60) +
+                             "`, which is not in INCIDENT_BOT_STATUS_COMPONENTS.");
+        } else if (!c.statuspage_components.emplace(*known, id).second) {
+            errors.push_back("INCIDENT_BOT_STATUSPAGE_COMPONENTS names `" + *known + "` twice.");
+        }
+    }
+}
+
 void load_status_page(const EnvLookup& env, Config& c, std::vector<std::string>& errors) {
     if (const auto raw = env("INCIDENT_BOT_STATUS_TITLE"); raw && !trim(*raw).empty()) {
         c.status_title = trim(*raw);
@@ -331,6 +395,7 @@ void load_status_page(const EnvLookup& env, Config& c, std::vector<std::string>&
             }
         }
     }
+    load_statuspage(env, c, errors);
 }
 
 std::string seconds_text(Timestamp ms) {
@@ -399,6 +464,10 @@ constexpr std::string_view k_keys[] = {
     "INCIDENT_BOT_PAGERDUTY_API_URL",
     "INCIDENT_BOT_STATUS_TITLE",
     "INCIDENT_BOT_STATUS_COMPONENTS",
+    "INCIDENT_BOT_STATUSPAGE_PAGE_ID",
+    "INCIDENT_BOT_STATUSPAGE_API_KEY",
+    "INCIDENT_BOT_STATUSPAGE_API_URL",
+    "INCIDENT_BOT_STATUSPAGE_COMPONENTS",
     "INCIDENT_BOT_REMIND_STATUS_SEV1_SECONDS",
     "INCIDENT_BOT_REMIND_STATUS_SEV2_SECONDS",
     "INCIDENT_BOT_REMIND_STATUS_SEV3_SECONDS",
@@ -690,7 +759,8 @@ std::vector<std::string> Config::secrets() const {
     for (const std::string* s :
          {&dashboard_token, &slack_bot_token, &slack_app_token, &slack_signing_secret,
           &mattermost_token, &mattermost_command_token, &mattermost_action_secret, &webhook_secret,
-          &smtp_password, &alerts_token, &pagerduty_webhook_secret, &pagerduty_api_token}) {
+          &smtp_password, &alerts_token, &pagerduty_webhook_secret, &pagerduty_api_token,
+          &statuspage_api_key}) {
         if (!s->empty()) out.push_back(*s);
     }
     // The whole connection string, and its password alone wherever libpq or a person
@@ -754,6 +824,13 @@ std::string Config::describe() const {
         (status_components.empty() ? std::string("no components")
                                    : std::to_string(status_components.size()) + " component(s)") +
         "\n";
+    out += "statuspage: " +
+           (statuspage_enabled()
+                ? origin_of(statuspage_api_url) + " page " + statuspage_page_id + " (key " +
+                      secret_state(statuspage_api_key) + ", " +
+                      std::to_string(statuspage_components.size()) + " component id(s))"
+                : std::string("disabled (no INCIDENT_BOT_STATUSPAGE_PAGE_ID and _API_KEY)")) +
+           "\n";
     out +=
         "logs: " + log_format + (log_level.empty() ? std::string() : ", level " + log_level) + "\n";
     out += "reminders: status updates SEV1-5 ";
