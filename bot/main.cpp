@@ -32,6 +32,7 @@
 #include "adapters/notify/notifier.hpp"
 #include "adapters/notify/pagerduty_sink.hpp"
 #include "adapters/notify/reminder_timer.hpp"
+#include "adapters/notify/statuspage_sink.hpp"
 #include "adapters/ops/doctor.hpp"
 #include "adapters/slack/slack_adapter.hpp"
 #include "adapters/web/dashboard.hpp"
@@ -88,7 +89,8 @@ constexpr const char* k_usage =
     "SLACK_BOT_TOKEN, SLACK_APP_TOKEN, SLACK_SIGNING_SECRET, SLACK_API_URL, MATTERMOST_URL,\n"
     "MATTERMOST_TOKEN, MATTERMOST_TEAM, MATTERMOST_COMMAND_TOKEN, INCIDENT_BOT_WEBHOOK_*,\n"
     "INCIDENT_BOT_SMTP_*, INCIDENT_BOT_STAKEHOLDER_EMAILS, INCIDENT_BOT_ALERTS_*,\n"
-    "INCIDENT_BOT_PAGERDUTY_*, INCIDENT_BOT_REMIND_* (see README.md and\n"
+    "INCIDENT_BOT_PAGERDUTY_*, INCIDENT_BOT_STATUS_*, INCIDENT_BOT_STATUSPAGE_*,\n"
+    "INCIDENT_BOT_REMIND_* (see README.md and\n"
     "deploy/incident-bot.conf.example).\n"
     "SIGTERM or SIGINT stops the bot gracefully: no new events, what is in flight is stored\n"
     "and acknowledged, queued messages get up to 5 s, and it exits within 10 s.\n";
@@ -451,6 +453,18 @@ int run_bot(const ConfigResult& loaded, Store& store, const Clock& clock, bool c
                                                             options, &observer);
         pagerduty->start();
     }
+    // Status page publications also go to an Atlassian Statuspage, when its page and key are set.
+    std::unique_ptr<notify::StatuspageSink> statuspage;
+    if (config.statuspage_enabled()) {
+        notify::StatuspageOptions options;
+        options.api_url = config.statuspage_api_url;
+        options.page_id = config.statuspage_page_id;
+        options.api_key = config.statuspage_api_key;
+        options.components = config.statuspage_components;
+        statuspage = std::make_unique<notify::StatuspageSink>(io.get_executor(), *tls, outbox,
+                                                              store, options, &observer);
+        statuspage->start();
+    }
 
     std::unique_ptr<slack::SlackAdapter> slack_adapter;
     if (config.slack_enabled()) {
@@ -619,6 +633,7 @@ int run_bot(const ConfigResult& loaded, Store& store, const Clock& clock, bool c
         if (mattermost_adapter) co_await mattermost_adapter->drain(deadline);
         co_await notifier.drain(deadline);
         if (pagerduty) co_await pagerduty->drain(deadline);
+        if (statuspage) co_await statuspage->drain(deadline);
         const std::chrono::duration<double> took = std::chrono::steady_clock::now() - started;
         spdlog::info("shutdown: drained in {:.2f} s; exiting", took.count());
         stop_now();
@@ -680,6 +695,7 @@ int run_bot(const ConfigResult& loaded, Store& store, const Clock& clock, bool c
     pruning_stopped = true;
     notifier.stop();
     if (pagerduty) pagerduty->stop();
+    if (statuspage) statuspage->stop();
     return exit_code;
 }
 
