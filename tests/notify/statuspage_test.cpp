@@ -3,21 +3,13 @@
 #include <boost/asio/io_context.hpp>
 #include <nlohmann/json.hpp>
 
-#include <algorithm>
-#include <deque>
-#include <filesystem>
-#include <fstream>
-#include <memory>
-#include <set>
-#include <sstream>
 #include <string>
 #include <vector>
 
-#include "adapters/net/http_server.hpp"
 #include "adapters/notify/statuspage_sink.hpp"
 #include "bot/incident_service.hpp"
 #include "commands/router.hpp"
-#include "json_shape.hpp"
+#include "fake_statuspage.hpp"
 #include "outbox_fixture.hpp"
 #include "run_async.hpp"
 #include "storage/sqlite_store.hpp"
@@ -30,7 +22,11 @@ using namespace incident;
 using incident::net::testing::run_async;
 using incident::net::testing::system_client_context;
 using incident::net::testing::wait_until;
-using incident::testing::shape_of;
+using incident::testing::FakeStatuspage;
+using incident::testing::k_statuspage_api_component;
+using incident::testing::k_statuspage_key;
+using incident::testing::k_statuspage_page;
+using incident::testing::statuspage_fixture;
 using incident::testing::TempDb;
 using nlohmann::json;
 namespace asio = boost::asio;
@@ -39,139 +35,14 @@ using std::chrono::milliseconds;
 
 namespace {
 
-constexpr const char* k_page = "qfn30z5r6s5h";
-constexpr const char* k_key = "sp-key-4c1b0c55e2a14b7f9a3e";
-constexpr const char* k_api_component = "8kbf7d35c070";
 // Words that are only inside the bot: none of them may reach Statuspage.
 constexpr const char* k_title_marker = "ZEBRA-TITLE";
 constexpr const char* k_chatter_marker = "OKAPI-CHATTER";
 constexpr const char* k_update_marker = "LLAMA-UPDATE";
 
-json statuspage_fixture(const std::string& name) {
-    const auto path =
-        std::filesystem::path(INCIDENT_BOT_PROTOCOL_DIR) / "statuspage" / "fixtures" / name;
-    std::ifstream in(path);
-    REQUIRE_MESSAGE(in.good(), path.string());
-    std::stringstream text;
-    text << in.rdbuf();
-    return json::parse(text.str());
-}
-
 bool has(const std::string& text, const std::string& part) {
     return text.find(part) != std::string::npos;
 }
-
-// Statuspage's REST API v1 on loopback, one page: creating and updating incidents and
-// updating components, each checked for the documented header and body shape.
-struct FakeStatuspage {
-    explicit FakeStatuspage(asio::io_context& io)
-        : server(io.get_executor(),
-                 [this](net::HttpRequest request) -> awaitable<net::HttpResponse> {
-                     co_return answer(request);
-                 }) {
-        REQUIRE(server.listen("127.0.0.1:0").ok());
-    }
-
-    net::HttpResponse answer(const net::HttpRequest& request) {
-        const std::string path(request.path());
-        calls.push_back(request.method + " " + path);
-        if (!script.empty()) {
-            const int status = script.front();
-            script.pop_front();
-            net::HttpResponse r = net::HttpResponse::json(status, R"({"error":"scripted"})");
-            if (status == 429) r.headers.set("Retry-After", "0");
-            return r;
-        }
-        const std::string authorization = request.headers.get("Authorization").value_or("");
-        if (authorization != "OAuth " + std::string(k_key)) {
-            // Some servers echo what they were given: the bot must not store it.
-            return refuse(401, "Couldn't authenticate you with " + authorization);
-        }
-        const std::string page = "/v1/pages/" + std::string(k_page);
-        if (!path.starts_with(page + "/")) return refuse(404, "no such page");
-        if (request.headers.get("Content-Type") != "application/json") {
-            return refuse(415, "the body must be JSON");
-        }
-        const json body = json::parse(request.body, nullptr, false);
-        if (body.is_discarded() || !body.is_object()) return refuse(400, "not JSON");
-        bodies.push_back(body);
-
-        if (request.method == "PATCH" && path.starts_with(page + "/components/")) {
-            if (shape_of(body) != shape_of(statuspage_fixture("update_component.request.json")) ||
-                !component_status(body["component"]["status"])) {
-                return refuse(422, "not a component update");
-            }
-            return net::HttpResponse::json(200, json{{"id", path.substr(path.rfind('/') + 1)},
-                                                     {"status", body["component"]["status"]}}
-                                                    .dump());
-        }
-        const bool create = request.method == "POST" && path == page + "/incidents";
-        const bool update = request.method == "PATCH" && path.starts_with(page + "/incidents/");
-        if (!create && !update) return refuse(404, "not a route of this fake");
-        if (!body.contains("incident") || !body["incident"].is_object()) {
-            return refuse(422, "the body must be {\"incident\": {...}}");
-        }
-        const json& incident = body["incident"];
-        const json documented = statuspage_fixture(create ? "create_incident.request.json"
-                                                          : "update_incident.request.json");
-        for (const auto& [key, value] : incident.items()) {
-            if (key == "components") continue;  // keyed by component id: checked below
-            if (!documented["incident"].contains(key) ||
-                shape_of(documented["incident"][key]) != shape_of(value)) {
-                return refuse(422, "unknown incident field " + key);
-            }
-        }
-        if (incident.contains("components")) {
-            if (!incident["components"].is_object()) return refuse(422, "components is a map");
-            for (const auto& [id, status] : incident["components"].items()) {
-                if (!component_status(status)) return refuse(422, "bad component status");
-            }
-        }
-        if (incident.contains("status") &&
-            !std::set<std::string>{"investigating", "identified", "monitoring", "resolved"}
-                 .contains(incident["status"].get<std::string>())) {
-            return refuse(422, "bad incident status");
-        }
-        json answer = statuspage_fixture("incident.response.json");
-        if (create) {
-            if (!incident.contains("name") || incident["name"].get<std::string>().empty()) {
-                return refuse(422, "name can't be blank");
-            }
-            created.push_back("inc" + std::to_string(created.size() + 1) + "x7w24h");
-            answer["id"] = created.back();
-            answer["name"] = incident["name"];
-            return net::HttpResponse::json(201, answer.dump());
-        }
-        const std::string id = path.substr(path.rfind('/') + 1);
-        if (std::find(created.begin(), created.end(), id) == created.end()) {
-            return refuse(404, "no incident " + id);
-        }
-        answer["id"] = id;
-        return net::HttpResponse::json(200, answer.dump());
-    }
-
-    static bool component_status(const json& status) {
-        return status.is_string() &&
-               std::set<std::string>{"operational", "under_maintenance", "degraded_performance",
-                                     "partial_outage", "major_outage"}
-                   .contains(status.get<std::string>());
-    }
-    net::HttpResponse refuse(int status, const std::string& why) {
-        refusals.push_back(why);
-        return net::HttpResponse::json(status, json{{"error", why}}.dump());
-    }
-    std::string url() const { return "http://127.0.0.1:" + std::to_string(server.port()) + "/v1/"; }
-    int count(const std::string& call) const {
-        return static_cast<int>(std::count(calls.begin(), calls.end(), call));
-    }
-
-    net::HttpServer server;
-    std::deque<int> script;  // statuses to answer before the real answers
-    std::vector<std::string> calls;
-    std::vector<json> bodies;
-    std::vector<std::string> refusals;
-    std::vector<std::string> created;  // incident ids, in the order created
-};
 
 // Request ids are remembered in the database: a restarted bot must not reuse one.
 int g_requests = 0;
@@ -179,7 +50,7 @@ int g_requests = 0;
 // The bot as bot/main.cpp wires it for Statuspage, on the database at `db`.
 struct Bot {
     Bot(asio::io_context& io, const FakeStatuspage& fake, const std::string& db,
-        const std::string& key = k_key)
+        const std::string& key = k_statuspage_key)
         : store(db),
           service(store, clock, ServiceOptions{"", {"API", "Dashboard"}}),
           sink(io.get_executor(), system_client_context(), outbox, store, options(fake, key)) {
@@ -189,9 +60,9 @@ struct Bot {
     static notify::StatuspageOptions options(const FakeStatuspage& fake, const std::string& key) {
         notify::StatuspageOptions o;
         o.api_url = fake.url();
-        o.page_id = k_page;
+        o.page_id = k_statuspage_page;
         o.api_key = key;
-        o.components = {{"API", k_api_component}};  // Dashboard has no Statuspage id
+        o.components = {{"API", k_statuspage_api_component}};  // Dashboard has no Statuspage id
         o.outbox = notify::testing::fast_retries();
         return o;
     }
@@ -260,7 +131,7 @@ TEST_CASE("statuspage: the first publication creates the incident and later ones
     bot.command("component API degraded");
     REQUIRE(bot.delivered(io));
     REQUIRE(fake.calls == std::vector<std::string>{"PATCH /v1/pages/qfn30z5r6s5h/components/" +
-                                                   std::string(k_api_component)});
+                                                   std::string(k_statuspage_api_component)});
     CHECK(fake.bodies.back() == statuspage_fixture("update_component.request.json"));
 
     bot.command("statuspage Some checkouts are failing. We are looking into it.");
@@ -274,7 +145,7 @@ TEST_CASE("statuspage: the first publication creates the incident and later ones
     const auto live = bot.store.live_message(1, "statuspage", "incident");
     REQUIRE(live);
     CHECK(live->message_id == fake.created.at(0));
-    CHECK(live->channel_id == k_page);
+    CHECK(live->channel_id == k_statuspage_page);
 
     // A new state with words, a state alone, a component that has no Statuspage id, and one
     // that has: each updates the same incident.
@@ -292,9 +163,10 @@ TEST_CASE("statuspage: the first publication creates the incident and later ones
     CHECK(fake.bodies[2] == json{{"incident",
                                   {{"status", "identified"},
                                    {"body", "We found the cause and are rolling out a fix."}}}});
-    CHECK(fake.bodies[3] == json{{"incident",
-                                  {{"component_ids", {k_api_component}},
-                                   {"components", {{k_api_component, "partial_outage"}}}}}});
+    CHECK(fake.bodies[3] ==
+          json{{"incident",
+                {{"component_ids", {k_statuspage_api_component}},
+                 {"components", {{k_statuspage_api_component, "partial_outage"}}}}}});
     CHECK(fake.bodies[4] == json{{"incident", {{"status", "monitoring"}}}});
     check_public_only(fake);
     CHECK(bot.outbox.failed().empty());
