@@ -2,7 +2,6 @@
 
 #include <spdlog/spdlog.h>
 
-#include "adapters/notify/redact.hpp"
 #include "bot/text.hpp"
 
 namespace incident::notify {
@@ -101,21 +100,12 @@ StatuspageStats StatuspageSink::stats() const {
 asio::awaitable<std::optional<net::Delivery>> StatuspageSink::call(const std::string& method,
                                                                    const std::string& path,
                                                                    const json& body, json* answer) {
+    // Named before the co_await: GCC 12 mishandles temporaries in it.
     net::HttpRequest request =
         statuspage_request(options_, method, path, method == "GET" ? nullptr : &body);
-    const auto alive = alive_;
-    const net::HttpResponse response = co_await client_.request(std::move(request));
-    if (!*alive) co_return net::Delivery::retry("stopped before the answer was read");
-    if (response.ok()) {
-        ++stats_.calls;
-        if (answer) *answer = json::parse(response.body, nullptr, false);
-        co_return std::nullopt;
-    }
-    net::Delivery refused = net::delivery_of_refusal(
-        response, "statuspage " + method + " " + path + ": " +
-                      server_words(net::describe_answer(response), {options_.api_key}));
-    ++(refused.status == net::Delivery::Status::transient ? stats_.retries : stats_.failed);
-    co_return refused;
+    std::string what = "statuspage " + method + " " + path;
+    co_return co_await rest_call(client_, std::move(request), alive_, std::move(what),
+                                 options_.api_key, stats_, answer);
 }
 
 std::optional<std::string> StatuspageSink::linked(std::int64_t incident) {

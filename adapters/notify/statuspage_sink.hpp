@@ -16,6 +16,7 @@
 #include "adapters/net/observer.hpp"
 #include "adapters/net/outbox_worker.hpp"
 #include "adapters/net/tls_context.hpp"
+#include "adapters/notify/rest_call.hpp"
 #include "bot/events.hpp"
 #include "bot/outbox.hpp"
 #include "bot/store.hpp"
@@ -45,12 +46,7 @@ std::string_view statuspage_status(ComponentStatus status);
 // to fit. Never the internal title: customers read it.
 std::string statuspage_incident_name(std::string_view published);
 
-struct StatuspageStats {
-    std::uint64_t calls = 0;  // REST calls answered with success
-    std::uint64_t failed = 0;
-    std::uint64_t retries = 0;
-    std::size_t pending = 0;
-};
+using StatuspageStats = RestSinkStats;
 
 // The status page publications (`/incident statuspage`, `component`) also go to an
 // Atlassian Statuspage. Each is a Notify written into the outbox for the sink "statuspage"
