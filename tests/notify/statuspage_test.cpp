@@ -47,7 +47,7 @@ bool has(const std::string& text, const std::string& part) {
 // Request ids are remembered in the database: a restarted bot must not reuse one.
 int g_requests = 0;
 
-// The bot as bot/main.cpp wires it for Statuspage, on the database at `db`.
+// The bot as bot/main.cpp wires it for Statuspage, on the database at `db`, delivering.
 struct Bot {
     Bot(asio::io_context& io, const FakeStatuspage& fake, const std::string& db,
         const std::string& key = k_statuspage_key)
@@ -56,6 +56,7 @@ struct Bot {
           sink(io.get_executor(), system_client_context(), outbox, store, options(fake, key)) {
         service.use_outbox(outbox);
         commands::register_builtin_commands(router);
+        sink.start();
     }
     static notify::StatuspageOptions options(const FakeStatuspage& fake, const std::string& key) {
         notify::StatuspageOptions o;
@@ -121,7 +122,6 @@ TEST_CASE("statuspage: the first publication creates the incident and later ones
     FakeStatuspage fake(io);
     TempDb db;
     Bot bot(io, fake, db.path());
-    bot.sink.start();
     bot.declare();
     // Declared, updated: internal events, nothing sent.
     REQUIRE(bot.delivered(io));
@@ -187,7 +187,6 @@ TEST_CASE("statuspage: after a restart the same Statuspage incident is updated, 
 
     // A new process on the same database: the id it stored is the one updated.
     Bot after(io, fake, db.path());
-    after.sink.start();
     after.command("statuspage state resolved Checkouts work again.");
     REQUIRE(after.delivered(io));
     CHECK(fake.refusals.empty());
@@ -203,7 +202,6 @@ TEST_CASE("statuspage: 5xx and 429 are retried from the outbox and create one in
     FakeStatuspage fake(io);
     TempDb db;
     Bot bot(io, fake, db.path());
-    bot.sink.start();
     bot.declare();
     fake.script = {500, 429, 503};
     bot.command("statuspage Some checkouts are failing.");
@@ -222,7 +220,6 @@ TEST_CASE("statuspage: a refused key is kept as failed, and the key is in no err
     TempDb db;
     const std::string wrong = "sp-revoked-key-d41d8cd98f00";
     Bot bot(io, fake, db.path(), wrong);
-    bot.sink.start();
     bot.declare();
     bot.command("statuspage Some checkouts are failing.");
     REQUIRE(bot.delivered(io));
