@@ -178,7 +178,6 @@ TEST_CASE("statuspage: after a restart the same Statuspage incident is updated, 
     TempDb db;
     {
         Bot before(io, fake, db.path());
-        before.sink.start();
         before.declare();
         before.command("statuspage Some checkouts are failing.");
         REQUIRE(before.delivered(io));
