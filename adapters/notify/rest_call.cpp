@@ -16,6 +16,8 @@ boost::asio::awaitable<std::optional<net::Delivery>> rest_call(
     }
     net::Delivery refused = net::delivery_of_refusal(
         response, what + ": " + server_words(net::describe_answer(response), {secret}));
+    // Statuspage documents 420 beside 429 for its rate limit: a wait, not a refusal.
+    if (response.status == 420) refused = net::Delivery::retry(std::move(refused.error));
     ++(refused.status == net::Delivery::Status::transient ? stats.retries : stats.failed);
     co_return refused;
 }

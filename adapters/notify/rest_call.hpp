@@ -25,7 +25,8 @@ struct RestSinkStats {
 };
 
 // One call of a SaaS REST API for an outbox entry: nullopt when it succeeded (its JSON
-// answer in `answer`, when asked), else what the entry should do about it, the error naming
+// answer in `answer`, when asked), else what the entry should do about it (no answer, 408,
+// 420, 429 and 5xx are retried), the error naming
 // `what` ("pagerduty PUT /incidents/X") and the API's words without `secret`. `alive` is the
 // sink's: once it is gone, nothing of it (`stats`) is touched.
 boost::asio::awaitable<std::optional<net::Delivery>> rest_call(

@@ -196,18 +196,18 @@ TEST_CASE("statuspage: after a restart the same Statuspage incident is updated, 
     check_public_only(fake);
 }
 
-TEST_CASE("statuspage: 5xx and 429 are retried from the outbox and create one incident") {
+TEST_CASE("statuspage: 5xx, 429 and 420 are retried from the outbox and create one incident") {
     asio::io_context io;
     FakeStatuspage fake(io);
     TempDb db;
     Bot bot(io, fake, db.path());
     bot.declare();
-    fake.script = {500, 429, 503};
+    fake.script = {500, 429, 420, 503};
     bot.command("statuspage Some checkouts are failing.");
     REQUIRE(bot.delivered(io));
-    CHECK(fake.count("POST /v1/pages/qfn30z5r6s5h/incidents") == 4);
+    CHECK(fake.count("POST /v1/pages/qfn30z5r6s5h/incidents") == 5);
     CHECK(fake.created.size() == 1);
-    CHECK(bot.sink.stats().retries == 3);
+    CHECK(bot.sink.stats().retries == 4);
     CHECK(bot.sink.stats().failed == 0);
     CHECK(bot.outbox.failed().empty());
     REQUIRE(bot.store.live_message(1, "statuspage", "incident"));
