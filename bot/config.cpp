@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cctype>
 #include <cerrno>
 #include <cstdint>
 #include <cstdlib>
@@ -323,6 +324,52 @@ Problem log_level(Config& c, std::string_view value) {
     return {};
 }
 
+// Statuspage ids are short alphanumeric words; anything else would change the request path.
+bool statuspage_id(std::string_view id) {
+    return !id.empty() && id.size() <= 64 && std::all_of(id.begin(), id.end(), [](char ch) {
+        return std::isalnum(static_cast<unsigned char>(ch)) != 0;
+    });
+}
+
+Problem statuspage_page_id(Config& c, std::string_view value) {
+    c.statuspage_page_id = std::string(value);
+    if (value.empty() || statuspage_id(value)) return {};
+    return "must be the page's id (letters and digits, as in its manage.statuspage.io address).";
+}
+
+Problem statuspage_api_key(Config& c, std::string_view value) {
+    c.statuspage_api_key = std::string(value);
+    // Never echoed: a pasted key must not reach a log line.
+    if (value.find_first_of(" \t\r\n") == std::string_view::npos) return {};
+    return "must not contain spaces: it is sent as \"Authorization: OAuth <key>\".";
+}
+
+// After INCIDENT_BOT_STATUS_COMPONENTS in the table: the map names our components.
+Problem statuspage_components(Config& c, std::string_view value) {
+    for (const std::string& pair : split_list(value)) {
+        const auto eq = pair.find('=');
+        const std::string name(trim(std::string_view(pair).substr(0, eq)));
+        const std::string id =
+            eq == std::string::npos ? std::string() : std::string(trim(pair.substr(eq + 1)));
+        const auto known =
+            std::find_if(c.status_components.begin(), c.status_components.end(),
+                         [&](const std::string& ours) { return to_lower(ours) == to_lower(name); });
+        if (eq == std::string::npos || !statuspage_id(id)) {
+            return ": write each as <component>=<Statuspage component id>, e.g. "
+                   "\"API=8kbf7d35c070\", not `" +
+                   truncate_utf8(pair, 60) + "`.";
+        }
+        if (known == c.status_components.end()) {
+            return "names `" + truncate_utf8(name, 60) +
+                   "`, which is not in INCIDENT_BOT_STATUS_COMPONENTS.";
+        }
+        if (!c.statuspage_components.emplace(*known, id).second) {
+            return "names `" + *known + "` twice.";
+        }
+    }
+    return {};
+}
+
 constexpr Setting text(std::string_view key, std::string_view owner, std::string Config::*field,
                        std::string_view fallback, std::string_view description) {
     return Setting{key, owner, fallback, description, false, field, nullptr};
@@ -417,6 +464,14 @@ const Setting k_settings[] = {
           "the public status page's title"),
     typed("INCIDENT_BOT_STATUS_COMPONENTS", "status", status_components, "",
           "the status page's components, comma-separated, in the order shown"),
+    typed("INCIDENT_BOT_STATUSPAGE_PAGE_ID", "status", statuspage_page_id, "",
+          "an Atlassian Statuspage the publications also go to: its page id (with the key)"),
+    secret("INCIDENT_BOT_STATUSPAGE_API_KEY", "status", &Config::statuspage_api_key,
+           "that Statuspage's API key", statuspage_api_key),
+    typed("INCIDENT_BOT_STATUSPAGE_API_URL", "status", base_url<&Config::statuspage_api_url, true>,
+          "https://api.statuspage.io/v1/", "Statuspage's REST API base URL"),
+    typed("INCIDENT_BOT_STATUSPAGE_COMPONENTS", "status", statuspage_components, "",
+          "Statuspage component ids of our components: name=id, comma-separated"),
     typed("INCIDENT_BOT_REMIND_STATUS_SEV1_SECONDS", "reminders", status_reminder<1>, "1800",
           "no status update for this long at SEV1: a nudge"),
     typed("INCIDENT_BOT_REMIND_STATUS_SEV2_SECONDS", "reminders", status_reminder<2>, "3600",
@@ -479,6 +534,11 @@ struct Combinations {
                 "where to send the webhook.");
         }
         email();
+        if (c.statuspage_page_id.empty() != c.statuspage_api_key.empty()) {
+            add({"INCIDENT_BOT_STATUSPAGE_PAGE_ID", "INCIDENT_BOT_STATUSPAGE_API_KEY"},
+                "INCIDENT_BOT_STATUSPAGE_PAGE_ID and INCIDENT_BOT_STATUSPAGE_API_KEY go together: "
+                "set both to publish to Statuspage, or neither.");
+        }
         if (c.pagerduty_api_enabled() && c.pagerduty_from.find('@') == std::string::npos) {
             add({"INCIDENT_BOT_PAGERDUTY_FROM", "INCIDENT_BOT_PAGERDUTY_API_TOKEN"},
                 "INCIDENT_BOT_PAGERDUTY_FROM must be the email address of a PagerDuty user: "
@@ -827,6 +887,13 @@ std::string Config::describe() const {
         (status_components.empty() ? std::string("no components")
                                    : std::to_string(status_components.size()) + " component(s)") +
         "\n";
+    out += "statuspage: " +
+           (statuspage_enabled()
+                ? url_origin(statuspage_api_url) + " page " + statuspage_page_id + " (key " +
+                      secret_state(statuspage_api_key) + ", " +
+                      std::to_string(statuspage_components.size()) + " component id(s))"
+                : std::string("disabled (no INCIDENT_BOT_STATUSPAGE_PAGE_ID and _API_KEY)")) +
+           "\n";
     out +=
         "logs: " + log_format + (log_level.empty() ? std::string() : ", level " + log_level) + "\n";
     out += "reminders: status updates SEV1-5 ";

@@ -68,6 +68,12 @@ struct Config {
     // The public status page (/status): its title and components, in the order shown.
     std::string status_title = "Service status";
     std::vector<std::string> status_components;
+    // An Atlassian Statuspage the same publications go to: its page id, API key and base URL,
+    // and which of its component ids each component of ours is (our name -> their id).
+    std::string statuspage_page_id;
+    std::string statuspage_api_key;
+    std::string statuspage_api_url = "https://api.statuspage.io/v1/";
+    std::map<std::string, std::string> statuspage_components;
 
     std::string log_format = "text";  // text | json
     std::string log_level;            // empty: info, or SPDLOG_LEVEL
@@ -80,6 +86,9 @@ struct Config {
     bool email_enabled() const { return !smtp_url.empty(); }
     bool alerts_enabled() const { return !alerts_token.empty(); }
     bool pagerduty_api_enabled() const { return !pagerduty_api_token.empty(); }
+    bool statuspage_enabled() const {
+        return !statuspage_page_id.empty() && !statuspage_api_key.empty();
+    }
     // One line per setting, with secrets shown only as "set"/"not set".
     std::string describe() const;
     // Every secret that is set: what logs must never show.

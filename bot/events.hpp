@@ -104,6 +104,8 @@ enum class NotifyKind {
     merged,
     postmortem_published,
     closed,
+    status_page,  // a publication on the status page: a message, a change of state, or both
+    component,    // a component's status on the status page
 };
 std::string_view to_string(NotifyKind kind);
 
@@ -124,6 +126,11 @@ struct Notify {
     // postmortem_published: the permanent link of the version just published (else empty).
     std::string postmortem_link;
     Timestamp at = 0;
+    // status_page: the public state, `text` being what was published (empty for a change of
+    // state alone); component: its name and new status. Only what customers may read.
+    std::optional<PublicState> public_state;
+    std::string component;
+    std::optional<ComponentStatus> component_status;
 };
 
 // The incident's live summary (the message the bot posted in its channel on declare) is to

@@ -458,18 +458,8 @@ void IncidentService::refresh_summary(std::int64_t incident) {
     queue(RefreshSummary{incident}, incident);
 }
 
-void IncidentService::notify(const Incident& incident, NotifyKind kind, const Actor& by,
-                             Timestamp at, const std::string& text,
-                             const std::string& postmortem_link) {
-    const std::string link = incident_link(incident);
-    std::string message = "*" + incident.key() + "* (" + std::string(to_string(incident.severity)) +
-                          ") " + incident.title + ": " + text;
-    if (!postmortem_link.empty()) {
-        message += " — " + postmortem_link;
-    } else if (!link.empty()) {
-        message += " — " + link;
-    }
-    queue(PostMessage{ToAnnouncements{}, message}, incident.number);
+Notify IncidentService::notify_event(const Incident& incident, NotifyKind kind, const Actor& by,
+                                     Timestamp at, const std::string& text) const {
     Notify event;
     event.kind = kind;
     event.number = incident.number;
@@ -483,9 +473,25 @@ void IncidentService::notify(const Incident& incident, NotifyKind kind, const Ac
     event.channel_name = incident.channel_name;
     event.by = by;
     event.text = text;
-    event.link = link;
-    event.postmortem_link = postmortem_link;
+    event.link = incident_link(incident);
     event.at = at;
+    return event;
+}
+
+void IncidentService::notify(const Incident& incident, NotifyKind kind, const Actor& by,
+                             Timestamp at, const std::string& text,
+                             const std::string& postmortem_link) {
+    const std::string link = incident_link(incident);
+    std::string message = "*" + incident.key() + "* (" + std::string(to_string(incident.severity)) +
+                          ") " + incident.title + ": " + text;
+    if (!postmortem_link.empty()) {
+        message += " — " + postmortem_link;
+    } else if (!link.empty()) {
+        message += " — " + link;
+    }
+    queue(PostMessage{ToAnnouncements{}, message}, incident.number);
+    Notify event = notify_event(incident, kind, by, at, text);
+    event.postmortem_link = postmortem_link;
     queue(std::move(event), incident.number);
     std::set<std::string> told;
     for (const auto& sub : store_.subscriptions()) {

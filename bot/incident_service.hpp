@@ -273,6 +273,9 @@ private:
                                   const Actor& by, Timestamp at);
     void notify(const Incident& incident, NotifyKind kind, const Actor& by, Timestamp at,
                 const std::string& text, const std::string& postmortem_link = {});
+    // The Notify of a change, for sinks that are not chat; notify() also announces it.
+    Notify notify_event(const Incident& incident, NotifyKind kind, const Actor& by, Timestamp at,
+                        const std::string& text) const;
     PublishedPostmortem publish_version(Incident& incident, const Actor& by, Timestamp at);
     void refresh_topic(const Incident& incident);
     // The live summary shows state, severity, roles, the last update and the action items:

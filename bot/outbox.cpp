@@ -43,9 +43,10 @@ std::optional<Destination> destination_from(const json& j) {
 }
 
 std::optional<NotifyKind> parse_notify_kind(std::string_view text) {
-    for (const NotifyKind k : {NotifyKind::declared, NotifyKind::severity, NotifyKind::state,
-                               NotifyKind::update, NotifyKind::resolved, NotifyKind::merged,
-                               NotifyKind::postmortem_published, NotifyKind::closed}) {
+    for (const NotifyKind k :
+         {NotifyKind::declared, NotifyKind::severity, NotifyKind::state, NotifyKind::update,
+          NotifyKind::resolved, NotifyKind::merged, NotifyKind::postmortem_published,
+          NotifyKind::closed, NotifyKind::status_page, NotifyKind::component}) {
         if (to_string(k) == text) return k;
     }
     return std::nullopt;
@@ -69,6 +70,9 @@ json notify_json(const Notify& n) {
            {"at", n.at}};
     if (n.final_severity) j["final_severity"] = to_string(*n.final_severity);
     if (n.merged_into) j["merged_into"] = *n.merged_into;
+    if (n.public_state) j["public_state"] = to_string(*n.public_state);
+    if (!n.component.empty()) j["component"] = n.component;
+    if (n.component_status) j["component_status"] = to_string(*n.component_status);
     return j;
 }
 
@@ -97,6 +101,13 @@ std::optional<Notify> notify_from(const json& j) {
     n.link = j.value("link", std::string());
     n.postmortem_link = j.value("postmortem_link", std::string());
     n.at = j.value("at", Timestamp{0});
+    if (j.contains("public_state") && j["public_state"].is_string()) {
+        n.public_state = parse_public_state(j["public_state"].get<std::string>());
+    }
+    n.component = j.value("component", std::string());
+    if (j.contains("component_status") && j["component_status"].is_string()) {
+        n.component_status = parse_component_status(j["component_status"].get<std::string>());
+    }
     return n;
 }
 

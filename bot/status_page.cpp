@@ -82,6 +82,10 @@ StatusMessage IncidentService::publish_status(Incident& incident, std::optional<
     std::string entry = "Status page (" + std::string(describe(message.state)) + ")";
     entry += clean.empty() ? ": state changed" : ": " + clean;
     record(incident, EntryKind::external, by, at, entry);
+    // For an external status page (Statuspage): only the published words travel.
+    Notify event = notify_event(incident, NotifyKind::status_page, by, at, clean);
+    event.public_state = message.state;
+    queue(std::move(event), incident.number);
     return message;
 }
 
@@ -116,6 +120,11 @@ ComponentState IncidentService::set_component(Incident& incident, const std::str
     store_.set_component(component);
     record(incident, EntryKind::external, by, at,
            "Status page: " + *known + " is now " + to_lower(describe(status)));
+    Notify event = notify_event(incident, NotifyKind::component, by, at,
+                                *known + " is now " + to_lower(describe(status)));
+    event.component = *known;
+    event.component_status = status;
+    queue(std::move(event), incident.number);
     return component;
 }
 

@@ -255,6 +255,10 @@ std::string_view to_string(NotifyKind kind) {
             return "postmortem_published";
         case NotifyKind::closed:
             return "closed";
+        case NotifyKind::status_page:
+            return "status_page";
+        case NotifyKind::component:
+            return "component";
     }
     return "unknown";
 }

@@ -4,7 +4,6 @@
 
 #include <spdlog/spdlog.h>
 
-#include "adapters/notify/redact.hpp"
 #include "bot/alerts.hpp"
 #include "bot/text.hpp"
 
@@ -108,21 +107,12 @@ PagerDutyStats PagerDutySink::stats() const {
 asio::awaitable<std::optional<net::Delivery>> PagerDutySink::call(const std::string& method,
                                                                   const std::string& path,
                                                                   const json& body, json* answer) {
+    // Named before the co_await: GCC 12 mishandles temporaries in it.
     net::HttpRequest request =
         pagerduty_request(options_, method, path, method == "GET" ? nullptr : &body);
-    const auto alive = alive_;
-    const net::HttpResponse response = co_await client_.request(std::move(request));
-    if (!*alive) co_return net::Delivery::retry("stopped before the answer was read");
-    if (response.ok()) {
-        ++stats_.calls;
-        if (answer) *answer = json::parse(response.body, nullptr, false);
-        co_return std::nullopt;
-    }
-    net::Delivery refused = net::delivery_of_refusal(
-        response, "pagerduty " + method + " " + path + ": " +
-                      server_words(net::describe_answer(response), {options_.token}));
-    ++(refused.status == net::Delivery::Status::transient ? stats_.retries : stats_.failed);
-    co_return refused;
+    std::string what = "pagerduty " + method + " " + path;
+    co_return co_await rest_call(client_, std::move(request), alive_, std::move(what),
+                                 options_.token, stats_, answer);
 }
 
 asio::awaitable<std::optional<std::string>> PagerDutySink::priority_id(

@@ -17,6 +17,7 @@
 #include "adapters/net/observer.hpp"
 #include "adapters/net/outbox_worker.hpp"
 #include "adapters/net/tls_context.hpp"
+#include "adapters/notify/rest_call.hpp"
 #include "bot/events.hpp"
 #include "bot/outbox.hpp"
 #include "bot/store.hpp"
@@ -40,12 +41,7 @@ net::HttpRequest pagerduty_request(const PagerDutyOptions& options, std::string 
 // strings are left out.
 std::map<std::string, std::string> priorities_of(const nlohmann::json& answer);
 
-struct PagerDutyStats {
-    std::uint64_t calls = 0;  // REST calls answered with success
-    std::uint64_t failed = 0;
-    std::uint64_t retries = 0;
-    std::size_t pending = 0;
-};
+using PagerDutyStats = RestSinkStats;
 
 // PagerDuty follows the incidents it is linked to (opened by its webhook, or
 // `/incident pagerduty <id>`): on resolve its incidents are resolved, a new severity sets

@@ -41,7 +41,7 @@ std::string webhook_body(const Notify& event, const std::string& delivery) {
                             : event.link.empty()           ? nlohmann::json(nullptr)
                                                  : nlohmann::json(event.link + "/postmortem")},
     };
-    const nlohmann::json body{
+    nlohmann::json body{
         {"id", delivery},
         {"event", to_string(event.kind)},
         {"at", format_time(event.at)},
@@ -50,6 +50,12 @@ std::string webhook_body(const Notify& event, const std::string& delivery) {
         {"by", {{"id", event.by.id}, {"name", event.by.name}}},
         {"incident", std::move(incident)},
     };
+    // What a status page publication said, as customers read it.
+    if (event.public_state) body["public_state"] = to_string(*event.public_state);
+    if (event.component_status) {
+        body["component"] = {{"name", event.component},
+                             {"status", to_string(*event.component_status)}};
+    }
     return body.dump();
 }
 

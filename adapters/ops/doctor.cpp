@@ -17,6 +17,7 @@
 #include "adapters/net/http_client.hpp"
 #include "adapters/net/http_server.hpp"
 #include "adapters/notify/pagerduty_sink.hpp"
+#include "adapters/notify/statuspage_sink.hpp"
 #include "adapters/slack/web_api.hpp"
 #include "bot/text.hpp"
 #include "storage/maintenance.hpp"
@@ -660,6 +661,49 @@ asio::awaitable<Check> check_pagerduty(Context& ctx) {
                                   "; priorities P1 to P5 exist for SEV1 to SEV5");
 }
 
+// GET pages/{page_id}: a read that needs a valid key and the right page.
+asio::awaitable<Check> check_statuspage(Context& ctx) {
+    const Config& c = ctx.loaded.config;
+    notify::StatuspageOptions options;
+    options.api_url = c.statuspage_api_url;
+    options.page_id = c.statuspage_page_id;
+    options.api_key = c.statuspage_api_key;
+    const net::HttpResponse response = co_await ctx.http.request(
+        notify::statuspage_request(options, "GET", "pages/" + c.statuspage_page_id));
+    const std::string where = url_origin(c.statuspage_api_url);
+    if (response.status == 0) {
+        co_return error("statuspage", where + " is not reachable: " + response.error,
+                        "check INCIDENT_BOT_STATUSPAGE_API_URL, DNS, the proxy and the firewall");
+    }
+    if (response.status == 401 || response.status == 403) {
+        co_return error(
+            "statuspage",
+            where + " refused the API key (HTTP " + std::to_string(response.status) + ")",
+            "create an API key (your avatar > API info on manage.statuspage.io) and put it in "
+            "INCIDENT_BOT_STATUSPAGE_API_KEY");
+    }
+    if (response.status == 404) {
+        co_return error("statuspage", "the key has no page " + c.statuspage_page_id,
+                        "put the page id of manage.statuspage.io/pages/<id> in "
+                        "INCIDENT_BOT_STATUSPAGE_PAGE_ID");
+    }
+    if (!response.ok()) {
+        co_return error("statuspage",
+                        "GET pages/" + c.statuspage_page_id + " answered HTTP " +
+                            std::to_string(response.status),
+                        "check INCIDENT_BOT_STATUSPAGE_API_URL: it must be the REST API's base "
+                        "URL, https://api.statuspage.io/v1/");
+    }
+    const json page = json::parse(response.body, nullptr, false);
+    const std::string name = page.is_object() && page.value("name", json()).is_string()
+                                 ? truncate_utf8(page["name"].get<std::string>(), 80)
+                                 : std::string();
+    co_return ok("statuspage", where + " accepts the key for page " + c.statuspage_page_id +
+                                   (name.empty() ? "" : " (" + name + ")") + ", " +
+                                   std::to_string(c.statuspage_components.size()) +
+                                   " component id(s) mapped");
+}
+
 Check check_listen(Context& ctx, bool bot_running) {
     const Config& c = ctx.loaded.config;
     net::HttpServer server(ctx.executor,
@@ -930,6 +974,9 @@ asio::awaitable<std::vector<Check>> run_doctor(asio::any_io_executor executor, n
         }
         if (c.pagerduty_api_enabled() && tls_ok && settings_ok(loaded, "INCIDENT_BOT_PAGERDUTY_")) {
             out.push_back(co_await check_pagerduty(ctx));
+        }
+        if (c.statuspage_enabled() && tls_ok && settings_ok(loaded, "INCIDENT_BOT_STATUSPAGE_")) {
+            out.push_back(co_await check_statuspage(ctx));
         }
         if (!options.inside_bot && settings_ok(loaded, "INCIDENT_BOT_LISTEN")) {
             out.push_back(check_listen(ctx, !c.postgres() && database_in_use(c.db_path)));

@@ -27,6 +27,7 @@
 #include "adapters/notify/notifier.hpp"
 #include "adapters/notify/pagerduty_sink.hpp"
 #include "adapters/notify/reminder_timer.hpp"
+#include "adapters/notify/statuspage_sink.hpp"
 #include "adapters/ops/doctor.hpp"
 #include "adapters/web/dashboard.hpp"
 #include "bot/alerts.hpp"
@@ -293,6 +294,18 @@ int run_bot(const ConfigResult& loaded, Store& store, const Clock& clock, bool c
                                                             options, &observer);
         pagerduty->start();
     }
+    // Status page publications also go to an Atlassian Statuspage, when its page and key are set.
+    std::unique_ptr<notify::StatuspageSink> statuspage;
+    if (config.statuspage_enabled()) {
+        notify::StatuspageOptions options;
+        options.api_url = config.statuspage_api_url;
+        options.page_id = config.statuspage_page_id;
+        options.api_key = config.statuspage_api_key;
+        options.components = config.statuspage_components;
+        statuspage = std::make_unique<notify::StatuspageSink>(io.get_executor(), *tls, outbox,
+                                                              store, options, &observer);
+        statuspage->start();
+    }
 
     // Set below, once the signals are watched; a platform may ask for it (the console at the
     // end of its input).
@@ -449,6 +462,7 @@ int run_bot(const ConfigResult& loaded, Store& store, const Clock& clock, bool c
         for (const Running& each : running) co_await each.platform->drain(deadline);
         co_await notifier.drain(deadline);
         if (pagerduty) co_await pagerduty->drain(deadline);
+        if (statuspage) co_await statuspage->drain(deadline);
         const std::chrono::duration<double> took = std::chrono::steady_clock::now() - started;
         spdlog::info("shutdown: drained in {:.2f} s; exiting", took.count());
         stop_now();
@@ -490,6 +504,7 @@ int run_bot(const ConfigResult& loaded, Store& store, const Clock& clock, bool c
     pruning_stopped = true;
     notifier.stop();
     if (pagerduty) pagerduty->stop();
+    if (statuspage) statuspage->stop();
     return exit_code;
 }
 

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "adapters/net/http_server.hpp"
+#include "json_shape.hpp"
 #include "protocol_fixture.hpp"
 
 namespace incident::testing {
@@ -22,20 +23,6 @@ inline constexpr const char* k_pagerduty_from = "oncall-bot@example.com";
 
 inline nlohmann::json pagerduty_fixture(const std::string& name) {
     return nlohmann::json::parse(incident::testing::protocol_fixture("pagerduty", name));
-}
-
-// The shape of a JSON value: objects by their keys, arrays by their first element, and the
-// type of everything else.
-inline nlohmann::json shape_of(const nlohmann::json& value) {
-    if (value.is_object()) {
-        nlohmann::json out = nlohmann::json::object();
-        for (const auto& [key, item] : value.items()) out[key] = shape_of(item);
-        return out;
-    }
-    if (value.is_array())
-        return value.empty() ? nlohmann::json::array()
-                             : nlohmann::json::array({shape_of(value[0])});
-    return value.type_name();
 }
 
 // PagerDuty's REST API v2 on loopback: GET /priorities, PUT /incidents/{id} and PUT

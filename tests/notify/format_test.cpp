@@ -84,6 +84,8 @@ TEST_CASE("email: which events, subject and body") {
     CHECK_FALSE(emails_about(NotifyKind::update));
     CHECK_FALSE(emails_about(NotifyKind::severity));
     CHECK_FALSE(emails_about(NotifyKind::closed));
+    CHECK_FALSE(emails_about(NotifyKind::status_page));
+    CHECK_FALSE(emails_about(NotifyKind::component));
 
     Notify n = sample_event(NotifyKind::resolved);
     CHECK(email_subject(n) == "[INC-7 SEV2] Checkout returns 502s: resolved");
@@ -135,4 +137,26 @@ TEST_CASE("server words: one line, bounded, secrets gone before anything is cut"
     CHECK(cut.find("s3cr") == std::string::npos);
     CHECK(cut.size() <= 16);
     CHECK(server_words(std::string(1000, 'a'), {}).size() <= 300);
+}
+
+TEST_CASE("webhook body: a status page publication says what customers were told") {
+    Notify n = sample_event(NotifyKind::status_page);
+    n.text = "Some checkouts are failing.";
+    n.public_state = PublicState::identified;
+    auto j = nlohmann::json::parse(webhook_body(n, "abc"));
+    CHECK(j["event"] == "status_page");
+    CHECK(j["text"] == "Some checkouts are failing.");
+    CHECK(j["public_state"] == "identified");
+    CHECK_FALSE(j.contains("component"));
+
+    n = sample_event(NotifyKind::component);
+    n.component = "API";
+    n.component_status = ComponentStatus::partial_outage;
+    j = nlohmann::json::parse(webhook_body(n, "abc"));
+    CHECK(j["event"] == "component");
+    CHECK(j["component"] == nlohmann::json{{"name", "API"}, {"status", "partial-outage"}});
+    CHECK_FALSE(j.contains("public_state"));
+    // The other events are as they were.
+    CHECK_FALSE(nlohmann::json::parse(webhook_body(sample_event(NotifyKind::update), "x"))
+                    .contains("public_state"));
 }

@@ -14,6 +14,7 @@
 #include "fake_mattermost.hpp"
 #include "fake_pagerduty.hpp"
 #include "fake_slack.hpp"
+#include "fake_statuspage.hpp"
 #include "process.hpp"
 #include "run_async.hpp"
 #include "storage/sqlite_store.hpp"
@@ -453,6 +454,36 @@ TEST_CASE("doctor: the PagerDuty token, and priorities for the severities") {
     CHECK(r.status == 1);
     CHECK_FALSE(has(r.out + r.err, "pd-wrong-token-4f2a"));
     CHECK_FALSE(has(r.out + r.err, k_pagerduty_token));
+}
+
+TEST_CASE("doctor: the Statuspage key and page") {
+    SlackSetup s;
+    FakeStatuspage sp(s.io);
+    const std::vector<std::string> env{
+        "INCIDENT_BOT_STATUSPAGE_PAGE_ID=" + std::string(k_statuspage_page),
+        "INCIDENT_BOT_STATUSPAGE_API_KEY=" + std::string(k_statuspage_key),
+        "INCIDENT_BOT_STATUSPAGE_API_URL=" + sp.url()};
+
+    Run r = s.run(env);
+    CAPTURE(r.out);
+    std::string line = check_line(r.out, "statuspage");
+    CHECK(is_ok(line));
+    CHECK(has(line, "accepts the key for page qfn30z5r6s5h (Example Inc.)"));
+    CHECK(sp.count("GET /v1/pages/qfn30z5r6s5h") == 1);
+
+    r = s.run(merged(env, {"INCIDENT_BOT_STATUSPAGE_API_KEY=sp-wrong-key-77aa"}));
+    line = check_line(r.out, "statuspage");
+    CHECK(is_error(line));
+    CHECK(has(line, "refused the API key (HTTP 401)"));
+    CHECK(has(line, "fix: create an API key"));
+    CHECK(r.status == 1);
+    CHECK_FALSE(has(r.out + r.err, "sp-wrong-key-77aa"));
+    CHECK_FALSE(has(r.out + r.err, k_statuspage_key));
+
+    r = s.run(merged(env, {"INCIDENT_BOT_STATUSPAGE_PAGE_ID=zzzz00000000"}));
+    line = check_line(r.out, "statuspage");
+    CHECK(is_error(line));
+    CHECK(has(line, "the key has no page zzzz00000000"));
 }
 
 TEST_CASE("doctor: --format json, and configuration errors as error lines") {

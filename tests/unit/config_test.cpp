@@ -263,6 +263,43 @@ TEST_CASE("config: the status page's title and components") {
     CHECK_FALSE(error_about(long_title, "INCIDENT_BOT_STATUS_TITLE").empty());
 }
 
+TEST_CASE("config: Statuspage needs its page and key, maps components, never shows the key") {
+    const ConfigResult off = load({});
+    CHECK_FALSE(off.config.statuspage_enabled());
+    CHECK(off.config.statuspage_api_url == "https://api.statuspage.io/v1/");
+
+    const std::string key = "sp-0a1b2c3d4e5f";
+    const ConfigResult on = load({{"INCIDENT_BOT_STATUS_COMPONENTS", "API, Web app"},
+                                  {"INCIDENT_BOT_STATUSPAGE_PAGE_ID", " qfn30z5r6s5h "},
+                                  {"INCIDENT_BOT_STATUSPAGE_API_KEY", key},
+                                  {"INCIDENT_BOT_STATUSPAGE_COMPONENTS", "api=8kbf7d35c070"}});
+    CHECK(on.errors.empty());
+    CHECK(on.config.statuspage_enabled());
+    CHECK(on.config.statuspage_page_id == "qfn30z5r6s5h");
+    // Keyed by our spelling of the component, whatever case the mapping used.
+    CHECK(on.config.statuspage_components ==
+          std::map<std::string, std::string>{{"API", "8kbf7d35c070"}});
+    const std::string described = on.config.describe();
+    CHECK(described.find("page qfn30z5r6s5h (key set, 1 component id(s))") != std::string::npos);
+    CHECK(described.find(key) == std::string::npos);
+    const auto secrets = on.config.secrets();
+    CHECK(std::find(secrets.begin(), secrets.end(), key) != secrets.end());
+
+    const ConfigResult half = load({{"INCIDENT_BOT_STATUSPAGE_PAGE_ID", "qfn30z5r6s5h"}});
+    CHECK(error_about(half, "INCIDENT_BOT_STATUSPAGE_PAGE_ID").find("go together") !=
+          std::string::npos);
+    const ConfigResult bad_page = load({{"INCIDENT_BOT_STATUSPAGE_PAGE_ID", "../admin"},
+                                        {"INCIDENT_BOT_STATUSPAGE_API_KEY", key}});
+    CHECK_FALSE(error_about(bad_page, "INCIDENT_BOT_STATUSPAGE_PAGE_ID").empty());
+    const ConfigResult unknown = load({{"INCIDENT_BOT_STATUS_COMPONENTS", "API"},
+                                       {"INCIDENT_BOT_STATUSPAGE_COMPONENTS", "Billing=abc123"}});
+    CHECK(error_about(unknown, "INCIDENT_BOT_STATUSPAGE_COMPONENTS").find("`Billing`") !=
+          std::string::npos);
+    const ConfigResult no_id = load(
+        {{"INCIDENT_BOT_STATUS_COMPONENTS", "API"}, {"INCIDENT_BOT_STATUSPAGE_COMPONENTS", "API"}});
+    CHECK_FALSE(error_about(no_id, "INCIDENT_BOT_STATUSPAGE_COMPONENTS").empty());
+}
+
 TEST_CASE("config: the Mattermost action secret is read, described as set and never shown") {
     const std::map<std::string, std::string> base{{"MATTERMOST_URL", "https://chat.example.com"},
                                                   {"MATTERMOST_TOKEN", "mm-bot-t0ken"},

@@ -3,6 +3,7 @@
 #include <string>
 #include <vector>
 
+#include "bot/outbox.hpp"
 #include "fixture.hpp"
 
 using namespace incident;
@@ -106,4 +107,39 @@ TEST_CASE("notify kinds have stable names") {
     CHECK(to_string(NotifyKind::declared) == "declared");
     CHECK(to_string(NotifyKind::postmortem_published) == "postmortem_published");
     CHECK(to_string(NotifyKind::closed) == "closed");
+    CHECK(to_string(NotifyKind::status_page) == "status_page");
+    CHECK(to_string(NotifyKind::component) == "component");
+}
+
+TEST_CASE("a status page publication is a Notify with its public words, kept through the outbox") {
+    Bot bot;
+    const std::string channel = bot.declare();
+    Outcome out = bot.command("statuspage state identified Card payments fail.", "alice", channel);
+    auto found = notifications(out);
+    REQUIRE(found.size() == 1);
+    CHECK(found[0].kind == NotifyKind::status_page);
+    CHECK(found[0].text == "Card payments fail.");
+    CHECK(found[0].public_state == PublicState::identified);
+    // Not an announcement: the channel was told, customers are told by the status page.
+    for (const auto& e : out.effects) {
+        const auto* post = std::get_if<PostMessage>(&e);
+        CHECK_FALSE((post && std::holds_alternative<ToAnnouncements>(post->to)));
+    }
+    const auto stored = effect_from_json(effect_to_json(found[0]));
+    REQUIRE(stored);
+    const Notify& back = std::get<Notify>(*stored);
+    CHECK(back.kind == NotifyKind::status_page);
+    CHECK(back.public_state == PublicState::identified);
+    CHECK(back.text == "Card payments fail.");
+
+    out = bot.command("component payments partial-outage", "alice", channel);
+    found = notifications(out);
+    REQUIRE(found.size() == 1);
+    CHECK(found[0].kind == NotifyKind::component);
+    CHECK(found[0].component == "Payments");
+    CHECK(found[0].component_status == ComponentStatus::partial_outage);
+    const auto component = effect_from_json(effect_to_json(found[0]));
+    REQUIRE(component);
+    CHECK(std::get<Notify>(*component).component == "Payments");
+    CHECK(std::get<Notify>(*component).component_status == ComponentStatus::partial_outage);
 }

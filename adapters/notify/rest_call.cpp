@@ -1,0 +1,25 @@
+#include "adapters/notify/rest_call.hpp"
+
+#include "adapters/notify/redact.hpp"
+
+namespace incident::notify {
+
+boost::asio::awaitable<std::optional<net::Delivery>> rest_call(
+    net::HttpClient& client, net::HttpRequest request, std::shared_ptr<bool> alive,
+    std::string what, std::string_view secret, RestSinkStats& stats, nlohmann::json* answer) {
+    const net::HttpResponse response = co_await client.request(std::move(request));
+    if (!*alive) co_return net::Delivery::retry("stopped before the answer was read");
+    if (response.ok()) {
+        ++stats.calls;
+        if (answer) *answer = nlohmann::json::parse(response.body, nullptr, false);
+        co_return std::nullopt;
+    }
+    net::Delivery refused = net::delivery_of_refusal(
+        response, what + ": " + server_words(net::describe_answer(response), {secret}));
+    // Statuspage documents 420 beside 429 for its rate limit: a wait, not a refusal.
+    if (response.status == 420) refused = net::Delivery::retry(std::move(refused.error));
+    ++(refused.status == net::Delivery::Status::transient ? stats.retries : stats.failed);
+    co_return refused;
+}
+
+}  // namespace incident::notify

@@ -1,0 +1,222 @@
+#include "adapters/notify/statuspage_sink.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include "bot/text.hpp"
+
+namespace incident::notify {
+
+namespace asio = boost::asio;
+using nlohmann::json;
+
+namespace {
+
+// Statuspage limits a name to 255 characters; a headline reads better much shorter.
+constexpr std::size_t k_max_name_bytes = 120;
+
+// The ids of a components map ({"<id>": "<status>"}), as component_ids lists them.
+json ids_of(const json& statuses) {
+    json ids = json::array();
+    for (const auto& [id, status] : statuses.items()) ids.push_back(id);
+    return ids;
+}
+
+}  // namespace
+
+net::HttpRequest statuspage_request(const StatuspageOptions& options, std::string method,
+                                    std::string_view path, const json* body) {
+    net::HttpRequest request;
+    request.method = std::move(method);
+    std::string_view base = options.api_url;
+    while (base.ends_with('/')) base.remove_suffix(1);
+    request.url = std::string(base) + "/" + std::string(path);
+    request.headers.set("Authorization", "OAuth " + options.api_key);
+    request.headers.set("Accept", "application/json");
+    if (body) {
+        request.headers.set("Content-Type", "application/json");
+        request.body = body->dump();
+    }
+    return request;
+}
+
+std::string_view statuspage_status(ComponentStatus status) {
+    switch (status) {
+        case ComponentStatus::operational:
+            return "operational";
+        case ComponentStatus::degraded:
+            return "degraded_performance";
+        case ComponentStatus::partial_outage:
+            return "partial_outage";
+        case ComponentStatus::major_outage:
+            return "major_outage";
+    }
+    return "operational";
+}
+
+std::string statuspage_incident_name(std::string_view published) {
+    const std::string_view first_line = trim(published.substr(0, published.find('\n')));
+    return truncate_utf8(first_line, k_max_name_bytes);
+}
+
+StatuspageSink::StatuspageSink(asio::any_io_executor executor, net::TlsContext tls, Outbox& outbox,
+                               Store& store, StatuspageOptions options,
+                               net::PlatformObserver* observer)
+    : options_(std::move(options)),
+      outbox_(outbox),
+      store_(store),
+      client_(executor, std::move(tls), net::HttpClientOptions{options_.timeout}),
+      worker_(
+          executor, outbox, std::string(k_sink),
+          [this](OutboxEntry& entry) { return deliver_entry(entry); }, options_.outbox, observer) {
+    waker_ = outbox_.add_notify_sink(std::string(k_sink), [this] { worker_.wake(); });
+}
+
+StatuspageSink::~StatuspageSink() {
+    *alive_ = false;
+    outbox_.forget_waker(k_sink, waker_);
+    stop();
+}
+
+void StatuspageSink::start() {
+    spdlog::info("statuspage: publications go to Statuspage page {} ({} component id(s))",
+                 options_.page_id, options_.components.size());
+    worker_.start();
+}
+
+void StatuspageSink::stop() {
+    worker_.stop();
+}
+
+asio::awaitable<void> StatuspageSink::drain(std::chrono::steady_clock::time_point deadline) {
+    co_await worker_.drain(deadline);
+}
+
+StatuspageStats StatuspageSink::stats() const {
+    StatuspageStats s = stats_;
+    s.pending = worker_.pending();
+    return s;
+}
+
+asio::awaitable<std::optional<net::Delivery>> StatuspageSink::call(const std::string& method,
+                                                                   const std::string& path,
+                                                                   const json& body, json* answer) {
+    // Named before the co_await: GCC 12 mishandles temporaries in it.
+    net::HttpRequest request =
+        statuspage_request(options_, method, path, method == "GET" ? nullptr : &body);
+    std::string what = "statuspage " + method + " " + path;
+    co_return co_await rest_call(client_, std::move(request), alive_, std::move(what),
+                                 options_.api_key, stats_, answer);
+}
+
+std::optional<std::string> StatuspageSink::linked(std::int64_t incident) {
+    const auto live = store_.live_message(incident, k_sink, k_purpose);
+    // An id of another page (the setting changed) is no incident of this one.
+    if (!live || live->channel_id != options_.page_id || live->message_id.empty()) {
+        return std::nullopt;
+    }
+    return live->message_id;
+}
+
+json StatuspageSink::affected(std::int64_t incident) {
+    json statuses = json::object();
+    for (const ComponentState& c : store_.components()) {
+        const auto id = options_.components.find(c.name);
+        if (id == options_.components.end() || c.incident != incident) continue;
+        statuses[id->second] = statuspage_status(c.status);
+    }
+    return statuses;
+}
+
+asio::awaitable<net::Delivery> StatuspageSink::deliver_entry(OutboxEntry& entry) {
+    const auto effect = effect_from_json(entry.payload);
+    const Notify* event = effect ? std::get_if<Notify>(&*effect) : nullptr;
+    if (!event) co_return net::Delivery::fail("this incident-bot cannot read the stored event");
+    // Every other event is internal: customers see only what was published.
+    if (event->kind != NotifyKind::status_page && event->kind != NotifyKind::component) {
+        co_return net::Delivery::done();
+    }
+    const std::string pages = "pages/" + options_.page_id;
+    const std::optional<std::string> existing = linked(event->number);
+
+    if (event->kind == NotifyKind::component) {
+        const auto id = event->component_status ? options_.components.find(event->component)
+                                                : options_.components.end();
+        if (id == options_.components.end()) {
+            spdlog::debug("statuspage: {} has no Statuspage component id; not sent",
+                          event->component);
+            co_return net::Delivery::done();
+        }
+        const std::string status(statuspage_status(*event->component_status));
+        if (existing) {
+            // component_ids lists every component the incident affects, not only this one.
+            json statuses = affected(event->number);
+            statuses[id->second] = status;
+            const json body{
+                {"incident", {{"component_ids", ids_of(statuses)}, {"components", statuses}}}};
+            const auto failed = co_await call("PATCH", pages + "/incidents/" + *existing, body);
+            if (failed) co_return *failed;
+        } else {
+            // Nothing published yet: the component alone, as the public page shows it.
+            const json body{{"component", {{"status", status}}}};
+            const auto failed = co_await call("PATCH", pages + "/components/" + id->second, body);
+            if (failed) co_return *failed;
+        }
+        spdlog::info("statuspage: {} is {} ({})", event->component, status, event->key);
+        co_return net::Delivery::done();
+    }
+
+    const PublicState state = event->public_state.value_or(PublicState::investigating);
+    json incident{{"status", std::string(to_string(state))}};
+    if (!event->text.empty()) incident["body"] = event->text;
+    if (existing) {
+        const json body{{"incident", std::move(incident)}};
+        const auto failed = co_await call("PATCH", pages + "/incidents/" + *existing, body);
+        if (failed) co_return *failed;
+        spdlog::info("statuspage: updated incident {} ({}, {})", *existing, to_string(state),
+                     event->key);
+        co_return net::Delivery::done();
+    }
+
+    // Named by the first message published: a change of state alone has no words.
+    std::string first_text;
+    for (const StatusMessage& m : store_.status_messages(event->number)) {
+        if (!m.text.empty()) {
+            first_text = m.text;
+            break;
+        }
+    }
+    if (first_text.empty()) first_text = event->text;
+    if (first_text.empty()) {
+        // The public page does not show an incident without words; neither does Statuspage.
+        co_return net::Delivery::done();
+    }
+    incident["name"] = statuspage_incident_name(first_text);
+    if (json statuses = affected(event->number); !statuses.empty()) {
+        incident["component_ids"] = ids_of(statuses);
+        incident["components"] = std::move(statuses);
+    }
+    const json body{{"incident", std::move(incident)}};
+    json answer;
+    const auto failed = co_await call("POST", pages + "/incidents", body, &answer);
+    if (failed) co_return *failed;
+    if (!answer.is_object() || !answer.value("id", json()).is_string() ||
+        answer["id"].get<std::string>().empty()) {
+        // Created, probably: sending it again would make a second one.
+        co_return net::Delivery::fail(
+            "statuspage POST " + pages +
+            "/incidents: the answer holds no incident id (it may have been created: check the "
+            "page before retrying)");
+    }
+    LiveMessage live;
+    live.incident = event->number;
+    live.platform = std::string(k_sink);
+    live.purpose = std::string(k_purpose);
+    live.channel_id = options_.page_id;
+    live.message_id = answer["id"].get<std::string>();
+    live.updated_at = outbox_.now();
+    store_.transaction([&] { store_.save_live_message(live); });
+    spdlog::info("statuspage: created incident {} for {}", live.message_id, event->key);
+    co_return net::Delivery::done();
+}
+
+}  // namespace incident::notify
