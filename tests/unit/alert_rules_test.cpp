@@ -110,7 +110,7 @@ TEST_SUITE("alert rules") {
         CHECK(has(r.config.describe(), "2 rule(s)"));
         r = load("alertname=Watchdog -> ignore; env=staging -> shout");
         REQUIRE(r.errors.size() == 1);
-        CHECK(has(r.errors[0], "INCIDENT_BOT_ALERT_RULES rule 2 (`env=staging -> shout`)"));
+        CHECK(has(r.errors[0].text(), "INCIDENT_BOT_ALERT_RULES rule 2 (`env=staging -> shout`)"));
     }
 
     TEST_CASE("the intake: ignored alerts change nothing, announced ones are posted once") {
