@@ -307,6 +307,39 @@ void load_alerts(const EnvLookup& env, Config& c, std::vector<std::string>& erro
     }
 }
 
+// Bytes, or with a unit (KB, MB, GB: powers of 1024); at least 1 byte, at most 2 GB, since the
+// whole file is held in memory while it is stored.
+void load_evidence(const EnvLookup& env, Config& c, std::vector<std::string>& errors) {
+    const auto raw = env("INCIDENT_BOT_FILE_MAX_BYTES");
+    if (!raw || trim(*raw).empty()) return;
+    std::string value = to_lower(trim(*raw));
+    std::int64_t unit = 1;
+    for (const auto& [suffix, factor] : {std::pair<std::string_view, std::int64_t>{"kb", 1024},
+                                         {"mb", 1024 * 1024},
+                                         {"gb", 1024 * 1024 * 1024}}) {
+        if (value.ends_with(suffix)) {
+            unit = factor;
+            value = std::string(trim(std::string_view(value).substr(0, value.size() - 2)));
+            break;
+        }
+    }
+    std::int64_t number = 0;
+    bool ok = !value.empty() && value.size() <= 10;
+    for (const char ch : value) {
+        ok = ok && ch >= '0' && ch <= '9';
+        if (ok) number = number * 10 + (ch - '0');
+    }
+    constexpr std::int64_t k_max_file_bytes = 2LL * 1024 * 1024 * 1024;
+    if (!ok || number == 0 || number > k_max_file_bytes / unit) {
+        errors.push_back(
+            "INCIDENT_BOT_FILE_MAX_BYTES must be a size from 1 byte to 2 GB (e.g. "
+            "26214400 or 25MB), not `" +
+            std::string(trim(*raw)).substr(0, 40) + "`.");
+        return;
+    }
+    c.file_max_bytes = number * unit;
+}
+
 void load_status_page(const EnvLookup& env, Config& c, std::vector<std::string>& errors) {
     if (const auto raw = env("INCIDENT_BOT_STATUS_TITLE"); raw && !trim(*raw).empty()) {
         c.status_title = trim(*raw);
@@ -399,6 +432,7 @@ constexpr std::string_view k_keys[] = {
     "INCIDENT_BOT_PAGERDUTY_API_URL",
     "INCIDENT_BOT_STATUS_TITLE",
     "INCIDENT_BOT_STATUS_COMPONENTS",
+    "INCIDENT_BOT_FILE_MAX_BYTES",
     "INCIDENT_BOT_REMIND_STATUS_SEV1_SECONDS",
     "INCIDENT_BOT_REMIND_STATUS_SEV2_SECONDS",
     "INCIDENT_BOT_REMIND_STATUS_SEV3_SECONDS",
@@ -579,6 +613,7 @@ ConfigResult load_values(const EnvLookup& env) {
     load_notify(env, c, errors);
     load_alerts(env, c, errors);
     load_status_page(env, c, errors);
+    load_evidence(env, c, errors);
     load_reminders(env, c.reminders, errors);
     load_logging(env, c, errors);
     return result;
@@ -754,6 +789,7 @@ std::string Config::describe() const {
         (status_components.empty() ? std::string("no components")
                                    : std::to_string(status_components.size()) + " component(s)") +
         "\n";
+    out += "evidence files: kept up to " + std::to_string(file_max_bytes) + " bytes each\n";
     out +=
         "logs: " + log_format + (log_level.empty() ? std::string() : ", level " + log_level) + "\n";
     out += "reminders: status updates SEV1-5 ";

@@ -68,6 +68,9 @@ struct Config {
     std::string status_title = "Service status";
     std::vector<std::string> status_components;
 
+    // Evidence files (bot/evidence.hpp): larger ones are recorded, not downloaded.
+    std::int64_t file_max_bytes = 25 * 1024 * 1024;
+
     std::string log_format = "text";  // text | json
     std::string log_level;            // empty: info, or SPDLOG_LEVEL
 
