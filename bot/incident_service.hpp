@@ -189,7 +189,8 @@ public:
 
     // Evidence files (bot/evidence.hpp), for the adapters that download them. What the
     // platform said of file `id` once asked (Mattermost's file info, Slack's files.info): name,
-    // type, size and download URL updated; over the size limit it is recorded as too large and the channel told.
+    // type, size and download URL updated; over the size limit it is recorded as too large and the
+    // channel told.
     EvidenceFile describe_file(std::int64_t id, const SharedFile& info);
     // The downloaded bytes of file `id` with their SHA-256 (hex): kept once per digest and
     // the file marked stored; over the size limit, too large (the channel is told).
