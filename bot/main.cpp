@@ -32,6 +32,7 @@
 #include "adapters/notify/notifier.hpp"
 #include "adapters/notify/pagerduty_sink.hpp"
 #include "adapters/notify/reminder_timer.hpp"
+#include "adapters/ops/bundle.hpp"
 #include "adapters/ops/doctor.hpp"
 #include "adapters/slack/slack_adapter.hpp"
 #include "adapters/web/dashboard.hpp"
@@ -64,8 +65,10 @@ constexpr const char* k_usage =
     "  incident-bot [OPTIONS]                   run the bot (the console when no chat platform\n"
     "                                           is configured)\n"
     "  incident-bot console [OPTIONS]           a local chat console on stdin/stdout\n"
-    "  incident-bot export INC-<n> [--format md|json] [OPTIONS]\n"
-    "                                           print a post-mortem draft (md) or an incident\n"
+    "  incident-bot export INC-<n> [--format md|json|bundle] [OPTIONS]\n"
+    "                                           print a post-mortem draft (md), an incident\n"
+    "                                           (json), or both with its files (bundle: a\n"
+    "                                           .tar.gz, e.g. > inc.tar.gz)\n"
     "  incident-bot doctor [--format text|json] [OPTIONS]\n"
     "                                           check the configuration and everything it\n"
     "                                           points at; exit status 1 on any error\n"
@@ -166,8 +169,9 @@ std::optional<Options> parse_options(const std::vector<std::string>& args, std::
         error = "--format must be text or json, not `" + format + "`";
         return std::nullopt;
     }
-    if (o.command != "doctor" && !format.empty() && format != "md" && format != "json") {
-        error = "--format must be md or json, not `" + format + "`";
+    if (o.command != "doctor" && !format.empty() && format != "md" && format != "json" &&
+        format != "bundle") {
+        error = "--format must be md, json or bundle, not `" + format + "`";
         return std::nullopt;
     }
     if ((o.command == "backup" || o.command == "restore") && o.path.empty()) {
@@ -193,6 +197,15 @@ int run_export(const Options& o, Store& store, const Clock& clock) {
         std::cerr << "incident-bot: " << incident_key(*number) << " does not exist in this "
                   << "database.\n";
         return 1;
+    }
+    if (o.format.value_or("md") == "bundle") {
+        if (::isatty(STDOUT_FILENO)) {
+            return usage_error("a bundle is binary (.tar.gz): redirect it, e.g. > inc.tar.gz");
+        }
+        const std::string bundle = ops::export_bundle(service, *number);
+        std::cout.write(bundle.data(), static_cast<std::streamsize>(bundle.size()));
+        std::cout.flush();
+        return std::cout ? 0 : 1;
     }
     const IncidentSnapshot snap = service.snapshot(*number);
     if (o.format.value_or("md") == "json") {
@@ -417,8 +430,9 @@ int run_bot(const ConfigResult& loaded, Store& store, const Clock& clock, bool c
             const std::function<std::string()>& store_problem) {
     const Config& config = loaded.config;
     asio::io_context io;
-    IncidentService service(store, clock,
-                            ServiceOptions{config.public_url, config.status_components});
+    IncidentService service(
+        store, clock,
+        ServiceOptions{config.public_url, config.status_components, config.file_max_bytes});
     // Every effect is written here with the change that caused it; workers deliver it.
     Outbox outbox(store, clock);
     outbox.set_owner(replica_id(config));
