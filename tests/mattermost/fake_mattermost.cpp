@@ -238,29 +238,35 @@ void FakeMattermost::publish_post_event(const std::string& event, const json& po
     publish(event, data, broadcast);
 }
 
+json FakeMattermost::new_post(const std::string& channel_id, const std::string& user_id,
+                              const std::string& message, const std::string& root_id,
+                              std::int64_t at) {
+    const std::int64_t when = stamp(at);
+    const std::string id = mm_id("post", next_id_++);
+    return json{{"id", id},
+                {"create_at", when},
+                {"update_at", when},
+                {"edit_at", 0},
+                {"delete_at", 0},
+                {"is_pinned", false},
+                {"user_id", user_id},
+                {"channel_id", channel_id},
+                {"root_id", root_id},
+                {"original_id", ""},
+                {"message", message},
+                {"type", ""},
+                {"props", {{"disable_group_highlight", true}}},
+                {"hashtags", ""},
+                {"pending_post_id", user_id + ":" + std::to_string(when)},
+                {"reply_count", 0},
+                {"metadata", json::object()}};
+}
+
 json FakeMattermost::post_message(const std::string& channel_id, const std::string& user_id,
                                   const std::string& message, const std::string& root_id,
                                   std::int64_t at) {
-    const std::int64_t when = stamp(at);
-    const std::string id = mm_id("post", next_id_++);
-    json post{{"id", id},
-              {"create_at", when},
-              {"update_at", when},
-              {"edit_at", 0},
-              {"delete_at", 0},
-              {"is_pinned", false},
-              {"user_id", user_id},
-              {"channel_id", channel_id},
-              {"root_id", root_id},
-              {"original_id", ""},
-              {"message", message},
-              {"type", ""},
-              {"props", {{"disable_group_highlight", true}}},
-              {"hashtags", ""},
-              {"pending_post_id", user_id + ":" + std::to_string(when)},
-              {"reply_count", 0},
-              {"metadata", json::object()}};
-    posts[id] = post;
+    json post = new_post(channel_id, user_id, message, root_id, at);
+    posts[post["id"].get<std::string>()] = post;
     publish_post_event("posted", post, json::object());
     return post;
 }
@@ -296,33 +302,17 @@ std::string FakeMattermost::upload_file(const std::string& user_id, const std::s
 json FakeMattermost::post_files(const std::string& channel_id, const std::string& user_id,
                                 const std::string& message, const std::vector<std::string>& ids,
                                 bool metadata) {
-    const std::int64_t when = stamp(0);
-    const std::string id = mm_id("post", next_id_++);
-    json meta = json::array();
+    json post = new_post(channel_id, user_id, message, {}, 0);
+    const std::string id = post["id"];
+    json infos = json::array();
     for (const auto& file : ids) {
         json& info = files.at(file).info;
         info["post_id"] = id;
         info["channel_id"] = channel_id;
-        meta.push_back(info);
+        infos.push_back(info);
     }
-    json post{{"id", id},
-              {"create_at", when},
-              {"update_at", when},
-              {"edit_at", 0},
-              {"delete_at", 0},
-              {"is_pinned", false},
-              {"user_id", user_id},
-              {"channel_id", channel_id},
-              {"root_id", ""},
-              {"original_id", ""},
-              {"message", message},
-              {"type", ""},
-              {"props", {{"disable_group_highlight", true}}},
-              {"hashtags", ""},
-              {"file_ids", ids},
-              {"pending_post_id", user_id + ":" + std::to_string(when)},
-              {"reply_count", 0},
-              {"metadata", metadata ? json{{"files", meta}} : json::object()}};
+    post["file_ids"] = ids;
+    if (metadata) post["metadata"]["files"] = infos;
     posts[id] = post;
     publish_post_event("posted", post, json::object());
     return post;

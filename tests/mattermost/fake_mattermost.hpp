@@ -197,6 +197,10 @@ public:
 private:
     net::HttpResponse api(const net::HttpRequest& request);
     boost::asio::awaitable<void> session(net::WebSocketSession session);
+    // A new post by `user_id` (next id, stamped), not stored or published yet.
+    nlohmann::json new_post(const std::string& channel_id, const std::string& user_id,
+                            const std::string& message, const std::string& root_id,
+                            std::int64_t at);
     Channel* channel_by_name(const std::string& team, const std::string& name);
     nlohmann::json channel_json(const Channel& c) const;
     std::int64_t stamp(std::int64_t at);

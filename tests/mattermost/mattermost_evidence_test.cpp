@@ -20,15 +20,6 @@ using std::chrono::milliseconds;
 
 namespace {
 
-bool all_settled(IncidentService& service, std::size_t count) {
-    const auto files = service.files(1);
-    if (files.size() != count) return false;
-    for (const auto& f : files) {
-        if (f.status == FileStatus::pending) return false;
-    }
-    return true;
-}
-
 std::vector<FakeMattermost::Call> file_calls(const FakeMattermost& fake, const std::string& path) {
     std::vector<FakeMattermost::Call> out;
     for (const auto& c : fake.calls) {
@@ -73,7 +64,7 @@ TEST_CASE(
                    h.fake->upload_file(h.bob(), "../../etc/passwd", "text/plain", log),
                    h.fake->upload_file(h.bob(), "<script>.html", "text/html", script)};
             const json post = h.fake->post_files(channel, h.bob(), "", ids);
-            REQUIRE(co_await wait_until([&] { return all_settled(*h.service, 3); },
+            REQUIRE(co_await wait_until([&] { return files_settled(*h.service, 1, 3); },
                                         milliseconds(8000)));
             REQUIRE(co_await h.idle());
         },
@@ -127,7 +118,7 @@ TEST_CASE(
             // The WebSocket's post without metadata (older servers): the size comes from
             // files/{id}/info.
             h.fake->post_files(channel, h.bob(), "core dump attached", {id}, false);
-            REQUIRE(co_await wait_until([&] { return all_settled(*h.service, 1); },
+            REQUIRE(co_await wait_until([&] { return files_settled(*h.service, 1, 1); },
                                         milliseconds(8000)));
             REQUIRE(co_await h.idle());
         },
@@ -167,7 +158,7 @@ TEST_CASE(
             id = h.fake->upload_file(h.bob(), "trace.txt", "text/plain", "stack trace\n");
             h.fake->file_errors[id] = 1;
             h.fake->post_files(channel, h.bob(), "trace", {id});
-            REQUIRE(co_await wait_until([&] { return all_settled(*h.service, 1); },
+            REQUIRE(co_await wait_until([&] { return files_settled(*h.service, 1, 1); },
                                         milliseconds(8000)));
             REQUIRE(co_await h.idle());
             net::HttpRequest request;

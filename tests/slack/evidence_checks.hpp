@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdlib>
 #include <filesystem>
@@ -29,6 +30,14 @@ inline const std::string k_png(
     "\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x06\0\0\0\x1f\x15\xc4\x89\0\0\0\n"
     "IDATx\x9c\x63\0\x01\0\0\x05\0\x01\x0d\x0a\x2d\xb4\0\0\0\0IEND\xae\x42\x60\x82",
     67);
+
+// Every one of `count` files of the incident is recorded and no longer pending.
+inline bool files_settled(IncidentService& service, std::int64_t number, std::size_t count) {
+    const auto files = service.files(number);
+    if (files.size() != count) return false;
+    return std::none_of(files.begin(), files.end(),
+                        [](const EvidenceFile& f) { return f.status == FileStatus::pending; });
+}
 
 inline std::string response_header(const web::WebResponse& res, const std::string& name) {
     for (const auto& [k, v] : res.headers) {

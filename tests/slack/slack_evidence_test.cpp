@@ -64,15 +64,6 @@ std::vector<FakeSlack::FileRequest> requests_of(const FakeSlack& fake, const std
     return out;
 }
 
-bool all_settled(IncidentService& service, std::int64_t number, std::size_t count) {
-    const auto files = service.files(number);
-    if (files.size() != count) return false;
-    for (const auto& f : files) {
-        if (f.status == FileStatus::pending) return false;
-    }
-    return true;
-}
-
 }  // namespace
 
 TEST_CASE(
@@ -101,7 +92,7 @@ TEST_CASE(
             };
             h.fake->deliver(file_share_envelope("EvFILES", channel, files));
             REQUIRE(co_await h.acked("env-EvFILES"));
-            REQUIRE(co_await wait_until([&] { return all_settled(h.service, 1, 3); },
+            REQUIRE(co_await wait_until([&] { return files_settled(h.service, 1, 3); },
                                         milliseconds(5000)));
             REQUIRE(co_await h.idle());
             for (const auto& f : files) {
@@ -217,7 +208,7 @@ TEST_CASE("slack evidence: a download that fails with a 500 is retried through t
             h.fake->deliver(file_share_envelope("EvRETRY", channel,
                                                 {{"F0RETRY", "trace.txt", "text/plain", url, 12}}));
             REQUIRE(co_await h.acked("env-EvRETRY"));
-            REQUIRE(co_await wait_until([&] { return all_settled(h.service, 1, 1); },
+            REQUIRE(co_await wait_until([&] { return files_settled(h.service, 1, 1); },
                                         milliseconds(5000)));
             REQUIRE(co_await h.idle());
         },
@@ -253,7 +244,7 @@ TEST_CASE(
                 "EvELSEWHERE", channel,
                 {{"F0EVIL", "evil.txt", "text/plain", "https://evil.example.com/steal", 4}}));
             REQUIRE(co_await h.acked("env-EvELSEWHERE"));
-            REQUIRE(co_await wait_until([&] { return all_settled(h.service, 1, 1); },
+            REQUIRE(co_await wait_until([&] { return files_settled(h.service, 1, 1); },
                                         milliseconds(5000)));
         },
         std::chrono::seconds(20));
