@@ -107,7 +107,7 @@ TEST_CASE(
 }
 
 TEST_CASE(
-    "evidence: kept content is stored once per digest; a download over the limit is "
+    "evidence: kept content is stored once per digest, and a download over the limit is "
     "refused and told") {
     Bot bot;
     const std::string channel = bot.declare();
