@@ -454,6 +454,13 @@ net::HttpResponse FakeSlack::api(const net::HttpRequest& request) {
                       {"text", it->second.value("text", std::string())},
                       {"message", it->second}});
     }
+    // docs.slack.dev/reference/methods/files.info: the file object by `file`, scope files:read.
+    if (method == "files.info") {
+        if (!scopes.count("files:read")) return error("missing_scope");
+        const auto it = file_objects.find(args.value("file", std::string()));
+        if (it == file_objects.end()) return error("file_not_found");
+        return reply({{"ok", true}, {"file", it->second}});
+    }
     if (method == "pins.add") {
         if (!scopes.count("pins:write")) return error("missing_scope");
         if (!known_channel) return error("channel_not_found");

@@ -116,8 +116,9 @@ public:
     };
     std::string host_file(const std::string& id, const std::string& name, std::string content,
                           std::string content_type);
-    std::map<std::string, HostedFile> hosted_files;  // by path
-    std::map<std::string, int> file_errors;          // path -> how many HTTP 500s to answer next
+    std::map<std::string, HostedFile> hosted_files;      // by path
+    std::map<std::string, nlohmann::json> file_objects;  // files.info's answers, by file id
+    std::map<std::string, int> file_errors;  // path -> how many HTTP 500s to answer next
     struct FileRequest {
         std::string path;
         std::string authorization;

@@ -25,6 +25,8 @@ namespace {
 struct Shared {
     std::string id, name, mimetype, url;
     std::int64_t size = 0;
+    // As Slack sends a file it has not finished processing: no URLs, "check_file_info".
+    bool check_file_info = false;
 };
 
 json file_share_envelope(const std::string& event_id, const std::string& channel,
@@ -51,6 +53,11 @@ json file_share_envelope(const std::string& event_id, const std::string& channel
         file["mimetype"] = f.mimetype;
         file["size"] = f.size;
         file["url_private_download"] = f.url;
+        if (f.check_file_info) {
+            file.erase("url_private");
+            file.erase("url_private_download");
+            file["file_access"] = "check_file_info";
+        }
         event["files"].push_back(std::move(file));
     }
     return envelope;
@@ -253,4 +260,37 @@ TEST_CASE(
     const auto file = h.service.files(1).at(0);
     CHECK(file.status == FileStatus::failed);
     CHECK(file.error.find("not a Slack URL") != std::string::npos);
+}
+
+TEST_CASE(
+    "slack evidence: a file Slack had not finished is looked up with files.info, then "
+    "downloaded") {
+    SlackHarness h;
+    h.adapter->start();
+    std::string url;
+    const bool finished = run_async(
+        h.io,
+        [&]() -> asio::awaitable<void> {
+            const std::string channel = co_await h.declare();
+            url = h.fake->host_file("F0LATE", "late.png", k_png, "image/png");
+            h.fake->file_objects["F0LATE"] = {{"id", "F0LATE"},
+                                              {"name", "late.png"},
+                                              {"mimetype", "image/png"},
+                                              {"size", k_png.size()},
+                                              {"url_private_download", url}};
+            Shared late{"F0LATE", "", "", "", 0, true};
+            h.fake->deliver(file_share_envelope("EvLATE", channel, {late}));
+            REQUIRE(co_await h.acked("env-EvLATE"));
+            REQUIRE(co_await wait_until([&] { return files_settled(h.service, 1, 1); },
+                                        milliseconds(5000)));
+        },
+        std::chrono::seconds(20));
+    REQUIRE(finished);
+    REQUIRE(h.fake->calls_of("files.info").size() == 1);
+    CHECK(h.fake->calls_of("files.info")[0].args["file"] == "F0LATE");
+    const auto file = h.service.files(1).at(0);
+    CHECK(file.status == FileStatus::stored);
+    CHECK(file.name == "late.png");
+    CHECK(file.source_url == url);
+    CHECK(h.service.file_content(file) == k_png);
 }
