@@ -370,6 +370,36 @@ Problem statuspage_components(Config& c, std::string_view value) {
     return {};
 }
 
+// Bytes, or with a unit (KB, MB, GB: powers of 1024); at least 1 byte, at most 2 GB, since the
+// whole file is held in memory while it is stored.
+Problem file_max_bytes(Config& c, std::string_view raw) {
+    if (raw.empty()) return {};
+    std::string value = to_lower(raw);
+    std::int64_t unit = 1;
+    for (const auto& [suffix, factor] : {std::pair<std::string_view, std::int64_t>{"kb", 1024},
+                                         {"mb", 1024 * 1024},
+                                         {"gb", 1024 * 1024 * 1024}}) {
+        if (value.ends_with(suffix)) {
+            unit = factor;
+            value = std::string(trim(std::string_view(value).substr(0, value.size() - 2)));
+            break;
+        }
+    }
+    std::int64_t number = 0;
+    bool ok = !value.empty() && value.size() <= 10;
+    for (const char ch : value) {
+        ok = ok && ch >= '0' && ch <= '9';
+        if (ok) number = number * 10 + (ch - '0');
+    }
+    constexpr std::int64_t k_max_file_bytes = 2LL * 1024 * 1024 * 1024;
+    if (!ok || number == 0 || number > k_max_file_bytes / unit) {
+        return "must be a size from 1 byte to 2 GB (e.g. 26214400 or 25MB), not `" +
+               std::string(raw.substr(0, 40)) + "`.";
+    }
+    c.file_max_bytes = number * unit;
+    return {};
+}
+
 constexpr Setting text(std::string_view key, std::string_view owner, std::string Config::*field,
                        std::string_view fallback, std::string_view description) {
     return Setting{key, owner, fallback, description, false, field, nullptr};
@@ -472,6 +502,8 @@ const Setting k_settings[] = {
           "https://api.statuspage.io/v1/", "Statuspage's REST API base URL"),
     typed("INCIDENT_BOT_STATUSPAGE_COMPONENTS", "status", statuspage_components, "",
           "Statuspage component ids of our components: name=id, comma-separated"),
+    typed("INCIDENT_BOT_FILE_MAX_BYTES", "evidence", file_max_bytes, "25MB",
+          "files shared in incident channels up to this size are kept (bytes, KB, MB or GB)"),
     typed("INCIDENT_BOT_REMIND_STATUS_SEV1_SECONDS", "reminders", status_reminder<1>, "1800",
           "no status update for this long at SEV1: a nudge"),
     typed("INCIDENT_BOT_REMIND_STATUS_SEV2_SECONDS", "reminders", status_reminder<2>, "3600",
@@ -894,6 +926,7 @@ std::string Config::describe() const {
                       std::to_string(statuspage_components.size()) + " component id(s))"
                 : std::string("disabled (no INCIDENT_BOT_STATUSPAGE_PAGE_ID and _API_KEY)")) +
            "\n";
+    out += "evidence files: kept up to " + std::to_string(file_max_bytes) + " bytes each\n";
     out +=
         "logs: " + log_format + (log_level.empty() ? std::string() : ", level " + log_level) + "\n";
     out += "reminders: status updates SEV1-5 ";

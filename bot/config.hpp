@@ -75,6 +75,9 @@ struct Config {
     std::string statuspage_api_url = "https://api.statuspage.io/v1/";
     std::map<std::string, std::string> statuspage_components;
 
+    // Evidence files (bot/evidence.hpp): larger ones are recorded, not downloaded.
+    std::int64_t file_max_bytes = 25 * 1024 * 1024;
+
     std::string log_format = "text";  // text | json
     std::string log_level;            // empty: info, or SPDLOG_LEVEL
 

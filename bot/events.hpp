@@ -20,6 +20,15 @@ struct EventHeader {
     Timestamp at = 0;
 };
 
+// A file that came with a message, as the platform described it (bot/evidence.hpp).
+struct SharedFile {
+    std::string id;  // the platform's file id
+    std::string name;
+    std::string mime_type;
+    std::int64_t size = 0;  // 0: not known before it is fetched
+    std::string url;        // where it is downloaded from; empty when fetched by id
+};
+
 struct MessagePosted {
     EventHeader header;
     std::string message_id;
@@ -27,6 +36,7 @@ struct MessagePosted {
     Actor author;
     std::string text;
     bool from_bot = false;  // bots, joins and other system messages are not chatter
+    std::vector<SharedFile> files = {};
 };
 
 struct MessageEdited {
@@ -140,7 +150,15 @@ struct RefreshSummary {
     std::int64_t incident = 0;
 };
 
-using Effect = std::variant<CreateChannel, PostMessage, SetTopic, Notify, RefreshSummary>;
+// Download a recorded file into the store, through the incident's platform sink, so that a
+// failed download is retried like any other effect.
+struct FetchFile {
+    std::int64_t incident = 0;
+    std::int64_t file = 0;  // EvidenceFile::id
+};
+
+using Effect =
+    std::variant<CreateChannel, PostMessage, SetTopic, Notify, RefreshSummary, FetchFile>;
 
 // The answer to a command: shown to the caller (ephemeral) or to the channel.
 struct Reply {

@@ -1,5 +1,6 @@
 #include "bot/export_json.hpp"
 
+#include "bot/evidence.hpp"
 #include "bot/sections.hpp"
 #include "bot/text.hpp"
 
@@ -145,6 +146,24 @@ nlohmann::json to_json(const IncidentSnapshot& snap) {
                                         {"text", m.text},
                                         {"by", actor(m.by)},
                                         {"at", format_time(m.at)}});
+    }
+    // Evidence: files shared in the channel (bot/evidence.hpp); `path` serves a stored one.
+    j["files"] = nlohmann::json::array();
+    for (const auto& f : snap.files) {
+        j["files"].push_back(
+            {{"id", f.id},
+             {"name", f.name},
+             {"mime_type", f.mime_type},
+             {"size", f.size},
+             {"sha256", f.sha256.empty() ? nlohmann::json() : nlohmann::json(f.sha256)},
+             {"status", to_string(f.status)},
+             {"shared_by", actor(f.shared_by)},
+             {"shared_at", format_time(f.shared_at)},
+             {"platform", f.platform},
+             {"message_id", f.message_id},
+             {"source_url", f.source_url},
+             {"path", f.status == FileStatus::stored ? file_path(f) : ""},
+             {"error", f.error}});
     }
     j["merged"] = nlohmann::json::array();
     for (const auto& m : snap.merged) j["merged"].push_back(to_json(m));

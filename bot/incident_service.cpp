@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "bot/alerts.hpp"
+#include "bot/evidence.hpp"
 #include "bot/people.hpp"
 #include "bot/postmortem.hpp"
 #include "bot/state_machine.hpp"
@@ -154,7 +155,7 @@ Outcome IncidentService::handle_event(const ChatEvent& event) {
 }
 
 void IncidentService::capture(const MessagePosted& e) {
-    if (e.from_bot || trim(e.text).empty()) return;
+    if (e.from_bot || (trim(e.text).empty() && e.files.empty())) return;
     auto incident = store_.incident_by_channel(e.header.platform, e.header.channel_id);
     if (!incident) return;
     check_text(e.text, "message");
@@ -166,8 +167,116 @@ void IncidentService::capture(const MessagePosted& e) {
     entry.text = e.text;
     entry.message_id = e.message_id;
     entry.thread_id = e.thread_id;
+    if (trim(entry.text).empty()) {
+        // A file without words still belongs on the channel log, under its name.
+        for (const auto& f : e.files) {
+            const auto file = evidence_of(f, incident->number, e, entry.at);
+            entry.text += (entry.text.empty() ? "📎 " : ", ") + file.name;
+        }
+    }
     if (!store_.add_entry(entry)) return;  // same message delivered under another event id
     sync_todos(*incident, entry, e.author, entry.at);
+    capture_files(*incident, e, entry.at);
+}
+
+void IncidentService::capture_files(const Incident& incident, const MessagePosted& e,
+                                    Timestamp at) {
+    for (const auto& shared : e.files) {
+        EvidenceFile file = evidence_of(shared, incident.number, e, at);
+        const bool too_large = file.size > options_.file_max_bytes;
+        if (too_large) file.status = FileStatus::too_large;
+        if (!store_.add_file(file)) continue;  // recorded with an earlier delivery
+        if (too_large) {
+            queue(PostMessage{ToIncident{incident.number},
+                              too_large_notice(file, options_.file_max_bytes)},
+                  incident.number);
+        } else {
+            // Through the outbox: a download that fails is tried again.
+            queue(FetchFile{incident.number, file.id}, incident.number);
+        }
+    }
+}
+
+void IncidentService::refuse_too_large(EvidenceFile& file) {
+    file.status = FileStatus::too_large;
+    file.sha256.clear();
+    store_.update_file(file);
+    queue(PostMessage{ToIncident{file.incident}, too_large_notice(file, options_.file_max_bytes)},
+          file.incident);
+}
+
+EvidenceFile IncidentService::describe_file(std::int64_t id, const SharedFile& info) {
+    auto known = store_.file(id);
+    if (!known) throw std::runtime_error("file " + std::to_string(id) + " is not recorded");
+    EvidenceFile file = *known;
+    execute(
+        "",
+        [&] {
+            if (!info.name.empty() && is_valid_utf8(info.name)) file.name = info.name;
+            if (!info.mime_type.empty() && is_valid_utf8(info.mime_type)) {
+                file.mime_type = info.mime_type;
+            }
+            if (info.size > 0) file.size = info.size;
+            if (!info.url.empty()) file.source_url = info.url;
+            if (file.size > options_.file_max_bytes && file.status == FileStatus::pending) {
+                refuse_too_large(file);
+            } else {
+                store_.update_file(file);
+            }
+            return Reply{};
+        },
+        file.platform);
+    return file;
+}
+
+EvidenceFile IncidentService::keep_file(std::int64_t id, std::string_view bytes,
+                                        const std::string& sha256) {
+    auto known = store_.file(id);
+    if (!known) throw std::runtime_error("file " + std::to_string(id) + " is not recorded");
+    EvidenceFile file = *known;
+    if (file.status == FileStatus::stored) return file;
+    const bool too_large = static_cast<std::int64_t>(bytes.size()) > options_.file_max_bytes;
+    // Durable before the row says stored.
+    if (!too_large) store_.put_content(sha256, bytes);
+    execute(
+        "",
+        [&] {
+            file.size = static_cast<std::int64_t>(bytes.size());
+            if (too_large) {
+                refuse_too_large(file);
+            } else {
+                file.sha256 = sha256;
+                file.status = FileStatus::stored;
+                file.error.clear();
+                store_.update_file(file);
+            }
+            return Reply{};
+        },
+        file.platform);
+    return file;
+}
+
+void IncidentService::file_failed(std::int64_t id, const std::string& error) {
+    store_.transaction([&] {
+        auto file = store_.file(id);
+        if (!file || file->status != FileStatus::pending) return;
+        file->status = FileStatus::failed;
+        file->error = truncate_utf8(error, 1000);
+        store_.update_file(*file);
+    });
+}
+
+std::optional<EvidenceFile> IncidentService::file(std::int64_t id) {
+    return store_.file(id);
+}
+
+std::vector<EvidenceFile> IncidentService::files(std::int64_t number) {
+    return store_.files(number);
+}
+
+std::optional<std::string> IncidentService::file_content(const EvidenceFile& file) {
+    if (file.status != FileStatus::stored || file.sha256.empty()) return std::nullopt;
+    return store_.content(file.sha256);
 }
 
 void IncidentService::capture(const MessageEdited& e) {
@@ -1061,6 +1170,7 @@ IncidentSnapshot IncidentService::snapshot(std::int64_t number) {
     snap.revisions = store_.revisions(number);
     snap.alerts = store_.alerts(number);
     snap.status_messages = store_.status_messages(number);
+    snap.files = store_.files(number);
     for (const auto& merged : store_.merged_into(number)) {
         snap.merged.push_back(snapshot(merged.number));
     }

@@ -22,6 +22,8 @@ struct ServiceOptions {
     std::string public_url;  // dashboard base for links; empty: no links
     // The components of the public status page (INCIDENT_BOT_STATUS_COMPONENTS).
     std::vector<std::string> status_components;
+    // Files over this size are recorded, not downloaded (INCIDENT_BOT_FILE_MAX_BYTES).
+    std::int64_t file_max_bytes = 25 * 1024 * 1024;
 };
 
 // How an incident comes to be: a person declares it and takes command, or a monitoring
@@ -185,6 +187,22 @@ public:
     ComponentState set_component(Incident& incident, const std::string& name,
                                  ComponentStatus status, const Actor& by, Timestamp at);
 
+    // Evidence files (bot/evidence.hpp), for the adapters that download them. What the
+    // platform said of file `id` once asked (Mattermost's file info, Slack's files.info): name,
+    // type, size and download URL updated; over the size limit it is recorded as too large and the
+    // channel told.
+    EvidenceFile describe_file(std::int64_t id, const SharedFile& info);
+    // The downloaded bytes of file `id` with their SHA-256 (hex): kept once per digest and
+    // the file marked stored; over the size limit, too large (the channel is told).
+    EvidenceFile keep_file(std::int64_t id, std::string_view bytes, const std::string& sha256);
+    // The platform refused the download for good.
+    void file_failed(std::int64_t id, const std::string& error);
+    std::optional<EvidenceFile> file(std::int64_t id);
+    std::vector<EvidenceFile> files(std::int64_t number);
+    // The stored bytes of a file; nullopt unless it is stored.
+    std::optional<std::string> file_content(const EvidenceFile& file);
+    std::int64_t file_max_bytes() const { return options_.file_max_bytes; }
+
     // Dashboard sign-in links for `/incident login`; none by default (then it is refused).
     void use_sign_in(SignInLinks links) { sign_in_ = std::move(links); }
     // A DomainError when this bot has no dashboard sign-in.
@@ -284,6 +302,11 @@ private:
     void tell_owner(const Incident& incident, const ActionItem& item, const Actor& by,
                     Timestamp at);
     void sync_todos(Incident& incident, const TimelineEntry& entry, const Actor& by, Timestamp at);
+    // Records the files of a captured message and queues their downloads (or, over the
+    // limit, tells the channel).
+    void capture_files(const Incident& incident, const MessagePosted& e, Timestamp at);
+    // Marks a file too large and tells its incident's channel.
+    void refuse_too_large(EvidenceFile& file);
 
     Store& store_;
     const Clock& clock_;

@@ -117,6 +117,7 @@ std::int64_t incident_of(const Effect& effect, std::int64_t fallback) {
     if (const auto* t = std::get_if<SetTopic>(&effect)) return t->incident;
     if (const auto* n = std::get_if<Notify>(&effect)) return n->number;
     if (const auto* r = std::get_if<RefreshSummary>(&effect)) return r->incident;
+    if (const auto* f = std::get_if<FetchFile>(&effect)) return file_lane(f->incident);
     if (const auto* p = std::get_if<PostMessage>(&effect)) {
         if (const auto* i = std::get_if<ToIncident>(&p->to)) return i->number;
     }
@@ -156,6 +157,7 @@ std::string_view kind_of(const Effect& effect) {
     if (std::holds_alternative<SetTopic>(effect)) return "topic";
     if (std::holds_alternative<Notify>(effect)) return "notify";
     if (std::holds_alternative<RefreshSummary>(effect)) return "summary";
+    if (std::holds_alternative<FetchFile>(effect)) return "fetch_file";
     return "post";
 }
 
@@ -173,6 +175,8 @@ std::string effect_to_json(const Effect& effect) {
         j = notify_json(*n);
     } else if (const auto* r = std::get_if<RefreshSummary>(&effect)) {
         j = {{"incident", r->incident}};
+    } else if (const auto* f = std::get_if<FetchFile>(&effect)) {
+        j = {{"incident", f->incident}, {"file", f->file}};
     }
     j["effect"] = kind_of(effect);
     return j.dump(-1, ' ', false, json::error_handler_t::replace);
@@ -203,6 +207,9 @@ std::optional<Effect> effect_from_json(std::string_view payload) {
         if (auto n = notify_from(j)) return *n;
     }
     if (kind == "summary") return RefreshSummary{j.value("incident", std::int64_t{0})};
+    if (kind == "fetch_file") {
+        return FetchFile{j.value("incident", std::int64_t{0}), j.value("file", std::int64_t{0})};
+    }
     return std::nullopt;
 }
 
@@ -254,7 +261,7 @@ int Outbox::write(const Effect& effect, std::string_view platform, std::int64_t 
             !std::holds_alternative<PostMessage>(effect) ||
             std::holds_alternative<ToIncident>(std::get<PostMessage>(effect).to);
         if (about_incident && lane != 0) {
-            if (const auto inc = store_.incident(lane)) where = inc->platform;
+            if (const auto inc = store_.incident(incident_of_lane(lane))) where = inc->platform;
         }
         if (where.empty()) {
             sinks.assign(chat_sinks_.begin(), chat_sinks_.end());

@@ -25,12 +25,15 @@ std::optional<OutboxStatus> parse_outbox_status(std::string_view text);
 // webhook), written in the transaction of the change that caused it and kept until its
 // sink delivered it or it failed for good.
 struct OutboxEntry {
-    std::int64_t id = 0;        // also the order: a lane delivers by increasing id
-    std::string sink;           // "slack", "mattermost", "email", "webhook"
-    std::int64_t incident = 0;  // the lane: one incident's effects in order; 0: no incident
-    std::string kind;           // "create_channel", "post", "topic", "notify"
-    std::string payload;        // the effect as JSON (effect_to_json)
-    std::string result;         // JSON object: what delivery produced so far (channel id)
+    std::int64_t id = 0;  // also the order: a lane delivers by increasing id
+    std::string sink;     // "slack", "mattermost", "email", "webhook"
+    // The lane: one incident's effects in order; 0: no incident. Downloads of an incident's
+    // files go in a lane of their own, -<incident> (file_lane), so that a file the platform
+    // keeps refusing never holds back the incident's posts.
+    std::int64_t incident = 0;
+    std::string kind;     // "create_channel", "post", "topic", "notify"
+    std::string payload;  // the effect as JSON (effect_to_json)
+    std::string result;   // JSON object: what delivery produced so far (channel id)
     OutboxStatus status = OutboxStatus::pending;
     int attempts = 0;  // deliveries tried that did not succeed
     Timestamp created_at = 0;
@@ -46,6 +49,14 @@ struct OutboxEntry {
         return claimed_until && *claimed_until > now && claimed_by != owner;
     }
 };
+
+// The lane of FetchFile entries of `incident`, and the incident of any lane.
+inline std::int64_t file_lane(std::int64_t incident) {
+    return -incident;
+}
+inline std::int64_t incident_of_lane(std::int64_t lane) {
+    return lane < 0 ? -lane : lane;
+}
 
 // What /healthz and /metrics show.
 struct OutboxCounts {

@@ -4,6 +4,7 @@
 #include <sstream>
 
 #include "bot/alerts.hpp"
+#include "bot/evidence.hpp"
 #include "bot/people.hpp"
 #include "bot/sections.hpp"
 #include "bot/text.hpp"
@@ -23,6 +24,16 @@ std::string cell(std::string_view text) {
         } else if (c != '\r') {
             out += c;
         }
+    }
+    return out;
+}
+
+// A file name as literal text: Markdown in it (a link, an image, HTML) stays characters.
+std::string literal(std::string_view text) {
+    std::string out;
+    for (const char c : text) {
+        if (std::string_view("\\`*_[]()<>#!~").find(c) != std::string_view::npos) out += '\\';
+        out += c;
     }
     return out;
 }
@@ -265,6 +276,28 @@ std::string render_postmortem(const IncidentSnapshot& snap, std::optional<int> p
     key_timeline(md, snap, grouped);
     for (const auto& m : snap.merged) key_timeline(md, m, true);
     md << "\n";
+
+    if (!snap.files.empty()) {
+        md << "## Evidence\n\n"
+              "Files shared in the incident channel, kept with the incident.\n\n"
+              "| File | Shared by | When (UTC) | Kept |\n|---|---|---|---|\n";
+        for (const auto& f : snap.files) {
+            // The name is someone's text: in a table cell, and never a link target.
+            md << "| " << cell(literal(f.name)) << " | " << cell(mention(f.shared_by)) << " | "
+               << format_time(f.shared_at) << " | ";
+            if (f.status == FileStatus::stored) {
+                md << "[" << human_size(f.size) << "](" << file_path(f) << ")";
+            } else if (f.status == FileStatus::too_large) {
+                md << "not kept (" << human_size(f.size) << ", over the size limit)";
+            } else if (f.status == FileStatus::failed) {
+                md << "not kept (download failed)";
+            } else {
+                md << "download pending";
+            }
+            md << " |\n";
+        }
+        md << "\n";
+    }
 
     md << "## Root cause analysis (5 whys)\n\n";
     for (std::size_t i = 0; i < std::max<std::size_t>(5, sections.whys.size()); ++i) {

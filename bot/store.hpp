@@ -110,6 +110,19 @@ public:
     // Every component whose status was ever set, by name.
     virtual std::vector<ComponentState> components() = 0;
 
+    // Evidence files. add_file sets file.id; it returns false (and stores nothing) when the
+    // incident has that platform's file already (platform, source_id).
+    virtual bool add_file(EvidenceFile& file) = 0;
+    virtual void update_file(const EvidenceFile& file) = 0;
+    virtual std::optional<EvidenceFile> file(std::int64_t id) = 0;
+    // One incident's files, oldest first.
+    virtual std::vector<EvidenceFile> files(std::int64_t incident) = 0;
+    // File contents, kept once per SHA-256 (lower-case hex of `bytes`, which the caller
+    // computed): storing the same content again changes nothing. Durable when it returns,
+    // so a file row may say "stored" in the transaction that follows.
+    virtual void put_content(std::string_view sha256, std::string_view bytes) = 0;
+    virtual std::optional<std::string> content(std::string_view sha256) = 0;
+
     virtual void subscribe(const Subscription& sub) = 0;
     // Returns false when there was no such subscription.
     virtual bool unsubscribe(const Subscription& sub) = 0;

@@ -77,6 +77,13 @@ constexpr std::array<std::pair<std::string_view, ComponentStatus>, 4> k_componen
     {"major-outage", ComponentStatus::major_outage},
 }};
 
+constexpr std::array<std::pair<std::string_view, FileStatus>, 4> k_file_statuses{{
+    {"pending", FileStatus::pending},
+    {"stored", FileStatus::stored},
+    {"too_large", FileStatus::too_large},
+    {"failed", FileStatus::failed},
+}};
+
 constexpr std::array<std::pair<std::string_view, ActionSource>, 3> k_action_sources{{
     {"todo_line", ActionSource::todo_line},
     {"command", ActionSource::command},
@@ -304,6 +311,13 @@ std::optional<ComponentStatus> parse_component_status(std::string_view text) {
     std::string dashed(text);
     std::replace(dashed.begin(), dashed.end(), '_', '-');
     return lookup(k_component_statuses, dashed);
+}
+
+std::string_view to_string(FileStatus s) {
+    return name_of(k_file_statuses, s);
+}
+std::optional<FileStatus> parse_file_status(std::string_view text) {
+    return lookup(k_file_statuses, text);
 }
 
 const EventHeader& header_of(const ChatEvent& event) {

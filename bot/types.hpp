@@ -270,6 +270,34 @@ struct ComponentState {
     Timestamp at = 0;
 };
 
+// Evidence (bot/evidence.hpp): a file shared in an incident channel. Its content is kept once
+// per SHA-256 (Store::put_content); the row says who shared it, when, and with which message.
+enum class FileStatus {
+    pending,    // recorded, download waiting in the outbox
+    stored,     // content kept under sha256
+    too_large,  // over INCIDENT_BOT_FILE_MAX_BYTES: recorded with its name and link only
+    failed,     // the platform refused it for good
+};
+std::string_view to_string(FileStatus s);
+std::optional<FileStatus> parse_file_status(std::string_view text);
+
+struct EvidenceFile {
+    std::int64_t id = 0;
+    std::int64_t incident = 0;
+    std::string platform;    // where it was shared: "slack", "mattermost"
+    std::string source_id;   // the platform's file id
+    std::string source_url;  // where it is downloaded from, and linked to when not kept
+    std::string message_id;  // the message it came with
+    std::string name;
+    std::string mime_type;
+    std::int64_t size = 0;  // bytes, as the platform said until downloaded
+    std::string sha256;     // lower-case hex of the content; empty until stored
+    Actor shared_by;
+    Timestamp shared_at = 0;
+    FileStatus status = FileStatus::pending;
+    std::string error;  // why it is not stored, as the platform said it
+};
+
 // Everything the post-mortem and the exports are generated from.
 struct IncidentSnapshot {
     Incident incident;
@@ -280,6 +308,7 @@ struct IncidentSnapshot {
     std::vector<SectionRevision> revisions;  // oldest first
     std::vector<Alert> alerts;
     std::vector<StatusMessage> status_messages;  // oldest first
+    std::vector<EvidenceFile> files;             // oldest first
     std::vector<IncidentSnapshot> merged;        // incidents grouped under this one
 };
 

@@ -15,7 +15,7 @@ packages=(
   nlohmann-json3-dev libsqlitecpp-dev libsqlite3-dev libspdlog-dev doctest-dev
   libcmark-gfm-dev libcmark-gfm-extensions-dev
   libcurl4-openssl-dev python3-aiosmtpd python3-icalendar prometheus-alertmanager clang-format
-  libpq-dev postgresql-15
+  libpq-dev postgresql-15 libarchive-dev
   chromium fonts-dejavu-core fonts-noto-color-emoji
 )
 

@@ -34,6 +34,10 @@ inline constexpr const char* k_alert_columns =
     "id, incident, source, group_key, fingerprint, status, labels, annotations, starts_at, "
     "ends_at, url, received_at";
 
+inline constexpr const char* k_file_columns =
+    "id, incident, platform, source_id, source_url, message_id, name, mime_type, size, sha256, "
+    "shared_by_id, shared_by_name, shared_at, status, error";
+
 inline constexpr const char* k_status_message_columns =
     "id, incident, state, text, by_id, by_name, at";
 

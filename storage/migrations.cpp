@@ -285,7 +285,30 @@ CREATE TABLE live_messages (
 );
 )sql";
 
-constexpr std::array<Migration, 10> k_migrations{{
+// Evidence: files shared in incident channels (bot/evidence.hpp). The content itself is not
+// here: SqliteStore keeps it once per SHA-256 in a folder beside the database file.
+constexpr std::string_view k_files = R"sql(
+CREATE TABLE files (
+    id            INTEGER PRIMARY KEY,
+    incident      INTEGER NOT NULL REFERENCES incidents(number),
+    platform      TEXT NOT NULL,
+    source_id     TEXT NOT NULL,
+    source_url    TEXT NOT NULL,
+    message_id    TEXT NOT NULL,
+    name          TEXT NOT NULL,
+    mime_type     TEXT NOT NULL,
+    size          INTEGER NOT NULL,
+    sha256        TEXT NOT NULL,
+    shared_by_id  TEXT NOT NULL,
+    shared_by_name TEXT NOT NULL,
+    shared_at     INTEGER NOT NULL,
+    status        TEXT NOT NULL,
+    error         TEXT NOT NULL,
+    UNIQUE (incident, platform, source_id)
+);
+)sql";
+
+constexpr std::array<Migration, 11> k_migrations{{
     {1, "initial schema", k_initial_schema},
     {2, "reminders sent", k_reminders_sent},
     {3, "contributing factors", k_contributing_factors},
@@ -296,6 +319,7 @@ constexpr std::array<Migration, 10> k_migrations{{
     {8, "leases", k_leases},
     {9, "status page", k_status_page},
     {10, "live messages", k_live_messages},
+    {11, "files", k_files},
 }};
 
 bool has_migrations_table(SQLite::Database& db) {

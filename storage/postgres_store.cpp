@@ -723,6 +723,115 @@ std::vector<ComponentState> PostgresStore::components() {
     });
 }
 
+namespace {
+
+EvidenceFile read_file(const Result& row, int i) {
+    EvidenceFile f;
+    f.id = row.int64(i, 0);
+    f.incident = row.int64(i, 1);
+    f.platform = row.text(i, 2);
+    f.source_id = row.text(i, 3);
+    f.source_url = row.text(i, 4);
+    f.message_id = row.text(i, 5);
+    f.name = row.text(i, 6);
+    f.mime_type = row.text(i, 7);
+    f.size = row.int64(i, 8);
+    f.sha256 = row.text(i, 9);
+    f.shared_by = {row.text(i, 10), row.text(i, 11)};
+    f.shared_at = row.int64(i, 12);
+    f.status = parse_enum(row.text(i, 13), parse_file_status, "files.status");
+    f.error = row.text(i, 14);
+    return f;
+}
+
+// Parameters go as text, which cannot hold a NUL: bytea travels as hex both ways.
+std::string hex_of(std::string_view bytes) {
+    static constexpr char k_digits[] = "0123456789abcdef";
+    std::string out;
+    out.reserve(bytes.size() * 2);
+    for (const unsigned char c : bytes) {
+        out.push_back(k_digits[c >> 4]);
+        out.push_back(k_digits[c & 0xf]);
+    }
+    return out;
+}
+
+std::string bytes_of_hex(std::string_view hex) {
+    const auto value = [](char c) -> int {
+        if (c >= '0' && c <= '9') return c - '0';
+        if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+        if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+        throw std::runtime_error("file_contents.content is not hex");
+    };
+    std::string out;
+    out.reserve(hex.size() / 2);
+    for (std::size_t i = 0; i + 1 < hex.size(); i += 2) {
+        out.push_back(static_cast<char>(value(hex[i]) * 16 + value(hex[i + 1])));
+    }
+    return out;
+}
+
+}  // namespace
+
+bool PostgresStore::add_file(EvidenceFile& file) {
+    std::lock_guard lock(impl_->mutex);
+    const Result r = impl_->exec(
+        "INSERT INTO files (incident, platform, source_id, source_url, message_id, name, "
+        "mime_type, size, sha256, shared_by_id, shared_by_name, shared_at, status, error) "
+        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) "
+        "ON CONFLICT (incident, platform, source_id) DO NOTHING RETURNING id",
+        {file.incident, file.platform, file.source_id, file.source_url, file.message_id, file.name,
+         file.mime_type, file.size, file.sha256, file.shared_by.id, file.shared_by.name,
+         file.shared_at, to_string(file.status), file.error});
+    if (r.rows() == 0) return false;
+    file.id = r.int64(0, 0);
+    return true;
+}
+
+void PostgresStore::update_file(const EvidenceFile& file) {
+    std::lock_guard lock(impl_->mutex);
+    const Result r = impl_->exec(
+        "UPDATE files SET source_url = $1, name = $2, mime_type = $3, size = $4, sha256 = $5, "
+        "status = $6, error = $7 WHERE id = $8",
+        {file.source_url, file.name, file.mime_type, file.size, file.sha256, to_string(file.status),
+         file.error, file.id});
+    if (r.affected() == 0) {
+        throw std::runtime_error("cannot update file " + std::to_string(file.id) +
+                                 ": no such file");
+    }
+}
+
+std::optional<EvidenceFile> PostgresStore::file(std::int64_t id) {
+    std::lock_guard lock(impl_->mutex);
+    const Result r =
+        impl_->exec(std::string("SELECT ") + k_file_columns + " FROM files WHERE id = $1", {id});
+    return first(r, read_file);
+}
+
+std::vector<EvidenceFile> PostgresStore::files(std::int64_t incident) {
+    std::lock_guard lock(impl_->mutex);
+    const Result r = impl_->exec(
+        std::string("SELECT ") + k_file_columns + " FROM files WHERE incident = $1 ORDER BY id",
+        {incident});
+    return collect(r, read_file);
+}
+
+void PostgresStore::put_content(std::string_view sha256, std::string_view bytes) {
+    std::lock_guard lock(impl_->mutex);
+    impl_->exec(
+        "INSERT INTO file_contents (sha256, content) VALUES ($1, decode($2, 'hex')) "
+        "ON CONFLICT (sha256) DO NOTHING",
+        {sha256, hex_of(bytes)});
+}
+
+std::optional<std::string> PostgresStore::content(std::string_view sha256) {
+    std::lock_guard lock(impl_->mutex);
+    const Result r =
+        impl_->exec("SELECT encode(content, 'hex') FROM file_contents WHERE sha256 = $1", {sha256});
+    if (r.rows() == 0) return std::nullopt;
+    return bytes_of_hex(r.text(0, 0));
+}
+
 void PostgresStore::subscribe(const Subscription& sub) {
     std::lock_guard lock(impl_->mutex);
     // Subscribing again only refreshes the display name.

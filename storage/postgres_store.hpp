@@ -88,6 +88,12 @@ public:
     std::vector<StatusMessage> status_messages_since(Timestamp since) override;
     void set_component(const ComponentState& component) override;
     std::vector<ComponentState> components() override;
+    bool add_file(EvidenceFile& file) override;
+    void update_file(const EvidenceFile& file) override;
+    std::optional<EvidenceFile> file(std::int64_t id) override;
+    std::vector<EvidenceFile> files(std::int64_t incident) override;
+    void put_content(std::string_view sha256, std::string_view bytes) override;
+    std::optional<std::string> content(std::string_view sha256) override;
     void subscribe(const Subscription& sub) override;
     bool unsubscribe(const Subscription& sub) override;
     std::vector<Subscription> subscriptions() override;

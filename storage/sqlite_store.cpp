@@ -13,6 +13,7 @@
 #include <sqlite3.h>
 
 #include "storage/columns.hpp"
+#include "storage/content_folder.hpp"
 #include "storage/migrations.hpp"
 
 namespace incident {
@@ -320,6 +321,8 @@ struct SqliteStore::Impl {
     // to the incidents table, and any rollback, forgets all of it.
     std::unordered_map<std::string, std::optional<Incident>> by_channel;
     std::unique_ptr<Checkpointer> checkpointer;
+    // Evidence file contents, beside the database file.
+    ContentFolder contents{path, is_memory_path(path)};
 
     // Prepared once per connection: parsing the SQL of every insert was the largest cost
     // of storing an event.
@@ -1004,6 +1007,100 @@ std::vector<ComponentState> SqliteStore::components() {
         c.at = row.getColumn(5).getInt64();
         return c;
     });
+}
+
+namespace {
+
+EvidenceFile read_file(Statement& row) {
+    EvidenceFile f;
+    f.id = row.getColumn(0).getInt64();
+    f.incident = row.getColumn(1).getInt64();
+    f.platform = row.getColumn(2).getString();
+    f.source_id = row.getColumn(3).getString();
+    f.source_url = row.getColumn(4).getString();
+    f.message_id = row.getColumn(5).getString();
+    f.name = row.getColumn(6).getString();
+    f.mime_type = row.getColumn(7).getString();
+    f.size = row.getColumn(8).getInt64();
+    f.sha256 = row.getColumn(9).getString();
+    f.shared_by = {row.getColumn(10).getString(), row.getColumn(11).getString()};
+    f.shared_at = row.getColumn(12).getInt64();
+    f.status = parse_column(row.getColumn(13), parse_file_status, "files.status");
+    f.error = row.getColumn(14).getString();
+    return f;
+}
+
+}  // namespace
+
+bool SqliteStore::add_file(EvidenceFile& file) {
+    std::lock_guard lock(impl_->mutex);
+    Prepared insert = impl_->prepare(
+        "INSERT INTO files (incident, platform, source_id, source_url, message_id, name, "
+        "mime_type, size, sha256, shared_by_id, shared_by_name, shared_at, status, error) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+        "ON CONFLICT (incident, platform, source_id) DO NOTHING");
+    insert.bind(1, file.incident);
+    insert.bind(2, file.platform);
+    insert.bind(3, file.source_id);
+    insert.bind(4, file.source_url);
+    insert.bind(5, file.message_id);
+    insert.bind(6, file.name);
+    insert.bind(7, file.mime_type);
+    insert.bind(8, file.size);
+    insert.bind(9, file.sha256);
+    insert.bind(10, file.shared_by.id);
+    insert.bind(11, file.shared_by.name);
+    insert.bind(12, file.shared_at);
+    insert.bind(13, std::string(to_string(file.status)));
+    insert.bind(14, file.error);
+    if (insert.exec() == 0) return false;
+    file.id = impl_->db.getLastInsertRowid();
+    return true;
+}
+
+void SqliteStore::update_file(const EvidenceFile& file) {
+    std::lock_guard lock(impl_->mutex);
+    Prepared update = impl_->prepare(
+        "UPDATE files SET source_url = ?, name = ?, mime_type = ?, size = ?, sha256 = ?, "
+        "status = ?, error = ? WHERE id = ?");
+    update.bind(1, file.source_url);
+    update.bind(2, file.name);
+    update.bind(3, file.mime_type);
+    update.bind(4, file.size);
+    update.bind(5, file.sha256);
+    update.bind(6, std::string(to_string(file.status)));
+    update.bind(7, file.error);
+    update.bind(8, file.id);
+    if (update.exec() == 0) {
+        throw std::runtime_error("cannot update file " + std::to_string(file.id) +
+                                 ": no such file");
+    }
+}
+
+std::optional<EvidenceFile> SqliteStore::file(std::int64_t id) {
+    std::lock_guard lock(impl_->mutex);
+    Prepared query =
+        impl_->prepare(std::string("SELECT ") + k_file_columns + " FROM files WHERE id = ?");
+    query.bind(1, id);
+    return first(query, read_file);
+}
+
+std::vector<EvidenceFile> SqliteStore::files(std::int64_t incident) {
+    std::lock_guard lock(impl_->mutex);
+    Prepared query = impl_->prepare(std::string("SELECT ") + k_file_columns +
+                                    " FROM files WHERE incident = ? ORDER BY id");
+    query.bind(1, incident);
+    return collect(query, read_file);
+}
+
+void SqliteStore::put_content(std::string_view sha256, std::string_view bytes) {
+    std::lock_guard lock(impl_->mutex);
+    impl_->contents.put(sha256, bytes);
+}
+
+std::optional<std::string> SqliteStore::content(std::string_view sha256) {
+    std::lock_guard lock(impl_->mutex);
+    return impl_->contents.get(sha256);
 }
 
 void SqliteStore::subscribe(const Subscription& sub) {

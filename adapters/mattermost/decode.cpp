@@ -6,6 +6,9 @@
 #include "adapters/net/form.hpp"
 #include "adapters/net/json_repair.hpp"
 
+#include <algorithm>
+#include <cctype>
+
 namespace incident::mattermost {
 
 namespace {
@@ -86,7 +89,8 @@ MessagePosted posted_event(const Post& post, const std::string& channel,
                          post.root_id,
                          Actor{post.user_id, ""},
                          post.message,
-                         is_bot_post(post, context)};
+                         is_bot_post(post, context),
+                         post.files};
 }
 
 MessageEdited edited_event(const Post& post, const std::string& channel) {
@@ -248,6 +252,44 @@ Hello decode_hello(const Frame& frame) {
                  str(frame.broadcast, "user_id")};
 }
 
+namespace {
+
+// A post's attachments: `file_ids`, and the FileInfo objects of `metadata.files` (id, name,
+// mime_type, size) that servers since 5.x add. Fetched by id (GET /api/v4/files/{id}).
+std::vector<SharedFile> post_files(const json& p) {
+    std::vector<SharedFile> files;
+    const auto ids = p.find("file_ids");
+    if (ids == p.end() || !ids->is_array()) return files;
+    std::map<std::string, const json*> info;
+    if (const auto meta = p.find("metadata"); meta != p.end() && meta->is_object()) {
+        if (const auto list = meta->find("files"); list != meta->end() && list->is_array()) {
+            for (const auto& f : *list) {
+                if (f.is_object() && !str(f, "id").empty()) info[str(f, "id")] = &f;
+            }
+        }
+    }
+    for (const auto& id : *ids) {
+        // Ids are letters and digits; anything else would change the path it is fetched by.
+        if (!id.is_string() || id.get<std::string>().empty() ||
+            !std::all_of(id.get_ref<const std::string&>().begin(),
+                         id.get_ref<const std::string&>().end(),
+                         [](char c) { return std::isalnum(static_cast<unsigned char>(c)); })) {
+            continue;
+        }
+        SharedFile file;
+        file.id = id.get<std::string>();
+        if (const auto it = info.find(file.id); it != info.end()) {
+            file.name = str(*it->second, "name");
+            file.mime_type = str(*it->second, "mime_type");
+            file.size = std::max<std::int64_t>(0, integer(*it->second, "size"));
+        }
+        files.push_back(std::move(file));
+    }
+    return files;
+}
+
+}  // namespace
+
 std::optional<Post> decode_post(const json& value, std::string& error) {
     json holder = json::object();
     holder["post"] = value;
@@ -276,6 +318,7 @@ std::optional<Post> decode_post(const json& value, std::string& error) {
         post.from_bot_prop = prop_true(*props, "from_bot");
         post.from_webhook_prop = prop_true(*props, "from_webhook");
     }
+    post.files = post_files(p);
     return post;
 }
 

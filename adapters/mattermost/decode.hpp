@@ -66,6 +66,8 @@ struct Post {
     std::optional<bool> is_pinned;   // absent from older servers' posts
     bool from_bot_prop = false;      // props.from_bot == "true"
     bool from_webhook_prop = false;  // props.from_webhook == "true" (slash command replies)
+    // file_ids, with what metadata.files says of each (name, type, size) when it is there.
+    std::vector<SharedFile> files;
 };
 
 // A Post object (the REST form) or a JSON string holding one (the WebSocket form).

@@ -10,6 +10,7 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include "adapters/net/digest.hpp"
+#include "adapters/net/file_download.hpp"
 #include "adapters/net/form.hpp"
 #include "adapters/net/log_stopped.hpp"
 #include "adapters/net/shutdown.hpp"
@@ -629,6 +630,8 @@ asio::awaitable<std::optional<ChatEvent>> MattermostAdapter::prepare_event(
     }
     if (auto* posted = std::get_if<MessagePosted>(&event); posted && !posted->from_bot) {
         posted->author.name = co_await display_name(posted->author.id, sender_name);
+        // Where each file is fetched from, and what a too-large file links to.
+        for (auto& file : posted->files) file.url = api_.api_base() + "files/" + file.id;
     }
     if (auto* reaction = std::get_if<ReactionChanged>(&event)) {
         const std::string none;
@@ -920,7 +923,34 @@ asio::awaitable<net::Delivery> MattermostAdapter::deliver_entry(OutboxEntry& ent
     if (const auto* refresh = std::get_if<RefreshSummary>(&*effect)) {
         co_return co_await refresh_summary(*refresh);
     }
+    if (const auto* fetch = std::get_if<FetchFile>(&*effect)) co_return co_await fetch_file(*fetch);
     co_return net::Delivery::done();  // a Notify is for email and webhooks
+}
+
+asio::awaitable<net::Delivery> MattermostAdapter::fetch_file(const FetchFile& fetch) {
+    auto file = service_.file(fetch.file);
+    if (!file || file->status != FileStatus::pending) co_return net::Delivery::done();
+    // GET /api/v4/files/{file_id}/info first: name, type and size before any byte moves.
+    std::string info_path = "files/" + file->source_id + "/info";
+    const ApiResult info = co_await api_.call("GET", std::move(info_path));
+    if (!info.ok || !info.body.is_object()) {
+        const bool transient = info.status == 0 || info.status == 429 || info.status >= 500;
+        if (transient) co_return net::Delivery::retry("files/info: " + info.describe());
+        service_.file_failed(file->id, "files/info: " + info.describe());
+        co_return net::Delivery::fail("files/info: " + info.describe());
+    }
+    SharedFile described;
+    described.name = info.body.value("name", std::string());
+    described.mime_type = info.body.value("mime_type", std::string());
+    if (const auto size = info.body.find("size"); size != info.body.end() && size->is_number()) {
+        described.size = std::max<std::int64_t>(0, size->get<std::int64_t>());
+    }
+    *file = service_.describe_file(file->id, described);
+    if (file->status != FileStatus::pending) co_return net::Delivery::done();
+    net::HttpRequest request;
+    request.url = api_.api_base() + "files/" + file->source_id;
+    request.headers.set("Authorization", "Bearer " + options_.token);
+    co_return co_await net::download_file(executor_, tls_, service_, *file, std::move(request));
 }
 
 std::string MattermostAdapter::summary_text(const Incident& inc) {

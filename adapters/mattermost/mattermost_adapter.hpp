@@ -145,6 +145,9 @@ private:
     // PUT posts/{id}/patch of the live summary with the incident as it is now; nothing when
     // it would show what it shows already.
     boost::asio::awaitable<net::Delivery> refresh_summary(const RefreshSummary& refresh);
+    // A shared file: its info (GET files/{id}/info), then its bytes (GET files/{id}), with
+    // the bot token, into the store.
+    boost::asio::awaitable<net::Delivery> fetch_file(const FetchFile& fetch);
     std::string summary_text(const Incident& incident);
     nlohmann::json summary_props(const Incident& incident) const;
     // <INCIDENT_BOT_PUBLIC_URL>/mattermost/<route>; empty without a public URL.

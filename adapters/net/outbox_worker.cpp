@@ -38,6 +38,7 @@ Delivery delivery_of_refusal(const HttpResponse& response, std::string error) {
 namespace {
 
 std::string lane_name(std::int64_t incident) {
+    if (incident < 0) return "files of " + incident_key(incident_of_lane(incident));
     return incident ? incident_key(incident) : std::string("no incident");
 }
 

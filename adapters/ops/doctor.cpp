@@ -45,6 +45,7 @@ constexpr SlackScope k_slack_scopes[] = {
     {"users:read", "names instead of ids in timelines"},
     {"im:write", "direct messages to subscribers"},
     {"pins:write", "pinning the live summary in incident channels"},
+    {"files:read", "keeping files shared in incident channels as evidence"},
 };
 
 constexpr std::uintmax_t k_mib = 1024 * 1024;

@@ -9,9 +9,11 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include "adapters/net/file_download.hpp"
 #include "adapters/net/form.hpp"
 #include "adapters/net/log_stopped.hpp"
 #include "adapters/net/shutdown.hpp"
+#include "adapters/net/url.hpp"
 #include "adapters/net/websocket_client.hpp"
 #include "adapters/slack/blocks.hpp"
 #include "adapters/slack/decode.hpp"
@@ -226,7 +228,57 @@ asio::awaitable<net::Delivery> SlackAdapter::deliver_entry(OutboxEntry& entry) {
     if (const auto* refresh = std::get_if<RefreshSummary>(&*effect)) {
         co_return co_await refresh_summary(*refresh);
     }
+    if (const auto* fetch = std::get_if<FetchFile>(&*effect)) co_return co_await fetch_file(*fetch);
     co_return net::Delivery::done();  // a Notify is for email and webhooks
+}
+
+bool SlackAdapter::may_send_token(const std::string& url) const {
+    const auto target = net::Url::parse(url);
+    const auto api = net::Url::parse(options_.api_url);
+    if (!target) return false;
+    if (api && target->host == api->host && target->port == api->port) return true;
+    // Files live on files.slack.com; the token goes to Slack's own hosts over TLS only.
+    return target->tls() && (target->host == "slack.com" || target->host.ends_with(".slack.com"));
+}
+
+asio::awaitable<net::Delivery> SlackAdapter::fetch_file(const FetchFile& fetch) {
+    auto file = service_.file(fetch.file);
+    if (!file || file->status != FileStatus::pending) co_return net::Delivery::done();
+    if (file->source_url.empty()) {
+        // Not ready when the message came (file_access "check_file_info"): files.info has it.
+        net::FormFields query{{"file", file->source_id}};
+        const ApiResult r = co_await api_.call_form("files.info", std::move(query));
+        if (!r.ok) {
+            if (const auto failure = failed(r, "files.info")) {
+                if (failure->status == net::Delivery::Status::permanent) {
+                    service_.file_failed(file->id, failure->error);
+                }
+                co_return *failure;
+            }
+        }
+        const json& f = r.body.value("file", json::object());
+        SharedFile info;
+        info.name = f.value("name", std::string());
+        info.mime_type = f.value("mimetype", std::string());
+        if (const auto size = f.find("size"); size != f.end() && size->is_number_integer()) {
+            info.size = std::max<std::int64_t>(0, size->get<std::int64_t>());
+        }
+        info.url = f.value("url_private_download", f.value("url_private", std::string()));
+        *file = service_.describe_file(file->id, info);
+        if (file->status != FileStatus::pending) co_return net::Delivery::done();
+        if (file->source_url.empty()) {
+            service_.file_failed(file->id, "Slack gave no url_private_download for it");
+            co_return net::Delivery::fail("file " + file->name + " has no download URL");
+        }
+    }
+    if (!may_send_token(file->source_url)) {
+        service_.file_failed(file->id, "not a Slack URL: the bot token is not sent there");
+        co_return net::Delivery::fail("file " + file->name + " is not on a Slack host");
+    }
+    net::HttpRequest request;
+    request.url = file->source_url;
+    request.headers.set("Authorization", "Bearer " + options_.bot_token);
+    co_return co_await net::download_file(executor_, tls_, service_, *file, std::move(request));
 }
 
 json SlackAdapter::summary_message(const Incident& inc) {

@@ -126,6 +126,10 @@ private:
                                                          OutboxEntry& entry);
     boost::asio::awaitable<net::Delivery> post(const PostMessage& post);
     boost::asio::awaitable<net::Delivery> set_topic(const SetTopic& topic);
+    // Downloads a shared file (url_private_download, with the bot token) into the store.
+    boost::asio::awaitable<net::Delivery> fetch_file(const FetchFile& fetch);
+    // The bot token goes only to Slack: its API host (the fake's, in tests) or *.slack.com.
+    bool may_send_token(const std::string& url) const;
     // chat.update of the live summary with the incident as it is now; nothing when it would
     // show what it shows already.
     boost::asio::awaitable<net::Delivery> refresh_summary(const RefreshSummary& refresh);

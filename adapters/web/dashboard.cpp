@@ -1,5 +1,6 @@
 #include "adapters/web/dashboard.hpp"
 
+#include <algorithm>
 #include <charconv>
 
 #include <spdlog/spdlog.h>
@@ -13,6 +14,7 @@
 #include "adapters/web/query.hpp"
 #include "adapters/web/status_pages.hpp"
 #include "bot/calendar.hpp"
+#include "bot/evidence.hpp"
 #include "bot/export_json.hpp"
 #include "bot/people.hpp"
 #include "bot/postmortem.hpp"
@@ -59,6 +61,7 @@ enum class Kind {
     status,  // the public status page: /status, /status.json, /status/feed.atom
     status_json,
     status_atom,
+    file,                   // /incidents/INC-<n>/files/<id>: evidence
     unknown_incident_path,  // /incidents/<not an id>/...
     none,
 };
@@ -142,6 +145,7 @@ struct Dashboard::Route {
     Kind kind = Kind::none;
     std::int64_t number = 0;
     int version = 0;
+    std::int64_t file = 0;
 
     static Route match(std::string_view path) {
         if (path == "/") return {Kind::list};
@@ -188,6 +192,16 @@ struct Dashboard::Route {
             if (kind == Kind::incident && tail == "/postmortem/sections") {
                 return {Kind::postmortem_save, *number};
             }
+            if (kind == Kind::incident && tail.starts_with("/files/")) {
+                const std::string_view digits = tail.substr(7);
+                std::int64_t file = 0;
+                const auto [end, error] =
+                    std::from_chars(digits.data(), digits.data() + digits.size(), file);
+                if (error == std::errc{} && end == digits.data() + digits.size() && file > 0) {
+                    return {Kind::file, *number, 0, file};
+                }
+                return {Kind::none};
+            }
             if (kind == Kind::incident && tail.starts_with("/postmortem/v")) {
                 int version = 0;
                 const std::string_view digits = tail.substr(13);
@@ -233,9 +247,15 @@ WebResponse Dashboard::handle(const WebRequest& request) {
                              "see the bot's log if this persists.",
                              chrome);
     }
-    res.headers.emplace_back("Content-Security-Policy",
-                             "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' "
-                             "data:; form-action 'self'");
+    // A file response carries its own (sandbox): one policy, so it is not weakened or doubled.
+    const bool own_policy = std::any_of(res.headers.begin(), res.headers.end(), [](const auto& h) {
+        return h.first == "Content-Security-Policy";
+    });
+    if (!own_policy) {
+        res.headers.emplace_back("Content-Security-Policy",
+                                 "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' "
+                                 "data:; form-action 'self'");
+    }
     res.headers.emplace_back("X-Content-Type-Options", "nosniff");
     res.headers.emplace_back("Referrer-Policy", "no-referrer");
     res.headers.emplace_back("X-Frame-Options", "DENY");
@@ -391,6 +411,8 @@ WebResponse Dashboard::route(const WebRequest& request) {
                               chrome);
     }
     if (route.kind == Kind::postmortem_save) return save_section(request, route.number);
+    if (route.kind == Kind::file)
+        return file_response(static_cast<int>(audience), route.number, route.file, chrome);
     const IncidentSnapshot snap = service_.snapshot(route.number);
     switch (route.kind) {
         case Kind::incident:
@@ -448,6 +470,33 @@ WebResponse Dashboard::route(const WebRequest& request) {
             break;
     }
     return error_response(audience, 404, "There is no page at this address.", chrome);
+}
+
+WebResponse Dashboard::file_response(int audience, std::int64_t number, std::int64_t id,
+                                     const Chrome& chrome) {
+    const auto shape = static_cast<Audience>(audience);
+    const auto file = service_.file(id);
+    if (!file || file->incident != number) {
+        return error_response(
+            shape, 404, incident_key(number) + " has no file " + std::to_string(id) + ".", chrome);
+    }
+    const auto content = service_.file_content(*file);
+    if (!content) {
+        return error_response(shape, 404,
+                              incident_key(number) + "'s file " + std::to_string(id) +
+                                  " is not kept (" + std::string(to_string(file->status)) + ").",
+                              chrome);
+    }
+    // Only image types browsers never run get their own type; anything else (HTML, SVG,
+    // scripts) is a download, and the sandbox keeps even a misread file from running.
+    const bool image = is_inline_image(file->mime_type);
+    WebResponse res =
+        make(200, image ? to_lower(trim(file->mime_type)) : "application/octet-stream", *content);
+    res.headers.emplace_back("Content-Disposition", std::string(image ? "inline" : "attachment") +
+                                                        "; filename=\"" +
+                                                        safe_file_name(file->name) + "\"");
+    res.headers.emplace_back("Content-Security-Policy", "sandbox");
+    return res;
 }
 
 WebResponse Dashboard::login(const WebRequest& request, const std::string& query) {

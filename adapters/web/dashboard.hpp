@@ -67,6 +67,9 @@ private:
     WebResponse healthz();
     WebResponse metrics();
     WebResponse retry(std::int64_t id);
+    // GET /incidents/INC-<n>/files/<id>: a stored evidence file, served so that it cannot run.
+    WebResponse file_response(int audience, std::int64_t number, std::int64_t id,
+                              const Chrome& chrome);
     WebResponse status_page(int kind);
     nlohmann::json outbox_health();
     bool authenticated(const WebRequest& request) const;

@@ -4,6 +4,7 @@
 
 #include "adapters/web/charts.hpp"
 #include "adapters/web/query.hpp"
+#include "bot/evidence.hpp"
 #include "bot/people.hpp"
 #include "bot/text.hpp"
 
@@ -207,6 +208,50 @@ std::string list_page(const std::vector<Incident>& incidents, const ListFilter& 
     return page("Incidents", body, chrome);
 }
 
+namespace {
+
+// Stored images as thumbnails (served from this origin, so img-src 'self' allows them), the
+// other files as a list; a file that is not kept says why, with the platform's link.
+std::string evidence_html(const std::vector<EvidenceFile>& files) {
+    std::string images, others;
+    for (const auto& f : files) {
+        const std::string who = esc(mention(f.shared_by)) + ", " + time_html(f.shared_at);
+        if (f.status == FileStatus::stored && is_inline_image(f.mime_type)) {
+            images += "<figure class=\"evidence\"><a href=\"" + esc(file_path(f)) +
+                      "\"><img src=\"" + esc(file_path(f)) + "\" alt=\"" + esc(f.name) +
+                      "\" style=\"max-width:240px;max-height:180px\"></a><figcaption>" +
+                      esc(f.name) + " · " + who + "</figcaption></figure>";
+            continue;
+        }
+        others += "<li>";
+        if (f.status == FileStatus::stored) {
+            others += "<a href=\"" + esc(file_path(f)) + "\">" + esc(f.name) + "</a> (" +
+                      esc(human_size(f.size)) + ")";
+        } else {
+            others += esc(f.name) + " <span class=\"muted\">";
+            if (f.status == FileStatus::too_large) {
+                others += "not kept: " + esc(human_size(f.size)) + " is over the size limit";
+            } else if (f.status == FileStatus::failed) {
+                others += "could not be downloaded: " + esc(f.error);
+            } else {
+                others += "download pending";
+            }
+            others += "</span>";
+            if (f.source_url.starts_with("https://") || f.source_url.starts_with("http://")) {
+                others += " <a href=\"" + esc(f.source_url) + "\" rel=\"noreferrer\">on " +
+                          esc(f.platform) + "</a>";
+            }
+        }
+        others += " · " + who + "</li>";
+    }
+    std::string out;
+    if (!images.empty()) out += "<div class=\"evidence-images\">" + images + "</div>";
+    if (!others.empty()) out += "<ul class=\"evidence-files\">" + others + "</ul>";
+    return out;
+}
+
+}  // namespace
+
 std::string incident_page(const IncidentSnapshot& snap, Timestamp now, const Chrome& chrome) {
     const Incident& inc = snap.incident;
     const std::string key = inc.key();
@@ -257,6 +302,11 @@ std::string incident_page(const IncidentSnapshot& snap, Timestamp now, const Chr
     body += "<h2>Key times</h2>" + key_times(inc);
     body += "<h2>Action items (" + std::to_string(snap.actions.size()) + ")</h2>" +
             action_table(snap.actions, now);
+
+    if (!snap.files.empty()) {
+        body += "<h2>Evidence (" + std::to_string(snap.files.size()) + " files)</h2>" +
+                evidence_html(snap.files);
+    }
 
     body += "<h2>Timeline (" + std::to_string(snap.timeline.size()) + " entries)</h2>";
     if (snap.timeline.empty()) {
@@ -470,7 +520,7 @@ std::string outbox_page(const std::vector<OutboxEntry>& failed, const OutboxCoun
         "<th>Effect</th><th>Error</th><th>Attempts</th><th></th></tr></thead><tbody>";
     for (const auto& e : failed) {
         body += "<tr>" + td("Failed", e.done_at ? time_html(*e.done_at) : "—") +
-                td("Incident", e.incident ? incident_link(e.incident) : "—") +
+                td("Incident", e.incident ? incident_link(incident_of_lane(e.incident)) : "—") +
                 td("Sink", esc(e.sink)) +
                 td("Effect", "<span class=\"text\">" +
                                  esc(clip_for_display(effect_summary(e), 300)) + "</span>") +

@@ -16,8 +16,10 @@ constexpr const char* k_usage =
     "  incident-bot [OPTIONS]                   run the bot (the console when no chat platform\n"
     "                                           is configured)\n"
     "  incident-bot console [OPTIONS]           a local chat console on stdin/stdout\n"
-    "  incident-bot export INC-<n> [--format md|json] [OPTIONS]\n"
-    "                                           print a post-mortem draft (md) or an incident\n"
+    "  incident-bot export INC-<n> [--format md|json|bundle] [OPTIONS]\n"
+    "                                           print a post-mortem draft (md), an incident\n"
+    "                                           (json), or both with its files (bundle: a\n"
+    "                                           .tar.gz, e.g. > inc.tar.gz)\n"
     "  incident-bot doctor [--format text|json] [OPTIONS]\n"
     "                                           check the configuration and everything it\n"
     "                                           points at; exit status 1 on any error\n"
@@ -97,8 +99,9 @@ std::optional<Options> parse_options(const std::vector<std::string>& args, std::
         error = "--format must be text or json, not `" + format + "`";
         return std::nullopt;
     }
-    if (o.command != "doctor" && !format.empty() && format != "md" && format != "json") {
-        error = "--format must be md or json, not `" + format + "`";
+    if (o.command != "doctor" && !format.empty() && format != "md" && format != "json" &&
+        format != "bundle") {
+        error = "--format must be md, json or bundle, not `" + format + "`";
         return std::nullopt;
     }
     if ((o.command == "backup" || o.command == "restore") && o.path.empty()) {

@@ -260,8 +260,9 @@ int run_bot(const ConfigResult& loaded, Store& store, const Clock& clock, bool c
             const std::function<std::string()>& store_problem) {
     const Config& config = loaded.config;
     asio::io_context io;
-    IncidentService service(store, clock,
-                            ServiceOptions{config.public_url, config.status_components});
+    IncidentService service(
+        store, clock,
+        ServiceOptions{config.public_url, config.status_components, config.file_max_bytes});
     // Every effect is written here with the change that caused it; workers deliver it.
     Outbox outbox(store, clock);
     outbox.set_owner(replica_id(config));

@@ -1,5 +1,7 @@
 #include "bot/app/subcommands.hpp"
 
+#include <unistd.h>
+
 #include <iostream>
 #include <string>
 #include <vector>
@@ -9,6 +11,7 @@
 
 #include "adapters/net/http_client.hpp"
 #include "adapters/net/tls_context.hpp"
+#include "adapters/ops/bundle.hpp"
 #include "adapters/ops/doctor.hpp"
 #include "bot/export_json.hpp"
 #include "bot/incident_service.hpp"
@@ -44,6 +47,15 @@ int run_export(const Options& o, Store& store, const Clock& clock) {
         std::cerr << "incident-bot: " << incident_key(*number) << " does not exist in this "
                   << "database.\n";
         return 1;
+    }
+    if (o.format.value_or("md") == "bundle") {
+        if (::isatty(STDOUT_FILENO)) {
+            return usage_error("a bundle is binary (.tar.gz): redirect it, e.g. > inc.tar.gz");
+        }
+        const std::string bundle = ops::export_bundle(service, *number);
+        std::cout.write(bundle.data(), static_cast<std::streamsize>(bundle.size()));
+        std::cout.flush();
+        return std::cout ? 0 : 1;
     }
     const IncidentSnapshot snap = service.snapshot(*number);
     if (o.format.value_or("md") == "json") {

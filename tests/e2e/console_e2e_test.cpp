@@ -194,6 +194,16 @@ TEST_CASE("a console script drives the real binary, export gives the post-mortem
     check_golden(normalize(md.out, started, finished), "console_inc1.md");
     check_golden(normalize(j.dump(2), started, finished), "console_inc1.json");
 
+    // The bundle from the real binary: a tar.gz that tar reads, with the same Markdown.
+    const fs::path bundle = tmp.dir / "inc.tar.gz";
+    REQUIRE(shell(k_bin + " export INC-1 --format bundle " + db + " > " + bundle.string()).status ==
+            0);
+    const Run listed = shell("tar -tzf " + bundle.string());
+    REQUIRE(listed.status == 0);
+    CHECK(has(listed.out, "INC-1/postmortem.md"));
+    CHECK(has(listed.out, "INC-1/incident.json"));
+    const Run extracted = shell("tar -xzOf " + bundle.string() + " INC-1/postmortem.md");
+    CHECK(extracted.out == md.out);
     // The same script again (a restart, a new session) adds to the same database.
     const Run again = shell(k_bin + " console " + db + " < " + k_script);
     REQUIRE(again.status == 0);
@@ -212,7 +222,7 @@ TEST_CASE("the CLI refuses bad arguments and unknown incidents with a clear mess
     CHECK(has(r.out, "INC-9 does not exist"));
     r = shell(k_bin + " export INC-1 --format pdf" + db);
     CHECK(WEXITSTATUS(r.status) == 2);
-    CHECK(has(r.out, "--format must be md or json"));
+    CHECK(has(r.out, "--format must be md, json or bundle"));
     r = shell(k_bin + " export banana" + db);
     CHECK(WEXITSTATUS(r.status) == 2);
     r = shell(k_bin + " --frobnicate");

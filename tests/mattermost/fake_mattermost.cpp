@@ -238,28 +238,81 @@ void FakeMattermost::publish_post_event(const std::string& event, const json& po
     publish(event, data, broadcast);
 }
 
+json FakeMattermost::new_post(const std::string& channel_id, const std::string& user_id,
+                              const std::string& message, const std::string& root_id,
+                              std::int64_t at) {
+    const std::int64_t when = stamp(at);
+    const std::string id = mm_id("post", next_id_++);
+    return json{{"id", id},
+                {"create_at", when},
+                {"update_at", when},
+                {"edit_at", 0},
+                {"delete_at", 0},
+                {"is_pinned", false},
+                {"user_id", user_id},
+                {"channel_id", channel_id},
+                {"root_id", root_id},
+                {"original_id", ""},
+                {"message", message},
+                {"type", ""},
+                {"props", {{"disable_group_highlight", true}}},
+                {"hashtags", ""},
+                {"pending_post_id", user_id + ":" + std::to_string(when)},
+                {"reply_count", 0},
+                {"metadata", json::object()}};
+}
+
 json FakeMattermost::post_message(const std::string& channel_id, const std::string& user_id,
                                   const std::string& message, const std::string& root_id,
                                   std::int64_t at) {
-    const std::int64_t when = stamp(at);
-    const std::string id = mm_id("post", next_id_++);
-    json post{{"id", id},
-              {"create_at", when},
-              {"update_at", when},
-              {"edit_at", 0},
-              {"delete_at", 0},
-              {"is_pinned", false},
+    json post = new_post(channel_id, user_id, message, root_id, at);
+    posts[post["id"].get<std::string>()] = post;
+    publish_post_event("posted", post, json::object());
+    return post;
+}
+
+std::string FakeMattermost::upload_file(const std::string& user_id, const std::string& name,
+                                        const std::string& mime_type, std::string content,
+                                        std::int64_t claimed_size) {
+    const std::string id = mm_id("file", next_id_++);
+    const auto dot = name.rfind('.');
+    const std::int64_t size =
+        claimed_size >= 0 ? claimed_size : static_cast<std::int64_t>(content.size());
+    json info{{"id", id},
               {"user_id", user_id},
-              {"channel_id", channel_id},
-              {"root_id", root_id},
-              {"original_id", ""},
-              {"message", message},
-              {"type", ""},
-              {"props", {{"disable_group_highlight", true}}},
-              {"hashtags", ""},
-              {"pending_post_id", user_id + ":" + std::to_string(when)},
-              {"reply_count", 0},
-              {"metadata", json::object()}};
+              {"post_id", ""},
+              {"channel_id", ""},
+              {"create_at", clock},
+              {"update_at", clock},
+              {"delete_at", 0},
+              {"name", name},
+              {"extension", dot == std::string::npos ? "" : name.substr(dot + 1)},
+              {"size", size},
+              {"mime_type", mime_type},
+              {"width", 0},
+              {"height", 0},
+              {"has_preview_image", false},
+              {"mini_preview", nullptr},
+              {"remote_id", ""},
+              {"archived", false}};
+    files[id] = StoredFile{std::move(info), std::move(content)};
+    return id;
+}
+
+json FakeMattermost::post_files(const std::string& channel_id, const std::string& user_id,
+                                const std::string& message, const std::vector<std::string>& ids,
+                                bool metadata) {
+    json post = new_post(channel_id, user_id, message, {}, 0);
+    const std::string id = post["id"];
+    json infos = json::array();
+    for (const auto& file : ids) {
+        json& info = files.at(file).info;
+        info["post_id"] = id;
+        info["channel_id"] = channel_id;
+        infos.push_back(info);
+    }
+    post["file_ids"] = ids;
+    if (metadata) post["metadata"]["files"] = infos;
     posts[id] = post;
     publish_post_event("posted", post, json::object());
     return post;
@@ -518,6 +571,27 @@ net::HttpResponse FakeMattermost::api(const net::HttpRequest& request) {
     }
     const std::string& m = request.method;
     const auto n = seg.size();
+
+    if (m == "GET" && (n == 2 || n == 3) && seg[0] == "files") {
+        const auto it = files.find(seg[1]);
+        if (it == files.end()) return error(404, "app.file_info.get.app_error", "file not found");
+        if (n == 3) {
+            if (seg[2] != "info") return error(404, "api.context.404.app_error", "not found");
+            return reply(200, it->second.info);
+        }
+        if (auto e = file_errors.find(seg[1]); e != file_errors.end() && e->second > 0) {
+            --e->second;
+            return error(500, "app.fake.internal", "internal server error");
+        }
+        net::HttpResponse r;
+        r.status = 200;
+        r.body = it->second.content;
+        r.headers.set("Content-Type",
+                      it->second.info.value("mime_type", "application/octet-stream"));
+        r.headers.set("Content-Disposition",
+                      "attachment;filename=\"" + it->second.info.value("name", "file") + "\"");
+        return r;
+    }
 
     if (m == "GET" && n == 2 && seg[0] == "users" && seg[1] == "me") {
         return reply(200, json{{"id", bot_user_id},

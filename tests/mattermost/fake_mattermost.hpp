@@ -167,6 +167,26 @@ public:
     std::map<std::string, nlohmann::json> posts;
     std::string town_square_id = mm_id("townsquare");
 
+    // Files (REST v4 "files"): uploaded ones by id, each with its FileInfo (the fields of
+    // tests/protocol/mattermost/fixtures/file_info.api-docs.json). GET files/{id}/info answers
+    // the FileInfo and GET files/{id} the bytes, only with the bot's token (else 401).
+    struct StoredFile {
+        nlohmann::json info;
+        std::string content;
+    };
+    // Stores a file as the bot's users upload it; `claimed_size` (when >= 0) is what its
+    // FileInfo says instead of the real size.
+    std::string upload_file(const std::string& user_id, const std::string& name,
+                            const std::string& mime_type, std::string content,
+                            std::int64_t claimed_size = -1);
+    // A post with attachments, as the server publishes it: file_ids and metadata.files
+    // (without `metadata`: as servers before 5.x do).
+    nlohmann::json post_files(const std::string& channel_id, const std::string& user_id,
+                              const std::string& message, const std::vector<std::string>& ids,
+                              bool metadata = true);
+    std::map<std::string, StoredFile> files;
+    std::map<std::string, int> file_errors;  // file id -> how many HTTP 500s GET files/{id} answers
+
     std::vector<Call> calls;
     std::vector<nlohmann::json> received;     // every frame the client sent
     std::vector<std::string> socket_targets;  // request target of every WebSocket upgrade
@@ -177,6 +197,10 @@ public:
 private:
     net::HttpResponse api(const net::HttpRequest& request);
     boost::asio::awaitable<void> session(net::WebSocketSession session);
+    // A new post by `user_id` (next id, stamped), not stored or published yet.
+    nlohmann::json new_post(const std::string& channel_id, const std::string& user_id,
+                            const std::string& message, const std::string& root_id,
+                            std::int64_t at);
     Channel* channel_by_name(const std::string& team, const std::string& name);
     nlohmann::json channel_json(const Channel& c) const;
     std::int64_t stamp(std::int64_t at);

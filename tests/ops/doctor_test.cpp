@@ -150,7 +150,8 @@ TEST_CASE("doctor: the required Slack scopes are the manifest's") {
     }
     std::set<std::string> required;
     for (const auto& scope : ops::slack_required_scopes()) required.emplace(scope.name);
-    CHECK(listed.size() == 11);  // pins:write pins the live summary (issue 19)
+    // pins:write pins the live summary (issue 19); files:read keeps evidence (issue 20)
+    CHECK(listed.size() == 12);
     CHECK(required == listed);
 }
 

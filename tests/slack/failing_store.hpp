@@ -116,6 +116,18 @@ public:
         inner_.set_component(component);
     }
     std::vector<ComponentState> components() override { return inner_.components(); }
+    bool add_file(EvidenceFile& file) override { return inner_.add_file(file); }
+    void update_file(const EvidenceFile& file) override { inner_.update_file(file); }
+    std::optional<EvidenceFile> file(std::int64_t id) override { return inner_.file(id); }
+    std::vector<EvidenceFile> files(std::int64_t incident) override {
+        return inner_.files(incident);
+    }
+    void put_content(std::string_view sha256, std::string_view bytes) override {
+        inner_.put_content(sha256, bytes);
+    }
+    std::optional<std::string> content(std::string_view sha256) override {
+        return inner_.content(sha256);
+    }
     void subscribe(const Subscription& sub) override { inner_.subscribe(sub); }
     bool unsubscribe(const Subscription& sub) override { return inner_.unsubscribe(sub); }
     std::vector<Subscription> subscriptions() override { return inner_.subscriptions(); }

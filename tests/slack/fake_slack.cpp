@@ -275,8 +275,41 @@ asio::awaitable<void> FakeSlack::session(net::WebSocketSession s) {
     }
 }
 
+std::string FakeSlack::host_file(const std::string& id, const std::string& name,
+                                 std::string content, std::string content_type) {
+    // Slack's shape: /files-pri/<team>-<file id>/download/<name>.
+    const std::string path = "/files-pri/T111-" + id + "/download/" + net::percent_encode(name);
+    hosted_files[path] = HostedFile{std::move(content), std::move(content_type)};
+    return scheme_ + "://127.0.0.1:" + std::to_string(server_.port()) + path;
+}
+
+net::HttpResponse FakeSlack::file(const net::HttpRequest& request) {
+    const std::string path(request.path());
+    const std::string auth = request.headers.get("Authorization").value_or("");
+    const auto answer = [&](net::HttpResponse r) {
+        file_requests.push_back(FileRequest{path, auth, r.status});
+        return r;
+    };
+    if (request.method != "GET") return answer(net::HttpResponse::text(405, "GET only\n"));
+    if (auth != "Bearer " + bot_token) {
+        return answer(net::HttpResponse::text(403, "a private file needs the bot token\n"));
+    }
+    if (auto it = file_errors.find(path); it != file_errors.end() && it->second > 0) {
+        --it->second;
+        return answer(net::HttpResponse::text(500, "internal server error\n"));
+    }
+    const auto it = hosted_files.find(path);
+    if (it == hosted_files.end()) return answer(net::HttpResponse::text(404, "file_not_found\n"));
+    net::HttpResponse r;
+    r.status = 200;
+    r.body = it->second.content;
+    r.headers.set("Content-Type", it->second.content_type);
+    return answer(std::move(r));
+}
+
 net::HttpResponse FakeSlack::api(const net::HttpRequest& request) {
     const std::string path(request.path());
+    if (path.starts_with("/files-pri/")) return file(request);
     if (!path.starts_with("/api/")) return net::HttpResponse::text(404, "not found");
     const std::string method = path.substr(5);
     json args = json::object();
@@ -420,6 +453,13 @@ net::HttpResponse FakeSlack::api(const net::HttpRequest& request) {
                       {"ts", ts},
                       {"text", it->second.value("text", std::string())},
                       {"message", it->second}});
+    }
+    // docs.slack.dev/reference/methods/files.info: the file object by `file`, scope files:read.
+    if (method == "files.info") {
+        if (!scopes.count("files:read")) return error("missing_scope");
+        const auto it = file_objects.find(args.value("file", std::string()));
+        if (it == file_objects.end()) return error("file_not_found");
+        return reply({{"ok", true}, {"file", it->second}});
     }
     if (method == "pins.add") {
         if (!scopes.count("pins:write")) return error("missing_scope");

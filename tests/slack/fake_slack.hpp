@@ -83,7 +83,7 @@ public:
     std::set<std::string> scopes{"commands",         "chat:write",     "chat:write.public",
                                  "channels:manage",  "channels:read",  "channels:join",
                                  "channels:history", "reactions:read", "users:read",
-                                 "im:write",         "pins:write"};
+                                 "im:write",         "pins:write",     "files:read"};
     bool send_scopes_header = true;
     void drop_scope(const std::string& scope) { scopes.erase(scope); }
 
@@ -106,6 +106,26 @@ public:
     std::map<std::string, nlohmann::json> views;
     std::vector<std::string> refused_views;
 
+    // Files on files.slack.com (docs.slack.dev/reference/objects/file-object): their
+    // url_private_download is served by path, only with "Authorization: Bearer <bot token>"
+    // (anything else: 403, as a private file is refused without it). host_file() returns the
+    // URL to put in a file object.
+    struct HostedFile {
+        std::string content;
+        std::string content_type;
+    };
+    std::string host_file(const std::string& id, const std::string& name, std::string content,
+                          std::string content_type);
+    std::map<std::string, HostedFile> hosted_files;      // by path
+    std::map<std::string, nlohmann::json> file_objects;  // files.info's answers, by file id
+    std::map<std::string, int> file_errors;  // path -> how many HTTP 500s to answer next
+    struct FileRequest {
+        std::string path;
+        std::string authorization;
+        int status = 0;
+    };
+    std::vector<FileRequest> file_requests;
+
     std::vector<Call> calls;
     std::vector<nlohmann::json> acks;  // every frame the bot sent
     bool keep_acks = true;             // the benchmark only counts them
@@ -117,6 +137,7 @@ public:
 
 private:
     net::HttpResponse api(const net::HttpRequest& request);
+    net::HttpResponse file(const net::HttpRequest& request);
     boost::asio::awaitable<void> session(net::WebSocketSession session);
 
     net::HttpServer server_;

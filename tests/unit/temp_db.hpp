@@ -9,7 +9,8 @@
 
 namespace incident::testing {
 
-// A database file that is removed, with its WAL companions, when the test ends.
+// A database file that is removed, with its WAL companions and its folder of evidence files,
+// when the test ends.
 class TempDb {
 public:
     TempDb() {
@@ -32,6 +33,7 @@ private:
         for (const char* suffix : {"", "-wal", "-shm", "-journal"}) {
             std::filesystem::remove(path_ + suffix, ignored);
         }
+        std::filesystem::remove_all(path_ + ".files", ignored);
     }
 
     std::string path_;

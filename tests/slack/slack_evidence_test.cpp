@@ -1,0 +1,296 @@
+#include <doctest/doctest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+
+#include "evidence_checks.hpp"
+#include "harness.hpp"
+
+// Files shared in a Slack incident channel, kept as evidence (issue 20): downloaded from
+// url_private_download with the bot token, through the outbox, and served so they cannot run.
+using namespace incident;
+using namespace incident::testing;
+using net::testing::run_async;
+using net::testing::wait_until;
+using nlohmann::json;
+namespace asio = boost::asio;
+using std::chrono::milliseconds;
+
+namespace {
+
+// The file_share envelope of tests/protocol (a message event with files[] as
+// docs.slack.dev/reference/objects/file-object documents them), in `channel`, with its one
+// file object repeated for each of `files`: id, name, mimetype, size and the URL changed.
+struct Shared {
+    std::string id, name, mimetype, url;
+    std::int64_t size = 0;
+    // As Slack sends a file it has not finished processing: no URLs, "check_file_info".
+    bool check_file_info = false;
+};
+
+json file_share_envelope(const std::string& event_id, const std::string& channel,
+                         const std::vector<Shared>& files) {
+    const auto path = std::filesystem::path(INCIDENT_BOT_PROTOCOL_DIR) / "slack" / "fixtures" /
+                      "sm_events_api_file_share.docs.json";
+    std::ifstream in(path);
+    json envelope = json::parse(std::string(std::istreambuf_iterator<char>(in), {}));
+    envelope["envelope_id"] = "env-" + event_id;
+    envelope["payload"]["event_id"] = event_id;
+    json& event = envelope["payload"]["event"];
+    REQUIRE(event["subtype"] == "file_share");
+    event["channel"] = channel;
+    event["user"] = "U2";
+    event["ts"] = "1800000100.000100";
+    event["event_ts"] = "1800000100.000100";
+    const json model = event["files"].at(0);
+    event["files"] = json::array();
+    for (const auto& f : files) {
+        json file = model;
+        file["id"] = f.id;
+        file["name"] = f.name;
+        file["title"] = f.name;
+        file["mimetype"] = f.mimetype;
+        file["size"] = f.size;
+        file["url_private_download"] = f.url;
+        if (f.check_file_info) {
+            file.erase("url_private");
+            file.erase("url_private_download");
+            file["file_access"] = "check_file_info";
+        }
+        event["files"].push_back(std::move(file));
+    }
+    return envelope;
+}
+
+std::vector<FakeSlack::FileRequest> requests_of(const FakeSlack& fake, const std::string& url) {
+    std::vector<FakeSlack::FileRequest> out;
+    for (const auto& r : fake.file_requests) {
+        if (url.ends_with(r.path)) out.push_back(r);
+    }
+    return out;
+}
+
+}  // namespace
+
+TEST_CASE(
+    "slack evidence: a PNG and text files are downloaded with the bot token, served "
+    "harmlessly, listed and bundled") {
+    SlackHarness h;
+    h.adapter->start();
+    web::Metrics metrics;
+    web::Dashboard dashboard(h.service, metrics, web::DashboardOptions{});
+    const std::string log = "2026-12-01T10:00:00Z upstream pool empty\n";
+    const std::string script = "<script>alert(document.cookie)</script>";
+    const bool finished = run_async(
+        h.io,
+        [&]() -> asio::awaitable<void> {
+            const std::string channel = co_await h.declare();
+            const std::vector<Shared> files{
+                {"F0PNG", "screenshot.png", "image/png",
+                 h.fake->host_file("F0PNG", "screenshot.png", k_png, "image/png"),
+                 static_cast<std::int64_t>(k_png.size())},
+                {"F0LOG", "../../etc/passwd", "text/plain",
+                 h.fake->host_file("F0LOG", "passwd", log, "text/plain"),
+                 static_cast<std::int64_t>(log.size())},
+                {"F0HTML", "<script>.html", "text/html",
+                 h.fake->host_file("F0HTML", "script.html", script, "text/html"),
+                 static_cast<std::int64_t>(script.size())},
+            };
+            h.fake->deliver(file_share_envelope("EvFILES", channel, files));
+            REQUIRE(co_await h.acked("env-EvFILES"));
+            REQUIRE(co_await wait_until([&] { return files_settled(h.service, 1, 3); },
+                                        milliseconds(5000)));
+            REQUIRE(co_await h.idle());
+            for (const auto& f : files) {
+                const auto requests = requests_of(*h.fake, f.url);
+                REQUIRE(requests.size() == 1);
+                CHECK(requests[0].authorization == "Bearer " + h.fake->bot_token);
+                CHECK(requests[0].status == 200);
+            }
+            // The same envelope again (Slack redelivers) records nothing twice, fetches nothing.
+            h.fake->deliver(file_share_envelope("EvFILES2", channel, files));
+            REQUIRE(co_await h.acked("env-EvFILES2"));
+            REQUIRE(co_await h.idle());
+            CHECK(h.fake->file_requests.size() == 3);
+        },
+        std::chrono::seconds(20));
+    REQUIRE(finished);
+    const auto stored = h.service.files(1);
+    REQUIRE(stored.size() == 3);
+    for (const auto& f : stored) CHECK(f.status == FileStatus::stored);
+    CHECK(stored[0].shared_by.id == "U2");
+    CHECK(stored[0].shared_by.name == "bob");
+    CHECK(stored[0].message_id == "1800000100.000100");
+    CHECK(stored[0].sha256 == net::sha256_hex(k_png));
+    check_served(dashboard, stored[0], k_png);
+    check_served(dashboard, stored[1], log);
+    check_served(dashboard, stored[2], script);
+    CHECK(response_header(get_page(dashboard, file_path(stored[2])), "Content-Disposition") ==
+          "attachment; filename=\"script_.html\"");
+    CHECK(response_header(get_page(dashboard, file_path(stored[1])), "Content-Disposition") ==
+          "attachment; filename=\"etc_passwd\"");
+    // The incident page's sign-in: with a dashboard token, none without it.
+    web::DashboardOptions locked_options;
+    locked_options.token = "dashboard-secret";
+    web::Dashboard locked(h.service, metrics, locked_options);
+    CHECK(get_page(locked, file_path(stored[0])).status == 303);
+    web::WebRequest with_token;
+    with_token.method = "GET";
+    with_token.target = file_path(stored[0]);
+    with_token.headers["authorization"] = "Bearer dashboard-secret";
+    CHECK(locked.handle(with_token).status == 200);
+    CHECK(locked.handle(with_token).body == k_png);
+    // Another incident's route does not serve it.
+    CHECK(get_page(dashboard, "/incidents/INC-2/files/" + std::to_string(stored[0].id)).status ==
+          404);
+    check_listed(h.service, dashboard, 1);
+    check_bundle(h.service, 1,
+                 {{"screenshot.png", k_png}, {"../../etc/passwd", log}, {"<script>.html", script}});
+    // The channel log keeps the message's words; the files are not chatter of their own.
+    CHECK(h.messages(1) == 1);
+}
+
+TEST_CASE(
+    "slack evidence: a file over the size limit is recorded with its link, not fetched, "
+    "and the channel is told") {
+    SlackHarness h;
+    h.adapter->start();
+    const std::int64_t huge = h.service.file_max_bytes() + 1;
+    std::string url;
+    const bool finished = run_async(
+        h.io,
+        [&]() -> asio::awaitable<void> {
+            const std::string channel = co_await h.declare();
+            url =
+                h.fake->host_file("F0BIG", "heap.dump", "not fetched", "application/octet-stream");
+            h.fake->deliver(file_share_envelope(
+                "EvBIG", channel, {{"F0BIG", "heap.dump", "application/octet-stream", url, huge}}));
+            REQUIRE(co_await h.acked("env-EvBIG"));
+            REQUIRE(co_await wait_until(
+                [&] {
+                    for (const auto& m : h.fake->posted_in(channel)) {
+                        if (m.value("text", "").find("heap.dump") != std::string::npos) return true;
+                    }
+                    return false;
+                },
+                milliseconds(5000)));
+            REQUIRE(co_await h.idle());
+            bool told = false;
+            for (const auto& m : h.fake->posted_in(channel)) {
+                const std::string text = m.value("text", "");
+                if (text.find("heap.dump") == std::string::npos) continue;
+                told = true;
+                CHECK(text.find("over the 25.0 MB limit") != std::string::npos);
+                CHECK(text.find(url) != std::string::npos);
+            }
+            CHECK(told);
+        },
+        std::chrono::seconds(20));
+    REQUIRE(finished);
+    CHECK(h.fake->file_requests.empty());
+    const auto files = h.service.files(1);
+    REQUIRE(files.size() == 1);
+    CHECK(files[0].status == FileStatus::too_large);
+    CHECK(files[0].name == "heap.dump");
+    CHECK(files[0].source_url == url);
+    CHECK(files[0].size == huge);
+    CHECK_FALSE(h.service.file_content(files[0]).has_value());
+    web::Metrics metrics;
+    web::Dashboard dashboard(h.service, metrics, web::DashboardOptions{});
+    CHECK(get_page(dashboard, file_path(files[0])).status == 404);
+    check_listed(h.service, dashboard, 1);
+}
+
+TEST_CASE("slack evidence: a download that fails with a 500 is retried through the outbox") {
+    SlackHarness h;
+    h.adapter->start();
+    std::string url;
+    const bool finished = run_async(
+        h.io,
+        [&]() -> asio::awaitable<void> {
+            const std::string channel = co_await h.declare();
+            url = h.fake->host_file("F0RETRY", "trace.txt", "stack trace\n", "text/plain");
+            h.fake->file_errors["/files-pri/T111-F0RETRY/download/trace.txt"] = 1;
+            h.fake->deliver(file_share_envelope("EvRETRY", channel,
+                                                {{"F0RETRY", "trace.txt", "text/plain", url, 12}}));
+            REQUIRE(co_await h.acked("env-EvRETRY"));
+            REQUIRE(co_await wait_until([&] { return files_settled(h.service, 1, 1); },
+                                        milliseconds(5000)));
+            REQUIRE(co_await h.idle());
+        },
+        std::chrono::seconds(20));
+    REQUIRE(finished);
+    const auto requests = requests_of(*h.fake, url);
+    REQUIRE(requests.size() == 2);
+    CHECK(requests[0].status == 500);
+    CHECK(requests[1].status == 200);
+    const auto file = h.service.files(1).at(0);
+    CHECK(file.status == FileStatus::stored);
+    CHECK(h.service.file_content(file) == std::string("stack trace\n"));
+}
+
+TEST_CASE(
+    "slack evidence: the fake refuses a file request without the bot token, and the bot "
+    "sends its token to Slack's hosts only") {
+    SlackHarness h;
+    h.adapter->start();
+    std::string url;
+    net::HttpResponse anonymous;
+    const bool finished = run_async(
+        h.io,
+        [&]() -> asio::awaitable<void> {
+            const std::string channel = co_await h.declare();
+            url = h.fake->host_file("F0X", "x.txt", "x", "text/plain");
+            net::HttpClient client(h.io.get_executor(), *h.client_tls);
+            net::HttpRequest request;
+            request.url = url;
+            anonymous = co_await client.request(request);
+            // A file object pointing elsewhere (not Slack, not its API host) is not fetched.
+            h.fake->deliver(file_share_envelope(
+                "EvELSEWHERE", channel,
+                {{"F0EVIL", "evil.txt", "text/plain", "https://evil.example.com/steal", 4}}));
+            REQUIRE(co_await h.acked("env-EvELSEWHERE"));
+            REQUIRE(co_await wait_until([&] { return files_settled(h.service, 1, 1); },
+                                        milliseconds(5000)));
+        },
+        std::chrono::seconds(20));
+    REQUIRE(finished);
+    CHECK(anonymous.status == 403);
+    const auto file = h.service.files(1).at(0);
+    CHECK(file.status == FileStatus::failed);
+    CHECK(file.error.find("not a Slack URL") != std::string::npos);
+}
+
+TEST_CASE(
+    "slack evidence: a file Slack had not finished is looked up with files.info, then "
+    "downloaded") {
+    SlackHarness h;
+    h.adapter->start();
+    std::string url;
+    const bool finished = run_async(
+        h.io,
+        [&]() -> asio::awaitable<void> {
+            const std::string channel = co_await h.declare();
+            url = h.fake->host_file("F0LATE", "late.png", k_png, "image/png");
+            h.fake->file_objects["F0LATE"] = {{"id", "F0LATE"},
+                                              {"name", "late.png"},
+                                              {"mimetype", "image/png"},
+                                              {"size", k_png.size()},
+                                              {"url_private_download", url}};
+            Shared late{"F0LATE", "", "", "", 0, true};
+            h.fake->deliver(file_share_envelope("EvLATE", channel, {late}));
+            REQUIRE(co_await h.acked("env-EvLATE"));
+            REQUIRE(co_await wait_until([&] { return files_settled(h.service, 1, 1); },
+                                        milliseconds(5000)));
+        },
+        std::chrono::seconds(20));
+    REQUIRE(finished);
+    REQUIRE(h.fake->calls_of("files.info").size() == 1);
+    CHECK(h.fake->calls_of("files.info")[0].args["file"] == "F0LATE");
+    const auto file = h.service.files(1).at(0);
+    CHECK(file.status == FileStatus::stored);
+    CHECK(file.name == "late.png");
+    CHECK(file.source_url == url);
+    CHECK(h.service.file_content(file) == k_png);
+}
