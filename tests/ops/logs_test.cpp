@@ -95,8 +95,12 @@ Run run_bot_with_secrets(const std::vector<std::string>& args) {
             // An unknown user: users.info fails.
             slack.deliver(events_envelope(
                 "log-1", message_event(channel, "U9", "1800000001.000100", "who am I")));
-            co_await wait_until([&] { return slack.count("users.info") >= 1; }, milliseconds(5000));
-            co_await sleep_for(milliseconds(500));
+            REQUIRE(co_await wait_until([&] { return slack.count("users.info") >= 1; },
+                                        milliseconds(5000)));
+            // The step the checks below read: its failure is in the log before the shutdown.
+            REQUIRE(co_await wait_until(
+                [&] { return has(bot->err(), "slack users.info: failed: user_not_found"); },
+                milliseconds(10'000)));
             bot->signal(SIGTERM);
             status = co_await bot->wait(milliseconds(15'000));
         },

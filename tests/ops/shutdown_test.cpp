@@ -4,6 +4,7 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <nlohmann/json.hpp>
 
 #include <filesystem>
 #include <memory>
@@ -191,7 +192,24 @@ TEST_CASE("shutdown: while queued effects drain, HTTP gets 503 and the message s
         [&]() -> asio::awaitable<void> {
             h.start(listen);
             const std::string channel = co_await h.declare();
-            co_await sleep_for(milliseconds(200));  // the declare's effects are done
+            // The declare's effects are done: nothing pending in the outbox.
+            net::HttpClient client(h.io.get_executor(), net::testing::system_client_context());
+            const auto healthz = [&]() -> asio::awaitable<net::HttpResponse> {
+                net::HttpRequest request;
+                request.url = "http://" + listen + "/healthz";
+                co_return co_await client.request(std::move(request));
+            };
+            bool settled = false;
+            for (const auto deadline = Steady::now() + milliseconds(20'000);
+                 !settled && Steady::now() < deadline;) {
+                const net::HttpResponse r = co_await healthz();
+                const auto j = nlohmann::json::parse(r.body, nullptr, false);
+                settled =
+                    j.is_object() && j.contains("checks") &&
+                    j["checks"].value("outbox", nlohmann::json::object()).value("pending", -1) == 0;
+                if (!settled) co_await sleep_for(milliseconds(20));
+            }
+            REQUIRE(settled);
             // The announcement of the next update is held back by two 429s (1 s each).
             h.fake.retry_after_seconds = 1;
             h.fake.rate_limit["chat.postMessage"] = 2;
@@ -203,11 +221,13 @@ TEST_CASE("shutdown: while queued effects drain, HTTP gets 503 and the message s
                                         milliseconds(10'000)));
             h.bot->signal(SIGTERM);
             const auto signalled = Steady::now();
-            co_await sleep_for(milliseconds(300));
-            net::HttpClient client(h.io.get_executor(), net::testing::system_client_context());
-            net::HttpRequest request;
-            request.url = "http://" + listen + "/healthz";
-            during = co_await client.request(std::move(request));
+            // Draining is seen from outside as a 503; asked until it shows, while the held
+            // message is still queued.
+            for (const auto deadline = Steady::now() + milliseconds(5000);
+                 !has(during.body, "shutting down") && Steady::now() < deadline;) {
+                during = co_await healthz();
+                if (!has(during.body, "shutting down")) co_await sleep_for(milliseconds(10));
+            }
             status = co_await h.bot->wait(milliseconds(15'000));
             seconds_to_exit = std::chrono::duration<double>(Steady::now() - signalled).count();
         },
