@@ -179,10 +179,9 @@ Problem socket_dead_after(Config& c, std::string_view value) {
 
 template <std::string Config::*Field>
 Problem http_url(Config& c, std::string_view value) {
-    if (!value.empty() && !is_http_url(std::string(value))) {
-        return "must start with http:// or https://.";
-    }
+    // Kept even when wrong, so that the settings that go with it are not reported missing.
     c.*Field = std::string(value);
+    if (!value.empty() && !is_http_url(c.*Field)) return "must start with http:// or https://.";
     return {};
 }
 

@@ -125,9 +125,11 @@ TEST_CASE("a platform is one registration: started, routed, shown in /healthz, d
     CHECK(seen.own_route.status == 200);
     CHECK(seen.own_route.body == "test platform got /test/hello\n");
     REQUIRE(seen.health.is_object());
-    CHECK(seen.health["test"] == nlohmann::json{{"ok", true}, {"test", 1}});
-    CHECK_FALSE(seen.health.contains("slack"));
-    CHECK_FALSE(seen.health.contains("console"));
+    REQUIRE(seen.health.contains("checks"));
+    const nlohmann::json& checks = seen.health["checks"];
+    CHECK(checks["test"] == nlohmann::json{{"ok", true}, {"test", 1}});
+    CHECK_FALSE(checks.contains("slack"));
+    CHECK_FALSE(checks.contains("console"));
 
     IncidentService service(store, clock);
     const auto declared = service.find(1);
