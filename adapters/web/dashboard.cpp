@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <variant>
 
 #include <spdlog/spdlog.h>
 
@@ -56,6 +57,7 @@ enum class Kind {
     logout,
     postmortem_history,  // /incidents/INC-<n>/postmortem/history
     postmortem_save,     // POST /incidents/INC-<n>/postmortem/sections
+    postmortem_actions,  // POST /incidents/INC-<n>/postmortem/actions
     outbox,
     outbox_retry,
     status,  // the public status page: /status, /status.json, /status/feed.atom
@@ -192,6 +194,9 @@ struct Dashboard::Route {
             if (kind == Kind::incident && tail == "/postmortem/sections") {
                 return {Kind::postmortem_save, *number};
             }
+            if (kind == Kind::incident && tail == "/postmortem/actions") {
+                return {Kind::postmortem_actions, *number};
+            }
             if (kind == Kind::incident && tail.starts_with("/files/")) {
                 const std::string_view digits = tail.substr(7);
                 std::int64_t file = 0;
@@ -321,7 +326,8 @@ WebResponse Dashboard::route(const WebRequest& request) {
 
     const bool is_get = request.method == "GET" || request.method == "HEAD";
     const bool post_only = route.kind == Kind::logout || route.kind == Kind::outbox_retry ||
-                           route.kind == Kind::postmortem_save;
+                           route.kind == Kind::postmortem_save ||
+                           route.kind == Kind::postmortem_actions;
     const bool get_or_post = route.kind == Kind::login || route.kind == Kind::login_link;
     const bool allowed = get_or_post ? is_get || request.method == "POST"
                          : post_only ? request.method == "POST"
@@ -346,7 +352,8 @@ WebResponse Dashboard::route(const WebRequest& request) {
     }
 
     // An edit needs a person: without one, a form post is refused, token or not.
-    if (route.kind == Kind::postmortem_save && !signed_in(request)) {
+    if ((route.kind == Kind::postmortem_save || route.kind == Kind::postmortem_actions) &&
+        !signed_in(request)) {
         return error_response(audience, 403, k_sign_in_to_edit, chrome);
     }
     if (!authenticated(request)) {
@@ -413,6 +420,7 @@ WebResponse Dashboard::route(const WebRequest& request) {
     if (route.kind == Kind::postmortem_save) return save_section(request, route.number);
     if (route.kind == Kind::file)
         return file_response(static_cast<int>(audience), route.number, route.file, chrome);
+    if (route.kind == Kind::postmortem_actions) return save_action(request, route.number);
     const IncidentSnapshot snap = service_.snapshot(route.number);
     switch (route.kind) {
         case Kind::incident:
@@ -421,9 +429,12 @@ WebResponse Dashboard::route(const WebRequest& request) {
             return json_response(200, to_json(snap));
         case Kind::postmortem: {
             const auto cookie = person_cookie(request);
+            const std::string form_token =
+                cookie && !chrome.person.empty() ? sign_in_->form_token(*cookie) : "";
             const std::string editor =
                 editor_html(snap.incident, current_sections(snap.revisions), chrome.person,
-                            cookie && !chrome.person.empty() ? sign_in_->form_token(*cookie) : "");
+                            form_token) +
+                actions_editor_html(snap.incident, snap.actions, chrome.person, form_token);
             return make(
                 200, k_html,
                 postmortem_page(snap.incident, markdown_to_html(render_postmortem(snap)),
@@ -557,8 +568,26 @@ WebResponse Dashboard::login_link(const WebRequest& request, std::string_view to
     }
     // Opening the link only asks: link previews fetch it too, and must not spend it.
     const bool spend = request.method == "POST";
-    const SignIn::Redeemed redeemed =
-        spend ? sign_in_->redeem(token, service_.now()) : sign_in_->check(token, service_.now());
+    // What the link is, first, spending nothing: an expired, used or forged link says so
+    // whatever the form carried.
+    SignIn::Redeemed redeemed = sign_in_->check(token, service_.now());
+    if (redeemed.status == SignIn::Status::ok && spend) {
+        // The button must come from the page this browser was shown, or another site could
+        // sign the visitor in as its own person (login CSRF); checked before the link is spent.
+        const auto cookies = header(request, "cookie");
+        const auto browser = cookies ? cookie_value(*cookies, k_sign_in_cookie) : std::nullopt;
+        const auto form = parse_query(request.body.substr(0, k_max_form_body));
+        const auto csrf = form.find("csrf");
+        if (!browser || browser->empty() || csrf == form.end() ||
+            !sign_in_->form_token_valid("sign-in." + *browser, csrf->second)) {
+            return error_response(Audience::page, 403,
+                                  "This sign-in was not sent from the page of the link, so "
+                                  "nobody was signed in. Open the link from chat again and "
+                                  "press Sign in there.",
+                                  chrome);
+        }
+        redeemed = sign_in_->redeem(token, service_.now());
+    }
     switch (redeemed.status) {
         case SignIn::Status::ok:
             break;
@@ -579,10 +608,18 @@ WebResponse Dashboard::login_link(const WebRequest& request, std::string_view to
                                   chrome);
     }
     if (!spend) {
-        return make(
+        // Strict, and only for /login/: a cross-site post of the button never carries it.
+        const std::string nonce = sign_in_->browser_nonce();
+        WebResponse res = make(
             200, k_html,
             sign_in_page(request.target.substr(0, request.target.find('?')),
-                         mention(redeemed.person.actor) + " (" + redeemed.person.platform + ")"));
+                         mention(redeemed.person.actor) + " (" + redeemed.person.platform + ")",
+                         sign_in_->form_token("sign-in." + nonce)));
+        res.headers.emplace_back(
+            "Set-Cookie", std::string(k_sign_in_cookie) + "=" + nonce + "; Path=/login/; Max-Age=" +
+                              std::to_string(SignIn::k_link_ttl_ms / 1000) +
+                              "; HttpOnly; SameSite=Strict" + (secure_cookie_ ? "; Secure" : ""));
+        return res;
     }
     spdlog::info("dashboard: {} ({}) signed in", redeemed.person.actor.id,
                  redeemed.person.platform);
@@ -596,8 +633,8 @@ WebResponse Dashboard::login_link(const WebRequest& request, std::string_view to
     return res;
 }
 
-WebResponse Dashboard::save_section(const WebRequest& request, std::int64_t number) {
-    const Chrome chrome = chrome_for(request);
+std::variant<WebResponse, Dashboard::SignedForm> Dashboard::signed_form(
+    const WebRequest& request, const Chrome& chrome) const {
     const auto cookie = person_cookie(request);
     const auto person = signed_in(request);
     if (!cookie || !person) {
@@ -611,17 +648,24 @@ WebResponse Dashboard::save_section(const WebRequest& request, std::int64_t numb
     if (type && !to_lower(*type).starts_with("application/x-www-form-urlencoded")) {
         throw BadRequest("Send the form as application/x-www-form-urlencoded.");
     }
-    const auto form = parse_query(request.body);
-    const auto field = [&](const std::string& name) -> std::string {
-        const auto it = form.find(name);
-        return it == form.end() ? "" : it->second;
-    };
-    if (!sign_in_->form_token_valid(*cookie, field("csrf"))) {
+    SignedForm out{*cookie, *person, parse_query(request.body)};
+    if (!sign_in_->form_token_valid(*cookie, out.field("csrf"))) {
         return error_response(Audience::page, 403,
                               "This form has no valid anti-forgery token, so nothing was saved. "
                               "Open the post-mortem page again and edit it there.",
                               chrome);
     }
+    return out;
+}
+
+WebResponse Dashboard::save_section(const WebRequest& request, std::int64_t number) {
+    const Chrome chrome = chrome_for(request);
+    auto checked = signed_form(request, chrome);
+    if (auto* refused = std::get_if<WebResponse>(&checked)) return std::move(*refused);
+    const SignedForm& signed_form = std::get<SignedForm>(checked);
+    const std::string* const cookie = &signed_form.cookie;
+    const Person* const person = &signed_form.person;
+    const auto field = [&](const std::string& name) { return signed_form.field(name); };
     const auto section = parse_section(field("section"));
     bool editable = false;
     for (const Section s : editable_sections()) editable = editable || section == s;
@@ -691,6 +735,88 @@ WebResponse Dashboard::save_section(const WebRequest& request, std::int64_t numb
         }
     }
     return redirect("/incidents/" + incident_key(number) + "/postmortem#edit");
+}
+
+WebResponse Dashboard::save_action(const WebRequest& request, std::int64_t number) {
+    const Chrome chrome = chrome_for(request);
+    auto checked = signed_form(request, chrome);
+    if (auto* refused = std::get_if<WebResponse>(&checked)) return std::move(*refused);
+    const SignedForm& form = std::get<SignedForm>(checked);
+    const std::string what = form.field("do");
+    const Incident incident = service_.require(number);
+    const auto refuse = [&](int status, const std::string& message) {
+        return error_response(Audience::page, status, message + " Nothing was changed.", chrome);
+    };
+    if (incident.state == State::closed || incident.state == State::merged) {
+        return refuse(409, incident.key() + " is " + std::string(to_string(incident.state)) +
+                               ", so its action items can no longer change here.");
+    }
+    std::function<Reply()> work;
+    if (what == "add") {
+        const std::string kind = form.field("kind");
+        if (kind != "corrective" && kind != "preventive") {
+            throw BadRequest("The form names no kind of action item (corrective or preventive).");
+        }
+        const std::string text(trim(form.field("text")));
+        if (text.empty()) {
+            return refuse(400, "Say what needs doing: the action item's text is empty.");
+        }
+        if (utf8_length(text) > k_max_section_chars) {
+            return refuse(413, "The action item is longer than " +
+                                   std::to_string(k_max_section_chars) +
+                                   " characters; shorten it.");
+        }
+        // The chat grammar reads owner and due date, so both surfaces accept the same things;
+        // each field is one word of it.
+        const std::string owner(trim(form.field("owner")));
+        const std::string due(trim(form.field("due")));
+        if (owner.find_first_of(" \t\r\n") != std::string::npos) {
+            return refuse(400, "`" + owner + "` is not one person: write @name.");
+        }
+        if (due.find_first_of(" \t\r\n") != std::string::npos) {
+            return refuse(400,
+                          "`" + due + "` is not a due date: write YYYY-MM-DD, e.g. 2026-12-01.");
+        }
+        std::string body = text;
+        if (!owner.empty()) body += (owner.front() == '@' ? " " : " @") + owner;
+        if (!due.empty()) body += " due:" + due;
+        const TodoParse parsed = parse_todo_body(body);
+        if (!parsed.spec) return refuse(400, parsed.error);
+        const ActionKind action_kind =
+            kind == "preventive" ? ActionKind::preventive : ActionKind::corrective;
+        work = [this, number, spec = *parsed.spec, action_kind, &form] {
+            Incident inc = service_.require(number);
+            service_.add_action(inc, spec, form.person.actor, ActionSource::command, {},
+                                service_.now(), action_kind);
+            return Reply{true, Reply::Visibility::ephemeral, "added"};
+        };
+    } else if (what == "done") {
+        const std::string digits = form.field("item");
+        int number_of_item = 0;
+        const auto [end, error] =
+            std::from_chars(digits.data(), digits.data() + digits.size(), number_of_item);
+        const std::optional<int> item =
+            error == std::errc{} && end == digits.data() + digits.size() && number_of_item > 0
+                ? std::optional<int>(number_of_item)
+                : std::nullopt;
+        if (!item) {
+            return refuse(400, "`" + form.field("item") + "` is not an action item number.");
+        }
+        work = [this, number, item = *item, &form] {
+            Incident inc = service_.require(number);
+            service_.complete_action(inc, item, form.person.actor, service_.now());
+            return Reply{true, Reply::Visibility::ephemeral, "done"};
+        };
+    } else {
+        throw BadRequest("The form says neither add nor done.");
+    }
+    // One change per form submitted: a second click repeats nothing.
+    const std::string key =
+        "web:action:" +
+        net::sha256_hex(form.cookie + "\n" + std::to_string(number) + "\n" + request.body);
+    const Outcome out = service_.execute(key, work, form.person.platform);
+    if (!out.reply.ok) return refuse(400, out.reply.text);
+    return redirect("/incidents/" + incident_key(number) + "/postmortem#actions");
 }
 
 WebResponse Dashboard::status_page(int kind) {

@@ -1,7 +1,9 @@
 #pragma once
 
 #include <functional>
+#include <map>
 #include <string>
+#include <variant>
 
 #include <nlohmann/json.hpp>
 
@@ -52,6 +54,8 @@ public:
     static constexpr std::string_view k_session_cookie = "incident_bot_session";
     // The session of a person signed in through `/incident login` (SignIn).
     static constexpr std::string_view k_person_cookie = "incident_bot_person";
+    // Ties a sign-in link's button to the browser that was shown it.
+    static constexpr std::string_view k_sign_in_cookie = "incident_bot_sign_in";
 
 private:
     struct Route;
@@ -59,7 +63,20 @@ private:
     WebResponse login(const WebRequest& request, const std::string& query);
     WebResponse logout(const WebRequest& request);
     WebResponse login_link(const WebRequest& request, std::string_view token);
+    // A form post of a signed-in person with its anti-forgery token, checked.
+    struct SignedForm {
+        std::string cookie;
+        Person person;
+        std::map<std::string, std::string> fields;
+        std::string field(const std::string& name) const {
+            const auto it = fields.find(name);
+            return it == fields.end() ? "" : it->second;
+        }
+    };
+    std::variant<WebResponse, SignedForm> signed_form(const WebRequest& request,
+                                                      const Chrome& chrome) const;
     WebResponse save_section(const WebRequest& request, std::int64_t number);
+    WebResponse save_action(const WebRequest& request, std::int64_t number);
     std::optional<std::string> person_cookie(const WebRequest& request) const;
     std::optional<Person> signed_in(const WebRequest& request) const;
     Chrome chrome_for(const WebRequest& request) const;

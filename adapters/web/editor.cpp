@@ -156,6 +156,43 @@ std::string editor_html(const Incident& inc, const PostmortemSections& sections,
     return out + "</section>";
 }
 
+std::string actions_editor_html(const Incident& inc, const std::vector<ActionItem>& actions,
+                                std::string_view person, std::string_view form_token) {
+    if (person.empty() || inc.state == State::closed || inc.state == State::merged) return "";
+    const std::string action = postmortem_path(inc) + "/actions";
+    const std::string csrf =
+        "<input type=\"hidden\" name=\"csrf\" value=\"" + esc(form_token) + "\">";
+    std::string out = "<section id=\"actions\"><h2>Action items</h2>";
+    for (const auto& a : actions) {
+        if (a.status != ActionStatus::open) continue;
+        const std::string n = std::to_string(a.number);
+        out += "<form class=\"edit\" method=\"post\" action=\"" + action + "\" id=\"done-" + n +
+               "\">" + csrf + "<input type=\"hidden\" name=\"do\" value=\"done\">" +
+               "<input type=\"hidden\" name=\"item\" value=\"" + n + "\"><div class=\"buttons\">" +
+               "<span>" + n + ". " + (a.kind == ActionKind::preventive ? "(preventive) " : "") +
+               esc(a.text) + (a.owner.empty() ? "" : " · " + esc(a.owner)) +
+               (a.due ? " · due " + esc(*a.due) : "") +
+               "</span><button type=\"submit\" id=\"done-" + n +
+               "-submit\">Done</button></div></form>";
+    }
+    for (const auto& [kind, label] :
+         {std::pair<std::string_view, std::string_view>{"corrective", "Add a corrective action"},
+          {"preventive", "Add a preventive measure"}}) {
+        const std::string id = "add-" + std::string(kind);
+        out += "<form class=\"edit\" method=\"post\" action=\"" + action + "\" id=\"" + id + "\">" +
+               csrf + "<input type=\"hidden\" name=\"do\" value=\"add\">" +
+               "<input type=\"hidden\" name=\"kind\" value=\"" + std::string(kind) + "\">" +
+               "<label for=\"" + id + "-text\">" + std::string(label) + "</label><textarea id=\"" +
+               id + "-text\" name=\"text\" rows=\"2\" maxlength=\"" +
+               std::to_string(k_max_section_chars) + "\"></textarea>" +
+               "<div class=\"buttons\"><label>Owner <input name=\"owner\" " +
+               "placeholder=\"@name\"></label><label>Due <input name=\"due\" " +
+               "placeholder=\"YYYY-MM-DD\"></label><button type=\"submit\" id=\"" + id +
+               "-submit\">Add</button></div>" + "</form>";
+    }
+    return out + "</section>";
+}
+
 std::string conflict_page(const Incident& inc, const SectionForm& mine,
                           const SectionRevision& theirs, std::string_view form_token,
                           const Chrome& chrome) {
@@ -190,14 +227,15 @@ std::string form_page(const Incident& inc, const SectionForm& form, std::string_
     return page((error.empty() ? "Preview " : "Not saved ") + inc.key(), body, chrome);
 }
 
-std::string sign_in_page(std::string_view action, std::string_view person) {
+std::string sign_in_page(std::string_view action, std::string_view person,
+                         std::string_view form_token) {
     const std::string body =
         "<h1>Sign in</h1><p>This link from <code>/incident login</code> signs you in as " +
         esc(person) +
         "; post-mortem edits you make are recorded under that name. It works once.</p>"
-        "<form class=\"filters\" method=\"post\" action=\"" +
-        esc(action) + "\"><button type=\"submit\" id=\"sign-in\">Sign in as " + esc(person) +
-        "</button></form>";
+        "<form class=\"filters\" method=\"post\" id=\"sign-in-form\" action=\"" +
+        esc(action) + "\"><input type=\"hidden\" name=\"csrf\" value=\"" + esc(form_token) +
+        "\"><button type=\"submit\" id=\"sign-in\">Sign in as " + esc(person) + "</button></form>";
     return page("Sign in", body, Chrome{});
 }
 

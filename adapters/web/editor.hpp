@@ -31,6 +31,13 @@ struct SectionForm {
 std::string editor_html(const Incident& incident, const PostmortemSections& sections,
                         std::string_view person, std::string_view form_token);
 
+// The action-item forms under the section forms: each open item with a Done button, and
+// forms adding a corrective action or a preventive measure (text, owner, due date), posted to
+// <postmortem>/actions with `form_token`. Nothing when `person` is empty or the incident is
+// final (editor_html says why).
+std::string actions_editor_html(const Incident& incident, const std::vector<ActionItem>& actions,
+                                std::string_view person, std::string_view form_token);
+
 // A save refused because `theirs` was saved since the form was opened: their text beside
 // the writer's, which stays editable in a form based on `theirs`.
 std::string conflict_page(const Incident& incident, const SectionForm& mine,
@@ -42,8 +49,9 @@ std::string form_page(const Incident& incident, const SectionForm& form,
                       std::string_view preview_html, std::string_view error,
                       std::string_view form_token, const Chrome& chrome);
 // What a sign-in link shows before it is used: who it signs in, and the button that does it
-// (a POST to `action`, the link's own path).
-std::string sign_in_page(std::string_view action, std::string_view person);
+// (a POST to `action`, the link's own path, carrying `form_token`).
+std::string sign_in_page(std::string_view action, std::string_view person,
+                         std::string_view form_token);
 // Every revision of every section, oldest first, with what the draft shows marked.
 std::string history_page(const Incident& incident, const std::vector<SectionRevision>& revisions,
                          const Chrome& chrome);

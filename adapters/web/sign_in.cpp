@@ -176,6 +176,10 @@ bool SignIn::form_token_valid(std::string_view cookie, std::string_view token) c
     return !cookie.empty() && equal_constant_time(form_token(cookie), token);
 }
 
+std::string SignIn::browser_nonce() const {
+    return to_hex(random_bytes(k_nonce_bytes));
+}
+
 std::string sign_in_key(Store& store, std::string_view dashboard_token) {
     if (!dashboard_token.empty()) return hmac_sha256(dashboard_token, "incident-bot sign-in key");
     std::string key;

@@ -62,6 +62,10 @@ public:
     // The anti-forgery token of the forms of a session, and its check (constant time).
     std::string form_token(std::string_view cookie) const;
     bool form_token_valid(std::string_view cookie, std::string_view token) const;
+    // A random value for the cookie that ties a link's Sign in button to the browser that
+    // opened the link (its form token is form_token of it), so another site cannot sign a
+    // visitor in as someone else.
+    std::string browser_nonce() const;
 
 private:
     struct Parsed {

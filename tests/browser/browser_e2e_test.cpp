@@ -1127,6 +1127,29 @@ TEST_CASE("headless Chromium signs in through /incident login, edits a section, 
     CHECK(markdown.status == 200);
     CHECK(has(markdown.body, "- **Customers:** " + first + "\n"));
 
+    // An action item added and completed through the page's plain forms.
+    CHECK(chrome.evaluate(tab,
+                          "(() => { const t = document.getElementById('add-corrective-text');"
+                          " if (!t) return false; t.value = 'Alert on empty pools';"
+                          " return true; })()") == true);
+    chrome.click(tab, "add-corrective-submit");
+    CHECK(chrome.location(tab) == bot.url("/incidents/INC-1/postmortem#actions"));
+    CHECK(has(chrome.dom(tab), "Alert on empty pools"));
+    const auto added = [&] {
+        const auto items = nlohmann::json::parse(
+            http_get(bot.port(), "/api/incidents/INC-1").body)["action_items"];
+        for (const auto& item : items) {
+            if (item["text"] == "Alert on empty pools") return item;
+        }
+        return nlohmann::json();
+    };
+    REQUIRE(added().is_object());
+    CHECK(added()["author"]["name"] == "alice");
+    const std::string number = std::to_string(added()["number"].get<int>());
+    chrome.click(tab, "done-" + number + "-submit");
+    CHECK_FALSE(has(chrome.dom(tab), "id=\"done-" + number + "\""));
+    CHECK(added()["status"] == "done");
+
     // The stale tab's save is refused, with Alice's text beside the new one.
     const std::string second = "A third of all checkouts failed";
     chrome.save_form(stale, "edit-impact.customers", second);

@@ -64,8 +64,22 @@ struct Editing {
         return "/" + out.reply.text.substr(at + k_base.size(), end - at - k_base.size());
     }
 
-    // Presses the link's Sign in button.
-    WebResponse use_link(const std::string& path) { return request("POST", path); }
+    // Opens the link and presses its Sign in button, as a browser does: with the cookie
+    // and the form token of the page. A link the page refuses gives that page.
+    WebResponse use_link(const std::string& path) {
+        const WebResponse page = get(path);
+        if (page.status != 200) return page;
+        const auto set_cookie = header(page, "Set-Cookie");
+        REQUIRE(set_cookie);
+        const std::string needle = "name=\"csrf\" value=\"";
+        const auto at = page.body.find(needle);
+        REQUIRE(at != std::string::npos);
+        const auto start = at + needle.size();
+        std::map<std::string, std::string> headers = k_form;
+        headers["cookie"] = set_cookie->substr(0, set_cookie->find(';'));
+        return request("POST", path, headers,
+                       "csrf=" + page.body.substr(start, page.body.find('"', start) - start));
+    }
 
     // Signs `user` in through a fresh link; the Cookie header of the session.
     std::string sign_in_as(const std::string& user) {
@@ -120,9 +134,13 @@ TEST_CASE("editing: /incident login gives a link that signs in once, as that per
         const WebResponse ask = e.get(path);
         CHECK(ask.status == 200);
         CHECK(contains(ask.body, "signs you in as @alice (test)"));
-        CHECK(
-            contains(ask.body, "<form class=\"filters\" method=\"post\" action=\"" + path + "\">"));
-        CHECK_FALSE(header(ask, "Set-Cookie"));
+        CHECK(contains(ask.body,
+                       "<form class=\"filters\" method=\"post\" id=\"sign-in-form\" action=\"" +
+                           path + "\">"));
+        // Only the cookie tying the button to this browser, no session.
+        const std::string set_cookie = header(ask, "Set-Cookie").value_or("");
+        CHECK(set_cookie.starts_with("incident_bot_sign_in="));
+        CHECK(contains(set_cookie, "; Path=/login/; Max-Age=600; HttpOnly; SameSite=Strict"));
     }
     CHECK(e.request("HEAD", path).status == 200);
 
@@ -402,4 +420,178 @@ TEST_CASE("editing: a closed incident's post-mortem is final on the dashboard to
     const std::string page = e.get("/incidents/INC-1/postmortem", cookie).body;
     CHECK(contains(page, "is closed, so its post-mortem is final"));
     CHECK_FALSE(contains(page, "<textarea"));
+}
+
+TEST_CASE("editing: the Sign in button works only from the link's page in this browser") {
+    Editing e;
+    e.bot.declare();
+    const std::string path = e.login_path("alice");
+    const auto cookie_of = [](const WebResponse& res) {
+        const std::string set_cookie = header(res, "Set-Cookie").value_or("");
+        return set_cookie.substr(0, set_cookie.find(';'));
+    };
+    const WebResponse mine = e.get(path);
+    const WebResponse theirs = e.get(path);
+    const std::string token = field_of(mine.body, "sign-in-form", "csrf");
+    // A post from another site: no cookie (SameSite=Strict), or a token it made up, or the
+    // token of a page another browser was shown.
+    for (const auto& [cookie, csrf] : {std::pair<std::string, std::string>{"", ""},
+                                       {"", token},
+                                       {cookie_of(mine), ""},
+                                       {cookie_of(mine), "0123abcd"},
+                                       {cookie_of(theirs), token}}) {
+        CAPTURE(cookie);
+        std::map<std::string, std::string> headers = k_form;
+        if (!cookie.empty()) headers["cookie"] = cookie;
+        const WebResponse res = e.request("POST", path, headers, "csrf=" + csrf);
+        CHECK(res.status == 403);
+        CHECK(contains(res.body, "not sent from the page of the link"));
+        CHECK_FALSE(header(res, "Set-Cookie"));
+    }
+    // None of them spent the link.
+    std::map<std::string, std::string> headers = k_form;
+    headers["cookie"] = cookie_of(mine);
+    const WebResponse res = e.request("POST", path, headers, "csrf=" + token);
+    CHECK(res.status == 303);
+    CHECK(header(res, "Set-Cookie").value_or("").starts_with("incident_bot_person=s1."));
+}
+
+namespace {
+
+const std::string k_actions = "/incidents/INC-1/postmortem/actions";
+
+std::string add_body(const std::string& csrf, const std::string& kind, const std::string& text,
+                     const std::string& owner = {}, const std::string& due = {}) {
+    return "csrf=" + csrf + "&do=add&kind=" + kind + "&text=" + percent_encode(text) +
+           "&owner=" + percent_encode(owner) + "&due=" + percent_encode(due);
+}
+
+std::string done_body(const std::string& csrf, const std::string& item) {
+    return "csrf=" + csrf + "&do=done&item=" + item;
+}
+
+}  // namespace
+
+TEST_CASE("editing: a signed-in person adds and completes action items like the chat commands") {
+    Editing e;
+    const std::string ch = e.bot.declare();
+    const std::string cookie = e.sign_in_as("carol");
+    const std::string page = e.get("/incidents/INC-1/postmortem", cookie).body;
+    CHECK(contains(page, "<section id=\"actions\">"));
+    const std::string csrf = field_of(page, "add-corrective", "csrf");
+    CHECK(field_of(page, "add-preventive", "kind") == "preventive");
+
+    const WebResponse added = e.post(
+        cookie, add_body(csrf, "corrective", "Add a guard for empty pools", "bob", "2026-12-20"),
+        k_actions);
+    CHECK(added.status == 303);
+    CHECK(header(added, "Location") == "/incidents/INC-1/postmortem#actions");
+    // The same form submitted twice adds one item.
+    CHECK(e.post(cookie,
+                 add_body(csrf, "corrective", "Add a guard for empty pools", "bob", "2026-12-20"),
+                 k_actions)
+              .status == 303);
+    CHECK(e.post(cookie, add_body(csrf, "preventive", "Lint pool sizes in CI", "@dave"), k_actions)
+              .status == 303);
+    // Chat numbers with them: the next item is 3.
+    REQUIRE(e.bot.command("todo Page the owner of the config", "alice", ch).reply.ok);
+
+    auto items = e.bot.service.actions(1);
+    REQUIRE(items.size() == 3);
+    CHECK(items[0].number == 1);
+    CHECK(items[0].text == "Add a guard for empty pools @bob");
+    CHECK(items[0].owner == "@bob");
+    CHECK(items[0].due == "2026-12-20");
+    CHECK(items[0].kind == ActionKind::corrective);
+    CHECK(items[0].author.id == "U-carol");
+    CHECK(items[1].kind == ActionKind::preventive);
+    CHECK(items[1].owner == "@dave");
+    CHECK(items[2].number == 3);
+
+    const std::string with_items = e.get("/incidents/INC-1/postmortem", cookie).body;
+    for (const char* form : {"done-1", "done-2", "done-3"}) {
+        CHECK_MESSAGE(contains(with_items, "id=\"" + std::string(form) + "\""), form);
+    }
+    const WebResponse done = e.post(cookie, done_body(csrf, "2"), k_actions);
+    CHECK(done.status == 303);
+    items = e.bot.service.actions(1);
+    CHECK(items[1].status == ActionStatus::done);
+    CHECK(items[0].status == ActionStatus::open);
+    CHECK_FALSE(contains(e.get("/incidents/INC-1/postmortem", cookie).body, "id=\"done-2\""));
+    // As `/incident done 2` would: on the timeline, attributed to the person signed in.
+    bool on_timeline = false;
+    for (const auto& entry : e.bot.service.timeline(1)) {
+        on_timeline =
+            on_timeline || (entry.text == "Action item 2 done: Lint pool sizes in CI @dave" &&
+                            entry.author.id == "U-carol");
+    }
+    CHECK(on_timeline);
+    // Chat refuses it again, as the dashboard would.
+    CHECK_FALSE(e.bot.command("done 2", "alice", ch).reply.ok);
+
+    const std::string markdown = e.get("/incidents/INC-1/postmortem.md", cookie).body;
+    CHECK(contains(markdown, "Add a guard for empty pools @bob"));
+    CHECK(contains(markdown, "Preventive measures"));
+    CHECK(contains(markdown, "Lint pool sizes in CI"));
+    const auto json = nlohmann::json::parse(e.get("/api/incidents/INC-1", cookie).body);
+    REQUIRE(json["action_items"].size() == 3);
+    CHECK(json["action_items"][0]["owner"] == "@bob");
+    CHECK(json["action_items"][0]["due"] == "2026-12-20");
+    CHECK(json["action_items"][1]["kind"] == "preventive");
+    CHECK(json["action_items"][1]["status"] == "done");
+}
+
+TEST_CASE("editing: bad action item forms say what is wrong and change nothing") {
+    Editing e;
+    const std::string ch = e.bot.declare();
+    const std::string cookie = e.sign_in_as("alice");
+    const std::string csrf =
+        field_of(e.get("/incidents/INC-1/postmortem", cookie).body, "add-corrective", "csrf");
+    REQUIRE(e.post(cookie, add_body(csrf, "corrective", "Keep one"), k_actions).status == 303);
+    const auto unchanged = [&] {
+        const auto items = e.bot.service.actions(1);
+        return items.size() == 1 && items[0].status == ActionStatus::open &&
+               items[0].text == "Keep one";
+    };
+
+    struct Case {
+        std::string cookie, body;
+        int status;
+        std::string says;
+    };
+    const std::string too_long(k_max_section_chars + 1, 'x');
+    for (const Case& c : std::vector<Case>{
+             {cookie, add_body(csrf, "corrective", "   "), 400, "text is empty"},
+             {cookie, add_body(csrf, "preventive", too_long), 413, "longer than 20000"},
+             {cookie, add_body(csrf, "corrective", "Fix it", "", "2026-13-45"), 400, "2026-13-45"},
+             {cookie, add_body(csrf, "corrective", "Fix it", "", "next week"), 400, "next week"},
+             {cookie, add_body(csrf, "corrective", "Fix it", "bob smith"), 400, "not one person"},
+             {cookie, done_body(csrf, "9"), 400, "has no action item 9"},
+             {cookie, done_body(csrf, "one"), 400, "is not an action item number"},
+             {cookie, done_body(csrf, ""), 400, "is not an action item number"},
+             {cookie, "do=add&kind=corrective&text=Fix", 403, "anti-forgery token"},
+             {cookie, add_body("forged", "corrective", "Fix"), 403, "anti-forgery token"},
+             {"", add_body(csrf, "corrective", "Fix"), 403, "/incident login"},
+             {cookie, "csrf=" + csrf + "&do=add&kind=other&text=Fix", 400, "corrective or"},
+             {cookie, "csrf=" + csrf + "&do=erase&item=1", 400, "neither add nor done"},
+         }) {
+        CAPTURE(c.body.substr(0, 120));
+        const WebResponse res = e.post(c.cookie, c.body, k_actions);
+        CHECK(res.status == c.status);
+        CHECK_MESSAGE(contains(res.body, c.says), res.body);
+        CHECK(unchanged());
+    }
+    // A GET changes nothing either.
+    CHECK(e.get(k_actions, cookie).status == 405);
+
+    // A closed incident's items are final.
+    REQUIRE(e.bot.command("resolve done", "alice", ch).reply.ok);
+    REQUIRE(e.bot.command("close force no time", "alice", ch).reply.ok);
+    for (const std::string& body : {add_body(csrf, "corrective", "Late"), done_body(csrf, "1")}) {
+        const WebResponse res = e.post(cookie, body, k_actions);
+        CHECK(res.status == 409);
+        CHECK(contains(res.body, "INC-1 is closed"));
+        CHECK(unchanged());
+    }
+    CHECK_FALSE(contains(e.get("/incidents/INC-1/postmortem", cookie).body, "id=\"actions\""));
 }
