@@ -177,11 +177,12 @@ Problem socket_dead_after(Config& c, std::string_view value) {
     return {};
 }
 
-template <std::string Config::*Field>
-Problem http_url(Config& c, std::string_view value) {
-    // Kept even when wrong, so that the settings that go with it are not reported missing.
-    c.*Field = std::string(value);
-    if (!value.empty() && !is_http_url(c.*Field)) return "must start with http:// or https://.";
+// Checks of text settings, whose value the loader has stored already (also when it is wrong,
+// so that the settings that go with it are not reported missing).
+Problem http_url(Config&, std::string_view value) {
+    if (!value.empty() && !is_http_url(std::string(value))) {
+        return "must start with http:// or https://.";
+    }
     return {};
 }
 
@@ -195,14 +196,12 @@ Problem base_url(Config& c, std::string_view value) {
     return {};
 }
 
-Problem database_path(Config& c, std::string_view value) {
-    c.db_path = std::string(value);
+Problem database_path(Config&, std::string_view value) {
     return value.empty() ? "is empty: give a file path." : Problem();
 }
 
-Problem listen_address(Config& c, std::string_view value) {
-    c.listen = std::string(value);
-    return valid_listen(c.listen) ? Problem() : "must be host:port, e.g. 127.0.0.1:8080.";
+Problem listen_address(Config&, std::string_view value) {
+    return valid_listen(std::string(value)) ? Problem() : "must be host:port, e.g. 127.0.0.1:8080.";
 }
 
 Problem announce_channel(Config& c, std::string_view value) {
@@ -212,17 +211,17 @@ Problem announce_channel(Config& c, std::string_view value) {
 }
 
 // Tokens are never echoed back: a wrong one pasted into an error would leak into logs.
-template <std::string Config::*Field>
-Problem slack_token(Config& c, std::string_view value) {
-    c.*Field = std::string(value);
-    const bool bot = Field == &Config::slack_bot_token;
-    if (value.empty() || value.starts_with(bot ? "xoxb-" : "xapp-")) return {};
-    return bot ? "must be a bot token starting with xoxb-."
-               : "must be an app-level token starting with xapp-.";
+Problem slack_bot_token(Config&, std::string_view value) {
+    if (value.empty() || value.starts_with("xoxb-")) return {};
+    return "must be a bot token starting with xoxb-.";
 }
 
-Problem smtp_url(Config& c, std::string_view value) {
-    c.smtp_url = std::string(value);
+Problem slack_app_token(Config&, std::string_view value) {
+    if (value.empty() || value.starts_with("xapp-")) return {};
+    return "must be an app-level token starting with xapp-.";
+}
+
+Problem smtp_url(Config&, std::string_view value) {
     if (value.empty()) return {};
     const bool smtp = value.starts_with("smtp://");
     if (!smtp && !value.starts_with("smtps://")) {
@@ -259,8 +258,7 @@ Problem stakeholder_emails(Config& c, std::string_view value) {
     return {};
 }
 
-Problem alerts_token(Config& c, std::string_view value) {
-    c.alerts_token = std::string(value);
+Problem alerts_token(Config&, std::string_view value) {
     // Never echoed: a pasted token must not reach a log line.
     if (value.find_first_of(" \t") == std::string_view::npos) return {};
     return "must not contain spaces: it is sent as \"Authorization: Bearer <token>\".";
@@ -274,9 +272,8 @@ Problem alerts_auto_resolve(Config& c, std::string_view value) {
     return {};
 }
 
-Problem alert_rules(Config& c, std::string_view value) {
-    c.alert_rules = std::string(value);
-    return parse_alert_rules(c.alert_rules).error;
+Problem alert_rules(Config&, std::string_view value) {
+    return parse_alert_rules(value).error;
 }
 
 Problem status_title(Config& c, std::string_view value) {
@@ -330,14 +327,12 @@ bool statuspage_id(std::string_view id) {
     });
 }
 
-Problem statuspage_page_id(Config& c, std::string_view value) {
-    c.statuspage_page_id = std::string(value);
+Problem statuspage_page_id(Config&, std::string_view value) {
     if (value.empty() || statuspage_id(value)) return {};
     return "must be the page's id (letters and digits, as in its manage.statuspage.io address).";
 }
 
-Problem statuspage_api_key(Config& c, std::string_view value) {
-    c.statuspage_api_key = std::string(value);
+Problem statuspage_api_key(Config&, std::string_view value) {
     // Never echoed: a pasted key must not reach a log line.
     if (value.find_first_of(" \t\r\n") == std::string_view::npos) return {};
     return "must not contain spaces: it is sent as \"Authorization: OAuth <key>\".";
@@ -410,6 +405,12 @@ constexpr Setting secret(std::string_view key, std::string_view owner, std::stri
     return Setting{key, owner, "", description, true, field, parse};
 }
 
+constexpr Setting checked(std::string_view key, std::string_view owner, std::string Config::*field,
+                          Problem (*check)(Config&, std::string_view), std::string_view fallback,
+                          std::string_view description) {
+    return Setting{key, owner, fallback, description, false, field, check};
+}
+
 constexpr Setting typed(std::string_view key, std::string_view owner,
                         Problem (*parse)(Config&, std::string_view), std::string_view fallback,
                         std::string_view description) {
@@ -419,14 +420,14 @@ constexpr Setting typed(std::string_view key, std::string_view owner,
 // The one list of settings. A new setting is one row here (plus its field in Config and
 // its lines in deploy/incident-bot.conf.example, which a test compares with this table).
 const Setting k_settings[] = {
-    typed("INCIDENT_BOT_DB", "core", database_path, "./incident-bot.db",
-          "the SQLite database file (--db overrides it)"),
+    checked("INCIDENT_BOT_DB", "core", &Config::db_path, database_path, "./incident-bot.db",
+            "the SQLite database file (--db overrides it)"),
     secret("INCIDENT_BOT_DATABASE_URL", "core", &Config::database_url,
            "a libpq connection string: PostgreSQL instead of SQLite, for several replicas"),
-    typed("INCIDENT_BOT_LISTEN", "core", listen_address, "127.0.0.1:8080",
-          "host:port of the dashboard, the API, /healthz, /metrics and the HTTP endpoints"),
-    typed("INCIDENT_BOT_PUBLIC_URL", "core", http_url<&Config::public_url>, "",
-          "the bot's public base URL, used in links"),
+    checked("INCIDENT_BOT_LISTEN", "core", &Config::listen, listen_address, "127.0.0.1:8080",
+            "host:port of the dashboard, the API, /healthz, /metrics and the HTTP endpoints"),
+    checked("INCIDENT_BOT_PUBLIC_URL", "core", &Config::public_url, http_url, "",
+            "the bot's public base URL, used in links"),
     typed("INCIDENT_BOT_ANNOUNCE_CHANNEL", "core", announce_channel, "incidents",
           "the stakeholder channel: found, joined or created as needed"),
     text("INCIDENT_BOT_CA_FILE", "core", &Config::ca_file, "",
@@ -438,17 +439,16 @@ const Setting k_settings[] = {
     typed("INCIDENT_BOT_LOG_LEVEL", "logs", log_level, "info",
           "trace, debug, info, warn, error, critical or off; SPDLOG_LEVEL overrides it"),
     secret("SLACK_BOT_TOKEN", "slack", &Config::slack_bot_token,
-           "the Bot User OAuth Token (xoxb-...): turns Slack on",
-           slack_token<&Config::slack_bot_token>),
+           "the Bot User OAuth Token (xoxb-...): turns Slack on", slack_bot_token),
     secret("SLACK_APP_TOKEN", "slack", &Config::slack_app_token,
            "an app-level token (xapp-...) with connections:write, for Socket Mode",
-           slack_token<&Config::slack_app_token>),
+           slack_app_token),
     secret("SLACK_SIGNING_SECRET", "slack", &Config::slack_signing_secret,
            "the signing secret of the HTTP endpoints (Events API, commands, interactivity)"),
     typed("SLACK_API_URL", "slack", base_url<&Config::slack_api_url, true>,
           "https://slack.com/api/", "the Web API base URL (tests point it at a fake Slack)"),
-    typed("MATTERMOST_URL", "mattermost", http_url<&Config::mattermost_url>, "",
-          "the Mattermost server's base URL: turns Mattermost on"),
+    checked("MATTERMOST_URL", "mattermost", &Config::mattermost_url, http_url, "",
+            "the Mattermost server's base URL: turns Mattermost on"),
     secret("MATTERMOST_TOKEN", "mattermost", &Config::mattermost_token,
            "the access token of the bot account"),
     text("MATTERMOST_TEAM", "mattermost", &Config::mattermost_team, "",
@@ -459,12 +459,12 @@ const Setting k_settings[] = {
            "the key of the buttons' signed contexts; empty: derived from MATTERMOST_TOKEN"),
     typed("INCIDENT_BOT_SOCKET_DEAD_AFTER_SECONDS", "chat", socket_dead_after, "5",
           "a Socket Mode or Mattermost WebSocket silent this long is replaced (2 to 600)"),
-    typed("INCIDENT_BOT_WEBHOOK_URL", "notify", http_url<&Config::webhook_url>, "",
-          "where a signed JSON POST goes for every incident event"),
+    checked("INCIDENT_BOT_WEBHOOK_URL", "notify", &Config::webhook_url, http_url, "",
+            "where a signed JSON POST goes for every incident event"),
     secret("INCIDENT_BOT_WEBHOOK_SECRET", "notify", &Config::webhook_secret,
            "the HMAC-SHA256 key of the X-Incident-Bot-Signature header"),
-    typed("INCIDENT_BOT_SMTP_URL", "notify", smtp_url, "",
-          "smtp://host:587 (STARTTLS) or smtps://host:465, without credentials"),
+    checked("INCIDENT_BOT_SMTP_URL", "notify", &Config::smtp_url, smtp_url, "",
+            "smtp://host:587 (STARTTLS) or smtps://host:465, without credentials"),
     text("INCIDENT_BOT_SMTP_USER", "notify", &Config::smtp_user, "", "the SMTP user"),
     secret("INCIDENT_BOT_SMTP_PASSWORD", "notify", &Config::smtp_password,
            "the SMTP user's password"),
@@ -479,8 +479,8 @@ const Setting k_settings[] = {
            alerts_token),
     typed("INCIDENT_BOT_ALERTS_AUTO_RESOLVE", "alerts", alerts_auto_resolve, "false",
           "true: an incident resolves itself when all its alerts are resolved"),
-    typed("INCIDENT_BOT_ALERT_RULES", "alerts", alert_rules, "",
-          "rules tried on each alert first: ignore, announce, or open at a severity"),
+    checked("INCIDENT_BOT_ALERT_RULES", "alerts", &Config::alert_rules, alert_rules, "",
+            "rules tried on each alert first: ignore, announce, or open at a severity"),
     secret("INCIDENT_BOT_PAGERDUTY_WEBHOOK_SECRET", "alerts", &Config::pagerduty_webhook_secret,
            "the signing secret of /alerts/pagerduty (PagerDuty v3 webhooks); empty: off"),
     secret("INCIDENT_BOT_PAGERDUTY_API_TOKEN", "alerts", &Config::pagerduty_api_token,
@@ -493,8 +493,9 @@ const Setting k_settings[] = {
           "the public status page's title"),
     typed("INCIDENT_BOT_STATUS_COMPONENTS", "status", status_components, "",
           "the status page's components, comma-separated, in the order shown"),
-    typed("INCIDENT_BOT_STATUSPAGE_PAGE_ID", "status", statuspage_page_id, "",
-          "an Atlassian Statuspage the publications also go to: its page id (with the key)"),
+    checked("INCIDENT_BOT_STATUSPAGE_PAGE_ID", "status", &Config::statuspage_page_id,
+            statuspage_page_id, "",
+            "an Atlassian Statuspage the publications also go to: its page id (with the key)"),
     secret("INCIDENT_BOT_STATUSPAGE_API_KEY", "status", &Config::statuspage_api_key,
            "that Statuspage's API key", statuspage_api_key),
     typed("INCIDENT_BOT_STATUSPAGE_API_URL", "status", base_url<&Config::statuspage_api_url, true>,

@@ -140,8 +140,9 @@ struct Setting {
     bool secret = false;
     // A text setting: the field its trimmed value is stored in.
     std::string Config::*text = nullptr;
-    // Any other: stores the trimmed value (possibly empty) and returns why it is not
-    // acceptable, as the rest of a sentence that starts with the key, or nothing.
+    // Any other stores the trimmed value (possibly empty) here; a text setting is checked
+    // here after it is stored. Returns why the value is not acceptable, as the rest of a
+    // sentence that starts with the key, or nothing.
     std::string (*parse)(Config&, std::string_view value) = nullptr;
 };
 

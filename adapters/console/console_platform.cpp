@@ -66,8 +66,8 @@ public:
 private:
     asio::any_io_executor executor_;
     std::function<void(const char*)> request_shutdown_;
-    // Outlives the reading thread: the process ends before the platform is destroyed, or the
-    // thread is blocked in getline with nothing left to post to.
+    // The detached reading thread holds a pointer to it: the process exits soon after the
+    // runtime returns, and the thread posts nothing once the input has ended.
     std::unique_ptr<ConsoleAdapter> adapter_;
 };
 

@@ -934,10 +934,11 @@ asio::awaitable<net::Delivery> MattermostAdapter::fetch_file(const FetchFile& fe
     std::string info_path = "files/" + file->source_id + "/info";
     const ApiResult info = co_await api_.call("GET", std::move(info_path));
     if (!info.ok || !info.body.is_object()) {
-        const bool transient = info.status == 0 || info.status == 429 || info.status >= 500;
-        if (transient) co_return net::Delivery::retry("files/info: " + info.describe());
-        service_.file_failed(file->id, "files/info: " + info.describe());
-        co_return net::Delivery::fail("files/info: " + info.describe());
+        net::Delivery failed = failure_of(info, "files/info");
+        if (failed.status == net::Delivery::Status::permanent) {
+            service_.file_failed(file->id, failed.error);
+        }
+        co_return failed;
     }
     SharedFile described;
     described.name = info.body.value("name", std::string());

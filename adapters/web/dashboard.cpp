@@ -25,6 +25,17 @@ namespace incident::web {
 
 namespace {
 
+// The whole of `text` as a number above zero (an id in a path or a form), or nothing.
+template <typename Number>
+std::optional<Number> whole_positive(std::string_view text) {
+    Number value{};
+    const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+    if (error != std::errc{} || end != text.data() + text.size() || value <= 0) {
+        return std::nullopt;
+    }
+    return value;
+}
+
 constexpr std::string_view k_html = "text/html; charset=utf-8";
 constexpr std::string_view k_json = "application/json";
 constexpr std::string_view k_text = "text/plain; charset=utf-8";
@@ -164,13 +175,9 @@ struct Dashboard::Route {
         if (path == "/status/feed.atom") return {Kind::status_atom};
         if (path == "/outbox") return {Kind::outbox};
         if (path.starts_with("/outbox/") && path.ends_with("/retry")) {
-            const std::string_view id = path.substr(8, path.size() - 8 - 6);
-            std::int64_t number = 0;
-            const auto [end, error] = std::from_chars(id.data(), id.data() + id.size(), number);
-            if (error != std::errc{} || end != id.data() + id.size() || number <= 0) {
-                return {Kind::none};
-            }
-            return {Kind::outbox_retry, number};
+            const auto id = whole_positive<std::int64_t>(path.substr(8, path.size() - 8 - 6));
+            if (!id) return {Kind::none};
+            return {Kind::outbox_retry, *id};
         }
         for (const auto& [prefix, kind] :
              {std::pair<std::string_view, Kind>{"/incidents/", Kind::incident},
@@ -198,22 +205,13 @@ struct Dashboard::Route {
                 return {Kind::postmortem_actions, *number};
             }
             if (kind == Kind::incident && tail.starts_with("/files/")) {
-                const std::string_view digits = tail.substr(7);
-                std::int64_t file = 0;
-                const auto [end, error] =
-                    std::from_chars(digits.data(), digits.data() + digits.size(), file);
-                if (error == std::errc{} && end == digits.data() + digits.size() && file > 0) {
-                    return {Kind::file, *number, 0, file};
-                }
+                const auto file = whole_positive<std::int64_t>(tail.substr(7));
+                if (file) return {Kind::file, *number, 0, *file};
                 return {Kind::none};
             }
             if (kind == Kind::incident && tail.starts_with("/postmortem/v")) {
-                int version = 0;
-                const std::string_view digits = tail.substr(13);
-                const auto [end, error] =
-                    std::from_chars(digits.data(), digits.data() + digits.size(), version);
-                if (error == std::errc{} && end == digits.data() + digits.size() && version > 0) {
-                    return {Kind::published, *number, version};
+                if (const auto version = whole_positive<int>(tail.substr(13))) {
+                    return {Kind::published, *number, *version};
                 }
             }
             return {Kind::none};
@@ -662,20 +660,17 @@ WebResponse Dashboard::save_section(const WebRequest& request, std::int64_t numb
     const Chrome chrome = chrome_for(request);
     auto checked = signed_form(request, chrome);
     if (auto* refused = std::get_if<WebResponse>(&checked)) return std::move(*refused);
-    const SignedForm& signed_form = std::get<SignedForm>(checked);
-    const std::string* const cookie = &signed_form.cookie;
-    const Person* const person = &signed_form.person;
-    const auto field = [&](const std::string& name) { return signed_form.field(name); };
-    const auto section = parse_section(field("section"));
+    const SignedForm& form = std::get<SignedForm>(checked);
+    const auto section = parse_section(form.field("section"));
     bool editable = false;
     for (const Section s : editable_sections()) editable = editable || section == s;
     if (!section || !editable) throw BadRequest("The form names no section that can be edited.");
-    SectionForm edit{*section, std::nullopt, 0, field("text")};
+    SectionForm edit{*section, std::nullopt, 0, form.field("text")};
     const auto whole = [](const std::string& text, std::int64_t& out) {
         const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), out);
         return error == std::errc{} && end == text.data() + text.size() && out >= 0;
     };
-    if (const std::string item = field("item"); !item.empty()) {
+    if (const std::string item = form.field("item"); !item.empty()) {
         std::int64_t position = 0;
         if (!is_list_section(*section) || !whole(item, position) || position < 1 ||
             position > 10'000) {
@@ -683,19 +678,19 @@ WebResponse Dashboard::save_section(const WebRequest& request, std::int64_t numb
         }
         edit.position = static_cast<int>(position);
     }
-    if (!whole(field("based_on"), edit.based_on)) {
+    if (!whole(form.field("based_on"), edit.based_on)) {
         throw BadRequest("The form does not say which revision it was based on.");
     }
     const Incident incident = service_.require(number);
-    if (field("do") == "preview") {
+    if (form.field("do") == "preview") {
         return make(200, k_html,
                     form_page(incident, edit, markdown_to_html(edit.text), "",
-                              sign_in_->form_token(*cookie), chrome));
+                              sign_in_->form_token(form.cookie), chrome));
     }
 
     // One save per form submitted: a second click on Save repeats nothing.
     const std::string key =
-        "web:save:" + net::sha256_hex(*cookie + "\n" + std::to_string(number) + "\n" +
+        "web:save:" + net::sha256_hex(form.cookie + "\n" + std::to_string(number) + "\n" +
                                       std::string(to_string(edit.section)) + "\n" +
                                       std::to_string(edit.position.value_or(0)) + "\n" +
                                       std::to_string(edit.based_on) + "\n" + edit.text);
@@ -705,16 +700,16 @@ WebResponse Dashboard::save_section(const WebRequest& request, std::int64_t numb
         [&] {
             Incident inc = service_.require(number);
             saved = service_.save_section(inc, edit.section, edit.text, edit.position,
-                                          edit.based_on, person->actor, service_.now());
+                                          edit.based_on, form.person.actor, service_.now());
             return Reply{true, Reply::Visibility::ephemeral,
                          saved->conflict() ? "conflict" : "saved"};
         },
-        person->platform);
+        form.person.platform);
     if (!out.reply.ok) {
         const bool is_final = incident.state == State::closed || incident.state == State::merged;
-        WebResponse res = make(
-            is_final ? 409 : 400, k_html,
-            form_page(incident, edit, "", out.reply.text, sign_in_->form_token(*cookie), chrome));
+        WebResponse res = make(is_final ? 409 : 400, k_html,
+                               form_page(incident, edit, "", out.reply.text,
+                                         sign_in_->form_token(form.cookie), chrome));
         return res;
     }
     if (out.reply.text == "conflict") {
@@ -731,7 +726,7 @@ WebResponse Dashboard::save_section(const WebRequest& request, std::int64_t numb
         if (theirs) {
             return make(
                 409, k_html,
-                conflict_page(incident, edit, *theirs, sign_in_->form_token(*cookie), chrome));
+                conflict_page(incident, edit, *theirs, sign_in_->form_token(form.cookie), chrome));
         }
     }
     return redirect("/incidents/" + incident_key(number) + "/postmortem#edit");
@@ -791,14 +786,7 @@ WebResponse Dashboard::save_action(const WebRequest& request, std::int64_t numbe
             return Reply{true, Reply::Visibility::ephemeral, "added"};
         };
     } else if (what == "done") {
-        const std::string digits = form.field("item");
-        int number_of_item = 0;
-        const auto [end, error] =
-            std::from_chars(digits.data(), digits.data() + digits.size(), number_of_item);
-        const std::optional<int> item =
-            error == std::errc{} && end == digits.data() + digits.size() && number_of_item > 0
-                ? std::optional<int>(number_of_item)
-                : std::nullopt;
+        const std::optional<int> item = whole_positive<int>(form.field("item"));
         if (!item) {
             return refuse(400, "`" + form.field("item") + "` is not an action item number.");
         }
