@@ -748,6 +748,17 @@ void IncidentService::add_note(Incident& incident, const std::string& text, cons
 ActionItem IncidentService::add_action(Incident& incident, const TodoSpec& spec, const Actor& by,
                                        ActionSource source, const std::string& message_id,
                                        Timestamp at, ActionKind kind) {
+    // Captured TODO lines and reactions follow the channel; a command adds work only while
+    // the incident is open (after closing, the review's new work belongs to a new incident).
+    if (source == ActionSource::command) {
+        refuse_merged_actions(incident);
+        if (incident.state == State::closed) {
+            throw DomainError(
+                incident.key() + " is closed; add the " +
+                (kind == ActionKind::preventive ? "preventive measure" : "action item") +
+                " to an open incident.");
+        }
+    }
     check_text(spec.text, "action item");
     ActionItem item;
     item.kind = kind;
@@ -790,23 +801,84 @@ ContributingFactor IncidentService::add_factor(Incident& incident, FactorCategor
     return factor;
 }
 
-ActionItem IncidentService::complete_action(Incident& incident, int number, const Actor& by,
-                                            Timestamp at) {
-    for (auto item : store_.actions(incident.number)) {
-        if (item.number != number) continue;
-        if (item.status == ActionStatus::done) {
-            throw DomainError("Action item " + std::to_string(number) + " is already done.");
-        }
-        item.status = ActionStatus::done;
-        item.done_at = at;
-        store_.update_action(item);
-        refresh_summary(incident.number);
-        record(incident, EntryKind::action, by, at,
-               "Action item " + std::to_string(number) + " done: " + item.text);
-        return item;
+// A merged incident's primary holds its work.
+void IncidentService::refuse_merged_actions(const Incident& incident) {
+    if (incident.state != State::merged) return;
+    const std::string primary = incident_key(incident.merged_into.value_or(0));
+    throw DomainError(incident.key() + " was merged into " + primary +
+                      "; its action items are followed there, e.g. `/incident todos " + primary +
+                      "`.");
+}
+
+// The action item `number` of `incident`, or a DomainError saying why it cannot change.
+ActionItem IncidentService::action_to_change(const Incident& incident, int number) {
+    refuse_merged_actions(incident);
+    for (auto& item : store_.actions(incident.number)) {
+        if (item.number == number) return item;
     }
     throw DomainError(incident.key() + " has no action item " + std::to_string(number) +
                       "; `/incident todos` lists them.");
+}
+
+ActionItem IncidentService::complete_action(Incident& incident, int number, const Actor& by,
+                                            Timestamp at) {
+    ActionItem item = action_to_change(incident, number);
+    if (item.status == ActionStatus::done) {
+        throw DomainError("Action item " + std::to_string(number) + " is already done.");
+    }
+    item.status = ActionStatus::done;
+    item.done_at = at;
+    store_.update_action(item);
+    refresh_summary(incident.number);
+    record(incident, EntryKind::action, by, at,
+           "Action item " + std::to_string(number) + " done: " + item.text);
+    return item;
+}
+
+ActionItem IncidentService::edit_action(Incident& incident, int number, const ActionEdit& edit,
+                                        const Actor& by, Timestamp at) {
+    ActionItem item = action_to_change(incident, number);
+    const std::string label = "Action item " + std::to_string(number);
+    std::vector<std::string> changes;
+    if (edit.text) {
+        const std::string text(trim(*edit.text));
+        if (text.empty()) throw DomainError(label + " needs text: say what needs doing.");
+        check_text(text, "action item");
+        if (text != item.text) {
+            item.text = text;
+            changes.push_back("now reads \"" + text + "\"");
+        }
+    }
+    if (edit.owner) {
+        const std::string owner(trim(*edit.owner));
+        if (!owner.empty() && !parse_mention(owner)) {
+            throw DomainError("`" + owner + "` is not a person: write @name, or nobody.");
+        }
+        if (owner != item.owner) {
+            item.owner = owner;
+            changes.push_back(owner.empty() ? "has no owner" : "is owned by " + owner);
+        }
+    }
+    if (edit.due) {
+        if (*edit.due && !is_valid_date(**edit.due)) {
+            throw DomainError("`" + **edit.due +
+                              "` is not a due date: write YYYY-MM-DD, e.g. 2026-12-01, or none.");
+        }
+        if (*edit.due != item.due) {
+            item.due = *edit.due;
+            changes.push_back(item.due ? "is due " + *item.due : "has no due date");
+        }
+    }
+    if (changes.empty()) throw DomainError(label + " already reads that; nothing changed.");
+    store_.update_action(item);
+    refresh_summary(incident.number);
+    std::string summary = label;
+    for (std::size_t i = 0; i < changes.size(); ++i) {
+        summary += (i == 0 ? " " : i + 1 == changes.size() ? " and " : ", ") + changes[i];
+    }
+    record(incident, EntryKind::action, by, at, summary);
+    tell_owner(incident, item, by, at);
+    return item;
 }
 
 void IncidentService::resolve(Incident& incident, const std::string& summary,

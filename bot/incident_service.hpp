@@ -88,6 +88,13 @@ struct SectionSave {
 };
 
 // A one-time sign-in link to the dashboard for one chat identity.
+// A change to an action item from `/incident edit` or the dashboard; an absent field is kept.
+struct ActionEdit {
+    std::optional<std::string> text;
+    std::optional<std::string> owner;               // "@name", or "" for nobody
+    std::optional<std::optional<std::string>> due;  // YYYY-MM-DD, or an empty optional for none
+};
+
 struct SignInLink {
     std::string url;
     Timestamp expires_at = 0;
@@ -150,7 +157,11 @@ public:
     ActionItem add_action(Incident& incident, const TodoSpec& spec, const Actor& by,
                           ActionSource source, const std::string& message_id, Timestamp at,
                           ActionKind kind = ActionKind::corrective);
+    // Items can be completed and edited after the incident closed (following them up is the
+    // point of the post-mortem), but not on a merged incident: its primary holds the work.
     ActionItem complete_action(Incident& incident, int number, const Actor& by, Timestamp at);
+    ActionItem edit_action(Incident& incident, int number, const ActionEdit& edit, const Actor& by,
+                           Timestamp at);
     ContributingFactor add_factor(Incident& incident, FactorCategory category,
                                   const std::string& text, const Actor& by, Timestamp at);
     void resolve(Incident& incident, const std::string& summary,
@@ -299,6 +310,8 @@ private:
     // The live summary shows state, severity, roles, the last update and the action items:
     // after a change of any of them, once per change under way.
     void refresh_summary(std::int64_t incident);
+    void refuse_merged_actions(const Incident& incident);
+    ActionItem action_to_change(const Incident& incident, int number);
     void tell_owner(const Incident& incident, const ActionItem& item, const Actor& by,
                     Timestamp at);
     void sync_todos(Incident& incident, const TimelineEntry& entry, const Actor& by, Timestamp at);

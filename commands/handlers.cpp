@@ -293,10 +293,6 @@ Reply prevent(CommandContext& ctx) {
     const TodoParse parsed = parse_todo_body(ctx.args.rest(0));
     if (!parsed.spec) usage_error(parsed.error, usage);
     const Incident& inc = ctx.target();
-    if (inc.state == State::closed || inc.state == State::merged) {
-        throw DomainError(inc.key() + " is " + std::string(to_string(inc.state)) +
-                          "; add the preventive measure to an open incident.");
-    }
     const ActionItem item =
         ctx.service.add_action(ctx.target(), *parsed.spec, ctx.caller(), ActionSource::command, {},
                                ctx.at(), ActionKind::preventive);
@@ -350,6 +346,44 @@ Reply done(CommandContext& ctx) {
     const ActionItem item =
         ctx.service.complete_action(ctx.target(), *number, ctx.caller(), ctx.at());
     return to_channel("✅ Action item " + std::to_string(item.number) + " done: " + item.text);
+}
+
+// `edit <n> <text>` rewrites the item (an @mention or due: in it changes those too);
+// `edit <n> owner @user|nobody` and `edit <n> due YYYY-MM-DD|none` change one field.
+Reply edit(CommandContext& ctx) {
+    const std::string usage =
+        "/incident edit <n> <text> [@owner] [due:YYYY-MM-DD] | <n> owner @user|nobody | "
+        "<n> due YYYY-MM-DD|none";
+    if (ctx.args.size() < 2) usage_error("Which action item, and what changes?", usage);
+    const auto number = parse_positive_int(ctx.args[0]);
+    if (!number) {
+        usage_error("`" + std::string(ctx.args[0]) + "` is not an action item number.", usage);
+    }
+    ActionEdit change;
+    const std::string field = to_lower(ctx.args[1]);
+    if ((field == "owner" || field == "due") && ctx.args.size() == 2) {
+        usage_error(field == "owner" ? "Give the new owner (@name or nobody)."
+                                     : "Give the new due date (YYYY-MM-DD or none).",
+                    usage);
+    }
+    if (field == "owner" && ctx.args.size() == 3) {
+        const std::string who = to_lower(ctx.args[2]);
+        change.owner = who == "nobody" || who == "none" ? "" : std::string(ctx.args[2]);
+    } else if (field == "due" && ctx.args.size() == 3) {
+        const std::string when = to_lower(ctx.args[2]);
+        change.due = when == "none" ? std::optional<std::string>{} : std::string(ctx.args[2]);
+    } else {
+        const TodoParse parsed = parse_todo_body(ctx.args.rest(1));
+        if (!parsed.spec) usage_error(parsed.error, usage);
+        change.text = parsed.spec->text;
+        if (!parsed.spec->owner.empty()) change.owner = parsed.spec->owner;
+        if (parsed.spec->due) change.due = parsed.spec->due;
+    }
+    const ActionItem item =
+        ctx.service.edit_action(ctx.target(), *number, change, ctx.caller(), ctx.at());
+    return to_channel("✏️ " + mention(ctx.caller()) + " changed action item " +
+                      std::to_string(item.number) + " of " + ctx.target().key() + ": " +
+                      action_line(item));
 }
 
 Reply resolve(CommandContext& ctx) {
@@ -695,6 +729,8 @@ void register_builtin_commands(CommandRouter& router) {
     router.add({"todo", "<text> [@owner] [due:YYYY-MM-DD]", "add an action item", inc, todo});
     router.add({"todos", "", "list action items", inc, todos, {"actions"}});
     router.add({"done", "<n>", "mark action item n done", inc, done});
+    router.add({"edit", "<n> <text> | <n> owner @user|nobody | <n> due YYYY-MM-DD|none",
+                "change an action item's text, owner or due date", inc, edit});
     router.add({"factor", "technical|process|monitoring <text>",
                 "record a contributing factor for the post-mortem", inc, factor});
     router.add({"factors", "", "list contributing factors", inc, factors});

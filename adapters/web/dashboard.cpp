@@ -738,21 +738,21 @@ WebResponse Dashboard::save_action(const WebRequest& request, std::int64_t numbe
     if (auto* refused = std::get_if<WebResponse>(&checked)) return std::move(*refused);
     const SignedForm& form = std::get<SignedForm>(checked);
     const std::string what = form.field("do");
-    const Incident incident = service_.require(number);
+    service_.require(number);  // an unknown incident is a 404 before anything else
     const auto refuse = [&](int status, const std::string& message) {
         return error_response(Audience::page, status, message + " Nothing was changed.", chrome);
     };
-    if (incident.state == State::closed || incident.state == State::merged) {
-        return refuse(409, incident.key() + " is " + std::string(to_string(incident.state)) +
-                               ", so its action items can no longer change here.");
-    }
+    // Whether the item is open to change (a closed incident takes no new items, a merged one
+    // none at all) is the domain's rule: its refusal comes back as the reply.
     std::function<Reply()> work;
-    if (what == "add") {
-        const std::string kind = form.field("kind");
-        if (kind != "corrective" && kind != "preventive") {
-            throw BadRequest("The form names no kind of action item (corrective or preventive).");
-        }
-        const std::string text(trim(form.field("text")));
+    const std::optional<int> item = whole_positive<int>(form.field("item"));
+    if ((what == "done" || what == "edit") && !item) {
+        return refuse(400, "`" + form.field("item") + "` is not an action item number.");
+    }
+    const std::string text(trim(form.field("text")));
+    std::string owner(trim(form.field("owner")));
+    const std::string due(trim(form.field("due")));
+    if (what == "add" || what == "edit") {
         if (text.empty()) {
             return refuse(400, "Say what needs doing: the action item's text is empty.");
         }
@@ -761,10 +761,7 @@ WebResponse Dashboard::save_action(const WebRequest& request, std::int64_t numbe
                                    std::to_string(k_max_section_chars) +
                                    " characters; shorten it.");
         }
-        // The chat grammar reads owner and due date, so both surfaces accept the same things;
-        // each field is one word of it.
-        const std::string owner(trim(form.field("owner")));
-        const std::string due(trim(form.field("due")));
+        // Each field is one word of the chat grammar, so both surfaces accept the same things.
         if (owner.find_first_of(" \t\r\n") != std::string::npos) {
             return refuse(400, "`" + owner + "` is not one person: write @name.");
         }
@@ -772,8 +769,15 @@ WebResponse Dashboard::save_action(const WebRequest& request, std::int64_t numbe
             return refuse(400,
                           "`" + due + "` is not a due date: write YYYY-MM-DD, e.g. 2026-12-01.");
         }
+        if (!owner.empty() && owner.front() != '@') owner = "@" + owner;
+    }
+    if (what == "add") {
+        const std::string kind = form.field("kind");
+        if (kind != "corrective" && kind != "preventive") {
+            throw BadRequest("The form names no kind of action item (corrective or preventive).");
+        }
         std::string body = text;
-        if (!owner.empty()) body += (owner.front() == '@' ? " " : " @") + owner;
+        if (!owner.empty()) body += " " + owner;
         if (!due.empty()) body += " due:" + due;
         const TodoParse parsed = parse_todo_body(body);
         if (!parsed.spec) return refuse(400, parsed.error);
@@ -785,18 +789,23 @@ WebResponse Dashboard::save_action(const WebRequest& request, std::int64_t numbe
                                 service_.now(), action_kind);
             return Reply{true, Reply::Visibility::ephemeral, "added"};
         };
+    } else if (what == "edit") {
+        // The form shows every field, so an emptied field means nobody or no date.
+        ActionEdit change{text, owner,
+                          due.empty() ? std::optional<std::string>{} : std::optional{due}};
+        work = [this, number, item = *item, change, &form] {
+            Incident inc = service_.require(number);
+            service_.edit_action(inc, item, change, form.person.actor, service_.now());
+            return Reply{true, Reply::Visibility::ephemeral, "edited"};
+        };
     } else if (what == "done") {
-        const std::optional<int> item = whole_positive<int>(form.field("item"));
-        if (!item) {
-            return refuse(400, "`" + form.field("item") + "` is not an action item number.");
-        }
         work = [this, number, item = *item, &form] {
             Incident inc = service_.require(number);
             service_.complete_action(inc, item, form.person.actor, service_.now());
             return Reply{true, Reply::Visibility::ephemeral, "done"};
         };
     } else {
-        throw BadRequest("The form says neither add nor done.");
+        throw BadRequest("The form says neither add, edit nor done.");
     }
     // One change per form submitted: a second click repeats nothing.
     const std::string key =

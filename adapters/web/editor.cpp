@@ -156,38 +156,52 @@ std::string editor_html(const Incident& inc, const PostmortemSections& sections,
     return out + "</section>";
 }
 
+// Open items can be completed and edited after the incident closed (that is the follow-up);
+// new ones are added while it is open. A merged incident's primary holds the work.
 std::string actions_editor_html(const Incident& inc, const std::vector<ActionItem>& actions,
                                 std::string_view person, std::string_view form_token) {
-    if (person.empty() || inc.state == State::closed || inc.state == State::merged) return "";
+    if (person.empty() || inc.state == State::merged) return "";
     const std::string action = postmortem_path(inc) + "/actions";
     const std::string csrf =
         "<input type=\"hidden\" name=\"csrf\" value=\"" + esc(form_token) + "\">";
+    const auto form_start = [&](const std::string& id, std::string_view what) {
+        return "<form class=\"edit\" method=\"post\" action=\"" + action + "\" id=\"" + id + "\">" +
+               csrf + "<input type=\"hidden\" name=\"do\" value=\"" + std::string(what) + "\">";
+    };
+    const auto owner_and_due = [](std::string_view owner, std::string_view due) {
+        return "<label>Owner <input name=\"owner\" value=\"" + esc(owner) +
+               "\" placeholder=\"@name\"></label><label>Due <input name=\"due\" value=\"" +
+               esc(due) + "\" placeholder=\"YYYY-MM-DD\"></label>";
+    };
     std::string out = "<section id=\"actions\"><h2>Action items</h2>";
     for (const auto& a : actions) {
         if (a.status != ActionStatus::open) continue;
         const std::string n = std::to_string(a.number);
-        out += "<form class=\"edit\" method=\"post\" action=\"" + action + "\" id=\"done-" + n +
-               "\">" + csrf + "<input type=\"hidden\" name=\"do\" value=\"done\">" +
-               "<input type=\"hidden\" name=\"item\" value=\"" + n + "\"><div class=\"buttons\">" +
-               "<span>" + n + ". " + (a.kind == ActionKind::preventive ? "(preventive) " : "") +
-               esc(a.text) + (a.owner.empty() ? "" : " · " + esc(a.owner)) +
+        const std::string item = "<input type=\"hidden\" name=\"item\" value=\"" + n + "\">";
+        out += form_start("done-" + n, "done") + item + "<div class=\"buttons\"><span>" + n + ". " +
+               (a.kind == ActionKind::preventive ? "(preventive) " : "") + esc(a.text) +
+               (a.owner.empty() ? "" : " · " + esc(a.owner)) +
                (a.due ? " · due " + esc(*a.due) : "") +
                "</span><button type=\"submit\" id=\"done-" + n +
                "-submit\">Done</button></div></form>";
+        out += "<details><summary>Edit " + n + "</summary>" + form_start("edit-" + n, "edit") +
+               item + "<label for=\"edit-" + n + "-text\">Text</label><textarea id=\"edit-" + n +
+               "-text\" name=\"text\" rows=\"2\" maxlength=\"" +
+               std::to_string(k_max_section_chars) + "\">" + esc(a.text) +
+               "</textarea><div class=\"buttons\">" + owner_and_due(a.owner, a.due.value_or("")) +
+               "<button type=\"submit\" id=\"edit-" + n +
+               "-submit\">Save</button></div></form></details>";
     }
+    if (inc.state == State::closed) return out + "</section>";
     for (const auto& [kind, label] :
          {std::pair<std::string_view, std::string_view>{"corrective", "Add a corrective action"},
           {"preventive", "Add a preventive measure"}}) {
         const std::string id = "add-" + std::string(kind);
-        out += "<form class=\"edit\" method=\"post\" action=\"" + action + "\" id=\"" + id + "\">" +
-               csrf + "<input type=\"hidden\" name=\"do\" value=\"add\">" +
-               "<input type=\"hidden\" name=\"kind\" value=\"" + std::string(kind) + "\">" +
-               "<label for=\"" + id + "-text\">" + std::string(label) + "</label><textarea id=\"" +
-               id + "-text\" name=\"text\" rows=\"2\" maxlength=\"" +
-               std::to_string(k_max_section_chars) + "\"></textarea>" +
-               "<div class=\"buttons\"><label>Owner <input name=\"owner\" " +
-               "placeholder=\"@name\"></label><label>Due <input name=\"due\" " +
-               "placeholder=\"YYYY-MM-DD\"></label><button type=\"submit\" id=\"" + id +
+        out += form_start(id, "add") + "<input type=\"hidden\" name=\"kind\" value=\"" +
+               std::string(kind) + "\">" + "<label for=\"" + id + "-text\">" + std::string(label) +
+               "</label><textarea id=\"" + id + "-text\" name=\"text\" rows=\"2\" maxlength=\"" +
+               std::to_string(k_max_section_chars) + "\"></textarea>" + "<div class=\"buttons\">" +
+               owner_and_due("", "") + "<button type=\"submit\" id=\"" + id +
                "-submit\">Add</button></div>" + "</form>";
     }
     return out + "</section>";

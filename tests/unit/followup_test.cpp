@@ -320,3 +320,110 @@ TEST_CASE("the weekly digest lists open and overdue items by owner, on Mondays")
         CHECK_FALSE(has(std::get<PostMessage>(r.effect).text, "Weekly follow-up"));
     }
 }
+
+TEST_CASE("an action item is edited in chat: text, owner and due date, told to its new owner") {
+    Bot bot;
+    const std::string ch = bot.declare();
+    REQUIRE(
+        bot.command("todo add a guard for empty pools @bob due:2026-12-01", "alice", ch).reply.ok);
+    const auto item = [&] { return bot.service.actions(1).at(0); };
+    const auto dms = [](const Outcome& out, const std::string& name) {
+        std::vector<std::string> found;
+        for (const auto* p : posts(out)) {
+            if (const auto* u = std::get_if<ToUser>(&p->to); u && u->who.name == name) {
+                found.push_back(p->text);
+            }
+        }
+        return found;
+    };
+
+    const Outcome reassigned = bot.command("edit 1 owner @dave", "carol", ch);
+    REQUIRE(reassigned.reply.ok);
+    CHECK(reassigned.reply.visibility == Reply::Visibility::in_channel);
+    CHECK(has(reassigned.reply.text, "@carol changed action item 1 of INC-1"));
+    CHECK(item().owner == "@dave");
+    REQUIRE(dms(reassigned, "dave").size() == 1);
+    CHECK(has(dms(reassigned, "dave")[0], "@carol made you the owner of action item 1 of INC-1"));
+
+    REQUIRE(bot.command("edit 1 due 2026-12-24", "carol", ch).reply.ok);
+    CHECK(item().due == "2026-12-24");
+    REQUIRE(bot.command("edit 1 due none", "carol", ch).reply.ok);
+    CHECK_FALSE(item().due.has_value());
+    // New text; a mention and a due date in it change those too.
+    const Outcome rewritten =
+        bot.command("edit 1 guard every pool against zero size @erin due:2026-12-30", "carol", ch);
+    REQUIRE(rewritten.reply.ok);
+    CHECK(item().text == "guard every pool against zero size @erin");
+    CHECK(item().owner == "@erin");
+    CHECK(item().due == "2026-12-30");
+    CHECK(dms(rewritten, "erin").size() == 1);
+    // New text that names nobody keeps the owner.
+    REQUIRE(bot.command("edit 1 guard every pool", "carol", ch).reply.ok);
+    CHECK(item().owner == "@erin");
+    REQUIRE(bot.command("edit 1 owner nobody", "carol", ch).reply.ok);
+    CHECK(item().owner.empty());
+
+    bool on_timeline = false;
+    for (const auto& entry : bot.service.timeline(1)) {
+        on_timeline =
+            on_timeline || entry.text ==
+                               "Action item 1 now reads \"guard every pool against zero size "
+                               "@erin\", is owned by @erin and is due 2026-12-30";
+    }
+    CHECK(on_timeline);
+
+    // Each bad edit says what to type and changes nothing.
+    const ActionItem before = item();
+    for (const auto& [command, says] : std::vector<std::pair<std::string, std::string>>{
+             {"edit", "Which action item"},
+             {"edit 1", "Which action item"},
+             {"edit one fix", "`one` is not an action item number"},
+             {"edit 9 fix", "INC-1 has no action item 9"},
+             {"edit 1 owner", "Give the new owner"},
+             {"edit 1 due", "Give the new due date"},
+             {"edit 1 due tomorrow", "`tomorrow` is not a due date"},
+             {"edit 1 due:2026-13-45 fix", "2026-13-45"},
+             {"edit 1 owner bob", "`bob` is not a person"},
+             {"edit 1 guard every pool", "already reads that; nothing changed"},
+         }) {
+        const Outcome out = bot.command(command, "carol", ch);
+        CAPTURE(command);
+        CAPTURE(out.reply.text);
+        CHECK_FALSE(out.reply.ok);
+        CHECK(has(out.reply.text, says));
+        CHECK(out.effects.empty());
+        CHECK(item().text == before.text);
+        CHECK(item().owner == before.owner);
+        CHECK(item().due == before.due);
+    }
+}
+
+TEST_CASE("after closing, items are still edited and completed but no new ones are added") {
+    Bot bot;
+    const std::string ch = bot.declare();
+    const std::string other = bot.declare("Duplicate");
+    REQUIRE(bot.command("todo add a guard @bob", "alice", ch).reply.ok);
+    REQUIRE(bot.command("todo the duplicate's item", "alice", other).reply.ok);
+    REQUIRE(bot.command("merge INC-1", "alice", other).reply.ok);
+    REQUIRE(bot.command("resolve done", "alice", ch).reply.ok);
+    REQUIRE(bot.command("close force no time", "alice", ch).reply.ok);
+
+    CHECK(bot.command("edit 1 due 2026-12-24", "bob", ch).reply.ok);
+    CHECK(bot.command("done INC-1 1", "bob").reply.ok);
+    CHECK(bot.service.actions(1).at(0).status == ActionStatus::done);
+    for (const std::string& command : {"todo late", "prevent late"}) {
+        const Outcome out = bot.command(command, "bob", ch);
+        CAPTURE(command);
+        CHECK_FALSE(out.reply.ok);
+        CHECK(has(out.reply.text, "INC-1 is closed"));
+    }
+    CHECK(bot.service.actions(1).size() == 1);
+    // A merged incident's primary holds the work.
+    for (const std::string& command : {"edit 1 other text", "done 1", "todo more"}) {
+        const Outcome out = bot.command(command, "bob", other);
+        CAPTURE(command);
+        CHECK_FALSE(out.reply.ok);
+        CHECK(has(out.reply.text, "INC-2 was merged into INC-1"));
+    }
+    CHECK(bot.service.actions(2).at(0).status == ActionStatus::open);
+}

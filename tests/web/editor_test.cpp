@@ -470,6 +470,12 @@ std::string done_body(const std::string& csrf, const std::string& item) {
     return "csrf=" + csrf + "&do=done&item=" + item;
 }
 
+std::string edit_body(const std::string& csrf, const std::string& item, const std::string& text,
+                      const std::string& owner = {}, const std::string& due = {}) {
+    return "csrf=" + csrf + "&do=edit&item=" + item + "&text=" + percent_encode(text) +
+           "&owner=" + percent_encode(owner) + "&due=" + percent_encode(due);
+}
+
 }  // namespace
 
 TEST_CASE("editing: a signed-in person adds and completes action items like the chat commands") {
@@ -569,11 +575,18 @@ TEST_CASE("editing: bad action item forms say what is wrong and change nothing")
              {cookie, done_body(csrf, "9"), 400, "has no action item 9"},
              {cookie, done_body(csrf, "one"), 400, "is not an action item number"},
              {cookie, done_body(csrf, ""), 400, "is not an action item number"},
+             {cookie, edit_body(csrf, "9", "Fix it"), 400, "has no action item 9"},
+             {cookie, edit_body(csrf, "x", "Fix it"), 400, "is not an action item number"},
+             {cookie, edit_body(csrf, "1", " "), 400, "text is empty"},
+             {cookie, edit_body(csrf, "1", too_long), 413, "longer than 20000"},
+             {cookie, edit_body(csrf, "1", "Keep one", "", "2026-02-30"), 400, "2026-02-30"},
+             {cookie, edit_body(csrf, "1", "Keep one", "bob smith"), 400, "not one person"},
+             {cookie, edit_body(csrf, "1", "Keep one"), 400, "nothing changed"},
              {cookie, "do=add&kind=corrective&text=Fix", 403, "anti-forgery token"},
              {cookie, add_body("forged", "corrective", "Fix"), 403, "anti-forgery token"},
              {"", add_body(csrf, "corrective", "Fix"), 403, "/incident login"},
              {cookie, "csrf=" + csrf + "&do=add&kind=other&text=Fix", 400, "corrective or"},
-             {cookie, "csrf=" + csrf + "&do=erase&item=1", 400, "neither add nor done"},
+             {cookie, "csrf=" + csrf + "&do=erase&item=1", 400, "neither add, edit nor done"},
          }) {
         CAPTURE(c.body.substr(0, 120));
         const WebResponse res = e.post(c.cookie, c.body, k_actions);
@@ -584,14 +597,52 @@ TEST_CASE("editing: bad action item forms say what is wrong and change nothing")
     // A GET changes nothing either.
     CHECK(e.get(k_actions, cookie).status == 405);
 
-    // A closed incident's items are final.
+    // A closed incident takes no new items, but its open ones are still followed up.
     REQUIRE(e.bot.command("resolve done", "alice", ch).reply.ok);
     REQUIRE(e.bot.command("close force no time", "alice", ch).reply.ok);
-    for (const std::string& body : {add_body(csrf, "corrective", "Late"), done_body(csrf, "1")}) {
-        const WebResponse res = e.post(cookie, body, k_actions);
-        CHECK(res.status == 409);
-        CHECK(contains(res.body, "INC-1 is closed"));
-        CHECK(unchanged());
+    const WebResponse late = e.post(cookie, add_body(csrf, "corrective", "Late"), k_actions);
+    CHECK(late.status == 400);
+    CHECK(contains(late.body, "INC-1 is closed"));
+    CHECK(unchanged());
+    const std::string closed_page = e.get("/incidents/INC-1/postmortem", cookie).body;
+    CHECK(contains(closed_page, "id=\"done-1\""));
+    CHECK(contains(closed_page, "id=\"edit-1\""));
+    CHECK_FALSE(contains(closed_page, "id=\"add-corrective\""));
+    CHECK(e.post(cookie, done_body(csrf, "1"), k_actions).status == 303);
+    CHECK(e.bot.service.actions(1).at(0).status == ActionStatus::done);
+}
+
+TEST_CASE("editing: an action item's text, owner and due date are changed from its form") {
+    Editing e;
+    const std::string ch = e.bot.declare();
+    REQUIRE(e.bot.command("todo page the vendor @bob due:2026-12-10", "alice", ch).reply.ok);
+    const std::string cookie = e.sign_in_as("carol");
+    const std::string page = e.get("/incidents/INC-1/postmortem", cookie).body;
+    // The form starts from the item as it is.
+    CHECK(field_of(page, "edit-1", "owner") == "@bob");
+    CHECK(field_of(page, "edit-1", "due") == "2026-12-10");
+    CHECK(contains(page, ">page the vendor @bob</textarea>"));
+    const std::string csrf = field_of(page, "edit-1", "csrf");
+
+    const WebResponse saved = e.post(
+        cookie, edit_body(csrf, "1", "page the vendor's on-call", "dave", "2026-12-12"), k_actions);
+    CHECK(saved.status == 303);
+    CHECK(header(saved, "Location") == "/incidents/INC-1/postmortem#actions");
+    ActionItem item = e.bot.service.actions(1).at(0);
+    CHECK(item.text == "page the vendor's on-call");
+    CHECK(item.owner == "@dave");
+    CHECK(item.due == "2026-12-12");
+    bool on_timeline = false;
+    for (const auto& entry : e.bot.service.timeline(1)) {
+        on_timeline = on_timeline || (entry.author.id == "U-carol" &&
+                                      contains(entry.text, "Action item 1 now reads"));
     }
-    CHECK_FALSE(contains(e.get("/incidents/INC-1/postmortem", cookie).body, "id=\"actions\""));
+    CHECK(on_timeline);
+    // Emptied fields mean nobody and no date.
+    CHECK(e.post(cookie, edit_body(csrf, "1", "page the vendor's on-call"), k_actions).status ==
+          303);
+    item = e.bot.service.actions(1).at(0);
+    CHECK(item.owner.empty());
+    CHECK_FALSE(item.due.has_value());
+    CHECK(contains(e.bot.command("todos", "alice", ch).reply.text, "1. [ ] page the vendor's"));
 }
