@@ -66,6 +66,7 @@ Process::Process(const std::string& binary, ProcessOptions options) : options_(s
             ::setgroups(0, nullptr);
             if (::setgid(uid) != 0 || ::setuid(uid) != 0) ::_exit(126);
         }
+        ::close_range(3, ~0U, 0);  // like pg_server: a child keeps none of the test's descriptors
         ::execve(argv[0], argv.data(), envp.data());
         ::_exit(127);
     }

@@ -130,6 +130,10 @@ void PgServer::run(const std::string& what, const std::vector<std::string>& argv
         ::dup2(out, STDERR_FILENO);
         const int in = ::open("/dev/null", O_RDONLY);
         ::dup2(in, STDIN_FILENO);
+        // The server outlives this call: it must not hold what the test was given, such as
+        // ctest's output pipe or a build lock's descriptor (a server left behind by a crashed
+        // test then blocks every build waiting on that lock).
+        ::close_range(3, ~0U, 0);
         ::execv(args[0], args.data());
         ::_exit(127);
     }
