@@ -15,6 +15,7 @@
 #include "adapters/net/log_stopped.hpp"
 #include "adapters/net/shutdown.hpp"
 #include "adapters/net/websocket_client.hpp"
+#include "bot/announcement.hpp"
 
 namespace incident::mattermost {
 
@@ -918,7 +919,9 @@ asio::awaitable<net::Delivery> MattermostAdapter::deliver_entry(OutboxEntry& ent
     if (const auto* create = std::get_if<CreateChannel>(&*effect)) {
         co_return co_await create_channel(*create, entry);
     }
-    if (const auto* message = std::get_if<PostMessage>(&*effect)) co_return co_await post(*message);
+    if (const auto* message = std::get_if<PostMessage>(&*effect)) {
+        co_return co_await post(*message, entry.incident);
+    }
     if (const auto* topic = std::get_if<SetTopic>(&*effect)) co_return co_await set_topic(*topic);
     if (const auto* refresh = std::get_if<RefreshSummary>(&*effect)) {
         co_return co_await refresh_summary(*refresh);
@@ -999,22 +1002,38 @@ json MattermostAdapter::summary_props(const Incident& inc) const {
     return mattermost::summary_props(signer_, inc.number, own_url("actions"));
 }
 
+// The summary in the incident's channel and the first announcement, each where it was posted
+// earlier in this lane; one that was never posted has nothing to keep current. Both are tried
+// (one deleted by hand does not freeze the other); the first failure is the entry's.
 asio::awaitable<net::Delivery> MattermostAdapter::refresh_summary(const RefreshSummary& refresh) {
     const auto inc = service_.find(refresh.incident);
     if (!inc || inc->platform != k_platform) co_return net::Delivery::done();
-    // Posted by the channel's creation, earlier in this lane; none: nothing to keep current.
-    auto live = service_.live_message(inc->number, k_platform);
-    if (!live) co_return net::Delivery::done();
-    const std::string text = summary_text(*inc);
-    json props = summary_props(*inc);
+    std::optional<net::Delivery> trouble;
+    if (auto live = service_.live_message(inc->number, k_platform)) {
+        trouble = co_await refresh_live(std::move(*live), summary_text(*inc), summary_props(*inc));
+    }
+    if (auto live = service_.live_message(inc->number, k_platform, k_announcement)) {
+        std::string text = truncate_runes(
+            markdown_from_mrkdwn(announcement_text(service_.summary_facts(*inc))), k_post_runes);
+        // Null props: the announcement's own (its marker) stay as they are.
+        auto announced = co_await refresh_live(std::move(*live), std::move(text), json());
+        if (!trouble) trouble = std::move(announced);
+    }
+    co_return trouble.value_or(net::Delivery::done());
+}
+
+// PUT posts/{id}/patch of one live message, skipped when it already shows that.
+asio::awaitable<std::optional<net::Delivery>> MattermostAdapter::refresh_live(LiveMessage live,
+                                                                              std::string text,
+                                                                              json props) {
     const std::string rendered = rendering_of(text, props);
-    if (rendered == live->rendered) co_return net::Delivery::done();
-    const ApiResult r = co_await api_.patch_post(live->message_id, text, std::move(props));
+    if (rendered == live.rendered) co_return std::nullopt;
+    const ApiResult r = co_await api_.patch_post(live.message_id, text, std::move(props));
     if (!r.ok) co_return failure_of(r, "PUT posts/patch");
-    live->rendered = rendered;
-    live->updated_at = service_.now();
-    service_.save_live_message(*live);
-    co_return net::Delivery::done();
+    live.rendered = rendered;
+    live.updated_at = service_.now();
+    service_.save_live_message(live);
+    co_return std::nullopt;
 }
 
 asio::awaitable<net::Delivery> MattermostAdapter::set_topic(const SetTopic& topic) {
@@ -1130,7 +1149,8 @@ asio::awaitable<net::Delivery> MattermostAdapter::create_channel(const CreateCha
     co_return net::Delivery::done();
 }
 
-asio::awaitable<net::Delivery> MattermostAdapter::post(const PostMessage& message) {
+asio::awaitable<net::Delivery> MattermostAdapter::post(const PostMessage& message,
+                                                       std::int64_t lane) {
     ChannelLookup channel;
     const bool direct = std::holds_alternative<ToUser>(message.to);
     if (const auto* c = std::get_if<ToChannel>(&message.to)) channel.id = c->channel_id;
@@ -1159,7 +1179,15 @@ asio::awaitable<net::Delivery> MattermostAdapter::post(const PostMessage& messag
         if (!joined.ok) co_return failure_of(joined, "POST channels/members");
         r = co_await api_.create_post(channel.id, text);
     }
-    co_return delivered_or(r, "POST posts");
+    if (!r.ok) co_return failure_of(r, "POST posts");
+    const std::string post_id = r.body.is_object() ? r.body.value("id", std::string()) : "";
+    if (lane > 0 && !post_id.empty() && std::holds_alternative<ToAnnouncements>(message.to) &&
+        !service_.live_message(lane, k_platform, k_announcement)) {
+        service_.save_live_message(LiveMessage{lane, std::string(k_platform),
+                                               std::string(k_announcement), channel.id, post_id,
+                                               rendering_of(text, json()), service_.now()});
+    }
+    co_return net::Delivery::done();
 }
 
 asio::awaitable<MattermostAdapter::ChannelLookup> MattermostAdapter::announce_channel_id() {

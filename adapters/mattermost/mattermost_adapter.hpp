@@ -140,7 +140,9 @@ private:
     boost::asio::awaitable<net::Delivery> deliver_entry(OutboxEntry& entry);
     boost::asio::awaitable<net::Delivery> create_channel(const CreateChannel& create,
                                                          OutboxEntry& entry);
-    boost::asio::awaitable<net::Delivery> post(const PostMessage& post);
+    // `lane`: the incident whose effect this is (0: none); its first announcement is then
+    // remembered as a live message, kept current by refresh_summary.
+    boost::asio::awaitable<net::Delivery> post(const PostMessage& post, std::int64_t lane = 0);
     boost::asio::awaitable<net::Delivery> set_topic(const SetTopic& topic);
     // PUT posts/{id}/patch of the live summary with the incident as it is now; nothing when
     // it would show what it shows already.
@@ -149,6 +151,9 @@ private:
     // the bot token, into the store.
     boost::asio::awaitable<net::Delivery> fetch_file(const FetchFile& fetch);
     std::string summary_text(const Incident& incident);
+    boost::asio::awaitable<std::optional<net::Delivery>> refresh_live(LiveMessage live,
+                                                                      std::string text,
+                                                                      nlohmann::json props);
     nlohmann::json summary_props(const Incident& incident) const;
     // <INCIDENT_BOT_PUBLIC_URL>/mattermost/<route>; empty without a public URL.
     std::string own_url(std::string_view route) const;

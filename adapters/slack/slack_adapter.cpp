@@ -18,6 +18,7 @@
 #include "adapters/slack/blocks.hpp"
 #include "adapters/slack/decode.hpp"
 #include "adapters/slack/signing.hpp"
+#include "bot/announcement.hpp"
 #include "bot/text.hpp"
 
 namespace incident::slack {
@@ -223,7 +224,9 @@ asio::awaitable<net::Delivery> SlackAdapter::deliver_entry(OutboxEntry& entry) {
     if (const auto* create = std::get_if<CreateChannel>(&*effect)) {
         co_return co_await create_channel(*create, entry);
     }
-    if (const auto* message = std::get_if<PostMessage>(&*effect)) co_return co_await post(*message);
+    if (const auto* message = std::get_if<PostMessage>(&*effect)) {
+        co_return co_await post(*message, entry.incident);
+    }
     if (const auto* topic = std::get_if<SetTopic>(&*effect)) co_return co_await set_topic(*topic);
     if (const auto* refresh = std::get_if<RefreshSummary>(&*effect)) {
         co_return co_await refresh_summary(*refresh);
@@ -287,23 +290,39 @@ json SlackAdapter::summary_message(const Incident& inc) {
                 {"blocks", incident_summary_blocks(service_.summary_facts(inc))}};
 }
 
+// The summary in the incident's channel and the first announcement, each where it was posted
+// earlier in this lane; one that was never posted has nothing to keep current. Both are tried
+// (one deleted by hand does not freeze the other); the first failure is the entry's.
 asio::awaitable<net::Delivery> SlackAdapter::refresh_summary(const RefreshSummary& refresh) {
     const auto inc = service_.find(refresh.incident);
     if (!inc || inc->platform != k_platform) co_return net::Delivery::done();
-    // Posted by the channel's creation, earlier in this lane; none: nothing to keep current.
-    auto live = service_.live_message(inc->number, k_platform);
-    if (!live) co_return net::Delivery::done();
-    json args = summary_message(*inc);
-    const std::string rendered = args.dump();
-    if (rendered == live->rendered) co_return net::Delivery::done();
-    args["channel"] = live->channel_id;
-    args["ts"] = live->message_id;
-    const ApiResult r = co_await api_.call("chat.update", std::move(args));
-    if (auto trouble = failed(r, "chat.update")) co_return *trouble;
-    live->rendered = rendered;
-    live->updated_at = service_.now();
-    service_.save_live_message(*live);
-    co_return net::Delivery::done();
+    std::optional<net::Delivery> trouble;
+    if (auto live = service_.live_message(inc->number, k_platform)) {
+        trouble = co_await refresh_live(std::move(*live), summary_message(*inc));
+    }
+    if (auto live = service_.live_message(inc->number, k_platform, k_announcement)) {
+        const std::string text = announcement_text(service_.summary_facts(*inc));
+        json message{{"text", text}};
+        if (json blocks = text_blocks(text); !blocks.empty()) message["blocks"] = std::move(blocks);
+        auto announced = co_await refresh_live(std::move(*live), std::move(message));
+        if (!trouble) trouble = std::move(announced);
+    }
+    co_return trouble.value_or(net::Delivery::done());
+}
+
+// chat.update of one live message, skipped when it already shows `message`.
+asio::awaitable<std::optional<net::Delivery>> SlackAdapter::refresh_live(LiveMessage live,
+                                                                         json message) {
+    const std::string rendered = message.dump();
+    if (rendered == live.rendered) co_return std::nullopt;
+    message["channel"] = live.channel_id;
+    message["ts"] = live.message_id;
+    const ApiResult r = co_await api_.call("chat.update", std::move(message));
+    if (auto trouble = failed(r, "chat.update")) co_return trouble;
+    live.rendered = rendered;
+    live.updated_at = service_.now();
+    service_.save_live_message(live);
+    co_return std::nullopt;
 }
 
 asio::awaitable<net::Delivery> SlackAdapter::set_topic(const SetTopic& topic) {
@@ -441,7 +460,7 @@ asio::awaitable<net::Delivery> SlackAdapter::create_channel(const CreateChannel&
     co_return net::Delivery::done();
 }
 
-asio::awaitable<net::Delivery> SlackAdapter::post(const PostMessage& message) {
+asio::awaitable<net::Delivery> SlackAdapter::post(const PostMessage& message, std::int64_t lane) {
     ChannelLookup channel;
     const bool direct = std::holds_alternative<ToUser>(message.to);
     if (const auto* c = std::get_if<ToChannel>(&message.to)) channel.id = c->channel_id;
@@ -471,7 +490,14 @@ asio::awaitable<net::Delivery> SlackAdapter::post(const PostMessage& message) {
         if (!joined.ok) co_return failure_of(joined, "conversations.join");
         r = co_await api_.call("chat.postMessage", args);
     }
-    co_return failed(r, "chat.postMessage").value_or(net::Delivery::done());
+    if (auto trouble = failed(r, "chat.postMessage")) co_return *trouble;
+    if (lane > 0 && std::holds_alternative<ToAnnouncements>(message.to) &&
+        !service_.live_message(lane, k_platform, k_announcement)) {
+        service_.save_live_message(
+            LiveMessage{lane, std::string(k_platform), std::string(k_announcement), channel.id,
+                        r.body.value("ts", std::string()), args.dump(), service_.now()});
+    }
+    co_return net::Delivery::done();
 }
 
 asio::awaitable<std::pair<json, std::optional<net::Delivery>>> SlackAdapter::find_channel(

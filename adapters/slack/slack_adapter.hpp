@@ -124,7 +124,9 @@ private:
     boost::asio::awaitable<net::Delivery> deliver_entry(OutboxEntry& entry);
     boost::asio::awaitable<net::Delivery> create_channel(const CreateChannel& create,
                                                          OutboxEntry& entry);
-    boost::asio::awaitable<net::Delivery> post(const PostMessage& post);
+    // `lane`: the incident whose effect this is (0: none); its first announcement is then
+    // remembered as a live message, kept current by refresh_summary.
+    boost::asio::awaitable<net::Delivery> post(const PostMessage& post, std::int64_t lane = 0);
     boost::asio::awaitable<net::Delivery> set_topic(const SetTopic& topic);
     // Downloads a shared file (url_private_download, with the bot token) into the store.
     boost::asio::awaitable<net::Delivery> fetch_file(const FetchFile& fetch);
@@ -135,6 +137,8 @@ private:
     boost::asio::awaitable<net::Delivery> refresh_summary(const RefreshSummary& refresh);
     // The summary message's chat.postMessage / chat.update arguments (text and blocks).
     nlohmann::json summary_message(const Incident& incident);
+    boost::asio::awaitable<std::optional<net::Delivery>> refresh_live(LiveMessage live,
+                                                                      nlohmann::json message);
     // A public channel by name through conversations.list: its object, null when none.
     boost::asio::awaitable<std::pair<nlohmann::json, std::optional<net::Delivery>>> find_channel(
         const std::string& name);

@@ -155,3 +155,44 @@ TEST_CASE(
     });
     CHECK(finished);
 }
+
+TEST_CASE("mattermost announcement: the incident's first announcement is kept current") {
+    MattermostHarness h;
+    h.adapter->start();
+    const bool finished = run_async(h.io, [&]() -> asio::awaitable<void> {
+        REQUIRE(co_await h.ready());
+        const std::string channel = co_await h.declare();
+        REQUIRE_FALSE(channel.empty());
+        std::string id;
+        for (const auto& [post_id, post] : h.fake->posts) {
+            if (post.value("channel_id", "") != channel &&
+                post.value("message", "").find("declared by") != std::string::npos) {
+                id = post_id;
+            }
+        }
+        REQUIRE_FALSE(id.empty());
+        const auto live = h.service->live_message(1, "mattermost", "announcement");
+        REQUIRE(live);
+        CHECK(live->message_id == id);
+        const std::string announcements = live->channel_id;
+
+        for (const char* text : {"sev 1", "update Failover to the replica is done"}) {
+            co_await h.fake->run_command(channel, h.alice(), text);
+        }
+        REQUIRE(co_await h.idle());
+        const std::string now = h.fake->posts.at(id)["message"];
+        CAPTURE(now);
+        CHECK(now.find("**INC-1** (SEV1, investigating) Checkout down") == 0);
+        CHECK(now.find("Commander: @alice") != std::string::npos);
+        CHECK(now.find("Last update: Failover to the replica is done") != std::string::npos);
+        // The changes were announced as posts of their own, and only the first is patched.
+        std::size_t others = 0;
+        for (const auto& [post_id, post] : h.fake->posts) {
+            others += post_id != id && post.value("channel_id", "") == announcements;
+        }
+        CHECK(others == 2);
+        CHECK(h.fake->count("PUT", "posts/" + id + "/patch") >= 1);
+        h.adapter->stop();
+    });
+    CHECK(finished);
+}
