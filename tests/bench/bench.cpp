@@ -25,6 +25,8 @@
 
 #include <SQLiteCpp/SQLiteCpp.h>
 #include <spdlog/spdlog.h>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/redirect_error.hpp>
@@ -32,6 +34,7 @@
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include "adapters/net/http_client.hpp"
 #include "bot/clock.hpp"
 #include "bot/incident_service.hpp"
 #include "bot/postmortem.hpp"
@@ -40,6 +43,7 @@
 #include "fake_slack.hpp"
 #include "run_async.hpp"
 #include "storage/sqlite_store.hpp"
+#include "test_certs.hpp"
 
 extern char** environ;
 
@@ -456,6 +460,85 @@ double measure_mattermost(const std::string& binary, int burst, const fs::path& 
     return throughput;
 }
 
+// Alertmanager notifications at a fixed rate (issue 17: 100 per second, p99 <= 50 ms), into a
+// bot on a fake Mattermost: each is answered only after it is stored, and Alertmanager waits
+// for that answer. The groups cycle, so a few open incidents (channels, summaries,
+// announcements through the outbox) and most add to one already open, as in an alert storm.
+struct AlertLoad {
+    std::vector<double> latencies_ms;
+    int refused = 0;
+    double cpu_per_1000 = NAN;
+    double seconds = 0;
+};
+
+AlertLoad measure_alerts(const std::string& binary, const fs::path& db, double rate,
+                         milliseconds load_for, int groups) {
+    std::ifstream fixture(std::string(INCIDENT_BENCH_PROTOCOL_DIR) +
+                          "/alertmanager/fixtures/webhook_firing.am-0.25-capture.json");
+    const nlohmann::json captured = nlohmann::json::parse(fixture);
+    asio::io_context io;
+    FakeMattermost fake(io.get_executor());
+    fake.users[mm_id("alice")] = "alice";
+    const std::uint16_t port = free_port();
+    const std::string self = "http://127.0.0.1:" + std::to_string(port);
+    const std::string token = "bench-alerts-token";
+    pid_t pid = 0;
+    AlertLoad out;
+    const bool finished = run_async(
+        io,
+        [&]() -> asio::awaitable<void> {
+            pid = spawn({binary},
+                        {"MATTERMOST_URL=" + fake.url(), "MATTERMOST_TOKEN=" + fake.token,
+                         "MATTERMOST_TEAM=" + fake.team_name, "INCIDENT_BOT_DB=" + db.string(),
+                         "INCIDENT_BOT_LISTEN=127.0.0.1:" + std::to_string(port),
+                         "INCIDENT_BOT_PUBLIC_URL=" + self, "INCIDENT_BOT_ALERTS_TOKEN=" + token,
+                         "INCIDENT_BOT_ANNOUNCE_CHANNEL=town-square"});
+            if (!co_await wait_until([&] { return fake.connected(); }, milliseconds(10'000))) {
+                throw std::runtime_error("the bot did not connect to Mattermost");
+            }
+            net::HttpClient client(io.get_executor(), net::testing::system_client_context());
+            const auto total = static_cast<std::size_t>(rate * load_for.count() / 1000.0);
+            std::size_t answered = 0;
+            const auto send = [&](std::size_t n) -> asio::awaitable<void> {
+                nlohmann::json body = captured;
+                const std::string group = "bench-" + std::to_string(n % groups);
+                body["groupKey"] = "{}:{alertname=\"" + group + "\"}";
+                body["groupLabels"]["alertname"] = group;
+                body["commonLabels"]["alertname"] = group;
+                auto& alert = body["alerts"][0];
+                alert["labels"]["alertname"] = group;
+                alert["labels"]["instance"] = "web-" + std::to_string(n) + ":9090";
+                alert["fingerprint"] = "f" + std::to_string(n);
+                net::HttpRequest request;
+                request.method = "POST";
+                request.url = self + "/alerts/alertmanager";
+                request.headers.set("Content-Type", "application/json");
+                request.headers.set("Authorization", "Bearer " + token);
+                request.body = body.dump();
+                const auto sent = Steady::now();
+                const net::HttpResponse response = co_await client.request(std::move(request));
+                out.latencies_ms.push_back(seconds_since(sent) * 1000.0);
+                if (response.status != 200) ++out.refused;
+                ++answered;
+            };
+            const double cpu_before = cpu_ms(pid);
+            const auto started = Steady::now();
+            for (std::size_t n = 0; n < total; ++n) {
+                // Open loop, as Alertmanager: a slow answer does not delay the next request.
+                co_await sleep_until(
+                    started + std::chrono::microseconds(static_cast<long long>(n * 1e6 / rate)));
+                asio::co_spawn(io, send(n), asio::detached);
+            }
+            co_await wait_until([&] { return answered == total; }, milliseconds(60'000));
+            out.seconds = seconds_since(started);
+            out.cpu_per_1000 = (cpu_ms(pid) - cpu_before) * 1000.0 / static_cast<double>(total);
+        },
+        std::chrono::seconds(180));
+    stop(pid);
+    if (!finished) std::printf("(the alerts load phase hit its time limit)\n");
+    return out;
+}
+
 // Post-mortem of an incident with 100,000 timeline entries, from the database.
 double measure_postmortem_ms(const fs::path& db) {
     SqliteStore store(db.string());
@@ -589,7 +672,7 @@ int main(int argc, char** argv) {
     // Which parts to run, e.g. INCIDENT_BENCH_PARTS=bot for profiling the bot alone.
     const std::string parts = std::getenv("INCIDENT_BENCH_PARTS")
                                   ? std::getenv("INCIDENT_BENCH_PARTS")
-                                  : "ceiling,bot,peer,mattermost,postmortem";
+                                  : "ceiling,bot,peer,mattermost,alerts,postmortem";
     const auto part = [&](const char* name) { return parts.find(name) != std::string::npos; };
     SubjectResult ceiling, bot, peer;
     if (part("ceiling")) ceiling = run_subject(ceiling_subject, timing);
@@ -625,6 +708,10 @@ int main(int argc, char** argv) {
 
     const double mattermost_throughput =
         part("mattermost") ? measure_mattermost(binary, 50'000, dir / "mm.db") : NAN;
+    const double alert_rate = 100;
+    const AlertLoad alerts =
+        part("alerts") ? measure_alerts(binary, dir / "alerts.db", alert_rate, timing.paced_for, 20)
+                       : AlertLoad{};
     const double postmortem_ms = part("postmortem") ? measure_postmortem_ms(dir / "pm.db") : NAN;
     fs::remove_all(dir);
 
@@ -658,7 +745,20 @@ int main(int argc, char** argv) {
     const bool pm_ok = postmortem_ms <= 300;
     std::printf("  %-44s %10.1f ms  target <= 300 ms %s\n", "post-mortem, 100,000 entries",
                 postmortem_ms, std::isfinite(postmortem_ms) ? (pm_ok ? "ok" : "MISSED") : "");
-    const int missed = t.missed() + (std::isfinite(postmortem_ms) && !pm_ok ? 1 : 0);
+    bool alerts_ok = true;
+    if (!alerts.latencies_ms.empty()) {
+        const double p99 = percentile(alerts.latencies_ms, 0.99);
+        alerts_ok = p99 <= 50 && alerts.refused == 0;
+        std::printf("  %-44s %10.2f / %.2f / %.2f ms  target p99 <= 50 ms %s\n",
+                    "Alertmanager 100/s: answer p50 / p99 / max",
+                    percentile(alerts.latencies_ms, 0.5), p99, percentile(alerts.latencies_ms, 1.0),
+                    alerts_ok ? "ok" : "MISSED");
+        std::printf("  %-44s %10zu in %.1f s, %d not 200, %.1f CPU ms per 1,000\n",
+                    "Alertmanager notifications", alerts.latencies_ms.size(), alerts.seconds,
+                    alerts.refused, alerts.cpu_per_1000);
+    }
+    const int missed =
+        t.missed() + (std::isfinite(postmortem_ms) && !pm_ok ? 1 : 0) + (alerts_ok ? 0 : 1);
     if (!peer.ran || !std::isfinite(postmortem_ms)) {
         std::printf("\n%d target(s) missed; the ratios were not checked without the peer\n",
                     missed);
