@@ -9,6 +9,7 @@
 #include <deque>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <set>
 #include <sstream>
 #include <string>
@@ -35,7 +36,8 @@ inline nlohmann::json statuspage_fixture(const std::string& name) {
 }
 
 // Statuspage's REST API v1 on loopback, one page: reading it, creating and updating incidents
-// and updating components, each checked for the documented header and body shape.
+// and updating components, each checked for the documented header and body shape. It can
+// delete an incident, as done on Statuspage's pages.
 struct FakeStatuspage {
     explicit FakeStatuspage(boost::asio::io_context& io)
         : server(io.get_executor(),
@@ -109,23 +111,27 @@ struct FakeStatuspage {
                  .contains(incident["status"].get<std::string>())) {
             return refuse(422, "bad incident status");
         }
-        nlohmann::json answer = statuspage_fixture("incident.response.json");
         if (create) {
             if (!incident.contains("name") || incident["name"].get<std::string>().empty()) {
                 return refuse(422, "name can't be blank");
             }
             created.push_back("inc" + std::to_string(created.size() + 1) + "x7w24h");
-            answer["id"] = created.back();
-            answer["name"] = incident["name"];
-            return net::HttpResponse::json(201, answer.dump());
+            nlohmann::json& kept = incidents[created.back()];
+            kept = statuspage_fixture("incident.response.json");
+            kept["id"] = created.back();
+            kept["name"] = incident["name"];
+            kept["status"] = incident.value("status", "investigating");
+            return net::HttpResponse::json(201, kept.dump());
         }
         const std::string id = path.substr(path.rfind('/') + 1);
-        if (std::find(created.begin(), created.end(), id) == created.end()) {
-            return refuse(404, "no incident " + id);
-        }
-        answer["id"] = id;
-        return net::HttpResponse::json(200, answer.dump());
+        const auto kept = incidents.find(id);
+        if (kept == incidents.end()) return refuse(404, "no incident " + id);
+        if (incident.contains("status")) kept->second["status"] = incident["status"];
+        return net::HttpResponse::json(200, kept->second.dump());
     }
+
+    // As someone deleting it on Statuspage's own pages: gone for the API too.
+    void delete_incident(const std::string& id) { incidents.erase(id); }
 
     static bool component_status(const nlohmann::json& status) {
         return status.is_string() &&
@@ -147,7 +153,8 @@ struct FakeStatuspage {
     std::vector<std::string> calls;
     std::vector<nlohmann::json> bodies;
     std::vector<std::string> refusals;
-    std::vector<std::string> created;  // incident ids, in the order created
+    std::vector<std::string> created;                 // incident ids, in the order created
+    std::map<std::string, nlohmann::json> incidents;  // by id: those not deleted
 };
 
 }  // namespace incident::testing

@@ -213,6 +213,51 @@ TEST_CASE("statuspage: 5xx, 429 and 420 are retried from the outbox and create o
     REQUIRE(bot.store.live_message(1, "statuspage", "incident"));
 }
 
+TEST_CASE("statuspage: an incident deleted on Statuspage is created again as it is now") {
+    asio::io_context io;
+    FakeStatuspage fake(io);
+    TempDb db;
+    Bot bot(io, fake, db.path());
+    bot.declare();
+    bot.command("component API degraded");
+    bot.command("statuspage Some checkouts are failing.\nWe are looking into it.");
+    bot.command("statuspage state identified We found the cause and are rolling out a fix.");
+    REQUIRE(bot.delivered(io));
+    REQUIRE(fake.created.size() == 1);
+    const std::string first = fake.created[0];
+
+    // Someone deletes it on Statuspage; the next publication (a state alone) finds it gone.
+    fake.delete_incident(first);
+    bot.command("statuspage state monitoring");
+    REQUIRE(bot.delivered(io));
+    CHECK(fake.refusals == std::vector<std::string>{"no incident " + first});
+    REQUIRE(fake.created.size() == 2);
+    CHECK(bot.outbox.failed().empty());
+    const json recreated = fake.bodies.back()["incident"];
+    CHECK(recreated["name"] == "Some checkouts are failing.");
+    CHECK(recreated["status"] == "monitoring");
+    CHECK(recreated["body"] == "We found the cause and are rolling out a fix.");
+    CHECK(recreated["components"] == json{{k_statuspage_api_component, "degraded_performance"}});
+    const auto live = bot.store.live_message(1, "statuspage", "incident");
+    REQUIRE(live);
+    CHECK(live->message_id == fake.created[1]);
+
+    // Later changes go to the new one; deleted again, a component change re-creates it too.
+    bot.command("component api partial-outage");
+    REQUIRE(bot.delivered(io));
+    CHECK(fake.count("PATCH /v1/pages/qfn30z5r6s5h/incidents/" + fake.created[1]) == 1);
+    fake.delete_incident(fake.created[1]);
+    bot.command("component api major-outage");
+    REQUIRE(bot.delivered(io));
+    REQUIRE(fake.created.size() == 3);
+    CHECK(fake.bodies.back()["incident"]["status"] == "monitoring");
+    CHECK(fake.bodies.back()["incident"]["components"] ==
+          json{{k_statuspage_api_component, "major_outage"}});
+    CHECK(bot.store.live_message(1, "statuspage", "incident")->message_id == fake.created[2]);
+    CHECK(bot.outbox.failed().empty());
+    check_public_only(fake);
+}
+
 TEST_CASE("statuspage: a refused key is kept as failed, and the key is in no error") {
     asio::io_context io;
     FakeStatuspage fake(io);
