@@ -1,5 +1,8 @@
 #include "adapters/notify/statuspage_sink.hpp"
 
+#include <cstdio>
+#include <random>
+
 #include <spdlog/spdlog.h>
 
 #include "bot/text.hpp"
@@ -19,6 +22,38 @@ json ids_of(const json& statuses) {
     json ids = json::array();
     for (const auto& [id, status] : statuses.items()) ids.push_back(id);
     return ids;
+}
+
+// The metadata a create carries ({"incident_bot": {"create_id": ...}}: Statuspage wants an
+// object under each top-level key), and the progress key it is saved under in the entry.
+constexpr const char* k_metadata_key = "incident_bot";
+constexpr const char* k_create_id = "create_id";
+
+std::string new_create_id() {
+    std::random_device random;
+    std::string id;
+    for (int i = 0; i < 4; ++i) {
+        char part[9];
+        std::snprintf(part, sizeof part, "%08x", static_cast<unsigned>(random()));
+        id += part;
+    }
+    return id;
+}
+
+// The id of the incident among `incidents` (a list as GET .../incidents/unresolved answers)
+// whose metadata holds `create_id`.
+std::optional<std::string> created_with(const json& incidents, const std::string& create_id) {
+    if (!incidents.is_array()) return std::nullopt;
+    for (const json& incident : incidents) {
+        if (!incident.is_object()) continue;
+        const json metadata = incident.value("metadata", json::object());
+        if (!metadata.is_object()) continue;
+        const json mark = metadata.value(k_metadata_key, json::object());
+        if (!mark.is_object() || mark.value(k_create_id, json()) != create_id) continue;
+        const json id = incident.value("id", json());
+        if (id.is_string() && !id.get<std::string>().empty()) return id.get<std::string>();
+    }
+    return std::nullopt;
 }
 
 }  // namespace
@@ -189,7 +224,7 @@ asio::awaitable<net::Delivery> StatuspageSink::deliver_entry(OutboxEntry& entry)
                 const auto messages = store_.status_messages(event->number);
                 const PublicState state =
                     messages.empty() ? PublicState::investigating : messages.back().state;
-                co_return co_await create(*event, state);
+                co_return co_await create(*event, entry, state);
             }
         } else {
             // Nothing published yet: the component alone, as the public page shows it.
@@ -214,10 +249,11 @@ asio::awaitable<net::Delivery> StatuspageSink::deliver_entry(OutboxEntry& entry)
             co_return net::Delivery::done();
         }
     }
-    co_return co_await create(*event, state);
+    co_return co_await create(*event, entry, state);
 }
 
-asio::awaitable<net::Delivery> StatuspageSink::create(const Notify& event, PublicState state) {
+asio::awaitable<net::Delivery> StatuspageSink::create(const Notify& event, OutboxEntry& entry,
+                                                      PublicState state) {
     const std::string pages = "pages/" + options_.page_id;
     // Named by the first message published; its words are this publication's, or the last
     // ones published when it has none (a change of state alone, a component, a re-creation).
@@ -235,6 +271,30 @@ asio::awaitable<net::Delivery> StatuspageSink::create(const Notify& event, Publi
         co_return net::Delivery::done();
     }
 
+    json progress = net::progress_of(entry);
+    std::string create_id = progress.value(k_create_id, std::string());
+    if (!create_id.empty()) {
+        // An earlier attempt sent this create and heard nothing back: Statuspage may have it.
+        json unresolved;
+        const auto failed =
+            co_await call("GET", pages + "/incidents/unresolved?per_page=100", json(), &unresolved);
+        if (failed) co_return *failed;
+        if (const auto found = created_with(unresolved, create_id)) {
+            link(event.number, *found);
+            spdlog::info(
+                "statuspage: adopted incident {} for {}, created by an attempt that got "
+                "no answer",
+                *found, event.key);
+            co_return net::Delivery::done();
+        }
+    } else {
+        // Saved before the POST goes out, so that a retry knows what to look for.
+        create_id = new_create_id();
+        progress[k_create_id] = create_id;
+        entry.result = progress.dump();
+        outbox_.save(entry);
+    }
+
     json incident{{"name", statuspage_incident_name(first_text)},
                   {"status", std::string(to_string(state))}};
     const std::string& words = own_words ? event.text : last_text;
@@ -243,17 +303,17 @@ asio::awaitable<net::Delivery> StatuspageSink::create(const Notify& event, Publi
         incident["component_ids"] = ids_of(statuses);
         incident["components"] = std::move(statuses);
     }
+    json mark{{k_create_id, create_id}};
+    incident["metadata"] = json{{k_metadata_key, std::move(mark)}};
     const json body{{"incident", std::move(incident)}};
     json answer;
     const auto failed = co_await call("POST", pages + "/incidents", body, &answer);
     if (failed) co_return *failed;
     if (!answer.is_object() || !answer.value("id", json()).is_string() ||
         answer["id"].get<std::string>().empty()) {
-        // Created, probably: sending it again would make a second one.
-        co_return net::Delivery::fail(
-            "statuspage POST " + pages +
-            "/incidents: the answer holds no incident id (it may have been created: check the "
-            "page before retrying)");
+        // Created, probably: the retry finds it by its create id instead of making another.
+        co_return net::Delivery::retry("statuspage POST " + pages +
+                                       "/incidents: the answer holds no incident id");
     }
     const std::string id = answer["id"].get<std::string>();
     link(event.number, id);
