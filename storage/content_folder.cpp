@@ -46,8 +46,12 @@ bool is_sha256_hex(std::string_view text) {
     return true;
 }
 
+std::string content_folder_of(const std::string& database) {
+    return database + ".files";
+}
+
 ContentFolder::ContentFolder(const std::string& database, bool in_memory) {
-    if (!in_memory) folder_ = database + ".files";
+    if (!in_memory) folder_ = content_folder_of(database);
 }
 
 void ContentFolder::put(std::string_view sha256, std::string_view bytes) {
@@ -94,6 +98,13 @@ std::optional<std::string> ContentFolder::get(std::string_view sha256) const {
     std::ifstream in(folder_ + "/" + std::string(sha256), std::ios::binary);
     if (!in) return std::nullopt;
     return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+bool ContentFolder::contains(std::string_view sha256) const {
+    if (!is_sha256_hex(sha256)) return false;
+    if (folder_.empty()) return memory_.find(sha256) != memory_.end();
+    std::error_code ec;
+    return std::filesystem::is_regular_file(folder_ + "/" + std::string(sha256), ec);
 }
 
 }  // namespace incident

@@ -19,12 +19,16 @@ public:
     // std::runtime_error (and std::invalid_argument for a name that is not a SHA-256).
     void put(std::string_view sha256, std::string_view bytes);
     std::optional<std::string> get(std::string_view sha256) const;
+    bool contains(std::string_view sha256) const;
     const std::string& folder() const { return folder_; }
 
 private:
     std::string folder_;  // empty: in memory
     std::map<std::string, std::string, std::less<>> memory_;
 };
+
+// Where the contents of the SQLite database at `database` are kept: "<database>.files".
+std::string content_folder_of(const std::string& database);
 
 // 64 lower-case hex digits: the only names the folder takes (no path can be built from one).
 bool is_sha256_hex(std::string_view text);

@@ -13,10 +13,12 @@
 #include <ctime>
 #include <filesystem>
 #include <thread>
+#include <vector>
 
 #include <SQLiteCpp/Backup.h>
 #include <SQLiteCpp/SQLiteCpp.h>
 
+#include "storage/content_folder.hpp"
 #include "storage/migrations.hpp"
 
 namespace incident {
@@ -91,6 +93,43 @@ int readable_schema(SQLite::Database& db, const std::string& path) {
     return version;
 }
 
+// The contents the database's evidence rows say are kept.
+std::vector<std::string> stored_contents(SQLite::Database& db) {
+    std::vector<std::string> digests;
+    if (!has_table(db, "files")) return digests;
+    SQLite::Statement query(db,
+                            "SELECT DISTINCT sha256 FROM files WHERE status = 'stored' AND sha256 "
+                            "<> '' ORDER BY sha256");
+    while (query.executeStep()) digests.push_back(query.getColumn(0).getString());
+    return digests;
+}
+
+struct CopiedContents {
+    std::int64_t copied = 0;   // now in the target's folder
+    std::int64_t missing = 0;  // in neither folder
+};
+
+// Copies the contents `digests` from the folder of the database `from` to that of `to`, each
+// flushed before it is named. One the target has already is the same bytes: named by them.
+CopiedContents copy_contents(const std::vector<std::string>& digests, const std::string& from,
+                             const std::string& to) {
+    const ContentFolder source(from, false);
+    ContentFolder target(to, false);
+    CopiedContents result;
+    for (const std::string& digest : digests) {
+        if (!target.contains(digest)) {
+            const auto bytes = source.get(digest);
+            if (!bytes) {
+                ++result.missing;
+                continue;
+            }
+            target.put(digest, *bytes);
+        }
+        ++result.copied;
+    }
+    return result;
+}
+
 void sync_directory(const fs::path& directory) {
     const int fd = ::open(directory.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0) return;
@@ -112,12 +151,20 @@ std::string utc_stamp() {
 DatabaseInfo backup_database(const std::string& source, const std::string& destination) {
     std::error_code ec;
     if (!fs::exists(source, ec)) throw std::runtime_error("no database at " + source);
-    if (fs::exists(destination, ec)) {
-        throw std::runtime_error(destination +
-                                 " already exists: a backup never overwrites a file; choose a "
-                                 "new name");
+    const std::string folder = content_folder_of(destination);
+    for (const std::string& taken : {destination, folder}) {
+        if (fs::exists(taken, ec)) {
+            throw std::runtime_error(taken +
+                                     " already exists: a backup never overwrites a file; choose "
+                                     "a new name");
+        }
     }
     const std::string partial = destination + ".partial-" + std::to_string(::getpid());
+    const std::string partial_folder = content_folder_of(partial);
+    const auto discard = [&] {
+        fs::remove(partial, ec);
+        fs::remove_all(partial_folder, ec);
+    };
     DatabaseInfo info;
     try {
         {
@@ -131,18 +178,33 @@ DatabaseInfo backup_database(const std::string& source, const std::string& desti
         copy.exec("PRAGMA journal_mode = DELETE");
         require_intact(copy, destination);
         info = info_of(copy, partial);
+        if (const auto digests = stored_contents(copy); !digests.empty()) {
+            // Incident data, like the database: for its owner only.
+            if (::mkdir(partial_folder.c_str(), 0700) != 0) {
+                throw std::runtime_error("cannot create " + partial_folder + ": " + errno_text());
+            }
+            const CopiedContents contents = copy_contents(digests, source, partial);
+            info.files = contents.copied;
+            info.files_missing = contents.missing;
+        }
     } catch (const SQLite::Exception& e) {
-        fs::remove(partial, ec);
+        discard();
         throw std::runtime_error("backup of " + source + " failed: " + e.what());
     } catch (...) {
-        fs::remove(partial, ec);
+        discard();
         throw;
     }
-    // Incident data: for its owner only, like the database itself should be.
     ::chmod(partial.c_str(), 0600);
+    // The folder first: a database under its name always has its contents beside it.
+    if (fs::exists(partial_folder, ec) && ::rename(partial_folder.c_str(), folder.c_str()) != 0) {
+        const std::string why = errno_text();
+        discard();
+        throw std::runtime_error("cannot create " + folder + ": " + why);
+    }
     if (::rename(partial.c_str(), destination.c_str()) != 0) {
         const std::string why = errno_text();
         fs::remove(partial, ec);
+        fs::remove_all(folder, ec);
         throw std::runtime_error("cannot create " + destination + ": " + why);
     }
     sync_directory(directory_of(destination));
@@ -155,10 +217,12 @@ RestoreResult restore_database(const std::string& backup, const std::string& tar
     if (fs::equivalent(backup, target, ec)) {
         throw std::runtime_error(backup + " is the database itself, not a backup of it");
     }
+    std::vector<std::string> digests;
     try {
         SQLite::Database from(backup, SQLite::OPEN_READONLY);
         require_intact(from, backup);
         readable_schema(from, backup);
+        digests = stored_contents(from);
     } catch (const SQLite::Exception& e) {
         throw std::runtime_error(backup + " cannot be read as a database: " + e.what());
     }
@@ -172,6 +236,14 @@ RestoreResult restore_database(const std::string& backup, const std::string& tar
         result.previous = target + ".before-restore-" + utc_stamp();
         backup_database(target, result.previous);
     }
+    // The contents before the rows that need them; extra ones in the folder harm nothing.
+    CopiedContents contents;
+    try {
+        contents = copy_contents(digests, backup, target);
+    } catch (const std::exception& e) {
+        throw std::runtime_error("restore into " + target +
+                                 " failed, nothing was replaced: " + e.what());
+    }
     try {
         SQLite::Database to(target, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE, 5000);
         {
@@ -180,6 +252,8 @@ RestoreResult restore_database(const std::string& backup, const std::string& tar
         }
         require_intact(to, target);
         result.restored = info_of(to, target);
+        result.restored.files = contents.copied;
+        result.restored.files_missing = contents.missing;
     } catch (const SQLite::Exception& e) {
         throw std::runtime_error("restore into " + target + " failed: " + e.what() +
                                  (result.previous.empty()

@@ -11,13 +11,19 @@ struct DatabaseInfo {
     int schema_version = 0;
     std::int64_t incidents = 0;
     std::uintmax_t bytes = 0;
+    // Evidence contents (<db>.files/) the copy's stored files need: copied beside it, and
+    // those the source did not have either.
+    std::int64_t files = 0;
+    std::int64_t files_missing = 0;
 };
 
 // Copies the database at `source` into the new file `destination` with SQLite's online
 // backup API, in one read transaction: a consistent snapshot, taken while the bot keeps
 // writing (WAL lets readers and the writer run side by side). The copy is a single file
 // (journal mode DELETE), checked with PRAGMA quick_check, readable by its owner only, and
-// appears under its name only once complete. Never overwrites a file; throws
+// appears under its name only once complete. The contents of its stored evidence files go
+// into DESTINATION.files/, read after the snapshot (a row says stored only once its content
+// is on disk, so every one the snapshot needs is there). Never overwrites a file; throws
 // std::runtime_error saying what went wrong.
 DatabaseInfo backup_database(const std::string& source, const std::string& destination);
 
@@ -35,7 +41,8 @@ struct RestoreResult {
 // Replaces the contents of `target` with the backup at `backup`, after checking that the
 // backup is an intact incident-bot database this build can read. Takes `target`'s lock
 // exclusively first and throws DatabaseInUse while a bot holds it. A non-empty `target`
-// is first backed up next to itself as TARGET.before-restore-<UTC time>.
+// is first backed up next to itself as TARGET.before-restore-<UTC time>. The evidence
+// contents in BACKUP.files/ are added to TARGET.files/ before the database is replaced.
 RestoreResult restore_database(const std::string& backup, const std::string& target);
 
 // An advisory lock (flock) on the database file: the bot holds it shared while it runs,

@@ -142,6 +142,8 @@ MattermostAdapter::MattermostAdapter(asio::any_io_executor executor, net::TlsCon
       command_token_(options_.command_token),
       connection_(std::make_shared<Connection>(executor)) {
     waker_ = outbox_.add_chat_sink(std::string(k_platform), [this] { outbox_worker_.wake(); });
+    outbox_worker_.on_failed(
+        [this](const OutboxEntry& entry) { net::fail_pending_file(service_, entry); });
 }
 
 MattermostAdapter::~MattermostAdapter() {

@@ -37,4 +37,12 @@ asio::awaitable<Delivery> download_file(asio::any_io_executor executor, TlsConte
     co_return Delivery::done();
 }
 
+void fail_pending_file(IncidentService& service, const OutboxEntry& entry) {
+    const auto effect = effect_from_json(entry.payload);
+    const auto* fetch = effect ? std::get_if<FetchFile>(&*effect) : nullptr;
+    if (!fetch) return;
+    service.file_failed(fetch->file, "not downloaded after " + std::to_string(entry.attempts) +
+                                         " attempt(s): " + entry.error);
+}
+
 }  // namespace incident::net

@@ -18,4 +18,8 @@ boost::asio::awaitable<Delivery> download_file(boost::asio::any_io_executor exec
                                                TlsContext tls, IncidentService& service,
                                                const EvidenceFile& file, HttpRequest request);
 
+// For OutboxWorker::on_failed: when the failed entry was a file's download, the file is
+// marked failed with the entry's last error, instead of staying "download pending".
+void fail_pending_file(IncidentService& service, const OutboxEntry& entry);
+
 }  // namespace incident::net

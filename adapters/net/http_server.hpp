@@ -26,6 +26,15 @@ using WebSocketHandler = std::function<boost::asio::awaitable<void>(WebSocketSes
 // Before an upgrade is accepted: a response refuses it (e.g. 401), nullopt accepts.
 using WebSocketCheck = std::function<std::optional<HttpResponse>(const HttpRequest&)>;
 
+// What a handler returns to have the connection closed without any answer, as a server that
+// took the request and then crashed or lost its network does (fakes play a lost answer).
+inline constexpr std::string_view k_no_answer = "closed without an answer";
+inline HttpResponse no_answer() {
+    HttpResponse response;
+    response.error = std::string(k_no_answer);
+    return response;
+}
+
 struct HttpServerOptions {
     // A larger request body gets 413 and the connection is closed.
     std::size_t body_limit = 1024 * 1024;
@@ -46,9 +55,10 @@ struct HttpServerOptions {
 };
 
 // HTTP/1.1 server: one coroutine per connection, keep-alive, limits and timeouts, every
-// request handed to one handler; paths registered with add_websocket_route accept
-// WebSocket upgrades on the same port. A handler that throws gets its client a 500 and
-// the exception logged; the server keeps serving. Use it from the io_context's thread.
+// request handed to one handler (which may return no_answer()); paths registered with
+// add_websocket_route accept WebSocket upgrades on the same port. A handler that throws gets its
+// client a 500 and the exception logged; the server keeps serving. Use it from the io_context's
+// thread.
 class HttpServer {
 public:
     HttpServer(boost::asio::any_io_executor executor, HttpHandler handler,

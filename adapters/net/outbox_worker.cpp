@@ -194,6 +194,7 @@ bool OutboxWorker::settle(OutboxEntry& entry, const Delivery& delivery) {
                     sink_, what, entry.attempts, (now - entry.created_at) / 1000, entry.error);
                 if (observer_) observer_->outbox_failed(sink_, entry.kind);
                 outbox_.save(entry);
+                failed(entry);
                 return true;
             }
             milliseconds wait = backoff(entry.attempts);
@@ -219,9 +220,21 @@ bool OutboxWorker::settle(OutboxEntry& entry, const Delivery& delivery) {
                           what, entry.error);
             if (observer_) observer_->outbox_failed(sink_, entry.kind);
             outbox_.save(entry);
+            failed(entry);
             return true;
     }
     return false;
+}
+
+void OutboxWorker::failed(const OutboxEntry& entry) {
+    if (!failed_) return;
+    try {
+        failed_(entry);
+    } catch (const std::exception& e) {
+        // The entry is stored as failed either way; what depends on it stays as it was.
+        spdlog::error("{}: outbox entry {} ({}): settling its failure failed: {}", sink_, entry.id,
+                      entry.kind, e.what());
+    }
 }
 
 milliseconds OutboxWorker::backoff(int attempts) {

@@ -71,6 +71,9 @@ public:
     // One attempt. It may record progress in entry.result (and Outbox::save it) between
     // the steps of an effect, so that a retry or a restart resumes after the last one done.
     using Deliver = std::function<boost::asio::awaitable<Delivery>(OutboxEntry& entry)>;
+    // An entry was just stored as failed (refused for good, or retried past retry_for): for
+    // a sink whose effect leaves state of its own behind (a file download) to settle it.
+    using Failed = std::function<void(const OutboxEntry& entry)>;
 
     OutboxWorker(boost::asio::any_io_executor executor, Outbox& outbox, std::string sink,
                  Deliver deliver, OutboxWorkerOptions options = {},
@@ -79,6 +82,7 @@ public:
     OutboxWorker(const OutboxWorker&) = delete;
     OutboxWorker& operator=(const OutboxWorker&) = delete;
 
+    void on_failed(Failed failed) { failed_ = std::move(failed); }
     void start();
     // Deliveries under way finish their call; nothing new starts.
     void stop();
@@ -99,11 +103,13 @@ private:
     // Stores the attempt's outcome; true when the lane may go on to its next entry.
     bool settle(OutboxEntry& entry, const Delivery& delivery);
     std::chrono::milliseconds backoff(int attempts);
+    void failed(const OutboxEntry& entry);
 
     boost::asio::any_io_executor executor_;
     Outbox& outbox_;
     std::string sink_;
     Deliver deliver_;
+    Failed failed_;
     OutboxWorkerOptions options_;
     PlatformObserver* observer_;
     boost::asio::steady_timer wake_;

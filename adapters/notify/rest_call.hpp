@@ -28,10 +28,11 @@ struct RestSinkStats {
 // answer in `answer`, when asked), else what the entry should do about it (no answer, 408,
 // 420, 429 and 5xx are retried), the error naming
 // `what` ("pagerduty PUT /incidents/X") and the API's words without `secret`. `alive` is the
-// sink's: once it is gone, nothing of it (`stats`) is touched.
+// sink's: once it is gone, nothing of it (`stats`) is touched. `status`, when given, gets
+// the HTTP status (0: no answer), for a sink that treats one refusal in its own way.
 boost::asio::awaitable<std::optional<net::Delivery>> rest_call(
     net::HttpClient& client, net::HttpRequest request, std::shared_ptr<bool> alive,
     std::string what, std::string_view secret, RestSinkStats& stats,
-    nlohmann::json* answer = nullptr);
+    nlohmann::json* answer = nullptr, int* status = nullptr);
 
 }  // namespace incident::notify

@@ -1,5 +1,8 @@
 #include "adapters/notify/statuspage_sink.hpp"
 
+#include <cstdio>
+#include <random>
+
 #include <spdlog/spdlog.h>
 
 #include "bot/text.hpp"
@@ -19,6 +22,38 @@ json ids_of(const json& statuses) {
     json ids = json::array();
     for (const auto& [id, status] : statuses.items()) ids.push_back(id);
     return ids;
+}
+
+// The metadata a create carries ({"incident_bot": {"create_id": ...}}: Statuspage wants an
+// object under each top-level key), and the progress key it is saved under in the entry.
+constexpr const char* k_metadata_key = "incident_bot";
+constexpr const char* k_create_id = "create_id";
+
+std::string new_create_id() {
+    std::random_device random;
+    std::string id;
+    for (int i = 0; i < 4; ++i) {
+        char part[9];
+        std::snprintf(part, sizeof part, "%08x", static_cast<unsigned>(random()));
+        id += part;
+    }
+    return id;
+}
+
+// The id of the incident among `incidents` (a list as GET .../incidents/unresolved answers)
+// whose metadata holds `create_id`.
+std::optional<std::string> created_with(const json& incidents, const std::string& create_id) {
+    if (!incidents.is_array()) return std::nullopt;
+    for (const json& incident : incidents) {
+        if (!incident.is_object()) continue;
+        const json metadata = incident.value("metadata", json::object());
+        if (!metadata.is_object()) continue;
+        const json mark = metadata.value(k_metadata_key, json::object());
+        if (!mark.is_object() || mark.value(k_create_id, json()) != create_id) continue;
+        const json id = incident.value("id", json());
+        if (id.is_string() && !id.get<std::string>().empty()) return id.get<std::string>();
+    }
+    return std::nullopt;
 }
 
 }  // namespace
@@ -99,13 +134,30 @@ StatuspageStats StatuspageSink::stats() const {
 
 asio::awaitable<std::optional<net::Delivery>> StatuspageSink::call(const std::string& method,
                                                                    const std::string& path,
-                                                                   const json& body, json* answer) {
+                                                                   const json& body, json* answer,
+                                                                   int* status) {
     // Named before the co_await: GCC 12 mishandles temporaries in it.
     net::HttpRequest request =
         statuspage_request(options_, method, path, method == "GET" ? nullptr : &body);
     std::string what = "statuspage " + method + " " + path;
     co_return co_await rest_call(client_, std::move(request), alive_, std::move(what),
-                                 options_.api_key, stats_, answer);
+                                 options_.api_key, stats_, answer, status);
+}
+
+asio::awaitable<std::optional<net::Delivery>> StatuspageSink::update(const std::string& id,
+                                                                     const json& body, bool& gone) {
+    int status = 0;
+    const std::string path = "pages/" + options_.page_id + "/incidents/" + id;
+    auto failed = co_await call("PATCH", path, body, nullptr, &status);
+    if (failed && status == 404) {
+        spdlog::warn(
+            "statuspage: incident {} is no longer on page {} (deleted there?); creating "
+            "it again",
+            id, options_.page_id);
+        gone = true;
+        co_return std::nullopt;
+    }
+    co_return failed;
 }
 
 std::optional<std::string> StatuspageSink::linked(std::int64_t incident) {
@@ -115,6 +167,17 @@ std::optional<std::string> StatuspageSink::linked(std::int64_t incident) {
         return std::nullopt;
     }
     return live->message_id;
+}
+
+void StatuspageSink::link(std::int64_t incident, const std::string& id) {
+    LiveMessage live;
+    live.incident = incident;
+    live.platform = std::string(k_sink);
+    live.purpose = std::string(k_purpose);
+    live.channel_id = options_.page_id;
+    live.message_id = id;
+    live.updated_at = outbox_.now();
+    store_.transaction([&] { store_.save_live_message(live); });
 }
 
 json StatuspageSink::affected(std::int64_t incident) {
@@ -137,6 +200,7 @@ asio::awaitable<net::Delivery> StatuspageSink::deliver_entry(OutboxEntry& entry)
     }
     const std::string pages = "pages/" + options_.page_id;
     const std::optional<std::string> existing = linked(event->number);
+    bool gone = false;
 
     if (event->kind == NotifyKind::component) {
         const auto id = event->component_status ? options_.components.find(event->component)
@@ -153,8 +217,15 @@ asio::awaitable<net::Delivery> StatuspageSink::deliver_entry(OutboxEntry& entry)
             statuses[id->second] = status;
             const json body{
                 {"incident", {{"component_ids", ids_of(statuses)}, {"components", statuses}}}};
-            const auto failed = co_await call("PATCH", pages + "/incidents/" + *existing, body);
+            const auto failed = co_await update(*existing, body, gone);
             if (failed) co_return *failed;
+            if (gone) {
+                // As it is now: its last public state, its last words and its components.
+                const auto messages = store_.status_messages(event->number);
+                const PublicState state =
+                    messages.empty() ? PublicState::investigating : messages.back().state;
+                co_return co_await create(*event, entry, state);
+            }
         } else {
             // Nothing published yet: the component alone, as the public page shows it.
             const json body{{"component", {{"status", status}}}};
@@ -166,56 +237,87 @@ asio::awaitable<net::Delivery> StatuspageSink::deliver_entry(OutboxEntry& entry)
     }
 
     const PublicState state = event->public_state.value_or(PublicState::investigating);
-    json incident{{"status", std::string(to_string(state))}};
-    if (!event->text.empty()) incident["body"] = event->text;
     if (existing) {
+        json incident{{"status", std::string(to_string(state))}};
+        if (!event->text.empty()) incident["body"] = event->text;
         const json body{{"incident", std::move(incident)}};
-        const auto failed = co_await call("PATCH", pages + "/incidents/" + *existing, body);
+        const auto failed = co_await update(*existing, body, gone);
         if (failed) co_return *failed;
-        spdlog::info("statuspage: updated incident {} ({}, {})", *existing, to_string(state),
-                     event->key);
-        co_return net::Delivery::done();
-    }
-
-    // Named by the first message published: a change of state alone has no words.
-    std::string first_text;
-    for (const StatusMessage& m : store_.status_messages(event->number)) {
-        if (!m.text.empty()) {
-            first_text = m.text;
-            break;
+        if (!gone) {
+            spdlog::info("statuspage: updated incident {} ({}, {})", *existing, to_string(state),
+                         event->key);
+            co_return net::Delivery::done();
         }
     }
-    if (first_text.empty()) first_text = event->text;
+    co_return co_await create(*event, entry, state);
+}
+
+asio::awaitable<net::Delivery> StatuspageSink::create(const Notify& event, OutboxEntry& entry,
+                                                      PublicState state) {
+    const std::string pages = "pages/" + options_.page_id;
+    // Named by the first message published; its words are this publication's, or the last
+    // ones published when it has none (a change of state alone, a component, a re-creation).
+    std::string first_text;
+    std::string last_text;
+    for (const StatusMessage& m : store_.status_messages(event.number)) {
+        if (m.text.empty()) continue;
+        if (first_text.empty()) first_text = m.text;
+        last_text = m.text;
+    }
+    const bool own_words = event.kind == NotifyKind::status_page && !event.text.empty();
+    if (first_text.empty()) first_text = own_words ? event.text : std::string();
     if (first_text.empty()) {
         // The public page does not show an incident without words; neither does Statuspage.
         co_return net::Delivery::done();
     }
-    incident["name"] = statuspage_incident_name(first_text);
-    if (json statuses = affected(event->number); !statuses.empty()) {
+
+    json progress = net::progress_of(entry);
+    std::string create_id = progress.value(k_create_id, std::string());
+    if (!create_id.empty()) {
+        // An earlier attempt sent this create and heard nothing back: Statuspage may have it.
+        json unresolved;
+        const auto failed =
+            co_await call("GET", pages + "/incidents/unresolved?per_page=100", json(), &unresolved);
+        if (failed) co_return *failed;
+        if (const auto found = created_with(unresolved, create_id)) {
+            link(event.number, *found);
+            spdlog::info(
+                "statuspage: adopted incident {} for {}, created by an attempt that got "
+                "no answer",
+                *found, event.key);
+            co_return net::Delivery::done();
+        }
+    } else {
+        // Saved before the POST goes out, so that a retry knows what to look for.
+        create_id = new_create_id();
+        progress[k_create_id] = create_id;
+        entry.result = progress.dump();
+        outbox_.save(entry);
+    }
+
+    json incident{{"name", statuspage_incident_name(first_text)},
+                  {"status", std::string(to_string(state))}};
+    const std::string& words = own_words ? event.text : last_text;
+    if (!words.empty()) incident["body"] = words;
+    if (json statuses = affected(event.number); !statuses.empty()) {
         incident["component_ids"] = ids_of(statuses);
         incident["components"] = std::move(statuses);
     }
+    json mark{{k_create_id, create_id}};
+    incident["metadata"] = json{{k_metadata_key, std::move(mark)}};
     const json body{{"incident", std::move(incident)}};
     json answer;
     const auto failed = co_await call("POST", pages + "/incidents", body, &answer);
     if (failed) co_return *failed;
     if (!answer.is_object() || !answer.value("id", json()).is_string() ||
         answer["id"].get<std::string>().empty()) {
-        // Created, probably: sending it again would make a second one.
-        co_return net::Delivery::fail(
-            "statuspage POST " + pages +
-            "/incidents: the answer holds no incident id (it may have been created: check the "
-            "page before retrying)");
+        // Created, probably: the retry finds it by its create id instead of making another.
+        co_return net::Delivery::retry("statuspage POST " + pages +
+                                       "/incidents: the answer holds no incident id");
     }
-    LiveMessage live;
-    live.incident = event->number;
-    live.platform = std::string(k_sink);
-    live.purpose = std::string(k_purpose);
-    live.channel_id = options_.page_id;
-    live.message_id = answer["id"].get<std::string>();
-    live.updated_at = outbox_.now();
-    store_.transaction([&] { store_.save_live_message(live); });
-    spdlog::info("statuspage: created incident {} for {}", live.message_id, event->key);
+    const std::string id = answer["id"].get<std::string>();
+    link(event.number, id);
+    spdlog::info("statuspage: created incident {} for {}", id, event.key);
     co_return net::Delivery::done();
 }
 

@@ -52,8 +52,12 @@ using StatuspageStats = RestSinkStats;
 // Atlassian Statuspage. Each is a Notify written into the outbox for the sink "statuspage"
 // with the publication: an incident's first publication creates a Statuspage incident
 // (POST .../incidents), whose id is kept with the incident (a live message "statuspage"), so
-// later ones and those after a restart update it (PATCH .../incidents/{id}). 429 and 5xx
-// are retried; other refusals are kept as failed. Used from the executor's thread only.
+// later ones and those after a restart update it (PATCH .../incidents/{id}). An incident
+// deleted on Statuspage (404 to the PATCH) is created again as it is now. A create carries
+// an id of its own in the incident's metadata, saved with the outbox entry before it is
+// sent: when no answer came back, the retry first looks for that id among the unresolved
+// incidents and adopts the one found instead of creating a second. 429 and 5xx are retried;
+// other refusals are kept as failed. Used from the executor's thread only.
 class StatuspageSink {
 public:
     static constexpr std::string_view k_sink = "statuspage";
@@ -79,7 +83,18 @@ private:
     boost::asio::awaitable<std::optional<net::Delivery>> call(const std::string& method,
                                                               const std::string& path,
                                                               const nlohmann::json& body,
-                                                              nlohmann::json* answer = nullptr);
+                                                              nlohmann::json* answer = nullptr,
+                                                              int* status = nullptr);
+    // PATCH of the linked incident `id`; `gone` is set instead of a failure when Statuspage
+    // no longer has it (deleted there), for the caller to create it again.
+    boost::asio::awaitable<std::optional<net::Delivery>> update(const std::string& id,
+                                                                const nlohmann::json& body,
+                                                                bool& gone);
+    // Creates the Statuspage incident of `event`'s incident in `state`, or adopts the one an
+    // earlier attempt of `entry` created without hearing back.
+    boost::asio::awaitable<net::Delivery> create(const Notify& event, OutboxEntry& entry,
+                                                 PublicState state);
+    void link(std::int64_t incident, const std::string& id);
     // The Statuspage incident of `incident` on this page, if one was created.
     std::optional<std::string> linked(std::int64_t incident);
     // The mapped components a responder of `incident` set, with their current status.

@@ -148,6 +148,8 @@ SlackAdapter::SlackAdapter(asio::any_io_executor executor, net::TlsContext tls,
           [this](OutboxEntry& entry) { return deliver_entry(entry); }, options_.outbox, observer),
       connection_(std::make_shared<Connection>(executor)) {
     waker_ = outbox_.add_chat_sink(std::string(k_platform), [this] { outbox_worker_.wake(); });
+    outbox_worker_.on_failed(
+        [this](const OutboxEntry& entry) { net::fail_pending_file(service_, entry); });
 }
 
 SlackAdapter::~SlackAdapter() {

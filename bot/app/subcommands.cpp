@@ -16,6 +16,7 @@
 #include "bot/export_json.hpp"
 #include "bot/incident_service.hpp"
 #include "bot/postmortem.hpp"
+#include "storage/content_folder.hpp"
 #include "storage/maintenance.hpp"
 
 namespace incident::app {
@@ -148,7 +149,16 @@ int run_backup(const Config& config, const std::string& path) {
     const DatabaseInfo info = backup_database(config.db_path, path);
     std::cout << "incident-bot: backed up " << config.db_path << " to " << path << ": "
               << info.incidents << " incident(s), schema version " << info.schema_version << ", "
-              << info.bytes << " bytes\n";
+              << info.bytes << " bytes";
+    if (info.files > 0) {
+        std::cout << ", " << info.files << " evidence file(s) in " << content_folder_of(path);
+    }
+    std::cout << "\n";
+    if (info.files_missing > 0) {
+        std::cerr << "incident-bot: " << info.files_missing
+                  << " evidence file(s) have no contents in " << content_folder_of(config.db_path)
+                  << ": they are listed in the backup but cannot be downloaded from it\n";
+    }
     return 0;
 }
 
@@ -158,7 +168,14 @@ int run_restore(const Config& config, const std::string& path) {
         const RestoreResult result = restore_database(path, config.db_path);
         std::cout << "incident-bot: restored " << config.db_path << " from " << path << ": "
                   << result.restored.incidents << " incident(s), schema version "
-                  << result.restored.schema_version << "\n";
+                  << result.restored.schema_version << ", " << result.restored.files
+                  << " evidence file(s)\n";
+        if (result.restored.files_missing > 0) {
+            std::cerr << "incident-bot: " << result.restored.files_missing
+                      << " evidence file(s) have no contents in " << content_folder_of(path)
+                      << " (a backup copied without its folder?): they are listed but cannot "
+                         "be downloaded\n";
+        }
         if (!result.previous.empty()) {
             std::cout << "incident-bot: the replaced database is kept as " << result.previous
                       << "\n";

@@ -9,6 +9,7 @@
 #include <deque>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <set>
 #include <sstream>
 #include <string>
@@ -34,13 +35,22 @@ inline nlohmann::json statuspage_fixture(const std::string& name) {
     return nlohmann::json::parse(text.str());
 }
 
-// Statuspage's REST API v1 on loopback, one page: reading it, creating and updating incidents
-// and updating components, each checked for the documented header and body shape.
+// Statuspage's REST API v1 on loopback, one page: reading it, creating, updating and listing
+// the unresolved incidents and updating components, each checked for the documented header
+// and body shape. It can delete an incident (as done on Statuspage's pages) and lose the
+// answer to a create it made (the connection closed unanswered).
 struct FakeStatuspage {
     explicit FakeStatuspage(boost::asio::io_context& io)
         : server(io.get_executor(),
                  [this](net::HttpRequest request) -> boost::asio::awaitable<net::HttpResponse> {
-                     co_return answer(request);
+                     net::HttpResponse response = answer(request);
+                     // Taken and done, and the answer lost on the way back.
+                     const bool creates = request.method == "POST" && response.status == 201;
+                     if (creates && lose_answers > 0) {
+                         --lose_answers;
+                         co_return net::no_answer();
+                     }
+                     co_return response;
                  }) {
         REQUIRE(server.listen("127.0.0.1:0").ok());
     }
@@ -65,6 +75,9 @@ struct FakeStatuspage {
             return net::HttpResponse::json(200, statuspage_fixture("page.response.json").dump());
         }
         if (!path.starts_with(page + "/")) return refuse(404, "no such page");
+        if (request.method == "GET" && path == page + "/incidents/unresolved") {
+            return net::HttpResponse::json(200, unresolved().dump());
+        }
         if (request.headers.get("Content-Type") != "application/json") {
             return refuse(415, "the body must be JSON");
         }
@@ -109,22 +122,48 @@ struct FakeStatuspage {
                  .contains(incident["status"].get<std::string>())) {
             return refuse(422, "bad incident status");
         }
-        nlohmann::json answer = statuspage_fixture("incident.response.json");
+        if (incident.contains("metadata")) {
+            for (const auto& [key, value] : incident["metadata"].items()) {
+                if (!value.is_object()) return refuse(422, "metadata values must be objects");
+            }
+        }
         if (create) {
             if (!incident.contains("name") || incident["name"].get<std::string>().empty()) {
                 return refuse(422, "name can't be blank");
             }
             created.push_back("inc" + std::to_string(created.size() + 1) + "x7w24h");
-            answer["id"] = created.back();
-            answer["name"] = incident["name"];
-            return net::HttpResponse::json(201, answer.dump());
+            nlohmann::json& kept = incidents[created.back()];
+            kept = statuspage_fixture("incident.response.json");
+            kept["id"] = created.back();
+            kept["name"] = incident["name"];
+            kept["status"] = incident.value("status", "investigating");
+            kept["metadata"] = incident.value("metadata", nlohmann::json::object());
+            return net::HttpResponse::json(201, kept.dump());
         }
         const std::string id = path.substr(path.rfind('/') + 1);
-        if (std::find(created.begin(), created.end(), id) == created.end()) {
-            return refuse(404, "no incident " + id);
+        const auto kept = incidents.find(id);
+        if (kept == incidents.end()) return refuse(404, "no incident " + id);
+        if (incident.contains("status")) kept->second["status"] = incident["status"];
+        return net::HttpResponse::json(200, kept->second.dump());
+    }
+
+    // As someone deleting it on Statuspage's own pages: gone for the API too.
+    void delete_incident(const std::string& id) { incidents.erase(id); }
+
+    // GET .../incidents/unresolved: every incident not resolved, shaped like the fixture's.
+    nlohmann::json unresolved() const {
+        const nlohmann::json model = statuspage_fixture("unresolved_incidents.response.json").at(0);
+        nlohmann::json list = nlohmann::json::array();
+        for (const std::string& id : created) {
+            const auto kept = incidents.find(id);
+            if (kept == incidents.end() || kept->second.at("status") == "resolved") continue;
+            nlohmann::json item = model;
+            for (const char* key : {"id", "name", "status", "metadata"}) {
+                item[key] = kept->second.at(key);
+            }
+            list.push_back(std::move(item));
         }
-        answer["id"] = id;
-        return net::HttpResponse::json(200, answer.dump());
+        return list;
     }
 
     static bool component_status(const nlohmann::json& status) {
@@ -147,7 +186,9 @@ struct FakeStatuspage {
     std::vector<std::string> calls;
     std::vector<nlohmann::json> bodies;
     std::vector<std::string> refusals;
-    std::vector<std::string> created;  // incident ids, in the order created
+    std::vector<std::string> created;                 // incident ids, in the order created
+    std::map<std::string, nlohmann::json> incidents;  // by id: those not deleted
+    int lose_answers = 0;  // creates to make and then close the connection on, unanswered
 };
 
 }  // namespace incident::testing

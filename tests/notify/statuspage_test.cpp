@@ -141,6 +141,12 @@ TEST_CASE("statuspage: the first publication creates the incident and later ones
     // The documented body: named by the message, with the component it affects.
     json expected = statuspage_fixture("create_incident.request.json");
     expected["incident"]["name"] = "Some checkouts are failing. We are looking into it.";
+    // Its create id is new for each create: 32 hex digits.
+    const json create_id = fake.bodies.back()["incident"]["metadata"]["incident_bot"]["create_id"];
+    REQUIRE(create_id.is_string());
+    CHECK(create_id.get<std::string>().find_first_not_of("0123456789abcdef") == std::string::npos);
+    CHECK(create_id.get<std::string>().size() == 32);
+    expected["incident"]["metadata"]["incident_bot"]["create_id"] = create_id;
     CHECK(fake.bodies.back() == expected);
     const auto live = bot.store.live_message(1, "statuspage", "incident");
     REQUIRE(live);
@@ -205,12 +211,117 @@ TEST_CASE("statuspage: 5xx, 429 and 420 are retried from the outbox and create o
     fake.script = {500, 429, 420, 503};
     bot.command("statuspage Some checkouts are failing.");
     REQUIRE(bot.delivered(io));
-    CHECK(fake.count("POST /v1/pages/qfn30z5r6s5h/incidents") == 5);
+    // After the first POST, each retry first looks for the incident it may have created.
+    CHECK(fake.count("POST /v1/pages/qfn30z5r6s5h/incidents") == 2);
+    CHECK(fake.count("GET /v1/pages/qfn30z5r6s5h/incidents/unresolved") == 4);
     CHECK(fake.created.size() == 1);
     CHECK(bot.sink.stats().retries == 4);
     CHECK(bot.sink.stats().failed == 0);
     CHECK(bot.outbox.failed().empty());
     REQUIRE(bot.store.live_message(1, "statuspage", "incident"));
+}
+
+TEST_CASE("statuspage: an incident deleted on Statuspage is created again as it is now") {
+    asio::io_context io;
+    FakeStatuspage fake(io);
+    TempDb db;
+    Bot bot(io, fake, db.path());
+    bot.declare();
+    bot.command("component API degraded");
+    bot.command("statuspage Some checkouts are failing.\nWe are looking into it.");
+    bot.command("statuspage state identified We found the cause and are rolling out a fix.");
+    REQUIRE(bot.delivered(io));
+    REQUIRE(fake.created.size() == 1);
+    const std::string first = fake.created[0];
+
+    // Someone deletes it on Statuspage; the next publication (a state alone) finds it gone.
+    fake.delete_incident(first);
+    bot.command("statuspage state monitoring");
+    REQUIRE(bot.delivered(io));
+    CHECK(fake.refusals == std::vector<std::string>{"no incident " + first});
+    REQUIRE(fake.created.size() == 2);
+    CHECK(bot.outbox.failed().empty());
+    const json recreated = fake.bodies.back()["incident"];
+    CHECK(recreated["name"] == "Some checkouts are failing.");
+    CHECK(recreated["status"] == "monitoring");
+    CHECK(recreated["body"] == "We found the cause and are rolling out a fix.");
+    CHECK(recreated["components"] == json{{k_statuspage_api_component, "degraded_performance"}});
+    const auto live = bot.store.live_message(1, "statuspage", "incident");
+    REQUIRE(live);
+    CHECK(live->message_id == fake.created[1]);
+
+    // Later changes go to the new one; deleted again, a component change re-creates it too.
+    bot.command("component api partial-outage");
+    REQUIRE(bot.delivered(io));
+    CHECK(fake.count("PATCH /v1/pages/qfn30z5r6s5h/incidents/" + fake.created[1]) == 1);
+    fake.delete_incident(fake.created[1]);
+    bot.command("component api major-outage");
+    REQUIRE(bot.delivered(io));
+    REQUIRE(fake.created.size() == 3);
+    CHECK(fake.bodies.back()["incident"]["status"] == "monitoring");
+    CHECK(fake.bodies.back()["incident"]["components"] ==
+          json{{k_statuspage_api_component, "major_outage"}});
+    CHECK(bot.store.live_message(1, "statuspage", "incident")->message_id == fake.created[2]);
+    CHECK(bot.outbox.failed().empty());
+    check_public_only(fake);
+}
+
+TEST_CASE("statuspage: a create whose answer was lost is found and adopted, not made twice") {
+    asio::io_context io;
+    FakeStatuspage fake(io);
+    TempDb db;
+    Bot bot(io, fake, db.path());
+    bot.declare();
+    fake.lose_answers = 1;
+    bot.command("statuspage Some checkouts are failing.");
+    REQUIRE(bot.delivered(io));
+    CHECK(fake.count("POST /v1/pages/qfn30z5r6s5h/incidents") == 1);
+    CHECK(fake.count("GET /v1/pages/qfn30z5r6s5h/incidents/unresolved") == 1);
+    REQUIRE(fake.created.size() == 1);
+    CHECK(fake.unresolved().size() == 1);
+    CHECK(bot.outbox.failed().empty());
+    const auto live = bot.store.live_message(1, "statuspage", "incident");
+    REQUIRE(live);
+    CHECK(live->message_id == fake.created[0]);
+
+    // The adopted incident is the one updated from then on.
+    bot.command("statuspage state resolved Checkouts work again.");
+    REQUIRE(bot.delivered(io));
+    CHECK(fake.count("PATCH /v1/pages/qfn30z5r6s5h/incidents/" + fake.created[0]) == 1);
+    CHECK(fake.created.size() == 1);
+    CHECK(fake.refusals.empty());
+}
+
+TEST_CASE(
+    "statuspage: only the incident of the lost create is adopted, and none when none was made") {
+    asio::io_context io;
+    FakeStatuspage fake(io);
+    TempDb db;
+    Bot bot(io, fake, db.path());
+    bot.declare();
+    bot.command("statuspage Some checkouts are failing.");
+    REQUIRE(bot.delivered(io));
+    // INC-2 says the same words and loses its answer: the list then has two open incidents
+    // of that name, and only the one with INC-2's create id is INC-2's.
+    bot.command("declare sev3 Second", "general");
+    bot.service.bind_channel(2, "console", "C-inc-2", "inc-2");
+    fake.lose_answers = 1;
+    bot.command("statuspage Some checkouts are failing.", "C-inc-2");
+    REQUIRE(bot.delivered(io));
+    REQUIRE(fake.created.size() == 2);
+    CHECK(fake.count("GET /v1/pages/qfn30z5r6s5h/incidents/unresolved") == 1);
+    CHECK(bot.store.live_message(1, "statuspage", "incident")->message_id == fake.created[0]);
+    CHECK(bot.store.live_message(2, "statuspage", "incident")->message_id == fake.created[1]);
+
+    // The lost answer of a create that Statuspage never made: nothing to adopt, created once.
+    bot.command("declare sev3 Third", "general");
+    bot.service.bind_channel(3, "console", "C-inc-3", "inc-3");
+    fake.script = {503};
+    bot.command("statuspage Some checkouts are failing.", "C-inc-3");
+    REQUIRE(bot.delivered(io));
+    REQUIRE(fake.created.size() == 3);
+    CHECK(bot.store.live_message(3, "statuspage", "incident")->message_id == fake.created[2]);
+    CHECK(bot.outbox.failed().empty());
 }
 
 TEST_CASE("statuspage: a refused key is kept as failed, and the key is in no error") {

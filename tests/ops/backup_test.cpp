@@ -4,8 +4,15 @@
 #include <fstream>
 #include <thread>
 
+#include "adapters/net/digest.hpp"
+#include "bot/clock.hpp"
+#include "bot/evidence.hpp"
+#include "bot/incident_service.hpp"
+#include "evidence_checks.hpp"
 #include "process.hpp"
+#include "storage/sqlite_store.hpp"
 
+using namespace incident;
 using namespace incident::testing;
 namespace fs = std::filesystem;
 using std::chrono::milliseconds;
@@ -19,6 +26,27 @@ std::string export_of(const fs::path& dir, const fs::path& db, const std::string
     const Run r = run_binary({"export", key, "--format", format, "--db", db.string()}, k_env, dir);
     CHECK_MESSAGE(r.status == 0, key << " from " << db << ": " << r.err);
     return r.out;
+}
+
+// Keeps `bytes` as evidence file `name` of INC-1 in the database at `db`, the way an adapter
+// does once it has downloaded a shared file: recorded, then kept under its SHA-256.
+EvidenceFile keep_evidence(const fs::path& db, const std::string& name, const std::string& type,
+                           const std::string& bytes) {
+    SqliteStore store(db.string());
+    SystemClock clock;
+    IncidentService service(store, clock);
+    MessagePosted message{{"ev-" + name, "console", "C-inc-1", clock.now()},
+                          "m-" + name,
+                          "",
+                          Actor{"U2", "bob"},
+                          "the screenshot",
+                          false};
+    const SharedFile shared{"F-" + name, name, type, static_cast<std::int64_t>(bytes.size()), ""};
+    EvidenceFile file = evidence_of(shared, 1, message, clock.now());
+    REQUIRE(store.add_file(file));
+    file = service.keep_file(file.id, bytes, net::sha256_hex(bytes));
+    REQUIRE(file.status == FileStatus::stored);
+    return file;
 }
 
 }  // namespace
@@ -120,4 +148,99 @@ TEST_CASE("backup and restore: refusals that change nothing") {
     r = run_binary({"restore", "--db", db.string()}, k_env, dir.path);
     CHECK(r.status == 2);
     CHECK(has(r.err, "restore needs a file: incident-bot restore PATH"));
+}
+
+TEST_CASE("backup and restore: evidence file contents come back with the database") {
+    TempDir dir("backup-files");
+    const fs::path db = dir.path / "bot.db";
+    const std::string script =
+        std::string(INCIDENT_BOT_SOURCE_DIR) + "/tests/e2e/incident_script.txt";
+    Run r = run_binary({"console", "--db", db.string()}, k_env, dir.path, script);
+    REQUIRE_MESSAGE(r.status == 0, r.err);
+    const std::string log = "2026-12-01T10:00:00Z upstream pool empty\n";
+    keep_evidence(db, "screenshot.png", "image/png", k_png);
+    keep_evidence(db, "pool.log", "text/plain", log);
+    const std::map<std::string, std::string> expected{{"screenshot.png", k_png}, {"pool.log", log}};
+
+    const fs::path backup = dir.path / "backup-1.db";
+    r = run_binary({"backup", backup.string(), "--db", db.string()}, k_env, dir.path);
+    REQUIRE_MESSAGE(r.status == 0, r.err);
+    CHECK(has(r.out, "2 evidence file(s) in " + backup.string() + ".files"));
+    CHECK((fs::status(backup.string() + ".files").permissions() & fs::perms::others_read) ==
+          fs::perms::none);
+    // A second backup under the same name refuses before writing anything, folder included.
+    r = run_binary({"backup", backup.string(), "--db", db.string()}, k_env, dir.path);
+    CHECK(r.status == 1);
+
+    // The original and its folder are gone (a lost disk): the backup alone brings them back.
+    fs::remove(db);
+    fs::remove_all(db.string() + ".files");
+    const fs::path fresh = dir.path / "restored.db";
+    r = run_binary({"restore", backup.string(), "--db", fresh.string()}, k_env, dir.path);
+    REQUIRE_MESSAGE(r.status == 0, r.err);
+    CHECK_FALSE(has(r.out, "missing"));
+    r = run_binary({"export", "INC-1", "--format", "bundle", "--db", fresh.string()}, k_env,
+                   dir.path);
+    CHECK_MESSAGE(r.status == 0, r.err);
+    {
+        SqliteStore store(fresh.string());
+        SystemClock clock;
+        IncidentService service(store, clock);
+        for (const EvidenceFile& file : service.files(1)) {
+            CAPTURE(file.name);
+            REQUIRE(file.status == FileStatus::stored);
+            CHECK(service.file_content(file) == expected.at(file.name));
+        }
+        check_bundle(service, 1, expected);
+    }
+
+    // Restored over a database that has evidence of its own: the replaced database is kept
+    // with its contents, and the restored one has those of the backup.
+    const fs::path other = dir.path / "other.db";
+    r = run_binary({"console", "--db", other.string()}, k_env, dir.path, script);
+    REQUIRE_MESSAGE(r.status == 0, r.err);
+    const std::string later = "taken after the backup\n";
+    keep_evidence(other, "later.txt", "text/plain", later);
+    r = run_binary({"restore", backup.string(), "--db", other.string()}, k_env, dir.path);
+    REQUIRE_MESSAGE(r.status == 0, r.err);
+    fs::path kept;
+    for (const auto& entry : fs::directory_iterator(dir.path)) {
+        const std::string name = entry.path().filename().string();
+        if (name.starts_with("other.db.before-restore-") && !name.ends_with(".files")) {
+            kept = entry.path();
+        }
+    }
+    REQUIRE_FALSE(kept.empty());
+    {
+        SqliteStore store(kept.string());
+        SystemClock clock;
+        IncidentService service(store, clock);
+        check_bundle(service, 1, {{"later.txt", later}});
+    }
+    {
+        SqliteStore store(other.string());
+        SystemClock clock;
+        IncidentService service(store, clock);
+        check_bundle(service, 1, expected);
+    }
+}
+
+TEST_CASE("backup and restore: a backup without the contents says which are missing") {
+    TempDir dir("backup-missing");
+    const fs::path db = dir.path / "bot.db";
+    const std::string script =
+        std::string(INCIDENT_BOT_SOURCE_DIR) + "/tests/e2e/incident_script.txt";
+    Run r = run_binary({"console", "--db", db.string()}, k_env, dir.path, script);
+    REQUIRE_MESSAGE(r.status == 0, r.err);
+    keep_evidence(db, "pool.log", "text/plain", "upstream pool empty\n");
+    const fs::path backup = dir.path / "backup-1.db";
+    r = run_binary({"backup", backup.string(), "--db", db.string()}, k_env, dir.path);
+    REQUIRE_MESSAGE(r.status == 0, r.err);
+    // As a backup copied without its folder arrives.
+    fs::remove_all(backup.string() + ".files");
+    const fs::path fresh = dir.path / "restored.db";
+    r = run_binary({"restore", backup.string(), "--db", fresh.string()}, k_env, dir.path);
+    CHECK(r.status == 0);
+    CHECK_MESSAGE(
+        has(r.err, "1 evidence file(s) have no contents in " + backup.string() + ".files"), r.err);
 }

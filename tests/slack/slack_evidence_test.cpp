@@ -231,6 +231,51 @@ TEST_CASE("slack evidence: a download that fails with a 500 is retried through t
 }
 
 TEST_CASE(
+    "slack evidence: a download still failing past the outbox's retry window is failed, and "
+    "why is shown where the file is listed") {
+    SlackHarness h;
+    h.options.outbox.retry_for = milliseconds(300);
+    h.adapter = h.make_adapter();
+    h.adapter->start();
+    std::string url;
+    const bool finished = run_async(
+        h.io,
+        [&]() -> asio::awaitable<void> {
+            const std::string channel = co_await h.declare();
+            url = h.fake->host_file("F0DOWN", "trace.txt", "stack trace\n", "text/plain");
+            // files.slack.com keeps answering 500: every attempt fails, none for good.
+            h.fake->file_errors["/files-pri/T111-F0DOWN/download/trace.txt"] = 1'000'000;
+            h.fake->deliver(file_share_envelope("EvDOWN", channel,
+                                                {{"F0DOWN", "trace.txt", "text/plain", url, 12}}));
+            REQUIRE(co_await h.acked("env-EvDOWN"));
+            REQUIRE(co_await wait_until([&] { return files_settled(h.service, 1, 1); },
+                                        milliseconds(5000)));
+        },
+        std::chrono::seconds(20));
+    REQUIRE(finished);
+    CHECK(requests_of(*h.fake, url).size() >= 2);
+    const auto failed = h.outbox.failed();
+    REQUIRE(failed.size() == 1);
+    CHECK(failed[0].kind == "fetch_file");
+    const auto file = h.service.files(1).at(0);
+    CHECK(file.status == FileStatus::failed);
+    CHECK(file.error.find("not downloaded after " + std::to_string(failed[0].attempts) +
+                          " attempt(s)") != std::string::npos);
+    CHECK(file.error.find("HTTP 500") != std::string::npos);
+
+    const auto json = to_json(h.service.snapshot(1));
+    CHECK(json["files"][0]["status"] == "failed");
+    CHECK(json["files"][0]["error"] == file.error);
+    web::Metrics metrics;
+    web::Dashboard dashboard(h.service, metrics, web::DashboardOptions{});
+    const web::WebResponse page = get_page(dashboard, "/incidents/INC-1");
+    REQUIRE(page.status == 200);
+    CHECK(page.body.find("could not be downloaded: " + web::html_escape(file.error)) !=
+          std::string::npos);
+    CHECK(page.body.find("download pending") == std::string::npos);
+}
+
+TEST_CASE(
     "slack evidence: the fake refuses a file request without the bot token, and the bot "
     "sends its token to Slack's hosts only") {
     SlackHarness h;

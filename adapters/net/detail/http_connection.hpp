@@ -222,6 +222,7 @@ awaitable<void> serve(std::shared_ptr<State> state, Stream& stream, Registration
                           target);
             response = HttpResponse::text(500, "internal server error\n");
         }
+        if (response.status == 0 && response.error == k_no_answer) break;
         if (response.status < 100 || response.status > 999) {
             spdlog::error("http server: handler for {} {} returned invalid status {}", method,
                           target, response.status);
