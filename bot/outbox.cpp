@@ -344,6 +344,17 @@ bool Outbox::retry(std::int64_t id) {
         entry->done_at.reset();
         entry->attempts = 0;
         store_.update_outbox(*entry);
+        // A download given up on marked its file failed; retried, the file waits for it again.
+        if (const auto effect = effect_from_json(entry->payload)) {
+            if (const auto* fetch = std::get_if<FetchFile>(&*effect)) {
+                auto file = store_.file(fetch->file);
+                if (file && file->status == FileStatus::failed) {
+                    file->status = FileStatus::pending;
+                    file->error.clear();
+                    store_.update_file(*file);
+                }
+            }
+        }
         retried = true;
     });
     return retried;

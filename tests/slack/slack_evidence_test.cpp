@@ -273,6 +273,23 @@ TEST_CASE(
     CHECK(page.body.find("could not be downloaded: " + web::html_escape(file.error)) !=
           std::string::npos);
     CHECK(page.body.find("download pending") == std::string::npos);
+
+    // The operator's Retry, once Slack serves it again: the file waits for it and is stored.
+    h.fake->file_errors.erase("/files-pri/T111-F0DOWN/download/trace.txt");
+    REQUIRE(h.outbox.retry(failed[0].id));
+    CHECK(h.service.files(1).at(0).status == FileStatus::pending);
+    CHECK(h.service.files(1).at(0).error.empty());
+    const bool stored = run_async(
+        h.io,
+        [&]() -> asio::awaitable<void> {
+            h.adapter->wake_outbox();  // as the dashboard's Retry does (outbox_retried)
+            REQUIRE(co_await wait_until(
+                [&] { return h.service.files(1).at(0).status == FileStatus::stored; },
+                milliseconds(10'000)));
+        },
+        std::chrono::seconds(20));
+    CHECK(stored);
+    CHECK(h.outbox.failed().empty());
 }
 
 TEST_CASE(
