@@ -328,6 +328,11 @@ bool Outbox::claim(OutboxEntry& entry) {
     return true;
 }
 
+std::vector<OutboxEntry> Outbox::claim_heads(std::string_view sink, std::size_t limit) {
+    const Timestamp now = clock_.now();
+    return store_.claim_outbox_heads(sink, owner_, now, now + k_claim_ms, limit);
+}
+
 std::vector<OutboxEntry> Outbox::failed(std::size_t limit) {
     return store_.outbox_entries("", OutboxStatus::failed, limit, true);
 }

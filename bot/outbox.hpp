@@ -116,6 +116,9 @@ public:
     // Takes the pending entry for this process's delivery for a while (k_claim_ms), unless
     // another replica holds it; a restarted process with the same owner takes its own back.
     bool claim(OutboxEntry& entry);
+    // Claims at once (k_claim_ms) the oldest due entry of each lane of `sink` that no other
+    // replica holds, at most `limit`, oldest first: what this process delivers next.
+    std::vector<OutboxEntry> claim_heads(std::string_view sink, std::size_t limit);
     // Who this process is among replicas sharing the database (default "local").
     void set_owner(std::string owner) { owner_ = std::move(owner); }
     const std::string& owner() const { return owner_; }

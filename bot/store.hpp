@@ -157,6 +157,13 @@ public:
     // owner's claim lasts past `now`. False when it is held elsewhere or no longer pending.
     virtual bool claim_outbox(std::int64_t id, std::string_view owner, Timestamp now,
                               Timestamp until) = 0;
+    // In one statement: claims for `owner` until `until` the oldest pending entry of each lane
+    // of `sink` that is due at `now` and not held by another owner past `now`, at most
+    // `limit` of them, and returns them as claimed, oldest first. Replicas asking at once get
+    // disjoint entries and do not wait for one another (PostgreSQL: FOR UPDATE SKIP LOCKED).
+    virtual std::vector<OutboxEntry> claim_outbox_heads(std::string_view sink,
+                                                        std::string_view owner, Timestamp now,
+                                                        Timestamp until, std::size_t limit) = 0;
     // Housekeeping: delete at most `limit` delivered outbox entries done before `before`, or
     // processed event keys recorded before it. Return how many went.
     virtual std::size_t prune_outbox(Timestamp before, std::size_t limit) = 0;

@@ -940,6 +940,31 @@ bool PostgresStore::claim_outbox(std::int64_t id, std::string_view owner, Timest
     return r.affected() > 0;
 }
 
+std::vector<OutboxEntry> PostgresStore::claim_outbox_heads(std::string_view sink,
+                                                           std::string_view owner, Timestamp now,
+                                                           Timestamp until, std::size_t limit) {
+    std::lock_guard lock(impl_->mutex);
+    // Heads another replica is claiming right now are skipped, not waited for. One whose
+    // claim was committed after this statement's snapshot is read again once locked (READ
+    // COMMITTED), and that claim keeps it out. A lane's next entry is a head only once the
+    // one before it was settled and committed, so a lane never has two claimed entries.
+    const Result r = impl_->exec(
+        std::string("WITH heads AS (SELECT o.id AS head FROM outbox o WHERE o.sink = $1 AND "
+                    "o.status = 'pending' AND o.next_attempt_at <= $4 AND (o.claimed_until IS "
+                    "NULL OR o.claimed_until <= $4 OR o.claimed_by = $2) AND NOT EXISTS (SELECT "
+                    "1 FROM outbox older WHERE older.sink = o.sink AND older.incident = "
+                    "o.incident AND older.status = 'pending' AND older.id < o.id) ORDER BY o.id "
+                    "LIMIT $5 FOR UPDATE OF o SKIP LOCKED) "
+                    "UPDATE outbox SET claimed_by = $2, claimed_until = $3 FROM heads WHERE "
+                    "outbox.id = heads.head RETURNING ") +
+            k_outbox_columns,
+        {sink, owner, until, now, static_cast<std::int64_t>(limit)});
+    auto claimed = collect(r, read_outbox);
+    std::sort(claimed.begin(), claimed.end(),
+              [](const OutboxEntry& a, const OutboxEntry& b) { return a.id < b.id; });
+    return claimed;
+}
+
 bool PostgresStore::hold_lease(std::string_view name, std::string_view holder, Timestamp now,
                                Timestamp until) {
     std::lock_guard lock(impl_->mutex);

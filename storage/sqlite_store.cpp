@@ -1306,6 +1306,32 @@ bool SqliteStore::claim_outbox(std::int64_t id, std::string_view owner, Timestam
     return claim.exec() > 0;
 }
 
+std::vector<OutboxEntry> SqliteStore::claim_outbox_heads(std::string_view sink,
+                                                         std::string_view owner, Timestamp now,
+                                                         Timestamp until, std::size_t limit) {
+    std::lock_guard lock(impl_->mutex);
+    // One writer at a time: the statement reads the heads and claims them under the
+    // database's write lock, so another process's claim is either seen or comes after.
+    Prepared claim = impl_->prepare(
+        std::string("UPDATE outbox SET claimed_by = ?2, claimed_until = ?3 WHERE id IN ("
+                    "SELECT o.id FROM outbox o WHERE o.sink = ?1 AND o.status = 'pending' AND "
+                    "o.next_attempt_at <= ?4 AND (o.claimed_until IS NULL OR "
+                    "o.claimed_until <= ?4 OR o.claimed_by = ?2) AND NOT EXISTS (SELECT 1 FROM "
+                    "outbox older WHERE older.sink = o.sink AND older.incident = o.incident AND "
+                    "older.status = 'pending' AND older.id < o.id) ORDER BY o.id LIMIT ?5) "
+                    "RETURNING ") +
+        k_outbox_columns);
+    claim.bind(1, std::string(sink));
+    claim.bind(2, std::string(owner));
+    claim.bind(3, until);
+    claim.bind(4, now);
+    claim.bind(5, static_cast<std::int64_t>(limit));
+    auto claimed = collect(claim, read_outbox);
+    std::sort(claimed.begin(), claimed.end(),
+              [](const OutboxEntry& a, const OutboxEntry& b) { return a.id < b.id; });
+    return claimed;
+}
+
 bool SqliteStore::hold_lease(std::string_view name, std::string_view holder, Timestamp now,
                              Timestamp until) {
     std::lock_guard lock(impl_->mutex);

@@ -99,6 +99,9 @@ public:
     OutboxCounts outbox_counts() override;
     bool claim_outbox(std::int64_t id, std::string_view owner, Timestamp now,
                       Timestamp until) override;
+    std::vector<OutboxEntry> claim_outbox_heads(std::string_view sink, std::string_view owner,
+                                                Timestamp now, Timestamp until,
+                                                std::size_t limit) override;
     std::size_t prune_outbox(Timestamp before, std::size_t limit) override;
     std::size_t prune_processed(Timestamp before, std::size_t limit) override;
     bool hold_lease(std::string_view name, std::string_view holder, Timestamp now,

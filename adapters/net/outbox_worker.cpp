@@ -101,52 +101,74 @@ asio::awaitable<void> OutboxWorker::drain(std::chrono::steady_clock::time_point 
 }
 
 asio::awaitable<void> OutboxWorker::run(std::shared_ptr<bool> alive) {
-    if (const std::size_t left = pending(); left > 0) {
-        spdlog::info("{}: {} effect(s) pending in the outbox; delivering", sink_, left);
+    try {
+        if (const std::size_t left = pending(); left > 0) {
+            spdlog::info("{}: {} effect(s) pending in the outbox; delivering", sink_, left);
+        }
+    } catch (const std::exception& e) {
+        spdlog::error("{}: cannot read the outbox: {}", sink_, e.what());
     }
+    bool store_failed = false;
     while (!stopping_) {
         woken_ = false;
-        std::optional<Timestamp> next_due;
-        std::set<std::int64_t> heads;
-        const Timestamp now = outbox_.now();
-        for (const auto& entry : outbox_.pending(sink_)) {
-            // Only the oldest entry of a lane may go: the others wait behind it.
-            if (!heads.insert(entry.incident).second) continue;
-            if (running_.count(entry.incident)) continue;
-            // Another replica is delivering this lane: look again when its claim runs out.
-            const Timestamp due = entry.claimed_elsewhere(outbox_.owner(), now)
-                                      ? std::max(entry.next_attempt_at, *entry.claimed_until)
-                                      : entry.next_attempt_at;
-            if (due <= now) {
-                running_.insert(entry.incident);
-                asio::co_spawn(executor_, lane(entry.incident, alive),
-                               LogStopped{sink_ + ": outbox lane " + lane_name(entry.incident)});
-            } else if (!next_due || due < *next_due) {
-                next_due = due;
-            }
+        std::optional<milliseconds> wait;
+        try {
+            wait = schedule(alive);
+            if (store_failed) spdlog::info("{}: the outbox can be read again", sink_);
+            store_failed = false;
+        } catch (const std::exception& e) {
+            // The database is away: nothing was claimed; look again after a pause.
+            if (!store_failed) spdlog::error("{}: cannot read the outbox: {}", sink_, e.what());
+            store_failed = true;
+            wait = options_.backoff_base;
         }
-        if (woken_ || stopping_) continue;
-        milliseconds wait = options_.sweep;
-        if (next_due) wait = std::min(wait, milliseconds(std::max<Timestamp>(*next_due - now, 1)));
-        wake_.expires_after(wait);
+        if (woken_ || stopping_ || !wait) continue;
+        wake_.expires_after(*wait);
         boost::system::error_code ec;
         co_await wake_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
         if (!*alive) co_return;
     }
 }
 
-asio::awaitable<void> OutboxWorker::lane(std::int64_t incident, std::shared_ptr<bool> alive) {
-    while (!stopping_) {
-        std::optional<OutboxEntry> head;
-        for (auto& entry : outbox_.pending(sink_)) {
-            if (entry.incident == incident) {
-                head = std::move(entry);
-                break;
-            }
-        }
-        if (!head || head->next_attempt_at > outbox_.now()) break;
-        // Taken by another replica since it was read: that one delivers the lane.
-        if (!outbox_.claim(*head)) break;
+std::optional<milliseconds> OutboxWorker::schedule(const std::shared_ptr<bool>& alive) {
+    // The heads due now, claimed in one statement: heads other replicas hold or are taking
+    // are left to them, so each entry goes out from one process.
+    std::vector<OutboxEntry> claimed = outbox_.claim_heads(sink_, k_claim_batch);
+    bool started = false;
+    for (auto& entry : claimed) {
+        // A lane of ours under way holds its head already; the claim was only renewed.
+        if (!running_.insert(entry.incident).second) continue;
+        started = true;
+        const std::string name = sink_ + ": outbox lane " + lane_name(entry.incident);
+        asio::co_spawn(executor_, lane(std::move(entry), alive), LogStopped{name});
+    }
+    // A full batch: more heads may be due, claimed at once.
+    if (claimed.size() >= k_claim_batch && started) return std::nullopt;
+
+    std::optional<Timestamp> next_due;
+    std::set<std::int64_t> heads;
+    const Timestamp now = outbox_.now();
+    for (const auto& entry : outbox_.pending(sink_)) {
+        // Only the oldest entry of a lane may go: the others wait behind it.
+        if (!heads.insert(entry.incident).second) continue;
+        if (running_.count(entry.incident)) continue;
+        // Another replica is delivering this lane: look again when its claim runs out.
+        Timestamp due = entry.claimed_elsewhere(outbox_.owner(), now)
+                            ? std::max(entry.next_attempt_at, *entry.claimed_until)
+                            : entry.next_attempt_at;
+        // Due but not claimed: another replica's claim of it was under way. Soon again.
+        if (due <= now) due = now + k_contended.count();
+        if (!next_due || due < *next_due) next_due = due;
+    }
+    milliseconds wait = options_.sweep;
+    if (next_due) wait = std::min(wait, milliseconds(std::max<Timestamp>(*next_due - now, 1)));
+    return wait;
+}
+
+asio::awaitable<void> OutboxWorker::lane(OutboxEntry first, std::shared_ptr<bool> alive) {
+    const std::int64_t incident = first.incident;
+    std::optional<OutboxEntry> head = std::move(first);
+    while (head && !stopping_) {
         Delivery delivery;
         try {
             delivery = co_await deliver_(*head);
@@ -162,10 +184,31 @@ asio::awaitable<void> OutboxWorker::lane(std::int64_t incident, std::shared_ptr<
             spdlog::error("{}: outbox entry {} ({} of {}): could not record the outcome: {}", sink_,
                           head->id, head->kind, lane_name(incident), e.what());
         }
-        if (!go_on) break;
+        head.reset();
+        if (!go_on || stopping_) break;
+        try {
+            head = next_in_lane(incident);
+        } catch (const std::exception& e) {
+            // The run loop claims the lane's head again once the store answers.
+            spdlog::error("{}: cannot read the outbox: {}", sink_, e.what());
+        }
     }
     running_.erase(incident);
     wake();
+}
+
+std::optional<OutboxEntry> OutboxWorker::next_in_lane(std::int64_t incident) {
+    std::optional<OutboxEntry> head;
+    for (auto& entry : outbox_.pending(sink_)) {
+        if (entry.incident == incident) {
+            head = std::move(entry);
+            break;
+        }
+    }
+    if (!head || head->next_attempt_at > outbox_.now()) return std::nullopt;
+    // Taken by another replica since it was read: that one delivers the lane.
+    if (!outbox_.claim(*head)) return std::nullopt;
+    return head;
 }
 
 bool OutboxWorker::settle(OutboxEntry& entry, const Delivery& delivery) {

@@ -99,11 +99,23 @@ public:
 private:
     // Each coroutine holds `alive`: once the worker is gone it ends without touching it.
     boost::asio::awaitable<void> run(std::shared_ptr<bool> alive);
-    boost::asio::awaitable<void> lane(std::int64_t incident, std::shared_ptr<bool> alive);
+    // Claims the due heads and starts their lanes; how long to wait before looking again
+    // (nullopt: at once). Throws what the store throws.
+    std::optional<std::chrono::milliseconds> schedule(const std::shared_ptr<bool>& alive);
+    // Delivers `first` (claimed), then the lane's next entries while they are due.
+    boost::asio::awaitable<void> lane(OutboxEntry first, std::shared_ptr<bool> alive);
+    // The lane's oldest pending entry, claimed, when it is due and nobody else holds it.
+    std::optional<OutboxEntry> next_in_lane(std::int64_t incident);
     // Stores the attempt's outcome; true when the lane may go on to its next entry.
     bool settle(OutboxEntry& entry, const Delivery& delivery);
     std::chrono::milliseconds backoff(int attempts);
     void failed(const OutboxEntry& entry);
+
+    // Heads claimed in one statement at most; a full batch is followed by the next at once.
+    static constexpr std::size_t k_claim_batch = 100;
+    // A head found due but claimed by nobody: another replica was claiming it. Looked at again
+    // after this, when its claim has been committed (or was not).
+    static constexpr std::chrono::milliseconds k_contended{200};
 
     boost::asio::any_io_executor executor_;
     Outbox& outbox_;

@@ -4,6 +4,8 @@
 #include <nlohmann/json.hpp>
 
 #include <csignal>
+#include <functional>
+#include <map>
 #include <memory>
 #include <set>
 #include <string>
@@ -92,6 +94,105 @@ struct MattermostReplica {
     FakeMattermost fake;
     std::string listen;
     std::unique_ptr<Process> bot;
+};
+
+// A replica on the test's one fake Slack, as replicas of one Slack app run: each holds a
+// Socket Mode connection of its own, and Slack spreads the envelopes over them.
+struct SlackAppReplica {
+    SlackAppReplica(const FakeSlack& slack, const std::string& name,
+                    const std::string& database_url)
+        : dir(name), listen("127.0.0.1:" + std::to_string(net::testing::free_port())) {
+        ProcessOptions options;
+        options.env = {
+            "SLACK_BOT_TOKEN=" + slack.bot_token, "SLACK_APP_TOKEN=" + slack.app_token,
+            "SLACK_API_URL=" + slack.api_url(),   "INCIDENT_BOT_DATABASE_URL=" + database_url,
+            "INCIDENT_BOT_LISTEN=" + listen,      "SPDLOG_LEVEL=info"};
+        options.out = dir.path / "bot.out";
+        options.err = dir.path / "bot.err";
+        bot = std::make_unique<Process>(k_binary, options);
+    }
+    TempDir dir;
+    std::string listen;
+    std::unique_ptr<Process> bot;
+};
+
+constexpr int k_flood = 5000;
+constexpr std::size_t k_window = 500;  // envelopes Slack has in flight at most
+
+std::string flood_ts(int i) {
+    return std::to_string(1'800'001'000 + i) + ".000100";
+}
+
+// A Slack app with several connections, the chatter flood sent to it, and what was acked.
+struct FloodedApp {
+    explicit FloodedApp(asio::io_context& io) : slack(io.get_executor()) {
+        slack.spread_over_connections = true;
+        slack.keep_acks = false;
+        // The announcement channel exists, so the set-up checks (and /healthz) pass.
+        slack.channel_names["CINCIDENTS"] = "incidents";
+        slack.on_ack = [this](const std::string& id) {
+            acked.insert(id);
+            if (on_ack) on_ack();
+        };
+    }
+
+    // Declares INC-1 and returns its channel, once the bot made it.
+    asio::awaitable<std::string> declare(pq::Connection& sql) {
+        slack.deliver(
+            slash_envelope("flood-declare", "CGENERAL", "U1", "alice", "declare sev1 Flood"));
+        std::string channel;
+        const bool made = co_await wait_until(
+            [&] {
+                const auto r = sql.exec("SELECT channel_id FROM incidents WHERE number = 1");
+                if (r.rows() == 1) channel = r.text(0, 0);
+                return !channel.empty();
+            },
+            milliseconds(20'000));
+        REQUIRE(made);
+        co_return channel;
+    }
+
+    // `count` chatter messages into `channel`, at most k_window unacked at a time.
+    asio::awaitable<void> flood(std::string channel, int count) {
+        for (int i = 0; i < count; ++i) {
+            REQUIRE(co_await wait_until([&] { return slack.unacked() < k_window; },
+                                        milliseconds(60'000)));
+            slack.deliver(events_envelope(
+                "F" + std::to_string(i),
+                message_event(channel, "U2", flood_ts(i), "flood " + std::to_string(i))));
+        }
+        flooded = true;
+    }
+
+    std::size_t acked_flood() const {
+        std::size_t n = 0;
+        for (const auto& id : acked) n += id.starts_with("env-F");
+        return n;
+    }
+
+    // Every acked chatter message is on INC-1's timeline exactly once, and so is every
+    // message of the flood once all of it was acked.
+    void check_stored_once(pq::Connection& sql, int count) const {
+        const auto r = sql.exec(
+            "SELECT message_id, count(*) FROM timeline_entries WHERE incident = 1 AND kind = "
+            "'message' GROUP BY message_id");
+        std::map<std::string, std::int64_t> stored;
+        for (int row = 0; row < r.rows(); ++row) stored[r.text(row, 0)] = r.int64(row, 1);
+        for (const auto& [message, times] : stored)
+            CHECK_MESSAGE(times == 1, message << " stored " << times << " times");
+        for (const auto& id : acked) {
+            if (!id.starts_with("env-F")) continue;
+            const auto it = stored.find(flood_ts(std::stoi(id.substr(5))));
+            CHECK_MESSAGE(it != stored.end(), id << " acked but not stored");
+        }
+        CHECK(acked_flood() == std::size_t(count));
+        CHECK(stored.size() == std::size_t(count));
+    }
+
+    FakeSlack slack;
+    std::set<std::string> acked;
+    std::function<void()> on_ack;
+    bool flooded = false;
 };
 
 // Channels named inc-… on either replica's Slack.
@@ -306,4 +407,69 @@ TEST_CASE("replicas: on Mattermost each replica reads every event, and each is c
               b.posts_with(channel, "Action item 1 recorded") ==
           1);
     CHECK(count("SELECT count(*) FROM incidents") == 1);
+}
+
+TEST_CASE(
+    "replicas: three on one Slack app, one killed mid-flood: its envelopes go to the others, "
+    "every acked one stored once") {
+    asio::io_context io;
+    PgDatabase db;
+    pq::Connection sql(db.conninfo());
+    FloodedApp app(io);
+    std::vector<std::unique_ptr<SlackAppReplica>> replicas;
+    std::size_t unacked_at_kill = 0;
+    const bool finished = run_async(
+        io,
+        [&]() -> asio::awaitable<void> {
+            // One at a time, so that connection n is replica n - 1's.
+            for (int i = 0; i < 3; ++i) {
+                replicas.push_back(std::make_unique<SlackAppReplica>(
+                    app.slack, "flood-replica-" + std::to_string(i), db.conninfo()));
+                REQUIRE(co_await wait_until(
+                    [&] { return app.slack.open_connections() == std::size_t(i) + 1; },
+                    milliseconds(20'000)));
+            }
+            REQUIRE(app.slack.connections == 3);
+            const std::string channel = co_await app.declare(sql);
+
+            // Killed from inside the ack handler, while its connection holds envelopes.
+            Process& victim = *replicas[0]->bot;
+            app.on_ack = [&] {
+                if (unacked_at_kill == 0 && app.acked_flood() >= k_flood / 3 &&
+                    app.slack.unacked_on(1) > 0) {
+                    unacked_at_kill = app.slack.unacked_on(1);
+                    victim.signal(SIGKILL);
+                }
+            };
+            co_await app.flood(channel, k_flood);
+            REQUIRE(unacked_at_kill > 0);
+            const auto status = co_await victim.wait(milliseconds(10'000));
+            REQUIRE(status == 128 + SIGKILL);
+            // The survivors ack the rest, what the dead one had on its connection too.
+            const bool drained = co_await wait_until(
+                [&] {
+                    return app.slack.unacked() == 0 && app.acked_flood() == std::size_t(k_flood);
+                },
+                milliseconds(60'000));
+            REQUIRE_MESSAGE(drained, app.slack.unacked() << " unacked, " << app.acked_flood()
+                                                         << " of the flood acked");
+        },
+        milliseconds(120'000));
+    std::string logs;
+    for (const auto& replica : replicas) logs += replica->bot->err();
+    CAPTURE(logs);
+    REQUIRE(finished);
+    MESSAGE(unacked_at_kill << " unacked on the killed replica's connection; "
+                            << app.slack.moved_to_another_connection
+                            << " envelopes moved to another connection");
+    CHECK(app.slack.moved_to_another_connection > 0);
+    CHECK(app.slack.open_connections() == 2);
+    for (std::size_t i = 1; i < replicas.size(); ++i) CHECK(replicas[i]->bot->running());
+    app.check_stored_once(sql, k_flood);
+    // One incident, one channel: the declare's effects went out from one replica.
+    CHECK(sql.exec("SELECT count(*) FROM incidents").int64(0, 0) == 1);
+    int created = 0;
+    for (const auto& call : app.slack.calls_of("conversations.create"))
+        created += call.args.value("name", std::string()).starts_with("inc-1-");
+    CHECK(created == 1);
 }

@@ -160,6 +160,11 @@ public:
                       Timestamp until) override {
         return inner_.claim_outbox(id, owner, now, until);
     }
+    std::vector<OutboxEntry> claim_outbox_heads(std::string_view sink, std::string_view owner,
+                                                Timestamp now, Timestamp until,
+                                                std::size_t limit) override {
+        return inner_.claim_outbox_heads(sink, owner, now, until, limit);
+    }
     std::size_t prune_outbox(Timestamp before, std::size_t limit) override {
         return inner_.prune_outbox(before, limit);
     }

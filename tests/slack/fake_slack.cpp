@@ -219,8 +219,48 @@ void FakeSlack::deliver(const json& envelope) {
 
 void FakeSlack::deliver(const std::string& envelope_id, std::string frame) {
     pending_ids_[envelope_id] = next_seq_;
-    if (connected()) current_->send(frame);
+    if (spread_over_connections) {
+        if (const int number = next_connection()) {
+            open_.at(number).send(frame);
+            sent_on_[next_seq_] = number;
+        }
+    } else if (connected()) {
+        current_->send(frame);
+    }
     pending_[next_seq_++] = std::move(frame);
+}
+
+std::size_t FakeSlack::open_connections() const {
+    std::size_t n = 0;
+    for (const auto& [number, session] : open_) n += session.is_open();
+    return n;
+}
+
+std::size_t FakeSlack::unacked_on(int number) const {
+    std::size_t n = 0;
+    for (const auto& [seq, on] : sent_on_) n += on == number;
+    return n;
+}
+
+int FakeSlack::next_connection() {
+    if (open_.empty()) return 0;
+    auto it = open_.upper_bound(last_picked_);
+    if (it == open_.end()) it = open_.begin();
+    last_picked_ = it->first;
+    return it->first;
+}
+
+void FakeSlack::redeliver(std::uint64_t seq, int number) {
+    std::string& frame = pending_.at(seq);
+    // A frame that is no JSON (a test's poison envelope) comes again as it was.
+    json envelope = json::parse(frame, nullptr, false);
+    if (envelope.is_object()) {
+        envelope["retry_attempt"] = envelope.value("retry_attempt", 0) + 1;
+        envelope["retry_reason"] = "timeout";
+        frame = envelope.dump();
+    }
+    open_.at(number).send(frame);
+    sent_on_[seq] = number;
 }
 
 void FakeSlack::send_raw(const std::string& frame) {
@@ -238,18 +278,31 @@ void FakeSlack::drop() {
 asio::awaitable<void> FakeSlack::session(net::WebSocketSession s) {
     const int number = ++connections;
     current_ = s;
-    s.send(
-        R"({"type":"hello","num_connections":1,"debug_info":{"host":"fake","approximate_connection_time":18060},"connection_info":{"app_id":"A111"}})");
-    // Slack redelivers what was never acked, counting the attempts.
-    for (auto& [seq, frame] : pending_) {
-        // A frame that is no JSON (a test's poison envelope) comes again as it was.
-        json envelope = json::parse(frame, nullptr, false);
-        if (envelope.is_object()) {
-            envelope["retry_attempt"] = envelope.value("retry_attempt", 0) + 1;
-            envelope["retry_reason"] = "timeout";
-            frame = envelope.dump();
+    if (spread_over_connections) {
+        open_.emplace(number, s);
+        const json hello{{"type", "hello"},
+                         {"num_connections", open_.size()},
+                         {"debug_info", {{"host", "fake"}}},
+                         {"connection_info", {{"app_id", "A111"}}}};
+        s.send(hello.dump());
+        // What waits for a connection: sent while none was open, or its connection closed.
+        for (const auto& [seq, frame] : pending_) {
+            if (sent_on_.find(seq) == sent_on_.end()) redeliver(seq, number);
         }
-        s.send(frame);
+    } else {
+        s.send(
+            R"({"type":"hello","num_connections":1,"debug_info":{"host":"fake","approximate_connection_time":18060},"connection_info":{"app_id":"A111"}})");
+        // Slack redelivers what was never acked, counting the attempts.
+        for (auto& [seq, frame] : pending_) {
+            // A frame that is no JSON (a test's poison envelope) comes again as it was.
+            json envelope = json::parse(frame, nullptr, false);
+            if (envelope.is_object()) {
+                envelope["retry_attempt"] = envelope.value("retry_attempt", 0) + 1;
+                envelope["retry_reason"] = "timeout";
+                frame = envelope.dump();
+            }
+            s.send(frame);
+        }
     }
     if (stall_next_) {
         stall_next_ = false;
@@ -268,10 +321,25 @@ asio::awaitable<void> FakeSlack::session(net::WebSocketSession s) {
         const std::string id = ack.value("envelope_id", std::string());
         if (const auto it = pending_ids_.find(id); it != pending_ids_.end()) {
             pending_.erase(it->second);
+            sent_on_.erase(it->second);
             pending_ids_.erase(it);
         }
         acked_on.emplace(id, number);
         if (on_ack) on_ack(id);
+    }
+    if (!spread_over_connections) co_return;
+    // Gone: what it had not acked goes to the other connections, in turn.
+    open_.erase(number);
+    std::vector<std::uint64_t> orphans;
+    for (const auto& [seq, on] : sent_on_) {
+        if (on == number) orphans.push_back(seq);
+    }
+    for (const std::uint64_t seq : orphans) {
+        sent_on_.erase(seq);
+        if (const int other = next_connection()) {
+            redeliver(seq, other);
+            ++moved_to_another_connection;
+        }
     }
 }
 

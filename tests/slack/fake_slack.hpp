@@ -51,6 +51,18 @@ public:
     std::uint16_t port() const { return server_.port(); }
     std::size_t unacked() const { return pending_.size(); }
 
+    // Several connections at once, as Slack runs them for one app (up to 10, one per
+    // replica): each envelope goes to one open connection, in turn; when a connection closes,
+    // what it had not acked goes to another open one (retry_attempt + 1), or to the next one
+    // that opens. Off: the newest connection gets every envelope, and each new connection
+    // gets every unacked one again. Set before the first connection.
+    bool spread_over_connections = false;
+    std::size_t open_connections() const;
+    // Envelopes sent on connection `number` that it has not acked (spread_over_connections).
+    std::size_t unacked_on(int number) const;
+    // Envelopes handed to another connection after theirs closed (spread_over_connections).
+    std::size_t moved_to_another_connection = 0;
+
     std::string bot_token = "xoxb-test-bot";
     std::string app_token = "xapp-test-app";
     std::map<std::string, int> rate_limit;  // method -> how many 429s to answer next
@@ -140,9 +152,17 @@ private:
     net::HttpResponse file(const net::HttpRequest& request);
     boost::asio::awaitable<void> session(net::WebSocketSession session);
 
+    // Sends pending envelope `seq` again on connection `number`, counting the attempt.
+    void redeliver(std::uint64_t seq, int number);
+    // The next open connection in turn, 0 when none is open.
+    int next_connection();
+
     net::HttpServer server_;
     std::string scheme_;
     std::optional<net::WebSocketSession> current_;
+    std::map<int, net::WebSocketSession> open_;  // by number (spread_over_connections)
+    std::map<std::uint64_t, int> sent_on_;       // pending envelope -> the connection it is on
+    int last_picked_ = 0;
     // Unacked envelopes in delivery order, and where each id is in it.
     std::map<std::uint64_t, std::string> pending_;
     std::unordered_map<std::string, std::uint64_t> pending_ids_;

@@ -1,10 +1,20 @@
 #include <doctest/doctest.h>
 
+#include <atomic>
+#include <chrono>
+#include <map>
+#include <mutex>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
 #include "engines.hpp"
 #include "samples.hpp"
 
 // The outbox on every engine: entries keep what delivery needs, replicas claim them one at a
-// time, and housekeeping removes only what is done and old.
+// time or the heads of the lanes in batches, and housekeeping removes only what is done and
+// old.
 using namespace incident;
 using namespace incident::testing;
 
@@ -119,6 +129,132 @@ TEST_SUITE("store contract") {
         store.update_outbox(done);
         CHECK_FALSE(store.claim_outbox(entry.id, "host-b", 300'000, 420'000));
         CHECK_FALSE(store.claim_outbox(entry.id + 1, "host-b", 300'000, 420'000));
+    }
+
+    TEST_CASE_TEMPLATE(
+        "the due head of each lane is claimed at once, and taken over when it runs out", E,
+        SqliteEngine, PostgresEngine) {
+        E engine;
+        const auto opened = engine.open();
+        Store& store = *opened;
+        OutboxEntry first = sample_entry(1, "create_channel", 1'000);
+        OutboxEntry behind = sample_entry(1, "post", 1'000);
+        OutboxEntry later = sample_entry(2, "post", 1'000);
+        later.next_attempt_at = 50'000;  // waiting for a retry
+        OutboxEntry loose = sample_entry(0, "post", 1'000);
+        OutboxEntry elsewhere = sample_entry(3, "post", 1'000);
+        elsewhere.sink = "mattermost";
+        for (OutboxEntry* e : {&first, &behind, &later, &loose, &elsewhere}) store.add_outbox(*e);
+        const auto ids = [](const std::vector<OutboxEntry>& entries) {
+            std::vector<std::int64_t> out;
+            for (const auto& e : entries) out.push_back(e.id);
+            return out;
+        };
+
+        // Only heads, only due ones, only of the sink; oldest first, as claimed.
+        const auto taken = store.claim_outbox_heads("slack", "host-a", 1'000, 121'000, 10);
+        CHECK(ids(taken) == std::vector<std::int64_t>{first.id, loose.id});
+        REQUIRE(taken.size() == 2);
+        CHECK(taken[0].claimed_by == "host-a");
+        CHECK(taken[0].claimed_until == 121'000);
+        CHECK(taken[0].kind == "create_channel");
+        CHECK(store.outbox_entry(loose.id)->claimed_by == "host-a");
+        // Another replica gets none of them while the claims last; the owner renews them.
+        CHECK(store.claim_outbox_heads("slack", "host-b", 2'000, 122'000, 10).empty());
+        CHECK(ids(store.claim_outbox_heads("slack", "host-a", 2'000, 122'000, 1)) ==
+              std::vector<std::int64_t>{first.id});
+        CHECK(store.outbox_entry(first.id)->claimed_until == 122'000);
+
+        // Delivered: the next entry of the lane is its head, free for anybody.
+        OutboxEntry done = *store.outbox_entry(first.id);
+        done.status = OutboxStatus::delivered;
+        done.done_at = 3'000;
+        store.update_outbox(done);
+        CHECK(ids(store.claim_outbox_heads("slack", "host-b", 3'000, 123'000, 10)) ==
+              std::vector<std::int64_t>{behind.id});
+        // host-a died holding `loose`: once its claim ran out host-b takes it over, with the
+        // entry that has become due meanwhile.
+        CHECK(ids(store.claim_outbox_heads("slack", "host-b", 121'000, 241'000, 10)) ==
+              std::vector<std::int64_t>{behind.id, later.id, loose.id});
+        CHECK(store.outbox_entry(loose.id)->claimed_by == "host-b");
+        CHECK(store.claim_outbox_heads("slack", "host-a", 130'000, 250'000, 10).empty());
+        CHECK(ids(store.claim_outbox_heads("mattermost", "host-a", 130'000, 250'000, 10)) ==
+              std::vector<std::int64_t>{elsewhere.id});
+    }
+
+    TEST_CASE_TEMPLATE(
+        "replicas racing for the heads claim every entry exactly once, in lane order", E,
+        SqliteEngine, PostgresEngine) {
+        E engine;
+        constexpr int k_replicas = 6;
+        constexpr int k_lanes = 40;
+        constexpr int k_per_lane = 5;
+        std::map<std::int64_t, std::int64_t> previous_in_lane;  // id -> the one before it
+        {
+            const auto writer = engine.open();
+            std::map<std::int64_t, std::int64_t> last;
+            for (int round = 0; round < k_per_lane; ++round) {
+                for (int lane = 0; lane < k_lanes; ++lane) {
+                    OutboxEntry e = sample_entry(lane, "post", 1'000);
+                    writer->add_outbox(e);
+                    if (const auto it = last.find(lane); it != last.end())
+                        previous_in_lane[e.id] = it->second;
+                    last[lane] = e.id;
+                }
+            }
+        }
+        constexpr int k_total = k_lanes * k_per_lane;
+        std::vector<std::unique_ptr<Store>> stores;
+        for (int i = 0; i < k_replicas; ++i) stores.push_back(engine.open());
+        std::mutex mutex;
+        std::map<std::int64_t, std::vector<int>> claims;  // entry -> the replicas that got it
+        std::vector<std::string> out_of_order;
+        std::atomic<int> delivered = 0;
+        std::atomic<bool> go = false;
+        std::vector<std::thread> threads;
+        for (int i = 0; i < k_replicas; ++i) {
+            threads.emplace_back([&, i] {
+                Store& store = *stores[i];
+                const std::string owner = "replica-" + std::to_string(i);
+                while (!go) std::this_thread::yield();
+                // A head nobody can claim would keep the others looping: give up by then.
+                const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+                while (delivered < k_total && std::chrono::steady_clock::now() < deadline) {
+                    // Claims that last past the test: nothing is taken over, so any entry
+                    // claimed twice was handed to two replicas at once.
+                    for (auto& entry :
+                         store.claim_outbox_heads("slack", owner, 2'000, 10'000'000, 7)) {
+                        bool before_done = true;
+                        if (const auto it = previous_in_lane.find(entry.id);
+                            it != previous_in_lane.end()) {
+                            before_done =
+                                store.outbox_entry(it->second)->status == OutboxStatus::delivered;
+                        }
+                        {
+                            std::lock_guard lock(mutex);
+                            claims[entry.id].push_back(i);
+                            if (!before_done) out_of_order.push_back(std::to_string(entry.id));
+                        }
+                        entry.status = OutboxStatus::delivered;
+                        entry.done_at = 3'000;
+                        store.update_outbox(entry);
+                        ++delivered;
+                    }
+                }
+            });
+        }
+        go = true;
+        for (auto& thread : threads) thread.join();
+        CHECK(claims.size() == std::size_t(k_total));
+        std::set<int> claimers;
+        for (const auto& [id, by] : claims) {
+            CHECK_MESSAGE(by.size() == 1, "entry " << id << " claimed " << by.size() << " times");
+            claimers.insert(by.begin(), by.end());
+        }
+        CHECK(out_of_order.empty());
+        CHECK(delivered == k_total);
+        CHECK(engine.scalar("SELECT count(*) FROM outbox WHERE status = 'pending'") == 0);
+        MESSAGE(claimers.size() << " of " << k_replicas << " replicas delivered some");
     }
 
     TEST_CASE_TEMPLATE("pruning removes delivered entries and processed keys older than asked", E,

@@ -1,6 +1,7 @@
 #include <doctest/doctest.h>
 
 #include <chrono>
+#include <future>
 #include <latch>
 #include <memory>
 #include <set>
@@ -179,6 +180,42 @@ TEST_SUITE("postgres store") {
             CHECK(a.duplicate != b.duplicate);
         }
         CHECK(left.store.incidents(true).size() == k_rounds);
+    }
+
+    TEST_CASE("an outbox head another replica is locking is skipped, not waited for") {
+        PgDatabase db;
+        PostgresStore store(db.conninfo());
+        std::vector<std::int64_t> ids;
+        for (std::int64_t lane = 1; lane <= 2; ++lane) {
+            OutboxEntry e;
+            e.sink = "slack";
+            e.incident = lane;
+            e.kind = "post";
+            e.payload = "{}";
+            e.result = "{}";
+            e.created_at = 1'000;
+            e.next_attempt_at = 1'000;
+            store.add_outbox(e);
+            ids.push_back(e.id);
+        }
+        // Another replica's claim of the first head, not committed yet.
+        pq::Connection other(db.conninfo());
+        other.exec("BEGIN");
+        other.exec("SELECT id FROM outbox WHERE id = $1 FOR UPDATE", {ids[0]});
+        auto claiming = std::async(std::launch::async, [&] {
+            return store.claim_outbox_heads("slack", "host-a", 2'000, 122'000, 10);
+        });
+        const bool answered =
+            claiming.wait_for(std::chrono::seconds(10)) == std::future_status::ready;
+        other.exec("ROLLBACK");
+        REQUIRE(answered);
+        const auto taken = claiming.get();
+        REQUIRE(taken.size() == 1);
+        CHECK(taken[0].id == ids[1]);
+        // Left alone, it is claimed at the next look.
+        const auto next = store.claim_outbox_heads("slack", "host-a", 3'000, 123'000, 10);
+        REQUIRE(next.size() == 2);
+        CHECK(next[0].id == ids[0]);
     }
 
     TEST_CASE("a lost connection fails the transaction, and the next one reconnects") {
