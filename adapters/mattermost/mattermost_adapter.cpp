@@ -1224,6 +1224,7 @@ PlatformRegistration platform() {
             options.announce_channel = config.announce_channel;
             options.websocket = net::WebSocketOptions::dead_after_silence(
                 std::chrono::seconds(config.socket_dead_after_seconds));
+            options.outbox.retry_for = std::chrono::milliseconds(config.outbox_retry_ms);
             return std::make_unique<MattermostAdapter>(context.executor, context.tls,
                                                        context.service, context.router,
                                                        context.outbox, options, context.observer);
