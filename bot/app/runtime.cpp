@@ -196,7 +196,7 @@ std::string replica_id(const Config& config) {
 }
 
 // At start-up and every few minutes: incidents without a channel get it queued again, live
-// summaries are compared with their incidents, and old
+// summaries are compared with their incidents, stale channel topics are set again, and old
 // delivered effects and processed event ids go, in small batches off the hot path.
 asio::awaitable<void> housekeeping_forever(IncidentService& service, Store& store, Outbox& outbox,
                                            Timestamp retention_ms, const bool& stopping,
@@ -233,6 +233,16 @@ asio::awaitable<void> housekeeping_forever(IncidentService& service, Store& stor
             }
         } catch (const std::exception& e) {
             spdlog::warn("housekeeping: looking for stale live summaries failed: {}", e.what());
+        }
+        try {
+            if (const std::size_t queued = requeue_stale_topics(service, store, outbox)) {
+                spdlog::info(
+                    "housekeeping: {} channel topic(s) did not show their incident as it is; "
+                    "setting them again",
+                    queued);
+            }
+        } catch (const std::exception& e) {
+            spdlog::warn("housekeeping: looking for stale channel topics failed: {}", e.what());
         }
         std::size_t removed = 0, batch = 0;
         do {
