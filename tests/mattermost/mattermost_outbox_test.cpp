@@ -5,6 +5,7 @@
 #include <map>
 #include <set>
 
+#include "bot/reconcile.hpp"
 #include "harness.hpp"
 
 // Effects on Mattermost go through the durable outbox: what the server cannot take now is
@@ -349,6 +350,43 @@ TEST_CASE(
         CHECK(post_calls_with(*h.fake, "rolling back the deploy") == int(posted.size()));
         CHECK(h.outbox->pending("mattermost").empty());
         CHECK(h.outbox->counts().failed_total() == 0);
+    });
+    CHECK(finished);
+}
+
+TEST_CASE(
+    "mattermost outbox: a channel header whose topic change was lost is set again by the "
+    "reconciliation") {
+    MattermostHarness h;
+    h.adapter->start();
+    const bool finished = run_async(h.io, [&]() -> asio::awaitable<void> {
+        REQUIRE(co_await h.ready());
+        const std::string channel = co_await h.declare();
+        REQUIRE_FALSE(channel.empty());
+        REQUIRE(h.fake->channels.at(channel).header.find("SEV2") != std::string::npos);
+        CHECK(requeue_stale_topics(*h.service, h.store, *h.outbox) == 0);
+
+        // The severity changes, and the header change is lost: refused, then gone from the
+        // outbox altogether (as an effect kept in memory by an older version).
+        h.fake->forbidden["PUT channels"] = 1;
+        co_await h.fake->run_command(channel, h.alice(), "sev 1");
+        REQUIRE(
+            co_await wait_until([&] { return !h.outbox->failed().empty(); }, milliseconds(8000)));
+        for (auto entry : h.outbox->failed()) {
+            REQUIRE(entry.kind == "topic");
+            entry.status = OutboxStatus::delivered;
+            entry.done_at = 1;
+            h.outbox->save(entry);
+        }
+        REQUIRE(h.store.prune_outbox(2, 100) == 1);
+        REQUIRE(co_await h.idle());
+        CHECK(h.fake->channels.at(channel).header.find("SEV2") != std::string::npos);
+
+        CHECK(requeue_stale_topics(*h.service, h.store, *h.outbox) == 1);
+        REQUIRE(co_await h.idle());
+        CHECK(h.fake->channels.at(channel).header.find("SEV1") != std::string::npos);
+        // Delivered, it is what the channel shows: nothing more to do.
+        CHECK(requeue_stale_topics(*h.service, h.store, *h.outbox) == 0);
     });
     CHECK(finished);
 }
