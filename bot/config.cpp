@@ -177,6 +177,38 @@ Problem socket_dead_after(Config& c, std::string_view value) {
     return {};
 }
 
+// A platform delivers an event again for minutes (Slack retries for about 5), and the
+// Mattermost catch-up after a restart re-reads from the last change stored, however long the
+// bot was down: processed event ids kept a day cover that with room (a bot down overnight).
+constexpr std::int64_t k_min_retention_seconds = 24 * 3600;
+
+Problem outbox_retry(Config& c, std::string_view value) {
+    if (value.empty()) return {};
+    const auto seconds = parse_seconds(value);
+    if (!seconds || *seconds == 0) {
+        return "must be a number of seconds from 1 to " + std::to_string(k_max_seconds) +
+               " (how long an effect the platform keeps refusing for now is tried again), not `" +
+               std::string(value.substr(0, 40)) + "`.";
+    }
+    c.outbox_retry_ms = *seconds * k_second_ms;
+    return {};
+}
+
+Problem retention(Config& c, std::string_view value) {
+    if (value.empty()) return {};
+    const auto seconds = parse_seconds(value);
+    if (!seconds || *seconds < k_min_retention_seconds) {
+        return "must be a number of seconds from " + std::to_string(k_min_retention_seconds) +
+               " (a day) to " + std::to_string(k_max_seconds) + ", not `" +
+               std::string(value.substr(0, 40)) +
+               "`: processed event ids are kept this long so that an event a platform delivers "
+               "again is recognised (Slack retries for minutes; the Mattermost catch-up after a "
+               "restart re-reads the minute before the bot stopped).";
+    }
+    c.retention_ms = *seconds * k_second_ms;
+    return {};
+}
+
 // Checks of text settings, whose value the loader has stored already (also when it is wrong,
 // so that the settings that go with it are not reported missing).
 Problem http_url(Config&, std::string_view value) {
@@ -459,6 +491,10 @@ const Setting k_settings[] = {
            "the key of the buttons' signed contexts; empty: derived from MATTERMOST_TOKEN"),
     typed("INCIDENT_BOT_SOCKET_DEAD_AFTER_SECONDS", "chat", socket_dead_after, "5",
           "a Socket Mode or Mattermost WebSocket silent this long is replaced (2 to 600)"),
+    typed("INCIDENT_BOT_OUTBOX_RETRY_SECONDS", "outbox", outbox_retry, "86400",
+          "an effect refused for now (5xx, 429, no answer) is retried this long, then failed"),
+    typed("INCIDENT_BOT_RETENTION_SECONDS", "outbox", retention, "604800",
+          "delivered effects and processed event ids are kept this long (at least 86400)"),
     checked("INCIDENT_BOT_WEBHOOK_URL", "notify", &Config::webhook_url, http_url, "",
             "where a signed JSON POST goes for every incident event"),
     secret("INCIDENT_BOT_WEBHOOK_SECRET", "notify", &Config::webhook_secret,
@@ -900,6 +936,8 @@ std::string Config::describe() const {
            "\n";
     out += "socket liveness: dead after " + std::to_string(socket_dead_after_seconds) +
            "s of silence\n";
+    out += "outbox: effects refused for now retried for " + seconds_text(outbox_retry_ms) +
+           ", delivered ones and event ids kept " + seconds_text(retention_ms) + "\n";
     out += "alerts: " +
            (alerts_enabled() ? std::string("/alerts/alertmanager and /alerts/grafana (token set)")
                              : std::string("Alertmanager and Grafana disabled (no token)")) +

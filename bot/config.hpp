@@ -36,6 +36,11 @@ struct Config {
     // Slack Socket Mode and the Mattermost WebSocket: a connection that shows nothing (no
     // frame, no pong) for this long is dead and replaced; it is pinged after 2/5 of it.
     int socket_dead_after_seconds = 5;
+    // The outbox (bot/outbox.hpp): an effect that keeps failing transiently is retried this
+    // long after it was written, then kept as failed; delivered effects and processed event
+    // ids are kept this long (longer than any platform redelivers an event), then pruned.
+    Timestamp outbox_retry_ms = 24LL * 3'600'000;
+    Timestamp retention_ms = 7LL * 24 * 3'600'000;
 
     // Stakeholders outside chat (adapters/notify).
     std::string webhook_url;

@@ -21,4 +21,12 @@ std::size_t requeue_missing_channels(IncidentService& service, Store& store, Out
 // many were queued; wakes the workers.
 std::size_t requeue_summary_refreshes(Store& store, Outbox& outbox);
 
+// Keeps channel topics true when a topic change was lost (an effect from a version without the
+// outbox, removed, or never written): an incident with a channel, not closed or merged, whose
+// last delivered topic (its newest delivered topic entry, else its channel creation's) is not
+// the topic it has now, and with no topic or creation pending or failed, gets its topic queued.
+// One whose last topic is no longer in the outbox (pruned) gets it once, then has it again.
+// Returns how many were queued; wakes the workers.
+std::size_t requeue_stale_topics(IncidentService& service, Store& store, Outbox& outbox);
+
 }  // namespace incident

@@ -327,6 +327,30 @@ bool is_bot_post(const Post& post, const DecodeContext& context) {
            (!context.bot_user_id.empty() && post.user_id == context.bot_user_id);
 }
 
+std::string marked_post(const json& post_list, std::string_view marker,
+                        const std::string& bot_user_id, Timestamp not_before) {
+    if (!post_list.is_object()) return {};
+    const auto posts = post_list.find("posts");
+    if (posts == post_list.end() || !posts->is_object()) return {};
+    for (const auto& [id, post] : posts->items()) {
+        if (!post.is_object()) continue;
+        const auto props = post.find("props");
+        if (props == post.end() || !props->is_object()) continue;
+        const auto mark = props->find(k_outbox_marker_prop);
+        if (mark == props->end() || !mark->is_string() || mark->get<std::string>() != marker) {
+            continue;
+        }
+        if (!bot_user_id.empty() && post.value("user_id", std::string()) != bot_user_id) continue;
+        const auto created = post.find("create_at");
+        if (created == post.end() || !created->is_number() ||
+            created->get<Timestamp>() < not_before) {
+            continue;
+        }
+        return post.value("id", id);
+    }
+    return {};
+}
+
 std::string posted_event_id(const Post& post) {
     return "posted:" + post.id;
 }

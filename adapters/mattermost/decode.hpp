@@ -102,6 +102,15 @@ std::vector<ChatEvent> events_for_post(const Post& post, Timestamp since,
                                        const DecodeContext& context);
 bool is_bot_post(const Post& post, const DecodeContext& context);
 
+// The prop the bot's posts of an outbox entry carry: the entry's id, as a string. A repeat of
+// an attempt whose answer was lost looks for it among the channel's recent posts.
+inline constexpr std::string_view k_outbox_marker_prop = "incident_bot_outbox_id";
+// The id of the post in a PostList (GET channels/{id}/posts) that carries `marker` in that
+// prop, made by `bot_user_id` (any author when it is not known yet) no earlier than
+// `not_before`; empty when there is none.
+std::string marked_post(const nlohmann::json& post_list, std::string_view marker,
+                        const std::string& bot_user_id, Timestamp not_before);
+
 // An outgoing slash command request, as name -> value. The body is a form
 // (application/x-www-form-urlencoded, what the server sends) or a JSON object of the
 // same fields. Nullopt with `error` for a malformed body.

@@ -43,6 +43,11 @@ constexpr std::size_t k_post_runes = 16'000;  // the server's limit is 16383
 constexpr Timestamp k_resync_margin_ms = 60'000;
 // A burst from the socket is stored in one transaction (one fsync) of at most this many.
 constexpr std::size_t k_max_batch = 512;
+// How many of a channel's newest posts are read for a post whose answer was lost: the most
+// the server gives in one page.
+constexpr int k_marker_lookback = 200;
+// A marked post found is the entry's only when made after it was written (clocks differ).
+constexpr Timestamp k_marker_clock_margin_ms = 60'000;
 
 json reply_payload(const Reply& reply) {
     json out = json::object();
@@ -922,7 +927,7 @@ asio::awaitable<net::Delivery> MattermostAdapter::deliver_entry(OutboxEntry& ent
         co_return co_await create_channel(*create, entry);
     }
     if (const auto* message = std::get_if<PostMessage>(&*effect)) {
-        co_return co_await post(*message, entry.incident);
+        co_return co_await post(*message, entry);
     }
     if (const auto* topic = std::get_if<SetTopic>(&*effect)) co_return co_await set_topic(*topic);
     if (const auto* refresh = std::get_if<RefreshSummary>(&*effect)) {
@@ -1127,10 +1132,12 @@ asio::awaitable<net::Delivery> MattermostAdapter::create_channel(const CreateCha
     if (!progress.value("summary", false)) {
         const std::string summary = summary_text(*inc);
         json props = summary_props(*inc);
+        // Without the marker: a refresh compares what it would show with this.
         const std::string rendered = rendering_of(summary, props);
-        const std::string no_root;
-        const ApiResult r = co_await api_.create_post(id, summary, no_root, std::move(props));
-        if (!r.ok) co_return failure_of(r, "POST posts");
+        const MarkedPost posted =
+            co_await post_marked(entry, progress, "summary_sent", id, summary, std::move(props));
+        const ApiResult& r = posted.result;
+        if (!r.ok) co_return failure_of(r, posted.call);
         // Where it is, kept for the patches of the refreshes later in this lane.
         const std::string post_id = r.body.is_object() ? r.body.value("id", std::string()) : "";
         if (!post_id.empty()) {
@@ -1152,7 +1159,7 @@ asio::awaitable<net::Delivery> MattermostAdapter::create_channel(const CreateCha
 }
 
 asio::awaitable<net::Delivery> MattermostAdapter::post(const PostMessage& message,
-                                                       std::int64_t lane) {
+                                                       OutboxEntry& entry) {
     ChannelLookup channel;
     const bool direct = std::holds_alternative<ToUser>(message.to);
     if (const auto* c = std::get_if<ToChannel>(&message.to)) channel.id = c->channel_id;
@@ -1174,22 +1181,69 @@ asio::awaitable<net::Delivery> MattermostAdapter::post(const PostMessage& messag
     }
     if (channel.id.empty()) co_return channel.failure;
     const std::string text = truncate_runes(markdown_from_mrkdwn(message.text), k_post_runes);
-    ApiResult r = co_await api_.create_post(channel.id, text);
-    if (!r.ok && r.status == 403 && !direct && !bot_user_id_.empty()) {
+    json progress = net::progress_of(entry);
+    MarkedPost posted =
+        co_await post_marked(entry, progress, "sent", channel.id, text, json::object());
+    if (!posted.result.ok && posted.result.status == 403 && posted.call == "POST posts" &&
+        !direct && !bot_user_id_.empty()) {
         // Not a member of that channel: join it, then post once more.
         const ApiResult joined = co_await api_.add_member(channel.id, bot_user_id_);
         if (!joined.ok) co_return failure_of(joined, "POST channels/members");
-        r = co_await api_.create_post(channel.id, text);
+        posted = co_await post_marked(entry, progress, "sent", channel.id, text, json::object());
     }
-    if (!r.ok) co_return failure_of(r, "POST posts");
-    const std::string post_id = r.body.is_object() ? r.body.value("id", std::string()) : "";
-    if (lane > 0 && !post_id.empty() && std::holds_alternative<ToAnnouncements>(message.to) &&
-        !service_.live_message(lane, k_platform, k_announcement)) {
-        service_.save_live_message(LiveMessage{lane, std::string(k_platform),
+    if (!posted.result.ok) co_return failure_of(posted.result, posted.call);
+    // The incident's first announcement is kept current by refresh_summary.
+    const json& made = posted.result.body;
+    const std::string post_id = made.is_object() ? made.value("id", std::string()) : "";
+    if (entry.incident > 0 && !post_id.empty() &&
+        std::holds_alternative<ToAnnouncements>(message.to) &&
+        !service_.live_message(entry.incident, k_platform, k_announcement)) {
+        service_.save_live_message(LiveMessage{entry.incident, std::string(k_platform),
                                                std::string(k_announcement), channel.id, post_id,
                                                rendering_of(text, json()), service_.now()});
     }
     co_return net::Delivery::done();
+}
+
+asio::awaitable<MattermostAdapter::MarkedPost> MattermostAdapter::post_marked(
+    OutboxEntry& entry, json& progress, const std::string& step, const std::string& channel_id,
+    const std::string& text, json props) {
+    const std::string marker = std::to_string(entry.id);
+    MarkedPost out;
+    if (progress.value(step, false)) {
+        // An earlier attempt sent it and saw no answer (a crash, a timeout, a proxy's 5xx):
+        // the server may have taken it.
+        out.call = "GET channels/posts";
+        out.result = co_await api_.get_recent_posts(channel_id, k_marker_lookback);
+        if (out.result.ok) {
+            const std::string found = marked_post(out.result.body, marker, bot_user_id_,
+                                                  entry.created_at - k_marker_clock_margin_ms);
+            if (!found.empty()) {
+                spdlog::info(
+                    "mattermost: post {} of outbox entry {} was made by an earlier attempt "
+                    "whose answer was lost; not posting it again",
+                    found, entry.id);
+                out.call = "POST posts";
+                out.result.body = out.result.body["posts"][found];
+                out.found = true;
+                co_return out;
+            }
+        } else if (failure_of(out.result, out.call).status == net::Delivery::Status::transient) {
+            co_return out;  // looked for again with the next attempt
+        } else {
+            // Unreadable for good: posting again risks a repeat, not posting loses the post.
+            spdlog::warn("mattermost: cannot look for outbox entry {} in {} ({}); posting it",
+                         entry.id, channel_id, out.result.describe());
+        }
+    } else {
+        progress[step] = true;
+        entry.result = progress.dump();
+        outbox_.save(entry);
+    }
+    props[std::string(k_outbox_marker_prop)] = marker;
+    out.call = "POST posts";
+    out.result = co_await api_.create_post_once(channel_id, text, std::move(props));
+    co_return out;
 }
 
 asio::awaitable<MattermostAdapter::ChannelLookup> MattermostAdapter::announce_channel_id() {
@@ -1254,6 +1308,7 @@ PlatformRegistration platform() {
             options.announce_channel = config.announce_channel;
             options.websocket = net::WebSocketOptions::dead_after_silence(
                 std::chrono::seconds(config.socket_dead_after_seconds));
+            options.outbox.retry_for = std::chrono::milliseconds(config.outbox_retry_ms);
             return std::make_unique<MattermostAdapter>(context.executor, context.tls,
                                                        context.service, context.router,
                                                        context.outbox, options, context.observer);

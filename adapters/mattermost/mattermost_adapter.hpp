@@ -140,9 +140,21 @@ private:
     boost::asio::awaitable<net::Delivery> deliver_entry(OutboxEntry& entry);
     boost::asio::awaitable<net::Delivery> create_channel(const CreateChannel& create,
                                                          OutboxEntry& entry);
-    // `lane`: the incident whose effect this is (0: none); its first announcement is then
-    // remembered as a live message, kept current by refresh_summary.
-    boost::asio::awaitable<net::Delivery> post(const PostMessage& post, std::int64_t lane = 0);
+    // The incident's first announcement (entry.incident's) is remembered as a live message.
+    boost::asio::awaitable<net::Delivery> post(const PostMessage& post, OutboxEntry& entry);
+    // A post of `entry` into `channel_id`, sent once and marked with the entry's id in its
+    // props. `step` names it in the entry's progress, recorded before the call: when an
+    // earlier attempt's call may have gone out, the channel's recent posts are read first
+    // and the post found with the marker is taken for it (`found`).
+    struct MarkedPost {
+        ApiResult result;  // POST posts' answer (or the post found), else the lookup's
+        std::string call;  // which of the two `result` is the answer of
+        bool found = false;
+    };
+    boost::asio::awaitable<MarkedPost> post_marked(OutboxEntry& entry, nlohmann::json& progress,
+                                                   const std::string& step,
+                                                   const std::string& channel_id,
+                                                   const std::string& text, nlohmann::json props);
     boost::asio::awaitable<net::Delivery> set_topic(const SetTopic& topic);
     // PUT posts/{id}/patch of the live summary with the incident as it is now; nothing when
     // it would show what it shows already.

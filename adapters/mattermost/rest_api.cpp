@@ -106,6 +106,11 @@ RestApi::RestApi(asio::any_io_executor executor, net::HttpClient& http, std::str
       caller_(std::move(executor), http, "mattermost", observer, rate_limit_rules()) {}
 
 asio::awaitable<ApiResult> RestApi::call(std::string method, std::string path, json body) {
+    co_return co_await call(std::move(method), std::move(path), std::move(body), 0);
+}
+
+asio::awaitable<ApiResult> RestApi::call(std::string method, std::string path, json body,
+                                         int max_attempts) {
     net::HttpRequest request;
     request.method = method;
     request.url = api_base_ + path;
@@ -118,7 +123,8 @@ asio::awaitable<ApiResult> RestApi::call(std::string method, std::string path, j
     const std::string label = route_label(path);
     // Mattermost limits per token (or IP), not per route: one wait for every call.
     const net::ApiCallName name{method + " " + label, label, std::string()};
-    const net::HttpResponse response = co_await caller_.send(std::move(request), name);
+    const net::HttpResponse response =
+        co_await caller_.send(std::move(request), name, max_attempts);
 
     ApiResult result;
     result.status = response.status;
@@ -208,6 +214,21 @@ asio::awaitable<ApiResult> RestApi::create_post(std::string channel_id, std::str
     if (!root_id.empty()) body["root_id"] = root_id;
     if (!props.is_null()) body["props"] = std::move(props);
     co_return co_await call("POST", "posts", std::move(body));
+}
+
+asio::awaitable<ApiResult> RestApi::create_post_once(std::string channel_id, std::string message,
+                                                     json props) {
+    json body = json::object();
+    body["channel_id"] = channel_id;
+    body["message"] = message;
+    body["props"] = std::move(props);
+    co_return co_await call("POST", "posts", std::move(body), 1);
+}
+
+asio::awaitable<ApiResult> RestApi::get_recent_posts(std::string channel_id, int per_page) {
+    std::string path = "channels/" + net::percent_encode(channel_id) +
+                       "/posts?page=0&per_page=" + std::to_string(per_page);
+    co_return co_await call("GET", std::move(path));
 }
 
 asio::awaitable<ApiResult> RestApi::patch_post(std::string post_id, std::string message,

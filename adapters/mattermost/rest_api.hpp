@@ -45,6 +45,10 @@ public:
     // `path` below /api/v4/ ("users/me"); a null body sends none.
     boost::asio::awaitable<ApiResult> call(std::string method, std::string path,
                                            nlohmann::json body = nullptr);
+    // The same tried at most `max_attempts` times on network errors and 5xx (429s are
+    // still waited out: the server did nothing).
+    boost::asio::awaitable<ApiResult> call(std::string method, std::string path,
+                                           nlohmann::json body, int max_attempts);
 
     boost::asio::awaitable<ApiResult> get_me();
     boost::asio::awaitable<ApiResult> get_my_teams();
@@ -62,6 +66,14 @@ public:
     boost::asio::awaitable<ApiResult> create_post(std::string channel_id, std::string message,
                                                   std::string root_id = {},
                                                   nlohmann::json props = nullptr);
+    // The same sent once whatever the answer: a post the server took although its answer was
+    // lost (no answer, a proxy's 504) is not posted again here; the outbox looks for its
+    // marker among the channel's recent posts before it tries again.
+    boost::asio::awaitable<ApiResult> create_post_once(std::string channel_id, std::string message,
+                                                       nlohmann::json props);
+    // GET channels/{id}/posts?page=0&per_page=N: the channel's newest posts, a PostList
+    // (`order` newest first, `posts` by id). The server gives at most 200 per page.
+    boost::asio::awaitable<ApiResult> get_recent_posts(std::string channel_id, int per_page);
     // PUT posts/{id}/patch with the new message (the live summary). Given props replace the
     // post's props as a whole, so the buttons are sent again with every patch.
     boost::asio::awaitable<ApiResult> patch_post(std::string post_id, std::string message,

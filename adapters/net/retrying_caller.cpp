@@ -36,7 +36,9 @@ void RetryingCaller::block(const std::string& bucket, milliseconds delay) {
     until = std::max(until, std::chrono::steady_clock::now() + delay);
 }
 
-asio::awaitable<HttpResponse> RetryingCaller::send(HttpRequest request, const ApiCallName& name) {
+asio::awaitable<HttpResponse> RetryingCaller::send(HttpRequest request, const ApiCallName& name,
+                                                   int max_attempts) {
+    const int attempts_allowed = max_attempts > 0 ? max_attempts : max_attempts_;
     Backoff backoff(BackoffOptions{first_delay_, milliseconds(60'000), Jitter::full});
     int attempt = 0;
     while (true) {
@@ -69,12 +71,12 @@ asio::awaitable<HttpResponse> RetryingCaller::send(HttpRequest request, const Ap
             continue;  // 429s never count against the attempts: delayed, never dropped
         }
         const bool transient = response.status == 0 || response.status >= 500;
-        if (transient && attempt < max_attempts_) {
+        if (transient && attempt < attempts_allowed) {
             const auto delay = backoff.next();
             std::string what = response.error;
             if (response.status != 0) what = "HTTP " + std::to_string(response.status);
             spdlog::warn("{} {}: {} (attempt {}/{}), retrying in {} ms", platform_, name.method,
-                         what, attempt, max_attempts_, delay.count());
+                         what, attempt, attempts_allowed, delay.count());
             co_await sleep(delay);
             continue;
         }

@@ -46,8 +46,11 @@ public:
                    PlatformObserver* observer, RateLimitRules rules = {});
 
     // The answer that ended the retries: anything but a 429, and a network error or 5xx
-    // only once the attempts are used up.
-    boost::asio::awaitable<HttpResponse> send(HttpRequest request, const ApiCallName& name);
+    // only once the attempts are used up. `max_attempts` (when not 0) bounds the tries of
+    // this call instead of the policy: 1 for a call that must not be repeated blindly (a post
+    // the server may have taken although its answer was lost).
+    boost::asio::awaitable<HttpResponse> send(HttpRequest request, const ApiCallName& name,
+                                              int max_attempts = 0);
     // A call whose final answer was not ok: logged as an error and counted.
     void failed(const ApiCallName& name, std::string_view why);
 

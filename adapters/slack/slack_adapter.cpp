@@ -1219,6 +1219,7 @@ PlatformRegistration platform() {
             options.public_url = config.public_url;
             options.websocket = net::WebSocketOptions::dead_after_silence(
                 std::chrono::seconds(config.socket_dead_after_seconds));
+            options.outbox.retry_for = std::chrono::milliseconds(config.outbox_retry_ms);
             return std::make_unique<SlackAdapter>(context.executor, context.tls, context.service,
                                                   context.router, context.outbox, options,
                                                   context.observer);

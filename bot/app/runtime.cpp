@@ -49,9 +49,8 @@ constexpr auto k_drain_limit = std::chrono::seconds(5);
 constexpr auto k_shutdown_limit = std::chrono::seconds(10);
 // The start-up checks are repeated this often, so /healthz follows fixes.
 constexpr auto k_recheck_interval = std::chrono::minutes(15);
-// Delivered effects and processed event keys are kept this long (longer than any
-// platform redelivers an event), then pruned in small batches this often.
-constexpr Timestamp k_retention_ms = 7LL * 24 * 3'600'000;
+// Delivered effects and processed event keys older than INCIDENT_BOT_RETENTION_SECONDS are
+// pruned in small batches this often.
 constexpr auto k_housekeeping_interval = std::chrono::minutes(5);
 constexpr std::size_t k_prune_batch = 500;
 
@@ -182,8 +181,6 @@ asio::awaitable<void> pause(std::chrono::milliseconds duration) {
     co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
 }
 
-// Housekeeping off the hot path: delivered effects and processed event keys older than
-// the retention window go, a small batch per transaction, with a pause between batches.
 // Who this process is among replicas sharing one PostgreSQL database: the host and the
 // dashboard's address, which no two live processes on one host share and which a restart
 // keeps (so a restarted replica takes back the outbox entries it had claimed at once; others
@@ -199,10 +196,11 @@ std::string replica_id(const Config& config) {
 }
 
 // At start-up and every few minutes: incidents without a channel get it queued again, live
-// summaries are compared with their incidents, and old delivered effects and processed event ids
-// go, in small batches off the hot path.
+// summaries are compared with their incidents, stale channel topics are set again, and old
+// delivered effects and processed event ids go, in small batches off the hot path.
 asio::awaitable<void> housekeeping_forever(IncidentService& service, Store& store, Outbox& outbox,
-                                           const bool& stopping, bool& leader) {
+                                           Timestamp retention_ms, const bool& stopping,
+                                           bool& leader) {
     const Timestamp lease_ms =
         2 * std::chrono::duration_cast<std::chrono::milliseconds>(k_housekeeping_interval).count();
     while (!stopping) {
@@ -236,10 +234,20 @@ asio::awaitable<void> housekeeping_forever(IncidentService& service, Store& stor
         } catch (const std::exception& e) {
             spdlog::warn("housekeeping: looking for stale live summaries failed: {}", e.what());
         }
+        try {
+            if (const std::size_t queued = requeue_stale_topics(service, store, outbox)) {
+                spdlog::info(
+                    "housekeeping: {} channel topic(s) did not show their incident as it is; "
+                    "setting them again",
+                    queued);
+            }
+        } catch (const std::exception& e) {
+            spdlog::warn("housekeeping: looking for stale channel topics failed: {}", e.what());
+        }
         std::size_t removed = 0, batch = 0;
         do {
             try {
-                batch = outbox.prune(outbox.now() - k_retention_ms, k_prune_batch);
+                batch = outbox.prune(outbox.now() - retention_ms, k_prune_batch);
             } catch (const std::exception& e) {
                 spdlog::warn("housekeeping: pruning old rows failed: {}", e.what());
                 batch = 0;
@@ -291,6 +299,7 @@ int run_bot(const ConfigResult& loaded, Store& store, const Clock& clock, bool c
         options.api_url = config.pagerduty_api_url;
         options.token = config.pagerduty_api_token;
         options.from = config.pagerduty_from;
+        options.outbox.retry_for = std::chrono::milliseconds(config.outbox_retry_ms);
         pagerduty = std::make_unique<notify::PagerDutySink>(io.get_executor(), *tls, outbox, store,
                                                             options, &observer);
         pagerduty->start();
@@ -303,6 +312,7 @@ int run_bot(const ConfigResult& loaded, Store& store, const Clock& clock, bool c
         options.page_id = config.statuspage_page_id;
         options.api_key = config.statuspage_api_key;
         options.components = config.statuspage_components;
+        options.outbox.retry_for = std::chrono::milliseconds(config.outbox_retry_ms);
         statuspage = std::make_unique<notify::StatuspageSink>(io.get_executor(), *tls, outbox,
                                                               store, options, &observer);
         statuspage->start();
@@ -498,9 +508,10 @@ int run_bot(const ConfigResult& loaded, Store& store, const Clock& clock, bool c
     setup.start();
     reminder_timer.start();
     bool pruning_stopped = false;
-    asio::co_spawn(
-        io, housekeeping_forever(service, store, outbox, pruning_stopped, housekeeping_leader),
-        asio::detached);
+    asio::co_spawn(io,
+                   housekeeping_forever(service, store, outbox, config.retention_ms,
+                                        pruning_stopped, housekeeping_leader),
+                   asio::detached);
     io.run();
     pruning_stopped = true;
     notifier.stop();

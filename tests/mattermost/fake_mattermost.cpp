@@ -134,6 +134,13 @@ FakeMattermost::FakeMattermost(asio::any_io_executor executor, std::optional<net
                   co_await net::testing::sleep_for(stall_for);
                   co_return net::HttpResponse::text(504, "gateway timeout\n");
               }
+              const auto lost = lost_answers.find(rate_limit_key(request));
+              if (lost != lost_answers.end() && lost->second > 0) {
+                  --lost->second;
+                  ++lost_calls;
+                  api(request);
+                  co_return net::HttpResponse::text(504, "gateway timeout\n");
+              }
               co_return api(request);
           },
           server_options(tls)),
@@ -696,16 +703,48 @@ net::HttpResponse FakeMattermost::api(const net::HttpRequest& request) {
             return reply(200, channel_json(c));
         }
         if (m == "GET" && n == 3 && seg[2] == "posts") {
-            const auto since_text = request.query_param("since").value_or("0");
-            const std::int64_t since = std::stoll(since_text);
-            json order = json::array(), found = json::object();
+            // api/v4/source/posts.yaml, GetPostsForChannel: `since` gives every post modified
+            // after it (deleted ones too, which is how deletions are seen); otherwise a page
+            // (`page`, `per_page`: default 60, at most 200) of the live posts, newest first.
+            // Both answer a PostList
+            // (tests/protocol/mattermost/fixtures/channel_posts.api-docs.json).
+            const auto since_text = request.query_param("since");
+            std::vector<const json*> chosen;
             for (const auto& [id, post] : posts) {
                 if (post.value("channel_id", "") != c.id) continue;
-                if (post.value("update_at", std::int64_t{0}) <= since) continue;
-                order.push_back(id);
-                found[id] = post;
+                if (since_text) {
+                    if (post.value("update_at", std::int64_t{0}) <= std::stoll(*since_text))
+                        continue;
+                } else if (post.value("delete_at", std::int64_t{0}) != 0) {
+                    continue;
+                }
+                chosen.push_back(&post);
             }
-            return reply(200, json{{"order", order}, {"posts", found}});
+            std::sort(chosen.begin(), chosen.end(), [](const json* a, const json* b) {
+                return a->value("create_at", std::int64_t{0}) >
+                       b->value("create_at", std::int64_t{0});
+            });
+            bool has_next = false;
+            if (!since_text) {
+                const std::size_t per_page = std::min<std::size_t>(
+                    200, std::stoul(request.query_param("per_page").value_or("60")));
+                const std::size_t page = std::stoul(request.query_param("page").value_or("0"));
+                const std::size_t from = std::min(chosen.size(), page * per_page);
+                const std::size_t to = std::min(chosen.size(), from + per_page);
+                has_next = to < chosen.size();
+                chosen = std::vector<const json*>(chosen.begin() + from, chosen.begin() + to);
+            }
+            json order = json::array(), found = json::object();
+            for (const json* post : chosen) {
+                const std::string id = post->value("id", "");
+                order.push_back(id);
+                found[id] = for_client(*post);
+            }
+            return reply(200, json{{"order", order},
+                                   {"posts", found},
+                                   {"next_post_id", ""},
+                                   {"prev_post_id", ""},
+                                   {"has_next", has_next}});
         }
     }
     if (n == 3 && seg[0] == "posts") {

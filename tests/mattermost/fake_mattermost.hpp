@@ -146,6 +146,11 @@ public:
     std::map<std::string, int> stalls;
     std::chrono::milliseconds stall_for{2000};
     int stalled_calls = 0;
+    // Keyed like rate_limit: how many requests to carry out and then answer 504, as a proxy
+    // in front of the server does when it stopped waiting for an answer that came too late:
+    // the work is done, the client never sees its answer.
+    std::map<std::string, int> lost_answers;
+    int lost_calls = 0;
     bool commands_forbidden = false;
     // What users/me and teams/{team}/members/{user} say of the bot, and what POST roles/names
     // answers for each role.

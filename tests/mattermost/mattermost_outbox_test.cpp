@@ -1,5 +1,11 @@
 #include <doctest/doctest.h>
 
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <set>
+
+#include "bot/reconcile.hpp"
 #include "harness.hpp"
 
 // Effects on Mattermost go through the durable outbox: what the server cannot take now is
@@ -180,6 +186,207 @@ TEST_CASE(
         CHECK(incident_channels == 1);
         CHECK(posts_with(*h.fake, lost.id, "INC-1: Checkout down") == 1);
         CHECK(h.outbox->pending("mattermost").empty());
+    });
+    CHECK(finished);
+}
+
+namespace {
+
+// A post the bot made through POST posts with `text` in it: not a slash command's reply (the
+// server posts it itself), nor the live summary (patched to show the last update).
+bool bot_post_with(MattermostHarness& h, const json& post, const std::string& text) {
+    const auto summary = h.service->live_message(1, "mattermost");
+    return post.value("message", "").find(text) != std::string::npos &&
+           post["props"].value("from_webhook", "") != "true" &&
+           (!summary || post.value("id", "") != summary->message_id);
+}
+
+// How many such posts each channel of the fake holds.
+std::map<std::string, int> posts_by_channel(MattermostHarness& h, const std::string& text) {
+    std::map<std::string, int> out;
+    for (const auto& [id, post] : h.fake->posts) {
+        if (bot_post_with(h, post, text)) ++out[post.value("channel_id", "")];
+    }
+    return out;
+}
+
+int post_calls_with(const FakeMattermost& fake, const std::string& text) {
+    int n = 0;
+    for (const auto& call : fake.calls_of("POST", "posts")) {
+        n += call.path == "posts" && call.body.value("message", "").find(text) != std::string::npos;
+    }
+    return n;
+}
+
+// GET channels/{id}/posts?page=0&per_page=... calls: the bot reading its recent posts.
+int recent_posts_reads(const FakeMattermost& fake) {
+    int n = 0;
+    for (const auto& call : fake.calls_of("GET", "channels/")) {
+        n += call.path.find("/posts?page=0&per_page=") != std::string::npos;
+    }
+    return n;
+}
+
+}  // namespace
+
+TEST_CASE("mattermost: the fake's page of channel posts is the documented PostList") {
+    const auto path = std::filesystem::path(INCIDENT_BOT_PROTOCOL_DIR) / "mattermost" / "fixtures" /
+                      "channel_posts.api-docs.json";
+    std::ifstream in(path);
+    const json documented = json::parse(std::string(std::istreambuf_iterator<char>(in), {}));
+    MattermostHarness h;
+    h.adapter->start();
+    json answer;
+    const bool finished = run_async(h.io, [&]() -> asio::awaitable<void> {
+        REQUIRE(co_await h.ready());
+        const std::string channel = co_await h.declare();
+        REQUIRE_FALSE(channel.empty());
+        for (int i = 0; i < 3; ++i)
+            h.fake->post_message(channel, h.bob(), "note " + std::to_string(i));
+        net::HttpRequest request;
+        request.url = h.fake->url() + "/api/v4/channels/" + channel + "/posts?page=0&per_page=2";
+        request.headers.set("Authorization", "Bearer " + h.fake->token);
+        const net::HttpResponse response = co_await h.client->request(std::move(request));
+        answer = json::parse(response.body, nullptr, false);
+    });
+    REQUIRE(finished);
+    std::set<std::string> ours, theirs;
+    for (const auto& [k, v] : answer.items()) ours.insert(k);
+    for (const auto& [k, v] : documented.items()) theirs.insert(k);
+    CHECK(ours == theirs);
+    // Newest first, one page of two, more after it.
+    REQUIRE(answer["order"].size() == 2);
+    CHECK(answer["posts"][answer["order"][0].get<std::string>()]["message"] == "note 2");
+    CHECK(answer["posts"][answer["order"][1].get<std::string>()]["message"] == "note 1");
+    CHECK(answer["has_next"] == true);
+}
+
+TEST_CASE(
+    "mattermost outbox: a post the server took although its answer was lost is found by its "
+    "marker on the retry, and appears once") {
+    LogCapture log;
+    MattermostHarness h;
+    h.adapter->start();
+    const bool finished = run_async(h.io, [&]() -> asio::awaitable<void> {
+        REQUIRE(co_await h.ready());
+        const std::string channel = co_await h.declare();
+        REQUIRE_FALSE(channel.empty());
+        const int reads_before = recent_posts_reads(*h.fake);
+
+        // The next post is made, but a proxy answers 504: the bot never sees the answer.
+        h.fake->lost_answers["POST posts"] = 1;
+        co_await h.fake->run_command(channel, h.alice(), "update rolling back the deploy");
+        REQUIRE(co_await h.idle());
+        REQUIRE(h.fake->lost_calls == 1);
+
+        // Every destination has the update once, and nothing was posted twice: the retry
+        // read the channel's recent posts, found the marker and stopped there.
+        const auto posted = posts_by_channel(h, "rolling back the deploy");
+        REQUIRE_FALSE(posted.empty());  // the announcement (in the channel: the summary)
+        for (const auto& [where, n] : posted) {
+            CAPTURE(where);
+            CHECK(n == 1);
+        }
+        CHECK(post_calls_with(*h.fake, "rolling back the deploy") == int(posted.size()));
+        CHECK(recent_posts_reads(*h.fake) == reads_before + 1);
+        CHECK(log.contains("was made by an earlier attempt whose answer was lost"));
+        // Each post carries the id of its outbox entry.
+        for (const auto& [id, post] : h.fake->posts) {
+            if (!bot_post_with(h, post, "rolling back the deploy")) continue;
+            const std::string marker = post["props"].value("incident_bot_outbox_id", "");
+            REQUIRE_FALSE(marker.empty());
+            const auto entry = h.outbox->entry(std::stoll(marker));
+            REQUIRE(entry);
+            CHECK(entry->status == OutboxStatus::delivered);
+        }
+        CHECK(h.outbox->counts().failed_total() == 0);
+    });
+    CHECK(finished);
+}
+
+TEST_CASE(
+    "mattermost outbox: a post whose answer was lost before a restart is found by its marker "
+    "after it, and appears once") {
+    MattermostHarness h;
+    h.adapter->start();
+    std::unique_ptr<mattermost::MattermostAdapter> first;
+    const bool finished = run_async(h.io, [&]() -> asio::awaitable<void> {
+        REQUIRE(co_await h.ready());
+        const std::string channel = co_await h.declare();
+        REQUIRE_FALSE(channel.empty());
+
+        // The post is made and its answer lost; this process cannot read the channel back
+        // (500s), so it neither finds the post nor posts it again before it stops.
+        h.fake->lost_answers["POST posts"] = 1;
+        h.fake->server_errors["GET channels"] = 1'000'000;
+        co_await h.fake->run_command(channel, h.alice(), "update rolling back the deploy");
+        REQUIRE(co_await wait_until(
+            [&] {
+                const auto pending = h.outbox->pending("mattermost");
+                return !pending.empty() && pending.front().kind == "post" &&
+                       pending.front().attempts >= 2;
+            },
+            milliseconds(8000)));
+        REQUIRE(h.fake->lost_calls == 1);
+        CHECK(post_calls_with(*h.fake, "rolling back the deploy") == 1);
+        first = std::move(h.adapter);
+        first->stop();
+        REQUIRE(co_await wait_until([&] { return !first->delivering(); }, milliseconds(5000)));
+
+        // Another process on the same database: it knows from the entry that the call may
+        // have gone out, looks, and finds it.
+        h.fake->server_errors.clear();
+        h.adapter = h.make_adapter();
+        h.adapter->start();
+        REQUIRE(
+            co_await wait_until([&] { return h.adapter->socket_connected(); }, milliseconds(5000)));
+        REQUIRE(co_await h.idle());
+        const auto posted = posts_by_channel(h, "rolling back the deploy");
+        REQUIRE_FALSE(posted.empty());  // the announcement (in the channel: the summary)
+        for (const auto& [where, n] : posted) {
+            CAPTURE(where);
+            CHECK(n == 1);
+        }
+        CHECK(post_calls_with(*h.fake, "rolling back the deploy") == int(posted.size()));
+        CHECK(h.outbox->pending("mattermost").empty());
+        CHECK(h.outbox->counts().failed_total() == 0);
+    });
+    CHECK(finished);
+}
+
+TEST_CASE(
+    "mattermost outbox: a channel header whose topic change was lost is set again by the "
+    "reconciliation") {
+    MattermostHarness h;
+    h.adapter->start();
+    const bool finished = run_async(h.io, [&]() -> asio::awaitable<void> {
+        REQUIRE(co_await h.ready());
+        const std::string channel = co_await h.declare();
+        REQUIRE_FALSE(channel.empty());
+        REQUIRE(h.fake->channels.at(channel).header.find("SEV2") != std::string::npos);
+        CHECK(requeue_stale_topics(*h.service, h.store, *h.outbox) == 0);
+
+        // The severity changes, and the header change is lost: refused, then gone from the
+        // outbox altogether (as an effect kept in memory by an older version).
+        h.fake->forbidden["PUT channels"] = 1;
+        co_await h.fake->run_command(channel, h.alice(), "sev 1");
+        REQUIRE(
+            co_await wait_until([&] { return !h.outbox->failed().empty(); }, milliseconds(8000)));
+        for (auto entry : h.outbox->failed()) {
+            REQUIRE(entry.kind == "topic");
+            entry.status = OutboxStatus::delivered;
+            entry.done_at = 1;
+            h.outbox->save(entry);
+        }
+        REQUIRE(h.store.prune_outbox(2, 100) == 1);
+        REQUIRE(co_await h.idle());
+        CHECK(h.fake->channels.at(channel).header.find("SEV2") != std::string::npos);
+
+        CHECK(requeue_stale_topics(*h.service, h.store, *h.outbox) == 1);
+        REQUIRE(co_await h.idle());
+        CHECK(h.fake->channels.at(channel).header.find("SEV1") != std::string::npos);
+        // Delivered, it is what the channel shows: nothing more to do.
+        CHECK(requeue_stale_topics(*h.service, h.store, *h.outbox) == 0);
     });
     CHECK(finished);
 }

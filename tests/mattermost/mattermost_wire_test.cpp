@@ -427,3 +427,24 @@ TEST_CASE("mattermost interactive messages: the documented button, request and d
     CHECK_FALSE(signer.verify_state(state, "user2"));
     CHECK_FALSE(InteractionSigner("other").verify_state(state, "user1"));
 }
+
+TEST_CASE("mattermost PostList: the documented page of posts, and the outbox marker found in it") {
+    json list = json::parse(fixture("channel_posts.api-docs.json"));
+    const std::string id = list["order"][0];
+    const std::string author = list["posts"][id]["user_id"];
+    const Timestamp created = list["posts"][id]["create_at"];
+    // The captured post carries no marker.
+    CHECK(marked_post(list, "42", author, 0).empty());
+
+    list["posts"][id]["props"][std::string(k_outbox_marker_prop)] = "42";
+    CHECK(marked_post(list, "42", author, created) == id);
+    CHECK(marked_post(list, "42", "", created) == id);  // the bot's id not known yet
+    CHECK(marked_post(list, "43", author, created).empty());
+    CHECK(marked_post(list, "42", "someoneelse000000000000000", created).empty());
+    // Made before the entry was written (less the clocks' margin): another entry's post.
+    CHECK(marked_post(list, "42", author, created + 1).empty());
+    list["posts"][id]["props"][std::string(k_outbox_marker_prop)] = 42;
+    CHECK(marked_post(list, "42", author, 0).empty());
+    CHECK(marked_post(json::array(), "42", author, 0).empty());
+    CHECK(marked_post(json{{"posts", json::array()}}, "42", author, 0).empty());
+}

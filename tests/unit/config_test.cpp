@@ -191,6 +191,43 @@ TEST_CASE("config: socket liveness, 5 s by default, in seconds from 2 to 600") {
     }
 }
 
+TEST_CASE("config: the outbox's retry window and the retention, in seconds, nonsense refused") {
+    const ConfigResult defaults = load({});
+    CHECK(defaults.errors.empty());
+    CHECK(defaults.config.outbox_retry_ms == 24 * k_hour_ms);
+    CHECK(defaults.config.retention_ms == 7 * k_day_ms);
+    CHECK(defaults.config.describe().find(
+              "outbox: effects refused for now retried for 86400s, delivered ones and event ids "
+              "kept 604800s") != std::string::npos);
+
+    const auto set = load({{"INCIDENT_BOT_OUTBOX_RETRY_SECONDS", " 30 "},
+                           {"INCIDENT_BOT_RETENTION_SECONDS", "86400"}});
+    CHECK(set.errors.empty());
+    CHECK(set.config.outbox_retry_ms == 30 * k_second_ms);
+    CHECK(set.config.retention_ms == k_day_ms);
+
+    for (const std::string bad : {"0", "off", "1h", "-5", "2.5", "99999999999", "31622401"}) {
+        CAPTURE(bad);
+        const auto result = load({{"INCIDENT_BOT_OUTBOX_RETRY_SECONDS", bad}});
+        CHECK(error_about(result, "INCIDENT_BOT_OUTBOX_RETRY_SECONDS")
+                  .starts_with("INCIDENT_BOT_OUTBOX_RETRY_SECONDS must be a number of seconds "
+                               "from 1 to 31622400"));
+        CHECK(result.config.outbox_retry_ms == 24 * k_hour_ms);
+    }
+    // Shorter than a platform may deliver an event again: a redelivery would be taken for new.
+    for (const std::string bad : {"0", "3600", "86399", "7d", "31622401"}) {
+        CAPTURE(bad);
+        const auto result = load({{"INCIDENT_BOT_RETENTION_SECONDS", bad}});
+        const std::string error = error_about(result, "INCIDENT_BOT_RETENTION_SECONDS");
+        CHECK(
+            error.starts_with("INCIDENT_BOT_RETENTION_SECONDS must be a number of seconds from "
+                              "86400 (a day) to 31622400, not `" +
+                              bad + "`"));
+        CHECK(error.find("delivers again") != std::string::npos);
+        CHECK(result.config.retention_ms == 7 * k_day_ms);
+    }
+}
+
 TEST_CASE("config: alert sources are enabled by their secrets, which are never shown") {
     ConfigResult r = load({});
     CHECK(r.errors.empty());

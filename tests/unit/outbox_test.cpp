@@ -173,6 +173,108 @@ TEST_CASE("outbox: a posted live summary with no refresh waiting gets one, once 
     CHECK(requeue_summary_refreshes(b.bot.store, b.outbox) == 0);
 }
 
+TEST_CASE(
+    "outbox: a channel topic whose last delivered topic is not the incident's gets one again, "
+    "once") {
+    OutboxBot b;
+    REQUIRE(b.command("declare sev2 Checkout down").reply.ok);
+    const auto deliver_all = [&] {
+        for (auto entry : b.outbox.pending("test")) {
+            entry.status = OutboxStatus::delivered;
+            entry.done_at = b.bot.clock.now();
+            b.outbox.save(entry);
+        }
+    };
+    const auto topics = [&] {
+        std::vector<std::string> out;
+        for (const auto& e : b.outbox.pending("test")) {
+            if (e.kind != "topic") continue;
+            const auto effect = effect_from_json(e.payload);
+            REQUIRE(effect);
+            out.push_back(std::get<SetTopic>(*effect).topic);
+        }
+        return out;
+    };
+    // The creation is pending: it sets the topic of its moment.
+    CHECK(requeue_stale_topics(b.bot.service, b.bot.store, b.outbox) == 0);
+    deliver_all();
+    b.bot.service.bind_channel(1, "test", "C1", "inc-1-checkout-down");
+    // The channel got the topic it was created with, and the incident still has it.
+    CHECK(requeue_stale_topics(b.bot.service, b.bot.store, b.outbox) == 0);
+
+    // The severity, state and commander change; their topic effects are lost (removed before
+    // delivery, as by a version that kept effects in memory).
+    REQUIRE(b.command("sev 1", "C1").reply.ok);
+    REQUIRE(b.command("status identified", "C1").reply.ok);
+    REQUIRE(b.command("role commander", "C1").reply.ok);
+    REQUIRE_FALSE(topics().empty());
+    for (auto entry : b.outbox.pending("test")) {
+        if (entry.kind != "topic") continue;
+        entry.status = OutboxStatus::failed;
+        entry.done_at = b.bot.clock.now();
+        b.outbox.save(entry);
+    }
+    // Failed ones are the operator's Retry: nothing queued over them.
+    CHECK(requeue_stale_topics(b.bot.service, b.bot.store, b.outbox) == 0);
+    // Gone from the outbox altogether (removed by hand, pruned long ago).
+    for (auto entry : b.outbox.failed()) {
+        entry.status = OutboxStatus::delivered;
+        entry.done_at = 1;
+        b.outbox.save(entry);
+    }
+    REQUIRE(b.bot.store.prune_outbox(2, 100) == 3);
+    deliver_all();
+
+    const std::string now = b.bot.service.topic_for(*b.bot.service.find(1));
+    CHECK(now.find("SEV1") != std::string::npos);
+    CHECK(now.find("identified") != std::string::npos);
+    const int wakes = b.wakes;
+    CHECK(requeue_stale_topics(b.bot.service, b.bot.store, b.outbox) == 1);
+    CHECK(b.wakes == wakes + 1);
+    REQUIRE(topics() == std::vector<std::string>{now});
+    // It waits: the next pass adds none; delivered, it is the topic the channel has.
+    CHECK(requeue_stale_topics(b.bot.service, b.bot.store, b.outbox) == 0);
+    deliver_all();
+    CHECK(requeue_stale_topics(b.bot.service, b.bot.store, b.outbox) == 0);
+    CHECK(topics().empty());
+
+    // Resolved, its topic still follows; closed, it is left alone.
+    REQUIRE(b.command("resolve fixed", "C1").reply.ok);
+    for (auto entry : b.outbox.pending("test")) {
+        if (entry.kind != "topic") continue;
+        entry.status = OutboxStatus::delivered;
+        entry.done_at = 1;
+        b.outbox.save(entry);
+    }
+    REQUIRE(b.bot.store.prune_outbox(2, 100) == 1);
+    deliver_all();
+    CHECK(requeue_stale_topics(b.bot.service, b.bot.store, b.outbox) == 1);
+    REQUIRE(topics().size() == 1);
+    CHECK(topics()[0].find("resolved") != std::string::npos);
+}
+
+TEST_CASE("outbox: stale topics are looked for only where the outbox delivers, with a channel") {
+    OutboxBot b;
+    REQUIRE(b.command("declare sev2 No channel yet").reply.ok);
+    const CommandRequest console{"console-1",
+                                 "console",
+                                 "console",
+                                 "console",
+                                 Actor{"U-bob", "bob"},
+                                 "declare sev4 On the console",
+                                 b.bot.clock.now()};
+    REQUIRE(b.bot.router.dispatch(console).reply.ok);
+    b.bot.service.bind_channel(2, "console", "console", "inc-2-on-the-console");
+    for (auto entry : b.outbox.pending("test")) {
+        entry.status = OutboxStatus::delivered;
+        entry.done_at = b.bot.clock.now();
+        b.outbox.save(entry);
+    }
+    // INC-1 has no channel (its creation is repaired elsewhere); INC-2 is on the console.
+    CHECK(requeue_stale_topics(b.bot.service, b.bot.store, b.outbox) == 0);
+    CHECK(b.outbox.pending("test").empty());
+}
+
 TEST_CASE("outbox: every Notify is written for each notify sink with the change that caused it") {
     OutboxBot b;
     int email_wakes = 0;
