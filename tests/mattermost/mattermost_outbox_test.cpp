@@ -194,11 +194,16 @@ namespace {
 
 // A post the bot made through POST posts with `text` in it: not a slash command's reply (the
 // server posts it itself), nor the live summary (patched to show the last update).
+// A post the bot made with `text`; not the two it keeps current (the summary and the first
+// announcement), which show the last update too.
 bool bot_post_with(MattermostHarness& h, const json& post, const std::string& text) {
-    const auto summary = h.service->live_message(1, "mattermost");
+    const std::string id = post.value("id", "");
+    for (const char* purpose : {"summary", "announcement"}) {
+        const auto live = h.service->live_message(1, "mattermost", purpose);
+        if (live && id == live->message_id) return false;
+    }
     return post.value("message", "").find(text) != std::string::npos &&
-           post["props"].value("from_webhook", "") != "true" &&
-           (!summary || post.value("id", "") != summary->message_id);
+           post["props"].value("from_webhook", "") != "true";
 }
 
 // How many such posts each channel of the fake holds.
