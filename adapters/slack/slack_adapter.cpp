@@ -1059,9 +1059,10 @@ asio::awaitable<void> SlackAdapter::run_socket_mode() {
     auto connection = connection_;
     while (!stopping_ && !draining_) {
         bool prompt = false;
+        std::shared_ptr<net::WebSocketClient> socket;
         try {
             // A replacement opened while the last connection still ran comes first.
-            std::shared_ptr<net::WebSocketClient> socket = std::move(connection->next);
+            socket = std::move(connection->next);
             if (!socket) socket = co_await open_socket();
             if (socket) {
                 connection->socket = socket;
@@ -1115,6 +1116,11 @@ asio::awaitable<void> SlackAdapter::run_socket_mode() {
             last_error_ = e.what();
             spdlog::error("slack: socket mode loop error: {}", e.what());
         }
+        // After an error (a batch whose commit failed: the database is down) the connection
+        // is given up: left open, its watcher would keep answering pings, and Slack would go
+        // on handing envelopes to a connection nobody reads. Unacked, they come again on the
+        // next one.
+        if (socket && socket->is_open()) socket->abort();
         connected_ = false;
         connection->socket.reset();
         if (stopping_ || draining_) break;

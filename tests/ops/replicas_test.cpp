@@ -11,6 +11,9 @@
 #include <string>
 #include <vector>
 
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+
 #include "adapters/net/http_client.hpp"
 
 #include "envelopes.hpp"
@@ -28,6 +31,7 @@
 using namespace incident;
 using namespace incident::testing;
 using net::testing::run_async;
+using net::testing::sleep_for;
 using net::testing::wait_until;
 namespace asio = boost::asio;
 using std::chrono::milliseconds;
@@ -194,6 +198,26 @@ struct FloodedApp {
     std::function<void()> on_ack;
     bool flooded = false;
 };
+
+// /healthz of the bot listening on `listen`: its HTTP status (0 when it did not answer).
+asio::awaitable<int> health_status(asio::io_context& io, const std::string& listen) {
+    net::HttpClient client(io.get_executor(), net::testing::system_client_context());
+    net::HttpRequest request;
+    request.url = "http://" + listen + "/healthz";
+    const net::HttpResponse response = co_await client.request(std::move(request));
+    co_return response.status;
+}
+
+// Asks /healthz until `wanted` says yes about its status, at most `limit`.
+asio::awaitable<bool> health_becomes(asio::io_context& io, const std::string& listen,
+                                     std::function<bool(int)> wanted, milliseconds limit) {
+    const auto deadline = std::chrono::steady_clock::now() + limit;
+    while (std::chrono::steady_clock::now() < deadline) {
+        if (wanted(co_await health_status(io, listen))) co_return true;
+        co_await sleep_for(milliseconds(100));
+    }
+    co_return false;
+}
 
 // Channels named inc-… on either replica's Slack.
 int incident_channels(const Replica& a, const Replica& b) {
@@ -472,4 +496,74 @@ TEST_CASE(
     for (const auto& call : app.slack.calls_of("conversations.create"))
         created += call.args.value("name", std::string()).starts_with("inc-1-");
     CHECK(created == 1);
+}
+
+TEST_CASE(
+    "replicas: PostgreSQL stopped for 10 s mid-flood: acking stops, /healthz degrades, the bot "
+    "recovers by itself and nothing acked is lost") {
+    constexpr int k_outage_flood = 3000;
+    asio::io_context io;
+    PgServer server;  // this test's own: it is stopped half-way
+    const std::string database = server.conninfo(server.create_database());
+    pq::Connection sql(database);
+    FloodedApp app(io);
+    std::unique_ptr<SlackAppReplica> replica;
+    std::size_t acked_when_stopped = 0;
+    std::size_t acked_when_degraded = 0;
+    std::size_t acked_when_started = 0;
+    int connections_when_stopped = 0;
+    const bool finished = run_async(
+        io,
+        [&]() -> asio::awaitable<void> {
+            replica = std::make_unique<SlackAppReplica>(app.slack, "outage-replica", database);
+            REQUIRE(co_await wait_until([&] { return app.slack.open_connections() == 1; },
+                                        milliseconds(20'000)));
+            REQUIRE(co_await health_becomes(
+                io, replica->listen, [](int status) { return status == 200; },
+                milliseconds(20'000)));
+            const std::string channel = co_await app.declare(sql);
+            asio::co_spawn(io, app.flood(channel, k_outage_flood), asio::detached);
+
+            REQUIRE(co_await wait_until([&] { return app.acked_flood() >= k_outage_flood / 3; },
+                                        milliseconds(30'000)));
+            server.stop();
+            const auto stopped = std::chrono::steady_clock::now();
+            acked_when_stopped = app.acked_flood();
+            connections_when_stopped = app.slack.connections;
+            REQUIRE(co_await health_becomes(
+                io, replica->listen, [](int status) { return status == 503; },
+                milliseconds(10'000)));
+            acked_when_degraded = app.acked_flood();
+            // The outage lasts its 10 s: the bot keeps trying meanwhile.
+            co_await sleep_for(std::chrono::duration_cast<milliseconds>(
+                stopped + std::chrono::seconds(10) - std::chrono::steady_clock::now()));
+            acked_when_started = app.acked_flood();
+            server.start();
+
+            const bool drained = co_await wait_until(
+                [&] {
+                    return app.flooded && app.slack.unacked() == 0 &&
+                           app.acked_flood() == std::size_t(k_outage_flood);
+                },
+                milliseconds(40'000));
+            REQUIRE_MESSAGE(drained, app.slack.unacked() << " unacked, " << app.acked_flood()
+                                                         << " of the flood acked");
+            REQUIRE(co_await health_becomes(
+                io, replica->listen, [](int status) { return status == 200; },
+                milliseconds(20'000)));
+        },
+        milliseconds(120'000));
+    const std::string log = replica ? replica->bot->err() : "";
+    CAPTURE(log);
+    REQUIRE(finished);
+    MESSAGE(acked_when_stopped << " acked at the stop, " << acked_when_degraded
+                               << " once /healthz said so, " << acked_when_started
+                               << " at the start; connections: " << connections_when_stopped
+                               << " then, " << app.slack.connections << " at the end");
+    // Nothing is acked while the database is down, so Slack keeps it and sends it again.
+    CHECK(acked_when_started == acked_when_degraded);
+    CHECK(acked_when_started < std::size_t(k_outage_flood));
+    CHECK(replica->bot->running());
+    pq::Connection after(database);  // the first connection died with the server
+    app.check_stored_once(after, k_outage_flood);
 }
