@@ -110,15 +110,6 @@ double percentile(std::vector<double> v, double p) {
     return v[std::min(i, v.size() - 1)];
 }
 
-// A loopback port free right now: Mattermost needs the bot's URL for /incident before
-// the bot could say which port it took.
-std::uint16_t free_port() {
-    asio::io_context io;
-    asio::ip::tcp::acceptor acceptor(
-        io, asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
-    return acceptor.local_endpoint().port();
-}
-
 pid_t spawn(std::vector<std::string> argv_strings, std::vector<std::string> env_strings) {
     env_strings.push_back("PATH=/usr/bin:/bin");
     env_strings.push_back(std::string("SPDLOG_LEVEL=") +

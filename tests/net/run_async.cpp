@@ -43,10 +43,4 @@ asio::awaitable<bool> wait_until(std::function<bool()> condition, std::chrono::m
     co_return true;
 }
 
-std::uint16_t free_port() {
-    boost::asio::io_context io;
-    boost::asio::ip::tcp::acceptor acceptor(io, {boost::asio::ip::make_address("127.0.0.1"), 0});
-    return acceptor.local_endpoint().port();
-}
-
 }  // namespace incident::net::testing

@@ -7,6 +7,8 @@
 #include <cstdint>
 #include <functional>
 
+#include "free_port.hpp"
+
 namespace incident::net::testing {
 
 // Runs `body` on `io` until it finishes or `limit` passes, then stops the io_context
@@ -18,8 +20,7 @@ bool run_async(boost::asio::io_context& io, std::function<boost::asio::awaitable
 // Suspends for `duration`.
 boost::asio::awaitable<void> sleep_for(std::chrono::milliseconds duration);
 
-// A loopback TCP port that nothing listened on a moment ago, for a child process to bind.
-std::uint16_t free_port();
+using incident::testing::free_port;
 
 // Polls `condition` every few milliseconds; false when `limit` passed first.
 boost::asio::awaitable<bool> wait_until(std::function<bool()> condition,

@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "free_port.hpp"
+
 namespace incident::notify::testing {
 
 // A real SMTP server for the duration of a test: Debian's python3-aiosmtpd, started on
@@ -58,8 +60,7 @@ private:
     pid_t pid_ = -1;
 };
 
-// An unused loopback TCP port (nothing listens on it once this returns).
-std::uint16_t free_port();
+using incident::testing::free_port;
 
 // The value of header `name` in a raw message, unfolded; empty when absent.
 std::string header(const std::string& message, const std::string& name);

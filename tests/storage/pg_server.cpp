@@ -2,9 +2,7 @@
 
 #include <fcntl.h>
 #include <grp.h>
-#include <netinet/in.h>
 #include <pwd.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -16,6 +14,7 @@
 #include <optional>
 #include <sstream>
 #include <stdexcept>
+#include <string_view>
 
 #include "storage/pq.hpp"
 
@@ -30,23 +29,6 @@ const std::string k_bin = "/usr/lib/postgresql/15/bin/";
 std::string read_text(const std::string& path);
 
 }  // namespace
-
-int free_port() {
-    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    if (fd < 0) throw std::runtime_error("socket() failed");
-    sockaddr_in address{};
-    address.sin_family = AF_INET;
-    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    address.sin_port = 0;
-    socklen_t length = sizeof address;
-    if (::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0 ||
-        ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) != 0) {
-        ::close(fd);
-        throw std::runtime_error("cannot find a free port");
-    }
-    ::close(fd);
-    return ntohs(address.sin_port);
-}
 
 namespace {
 
@@ -88,10 +70,23 @@ PgServer::PgServer() {
             throw std::runtime_error("cannot hand " + dir_ + " to nobody");
         }
     }
-    port_ = free_port();
     run("initdb", {k_bin + "initdb", "--pgdata=" + data_, "--username=incident", "--auth=trust",
                    "--encoding=UTF8", "--no-locale", "--no-sync"});
-    start();
+    // Another test process may bind the port between our check and the server's bind.
+    for (int attempt = 1;; ++attempt) {
+        port_ = free_port();
+        std::error_code ignored;
+        fs::remove(dir_ + "/server.log", ignored);
+        try {
+            start();
+            return;
+        } catch (const std::runtime_error& failure) {
+            const bool port_taken =
+                std::string_view(failure.what()).find("Address already in use") !=
+                std::string_view::npos;
+            if (!port_taken || attempt == 5) throw;
+        }
+    }
 }
 
 PgServer::~PgServer() {

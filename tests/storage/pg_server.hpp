@@ -1,5 +1,7 @@
 #pragma once
 
+#include "free_port.hpp"
+
 #include <string>
 #include <vector>
 
@@ -44,9 +46,6 @@ private:
     int databases_ = 0;
     bool running_ = false;
 };
-
-// A TCP port of 127.0.0.1 that nothing listens on right now (the kernel's pick).
-int free_port();
 
 // A fresh database on the shared server, for one test.
 class PgDatabase {
