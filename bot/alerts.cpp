@@ -151,6 +151,10 @@ std::optional<Incident> AlertIntake::group_incident(const std::string& source,
     return found;
 }
 
+void AlertIntake::batch(const std::function<void()>& work) {
+    service_.batch(work);
+}
+
 AlertIntakeResult AlertIntake::annotate(const AlertEvent& e) {
     AlertIntakeResult result;
     result.outcome = service_.execute("", [&] {

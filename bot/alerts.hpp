@@ -1,5 +1,6 @@
 #pragma once
 
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -86,6 +87,10 @@ std::optional<Timestamp> acknowledged_at(const Incident& incident,
 class AlertIntake {
 public:
     AlertIntake(IncidentService& service, Store& store, AlertOptions options);
+
+    // Runs `work` (several receive and annotate calls) in one transaction: one commit for a
+    // burst of notifications. Their effects reach the listeners once it has committed.
+    void batch(const std::function<void()>& work);
 
     // Everything a notification changes is stored in one transaction before this returns;
     // a storage failure throws and stores nothing (the source should retry).

@@ -1,6 +1,7 @@
 #include "adapters/alerts/alert_routes.hpp"
 
 #include <exception>
+#include <utility>
 
 #include <spdlog/spdlog.h>
 #include <nlohmann/json.hpp>
@@ -51,6 +52,18 @@ AlertRoutes::AlertRoutes(AlertIntake& intake, AlertRouteOptions options, Deliver
       bearer_(options_.token, 0) {}
 
 web::WebResponse AlertRoutes::handle(const web::WebRequest& request) {
+    auto accepted = accept(request);
+    if (auto* answered = std::get_if<web::WebResponse>(&accepted)) return std::move(*answered);
+    auto& pending = std::get<PendingAlert>(accepted);
+    try {
+        intake_.batch([&] { pending.store(); });
+    } catch (const std::exception&) {
+        return pending.answer(false);
+    }
+    return pending.answer(true);
+}
+
+std::variant<web::WebResponse, PendingAlert> AlertRoutes::accept(const web::WebRequest& request) {
     const std::string path = path_of(request.target);
     if (!options_.token.empty()) {
         if (path == "/alerts/alertmanager") return grouped(request, k_alertmanager);
@@ -63,7 +76,8 @@ web::WebResponse AlertRoutes::handle(const web::WebRequest& request) {
                           " (alert sources are enabled by their secret, see README)");
 }
 
-web::WebResponse AlertRoutes::grouped(const web::WebRequest& request, std::string_view source) {
+std::variant<web::WebResponse, PendingAlert> AlertRoutes::grouped(const web::WebRequest& request,
+                                                                  std::string_view source) {
     if (auto refused = refuse_method(request)) return *refused;
     if (!bearer_.bearer_matches(header(request, "authorization"))) {
         spdlog::warn("{}: refused a request from {}: missing or wrong bearer token", source,
@@ -74,25 +88,22 @@ web::WebResponse AlertRoutes::grouped(const web::WebRequest& request, std::strin
         res.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"incident-bot alerts\"");
         return res;
     }
-    const Decoded decoded =
+    Decoded decoded =
         source == k_grafana ? decode_grafana(request.body) : decode_alertmanager(request.body);
     if (!decoded.notification) {
         spdlog::warn("{}: refused a payload from {}: {}", source, request.remote, decoded.error);
         return error(400, decoded.error);
     }
-    const AlertNotification& n = *decoded.notification;
-    AlertIntakeResult result;
-    try {
-        result = intake_.receive(n);
-    } catch (const std::exception& e) {
-        spdlog::error("{}: could not store a notification of group {}: {}", source, n.group_key,
-                      e.what());
-        return error(503, "the alerts could not be stored; retry");
-    }
-    return answer(result, n.source, n.group_key);
+    PendingAlert pending;
+    pending.routes_ = this;
+    pending.source_ = std::string(source);
+    pending.group_ = decoded.notification->group_key;
+    pending.notification_ = std::move(decoded.notification);
+    return pending;
 }
 
-web::WebResponse AlertRoutes::pagerduty(const web::WebRequest& request) {
+std::variant<web::WebResponse, PendingAlert> AlertRoutes::pagerduty(
+    const web::WebRequest& request) {
     if (auto refused = refuse_method(request)) return *refused;
     const std::string signature = header(request, std::string(k_pagerduty_signature_header));
     if (!verify_pagerduty(options_.pagerduty_secret, request.body, signature)) {
@@ -102,25 +113,42 @@ web::WebResponse AlertRoutes::pagerduty(const web::WebRequest& request) {
                      "send X-PagerDuty-Signature: v1=<hex HMAC-SHA256 of the body with "
                      "INCIDENT_BOT_PAGERDUTY_WEBHOOK_SECRET>");
     }
-    const DecodedPagerDuty decoded = decode_pagerduty(request.body);
+    DecodedPagerDuty decoded = decode_pagerduty(request.body);
     if (!decoded.event) {
         spdlog::warn("pagerduty: refused a payload from {}: {}", request.remote, decoded.error);
         return error(400, decoded.error);
     }
-    const PagerDutyEvent& e = *decoded.event;
+    PagerDutyEvent& e = *decoded.event;
     if (!e.notification && !e.note) {
         return respond(200, json{{"ok", true}, {"incident", nullptr}, {"note", e.ignored}});
     }
-    const std::string group = e.notification ? e.notification->group_key : e.note->group_key;
-    AlertIntakeResult result;
+    PendingAlert pending;
+    pending.routes_ = this;
+    pending.source_ = std::string(k_pagerduty);
+    pending.group_ = (e.notification ? e.notification->group_key : e.note->group_key) + " " +
+                     e.event_type + " (event " + e.id + ")";
+    pending.notification_ = std::move(e.notification);
+    pending.note_ = std::move(e.note);
+    return pending;
+}
+
+void PendingAlert::store() {
     try {
-        result = e.notification ? intake_.receive(*e.notification) : intake_.annotate(*e.note);
-    } catch (const std::exception& ex) {
-        spdlog::error("pagerduty: could not store event {} ({}): {}", e.id, e.event_type,
-                      ex.what());
-        return error(503, "the event could not be stored; retry");
+        result_ = notification_ ? routes_->intake_.receive(*notification_)
+                                : routes_->intake_.annotate(*note_);
+        stored_ = true;
+    } catch (const std::exception& e) {
+        spdlog::error("{}: could not store a notification of group {}: {}", source_, group_,
+                      e.what());
+        throw;
     }
-    return answer(result, std::string(k_pagerduty), group + " " + e.event_type);
+}
+
+web::WebResponse PendingAlert::answer(bool committed) {
+    if (!committed || !stored_) {
+        return error(503, "the alerts could not be stored; retry");
+    }
+    return routes_->answer(result_, source_, group_);
 }
 
 web::WebResponse AlertRoutes::answer(const AlertIntakeResult& result, const std::string& source,

@@ -1,8 +1,10 @@
 #pragma once
 
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <variant>
 
 #include "adapters/web/session.hpp"
 #include "adapters/web/web_types.hpp"
@@ -18,6 +20,29 @@ struct AlertRouteOptions {
     // INCIDENT_BOT_PAGERDUTY_WEBHOOK_SECRET: the signing secret of /alerts/pagerduty. Empty:
     // that route answers 404.
     std::string pagerduty_secret;
+};
+
+class AlertRoutes;
+
+// A request whose credential and payload were accepted: stored inside a commit (which other
+// requests may share), answered once that commit is done.
+class PendingAlert {
+public:
+    // Inside the transaction. A failure is kept for the answer (503) and rethrown, so that
+    // this request's part is rolled back.
+    void store();
+    // After the commit. `committed` false: the commit failed, nothing of it was stored.
+    web::WebResponse answer(bool committed);
+
+private:
+    friend class AlertRoutes;
+    AlertRoutes* routes_ = nullptr;
+    std::string source_;
+    std::string group_;  // for the log
+    std::optional<AlertNotification> notification_;
+    std::optional<AlertEvent> note_;
+    AlertIntakeResult result_;
+    bool stored_ = false;
 };
 
 // The webhook endpoints of the monitoring systems, on the bot's HTTP listener:
@@ -37,9 +62,15 @@ public:
     // failed, so that the source retries.
     web::WebResponse handle(const web::WebRequest& request);
 
+    // The same in two steps, for a caller that commits several requests at once: the answer
+    // now (refused, or nothing to store), or what to store.
+    std::variant<web::WebResponse, PendingAlert> accept(const web::WebRequest& request);
+
 private:
-    web::WebResponse grouped(const web::WebRequest& request, std::string_view source);
-    web::WebResponse pagerduty(const web::WebRequest& request);
+    friend class PendingAlert;
+    std::variant<web::WebResponse, PendingAlert> grouped(const web::WebRequest& request,
+                                                         std::string_view source);
+    std::variant<web::WebResponse, PendingAlert> pagerduty(const web::WebRequest& request);
     web::WebResponse answer(const AlertIntakeResult& result, const std::string& source,
                             const std::string& group);
 

@@ -21,6 +21,7 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include "adapters/alerts/alert_routes.hpp"
+#include "adapters/net/group_commit.hpp"
 #include "adapters/net/http_server.hpp"
 #include "adapters/net/observer.hpp"
 #include "adapters/net/tls_context.hpp"
@@ -299,7 +300,7 @@ int run_bot(const ConfigResult& loaded, Store& store, const Clock& clock, bool c
         options.api_url = config.pagerduty_api_url;
         options.token = config.pagerduty_api_token;
         options.from = config.pagerduty_from;
-        options.outbox.retry_for = std::chrono::milliseconds(config.outbox_retry_ms);
+        options.outbox = net::outbox_worker_options(config);
         pagerduty = std::make_unique<notify::PagerDutySink>(io.get_executor(), *tls, outbox, store,
                                                             options, &observer);
         pagerduty->start();
@@ -312,7 +313,7 @@ int run_bot(const ConfigResult& loaded, Store& store, const Clock& clock, bool c
         options.page_id = config.statuspage_page_id;
         options.api_key = config.statuspage_api_key;
         options.components = config.statuspage_components;
-        options.outbox.retry_for = std::chrono::milliseconds(config.outbox_retry_ms);
+        options.outbox = net::outbox_worker_options(config);
         statuspage = std::make_unique<notify::StatuspageSink>(io.get_executor(), *tls, outbox,
                                                               store, options, &observer);
         statuspage->start();
@@ -364,6 +365,10 @@ int run_bot(const ConfigResult& loaded, Store& store, const Clock& clock, bool c
         alert_intake,
         alerts::AlertRouteOptions{config.alerts_token, config.pagerduty_webhook_secret},
         [&](const Effect& effect) { deliver_to(alert_options.platform, effect, true); });
+    // Alertmanager and PagerDuty send in bursts: one commit for what arrived together.
+    net::GroupCommit alert_commits(
+        io.get_executor(), "alerts",
+        [&](const std::function<void()>& work) { alert_intake.batch(work); });
 
     SetupChecks setup(io.get_executor(), *tls, loaded);
     bool draining = false;
@@ -425,7 +430,20 @@ int run_bot(const ConfigResult& loaded, Store& store, const Clock& clock, bool c
                 }
             }
             if (alerts::AlertRoutes::handles(request.path())) {
-                co_return to_net(alert_routes.handle(to_web(request)));
+                auto accepted = alert_routes.accept(to_web(request));
+                if (auto* answered = std::get_if<web::WebResponse>(&accepted)) {
+                    co_return to_net(*answered);
+                }
+                auto& pending = std::get<alerts::PendingAlert>(accepted);
+                bool committed = true;
+                try {
+                    // Named: GCC 12 destroys a temporary argument of co_await twice.
+                    std::function<void()> store_it = [&pending] { pending.store(); };
+                    co_await alert_commits.run(std::move(store_it));
+                } catch (const std::exception&) {
+                    committed = false;  // logged where it failed
+                }
+                co_return to_net(pending.answer(committed));
             }
             co_return to_net(dashboard.handle(to_web(request)));
         });
