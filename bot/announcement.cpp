@@ -22,4 +22,18 @@ std::string announcement_text(const SummaryFacts& facts) {
     return text;
 }
 
+void remember_first_announcement(IncidentService& service, std::int64_t incident,
+                                 std::string_view platform, const PostMessage& message,
+                                 const std::string& channel_id, const std::string& message_id,
+                                 const std::string& rendered) {
+    if (incident <= 0 || message_id.empty() ||
+        !std::holds_alternative<ToAnnouncements>(message.to) ||
+        service.live_message(incident, platform, k_announcement)) {
+        return;
+    }
+    service.save_live_message(LiveMessage{incident, std::string(platform),
+                                          std::string(k_announcement), channel_id, message_id,
+                                          rendered, service.now()});
+}
+
 }  // namespace incident

@@ -1195,13 +1195,8 @@ asio::awaitable<net::Delivery> MattermostAdapter::post(const PostMessage& messag
     // The incident's first announcement is kept current by refresh_summary.
     const json& made = posted.result.body;
     const std::string post_id = made.is_object() ? made.value("id", std::string()) : "";
-    if (entry.incident > 0 && !post_id.empty() &&
-        std::holds_alternative<ToAnnouncements>(message.to) &&
-        !service_.live_message(entry.incident, k_platform, k_announcement)) {
-        service_.save_live_message(LiveMessage{entry.incident, std::string(k_platform),
-                                               std::string(k_announcement), channel.id, post_id,
-                                               rendering_of(text, json()), service_.now()});
-    }
+    remember_first_announcement(service_, entry.incident, k_platform, message, channel.id, post_id,
+                                rendering_of(text, json()));
     co_return net::Delivery::done();
 }
 
@@ -1308,7 +1303,7 @@ PlatformRegistration platform() {
             options.announce_channel = config.announce_channel;
             options.websocket = net::WebSocketOptions::dead_after_silence(
                 std::chrono::seconds(config.socket_dead_after_seconds));
-            options.outbox.retry_for = std::chrono::milliseconds(config.outbox_retry_ms);
+            options.outbox = net::outbox_worker_options(config);
             return std::make_unique<MattermostAdapter>(context.executor, context.tls,
                                                        context.service, context.router,
                                                        context.outbox, options, context.observer);

@@ -12,8 +12,15 @@
 #include "adapters/net/log_stopped.hpp"
 #include "adapters/net/retry_after.hpp"
 #include "adapters/net/shutdown.hpp"
+#include "bot/config.hpp"
 
 namespace incident::net {
+
+OutboxWorkerOptions outbox_worker_options(const Config& config) {
+    OutboxWorkerOptions options;
+    options.retry_for = std::chrono::milliseconds(config.outbox_retry_ms);
+    return options;
+}
 
 namespace asio = boost::asio;
 using std::chrono::milliseconds;

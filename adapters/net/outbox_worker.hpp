@@ -17,6 +17,10 @@
 #include "adapters/net/observer.hpp"
 #include "bot/outbox.hpp"
 
+namespace incident {
+struct Config;
+}
+
 namespace incident::net {
 
 // How one attempt at delivering an outbox entry ended.
@@ -59,6 +63,9 @@ struct OutboxWorkerOptions {
     // without a wake() (another process, another component's transaction).
     std::chrono::milliseconds sweep{10'000};
 };
+
+// The options of every sink's worker, from the settings (INCIDENT_BOT_OUTBOX_RETRY_SECONDS).
+OutboxWorkerOptions outbox_worker_options(const Config& config);
 
 // Delivers the outbox entries of one sink ("slack", "email", ...) after they were committed.
 // Entries of one incident (a lane) go out one at a time, in the order they were written;

@@ -10,7 +10,7 @@ NotifierOptions notifier_options(const Config& config) {
         WebhookOptions webhook;
         webhook.url = config.webhook_url;
         webhook.secret = config.webhook_secret;
-        webhook.outbox.retry_for = std::chrono::milliseconds(config.outbox_retry_ms);
+        webhook.outbox = net::outbox_worker_options(config);
         options.webhook = webhook;
     }
     if (config.email_enabled()) {
@@ -22,7 +22,7 @@ NotifierOptions notifier_options(const Config& config) {
         email.to = config.stakeholder_emails;
         email.require_tls = config.smtp_require_tls;
         email.ca_file = config.ca_file;
-        email.outbox.retry_for = std::chrono::milliseconds(config.outbox_retry_ms);
+        email.outbox = net::outbox_worker_options(config);
         options.email = email;
     }
     return options;

@@ -170,4 +170,10 @@ json form_view(const commands::Form& form, const std::string& private_metadata) 
                 {"blocks", std::move(blocks)}};
 }
 
+json text_message(const std::string& text) {
+    json message{{"text", text}};
+    if (json blocks = text_blocks(text); !blocks.empty()) message["blocks"] = std::move(blocks);
+    return message;
+}
+
 }  // namespace incident::slack

@@ -21,5 +21,8 @@ nlohmann::json form_view(const commands::Form& form, const std::string& private_
 
 // A plain mrkdwn message body with its notification fallback text.
 nlohmann::json text_blocks(const std::string& text);
+// The arguments of chat.postMessage or chat.update for that text: `text`, and `blocks` when
+// it fits in them.
+nlohmann::json text_message(const std::string& text);
 
 }  // namespace incident::slack

@@ -304,9 +304,7 @@ asio::awaitable<net::Delivery> SlackAdapter::refresh_summary(const RefreshSummar
     }
     if (auto live = service_.live_message(inc->number, k_platform, k_announcement)) {
         const std::string text = announcement_text(service_.summary_facts(*inc));
-        json message{{"text", text}};
-        if (json blocks = text_blocks(text); !blocks.empty()) message["blocks"] = std::move(blocks);
-        auto announced = co_await refresh_live(std::move(*live), std::move(message));
+        auto announced = co_await refresh_live(std::move(*live), text_message(text));
         if (!trouble) trouble = std::move(announced);
     }
     co_return trouble.value_or(net::Delivery::done());
@@ -483,8 +481,8 @@ asio::awaitable<net::Delivery> SlackAdapter::post(const PostMessage& message, st
         channel = co_await direct_channel_id(u->who.id);
     }
     if (channel.id.empty()) co_return channel.failure;
-    json args{{"channel", channel.id}, {"text", message.text}};
-    if (const json blocks = text_blocks(message.text); !blocks.empty()) args["blocks"] = blocks;
+    json args = text_message(message.text);
+    args["channel"] = channel.id;
     ApiResult r = co_await api_.call("chat.postMessage", args);
     if (!r.ok && r.error == "not_in_channel" && !direct) {
         json join_args = {{"channel", channel.id}};
@@ -493,12 +491,8 @@ asio::awaitable<net::Delivery> SlackAdapter::post(const PostMessage& message, st
         r = co_await api_.call("chat.postMessage", args);
     }
     if (auto trouble = failed(r, "chat.postMessage")) co_return *trouble;
-    if (lane > 0 && std::holds_alternative<ToAnnouncements>(message.to) &&
-        !service_.live_message(lane, k_platform, k_announcement)) {
-        service_.save_live_message(
-            LiveMessage{lane, std::string(k_platform), std::string(k_announcement), channel.id,
-                        r.body.value("ts", std::string()), args.dump(), service_.now()});
-    }
+    remember_first_announcement(service_, lane, k_platform, message, channel.id,
+                                r.body.value("ts", std::string()), args.dump());
     co_return net::Delivery::done();
 }
 
@@ -1225,7 +1219,7 @@ PlatformRegistration platform() {
             options.public_url = config.public_url;
             options.websocket = net::WebSocketOptions::dead_after_silence(
                 std::chrono::seconds(config.socket_dead_after_seconds));
-            options.outbox.retry_for = std::chrono::milliseconds(config.outbox_retry_ms);
+            options.outbox = net::outbox_worker_options(config);
             return std::make_unique<SlackAdapter>(context.executor, context.tls, context.service,
                                                   context.router, context.outbox, options,
                                                   context.observer);
