@@ -36,6 +36,7 @@ public:
 
 private:
     struct Waiter;
+    void schedule(int rounds);
     void drain();
 
     boost::asio::any_io_executor executor_;
