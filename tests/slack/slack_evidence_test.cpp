@@ -625,6 +625,8 @@ TEST_CASE(
         std::chrono::seconds(20));
     REQUIRE(finished);
     CHECK(h.failing.failed_commits == 1);
+    // The failed batch closed its connection; the envelope came again on the next one.
+    CHECK(h.fake->acked_on.at("env-EvCOMMIT") > h.fake->acked_on.at("env-t-declare"));
     // Acked once, and only with the file recorded: the failed attempt was not acked.
     CHECK(files_at_ack == std::vector<std::size_t>{1});
     REQUIRE(h.service.files(1).size() == 1);
