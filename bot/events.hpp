@@ -61,7 +61,16 @@ struct ReactionChanged {
     bool added = true;
 };
 
-using ChatEvent = std::variant<MessagePosted, MessageEdited, MessageDeleted, ReactionChanged>;
+// A file shared in a channel, announced apart from any message (Slack's file_shared): only its
+// id is known until the platform is asked. A message announcing the same file records it once.
+struct FileShared {
+    EventHeader header;
+    SharedFile file;
+    Actor by;
+};
+
+using ChatEvent =
+    std::variant<MessagePosted, MessageEdited, MessageDeleted, ReactionChanged, FileShared>;
 const EventHeader& header_of(const ChatEvent& event);
 
 // A slash command as typed: `text` is everything after "/incident".

@@ -15,18 +15,25 @@ constexpr std::size_t k_max_safe_name = 100;
 
 EvidenceFile evidence_of(const SharedFile& shared, std::int64_t incident,
                          const MessagePosted& message, Timestamp at) {
+    EvidenceFile file =
+        evidence_of(FileShared{message.header, shared, message.author}, incident, at);
+    file.message_id = message.message_id;
+    return file;
+}
+
+EvidenceFile evidence_of(const FileShared& shared, std::int64_t incident, Timestamp at) {
     EvidenceFile file;
     file.incident = incident;
-    file.platform = message.header.platform;
-    file.source_id = shared.id;
-    file.source_url = shared.url;
-    file.message_id = message.message_id;
+    file.platform = shared.header.platform;
+    file.source_id = shared.file.id;
+    file.source_url = shared.file.url;
     // A name that is not UTF-8 would spoil every page that shows it; the bytes are kept.
-    file.name = is_valid_utf8(shared.name) ? truncate_utf8(shared.name, 1000) : "";
+    file.name = is_valid_utf8(shared.file.name) ? truncate_utf8(shared.file.name, 1000) : "";
     if (trim(file.name).empty()) file.name = "file";  // named later by the platform, if at all
-    file.mime_type = is_valid_utf8(shared.mime_type) ? truncate_utf8(shared.mime_type, 200) : "";
-    file.size = shared.size;
-    file.shared_by = message.author;
+    file.mime_type =
+        is_valid_utf8(shared.file.mime_type) ? truncate_utf8(shared.file.mime_type, 200) : "";
+    file.size = shared.file.size;
+    file.shared_by = shared.by;
     file.shared_at = at;
     file.status = FileStatus::pending;
     return file;

@@ -17,6 +17,8 @@ inline constexpr std::int64_t k_default_file_max_bytes = 25 * 1024 * 1024;
 // The record of one shared file, pending its download (nothing downloaded yet).
 EvidenceFile evidence_of(const SharedFile& shared, std::int64_t incident,
                          const MessagePosted& message, Timestamp at);
+// The same for a file announced on its own (no message): only its id may be known.
+EvidenceFile evidence_of(const FileShared& shared, std::int64_t incident, Timestamp at);
 
 // What the incident channel is told about a file over the limit.
 std::string too_large_notice(const EvidenceFile& file, std::int64_t max_bytes);

@@ -181,19 +181,40 @@ void IncidentService::capture(const MessagePosted& e) {
 
 void IncidentService::capture_files(const Incident& incident, const MessagePosted& e,
                                     Timestamp at) {
-    for (const auto& shared : e.files) {
-        EvidenceFile file = evidence_of(shared, incident.number, e, at);
-        const bool too_large = file.size > options_.file_max_bytes;
-        if (too_large) file.status = FileStatus::too_large;
-        if (!store_.add_file(file)) continue;  // recorded with an earlier delivery
-        if (too_large) {
-            queue(PostMessage{ToIncident{incident.number},
-                              too_large_notice(file, options_.file_max_bytes)},
-                  incident.number);
-        } else {
-            // Through the outbox: a download that fails is tried again.
-            queue(FetchFile{incident.number, file.id}, incident.number);
+    for (const auto& shared : e.files)
+        record_file(incident, evidence_of(shared, incident.number, e, at));
+}
+
+void IncidentService::capture(const FileShared& e) {
+    if (e.file.id.empty()) return;
+    auto incident = store_.incident_by_channel(e.header.platform, e.header.channel_id);
+    if (!incident) return;
+    record_file(*incident,
+                evidence_of(e, incident->number, e.header.at ? e.header.at : clock_.now()));
+}
+
+void IncidentService::record_file(const Incident& incident, EvidenceFile file) {
+    const bool too_large = file.size > options_.file_max_bytes;
+    if (too_large) file.status = FileStatus::too_large;
+    if (!store_.add_file(file)) {
+        if (file.message_id.empty()) return;
+        // Announced on its own first (Slack's file_shared): the message names it now.
+        for (auto& known : store_.files(incident.number)) {
+            if (known.platform != file.platform || known.source_id != file.source_id) continue;
+            if (!known.message_id.empty()) return;
+            known.message_id = file.message_id;
+            store_.update_file(known);
+            return;
         }
+        return;
+    }
+    if (too_large) {
+        queue(PostMessage{ToIncident{incident.number},
+                          too_large_notice(file, options_.file_max_bytes)},
+              incident.number);
+    } else {
+        // Through the outbox: a download that fails is tried again.
+        queue(FetchFile{incident.number, file.id}, incident.number);
     }
 }
 

@@ -283,6 +283,7 @@ private:
     void capture(const MessageEdited& e);
     void capture(const MessageDeleted& e);
     void capture(const ReactionChanged& e);
+    void capture(const FileShared& e);
     void record(const Incident& incident, EntryKind kind, const Actor& by, Timestamp at,
                 std::string text);
     void transition(Incident& incident, State to, const Actor& by, Timestamp at);
@@ -318,6 +319,10 @@ private:
     // Records the files of a captured message and queues their downloads (or, over the
     // limit, tells the channel).
     void capture_files(const Incident& incident, const MessagePosted& e, Timestamp at);
+    // Records one file and queues its download, or tells the channel it is over the limit. A
+    // file recorded already (redelivered, or announced both by its message and on its own)
+    // stays as it is, but learns the message it came with.
+    void record_file(const Incident& incident, EvidenceFile file);
     // Marks a file too large and tells its incident's channel.
     void refuse_too_large(EvidenceFile& file);
 

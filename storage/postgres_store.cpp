@@ -791,10 +791,10 @@ bool PostgresStore::add_file(EvidenceFile& file) {
 void PostgresStore::update_file(const EvidenceFile& file) {
     std::lock_guard lock(impl_->mutex);
     const Result r = impl_->exec(
-        "UPDATE files SET source_url = $1, name = $2, mime_type = $3, size = $4, sha256 = $5, "
-        "status = $6, error = $7 WHERE id = $8",
-        {file.source_url, file.name, file.mime_type, file.size, file.sha256, to_string(file.status),
-         file.error, file.id});
+        "UPDATE files SET source_url = $1, message_id = $2, name = $3, mime_type = $4, size = $5, "
+        "sha256 = $6, status = $7, error = $8 WHERE id = $9",
+        {file.source_url, file.message_id, file.name, file.mime_type, file.size, file.sha256,
+         to_string(file.status), file.error, file.id});
     if (r.affected() == 0) {
         throw std::runtime_error("cannot update file " + std::to_string(file.id) +
                                  ": no such file");

@@ -1061,16 +1061,17 @@ bool SqliteStore::add_file(EvidenceFile& file) {
 void SqliteStore::update_file(const EvidenceFile& file) {
     std::lock_guard lock(impl_->mutex);
     Prepared update = impl_->prepare(
-        "UPDATE files SET source_url = ?, name = ?, mime_type = ?, size = ?, sha256 = ?, "
-        "status = ?, error = ? WHERE id = ?");
+        "UPDATE files SET source_url = ?, message_id = ?, name = ?, mime_type = ?, size = ?, "
+        "sha256 = ?, status = ?, error = ? WHERE id = ?");
     update.bind(1, file.source_url);
-    update.bind(2, file.name);
-    update.bind(3, file.mime_type);
-    update.bind(4, file.size);
-    update.bind(5, file.sha256);
-    update.bind(6, std::string(to_string(file.status)));
-    update.bind(7, file.error);
-    update.bind(8, file.id);
+    update.bind(2, file.message_id);
+    update.bind(3, file.name);
+    update.bind(4, file.mime_type);
+    update.bind(5, file.size);
+    update.bind(6, file.sha256);
+    update.bind(7, std::string(to_string(file.status)));
+    update.bind(8, file.error);
+    update.bind(9, file.id);
     if (update.exec() == 0) {
         throw std::runtime_error("cannot update file " + std::to_string(file.id) +
                                  ": no such file");

@@ -111,6 +111,24 @@ DecodedEvent decode_reaction(const json& payload, const json& event, bool added)
             {}};
 }
 
+// file_shared (docs.slack.dev/reference/events/file_shared): who shared which file where, the
+// file by its id only (top-level file_id, and file.id); files.info describes it.
+DecodedEvent decode_file_shared(const json& payload, const json& event) {
+    const std::string channel = str(event, "channel_id");
+    std::string id = str(event, "file_id");
+    if (const auto file = event.find("file");
+        id.empty() && file != event.end() && file->is_object()) {
+        id = str(*file, "id");
+    }
+    const std::string user = str(event, "user_id");
+    if (channel.empty() || id.empty() || user.empty()) {
+        return malformed("file_shared without channel_id, file_id or user_id");
+    }
+    SharedFile file;
+    file.id = id;
+    return {FileShared{header(payload, event, channel), std::move(file), Actor{user, ""}}, {}, {}};
+}
+
 }  // namespace
 
 Timestamp parse_ts(std::string_view ts) {
@@ -181,6 +199,7 @@ DecodedEvent decode_event_callback(const json& payload) {
     if (type == "message") return decode_message(payload, *it);
     if (type == "reaction_added") return decode_reaction(payload, *it, true);
     if (type == "reaction_removed") return decode_reaction(payload, *it, false);
+    if (type == "file_shared") return decode_file_shared(payload, *it);
     return ignored("event type " + type);
 }
 

@@ -250,7 +250,8 @@ asio::awaitable<net::Delivery> SlackAdapter::fetch_file(const FetchFile& fetch) 
     auto file = service_.file(fetch.file);
     if (!file || file->status != FileStatus::pending) co_return net::Delivery::done();
     if (file->source_url.empty()) {
-        // Not ready when the message came (file_access "check_file_info"): files.info has it.
+        // Announced by file_shared (its id only), or not ready when the message came
+        // (file_access "check_file_info"): files.info has it.
         net::FormFields query{{"file", file->source_id}};
         const ApiResult r = co_await api_.call_form("files.info", std::move(query));
         if (!r.ok) {
@@ -604,6 +605,9 @@ asio::awaitable<std::optional<ChatEvent>> SlackAdapter::prepare_event(const json
     }
     if (auto* reaction = std::get_if<ReactionChanged>(&*decoded.event)) {
         reaction->actor.name = co_await display_name(reaction->actor.id);
+    }
+    if (auto* shared = std::get_if<FileShared>(&*decoded.event)) {
+        shared->by.name = co_await display_name(shared->by.id);
     }
     co_return decoded.event;
 }

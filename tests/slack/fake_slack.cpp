@@ -344,11 +344,51 @@ asio::awaitable<void> FakeSlack::session(net::WebSocketSession s) {
 }
 
 std::string FakeSlack::host_file(const std::string& id, const std::string& name,
-                                 std::string content, std::string content_type) {
-    // Slack's shape: /files-pri/<team>-<file id>/download/<name>.
+                                 std::string content, std::string content_type,
+                                 const std::string& user) {
+    // Slack's shape: /files-pri/<team>-<file id>/<name>, and .../download/<name>.
+    const std::string base = scheme_ + "://127.0.0.1:" + std::to_string(server_.port());
+    const std::string view_path = "/files-pri/T111-" + id + "/" + net::percent_encode(name);
     const std::string path = "/files-pri/T111-" + id + "/download/" + net::percent_encode(name);
+    const std::int64_t created = std::chrono::duration_cast<std::chrono::seconds>(
+                                     std::chrono::system_clock::now().time_since_epoch())
+                                     .count();
+    const auto dot = name.rfind('.');
+    const std::string filetype = dot == std::string::npos ? "binary" : name.substr(dot + 1);
+    // The fields of the documented file object that a hosted, uploaded file has (the thumb_*
+    // and image fields are only for images Slack has rendered).
+    file_objects[id] = json{{"id", id},
+                            {"created", created},
+                            {"timestamp", created},
+                            {"name", name},
+                            {"title", name},
+                            {"mimetype", content_type},
+                            {"filetype", filetype},
+                            {"pretty_type", filetype},
+                            {"user", user},
+                            {"editable", false},
+                            {"size", content.size()},
+                            {"mode", "hosted"},
+                            {"is_external", false},
+                            {"external_type", ""},
+                            {"is_public", true},
+                            {"public_url_shared", false},
+                            {"display_as_bot", false},
+                            {"username", ""},
+                            {"url_private", base + view_path},
+                            {"url_private_download", base + path},
+                            {"permalink", base + "/files/" + user + "/" + id + "/" + name},
+                            {"permalink_public", base + "/T111-" + id},
+                            {"comments_count", 0},
+                            {"is_starred", false},
+                            {"shares", json::object()},
+                            {"channels", json::array()},
+                            {"groups", json::array()},
+                            {"ims", json::array()},
+                            {"has_rich_preview", false}};
+    hosted_files[view_path] = HostedFile{content, content_type};
     hosted_files[path] = HostedFile{std::move(content), std::move(content_type)};
-    return scheme_ + "://127.0.0.1:" + std::to_string(server_.port()) + path;
+    return base + path;
 }
 
 net::HttpResponse FakeSlack::file(const net::HttpRequest& request) {
@@ -527,7 +567,11 @@ net::HttpResponse FakeSlack::api(const net::HttpRequest& request) {
         if (!scopes.count("files:read")) return error("missing_scope");
         const auto it = file_objects.find(args.value("file", std::string()));
         if (it == file_objects.end()) return error("file_not_found");
-        return reply({{"ok", true}, {"file", it->second}});
+        // Comments are paginated: there are none, so no next page either.
+        return reply({{"ok", true},
+                      {"file", it->second},
+                      {"comments", json::array()},
+                      {"response_metadata", {{"next_cursor", ""}}}});
     }
     if (method == "pins.add") {
         if (!scopes.count("pins:write")) return error("missing_scope");

@@ -119,17 +119,21 @@ public:
     std::vector<std::string> refused_views;
 
     // Files on files.slack.com (docs.slack.dev/reference/objects/file-object): their
-    // url_private_download is served by path, only with "Authorization: Bearer <bot token>"
-    // (anything else: 403, as a private file is refused without it). host_file() returns the
-    // URL to put in a file object.
+    // url_private and url_private_download are served by path, only with "Authorization:
+    // Bearer <bot token>" (anything else: 403, as a private file is refused without it).
+    // host_file() returns the url_private_download to put in a file object, and keeps the
+    // file's object (uploaded by `user`) for files.info.
     struct HostedFile {
         std::string content;
         std::string content_type;
     };
     std::string host_file(const std::string& id, const std::string& name, std::string content,
-                          std::string content_type);
-    std::map<std::string, HostedFile> hosted_files;      // by path
-    std::map<std::string, nlohmann::json> file_objects;  // files.info's answers, by file id
+                          std::string content_type, const std::string& user = "U2");
+    std::map<std::string, HostedFile> hosted_files;  // by path
+    // files.info's file objects, by file id (docs.slack.dev/reference/methods/files.info: the
+    // answer is ok, file, comments and response_metadata, as
+    // tests/protocol/slack/fixtures/web_files_info_ok.docs.json). Unknown: file_not_found.
+    std::map<std::string, nlohmann::json> file_objects;
     std::map<std::string, int> file_errors;  // path -> how many HTTP 500s to answer next
     struct FileRequest {
         std::string path;

@@ -3,6 +3,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <set>
 
 #include "evidence_checks.hpp"
 #include "harness.hpp"
@@ -60,6 +61,30 @@ json file_share_envelope(const std::string& event_id, const std::string& channel
         }
         event["files"].push_back(std::move(file));
     }
+    return envelope;
+}
+
+json fixture_of(const std::string& name) {
+    const auto path =
+        std::filesystem::path(INCIDENT_BOT_PROTOCOL_DIR) / "slack" / "fixtures" / name;
+    std::ifstream in(path);
+    return json::parse(std::string(std::istreambuf_iterator<char>(in), {}));
+}
+
+// The file_shared envelope of tests/protocol (docs.slack.dev/reference/events/file_shared:
+// file_id, user_id, channel_id, event_ts and a `file: {id}` stub), by `user` in `channel`.
+json file_shared_envelope(const std::string& event_id, const std::string& channel,
+                          const std::string& file_id, const std::string& user = "U2") {
+    json envelope = fixture_of("sm_events_api_file_shared.docs.json");
+    envelope["envelope_id"] = "env-" + event_id;
+    envelope["payload"]["event_id"] = event_id;
+    json& event = envelope["payload"]["event"];
+    REQUIRE(event["type"] == "file_shared");
+    event["channel_id"] = channel;
+    event["file_id"] = file_id;
+    event["file"]["id"] = file_id;
+    event["user_id"] = user;
+    event["event_ts"] = "1800000100.000200";
     return envelope;
 }
 
@@ -355,4 +380,296 @@ TEST_CASE(
     CHECK(file.name == "late.png");
     CHECK(file.source_url == url);
     CHECK(h.service.file_content(file) == k_png);
+}
+
+TEST_CASE(
+    "slack evidence: the fake's files.info answers in the documented shape, with the bot token") {
+    SlackHarness h;
+    h.adapter->start();
+    const json documented = fixture_of("web_files_info_ok.docs.json");
+    json answer, anonymous;
+    const bool finished = run_async(
+        h.io,
+        [&]() -> asio::awaitable<void> {
+            h.fake->host_file("F0DOC", "trace.txt", "stack trace\n", "text/plain");
+            net::HttpClient client(h.io.get_executor(), *h.client_tls);
+            net::HttpRequest request;
+            request.method = "POST";
+            request.url = h.fake->api_url() + "files.info";
+            request.headers.set("Content-Type", "application/x-www-form-urlencoded");
+            request.body = "file=F0DOC";
+            anonymous = json::parse((co_await client.request(request)).body, nullptr, false);
+            request.headers.set("Authorization", "Bearer " + h.fake->bot_token);
+            answer = json::parse((co_await client.request(request)).body, nullptr, false);
+        },
+        std::chrono::seconds(20));
+    REQUIRE(finished);
+    CAPTURE(answer.dump());
+    CHECK(anonymous["ok"] == false);
+    CHECK(anonymous["error"] == "invalid_auth");
+    REQUIRE(answer.is_object());
+    std::set<std::string> ours, theirs;
+    for (const auto& [k, v] : answer.items()) ours.insert(k);
+    for (const auto& [k, v] : documented.items()) theirs.insert(k);
+    CHECK(ours == theirs);
+    // The file object: only documented fields, each of the documented type, and all that the
+    // bot reads.
+    for (const auto& [k, v] : answer["file"].items()) {
+        CAPTURE(k);
+        REQUIRE(documented["file"].contains(k));
+        CHECK(std::string(v.type_name()) == documented["file"][k].type_name());
+    }
+    for (const char* field : {"id", "name", "mimetype", "size", "url_private_download", "user"}) {
+        CHECK_MESSAGE(answer["file"].contains(field), field);
+    }
+    CHECK(answer["file"]["id"] == "F0DOC");
+    CHECK(answer["file"]["size"] == 12);
+    CHECK(answer["file"]["user"] == "U2");
+}
+
+TEST_CASE(
+    "slack evidence: a file announced only by file_shared is described by files.info, "
+    "downloaded with the bot token and kept on the incident") {
+    SlackHarness h;
+    h.adapter->start();
+    std::string url;
+    const bool finished = run_async(
+        h.io,
+        [&]() -> asio::awaitable<void> {
+            const std::string channel = co_await h.declare();
+            url = h.fake->host_file("F0SHOT", "screenshot.png", k_png, "image/png");
+            h.fake->deliver(file_shared_envelope("EvSHARED", channel, "F0SHOT"));
+            REQUIRE(co_await h.acked("env-EvSHARED"));
+            REQUIRE(co_await wait_until([&] { return files_settled(h.service, 1, 1); },
+                                        milliseconds(5000)));
+            REQUIRE(co_await h.idle());
+        },
+        std::chrono::seconds(20));
+    REQUIRE(finished);
+    const auto info = h.fake->calls_of("files.info");
+    REQUIRE(info.size() == 1);
+    CHECK(info[0].args["file"] == "F0SHOT");
+    CHECK(info[0].authorization == "Bearer " + h.fake->bot_token);
+    const auto requests = requests_of(*h.fake, url);
+    REQUIRE(requests.size() == 1);
+    CHECK(requests[0].authorization == "Bearer " + h.fake->bot_token);
+    CHECK(requests[0].status == 200);
+
+    const auto files = h.service.files(1);
+    REQUIRE(files.size() == 1);
+    const EvidenceFile& file = files[0];
+    CHECK(file.status == FileStatus::stored);
+    CHECK(file.source_id == "F0SHOT");
+    CHECK(file.name == "screenshot.png");
+    CHECK(file.mime_type == "image/png");
+    CHECK(file.size == static_cast<std::int64_t>(k_png.size()));
+    CHECK(file.sha256 == net::sha256_hex(k_png));
+    CHECK(file.shared_by.id == "U2");
+    CHECK(file.shared_by.name == "bob");
+    CHECK(file.shared_at == 1'800'000'100'000);  // event_ts, to the millisecond
+    CHECK(file.message_id.empty());              // no message seen with it
+    CHECK(h.service.file_content(file) == k_png);
+
+    const json exported = to_json(h.service.snapshot(1));
+    REQUIRE(exported["files"].size() == 1);
+    CHECK(exported["files"][0]["name"] == "screenshot.png");
+    CHECK(exported["files"][0]["sha256"] == net::sha256_hex(k_png));
+    CHECK(exported["files"][0]["status"] == "stored");
+    CHECK(exported["files"][0]["shared_by"]["id"] == "U2");
+    web::Metrics metrics;
+    web::Dashboard dashboard(h.service, metrics, web::DashboardOptions{});
+    check_served(dashboard, file, k_png);
+    check_listed(h.service, dashboard, 1);
+    // A file is not chatter: the channel log has no entry of its own for it.
+    CHECK(h.messages(1) == 0);
+}
+
+TEST_CASE(
+    "slack evidence: a file announced by its message and by file_shared is stored once, in "
+    "either order") {
+    const std::string ts = "1800000100.000100";  // file_share_envelope's message
+    for (const bool shared_first : {false, true}) {
+        CAPTURE(shared_first);
+        SlackHarness h;
+        h.adapter->start();
+        std::string url;
+        const bool finished = run_async(
+            h.io,
+            [&]() -> asio::awaitable<void> {
+                const std::string channel = co_await h.declare();
+                url = h.fake->host_file("F0BOTH", "trace.txt", "stack trace\n", "text/plain");
+                const json message = file_share_envelope(
+                    "EvMSG", channel, {{"F0BOTH", "trace.txt", "text/plain", url, 12}});
+                const json shared = file_shared_envelope("EvSHR", channel, "F0BOTH");
+                // As Slack sends them for one upload: one right after the other.
+                h.fake->deliver(shared_first ? shared : message);
+                h.fake->deliver(shared_first ? message : shared);
+                REQUIRE(co_await h.acked("env-EvMSG"));
+                REQUIRE(co_await h.acked("env-EvSHR"));
+                REQUIRE(co_await wait_until([&] { return files_settled(h.service, 1, 1); },
+                                            milliseconds(5000)));
+                REQUIRE(co_await h.idle());
+            },
+            std::chrono::seconds(20));
+        REQUIRE(finished);
+        const auto files = h.service.files(1);
+        REQUIRE(files.size() == 1);
+        CHECK(files[0].status == FileStatus::stored);
+        CHECK(files[0].name == "trace.txt");
+        // The message it came with is known whichever came first.
+        CHECK(files[0].message_id == ts);
+        CHECK(h.service.file_content(files[0]) == std::string("stack trace\n"));
+        CHECK(requests_of(*h.fake, url).size() == 1);
+        // Announced first on its own, it is described by files.info; after its message, the
+        // message had described it already.
+        CHECK(h.fake->calls_of("files.info").size() == (shared_first ? 1U : 0U));
+        CHECK(h.outbox.failed().empty());
+        CHECK(h.messages(1) == 1);  // the message's words, once
+    }
+}
+
+TEST_CASE(
+    "slack evidence: a file_shared outside an incident channel stores nothing, one inside is "
+    "kept") {
+    SlackHarness h;
+    h.adapter->start();
+    std::string inside;
+    const bool finished = run_async(
+        h.io,
+        [&]() -> asio::awaitable<void> {
+            const std::string channel = co_await h.declare();
+            h.fake->host_file("F0ELSE", "notes.txt", "not evidence\n", "text/plain");
+            inside = h.fake->host_file("F0IN", "trace.txt", "stack trace\n", "text/plain");
+            // A channel the bot knows that is no incident's, and a DM (the docs' example).
+            h.fake->deliver(file_shared_envelope("EvGENERAL", "CGENERAL", "F0ELSE"));
+            h.fake->deliver(file_shared_envelope("EvDM", "D01315BHHSN", "F0ELSE"));
+            // Then one in the incident's channel, which is kept.
+            h.fake->deliver(file_shared_envelope("EvINSIDE", channel, "F0IN"));
+            REQUIRE(co_await h.acked("env-EvGENERAL"));
+            REQUIRE(co_await h.acked("env-EvDM"));
+            REQUIRE(co_await h.acked("env-EvINSIDE"));
+            REQUIRE(co_await wait_until([&] { return files_settled(h.service, 1, 1); },
+                                        milliseconds(5000)));
+            REQUIRE(co_await h.idle());
+        },
+        std::chrono::seconds(20));
+    REQUIRE(finished);
+    const auto files = h.service.files(1);
+    REQUIRE(files.size() == 1);
+    CHECK(files[0].source_id == "F0IN");
+    // Nothing was asked about or fetched for the file shared elsewhere.
+    const auto info = h.fake->calls_of("files.info");
+    REQUIRE(info.size() == 1);
+    CHECK(info[0].args["file"] == "F0IN");
+    REQUIRE(h.fake->file_requests.size() == 1);
+    CHECK(inside.ends_with(h.fake->file_requests[0].path));
+}
+
+TEST_CASE("slack evidence: a redelivered file_shared envelope stores and fetches nothing twice") {
+    SlackHarness h;
+    h.adapter->start();
+    std::string url;
+    const bool finished = run_async(
+        h.io,
+        [&]() -> asio::awaitable<void> {
+            const std::string channel = co_await h.declare();
+            url = h.fake->host_file("F0AGAIN", "trace.txt", "stack trace\n", "text/plain");
+            h.fake->deliver(file_shared_envelope("EvAGAIN", channel, "F0AGAIN"));
+            REQUIRE(co_await h.acked("env-EvAGAIN"));
+            REQUIRE(co_await wait_until([&] { return files_settled(h.service, 1, 1); },
+                                        milliseconds(5000)));
+            REQUIRE(co_await h.idle());
+            // Slack's retry of the same event, and the same file announced again later.
+            json retry = file_shared_envelope("EvAGAIN", channel, "F0AGAIN");
+            retry["envelope_id"] = "env-EvAGAIN-retry";
+            retry["retry_attempt"] = 1;
+            retry["retry_reason"] = "timeout";
+            h.fake->deliver(retry);
+            h.fake->deliver(file_shared_envelope("EvAGAIN2", channel, "F0AGAIN"));
+            REQUIRE(co_await h.acked("env-EvAGAIN-retry"));
+            REQUIRE(co_await h.acked("env-EvAGAIN2"));
+            REQUIRE(co_await h.idle());
+        },
+        std::chrono::seconds(20));
+    REQUIRE(finished);
+    const auto files = h.service.files(1);
+    REQUIRE(files.size() == 1);
+    CHECK(files[0].status == FileStatus::stored);
+    CHECK(h.fake->count("files.info") == 1);
+    CHECK(requests_of(*h.fake, url).size() == 1);
+}
+
+TEST_CASE(
+    "slack evidence: a file_shared is acked only once stored: a failed commit leaves it "
+    "unacked, its redelivery stores it once") {
+    SlackHarness h;
+    h.adapter->start();
+    std::string url;
+    // How many files the incident had each time Slack received the envelope's ack.
+    std::vector<std::size_t> files_at_ack;
+    h.fake->on_ack = [&](const std::string& id) {
+        if (id == "env-EvCOMMIT") files_at_ack.push_back(h.service.files(1).size());
+    };
+    const bool finished = run_async(
+        h.io,
+        [&]() -> asio::awaitable<void> {
+            const std::string channel = co_await h.declare();
+            url = h.fake->host_file("F0COMMIT", "trace.txt", "stack trace\n", "text/plain");
+            h.failing.failing_commits = 1;
+            h.fake->deliver(file_shared_envelope("EvCOMMIT", channel, "F0COMMIT"));
+            REQUIRE(co_await h.acked("env-EvCOMMIT"));
+            REQUIRE(co_await wait_until([&] { return files_settled(h.service, 1, 1); },
+                                        milliseconds(5000)));
+            REQUIRE(co_await h.idle());
+        },
+        std::chrono::seconds(20));
+    REQUIRE(finished);
+    CHECK(h.failing.failed_commits == 1);
+    // The failed batch closed its connection; the envelope came again on the next one.
+    CHECK(h.fake->acked_on.at("env-EvCOMMIT") > h.fake->acked_on.at("env-t-declare"));
+    // Acked once, and only with the file recorded: the failed attempt was not acked.
+    CHECK(files_at_ack == std::vector<std::size_t>{1});
+    REQUIRE(h.service.files(1).size() == 1);
+    CHECK(h.service.files(1)[0].status == FileStatus::stored);
+    CHECK(requests_of(*h.fake, url).size() == 1);
+}
+
+TEST_CASE(
+    "slack evidence: a file_shared over the size limit is recorded with its link, not fetched, "
+    "and the channel is told") {
+    SlackHarness h;
+    h.adapter->start();
+    const std::int64_t huge = h.service.file_max_bytes() + 1;
+    std::string url;
+    std::vector<std::string> told;
+    const bool finished = run_async(
+        h.io,
+        [&]() -> asio::awaitable<void> {
+            const std::string channel = co_await h.declare();
+            url =
+                h.fake->host_file("F0HUGE", "heap.dump", "not fetched", "application/octet-stream");
+            h.fake->file_objects["F0HUGE"]["size"] = huge;  // what Slack says of it
+            h.fake->deliver(file_shared_envelope("EvHUGE", channel, "F0HUGE"));
+            REQUIRE(co_await h.acked("env-EvHUGE"));
+            REQUIRE(co_await wait_until([&] { return files_settled(h.service, 1, 1); },
+                                        milliseconds(5000)));
+            REQUIRE(co_await h.idle());
+            for (const auto& m : h.fake->posted_in(channel)) {
+                const std::string text = m.value("text", "");
+                if (text.find("heap.dump") != std::string::npos) told.push_back(text);
+            }
+        },
+        std::chrono::seconds(20));
+    REQUIRE(finished);
+    REQUIRE(told.size() == 1);
+    CHECK(told[0].find("over the 25.0 MB limit") != std::string::npos);
+    CHECK(told[0].find(url) != std::string::npos);
+    CHECK(h.fake->file_requests.empty());
+    const auto files = h.service.files(1);
+    REQUIRE(files.size() == 1);
+    CHECK(files[0].status == FileStatus::too_large);
+    CHECK(files[0].name == "heap.dump");
+    CHECK(files[0].size == huge);
+    CHECK(files[0].source_url == url);
+    CHECK_FALSE(h.service.file_content(files[0]).has_value());
 }

@@ -2,6 +2,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <sstream>
 
 #include "adapters/net/form.hpp"
@@ -159,6 +160,58 @@ TEST_CASE("slack decoding: what is not chatter is ignored, what is broken is mal
     CHECK(parse_ts("1610241741.000200") == 1610241741000);
     CHECK(parse_ts("12.5") == 12500);
     CHECK(parse_ts("abc") == 0);
+}
+
+TEST_CASE("slack decoding: the documented file_shared event names a file by its id only") {
+    const auto text = fixture("sm_events_api_file_shared.docs.json");
+    REQUIRE(text);
+    std::string error;
+    const auto envelope = parse_envelope(*text, error);
+    REQUIRE(envelope);
+    CHECK(envelope->type == "events_api");
+    const DecodedEvent decoded = decode_event_callback(envelope->payload);
+    REQUIRE(decoded.event);
+    const auto& shared = std::get<FileShared>(*decoded.event);
+    CHECK(shared.header.event_id == "Ev123ABC456");
+    CHECK(shared.header.platform == "slack");
+    CHECK(shared.header.channel_id == "D01315BHHSN");
+    CHECK(shared.header.at == 1617804931000);
+    CHECK(shared.file.id == "F2147483862");
+    CHECK(shared.by.id == "U0Z7K8SRH");
+    // Nothing else is known until files.info is asked.
+    CHECK(shared.file.name.empty());
+    CHECK(shared.file.url.empty());
+    CHECK(shared.file.size == 0);
+
+    // Only the stub `file.id`: the same file.
+    json payload = envelope->payload;
+    payload["event"].erase("file_id");
+    const DecodedEvent stub = decode_event_callback(payload);
+    REQUIRE(stub.event);
+    CHECK(std::get<FileShared>(*stub.event).file.id == "F2147483862");
+    // Without a channel, a file or a user it is malformed, never a file of nobody's.
+    for (const char* field : {"channel_id", "user_id"}) {
+        json broken = envelope->payload;
+        broken["event"].erase(field);
+        CHECK_FALSE(decode_event_callback(broken).malformed.empty());
+    }
+    payload["event"].erase("file");
+    CHECK_FALSE(decode_event_callback(payload).malformed.empty());
+}
+
+TEST_CASE("slack manifest: the app subscribes to every event the bot decodes") {
+    std::ifstream in(std::string(INCIDENT_BOT_SOURCE_DIR) + "/deploy/slack-app-manifest.yml");
+    REQUIRE(in);
+    std::string line;
+    while (std::getline(in, line) && line.find("bot_events:") == std::string::npos) {
+    }
+    std::set<std::string> events;
+    while (std::getline(in, line) && line.starts_with("      - ")) {
+        events.insert(line.substr(8, line.find_first_of(" #", 8) - 8));
+    }
+    // message.channels delivers `message`; file_shared announces files (issue 20).
+    CHECK(events == std::set<std::string>{"message.channels", "reaction_added", "reaction_removed",
+                                          "file_shared"});
 }
 
 TEST_CASE("slack web api: chat.update and pins.add answers from the docs") {

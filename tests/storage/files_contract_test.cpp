@@ -94,6 +94,16 @@ TEST_SUITE("store contract") {
         CHECK(stored->size == 8);
         CHECK(store.file(text.id)->error == "HTTP 404: file_not_found");
         CHECK(store.file(text.id)->status == FileStatus::failed);
+        // Recorded before its message was known (Slack's file_shared): the message is set later.
+        EvidenceFile alone = shared(a.number, "F4", "file");
+        alone.message_id.clear();
+        alone.source_url.clear();
+        REQUIRE(store.add_file(alone));
+        CHECK(store.file(alone.id)->message_id.empty());
+        alone.message_id = "1700000000.000200";
+        store.update_file(alone);
+        CHECK(store.file(alone.id)->message_id == "1700000000.000200");
+        CHECK(store.file(alone.id)->source_url.empty());
         REQUIRE(store.content(k_png_sha));
         CHECK(*store.content(k_png_sha) == bytes);
         CHECK_FALSE(store.content(k_text_sha).has_value());
@@ -106,10 +116,10 @@ TEST_SUITE("store contract") {
             store.add_file(gone);
             throw std::runtime_error("abort");
         }));
-        CHECK(store.files(a.number).size() == 2);
+        CHECK(store.files(a.number).size() == 3);
         // Reopened: rows and content are still there.
         const auto reopened = engine.open();
-        CHECK(reopened->files(a.number).size() == 2);
+        CHECK(reopened->files(a.number).size() == 3);
         CHECK(reopened->content(k_png_sha) == bytes);
     }
 }
