@@ -507,7 +507,7 @@ TEST_CASE(
 }
 
 TEST_CASE(
-    "fake slack: chat.postMessage takes the documented metadata and no other shape; "
+    "fake slack: chat.postMessage takes the documented metadata and no other shape, "
     "conversations.history answers the documented fields, with metadata only when asked") {
     SlackHarness h;
     const json documented = protocol_fixture("web_chat_postMessage_metadata.docs.json");
