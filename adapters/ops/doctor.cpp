@@ -41,6 +41,7 @@ constexpr SlackScope k_slack_scopes[] = {
     {"channels:read", "finding the announcement channel"},
     {"channels:join", "joining the announcement channel"},
     {"channels:history", "capturing the messages of incident channels"},
+    {"groups:history", "finding a post whose answer was lost in a private channel"},
     {"reactions:read", "pushpin and memo reactions"},
     {"users:read", "names instead of ids in timelines"},
     {"im:write", "direct messages to subscribers"},

@@ -383,4 +383,36 @@ std::optional<Shortcut> decode_shortcut(const json& payload) {
     return s;
 }
 
+json outbox_metadata(std::int64_t entry_id) {
+    return json{{"event_type", k_outbox_event_type},
+                {"event_payload", {{"outbox_id", std::to_string(entry_id)}}}};
+}
+
+json marked_message(const json& history, std::int64_t entry_id, const std::string& bot_user_id,
+                    Timestamp not_before) {
+    // Strings only: json::value() throws on a member of another type.
+    const auto text_at = [](const json& object, const char* key) {
+        const auto it = object.find(key);
+        return it != object.end() && it->is_string() ? it->get<std::string>() : std::string();
+    };
+    if (!history.is_object()) return json();
+    const auto messages = history.find("messages");
+    if (messages == history.end() || !messages->is_array()) return json();
+    const std::string marker = std::to_string(entry_id);
+    for (const auto& message : *messages) {
+        if (!message.is_object()) continue;
+        const auto metadata = message.find("metadata");
+        if (metadata == message.end() || !metadata->is_object()) continue;
+        if (text_at(*metadata, "event_type") != k_outbox_event_type) continue;
+        const auto payload = metadata->find("event_payload");
+        if (payload == metadata->end() || !payload->is_object()) continue;
+        if (text_at(*payload, "outbox_id") != marker) continue;
+        if (text_at(message, "user") != bot_user_id) continue;
+        const Timestamp at = parse_ts(text_at(message, "ts"));
+        if (at == 0 || at < not_before) continue;
+        return message;
+    }
+    return json();
+}
+
 }  // namespace incident::slack

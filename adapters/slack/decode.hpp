@@ -117,4 +117,16 @@ std::optional<Shortcut> decode_shortcut(const nlohmann::json& payload);
 // "1610241741.000200" -> 1610241741000 (ms); 0 when it is not a Slack ts.
 Timestamp parse_ts(std::string_view ts);
 
+// Every chat.postMessage from the outbox carries its entry's id as message metadata
+// (docs.slack.dev/messaging/message-metadata: `event_type` and a free-form `event_payload`), so
+// that a retry after a lost answer finds the message in conversations.history instead of
+// posting it again.
+inline constexpr std::string_view k_outbox_event_type = "incident_bot_outbox";
+nlohmann::json outbox_metadata(std::int64_t entry_id);
+// The message in conversations.history's answer `history` (read with include_all_metadata)
+// that carries entry `entry_id`'s metadata, posted by `bot_user_id` at `not_before` or later;
+// null when there is none.
+nlohmann::json marked_message(const nlohmann::json& history, std::int64_t entry_id,
+                              const std::string& bot_user_id, Timestamp not_before);
+
 }  // namespace incident::slack

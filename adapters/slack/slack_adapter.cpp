@@ -50,6 +50,13 @@ namespace {
 constexpr std::size_t k_topic_limit = 250;
 // Envelopes stored in one transaction at most: bounds the ack delay of the first one.
 constexpr std::size_t k_max_batch = 512;
+// A retry after a lost answer reads the channel's messages since its first attempt, newest
+// first, this many a page (conversations.history `limit`: 15 is the most Slack serves apps
+// distributed outside the Marketplace), at most this many pages.
+constexpr int k_marker_page = 15;
+constexpr int k_marker_pages = 8;
+// Slack's clock and ours may disagree this much.
+constexpr Timestamp k_marker_clock_margin_ms = 60'000;
 // Web API arguments are built as named locals: GCC 12 rejects braced initializer lists
 // inside co_await expressions ("array used as initializer").
 
@@ -227,7 +234,7 @@ asio::awaitable<net::Delivery> SlackAdapter::deliver_entry(OutboxEntry& entry) {
         co_return co_await create_channel(*create, entry);
     }
     if (const auto* message = std::get_if<PostMessage>(&*effect)) {
-        co_return co_await post(*message, entry.incident);
+        co_return co_await post(*message, &entry);
     }
     if (const auto* topic = std::get_if<SetTopic>(&*effect)) co_return co_await set_topic(*topic);
     if (const auto* refresh = std::get_if<RefreshSummary>(&*effect)) {
@@ -433,10 +440,10 @@ asio::awaitable<net::Delivery> SlackAdapter::create_channel(const CreateChannel&
         json summary = summary_message(*inc);
         const std::string rendered = summary.dump();
         summary["channel"] = id;
-        summary["metadata"] = {
-            {"event_type", "incident_bot_effect"},
-            {"event_payload", {{"outbox_id", entry.id}, {"incident", inc->key()}}}};
-        const ApiResult r = co_await api_.call("chat.postMessage", std::move(summary));
+        const MarkedPost posted =
+            co_await post_marked(entry, progress, "summary_sent", std::move(summary));
+        if (posted.lookup_failed) co_return *posted.lookup_failed;
+        const ApiResult& r = posted.result;
         if (auto trouble = failed(r, "chat.postMessage")) co_return *trouble;
         // Where it is, kept for chat.update: the refreshes later in this lane need it.
         const std::string ts = r.body.value("ts", std::string());
@@ -461,7 +468,7 @@ asio::awaitable<net::Delivery> SlackAdapter::create_channel(const CreateChannel&
     co_return net::Delivery::done();
 }
 
-asio::awaitable<net::Delivery> SlackAdapter::post(const PostMessage& message, std::int64_t lane) {
+asio::awaitable<net::Delivery> SlackAdapter::post(const PostMessage& message, OutboxEntry* entry) {
     ChannelLookup channel;
     const bool direct = std::holds_alternative<ToUser>(message.to);
     if (const auto* c = std::get_if<ToChannel>(&message.to)) channel.id = c->channel_id;
@@ -484,17 +491,110 @@ asio::awaitable<net::Delivery> SlackAdapter::post(const PostMessage& message, st
     if (channel.id.empty()) co_return channel.failure;
     json args = text_message(message.text);
     args["channel"] = channel.id;
-    ApiResult r = co_await api_.call("chat.postMessage", args);
-    if (!r.ok && r.error == "not_in_channel" && !direct) {
+    const std::string rendered = args.dump();
+    json progress = entry ? net::progress_of(*entry) : json::object();
+    MarkedPost posted;
+    if (entry) {
+        posted = co_await post_marked(*entry, progress, "sent", args);
+    } else {
+        posted.result = co_await api_.call("chat.postMessage", args);
+    }
+    if (posted.lookup_failed) co_return *posted.lookup_failed;
+    if (!posted.result.ok && posted.result.error == "not_in_channel" && !direct) {
         json join_args = {{"channel", channel.id}};
         const ApiResult joined = co_await api_.call("conversations.join", std::move(join_args));
         if (!joined.ok) co_return failure_of(joined, "conversations.join");
-        r = co_await api_.call("chat.postMessage", args);
+        if (entry) {
+            posted = co_await post_marked(*entry, progress, "sent", args);
+        } else {
+            posted.result = co_await api_.call("chat.postMessage", args);
+        }
+        if (posted.lookup_failed) co_return *posted.lookup_failed;
     }
+    const ApiResult& r = posted.result;
     if (auto trouble = failed(r, "chat.postMessage")) co_return *trouble;
-    remember_first_announcement(service_, lane, k_platform, message, channel.id,
-                                r.body.value("ts", std::string()), args.dump());
+    remember_first_announcement(service_, entry ? entry->incident : 0, k_platform, message,
+                                channel.id, r.body.value("ts", std::string()), rendered);
     co_return net::Delivery::done();
+}
+
+asio::awaitable<SlackAdapter::MarkedPost> SlackAdapter::post_marked(OutboxEntry& entry,
+                                                                    json& progress,
+                                                                    const std::string& step,
+                                                                    json args) {
+    const auto save = [&] {
+        entry.result = progress.dump();
+        outbox_.save(entry);
+    };
+    const std::string channel = args.value("channel", std::string());
+    const std::string sent_at = step + "_at";
+    MarkedPost out;
+    if (progress.value(step, false)) {
+        // An earlier attempt sent it and saw no answer (a dropped connection, a crash, a 5xx):
+        // Slack may have made the message. Whatever it made since then carries the marker.
+        const Timestamp first_sent = progress.value(sent_at, entry.created_at);
+        const Timestamp not_before = first_sent - k_marker_clock_margin_ms;
+        const ChannelLookup me = co_await bot_user_id();
+        if (me.id.empty()) {
+            out.lookup_failed = me.failure;
+            co_return out;
+        }
+        std::string cursor;
+        for (int page = 0; page < k_marker_pages; ++page) {
+            net::FormFields query{
+                {"channel", channel},
+                {"limit", std::to_string(k_marker_page)},
+                {"oldest", std::to_string(std::max<Timestamp>(0, not_before) / 1000)},
+                {"include_all_metadata", "true"}};
+            if (!cursor.empty()) query.emplace_back("cursor", cursor);
+            const ApiResult read = co_await api_.call_form("conversations.history", query);
+            if (!read.ok) {
+                net::Delivery why = failure_of(read, "conversations.history");
+                if (why.status == net::Delivery::Status::transient) {
+                    out.lookup_failed = std::move(why);  // looked for again with the next attempt
+                    co_return out;
+                }
+                // Unreadable for good: posting again risks a repeat, not posting loses the post.
+                spdlog::warn("slack: cannot look for outbox entry {} in {} ({}); posting it",
+                             entry.id, channel, why.error);
+                break;
+            }
+            json found = marked_message(read.body, entry.id, me.id, not_before);
+            if (!found.is_null()) {
+                const std::string ts = found.value("ts", std::string());
+                spdlog::info(
+                    "slack: message {} of outbox entry {} was made by an earlier attempt whose "
+                    "answer was lost; not posting it again",
+                    ts, entry.id);
+                // What chat.postMessage would have answered.
+                out.result = read;
+                out.result.body =
+                    json{{"ok", true}, {"channel", channel}, {"ts", ts}, {"message", found}};
+                out.found = true;
+                co_return out;
+            }
+            cursor = read.object_at("response_metadata").value("next_cursor", std::string());
+            if (cursor.empty()) break;
+        }
+    } else {
+        // Recorded before the call: if its answer is lost, the next attempt looks first.
+        progress[step] = true;
+        progress[sent_at] = service_.now();
+        save();
+    }
+    args["metadata"] = outbox_metadata(entry.id);
+    out.result = co_await api_.call_once("chat.postMessage", std::move(args));
+    // Slack answered that it made nothing (channel_not_found, not_in_channel): nothing to look
+    // for next time. Its passing errors (fatal_error: "some aspect may have succeeded") are
+    // not such an answer.
+    const bool refused = out.result.status > 0 && out.result.status < 500 && !out.result.ok &&
+                         out.result.body.is_object() && !transient_error(out.result.error);
+    if (refused) {
+        progress.erase(step);
+        progress.erase(sent_at);
+        save();
+    }
+    co_return out;
 }
 
 asio::awaitable<std::pair<json, std::optional<net::Delivery>>> SlackAdapter::find_channel(

@@ -72,6 +72,8 @@ public:
     void deliver(const Effect& effect) override;
     // New outbox entries were committed, or a failed one is to be retried.
     void wake_outbox() { outbox_worker_.wake(); }
+    // An outbox entry is being delivered right now (after stop(): not yet let go).
+    bool delivering() const { return outbox_worker_.delivering(); }
 
     // POST /slack/events, /slack/commands, /slack/interactive.
     boost::asio::awaitable<net::HttpResponse> handle_http(net::HttpRequest request) override;
@@ -124,9 +126,22 @@ private:
     boost::asio::awaitable<net::Delivery> deliver_entry(OutboxEntry& entry);
     boost::asio::awaitable<net::Delivery> create_channel(const CreateChannel& create,
                                                          OutboxEntry& entry);
-    // `lane`: the incident whose effect this is (0: none); its first announcement is then
-    // remembered as a live message, kept current by refresh_summary.
-    boost::asio::awaitable<net::Delivery> post(const PostMessage& post, std::int64_t lane = 0);
+    // `entry`: the outbox entry this post is (null: a reply to a button, from memory). The
+    // first announcement of the entry's incident is remembered as a live message, kept
+    // current by refresh_summary.
+    boost::asio::awaitable<net::Delivery> post(const PostMessage& post,
+                                               OutboxEntry* entry = nullptr);
+    // chat.postMessage of `entry` with `args`, sent once and marked with the entry's id in its
+    // metadata. `step` names it in the entry's progress, recorded before the call: when an
+    // earlier attempt's call may have gone out, the channel's recent messages are read first
+    // (conversations.history) and the one found with the marker is taken for it (`found`).
+    struct MarkedPost {
+        ApiResult result;  // chat.postMessage's answer, or one made of the message found
+        std::optional<net::Delivery> lookup_failed;  // the lookup could not be made: no post
+        bool found = false;
+    };
+    boost::asio::awaitable<MarkedPost> post_marked(OutboxEntry& entry, nlohmann::json& progress,
+                                                   const std::string& step, nlohmann::json args);
     boost::asio::awaitable<net::Delivery> set_topic(const SetTopic& topic);
     // Downloads a shared file (url_private_download, with the bot token) into the store.
     boost::asio::awaitable<net::Delivery> fetch_file(const FetchFile& fetch);

@@ -29,13 +29,18 @@ asio::awaitable<ApiResult> WebApi::call(const std::string& method, nlohmann::jso
     co_return co_await send(method, std::move(body), true, token_override);
 }
 
+asio::awaitable<ApiResult> WebApi::call_once(const std::string& method, nlohmann::json args) {
+    std::string body = args.dump();
+    co_return co_await send(method, std::move(body), true, {}, 1);
+}
+
 asio::awaitable<ApiResult> WebApi::call_form(const std::string& method, net::FormFields args,
                                              const std::string& token_override) {
     co_return co_await send(method, net::encode_form(args), false, token_override);
 }
 
 asio::awaitable<ApiResult> WebApi::send(const std::string& method, std::string body, bool json,
-                                        const std::string& token_override) {
+                                        const std::string& token_override, int max_attempts) {
     net::HttpRequest request;
     request.method = "POST";
     request.url = base_url_ + method;
@@ -45,7 +50,8 @@ asio::awaitable<ApiResult> WebApi::send(const std::string& method, std::string b
                                              : "application/x-www-form-urlencoded");
     request.body = std::move(body);
     const net::ApiCallName name{method, method, method};
-    const net::HttpResponse response = co_await caller_.send(std::move(request), name);
+    const net::HttpResponse response =
+        co_await caller_.send(std::move(request), name, max_attempts);
 
     ApiResult result;
     result.status = response.status;

@@ -37,6 +37,9 @@ public:
     // JSON body; Authorization: Bearer <token> (or `token_override`, e.g. the app token).
     boost::asio::awaitable<ApiResult> call(const std::string& method, nlohmann::json args,
                                            const std::string& token_override = {});
+    // The same sent at most once on network errors and 5xx (a 429 is still waited out): for
+    // a post Slack may have made although its answer was lost, which only a lookup can tell.
+    boost::asio::awaitable<ApiResult> call_once(const std::string& method, nlohmann::json args);
     // Form body, for the read methods that do not take JSON (users.info, conversations.list).
     boost::asio::awaitable<ApiResult> call_form(const std::string& method, net::FormFields args,
                                                 const std::string& token_override = {});
@@ -48,7 +51,7 @@ public:
 
 private:
     boost::asio::awaitable<ApiResult> send(const std::string& method, std::string body, bool json,
-                                           const std::string& token_override);
+                                           const std::string& token_override, int max_attempts = 0);
 
     std::string base_url_;
     std::string token_;

@@ -155,6 +155,13 @@ FakeSlack::FakeSlack(asio::any_io_executor executor, std::optional<net::TlsConte
                   --held_calls;
                   co_return api(request);
               }
+              if (const auto lost = lost_answers.find(method);
+                  lost != lost_answers.end() && lost->second > 0) {
+                  --lost->second;
+                  ++lost_calls;
+                  api(request);
+                  co_return net::no_answer();
+              }
               const auto stall = stalls.find(method);
               if (stall != stalls.end() && stall->second > 0) {
                   --stall->second;
@@ -205,6 +212,14 @@ std::vector<json> FakeSlack::posted_in(const std::string& channel) const {
         if (c.method == "chat.postMessage" && c.args.value("channel", std::string()) == channel) {
             out.push_back(c.args);
         }
+    }
+    return out;
+}
+
+std::vector<json> FakeSlack::messages_in(const std::string& channel) const {
+    std::vector<json> out;
+    for (const auto& [ts, message] : messages) {
+        if (message.value("channel", std::string()) == channel) out.push_back(message);
     }
     return out;
 }
@@ -541,11 +556,77 @@ net::HttpResponse FakeSlack::api(const net::HttpRequest& request) {
     }
     if (method == "chat.postMessage") {
         if (!known_channel) return error("channel_not_found");
-        const std::string ts = "1800000000." + std::to_string(100000 + next_ts_++);
         json message = args;
+        if (args.contains("metadata")) {
+            json metadata = args["metadata"];
+            // A JSON-encoded string in a form body, an object in a JSON body.
+            if (metadata.is_string()) {
+                metadata = json::parse(metadata.get<std::string>(), nullptr, false);
+            }
+            if (!metadata.is_object()) return error("invalid_metadata_format");
+            const auto type = metadata.find("event_type");
+            const auto payload = metadata.find("event_payload");
+            if (type == metadata.end() || !type->is_string() || type->get<std::string>().empty() ||
+                payload == metadata.end() || !payload->is_object()) {
+                return error("invalid_metadata_schema");
+            }
+            message["metadata"] = metadata;
+        }
+        const std::string ts = "1800000000." + std::to_string(100000 + next_ts_++);
         message["ts"] = ts;
+        // As the bot's messages read back: its user, bot and app.
+        message["type"] = "message";
+        message["user"] = "UBOT";
+        message["bot_id"] = "B111";
+        message["app_id"] = "A111";
         messages[ts] = message;
         return reply({{"ok", true}, {"channel", channel}, {"ts", ts}, {"message", message}});
+    }
+    if (method == "conversations.history") {
+        if (!scopes.count(is_im ? "im:history" : "channels:history")) return error("missing_scope");
+        if (!known_channel) return error("channel_not_found");
+        const auto flag = [&](const char* key) {
+            const json v = args.value(key, json());
+            return v == true || v == "true" || v == "1" || v == 1;
+        };
+        const auto number = [&](const char* key, double otherwise) {
+            const json v = args.value(key, json());
+            if (v.is_number()) return v.get<double>();
+            if (v.is_string() && !v.get<std::string>().empty()) {
+                return std::stod(v.get<std::string>());
+            }
+            return otherwise;
+        };
+        const double oldest = number("oldest", 0);
+        const double limit = number("limit", 100);
+        if (limit < 1 || limit > 999) return error("invalid_limit");
+        // The cursor is the ts of the next message to serve, as the docs' "next_ts:..." ones.
+        const std::string cursor = args.value("cursor", std::string());
+        std::vector<json> newest_first = messages_in(channel);
+        std::reverse(newest_first.begin(), newest_first.end());
+        json page = json::array();
+        std::string next_cursor;
+        for (const json& message : newest_first) {
+            const std::string ts = message.value("ts", std::string());
+            if (!cursor.empty() && ts > cursor.substr(cursor.find(':') + 1)) continue;
+            if (std::stod(ts) <= oldest) break;
+            if (page.size() == static_cast<std::size_t>(limit)) {
+                next_cursor = "next_ts:" + ts;
+                break;
+            }
+            json shown = message;
+            shown.erase("channel");
+            if (!flag("include_all_metadata")) shown.erase("metadata");
+            page.push_back(shown);
+        }
+        return reply({{"ok", true},
+                      {"messages", page},
+                      {"has_more", !next_cursor.empty()},
+                      {"pin_count", std::count_if(pinned.begin(), pinned.end(),
+                                                  [&](const std::string& p) {
+                                                      return p.starts_with(channel + "/");
+                                                  })},
+                      {"response_metadata", {{"next_cursor", next_cursor}}}});
     }
     if (method == "chat.update") {
         if (!known_channel) return error("channel_not_found");

@@ -78,6 +78,10 @@ public:
     std::map<std::string, int> holds;
     int held_calls = 0;  // calls being held right now
     void release_held();
+    // method -> how many calls to carry out and then close the connection without an answer,
+    // as when it drops after Slack made the message: the work is done, the bot never hears.
+    std::map<std::string, int> lost_answers;
+    int lost_calls = 0;
     // The port in the Socket Mode URL (a proxy in front of this server); 0: this server's.
     std::uint16_t socket_port = 0;
     std::set<std::string> taken_names{"inc-1-checkout-down"};
@@ -94,15 +98,24 @@ public:
     // deploy/slack-app-manifest.yml. Erase one (drop_scope) to play a missing scope.
     std::set<std::string> scopes{"commands",         "chat:write",     "chat:write.public",
                                  "channels:manage",  "channels:read",  "channels:join",
-                                 "channels:history", "reactions:read", "users:read",
-                                 "im:write",         "pins:write",     "files:read"};
+                                 "channels:history", "groups:history", "reactions:read",
+                                 "users:read",       "im:write",       "pins:write",
+                                 "files:read"};
     bool send_scopes_header = true;
     void drop_scope(const std::string& scope) { scopes.erase(scope); }
 
     // Messages as they stand now, by ts: chat.postMessage adds one, chat.update replaces its
     // text and blocks (docs.slack.dev/reference/methods/chat.update: `channel` and `ts`
-    // name it; an unknown one is message_not_found).
+    // name it; an unknown one is message_not_found). chat.postMessage takes `metadata` only in
+    // the documented shape (docs.slack.dev/messaging/message-metadata: an object, a JSON string
+    // in a form body, with a string `event_type` and an object `event_payload`; else
+    // invalid_metadata_format or invalid_metadata_schema). conversations.history serves a
+    // channel's messages newest first (`limit`, default 100, at most 999; `oldest`; `cursor`),
+    // with their metadata only when `include_all_metadata` is true, and needs channels:history
+    // (im:history for an IM).
     std::map<std::string, nlohmann::json> messages;
+    // The messages in `channel` now, oldest first.
+    std::vector<nlohmann::json> messages_in(const std::string& channel) const;
     // pins.add (docs.slack.dev/reference/methods/pins.add: `channel` and `timestamp`):
     // "channel/ts" of every pinned message; pinning one twice is already_pinned.
     std::set<std::string> pinned;

@@ -1,11 +1,16 @@
 #include <doctest/doctest.h>
 
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
 #include <boost/asio/steady_timer.hpp>
 
 #include "adapters/web/dashboard.hpp"
 #include "adapters/web/metrics.hpp"
 #include "fault_proxy.hpp"
 #include "harness.hpp"
+#include "log_capture.hpp"
 
 using namespace incident;
 using namespace incident::testing;
@@ -29,6 +34,77 @@ std::size_t call_index(const FakeSlack& fake, const std::string& method, const s
         if (!last) break;
     }
     return found;
+}
+
+std::string text_of(const json& message) {
+    const auto text = message.find("text");
+    return text != message.end() && text->is_string() ? text->get<std::string>() : std::string();
+}
+
+// The outbox entry id in a message's (or a call's) metadata; empty without one.
+std::string marker_of(const json& message) {
+    const json metadata = message.value("metadata", json());
+    if (!metadata.is_object()) return {};
+    const json payload = metadata.value("event_payload", json());
+    if (!payload.is_object() || !payload.contains("outbox_id") || !payload["outbox_id"].is_string())
+        return {};
+    return payload["outbox_id"].get<std::string>();
+}
+
+// chat.postMessage calls whose text has `phrase`, counted by the entry they were sent for.
+std::map<std::string, int> post_calls_with(const FakeSlack& fake, const std::string& phrase) {
+    std::map<std::string, int> out;
+    for (const auto& call : fake.calls_of("chat.postMessage")) {
+        if (text_of(call.args).find(phrase) != std::string::npos) ++out[marker_of(call.args)];
+    }
+    return out;
+}
+
+// The messages in the fake now, counted by the entry whose id they carry.
+std::map<std::string, int> messages_by_entry(const FakeSlack& fake) {
+    std::map<std::string, int> out;
+    for (const auto& [ts, message] : fake.messages) ++out[marker_of(message)];
+    return out;
+}
+
+// Each entry that posted `phrase` sent one chat.postMessage and made one message, and no
+// entry made two messages.
+void check_posted_once(const FakeSlack& fake, const std::string& phrase) {
+    const auto calls = post_calls_with(fake, phrase);
+    const auto made = messages_by_entry(fake);
+    REQUIRE_FALSE(calls.empty());
+    for (const auto& [entry, n] : calls) {
+        CAPTURE(entry);
+        CHECK_FALSE(entry.empty());
+        CHECK(n == 1);
+        CHECK(made.count(entry) == 1);
+    }
+    for (const auto& [entry, n] : made) {
+        CAPTURE(entry);
+        CHECK(n == 1);
+    }
+}
+
+// The outbox entry whose id `message` carries in its metadata; checks the documented shape.
+std::optional<OutboxEntry> entry_marked_in(Outbox& outbox, const json& message) {
+    const json metadata = message.value("metadata", json());
+    REQUIRE(metadata.is_object());
+    CHECK(metadata.value("event_type", "") == "incident_bot_outbox");
+    const json payload = metadata.value("event_payload", json());
+    REQUIRE(payload.is_object());
+    REQUIRE(payload.contains("outbox_id"));
+    REQUIRE(payload["outbox_id"].is_string());
+    return outbox.entry(std::stoll(payload["outbox_id"].get<std::string>()));
+}
+
+json protocol_fixture(const std::string& name) {
+    const std::filesystem::path path =
+        std::filesystem::path(INCIDENT_BOT_PROTOCOL_DIR) / "slack" / "fixtures" / name;
+    std::ifstream in(path, std::ios::binary);
+    REQUIRE_MESSAGE(in.good(), path.string());
+    std::stringstream text;
+    text << in.rdbuf();
+    return json::parse(text.str());
 }
 
 class MetricsObserver final : public net::PlatformObserver {
@@ -228,6 +304,267 @@ TEST_CASE("slack outbox: channel_not_found is kept as failed, shown, counted, an
                                           "127.0.0.1:1"})
                   .status == 404);
         h.adapter->stop();
+    });
+    CHECK(finished);
+}
+
+TEST_CASE(
+    "slack outbox: every post carries its entry's id as message metadata, and a first attempt "
+    "reads nothing back") {
+    SlackHarness h;
+    h.adapter->start();
+    const bool finished = run_async(h.io, [&]() -> asio::awaitable<void> {
+        REQUIRE(
+            co_await wait_until([&] { return h.adapter->socket_connected(); }, milliseconds(5000)));
+        const std::string channel = co_await h.declare();
+        REQUIRE_FALSE(channel.empty());
+        h.fake->deliver(
+            slash_envelope("t-update", channel, "U1", "alice", "update rolling back the deploy"));
+        REQUIRE(co_await h.acked("env-t-update"));
+        REQUIRE(co_await h.idle());
+
+        // The summary, the announcement, the update: each once, each marked with its entry.
+        const auto posts = h.fake->calls_of("chat.postMessage");
+        REQUIRE(posts.size() >= 3);
+        std::set<std::int64_t> entries;
+        std::set<std::string> kinds;
+        for (const auto& call : posts) {
+            CAPTURE(call.args.dump());
+            const auto entry = entry_marked_in(h.outbox, call.args);
+            REQUIRE(entry);
+            CHECK(entry->status == OutboxStatus::delivered);
+            entries.insert(entry->id);
+            kinds.insert(entry->kind);
+        }
+        CHECK(entries.size() == posts.size());
+        CHECK(kinds == std::set<std::string>{"create_channel", "post"});  // the summary, posts
+        CHECK(h.fake->messages.size() == posts.size());
+        check_posted_once(*h.fake, "rolling back the deploy");
+        CHECK(h.fake->count("conversations.history") == 0);
+        // The summary is where the live message says, and pinned there.
+        const auto live = h.service.live_message(1, "slack");
+        REQUIRE(live);
+        CHECK(h.fake->messages.count(live->message_id) == 1);
+        CHECK(h.fake->pinned.count(channel + "/" + live->message_id) == 1);
+        h.adapter->stop();
+    });
+    CHECK(finished);
+}
+
+TEST_CASE(
+    "slack outbox: a message Slack made although the connection dropped unanswered is found by "
+    "its metadata on the retry, and appears once") {
+    LogCapture log;
+    SlackHarness h;
+    h.adapter->start();
+    const bool finished = run_async(h.io, [&]() -> asio::awaitable<void> {
+        REQUIRE(
+            co_await wait_until([&] { return h.adapter->socket_connected(); }, milliseconds(5000)));
+        const std::string channel = co_await h.declare();
+        REQUIRE_FALSE(channel.empty());
+        const std::size_t reads_before = h.fake->count("conversations.history");
+
+        // The next post is made, then the connection closes without an answer.
+        h.fake->lost_answers["chat.postMessage"] = 1;
+        h.fake->deliver(
+            slash_envelope("t-update", channel, "U1", "alice", "update rolling back the deploy"));
+        REQUIRE(co_await h.acked("env-t-update"));
+        REQUIRE(co_await h.idle());
+        REQUIRE(h.fake->lost_calls == 1);
+
+        // Every destination has the update once, and nothing was posted twice: the retry
+        // read the channel's recent messages, found the marker and stopped there.
+        check_posted_once(*h.fake, "rolling back the deploy");
+        REQUIRE(h.fake->count("conversations.history") == reads_before + 1);
+        const auto read = h.fake->calls_of("conversations.history").back();
+        CHECK(read.args.value("include_all_metadata", "") == "true");
+        CHECK(std::stoi(read.args.value("limit", "0")) <= 100);
+        CHECK(log.contains("was made by an earlier attempt whose answer was lost"));
+        for (const auto& [ts, message] : h.fake->messages) {
+            const auto entry = entry_marked_in(h.outbox, message);
+            REQUIRE(entry);
+            CHECK(entry->status == OutboxStatus::delivered);
+        }
+        CHECK(h.outbox.failed().empty());
+        h.adapter->stop();
+    });
+    CHECK(finished);
+}
+
+TEST_CASE(
+    "slack outbox: a summary whose answer was lost is adopted: its ts is the live message, "
+    "pinned and updated in place") {
+    SlackHarness h;
+    h.adapter->start();
+    const bool finished = run_async(h.io, [&]() -> asio::awaitable<void> {
+        REQUIRE(
+            co_await wait_until([&] { return h.adapter->socket_connected(); }, milliseconds(5000)));
+        // The first post of the declare is the summary in the new channel.
+        h.fake->lost_answers["chat.postMessage"] = 1;
+        const std::string channel = co_await h.declare();
+        REQUIRE_FALSE(channel.empty());
+        REQUIRE(h.fake->lost_calls == 1);
+        const auto in_channel = h.fake->messages_in(channel);
+        REQUIRE(in_channel.size() == 1);
+        CHECK(h.fake->posted_in(channel).size() == 1);
+        CHECK(h.fake->count("conversations.history") == 1);
+        const std::string ts = in_channel[0].value("ts", "");
+        const auto live = h.service.live_message(1, "slack");
+        REQUIRE(live);
+        CHECK(live->message_id == ts);
+        CHECK(live->channel_id == channel);
+        CHECK(h.fake->pinned.count(channel + "/" + ts) == 1);
+
+        // A change of state updates that message, not a new one.
+        h.fake->deliver(slash_envelope("t-state", channel, "U1", "alice", "status identified"));
+        REQUIRE(co_await h.acked("env-t-state"));
+        REQUIRE(co_await h.idle());
+        int summary_updates = 0;
+        for (const auto& update : h.fake->calls_of("chat.update")) {
+            summary_updates += update.args.value("ts", "") == ts;
+        }
+        CHECK(summary_updates >= 1);
+        CHECK(h.fake->messages_in(channel).size() == 1);
+        CHECK(h.fake->messages.at(ts).dump().find("identified") != std::string::npos);
+        CHECK(h.outbox.failed().empty());
+        h.adapter->stop();
+    });
+    CHECK(finished);
+}
+
+TEST_CASE(
+    "slack outbox: a message whose answer was lost before a restart is found by its metadata "
+    "after it, and appears once") {
+    SlackHarness h;
+    h.adapter->start();
+    std::unique_ptr<slack::SlackAdapter> first;
+    const bool finished = run_async(h.io, [&]() -> asio::awaitable<void> {
+        REQUIRE(
+            co_await wait_until([&] { return h.adapter->socket_connected(); }, milliseconds(5000)));
+        const std::string channel = co_await h.declare();
+        REQUIRE_FALSE(channel.empty());
+
+        // The post is made and its answer lost; this process cannot read the channel back
+        // (500s), so it neither finds the message nor posts it again before it stops.
+        h.fake->lost_answers["chat.postMessage"] = 1;
+        h.fake->server_errors["conversations.history"] = 1'000'000;
+        h.fake->deliver(
+            slash_envelope("t-update", channel, "U1", "alice", "update rolling back the deploy"));
+        REQUIRE(co_await h.acked("env-t-update"));
+        REQUIRE(co_await wait_until(
+            [&] {
+                const auto pending = h.outbox.pending("slack");
+                return !pending.empty() && pending.front().kind == "post" &&
+                       pending.front().attempts >= 2;
+            },
+            milliseconds(8000)));
+        REQUIRE(h.fake->lost_calls == 1);
+        CHECK(post_calls_with(*h.fake, "rolling back the deploy").size() == 1);
+        CHECK(h.fake->count("conversations.history") >= 1);
+        first = std::move(h.adapter);
+        first->stop();
+        REQUIRE(co_await wait_until([&] { return !first->delivering(); }, milliseconds(5000)));
+
+        // Another process on the same database: it knows from the entry that the call may
+        // have gone out, looks, and finds it.
+        h.fake->server_errors.clear();
+        h.adapter = h.make_adapter();
+        h.adapter->start();
+        REQUIRE(
+            co_await wait_until([&] { return h.adapter->socket_connected(); }, milliseconds(5000)));
+        REQUIRE(co_await h.idle());
+        check_posted_once(*h.fake, "rolling back the deploy");
+        CHECK(h.outbox.pending("slack").empty());
+        CHECK(h.outbox.failed().empty());
+        h.adapter->stop();
+    });
+    CHECK(finished);
+}
+
+TEST_CASE(
+    "slack outbox: a direct message whose answer was lost is posted again when its IM cannot "
+    "be read (no im:history): a repeat, never a loss") {
+    LogCapture log;
+    SlackHarness h;
+    REQUIRE_FALSE(h.fake->scopes.count("im:history"));
+    h.adapter->start();
+    const bool finished = run_async(h.io, [&]() -> asio::awaitable<void> {
+        REQUIRE(
+            co_await wait_until([&] { return h.adapter->socket_connected(); }, milliseconds(5000)));
+        h.fake->lost_answers["chat.postMessage"] = 1;
+        PostMessage dm{ToUser{Actor{"U2", "bob"}}, "you were paged for INC-1"};
+        h.adapter->deliver(dm);
+        REQUIRE(co_await h.idle());
+        REQUIRE(h.fake->lost_calls == 1);
+        const std::string im = h.fake->ims.at("U2");
+        CHECK(h.fake->messages_in(im).size() == 2);
+        CHECK(h.fake->count("conversations.history") == 1);
+        CHECK(log.contains("cannot look for outbox entry"));
+        CHECK(h.outbox.failed().empty());
+        h.adapter->stop();
+    });
+    CHECK(finished);
+}
+
+TEST_CASE(
+    "fake slack: chat.postMessage takes the documented metadata and no other shape, "
+    "conversations.history answers the documented fields, with metadata only when asked") {
+    SlackHarness h;
+    const json documented = protocol_fixture("web_chat_postMessage_metadata.docs.json");
+    const json history_doc = protocol_fixture("web_conversations_history_ok.docs.json");
+    const bool finished = run_async(h.io, [&]() -> asio::awaitable<void> {
+        slack::WebApi& api = h.adapter->api();
+        json body = documented;
+        body["channel"] = "CGENERAL";
+        const slack::ApiResult posted = co_await api.call("chat.postMessage", body);
+        REQUIRE(posted.ok);
+        const std::string ts = posted.body.value("ts", "");
+        // As a form body: a JSON-encoded string.
+        net::FormFields form{
+            {"channel", "CGENERAL"}, {"text", "form"}, {"metadata", documented["metadata"].dump()}};
+        CHECK((co_await api.call_form("chat.postMessage", form)).ok);
+        json bad = body;
+        bad["metadata"] = "not json";
+        CHECK((co_await api.call("chat.postMessage", bad)).error == "invalid_metadata_format");
+        bad["metadata"] = json{{"event_type", "customer_created"}};
+        CHECK((co_await api.call("chat.postMessage", bad)).error == "invalid_metadata_schema");
+        bad["metadata"] = json{{"event_payload", json::object()}};
+        CHECK((co_await api.call("chat.postMessage", bad)).error == "invalid_metadata_schema");
+        CHECK(h.fake->messages_in("CGENERAL").size() == 2);
+
+        net::FormFields plain{{"channel", "CGENERAL"}, {"limit", "1"}};
+        const slack::ApiResult without = co_await api.call_form("conversations.history", plain);
+        REQUIRE(without.ok);
+        std::set<std::string> ours, theirs;
+        for (const auto& [key, value] : without.body.items()) ours.insert(key);
+        for (const auto& [key, value] : history_doc.items()) theirs.insert(key);
+        CHECK(ours == theirs);
+        // Newest first, one of two, more after it; no metadata unless asked for.
+        REQUIRE(without.body["messages"].size() == 1);
+        CHECK(without.body["messages"][0]["text"] == "form");
+        CHECK_FALSE(without.body["messages"][0].contains("metadata"));
+        CHECK(without.body["has_more"] == true);
+        const std::string cursor =
+            without.body["response_metadata"]["next_cursor"].get<std::string>();
+        REQUIRE_FALSE(cursor.empty());
+        net::FormFields next{{"channel", "CGENERAL"},
+                             {"limit", "1"},
+                             {"cursor", cursor},
+                             {"include_all_metadata", "true"}};
+        const slack::ApiResult with = co_await api.call_form("conversations.history", next);
+        REQUIRE(with.ok);
+        REQUIRE(with.body["messages"].size() == 1);
+        CHECK(with.body["messages"][0]["ts"] == ts);
+        CHECK(with.body["messages"][0]["metadata"] == documented["metadata"]);
+        CHECK(with.body["has_more"] == false);
+        // `oldest` leaves out what came before it.
+        net::FormFields later{{"channel", "CGENERAL"}, {"oldest", ts}};
+        const slack::ApiResult after = co_await api.call_form("conversations.history", later);
+        REQUIRE(after.ok);
+        CHECK(after.body["messages"].size() == 1);
+        // Reading needs the history scope.
+        h.fake->drop_scope("channels:history");
+        CHECK((co_await api.call_form("conversations.history", plain)).error == "missing_scope");
     });
     CHECK(finished);
 }

@@ -232,6 +232,50 @@ TEST_CASE("slack web api: chat.update and pins.add answers from the docs") {
     CHECK(json::parse(*already_text)["error"] == "already_pinned");
 }
 
+TEST_CASE("slack outbox marker: the documented metadata shape, found in a documented history") {
+    const auto posted_text = fixture("web_chat_postMessage_metadata.docs.json");
+    const auto history_text = fixture("web_conversations_history_ok.docs.json");
+    REQUIRE(posted_text);
+    REQUIRE(history_text);
+    // Ours has the documented members, of the documented types.
+    const json documented = json::parse(*posted_text)["metadata"];
+    const json ours = outbox_metadata(42);
+    for (const auto& [key, value] : documented.items()) {
+        CAPTURE(key);
+        REQUIRE(ours.contains(key));
+        CHECK(ours[key].type() == value.type());
+    }
+    CHECK(ours.size() == documented.size());
+    CHECK(ours["event_type"] == "incident_bot_outbox");
+    CHECK(ours["event_payload"] == json{{"outbox_id", "42"}});
+
+    json history = json::parse(*history_text);
+    CHECK(marked_message(history, 42, "UBOT", 0).is_null());  // nobody's marker
+    json mine = {{"type", "message"},
+                 {"user", "UBOT"},
+                 {"text", "INC-7 update"},
+                 {"ts", "1512104500.000100"},
+                 {"metadata", ours}};
+    history["messages"].insert(history["messages"].begin(), mine);
+    const json found = marked_message(history, 42, "UBOT", 1512104400000);
+    REQUIRE(found.is_object());
+    CHECK(found["ts"] == "1512104500.000100");
+    CHECK(marked_message(history, 43, "UBOT", 0).is_null());              // another entry
+    CHECK(marked_message(history, 42, "U222BBB222", 0).is_null());        // another poster
+    CHECK(marked_message(history, 42, "UBOT", 1512104600000).is_null());  // older than it
+    json unread = history;
+    unread["messages"][0].erase("metadata");  // read without include_all_metadata
+    CHECK(marked_message(unread, 42, "UBOT", 0).is_null());
+    json odd = history;
+    odd["messages"][0]["metadata"]["event_payload"]["outbox_id"] = 42;  // a number: not ours
+    CHECK(marked_message(odd, 42, "UBOT", 0).is_null());
+    odd["messages"][0]["metadata"]["event_type"] = "customer_created";
+    CHECK(marked_message(odd, 42, "UBOT", 0).is_null());
+    CHECK(marked_message(json::array(), 42, "UBOT", 0).is_null());
+    CHECK(marked_message(json{{"ok", false}, {"error", "channel_not_found"}}, 42, "UBOT", 0)
+              .is_null());
+}
+
 TEST_CASE("slack interactions: the bolt-python payloads decode, ours are told from others") {
     const auto press_text = fixture("http_block_actions.bolt-python-test.json");
     const auto submission_text = fixture("http_view_submission.bolt-python-test.json");
