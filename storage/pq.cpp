@@ -17,9 +17,19 @@ bool lost_state(const std::string& sqlstate) {
            sqlstate == "57P03";
 }
 
+// libpq's message on one line: it spreads one error over several ("connection to server
+// ... failed: ...\n\tIs the server running ...?\n"), which would make several log lines.
 std::string trimmed(const char* message) {
-    std::string text = message ? message : "";
-    while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
+    std::string text;
+    for (const char* c = message ? message : ""; *c; ++c) {
+        if (*c != '\n') {
+            text += *c == '\t' ? ' ' : *c;
+            continue;
+        }
+        while (c[1] == '\t' || c[1] == ' ') ++c;
+        if (c[1] != '\0') text += "; ";
+    }
+    while (!text.empty() && text.back() == ' ') text.pop_back();
     return text.empty() ? std::string("unknown PostgreSQL error") : text;
 }
 

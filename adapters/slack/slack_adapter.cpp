@@ -57,6 +57,8 @@ constexpr int k_marker_page = 15;
 constexpr int k_marker_pages = 8;
 // Slack's clock and ours may disagree this much.
 constexpr Timestamp k_marker_clock_margin_ms = 60'000;
+// While storing fails, how often an empty transaction tries whether it works again.
+constexpr std::chrono::milliseconds k_store_probe_interval{500};
 // Web API arguments are built as named locals: GCC 12 rejects braced initializer lists
 // inside co_await expressions ("array used as initializer").
 
@@ -974,7 +976,7 @@ void SlackAdapter::reply_later(const CommandRequest& request, const Outcome& out
 }
 
 asio::awaitable<std::optional<std::string>> SlackAdapter::process_frames(
-    std::vector<std::string> frames, net::WebSocketClient& socket, net::Backoff& backoff) {
+    std::vector<std::string> frames, net::WebSocketClient& socket) {
     const auto started = std::chrono::steady_clock::now();
     std::optional<std::string> disconnect;
     std::vector<Envelope> envelopes;
@@ -996,7 +998,6 @@ asio::awaitable<std::optional<std::string>> SlackAdapter::process_frames(
             interactions.emplace_back();
         } else if (envelope->type == "hello") {
             connected_ = true;
-            backoff.reset();
             last_error_.clear();
             if (auto& lost = connection_->lost_at) {
                 const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -1048,6 +1049,7 @@ asio::awaitable<std::optional<std::string>> SlackAdapter::process_frames(
             }
         }
     });
+    ++committed_batches_;
     spdlog::debug(
         "slack: stored {} envelopes in {:.2f} ms", envelopes.size(),
         std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started)
@@ -1152,11 +1154,35 @@ asio::awaitable<void> SlackAdapter::watch_silence(std::shared_ptr<net::WebSocket
     }
 }
 
+asio::awaitable<void> SlackAdapter::wait_for_store() {
+    const auto began = std::chrono::steady_clock::now();
+    while (!stopping_ && !draining_) {
+        bool works = false;
+        try {
+            service_.batch([] {});
+            works = true;
+        } catch (const std::exception&) {
+            // The batch's failure was logged; this one says the same.
+        }
+        if (works) {
+            spdlog::info("slack: storing works again after {} ms: reconnecting",
+                         std::chrono::duration_cast<std::chrono::milliseconds>(
+                             std::chrono::steady_clock::now() - began)
+                             .count());
+            co_return;
+        }
+        asio::steady_timer timer(executor_, k_store_probe_interval);
+        boost::system::error_code ec;
+        co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    }
+}
+
 asio::awaitable<void> SlackAdapter::run_socket_mode() {
     net::Backoff backoff(options_.reconnect);
     auto connection = connection_;
     while (!stopping_ && !draining_) {
         bool prompt = false;
+        bool batch_failed = false;
         std::shared_ptr<net::WebSocketClient> socket;
         try {
             // A replacement opened while the last connection still ran comes first.
@@ -1175,14 +1201,19 @@ asio::awaitable<void> SlackAdapter::run_socket_mode() {
                     // delivers it again.
                     if (frames.empty() || draining_) break;
                     in_batch_ = true;
+                    const std::size_t committed_before = committed_batches_;
                     std::optional<std::string> disconnect;
                     try {
-                        disconnect = co_await process_frames(std::move(frames), ws, backoff);
+                        disconnect = co_await process_frames(std::move(frames), ws);
                     } catch (...) {
                         in_batch_ = false;
+                        batch_failed = true;
                         throw;
                     }
                     in_batch_ = false;
+                    // Only a batch that committed envelopes is a success; a hello is not
+                    // (while the database is down, each connection says hello, then fails).
+                    if (committed_batches_ != committed_before) backoff.reset();
                     if (disconnect) {
                         // Slack closes this connection soon: the next one is opened now, and
                         // this one keeps delivering until then.
@@ -1229,6 +1260,13 @@ asio::awaitable<void> SlackAdapter::run_socket_mode() {
             co_await connection->replaced.async_wait(asio::redirect_error(asio::use_awaitable, ec));
         }
         if (stopping_ || draining_) break;
+        if (batch_failed && !connection->next) {
+            // Storing failed (the database is down): a new connection would only take
+            // envelopes to fail them the same way. It opens once a commit works again.
+            co_await wait_for_store();
+            if (stopping_ || draining_) break;
+            prompt = true;
+        }
         ++reconnects_;
         if (observer_) observer_->reconnected(k_platform);
         if (connection->next) continue;

@@ -192,8 +192,10 @@ private:
     // One batch of Socket Mode frames: stored in one transaction, then acked.
     // Returns the disconnect reason when the server asked to reconnect.
     boost::asio::awaitable<std::optional<std::string>> process_frames(
-        std::vector<std::string> frames, net::WebSocketClient& socket, net::Backoff& backoff);
+        std::vector<std::string> frames, net::WebSocketClient& socket);
     void enqueue(Job job);
+    // Returns once a transaction commits again (or the adapter stops).
+    boost::asio::awaitable<void> wait_for_store();
 
     boost::asio::any_io_executor executor_;
     net::TlsContext tls_;
@@ -218,6 +220,7 @@ private:
     std::atomic<bool> stopping_{false};
     bool draining_ = false;
     bool in_batch_ = false;  // envelopes taken from the socket, not yet stored and acked
+    std::size_t committed_batches_ = 0;  // batches of envelopes stored
     std::string last_error_;
     int reconnects_ = 0;
     struct Connection;

@@ -288,6 +288,10 @@ TEST_SUITE("postgres store") {
             const std::string message = e.what();
             CHECK(message.find("cannot connect to PostgreSQL") != std::string::npos);
             CHECK(message.find(secret) == std::string::npos);
+            // libpq's hint is kept, on the same line: one error is one log line.
+            CHECK(message.find("; Is the server running") != std::string::npos);
+            CHECK(message.find('\n') == std::string::npos);
+            CHECK(message.find('\t') == std::string::npos);
         }
         const DatabaseHealth health =
             inspect_postgres("host=127.0.0.1 port=1 user=bot password=" + secret);
