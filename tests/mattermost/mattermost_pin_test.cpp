@@ -207,7 +207,7 @@ TEST_CASE("mattermost announcement: the incident's first announcement is kept cu
 
 TEST_CASE(
     "mattermost resync: a post pinned while the socket was down is a key event after the "
-    "reconnect, once; one unpinned meanwhile is not; an unchanged post is not recorded again") {
+    "reconnect, once, one unpinned meanwhile is not, and an unchanged post is not recorded again") {
     MattermostHarness h;
     h.adapter->start();
     const bool finished = run_async(h.io, [&]() -> asio::awaitable<void> {

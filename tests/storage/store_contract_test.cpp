@@ -320,7 +320,7 @@ TEST_SUITE("store contract") {
     }
 
     TEST_CASE_TEMPLATE(
-        "migration 12: a message marked before marks were kept counts as marked by 📌; entries "
+        "migration 12: a message marked before marks were kept counts as marked by 📌, entries "
         "the bot made and unmarked messages get no mark",
         E, SqliteEngine, PostgresEngine) {
         E engine;
