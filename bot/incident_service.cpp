@@ -51,6 +51,17 @@ void check_text(std::string_view text, std::string_view what) {
     }
 }
 
+// Sets or clears one of a chat message's key-event marks (&TimelineEntry::marked_by_pin or
+// marked_by_reaction); true when that changed the entry. A message stays a key event while
+// any mark is left; an entry the bot made is one by its kind.
+bool set_key_mark(TimelineEntry& entry, bool TimelineEntry::*mark, bool on) {
+    if (entry.*mark == on) return false;
+    entry.*mark = on;
+    entry.key_event =
+        entry.kind != EntryKind::message || entry.marked_by_pin || entry.marked_by_reaction;
+    return true;
+}
+
 std::optional<Timestamp> mean(std::vector<Timestamp> v) {
     if (v.empty()) return std::nullopt;
     Timestamp sum = 0;
@@ -306,18 +317,16 @@ void IncidentService::capture(const MessageEdited& e) {
     auto entry = store_.entry_by_message(incident->number, e.message_id);
     if (!entry) return;
     if (entry->text == e.text) {
-        // The same words: not an edit, a change of the message's pin (Mattermost sends
-        // post_edited for that too). Pinned is a key event, unpinned is not, like 📌.
-        if (e.pinned && entry->key_event != *e.pinned) {
-            entry->key_event = *e.pinned;
+        // The same words: not an edit, a change of the message's pin or other props
+        // (Mattermost sends post_edited for those too). Only the pin's own mark follows it.
+        if (e.pinned && set_key_mark(*entry, &TimelineEntry::marked_by_pin, *e.pinned)) {
             store_.update_entry(*entry);
         }
         return;
     }
     check_text(e.text, "edited message");
-    // An edit of a pinned message keeps it a key event; an edit of an unpinned one leaves
-    // whatever 📌 decided.
-    if (e.pinned && *e.pinned) entry->key_event = true;
+    // An edit says whether the message is pinned now; a 📌 mark stays as it is.
+    if (e.pinned) set_key_mark(*entry, &TimelineEntry::marked_by_pin, *e.pinned);
     entry->previous_texts.push_back(entry->text);
     entry->text = e.text;
     entry->edited_at = e.header.at ? e.header.at : clock_.now();
@@ -350,9 +359,9 @@ void IncidentService::capture(const ReactionChanged& e) {
     if (!entry) return;
     const Timestamp at = e.header.at ? e.header.at : clock_.now();
     if (e.reaction == k_pushpin) {
-        if (entry->key_event == e.added) return;
-        entry->key_event = e.added;
-        store_.update_entry(*entry);
+        if (set_key_mark(*entry, &TimelineEntry::marked_by_reaction, e.added)) {
+            store_.update_entry(*entry);
+        }
         return;
     }
     std::optional<ActionItem> existing;

@@ -115,6 +115,10 @@ struct TimelineEntry {
     std::string message_id;  // platform message id (Slack ts, Mattermost post id)
     std::string thread_id;   // parent message id for threaded replies
     bool key_event = false;
+    // What made a chat message a key event (key_event is whether any did). Each is undone on
+    // its own: unpinning leaves a 📌-reacted message marked, and the other way round.
+    bool marked_by_pin = false;       // pinned on the platform
+    bool marked_by_reaction = false;  // a 📌 reaction, or the "key event" message shortcut
     std::optional<Timestamp> edited_at;
     std::optional<Timestamp> deleted_at;
     std::vector<std::string> previous_texts;  // oldest first: edits never lose words

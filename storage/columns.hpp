@@ -21,7 +21,7 @@ inline constexpr const char* k_incident_columns =
     "postmortem_due, postmortem_published_at, detected_at, related_to";
 inline constexpr const char* k_entry_columns =
     "id, incident, kind, at, author_id, author_name, text, message_id, thread_id, key_event, "
-    "edited_at, deleted_at";
+    "edited_at, deleted_at, key_marks";
 inline constexpr const char* k_action_columns =
     "id, incident, number, text, owner, due, status, source, source_message_id, author_id, "
     "author_name, created_at, done_at, kind";
@@ -65,6 +65,23 @@ template <typename Parse>
 auto parse_enum(const std::string& text, Parse parse, std::string_view column) {
     if (auto value = parse(text)) return *value;
     throw std::runtime_error("unknown value '" + text + "' in column " + std::string(column));
+}
+
+// What marked a chat message as a key event, as readable text: "", "pin", "reaction" or
+// "pin reaction" (the column's CHECK allows exactly these).
+inline std::string encode_key_marks(const TimelineEntry& entry) {
+    if (entry.marked_by_pin && entry.marked_by_reaction) return "pin reaction";
+    if (entry.marked_by_pin) return "pin";
+    if (entry.marked_by_reaction) return "reaction";
+    return "";
+}
+inline void decode_key_marks(const std::string& text, TimelineEntry& entry) {
+    if (text != "" && text != "pin" && text != "reaction" && text != "pin reaction") {
+        throw std::runtime_error("unknown value '" + text +
+                                 "' in column timeline_entries.key_marks");
+    }
+    entry.marked_by_pin = text.starts_with("pin");
+    entry.marked_by_reaction = text.ends_with("reaction");
 }
 
 // Role order lives in C++, not in the text column; assignments keep their order within a

@@ -308,7 +308,16 @@ CREATE TABLE files (
 );
 )sql";
 
-constexpr std::array<Migration, 11> k_migrations{{
+// What marked each chat message as a key event ("pin", "reaction", "pin reaction"), so that
+// unpinning and removing the 📌 each undo only their own mark. A message marked before this
+// column existed is taken as marked by 📌: adding and removing one unmarks it.
+constexpr std::string_view k_key_marks = R"sql(
+ALTER TABLE timeline_entries ADD COLUMN key_marks TEXT NOT NULL DEFAULT ''
+    CHECK (key_marks IN ('', 'pin', 'reaction', 'pin reaction'));
+UPDATE timeline_entries SET key_marks = 'reaction' WHERE kind = 'message' AND key_event = 1;
+)sql";
+
+constexpr std::array<Migration, 12> k_migrations{{
     {1, "initial schema", k_initial_schema},
     {2, "reminders sent", k_reminders_sent},
     {3, "contributing factors", k_contributing_factors},
@@ -320,6 +329,7 @@ constexpr std::array<Migration, 11> k_migrations{{
     {9, "status page", k_status_page},
     {10, "live messages", k_live_messages},
     {11, "files", k_files},
+    {12, "key event marks", k_key_marks},
 }};
 
 bool has_migrations_table(SQLite::Database& db) {

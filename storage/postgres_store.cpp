@@ -112,6 +112,7 @@ TimelineEntry read_entry(const Result& r, int row) {
     entry.key_event = r.boolean(row, 9);
     entry.edited_at = r.optional_int(row, 10);
     entry.deleted_at = r.optional_int(row, 11);
+    decode_key_marks(r.text(row, 12), entry);
     return entry;
 }
 
@@ -429,11 +430,11 @@ bool PostgresStore::add_entry(TimelineEntry& entry) {
         // DO NOTHING only covers uniqueness, so a missing incident still fails loudly.
         const Result r = impl_->exec(
             "INSERT INTO timeline_entries (incident, kind, at, author_id, author_name, text, "
-            "message_id, thread_id, key_event, edited_at, deleted_at) VALUES ($1, $2, $3, $4, "
-            "$5, $6, $7, $8, $9, $10, $11) ON CONFLICT DO NOTHING RETURNING id",
+            "message_id, thread_id, key_event, edited_at, deleted_at, key_marks) VALUES ($1, "
+            "$2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) ON CONFLICT DO NOTHING RETURNING id",
             {entry.incident, to_string(entry.kind), entry.at, entry.author.id, entry.author.name,
              entry.text, entry.message_id, entry.thread_id, Param::boolean(entry.key_event),
-             entry.edited_at, entry.deleted_at});
+             entry.edited_at, entry.deleted_at, encode_key_marks(entry)});
         if (r.rows() == 0) return;
         entry.id = r.int64(0, 0);
         added = true;
@@ -446,9 +447,9 @@ void PostgresStore::update_entry(const TimelineEntry& entry) {
     transaction([&] {
         const Result r = impl_->exec(
             "UPDATE timeline_entries SET text = $1, key_event = $2, edited_at = $3, "
-            "deleted_at = $4 WHERE id = $5",
+            "deleted_at = $4, key_marks = $5 WHERE id = $6",
             {entry.text, Param::boolean(entry.key_event), entry.edited_at, entry.deleted_at,
-             entry.id});
+             encode_key_marks(entry), entry.id});
         if (r.affected() == 0) {
             throw std::runtime_error("cannot update timeline entry " + std::to_string(entry.id) +
                                      ": no such entry");

@@ -174,6 +174,7 @@ TimelineEntry read_entry(Statement& row) {
     entry.key_event = row.getColumn(9).getInt() != 0;
     entry.edited_at = optional_int(row.getColumn(10));
     entry.deleted_at = optional_int(row.getColumn(11));
+    decode_key_marks(row.getColumn(12).getString(), entry);
     return entry;
 }
 
@@ -586,7 +587,7 @@ bool SqliteStore::add_entry(TimelineEntry& entry) {
         // DO NOTHING only covers uniqueness, so a missing incident still fails loudly.
         Prepared insert =
             impl_->prepare(std::string("INSERT INTO timeline_entries (") + k_entry_columns +
-                           ") VALUES (NULL, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                           ") VALUES (NULL, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
                            "ON CONFLICT DO NOTHING");
         insert.bind(1, entry.incident);
         insert.bind(2, std::string(to_string(entry.kind)));
@@ -599,6 +600,7 @@ bool SqliteStore::add_entry(TimelineEntry& entry) {
         insert.bind(9, entry.key_event ? 1 : 0);
         bind_optional(insert, 10, entry.edited_at);
         bind_optional(insert, 11, entry.deleted_at);
+        insert.bind(12, encode_key_marks(entry));
         if (insert.exec() == 0) return;
         entry.id = db.getLastInsertRowid();
         added = true;
@@ -611,12 +613,13 @@ void SqliteStore::update_entry(const TimelineEntry& entry) {
     transaction([&] {
         Prepared update = impl_->prepare(
             "UPDATE timeline_entries SET text = ?, key_event = ?, edited_at = ?, "
-            "deleted_at = ? WHERE id = ?");
+            "deleted_at = ?, key_marks = ? WHERE id = ?");
         update.bind(1, entry.text);
         update.bind(2, entry.key_event ? 1 : 0);
         bind_optional(update, 3, entry.edited_at);
         bind_optional(update, 4, entry.deleted_at);
-        update.bind(5, entry.id);
+        update.bind(5, encode_key_marks(entry));
+        update.bind(6, entry.id);
         if (update.exec() == 0) {
             throw std::runtime_error("cannot update timeline entry " + std::to_string(entry.id) +
                                      ": no such entry");

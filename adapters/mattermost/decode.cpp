@@ -367,12 +367,20 @@ std::string deleted_event_id(const Post& post) {
 }
 
 std::vector<ChatEvent> events_for_post(const Post& post, Timestamp since,
-                                       const DecodeContext& context) {
+                                       const DecodeContext& context,
+                                       std::optional<bool> stored_pin) {
     std::vector<ChatEvent> out;
     if (post.channel_id.empty()) return out;
-    if (post.create_at > since) out.emplace_back(posted_event(post, post.channel_id, context));
-    if (post.edit_at > since && !is_bot_post(post, context)) {
-        out.emplace_back(edited_event(post, post.channel_id));
+    const bool created = post.create_at > since;
+    if (created) out.emplace_back(posted_event(post, post.channel_id, context));
+    if (!is_bot_post(post, context)) {
+        const bool pin_differs = post.is_pinned && post.update_at > since &&
+                                 (stored_pin || created) &&
+                                 *post.is_pinned != stored_pin.value_or(false);
+        // An edit carries the pin state too, so one event says both.
+        if (post.edit_at > since || (pin_differs && post.delete_at == 0)) {
+            out.emplace_back(edited_event(post, post.channel_id));
+        }
     }
     if (post.delete_at != 0) out.emplace_back(deleted_event(post, post.channel_id));
     return out;

@@ -97,9 +97,14 @@ std::string edited_event_id(const Post& post);
 std::string deleted_event_id(const Post& post);
 
 // Neutral events for a post fetched over REST (GET /channels/{id}/posts?since=...):
-// posted, edited and deleted as they apply after `since`.
+// posted, edited and deleted as they apply after `since`. Pinning and unpinning move
+// update_at but not edit_at, so a post changed only that way (or by a reaction or a reply)
+// comes out as a same-text edit carrying is_pinned, and only when that differs from what the
+// bot has: `stored_pin` is whether its entry for the post is marked by a pin, nullopt when it
+// has no entry (then only a post created after `since` can become one).
 std::vector<ChatEvent> events_for_post(const Post& post, Timestamp since,
-                                       const DecodeContext& context);
+                                       const DecodeContext& context,
+                                       std::optional<bool> stored_pin = std::nullopt);
 bool is_bot_post(const Post& post, const DecodeContext& context);
 
 // The prop the bot's posts of an outbox entry carry: the entry's id, as a string. A repeat of

@@ -660,8 +660,13 @@ asio::awaitable<void> MattermostAdapter::resync() {
         // From the newest thing stored for it: a post edited or deleted later has a newer
         // update_at, so edits and deletions of older posts come back too.
         Timestamp newest = inc.declared_at;
+        // Whether each post the bot has is marked by a pin: a pin or unpin while away changed
+        // only is_pinned and update_at, so it is told apart from a post that merely got a
+        // reaction or a reply by comparing with this.
+        std::map<std::string, bool> pinned;
         for (const auto& e : service_.timeline(inc.number)) {
             newest = std::max({newest, e.at, e.edited_at.value_or(0), e.deleted_at.value_or(0)});
+            if (!e.message_id.empty()) pinned[e.message_id] = e.marked_by_pin;
         }
         const Timestamp since = std::max<Timestamp>(0, newest - k_resync_margin_ms);
         const ApiResult r = co_await api_.get_channel_posts_since(inc.channel_id, since);
@@ -680,7 +685,10 @@ asio::awaitable<void> MattermostAdapter::resync() {
         // One transaction per channel, as for a burst from the socket.
         std::vector<ChatEvent> events;
         for (const auto& post : posts) {
-            for (auto& event : events_for_post(post, since, context)) {
+            const auto stored = pinned.find(post.id);
+            const std::optional<bool> stored_pin =
+                stored == pinned.end() ? std::nullopt : std::optional<bool>(stored->second);
+            for (auto& event : events_for_post(post, since, context, stored_pin)) {
                 const std::string none;
                 auto prepared = co_await prepare_event(std::move(event), none);
                 if (prepared) events.push_back(std::move(*prepared));

@@ -350,6 +350,17 @@ std::string FakeMattermost::pin_post(const std::string& post_id, bool pinned, st
     return publish("post_edited", json{{"post", post.dump()}}, broadcast);
 }
 
+std::string FakeMattermost::set_props(const std::string& post_id, const json& props,
+                                      std::int64_t at) {
+    json& post = posts.at(post_id);
+    post["props"].update(props);
+    post["update_at"] = stamp(at);
+    const std::string channel_id = post.value("channel_id", std::string());
+    json broadcast{{"omit_users", nullptr}, {"user_id", ""},       {"channel_id", channel_id},
+                   {"team_id", ""},         {"connection_id", ""}, {"omit_connection_id", ""}};
+    return publish("post_edited", json{{"post", post.dump()}}, broadcast);
+}
+
 void FakeMattermost::delete_post(const std::string& post_id, std::int64_t at) {
     json& post = posts.at(post_id);
     const std::int64_t when = stamp(at);
@@ -360,9 +371,16 @@ void FakeMattermost::delete_post(const std::string& post_id, std::int64_t at) {
 
 void FakeMattermost::react(bool added, const std::string& post_id, const std::string& user_id,
                            const std::string& emoji, std::int64_t at) {
-    const json& post = posts.at(post_id);
+    json& post = posts.at(post_id);
     // A removal carries create_at 0, as in the real server's captures.
     const std::int64_t when = added ? stamp(at) : 0;
+    // The server's reaction store moves the post's update_at and has_reactions with each
+    // reaction (saveReactionAndUpdatePost, updatePostForReactionsOnDelete), so `since`
+    // returns a reacted post too.
+    int& count = reaction_counts_[post_id];
+    count = std::max(0, count + (added ? 1 : -1));
+    post["update_at"] = added ? when : stamp(at);
+    post["has_reactions"] = count > 0;
     const json reaction{
         {"user_id", user_id}, {"post_id", post_id}, {"emoji_name", emoji}, {"create_at", when}};
     json data{{"reaction", reaction.dump()}};

@@ -61,6 +61,11 @@ public:
     // Pins or unpins a post as POST /posts/{id}/pin and /unpin do: is_pinned and update_at
     // change, message and edit_at stay, and post_edited is published. Returns the frame.
     std::string pin_post(const std::string& post_id, bool pinned, std::int64_t at = 0);
+    // Sets props of a post as PUT /posts/{id}/patch with only `props` does (an integration
+    // or plugin): message, edit_at and is_pinned stay, update_at moves, post_edited is
+    // published. Returns the frame.
+    std::string set_props(const std::string& post_id, const nlohmann::json& props,
+                          std::int64_t at = 0);
     void react(bool added, const std::string& post_id, const std::string& user_id,
                const std::string& emoji, std::int64_t at = 0);
     // Publishes an event: the next seq of the connection, into the dead queue, sent if the
@@ -222,6 +227,7 @@ private:
     std::int64_t next_seq_ = 0;
     std::deque<std::pair<std::int64_t, std::string>> dead_queue_;
     int next_id_ = 1;
+    std::map<std::string, int> reaction_counts_;  // post id -> reactions on it
     bool hang_next_ = false;
     struct Trigger {
         std::string user_id, channel_id;

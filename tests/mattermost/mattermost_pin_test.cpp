@@ -9,8 +9,10 @@
 using namespace incident;
 using namespace incident::testing;
 using net::testing::run_async;
+using net::testing::wait_until;
 using nlohmann::json;
 namespace asio = boost::asio;
+using std::chrono::milliseconds;
 
 namespace {
 
@@ -31,6 +33,12 @@ std::size_t key_rows(IncidentService& service, const std::string& text) {
         rows += md.substr(at, end - at).find(text) != std::string::npos;
     }
     return rows;
+}
+
+// The key under which the bot recorded the post_edited event of `post` as it is now.
+std::string edit_key(const json& post) {
+    return "mattermost:event:post_edited:" + post.at("id").get<std::string>() + ":" +
+           std::to_string(post.at("update_at").get<std::int64_t>());
 }
 
 }  // namespace
@@ -192,6 +200,138 @@ TEST_CASE("mattermost announcement: the incident's first announcement is kept cu
         }
         CHECK(others == 2);
         CHECK(h.fake->count("PUT", "posts/" + id + "/patch") >= 1);
+        h.adapter->stop();
+    });
+    CHECK(finished);
+}
+
+TEST_CASE(
+    "mattermost resync: a post pinned while the socket was down is a key event after the "
+    "reconnect, once, one unpinned meanwhile is not, and an unchanged post is not recorded again") {
+    MattermostHarness h;
+    h.adapter->start();
+    const bool finished = run_async(h.io, [&]() -> asio::awaitable<void> {
+        REQUIRE(co_await h.ready());
+        const std::string channel = co_await h.declare();
+        REQUIRE_FALSE(channel.empty());
+        const std::string slow = h.fake->post_message(channel, h.bob(), "db is slow")["id"];
+        const std::string replicas =
+            h.fake->post_message(channel, h.carol(), "failing over to the replica")["id"];
+        const std::string quiet = h.fake->post_message(channel, h.carol(), "looking")["id"];
+        h.fake->pin_post(replicas, true);
+        REQUIRE(co_await h.idle());
+        REQUIRE(entry_of(*h.service, replicas)->key_event);
+        REQUIRE_FALSE(entry_of(*h.service, slow)->key_event);
+
+        // A server restart: nothing published meanwhile reaches the bot over the socket.
+        h.fake->forget_connections();
+        h.fake->drop();
+        REQUIRE(co_await wait_until([&] { return !h.fake->connected(); }, milliseconds(2000)));
+        h.fake->pin_post(slow, true);
+        h.fake->pin_post(replicas, false);
+        // Moves update_at only, as every reaction does: `since` returns the post again.
+        h.fake->react(true, quiet, h.alice(), "eyes");
+        REQUIRE(co_await wait_until(
+            [&] { return h.fake->hellos == 2 && h.adapter->socket_connected(); },
+            milliseconds(5000)));
+        // Said after the reconnect: processed after the re-read, so once it is stored the
+        // re-read is over.
+        const std::string after = h.fake->post_message(channel, h.bob(), "back")["id"];
+        REQUIRE(co_await wait_until([&] { return entry_of(*h.service, after).has_value(); },
+                                    milliseconds(5000)));
+        REQUIRE(co_await h.idle());
+        CHECK(h.fake->count("GET", "channels/" + channel + "/posts?since=") == 1);
+
+        CHECK(entry_of(*h.service, slow)->key_event);
+        CHECK(key_rows(*h.service, "db is slow") == 1);
+        CHECK(entry_of(*h.service, slow)->previous_texts.empty());
+        CHECK_FALSE(entry_of(*h.service, slow)->edited_at);
+        CHECK_FALSE(entry_of(*h.service, replicas)->key_event);
+        CHECK(key_rows(*h.service, "failing over") == 0);
+        // Each pin change recorded under the id the socket would have given it; the post
+        // that only got a reaction, under none.
+        CHECK(h.store.processed(edit_key(h.fake->posts.at(slow))));
+        CHECK(h.store.processed(edit_key(h.fake->posts.at(replicas))));
+        CHECK_FALSE(h.store.processed(edit_key(h.fake->posts.at(quiet))));
+        CHECK(h.messages(1) == 4);
+
+        // The same pin seen once more on the socket changes nothing.
+        h.fake->publish("post_edited", json{{"post", h.fake->posts.at(slow).dump()}},
+                        json{{"channel_id", channel}});
+        REQUIRE(co_await h.idle());
+        CHECK(key_rows(*h.service, "db is slow") == 1);
+        CHECK(h.messages(1) == 4);
+        h.adapter->stop();
+    });
+    CHECK(finished);
+}
+
+TEST_CASE("mattermost: a 📌-reacted post stays a key event through a props-only post_edited") {
+    MattermostHarness h;
+    h.adapter->start();
+    const bool finished = run_async(h.io, [&]() -> asio::awaitable<void> {
+        REQUIRE(co_await h.ready());
+        const std::string channel = co_await h.declare();
+        REQUIRE_FALSE(channel.empty());
+        const std::string id = h.fake->post_message(channel, h.bob(), "db is slow")["id"];
+        h.fake->react(true, id, h.alice(), "pushpin");
+        REQUIRE(co_await h.idle());
+        REQUIRE(entry_of(*h.service, id)->key_event);
+
+        // An integration sets a prop: the same text, is_pinned false.
+        h.fake->set_props(id, json{{"triage", "db"}});
+        REQUIRE(co_await h.idle());
+        CHECK(entry_of(*h.service, id)->key_event);
+        CHECK(key_rows(*h.service, "db is slow") == 1);
+        CHECK(entry_of(*h.service, id)->previous_texts.empty());
+
+        // Removing the 📌 is what unmarks it.
+        h.fake->react(false, id, h.alice(), "pushpin");
+        REQUIRE(co_await h.idle());
+        CHECK_FALSE(entry_of(*h.service, id)->key_event);
+        h.adapter->stop();
+    });
+    CHECK(finished);
+}
+
+TEST_CASE(
+    "mattermost: a post both pinned and 📌-reacted stays a key event until both marks are gone, "
+    "in either order") {
+    MattermostHarness h;
+    h.adapter->start();
+    const bool finished = run_async(h.io, [&]() -> asio::awaitable<void> {
+        REQUIRE(co_await h.ready());
+        const std::string channel = co_await h.declare();
+        REQUIRE_FALSE(channel.empty());
+        const std::string first = h.fake->post_message(channel, h.bob(), "db is slow")["id"];
+        const std::string second =
+            h.fake->post_message(channel, h.carol(), "failing over to the replica")["id"];
+        for (const auto& id : {first, second}) {
+            h.fake->pin_post(id, true);
+            h.fake->react(true, id, h.alice(), "pushpin");
+        }
+        REQUIRE(co_await h.idle());
+        CHECK(entry_of(*h.service, first)->key_event);
+        CHECK(entry_of(*h.service, second)->key_event);
+
+        // Unpinned first: the 📌 still marks it.
+        h.fake->pin_post(first, false);
+        REQUIRE(co_await h.idle());
+        CHECK(entry_of(*h.service, first)->key_event);
+        CHECK(key_rows(*h.service, "db is slow") == 1);
+        h.fake->react(false, first, h.alice(), "pushpin");
+        REQUIRE(co_await h.idle());
+        CHECK_FALSE(entry_of(*h.service, first)->key_event);
+        CHECK(key_rows(*h.service, "db is slow") == 0);
+
+        // The 📌 removed first: the pin still marks it.
+        h.fake->react(false, second, h.alice(), "pushpin");
+        REQUIRE(co_await h.idle());
+        CHECK(entry_of(*h.service, second)->key_event);
+        CHECK(key_rows(*h.service, "failing over") == 1);
+        h.fake->pin_post(second, false);
+        REQUIRE(co_await h.idle());
+        CHECK_FALSE(entry_of(*h.service, second)->key_event);
         h.adapter->stop();
     });
     CHECK(finished);

@@ -8,6 +8,8 @@
 
 #include "bot/store.hpp"
 #include "pg_server.hpp"
+#include "storage/migrations.hpp"
+#include "storage/postgres_migrations.hpp"
 #include "storage/postgres_store.hpp"
 #include "storage/pq.hpp"
 #include "storage/sqlite_store.hpp"
@@ -30,6 +32,11 @@ struct SqliteEngine {
         SQLite::Database raw(db.path(), SQLite::OPEN_READONLY);
         return raw.execAndGet(sql).getInt64();
     }
+    // The schema as an older incident-bot left it: migrations up to `version` only.
+    void migrate_to(int version) {
+        SQLite::Database raw(db.path(), SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
+        migrate(raw, migrations().first(static_cast<std::size_t>(version)));
+    }
 };
 
 struct PostgresEngine {
@@ -39,6 +46,10 @@ struct PostgresEngine {
     void exec(const std::string& sql) { pq::Connection(db.conninfo()).exec_script(sql); }
     std::int64_t scalar(const std::string& sql) {
         return pq::Connection(db.conninfo()).exec(sql).int64(0, 0);
+    }
+    void migrate_to(int version) {
+        pq::Connection raw(db.conninfo());
+        migrate(raw, postgres_migrations().first(static_cast<std::size_t>(version)));
     }
 };
 

@@ -83,6 +83,8 @@ inline void check_same(const TimelineEntry& a, const TimelineEntry& b) {
     CHECK(a.message_id == b.message_id);
     CHECK(a.thread_id == b.thread_id);
     CHECK(a.key_event == b.key_event);
+    CHECK(a.marked_by_pin == b.marked_by_pin);
+    CHECK(a.marked_by_reaction == b.marked_by_reaction);
     CHECK(a.edited_at == b.edited_at);
     CHECK(a.deleted_at == b.deleted_at);
     CHECK(a.previous_texts == b.previous_texts);

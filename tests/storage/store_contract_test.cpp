@@ -283,6 +283,76 @@ TEST_SUITE("store contract") {
         CHECK_THROWS_AS(store.update_entry(missing), std::runtime_error);
     }
 
+    TEST_CASE_TEMPLATE("what marked a message as a key event is kept, each mark on its own", E,
+                       SqliteEngine, PostgresEngine) {
+        E engine;
+        const auto opened = engine.open();
+        Store& store = *opened;
+        Incident incident = minimal_incident("marks");
+        store.insert_incident(incident);
+        TimelineEntry pinned = message(incident.number, 100, "db is slow", "m1");
+        pinned.key_event = true;
+        pinned.marked_by_pin = true;
+        REQUIRE(store.add_entry(pinned));
+        TimelineEntry plain = message(incident.number, 110, "looking", "m2");
+        REQUIRE(store.add_entry(plain));
+        CHECK(store.entry_by_message(incident.number, "m1")->marked_by_pin);
+        CHECK_FALSE(store.entry_by_message(incident.number, "m1")->marked_by_reaction);
+
+        // Each combination goes in and comes back as it was.
+        for (const auto [pin, reaction] : {std::pair{true, true}, std::pair{false, true},
+                                           std::pair{false, false}, std::pair{true, false}}) {
+            CAPTURE(pin);
+            CAPTURE(reaction);
+            TimelineEntry changed = *store.entry_by_message(incident.number, "m1");
+            changed.marked_by_pin = pin;
+            changed.marked_by_reaction = reaction;
+            changed.key_event = pin || reaction;
+            store.update_entry(changed);
+            check_same(*store.entry_by_message(incident.number, "m1"), changed);
+            check_same(store.timeline(incident.number)[0], changed);
+        }
+        // The other entry is untouched.
+        const auto other = store.entry_by_message(incident.number, "m2");
+        CHECK_FALSE(other->marked_by_pin);
+        CHECK_FALSE(other->marked_by_reaction);
+        CHECK_FALSE(other->key_event);
+    }
+
+    TEST_CASE_TEMPLATE(
+        "migration 12: a message marked before marks were kept counts as marked by 📌, entries "
+        "the bot made and unmarked messages get no mark",
+        E, SqliteEngine, PostgresEngine) {
+        E engine;
+        engine.migrate_to(11);
+        engine.exec(
+            "INSERT INTO incidents (number, title, severity, state, platform, channel_id, "
+            "channel_name, declared_by_id, declared_by_name, declared_at, last_update_at, "
+            "summary, postmortem_owner) VALUES (1, 'old', 'sev2', 'investigating', "
+            "'mattermost', 'C1', 'inc-1-old', 'U1', 'ann', 1, 1, '', '')");
+        engine.exec(
+            "INSERT INTO timeline_entries (incident, kind, at, author_id, author_name, text, "
+            "message_id, thread_id, key_event) VALUES "
+            "(1, 'message', 10, 'U2', 'bob', 'db is slow', 'p1', '', true), "
+            "(1, 'message', 20, 'U2', 'bob', 'looking', 'p2', '', false), "
+            "(1, 'note', 30, 'U1', 'ann', 'paged the DBA', '', '', true)");
+        const auto opened = engine.open();
+        CHECK(engine.schema_version() == latest_schema_version());
+        const auto timeline = opened->timeline(1);
+        REQUIRE(timeline.size() == 3);
+        CHECK(timeline[0].key_event);
+        CHECK(timeline[0].marked_by_reaction);
+        CHECK_FALSE(timeline[0].marked_by_pin);
+        for (const auto& entry : {timeline[1], timeline[2]}) {
+            CAPTURE(entry.text);
+            CHECK_FALSE(entry.marked_by_reaction);
+            CHECK_FALSE(entry.marked_by_pin);
+        }
+        CHECK(timeline[2].key_event);
+        // Only the four readable values are accepted.
+        CHECK_THROWS(engine.exec("UPDATE timeline_entries SET key_marks = 'reaction pin'"));
+    }
+
     TEST_CASE_TEMPLATE("the timeline is ordered by time, then by insertion", E, SqliteEngine,
                        PostgresEngine) {
         E engine;
