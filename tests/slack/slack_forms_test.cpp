@@ -283,7 +283,7 @@ TEST_CASE(
 }
 
 TEST_CASE(
-    "slack declare form: `/incident declare` alone and the global shortcut open it; the "
+    "slack declare form: `/incident declare` alone and the global shortcut open it, and the "
     "submission declares with its description as a key event") {
     SlackHarness h;
     h.adapter->start();
@@ -359,7 +359,7 @@ TEST_CASE(
 }
 
 TEST_CASE(
-    "slack message shortcuts: a message becomes a key event like 📌, once; Make action item "
+    "slack message shortcuts: a message becomes a key event like 📌, once, and Make action item "
     "opens the form with its text") {
     SlackHarness h;
     h.adapter->start();
@@ -445,7 +445,7 @@ TEST_CASE(
 }
 
 TEST_CASE(
-    "slack forms: a double click opens one modal; an expired trigger is logged and told to the "
+    "slack forms: a double click opens one modal, and an expired trigger is logged and told to the "
     "one who pressed") {
     SlackHarness h;
     h.adapter->start();
