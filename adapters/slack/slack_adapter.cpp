@@ -496,22 +496,19 @@ asio::awaitable<net::Delivery> SlackAdapter::post(const PostMessage& message, Ou
     const std::string rendered = args.dump();
     json progress = entry ? net::progress_of(*entry) : json::object();
     MarkedPost posted;
-    if (entry) {
-        posted = co_await post_marked(*entry, progress, "sent", args);
-    } else {
-        posted.result = co_await api_.call("chat.postMessage", args);
-    }
-    if (posted.lookup_failed) co_return *posted.lookup_failed;
-    if (!posted.result.ok && posted.result.error == "not_in_channel" && !direct) {
-        json join_args = {{"channel", channel.id}};
-        const ApiResult joined = co_await api_.call("conversations.join", std::move(join_args));
-        if (!joined.ok) co_return failure_of(joined, "conversations.join");
+    // A second time only after joining a public channel the bot was not in.
+    for (bool joined = false;;) {
         if (entry) {
             posted = co_await post_marked(*entry, progress, "sent", args);
         } else {
             posted.result = co_await api_.call("chat.postMessage", args);
         }
         if (posted.lookup_failed) co_return *posted.lookup_failed;
+        if (joined || direct || posted.result.ok || posted.result.error != "not_in_channel") break;
+        json join_args = {{"channel", channel.id}};
+        const ApiResult join = co_await api_.call("conversations.join", std::move(join_args));
+        if (!join.ok) co_return failure_of(join, "conversations.join");
+        joined = true;
     }
     const ApiResult& r = posted.result;
     if (auto trouble = failed(r, "chat.postMessage")) co_return *trouble;
