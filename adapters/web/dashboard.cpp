@@ -230,13 +230,14 @@ Dashboard::Dashboard(IncidentService& service, Metrics& metrics, DashboardOption
       outbox_retried_(std::move(options.outbox_retried)),
       status_title_(std::move(options.status_title)),
       public_url_(std::move(options.public_url)),
-      sign_in_(options.sign_in) {}
+      sign_in_(options.sign_in),
+      replica_(std::move(options.replica)) {}
 
 WebResponse Dashboard::handle(const WebRequest& request) {
     const std::string_view raw_path =
         std::string_view(request.target).substr(0, request.target.find('?'));
     const Audience audience = audience_of(raw_path);
-    const Chrome chrome{auth_.enabled()};
+    const Chrome chrome = base_chrome();
     WebResponse res;
     try {
         res = route(request);
@@ -280,8 +281,27 @@ std::optional<Person> Dashboard::signed_in(const WebRequest& request) const {
     return sign_in_->session(*cookie, service_.now());
 }
 
-Chrome Dashboard::chrome_for(const WebRequest& request) const {
+namespace {
+
+// "replica web-1 · leads housekeeping, reminders" or "replica web-2 · standby".
+std::string replica_line(const ReplicaRole& role) {
+    std::string led;
+    for (const auto& [job, leading] : role.jobs) {
+        if (leading) led += (led.empty() ? "" : ", ") + job;
+    }
+    return "replica " + role.id + " · " + (led.empty() ? "standby" : "leads " + led);
+}
+
+}  // namespace
+
+Chrome Dashboard::base_chrome() const {
     Chrome chrome{auth_.enabled()};
+    if (replica_) chrome.replica = replica_line(replica_());
+    return chrome;
+}
+
+Chrome Dashboard::chrome_for(const WebRequest& request) const {
+    Chrome chrome = base_chrome();
     if (const auto person = signed_in(request)) {
         chrome.person = mention(person->actor) + " (" + person->platform + ")";
     }
@@ -836,7 +856,7 @@ WebResponse Dashboard::retry(std::int64_t id) {
         return error_response(Audience::page, 404,
                               "There is no failed effect " + std::to_string(id) +
                                   " (it may have been retried already).",
-                              Chrome{auth_.enabled()});
+                              base_chrome());
     }
     spdlog::info("dashboard: outbox entry {} retried", id);
     if (outbox_retried_) outbox_retried_();
@@ -910,6 +930,19 @@ WebResponse Dashboard::metrics() {
                           "Age of the oldest effect not delivered yet; 0 when none waits.",
                           {},
                           {{{}, oldest}}});
+    }
+    if (replica_) {
+        // One series per job: Prometheus scrapes every replica, so sum() over `replica`
+        // shows a job with no leader (0) or, briefly during a hand-over, two (2).
+        const ReplicaRole role = replica_();
+        GaugeFamily leads{"incident_bot_replica_leads",
+                          "1 when this replica does the job only one replica does, else 0.",
+                          {"replica", "job"},
+                          {}};
+        for (const auto& [job, leading] : role.jobs) {
+            leads.samples.push_back({{role.id, job}, leading ? 1.0 : 0.0});
+        }
+        gauges.push_back(std::move(leads));
     }
     return make(200, k_prometheus, metrics_.render(gauges));
 }

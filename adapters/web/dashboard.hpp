@@ -17,6 +17,13 @@
 
 namespace incident::web {
 
+// Which replica answers, and each job only one replica does ("reminders", "housekeeping")
+// with whether this one leads it now; shown on every page and in /metrics.
+struct ReplicaRole {
+    std::string id;
+    std::map<std::string, bool> jobs;
+};
+
 struct DashboardOptions {
     std::string token;  // INCIDENT_BOT_DASHBOARD_TOKEN; empty: no authentication
     // Per-platform connection and database state, supplied by main: an object whose values
@@ -37,6 +44,8 @@ struct DashboardOptions {
     // Sign-in through `/incident login` links (/login/<token>) and editing the post-mortem
     // as that person; none: the post-mortem is read-only.
     SignIn* sign_in = nullptr;
+    // This process among the replicas; none: the header and /metrics do not name it.
+    std::function<ReplicaRole()> replica;
 };
 
 // The web dashboard, JSON API, /healthz and /metrics, as a plain function from request to
@@ -79,6 +88,7 @@ private:
     WebResponse save_action(const WebRequest& request, std::int64_t number);
     std::optional<std::string> person_cookie(const WebRequest& request) const;
     std::optional<Person> signed_in(const WebRequest& request) const;
+    Chrome base_chrome() const;
     Chrome chrome_for(const WebRequest& request) const;
     std::string cookie_attributes(Timestamp max_age_ms, std::string_view same_site) const;
     WebResponse healthz();
@@ -101,6 +111,7 @@ private:
     std::string status_title_;
     std::string public_url_;
     SignIn* sign_in_;
+    std::function<ReplicaRole()> replica_;
 };
 
 }  // namespace incident::web

@@ -14,6 +14,8 @@ header{background:#24292f;color:#fff;padding:.5rem 1rem;display:flex;flex-wrap:w
 header a{color:#fff;text-decoration:none;font-weight:600}
 header form{margin:0 0 0 auto}
 header .person{margin-left:auto}header .person+form{margin-left:0}
+header .replica{margin-left:auto;color:#c9d1d9;font-size:.85rem}
+header .replica~.person,header .replica~form{margin-left:0}
 main{max-width:72rem;margin:0 auto;padding:1rem}
 a{color:var(--link)}
 h1{font-size:1.4rem;margin:.2rem 0 .6rem;overflow-wrap:anywhere}
@@ -139,6 +141,9 @@ std::string page(std::string_view title, std::string_view body_html, const Chrom
         "</style></head><body><header><a href=\"/\">incident-bot</a>"
         "<a href=\"/\">Incidents</a><a href=\"/postmortems\">Post-mortems</a>"
         "<a href=\"/stats\">Stats</a><a href=\"/outbox\">Outbox</a>";
+    if (!chrome.replica.empty()) {
+        out += "<span class=\"replica\">" + html_escape(chrome.replica) + "</span>";
+    }
     if (!chrome.person.empty()) {
         out += "<span class=\"person\">Signed in as " + html_escape(chrome.person) + "</span>";
     }

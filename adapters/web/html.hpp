@@ -17,6 +17,7 @@ std::string state_badge(State state);
 struct Chrome {
     bool logout = false;  // a token is configured: offer "Log out"
     std::string person;   // signed in through `/incident login`: "@alice (slack)"; offers it too
+    std::string replica;  // "replica web-1 · leads reminders": which of several processes answered
 };
 
 // <time datetime="...">2026-11-23T10:00:00Z</time>

@@ -381,6 +381,12 @@ int run_bot(const ConfigResult& loaded, Store& store, const Clock& clock, bool c
     dashboard_options.outbox_retried = [&] { outbox.wake_all(); };
     ReminderService reminders(store, service, clock, config.reminders);
     bool housekeeping_leader = false;
+    const auto replica_role = [&] {
+        return web::ReplicaRole{
+            outbox.owner(),
+            {{"reminders", reminders.leading()}, {"housekeeping", housekeeping_leader}}};
+    };
+    dashboard_options.replica = replica_role;
     dashboard_options.health = [&] {
         nlohmann::json database{{"ok", setup.database_ok()},
                                 {"engine", config.postgres() ? "postgresql" : "sqlite"}};
@@ -389,10 +395,12 @@ int run_bot(const ConfigResult& loaded, Store& store, const Clock& clock, bool c
             database["error"] = problem;
         }
         // The jobs only one replica does, and whether this one does them now.
+        const web::ReplicaRole role = replica_role();
         nlohmann::json leads = nlohmann::json::array();
-        if (reminders.leading()) leads.push_back("reminders");
-        if (housekeeping_leader) leads.push_back("housekeeping");
-        nlohmann::json health{{"replica", {{"ok", true}, {"id", outbox.owner()}, {"leads", leads}}},
+        for (const auto& [job, leading] : role.jobs) {
+            if (leading) leads.push_back(job);
+        }
+        nlohmann::json health{{"replica", {{"ok", true}, {"id", role.id}, {"leads", leads}}},
                               {"database", database},
                               {"notify", notifier.health()},
                               {"setup", setup.health()}};

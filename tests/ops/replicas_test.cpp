@@ -294,6 +294,15 @@ TEST_CASE("replicas: a reminder due while its leader is killed is sent once, by 
     Replica a(io, "replica-a", db.conninfo(), quick);
     Replica b(io, "replica-b", db.conninfo(), quick);
     pq::Connection sql(db.conninfo());
+    net::HttpClient client(io.get_executor(), net::testing::system_client_context());
+    const auto get = [&](const Replica& replica, const char* path) {
+        net::HttpRequest request;
+        request.url = "http://" + replica.listen + path;
+        return client.request(std::move(request));
+    };
+    net::HttpResponse standby_metrics;
+    net::HttpResponse leading_metrics;
+    net::HttpResponse home;
     const auto holder = [&]() -> std::string {
         const auto r = sql.exec("SELECT holder FROM leases WHERE name = 'reminders'");
         return r.rows() == 1 ? r.text(0, 0) : std::string();
@@ -330,6 +339,7 @@ TEST_CASE("replicas: a reminder due while its leader is killed is sent once, by 
             REQUIRE(co_await wait_until([&] { return pending() == 0; }, milliseconds(20'000)));
             // The same workspace seen through the survivor's Slack.
             survivor->fake.channel_names = leader->fake.channel_names;
+            standby_metrics = co_await get(*survivor, "/metrics");
             leader->bot->signal(SIGKILL);
             REQUIRE((co_await leader->bot->wait(milliseconds(10'000))).has_value());
 
@@ -338,10 +348,9 @@ TEST_CASE("replicas: a reminder due while its leader is killed is sent once, by 
                 co_await wait_until([&] { return nudges(*survivor) == 1; }, milliseconds(30'000)));
             REQUIRE(co_await wait_until([&] { return pending() == 0; }, milliseconds(20'000)));
             CHECK(holder().ends_with("/" + survivor->listen));
-            net::HttpClient client(io.get_executor(), net::testing::system_client_context());
-            net::HttpRequest request;
-            request.url = "http://" + survivor->listen + "/healthz";
-            health = co_await client.request(std::move(request));
+            health = co_await get(*survivor, "/healthz");
+            leading_metrics = co_await get(*survivor, "/metrics");
+            home = co_await get(*survivor, "/");
         },
         milliseconds(90'000));
     CAPTURE(a.bot->err());
@@ -356,6 +365,19 @@ TEST_CASE("replicas: a reminder due while its leader is killed is sent once, by 
     const auto replica = checks["checks"]["replica"];
     CHECK(replica["id"].get<std::string>().ends_with("/" + survivor->listen));
     CHECK(replica["leads"].dump().find("reminders") != std::string::npos);
+
+    // The dashboard names the replica and its role; /metrics says which jobs it leads.
+    const std::string id = replica["id"].get<std::string>();
+    const std::string reminders_series =
+        "incident_bot_replica_leads{replica=\"" + id + "\",job=\"reminders\"} ";
+    CAPTURE(standby_metrics.body);
+    CAPTURE(leading_metrics.body);
+    CHECK(standby_metrics.body.find(reminders_series + "0") != std::string::npos);
+    CHECK(leading_metrics.body.find(reminders_series + "1") != std::string::npos);
+    CAPTURE(home.body);
+    CHECK(home.status == 200);
+    CHECK(home.body.find("<span class=\"replica\">replica " + id + " · leads ") !=
+          std::string::npos);
 }
 
 TEST_CASE("replicas: on Mattermost each replica reads every event, and each is captured once") {

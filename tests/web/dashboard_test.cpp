@@ -539,6 +539,39 @@ TEST_CASE("dashboard: /metrics exposes the counters and open incidents by severi
     CHECK(contains(res.body, "incident_bot_ack_latency_seconds_count{platform=\"slack\"} 1\n"));
 }
 
+TEST_CASE("dashboard: every page and /metrics name the replica and the jobs it leads") {
+    ReplicaRole role{"host-a/127.0.0.1:8080", {{"housekeeping", false}, {"reminders", true}}};
+    DashboardOptions options;
+    options.replica = [&role] { return role; };
+    Web web(std::move(options));
+    web.bot.command("declare sev2 Checkout slow", "alice");
+
+    for (const std::string target : {"/", "/incidents/INC-1", "/stats"}) {
+        CAPTURE(target);
+        CHECK(contains(web.get(target).body,
+                       "<span class=\"replica\">replica host-a/127.0.0.1:8080 · leads "
+                       "reminders</span>"));
+    }
+    std::string metrics = web.get("/metrics").body;
+    CHECK(contains(metrics, "# TYPE incident_bot_replica_leads gauge\n"));
+    CHECK(contains(metrics,
+                   "incident_bot_replica_leads{replica=\"host-a/127.0.0.1:8080\","
+                   "job=\"reminders\"} 1\n"));
+    CHECK(contains(metrics,
+                   "incident_bot_replica_leads{replica=\"host-a/127.0.0.1:8080\","
+                   "job=\"housekeeping\"} 0\n"));
+
+    // Another replica took the lease over: this one waits.
+    role.jobs["reminders"] = false;
+    CHECK(contains(web.get("/").body, "replica host-a/127.0.0.1:8080 · standby</span>"));
+    metrics = web.get("/metrics").body;
+    CHECK(contains(metrics, "job=\"reminders\"} 0\n"));
+
+    Web single;  // no replica supplied: the header names none
+    CHECK_FALSE(contains(single.get("/").body, "class=\"replica\""));
+    CHECK_FALSE(contains(single.get("/metrics").body, "incident_bot_replica_leads"));
+}
+
 TEST_CASE("dashboard: a failing database is a 500 without its details") {
     const auto path = std::filesystem::temp_directory_path() /
                       ("incident-web-test-" + std::to_string(::getpid()) + ".db");
