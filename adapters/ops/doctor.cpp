@@ -45,6 +45,7 @@ constexpr SlackScope k_slack_scopes[] = {
     {"reactions:read", "pushpin and memo reactions"},
     {"users:read", "names instead of ids in timelines"},
     {"im:write", "direct messages to subscribers"},
+    {"im:history", "finding a direct message whose answer was lost, so it is not sent twice"},
     {"pins:write", "pinning the live summary in incident channels"},
     {"files:read", "keeping files shared in incident channels as evidence"},
 };

@@ -151,8 +151,8 @@ TEST_CASE("doctor: the required Slack scopes are the manifest's") {
     std::set<std::string> required;
     for (const auto& scope : ops::slack_required_scopes()) required.emplace(scope.name);
     // pins:write pins the live summary (issue 19); files:read keeps evidence (issue 20);
-    // groups:history reads back a post whose answer was lost, in a private channel (issue 15)
-    CHECK(listed.size() == 13);
+    // groups:history and im:history read back a post whose answer was lost (issue 15)
+    CHECK(listed.size() == 14);
     CHECK(required == listed);
 }
 

@@ -99,8 +99,8 @@ public:
     std::set<std::string> scopes{"commands",         "chat:write",     "chat:write.public",
                                  "channels:manage",  "channels:read",  "channels:join",
                                  "channels:history", "groups:history", "reactions:read",
-                                 "users:read",       "im:write",       "pins:write",
-                                 "files:read"};
+                                 "users:read",       "im:write",       "im:history",
+                                 "pins:write",       "files:read"};
     bool send_scopes_header = true;
     void drop_scope(const std::string& scope) { scopes.erase(scope); }
 
