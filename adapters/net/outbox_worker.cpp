@@ -33,8 +33,10 @@ std::string describe_answer(const HttpResponse& response) {
 }
 
 Delivery delivery_of_refusal(const HttpResponse& response, std::string error) {
+    // 420 is the rate limit of some APIs (Statuspage documents it beside 429).
     const bool transient = response.status == 0 || response.status == 408 ||
-                           response.status == 429 || response.status >= 500;
+                           response.status == 420 || response.status == 429 ||
+                           response.status >= 500;
     if (!transient) return Delivery::fail(std::move(error));
     std::optional<milliseconds> wait;
     if (const auto after = retry_after(response))

@@ -44,8 +44,8 @@ struct HttpResponse;
 
 // An HTTP answer as an outbox entry keeps it: "HTTP 410: <body>", or why none came back.
 std::string describe_answer(const HttpResponse& response);
-// What a refusal means for an entry, `error` naming the call: no answer, 408, 429 and 5xx
-// are tried again (after the Retry-After the server asked for); any other 4xx will not
+// What a refusal means for an entry, `error` naming the call: no answer, 408, 420, 429 and
+// 5xx are tried again (after the Retry-After the server asked for); any other 4xx will not
 // change by itself and is kept as failed.
 Delivery delivery_of_refusal(const HttpResponse& response, std::string error);
 

@@ -16,10 +16,8 @@ boost::asio::awaitable<std::optional<net::Delivery>> rest_call(
         if (answer) *answer = nlohmann::json::parse(response.body, nullptr, false);
         co_return std::nullopt;
     }
-    net::Delivery refused = net::delivery_of_refusal(
+    const net::Delivery refused = net::delivery_of_refusal(
         response, what + ": " + server_words(net::describe_answer(response), {secret}));
-    // Statuspage documents 420 beside 429 for its rate limit: a wait, not a refusal.
-    if (response.status == 420) refused = net::Delivery::retry(std::move(refused.error));
     ++(refused.status == net::Delivery::Status::transient ? stats.retries : stats.failed);
     co_return refused;
 }

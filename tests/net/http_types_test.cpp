@@ -1,4 +1,5 @@
 #include "adapters/net/http_types.hpp"
+#include "adapters/net/outbox_worker.hpp"
 #include "adapters/net/retry_after.hpp"
 
 #include <doctest/doctest.h>
@@ -65,4 +66,28 @@ TEST_CASE("retry-after: delay-seconds only") {
     CHECK_FALSE(retry_after(limited));
     limited.headers.add("retry-after", "1");
     CHECK(retry_after(limited) == seconds(1));
+}
+
+TEST_CASE("refusals: rate limits and server errors wait as asked, other 4xx fail for good") {
+    using Status = Delivery::Status;
+    for (const int status : {420, 429, 503}) {
+        CAPTURE(status);
+        HttpResponse limited = HttpResponse::json(status, R"({"error":"slow down"})");
+        limited.headers.set("Retry-After", "7");
+        const Delivery d = delivery_of_refusal(limited, "POST /incidents: slow down");
+        CHECK(d.status == Status::transient);
+        CHECK(d.retry_after == std::chrono::milliseconds(7000));
+        CHECK(d.error == "POST /incidents: slow down");
+    }
+    HttpResponse no_answer;  // status 0: the connection failed
+    CHECK(delivery_of_refusal(no_answer, "x").status == Status::transient);
+    CHECK_FALSE(delivery_of_refusal(no_answer, "x").retry_after);
+    for (const int status : {400, 401, 404, 410, 422}) {
+        CAPTURE(status);
+        HttpResponse refused = HttpResponse::json(status, "{}");
+        refused.headers.set("Retry-After", "7");
+        const Delivery d = delivery_of_refusal(refused, "x");
+        CHECK(d.status == Status::permanent);
+        CHECK_FALSE(d.retry_after);
+    }
 }
