@@ -1168,6 +1168,25 @@ SectionRevision IncidentService::schedule_review(Incident& incident, Timestamp w
     return add_revision(incident, Section::review, 0, format_time(when), by, at);
 }
 
+void IncidentService::set_detected(Incident& incident, Timestamp when, const Actor& by,
+                                   Timestamp at) {
+    require_editable_postmortem(incident);
+    if (when > incident.declared_at) {
+        throw DomainError(format_time(when).substr(0, 16) + " UTC is after " + incident.key() +
+                          " was declared (" + format_time(incident.declared_at).substr(0, 16) +
+                          " UTC): give when the problem began, at or before the declaration.");
+    }
+    const std::string was =
+        incident.detected_at
+            ? format_time(*incident.detected_at).substr(0, 16) + " UTC"
+            : "the declaration, " + format_time(incident.declared_at).substr(0, 16) + " UTC";
+    incident.detected_at = when;
+    store_.update_incident(incident);
+    record(incident, EntryKind::note, by, at,
+           "Detected at " + format_time(when).substr(0, 16) + " UTC (set by " + mention(by) +
+               "; was " + was + ")");
+}
+
 void IncidentService::close(Incident& incident, const std::optional<std::string>& force_reason,
                             const Actor& by, Timestamp at) {
     if (incident.state == State::resolved && !incident.postmortem_published_at) {

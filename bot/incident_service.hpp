@@ -183,6 +183,10 @@ public:
     SectionSave save_section(Incident& incident, Section section, const std::string& text,
                              std::optional<int> replace, std::int64_t based_on, const Actor& by,
                              Timestamp at);
+    // When the problem began, as a responder knows it (a customer's report, a graph): the
+    // incident's detected_at, which time to detect counts from. Not after the declaration;
+    // refused on a closed or merged incident. A key event on the timeline.
+    void set_detected(Incident& incident, Timestamp when, const Actor& by, Timestamp at);
     // The review meeting, at `when` (UTC), which must not be in the past.
     SectionRevision schedule_review(Incident& incident, Timestamp when, const Actor& by,
                                     Timestamp at);

@@ -124,8 +124,11 @@ void header(std::ostringstream& md, const IncidentSnapshot& snap,
     md << "| Milestone | Time | Since declaration |\n|---|---|---|\n";
     const auto acknowledged = acknowledged_at(inc, snap.timeline);
     if (inc.detected_at) {
-        // Opened from alerts: the problem began before anyone declared anything.
-        md << "| Detected (first alert) | " << format_time(*inc.detected_at) << " | "
+        // Opened from alerts, or a responder said when it began (`/incident detected`): the
+        // problem began before anyone declared anything.
+        md << (is_system(inc.declared_by) ? "| Detected (first alert) | "
+                                          : "| Detected (set by a responder) | ")
+           << format_time(*inc.detected_at) << " | "
            << format_duration(std::min(*inc.detected_at, inc.declared_at), inc.declared_at)
            << " before declaration |\n";
     }

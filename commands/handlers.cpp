@@ -324,6 +324,28 @@ Reply review(CommandContext& ctx) {
     return to_channel(text);
 }
 
+// When the problem began, for time to detect: a declared incident counts from its
+// declaration until a responder knows better.
+Reply detected(CommandContext& ctx) {
+    const std::string usage = "/incident detected <YYYY-MM-DD> <HH:MM>";
+    if (ctx.args.size() != 2) {
+        usage_error("Give the date and the time (UTC) the problem began or was first noticed.",
+                    usage);
+    }
+    const auto when = parse_utc_minute(ctx.args[0], ctx.args[1]);
+    if (!when) {
+        usage_error("`" + std::string(ctx.args.rest(0)) +
+                        "` is not a date and time: write e.g. `2026-12-08 14:00` (UTC).",
+                    usage);
+    }
+    Incident& inc = ctx.target();
+    ctx.service.set_detected(inc, *when, ctx.caller(), ctx.at());
+    return to_channel("🔎 " + inc.key() + " was detected at " + std::string(ctx.args[0]) + " " +
+                      std::string(ctx.args[1]) + " UTC (set by " + mention(ctx.caller()) +
+                      "): time to detect " + format_duration(*when, inc.declared_at) +
+                      " before the declaration.");
+}
+
 Reply mine(CommandContext& ctx) {
     if (!ctx.args.empty()) usage_error("`mine` takes no arguments.", "/incident mine");
     const auto items = ctx.service.open_actions_of(ctx.caller());
@@ -597,7 +619,7 @@ Reply stats(CommandContext& ctx) {
             dur(s.median_to_mitigate);
     text += "\nTime to resolve: mean " + dur(s.mean_to_resolve) + ", median " +
             dur(s.median_to_resolve);
-    text += "\nTime to detect (alert start to incident): mean " + dur(s.mean_to_detect) +
+    text += "\nTime to detect (problem start to incident): mean " + dur(s.mean_to_detect) +
             ", median " + dur(s.median_to_detect);
     text += "\nTime to acknowledge (incident from alerts to a person's first command): mean " +
             dur(s.mean_to_acknowledge) + ", median " + dur(s.median_to_acknowledge);
@@ -749,6 +771,8 @@ void register_builtin_commands(CommandRouter& router) {
                 service_});
     router.add({"review", "<YYYY-MM-DD> <HH:MM>", "schedule the post-mortem review meeting (UTC)",
                 inc, review});
+    router.add({"detected", "<YYYY-MM-DD> <HH:MM>",
+                "when the problem began (UTC), for time to detect", inc, detected});
     router.add(
         {"mine", "", "your open action items and preventive measures, every incident", none, mine});
     router.add({"resolve", "[sev1-5] [summary]", "resolve; optionally set the final severity", inc,

@@ -234,6 +234,24 @@ TEST_CASE("--config: the binary refuses a bad file with exit status 2, naming ke
     CHECK(std::filesystem::exists(dir.path / "bot.db"));
 }
 
+TEST_CASE("--config: an invalid alert rule stops the bot at start-up, naming its line") {
+    TempDir dir("config-rules");
+    const auto conf = dir.path / "bot.conf";
+    std::ofstream(conf) << "INCIDENT_BOT_DB=" << (dir.path / "bot.db").string() << "\n"
+                        << "INCIDENT_BOT_LISTEN=127.0.0.1:0\n"
+                        << "# alerts\n"
+                        << "INCIDENT_BOT_ALERT_RULES=alertname=Watchdog -> ignore; env=staging "
+                           "-> shout\n";
+    const auto script = dir.path / "script.txt";
+    std::ofstream(script) << "/incident declare sev3 Never declared\n/quit\n";
+    const Run bad = run_binary({"--config", conf.string(), "console"}, {}, dir.path, script);
+    CHECK(bad.status == 2);
+    CHECK(has(bad.err,
+              conf.string() + ":4: INCIDENT_BOT_ALERT_RULES rule 2 (`env=staging -> shout`)"));
+    CHECK_FALSE(has(bad.out, "declared"));
+    CHECK_FALSE(std::filesystem::exists(dir.path / "bot.db"));
+}
+
 TEST_CASE("README: its settings table is the one the code reads") {
     const std::string readme = read_file(std::string(INCIDENT_BOT_SOURCE_DIR) + "/README.md");
     const std::string begin = "<!-- settings:begin -->\n", end = "<!-- settings:end -->";

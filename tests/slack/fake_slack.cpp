@@ -206,6 +206,10 @@ std::vector<FakeSlack::Call> FakeSlack::calls_of(const std::string& method) cons
     return out;
 }
 
+bool FakeSlack::is_member(const std::string& channel) const {
+    return member_of.count(channel) > 0;
+}
+
 std::vector<json> FakeSlack::posted_in(const std::string& channel) const {
     std::vector<json> out;
     for (const auto& c : calls) {
@@ -487,6 +491,7 @@ net::HttpResponse FakeSlack::api(const net::HttpRequest& request) {
                                          std::chrono::system_clock::now().time_since_epoch())
                                          .count();
         channel_creators[id] = {"UBOT", created};
+        member_of.insert(id);
         return reply({{"ok", true},
                       {"channel",
                        {{"id", id},
@@ -498,11 +503,12 @@ net::HttpResponse FakeSlack::api(const net::HttpRequest& request) {
     if (method == "conversations.list") {
         json channels = json::array();
         for (const auto& [id, name] : channel_names) {
-            json channel{{"id", id}, {"name", name}, {"is_member", false}};
+            // `types` public_channel, `exclude_archived` true: all the bot asks for.
+            if (private_channels.count(id) || archived.count(id)) continue;
+            json channel{{"id", id}, {"name", name}, {"is_member", is_member(id)}};
             if (const auto it = channel_creators.find(id); it != channel_creators.end()) {
                 channel["creator"] = it->second.first;
                 channel["created"] = it->second.second;
-                channel["is_member"] = it->second.first == "UBOT";
             }
             channels.push_back(channel);
         }
@@ -549,13 +555,39 @@ net::HttpResponse FakeSlack::api(const net::HttpRequest& request) {
         is_im) {
         return error("method_not_supported_for_channel_type");
     }
+    if (method == "conversations.join") {
+        // docs: slack-ruby/slack-api-ref methods/conversations/conversations.join.json (see
+        // tests/protocol/slack/README.md), its two examples as fixtures.
+        if (!scopes.count("channels:join")) return error("missing_scope");
+        if (!known_channel) return error("channel_not_found");
+        if (archived.count(channel)) return error("is_archived");
+        if (private_channels.count(channel)) return error("method_not_supported_for_channel_type");
+        json answer = {{"ok", true},
+                       {"channel",
+                        {{"id", channel},
+                         {"name", channel_names[channel]},
+                         {"is_channel", true},
+                         {"is_archived", false},
+                         {"is_member", true},
+                         {"is_private", false}}}};
+        if (!member_of.insert(channel).second) {
+            answer["warning"] = "already_in_channel";
+            answer["response_metadata"] = {{"warnings", json::array({"already_in_channel"})}};
+        }
+        return reply(answer);
+    }
     if (method == "conversations.invite" || method == "conversations.setTopic" ||
-        method == "conversations.join" || method == "chat.postEphemeral") {
+        method == "chat.postEphemeral") {
         if (!known_channel) return error("channel_not_found");
         return reply({{"ok", true}});
     }
     if (method == "chat.postMessage") {
         if (!known_channel) return error("channel_not_found");
+        if (!is_im && archived.count(channel)) return error("is_archived");
+        if (!is_im && !is_member(channel)) {
+            if (private_channels.count(channel)) return error("channel_not_found");
+            if (!scopes.count("chat:write.public")) return error("not_in_channel");
+        }
         json message = args;
         if (args.contains("metadata")) {
             json metadata = args["metadata"];

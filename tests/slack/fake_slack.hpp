@@ -92,6 +92,17 @@ public:
     std::map<std::string, std::pair<std::string, std::int64_t>> channel_creators;
     // The bot's IM with each user, opened by conversations.open: user id -> D... channel id.
     std::map<std::string, std::string> ims;
+    // Membership (tests/protocol/slack/README.md, "not_in_channel"): the channels the bot is
+    // in, by conversations.create or conversations.join (scope channels:join; is_archived
+    // for an archived channel, method_not_supported_for_channel_type for a private one;
+    // already in: ok with the warning already_in_channel). chat.postMessage into a public
+    // channel the bot is not in answers not_in_channel unless chat:write.public is granted;
+    // into a private one it is not in, channel_not_found (the bot cannot see it); into an
+    // archived one, is_archived.
+    std::set<std::string> member_of;
+    std::set<std::string> archived;
+    std::set<std::string> private_channels;
+    bool is_member(const std::string& channel) const;
     // chat.postMessage calls into `channel` (an IM id: what a user received as a DM).
     std::vector<nlohmann::json> posted_in(const std::string& channel) const;
     // Granted to the bot token, sent as auth.test's x-oauth-scopes header: the scopes of

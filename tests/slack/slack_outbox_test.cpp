@@ -2,6 +2,8 @@
 
 #include <filesystem>
 #include <fstream>
+#include <functional>
+#include <set>
 #include <sstream>
 
 #include <boost/asio/steady_timer.hpp>
@@ -589,4 +591,181 @@ TEST_CASE(
         CHECK((co_await api.call_form("conversations.history", plain)).error == "missing_scope");
     });
     CHECK(finished);
+}
+
+TEST_CASE(
+    "fake slack: a public channel the bot is not in refuses posts with not_in_channel until it "
+    "joins, and conversations.join answers as documented") {
+    SlackHarness h;
+    const json refusal = protocol_fixture("web_chat_postMessage_not_in_channel.docs.json");
+    const json joined_doc = protocol_fixture("web_conversations_join_ok.docs.json");
+    const json archived_doc = protocol_fixture("web_conversations_join_is_archived.docs.json");
+    h.fake->channel_names["CPUBLIC1"] = "ops";
+    h.fake->channel_names["CSECRET1"] = "secret";
+    h.fake->private_channels.insert("CSECRET1");
+    h.fake->channel_names["COLD0001"] = "old";
+    h.fake->archived.insert("COLD0001");
+    const bool finished = run_async(h.io, [&]() -> asio::awaitable<void> {
+        slack::WebApi& api = h.adapter->api();
+        const auto post = [&](const std::string& channel) -> asio::awaitable<slack::ApiResult> {
+            json args = {{"channel", channel}, {"text", "hello"}};
+            co_return co_await api.call("chat.postMessage", std::move(args));
+        };
+        const auto join = [&](const std::string& channel) -> asio::awaitable<slack::ApiResult> {
+            json args = {{"channel", channel}};
+            co_return co_await api.call("conversations.join", std::move(args));
+        };
+        // With chat:write.public (the manifest's scopes) an app posts without joining.
+        CHECK((co_await post("CPUBLIC1")).ok);
+        h.fake->drop_scope("chat:write.public");
+        const slack::ApiResult refused = co_await post("CPUBLIC1");
+        CHECK(refused.body == refusal);
+        CHECK(h.fake->messages_in("CPUBLIC1").size() == 1);
+
+        const slack::ApiResult first = co_await join("CPUBLIC1");
+        REQUIRE(first.ok);
+        CHECK(first.body["channel"]["id"] == "CPUBLIC1");
+        CHECK(first.body["channel"]["is_member"] == true);
+        CHECK_FALSE(first.body.contains("warning"));
+        const slack::ApiResult again = co_await join("CPUBLIC1");
+        std::set<std::string> ours, theirs;
+        for (const auto& [key, value] : again.body.items()) ours.insert(key);
+        for (const auto& [key, value] : joined_doc.items()) theirs.insert(key);
+        CHECK(ours == theirs);
+        CHECK(again.body["warning"] == "already_in_channel");
+        CHECK((co_await post("CPUBLIC1")).ok);
+        CHECK(h.fake->messages_in("CPUBLIC1").size() == 2);
+
+        // What cannot be joined: archived, private, unknown, or without the scope.
+        CHECK((co_await join("COLD0001")).body == archived_doc);
+        CHECK((co_await post("COLD0001")).error == "is_archived");
+        CHECK((co_await join("CSECRET1")).error == "method_not_supported_for_channel_type");
+        CHECK((co_await post("CSECRET1")).error == "channel_not_found");
+        CHECK((co_await join("CNOPE0001")).error == "channel_not_found");
+        h.fake->drop_scope("channels:join");
+        h.fake->channel_names["CPUBLIC2"] = "ops-2";
+        CHECK((co_await join("CPUBLIC2")).error == "missing_scope");
+        CHECK((co_await post("CPUBLIC2")).error == "not_in_channel");
+    });
+    CHECK(finished);
+}
+
+namespace {
+
+// The announcement channel, CANNOUNCE given by its id, is a public channel the bot has not
+// joined, and the app lacks chat:write.public: Slack answers a post there not_in_channel.
+// `setup` changes the fake further before the adapter starts.
+void announce_where_not_joined(SlackHarness& h, const std::function<void(FakeSlack&)>& setup) {
+    h.fake->drop_scope("chat:write.public");
+    h.fake->channel_names["CANNOUNCE"] = "incidents";
+    if (setup) setup(*h.fake);
+    h.options.announce_channel = "CANNOUNCE";
+    h.adapter = h.make_adapter();
+    h.adapter->start();
+}
+
+}  // namespace
+
+TEST_CASE(
+    "slack outbox: a post into a public channel the bot is not in joins it and is delivered "
+    "once, also after the bot was removed from the channel") {
+    SlackHarness h;
+    announce_where_not_joined(h, {});
+    const bool finished = run_async(h.io, [&]() -> asio::awaitable<void> {
+        REQUIRE(
+            co_await wait_until([&] { return h.adapter->socket_connected(); }, milliseconds(5000)));
+        const std::string channel = co_await h.declare();
+        REQUIRE_FALSE(channel.empty());
+        CHECK(h.outbox.failed().empty());
+
+        // Refused, joined, posted again: one message, made by the same entry.
+        const auto tried = h.fake->posted_in("CANNOUNCE");
+        REQUIRE(tried.size() == 2);
+        CHECK_FALSE(marker_of(tried[0]).empty());
+        CHECK(marker_of(tried[0]) == marker_of(tried[1]));
+        const std::size_t first = call_index(*h.fake, "chat.postMessage", "CANNOUNCE");
+        const std::size_t joined = call_index(*h.fake, "conversations.join", "CANNOUNCE");
+        const std::size_t second = call_index(*h.fake, "chat.postMessage", "CANNOUNCE", true);
+        CHECK(first < joined);
+        CHECK(joined < second);
+        CHECK(second != SIZE_MAX);
+        CHECK(h.fake->count("conversations.join") == 1);
+        const auto made = h.fake->messages_in("CANNOUNCE");
+        REQUIRE(made.size() == 1);
+        CHECK(text_of(made[0]).find("INC-1") != std::string::npos);
+        const auto entry = entry_marked_in(h.outbox, made[0]);
+        REQUIRE(entry);
+        CHECK(entry->kind == "post");
+        CHECK(entry->status == OutboxStatus::delivered);
+
+        // Someone removes the bot from the announcement channel (the adapter still knows its
+        // id): the next announcement there joins it again, and is made once.
+        h.fake->member_of.erase("CANNOUNCE");
+        h.fake->deliver(
+            slash_envelope("t-update", channel, "U1", "alice", "update rolling back the deploy"));
+        REQUIRE(co_await h.acked("env-t-update"));
+        REQUIRE(co_await h.idle());
+        CHECK(h.outbox.failed().empty());
+        const auto update_posts = post_calls_with(*h.fake, "rolling back the deploy");
+        REQUIRE(update_posts.size() == 1);  // one entry, refused and then posted
+        CHECK(update_posts.begin()->second == 2);
+        CHECK(messages_by_entry(*h.fake).count(update_posts.begin()->first) == 1);
+        CHECK(h.fake->messages_in("CANNOUNCE").size() == 2);  // the declaration, the update
+        CHECK(h.fake->count("conversations.join") == 2);
+        std::vector<std::size_t> posts_at;  // where the calls posting there are in the log
+        for (std::size_t i = 0; i < h.fake->calls.size(); ++i) {
+            const auto& call = h.fake->calls[i];
+            if (call.method == "chat.postMessage" && call.args.value("channel", "") == "CANNOUNCE")
+                posts_at.push_back(i);
+        }
+        REQUIRE(posts_at.size() == 4);
+        const std::size_t rejoined = call_index(*h.fake, "conversations.join", "CANNOUNCE", true);
+        CHECK(posts_at[2] < rejoined);
+        CHECK(rejoined < posts_at[3]);
+        CHECK(h.fake->is_member("CANNOUNCE"));
+        h.adapter->stop();
+    });
+    CHECK(finished);
+}
+
+TEST_CASE(
+    "slack outbox: a post into a channel the bot cannot join is kept as failed with Slack's "
+    "error, and posted once") {
+    struct Case {
+        const char* what;
+        std::function<void(FakeSlack&)> setup;
+        std::string error;
+        std::size_t joins;
+    };
+    const std::vector<Case> cases{
+        {"no channels:join scope", [](FakeSlack& f) { f.drop_scope("channels:join"); },
+         "conversations.join: missing_scope", 1},
+        {"archived", [](FakeSlack& f) { f.archived.insert("CANNOUNCE"); },
+         "chat.postMessage: is_archived", 0},
+        {"private, the bot not in it", [](FakeSlack& f) { f.private_channels.insert("CANNOUNCE"); },
+         "chat.postMessage: channel_not_found", 0},
+    };
+    for (const Case& c : cases) {
+        CAPTURE(c.what);
+        SlackHarness h;
+        announce_where_not_joined(h, c.setup);
+        const bool finished = run_async(h.io, [&]() -> asio::awaitable<void> {
+            REQUIRE(co_await wait_until([&] { return h.adapter->socket_connected(); },
+                                        milliseconds(5000)));
+            REQUIRE_FALSE((co_await h.declare()).empty());
+            const auto failed = h.outbox.failed();
+            REQUIRE(failed.size() == 1);
+            CHECK(failed[0].kind == "post");
+            CHECK(failed[0].incident == 1);
+            CHECK(failed[0].error == c.error);
+            CHECK(failed[0].payload.find("INC-1") != std::string::npos);
+            CHECK(h.fake->posted_in("CANNOUNCE").size() == 1);
+            CHECK(h.fake->messages_in("CANNOUNCE").empty());
+            CHECK(h.fake->count("conversations.join") == c.joins);
+            // The incident channel, which the bot made, has its summary all the same.
+            CHECK(h.fake->messages_in(h.service.find(1)->channel_id).size() == 1);
+            h.adapter->stop();
+        });
+        CHECK(finished);
+    }
 }

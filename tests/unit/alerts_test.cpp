@@ -300,7 +300,7 @@ TEST_CASE("alerts: time to detect and to acknowledge, in the post-mortem, stats 
     CHECK(s.mean_to_detect == 5 * k_minute);
     CHECK(s.median_to_acknowledge == 3 * k_minute);
     CHECK(has(bot.command("stats", "alice", channel).reply.text,
-              "Time to detect (alert start to incident): mean 5m 00s"));
+              "Time to detect (problem start to incident): mean 5m 00s"));
 
     const auto j = to_json(snap);
     CHECK(j["detected_at"] == "2026-11-23T09:55:00Z");
@@ -330,6 +330,55 @@ TEST_CASE("alerts: a declared incident is detected when declared, and has no ack
     CHECK(to_json(snap)["detected_at"] == "2026-11-23T10:00:00Z");
     CHECK_FALSE(has(render_postmortem(snap), "Detected (first alert)"));
     CHECK_FALSE(bot.service.stats(std::nullopt).mean_to_detect);
+}
+
+TEST_CASE("alerts: a responder sets when a declared incident was detected, for time to detect") {
+    Bot bot;
+    const std::string channel = bot.declare();
+    const auto number = bot.service.find_by_channel("test", channel)->number;
+    bot.clock.advance(10 * k_minute);
+
+    // Refused, changing nothing: no time, not a time, after the declaration.
+    for (const char* wrong : {"detected", "detected 2026-11-23", "detected yesterday 09:40",
+                              "detected 2026-11-23 10:05", "detected 2026-11-24 09:00"}) {
+        const Outcome out = bot.command(wrong, "bob", channel);
+        CHECK_FALSE(out.reply.ok);
+        const bool why = has(out.reply.text, "/incident detected <YYYY-MM-DD> <HH:MM>") ||
+                         has(out.reply.text, "after INC-1 was declared (2026-11-23T10:00 UTC)");
+        CHECK_MESSAGE(why, out.reply.text);
+        CHECK_FALSE(bot.service.require(number).detected_at);
+    }
+
+    const Outcome set = bot.command("detected 2026-11-23 09:40", "bob", channel);
+    REQUIRE_MESSAGE(set.reply.ok, set.reply.text);
+    CHECK(has(set.reply.text, "INC-1 was detected at 2026-11-23 09:40 UTC"));
+    CHECK(has(set.reply.text, "time to detect 20m 00s"));
+    const IncidentSnapshot snap = bot.service.snapshot(number);
+    CHECK(snap.incident.detected_at == k_start - 20 * k_minute);
+    CHECK(to_json(snap)["detected_at"] == "2026-11-23T09:40:00Z");
+    const bool on_timeline =
+        std::any_of(snap.timeline.begin(), snap.timeline.end(), [](const TimelineEntry& e) {
+            return e.key_event && e.author.name == "bob" &&
+                   has(e.text, "Detected at 2026-11-23T09:40 UTC") &&
+                   has(e.text, "was the declaration, 2026-11-23T10:00 UTC");
+        });
+    CHECK(on_timeline);
+    const std::string md = render_postmortem(snap);
+    CHECK(has(md, "| Detected (set by a responder) | 2026-11-23T09:40:00Z | 20m 00s before "));
+    CHECK(has(md, "- Time to detect: 20m 00s"));
+    // Declared by a person: no time to acknowledge.
+    CHECK_FALSE(has(md, "Time to acknowledge"));
+    CHECK(bot.service.stats(std::nullopt).mean_to_detect == 20 * k_minute);
+    CHECK(has(bot.command("stats", "bob", channel).reply.text,
+              "Time to detect (problem start to incident): mean 20m 00s"));
+
+    // A closed incident's key times are final.
+    REQUIRE(bot.command("resolve fixed", "alice", channel).reply.ok);
+    REQUIRE(bot.command("close force no review needed", "alice", channel).reply.ok);
+    const Outcome late = bot.command("detected 2026-11-23 09:00", "bob", channel);
+    CHECK_FALSE(late.reply.ok);
+    CHECK(has(late.reply.text, "is closed"));
+    CHECK(bot.service.require(number).detected_at == k_start - 20 * k_minute);
 }
 
 TEST_CASE("alerts: parse_time reads RFC 3339 as the sources send it") {
