@@ -115,6 +115,7 @@ nlohmann::json to_json(const IncidentSnapshot& snap) {
                     {"lucky", texts(sections.lessons_lucky)}};
     j["services"] = texts(sections.services);
     j["review"] = {{"at", time_or_null(sections.review_at())}};
+    j["notes"] = text_or_null(sections.notes);
     // Every write of every section, oldest first: who wrote what, and when. A save refused
     // for a conflict is there too, with "set_aside": true and the item it was meant for.
     j["revisions"] = nlohmann::json::array();

@@ -1060,8 +1060,11 @@ IncidentService::SectionWrite IncidentService::check_section_write(const Inciden
     require_editable_postmortem(incident);
     const std::string clean(trim(text));
     if (clean.empty()) {
-        throw DomainError("Nothing was written: type the text after the command, `" +
-                          section_usage(section) + "`.");
+        throw DomainError(section == Section::notes
+                              ? "Nothing was written: type the notes in the Notes form of the "
+                                "post-mortem page."
+                              : "Nothing was written: type the text after the command, `" +
+                                    section_usage(section) + "`.");
     }
     if (!is_valid_utf8(clean)) {
         throw DomainError("The text is not valid UTF-8; nothing was recorded.");

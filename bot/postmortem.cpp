@@ -347,6 +347,9 @@ std::string render_postmortem(const IncidentSnapshot& snap, std::optional<int> p
           "- Were stakeholders kept informed at the right cadence?\n"
           "- What would make the next response smoother?\n\n";
 
+    // Free-form notes have no placeholder: the section is there once someone wrote it.
+    if (sections.notes) md << "## Notes\n\n" << sections.notes->text << "\n\n";
+
     md << "## Related incidents\n\n";
     if (inc.merged_into) md << "- Merged into " << incident_key(*inc.merged_into) << "\n";
     for (const auto& m : snap.merged) {

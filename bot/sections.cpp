@@ -19,6 +19,8 @@ const std::optional<SectionRevision>& PostmortemSections::single(Section section
             return root_cause;
         case Section::review:
             return review;
+        case Section::notes:
+            return notes;
         default:
             return summary;
     }
@@ -72,6 +74,9 @@ PostmortemSections current_sections(const std::vector<SectionRevision>& revision
             case Section::review:
                 s.review = *revision;
                 break;
+            case Section::notes:
+                s.notes = *revision;
+                break;
             case Section::why:
                 s.whys.push_back(*revision);
                 break;
@@ -116,6 +121,8 @@ std::string section_usage(Section section) {
             return "/incident service <name>";
         case Section::review:
             return "/incident review <YYYY-MM-DD> <HH:MM>";
+        case Section::notes:
+            return "the Notes form of the dashboard's post-mortem page (/incident login)";
     }
     return "/incident help";
 }

@@ -12,7 +12,7 @@ namespace incident {
 // single section and of each item of a list section, items in order.
 struct PostmortemSections {
     std::optional<SectionRevision> summary, impact_customers, impact_internal, impact_availability,
-        root_cause, review;
+        root_cause, review, notes;
     std::vector<SectionRevision> whys, lessons_well, lessons_wrong, lessons_lucky, services;
 
     const std::optional<SectionRevision>& single(Section section) const;

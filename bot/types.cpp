@@ -107,7 +107,7 @@ constexpr std::array<std::pair<std::string_view, ActionKind>, 2> k_action_kinds{
     {"preventive", ActionKind::preventive},
 }};
 
-constexpr std::array<std::pair<std::string_view, Section>, 11> k_sections{{
+constexpr std::array<std::pair<std::string_view, Section>, 12> k_sections{{
     {"summary", Section::summary},
     {"impact.customers", Section::impact_customers},
     {"impact.internal", Section::impact_internal},
@@ -119,6 +119,7 @@ constexpr std::array<std::pair<std::string_view, Section>, 11> k_sections{{
     {"lesson.lucky", Section::lesson_lucky},
     {"service", Section::service},
     {"review", Section::review},
+    {"notes", Section::notes},
 }};
 
 }  // namespace

@@ -184,6 +184,7 @@ enum class Section {
     lesson_lucky,
     service,
     review,  // the review meeting: text is its UTC time, 2026-12-08T14:00:00Z
+    notes,   // free-form notes, written on the dashboard
 };
 std::string_view to_string(Section s);  // "summary", "impact.customers", "lesson.well", ...
 std::optional<Section> parse_section(std::string_view text);

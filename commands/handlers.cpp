@@ -262,9 +262,19 @@ Reply why(CommandContext& ctx) {
     std::optional<int> replace;
     std::size_t from = 0;
     if (!ctx.args.empty()) {
-        if (const auto n = parse_positive_int(ctx.args[0])) {
+        const std::string_view word = ctx.args[0];
+        // A leading number names the why to replace; 0 or one too large names none.
+        const bool digits =
+            std::all_of(word.begin(), word.end(), [](char c) { return c >= '0' && c <= '9'; });
+        if (const auto n = parse_positive_int(word)) {
             replace = n;
             from = 1;
+        } else if (digits && word.find_first_not_of('0') == std::string_view::npos) {
+            replace = 0;
+            from = 1;
+        } else if (digits) {
+            usage_error("`" + std::string(word.substr(0, 20)) + "` is not the number of a why.",
+                        "/incident why [n] <text>");
         }
     }
     const auto r =

@@ -1287,7 +1287,20 @@ asio::awaitable<MattermostAdapter::ChannelLookup> MattermostAdapter::direct_chan
     if (user_id.empty()) co_return ChannelLookup{{}, net::Delivery::fail("no user to message")};
     if (bot_user_id_.empty())
         co_return ChannelLookup{{}, net::Delivery::retry("not signed in yet")};
-    const ApiResult r = co_await api_.direct_channel(bot_user_id_, user_id);
+    std::string person = user_id;
+    if (!looks_like_id(user_id)) {
+        const std::string username = user_id.starts_with('@') ? user_id.substr(1) : user_id;
+        const ApiResult found = co_await api_.get_user_by_username(username);
+        if (found.ok && found.body.is_object()) person = found.body.value("id", std::string());
+        if (!found.ok && found.status == 404) {
+            co_return ChannelLookup{
+                {}, net::Delivery::fail("there is no Mattermost user @" + username)};
+        }
+        if (person.empty() || person == user_id) {
+            co_return ChannelLookup{{}, failure_of(found, "GET users/username")};
+        }
+    }
+    const ApiResult r = co_await api_.direct_channel(bot_user_id_, person);
     std::string id;
     if (r.ok && r.body.is_object()) id = r.body.value("id", std::string());
     if (id.empty()) co_return ChannelLookup{{}, failure_of(r, "POST channels/direct")};

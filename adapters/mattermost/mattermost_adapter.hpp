@@ -184,6 +184,8 @@ private:
                                                        const DialogState& state,
                                                        const DialogSubmission& submission);
     boost::asio::awaitable<ChannelLookup> announce_channel_id();
+    // The direct channel with a person: a user id, or a username as a command names one
+    // ("@bob" is Actor{"bob", "bob"}), looked up first.
     boost::asio::awaitable<ChannelLookup> direct_channel_id(const std::string& user_id);
 
     boost::asio::any_io_executor executor_;

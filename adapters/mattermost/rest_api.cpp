@@ -39,8 +39,10 @@ std::string route_label(std::string_view path) {
         path = slash == std::string_view::npos ? std::string_view() : path.substr(slash + 1);
         bool id = part.size() == 26;
         for (const char c : part) id = id && ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'));
+        // Nor one per person: "users/username/{name}".
+        const bool name = out == "users/username";
         if (!out.empty()) out += '/';
-        out += id ? std::string("{id}") : std::string(part);
+        out += name ? std::string("{name}") : id ? std::string("{id}") : std::string(part);
     }
     return out;
 }
@@ -161,6 +163,11 @@ asio::awaitable<ApiResult> RestApi::get_my_teams() {
 
 asio::awaitable<ApiResult> RestApi::get_user(std::string user_id) {
     std::string path = "users/" + net::percent_encode(user_id);
+    co_return co_await call("GET", std::move(path));
+}
+
+asio::awaitable<ApiResult> RestApi::get_user_by_username(std::string username) {
+    std::string path = "users/username/" + net::percent_encode(username);
     co_return co_await call("GET", std::move(path));
 }
 

@@ -53,6 +53,8 @@ public:
     boost::asio::awaitable<ApiResult> get_me();
     boost::asio::awaitable<ApiResult> get_my_teams();
     boost::asio::awaitable<ApiResult> get_user(std::string user_id);
+    // GET /users/username/{username}: a person named as typed ("@bob" in a command).
+    boost::asio::awaitable<ApiResult> get_user_by_username(std::string username);
     boost::asio::awaitable<ApiResult> get_team_by_name(std::string name);
     boost::asio::awaitable<ApiResult> get_team(std::string team_id);
     // type "O"; the header is set at creation.

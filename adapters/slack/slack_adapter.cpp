@@ -1,6 +1,7 @@
 #include "adapters/slack/slack_adapter.hpp"
 
 #include <algorithm>
+#include <cctype>
 
 #include <spdlog/spdlog.h>
 #include <boost/asio/co_spawn.hpp>
@@ -74,6 +75,18 @@ bool looks_like_channel_id(const std::string& name) {
         if (!((c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))) return false;
     }
     return true;
+}
+
+// A user id: U or W, then capitals and digits ("U024BE7LH", "W012A3CDE").
+bool looks_like_user_id(const std::string& id) {
+    if (id.size() < 2 || (id[0] != 'U' && id[0] != 'W')) return false;
+    return std::all_of(id.begin(), id.end(),
+                       [](char c) { return (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'); });
+}
+
+std::string lower(std::string text) {
+    for (char& c : text) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return text;
 }
 
 // The shortcuts of deploy/slack-app-manifest.yml, by callback_id.
@@ -652,13 +665,46 @@ asio::awaitable<SlackAdapter::ChannelLookup> SlackAdapter::direct_channel_id(
         co_return ChannelLookup{it->second, {}};
     }
     if (user_id.empty()) co_return ChannelLookup{{}, net::Delivery::fail("no user to write to")};
-    json open_args = {{"users", user_id}};
+    std::string user = user_id;
+    if (!looks_like_user_id(user_id)) {
+        const ChannelLookup found = co_await user_id_named(user_id);
+        if (found.id.empty()) co_return found;
+        user = found.id;
+    }
+    json open_args = {{"users", user}};
     const ApiResult r = co_await api_.call("conversations.open", std::move(open_args));
     std::string id;
     if (r.ok) id = r.object_at("channel").value("id", std::string());
     if (id.empty()) co_return ChannelLookup{{}, failure_of(r, "conversations.open")};
     direct_channels_[user_id] = id;  // not cached on failure: tried again
     co_return ChannelLookup{id, {}};
+}
+
+asio::awaitable<SlackAdapter::ChannelLookup> SlackAdapter::user_id_named(const std::string& name) {
+    const std::string wanted = lower(name.starts_with('@') ? name.substr(1) : name);
+    std::string cursor;
+    // docs.slack.dev/reference/methods/users.list: pages of `members` (each with `id`, `name`,
+    // `deleted`, `profile.display_name`) and `response_metadata.next_cursor`.
+    for (int page = 0; page < 100; ++page) {
+        net::FormFields query{{"limit", "200"}};
+        if (!cursor.empty()) query.emplace_back("cursor", cursor);
+        const ApiResult r = co_await api_.call_form("users.list", std::move(query));
+        if (!r.ok) co_return ChannelLookup{{}, failure_of(r, "users.list")};
+        const json& members = r.body.contains("members") ? r.body["members"] : json::array();
+        for (const auto& m : members) {
+            if (!m.is_object() || m.value("deleted", false)) continue;
+            const json& profile =
+                m.contains("profile") && m["profile"].is_object() ? m["profile"] : json::object();
+            if (lower(m.value("name", "")) == wanted ||
+                lower(profile.value("display_name", "")) == wanted) {
+                const std::string id = m.value("id", std::string());
+                if (!id.empty()) co_return ChannelLookup{id, {}};
+            }
+        }
+        cursor = r.object_at("response_metadata").value("next_cursor", std::string());
+        if (cursor.empty()) break;
+    }
+    co_return ChannelLookup{{}, net::Delivery::fail("there is no Slack user @" + wanted)};
 }
 
 asio::awaitable<SlackAdapter::ChannelLookup> SlackAdapter::bot_user_id() {

@@ -158,7 +158,11 @@ private:
     boost::asio::awaitable<std::pair<nlohmann::json, std::optional<net::Delivery>>> find_channel(
         const std::string& name);
     boost::asio::awaitable<ChannelLookup> announce_channel_id();
+    // The IM with a person: a user id, or a name as typed where Slack did not escape it
+    // ("@dave" in the dashboard's owner field is Actor{"dave", "dave"}), looked up first.
     boost::asio::awaitable<ChannelLookup> direct_channel_id(const std::string& user_id);
+    // The id of the member whose name or display name is `name` (any case), from users.list.
+    boost::asio::awaitable<ChannelLookup> user_id_named(const std::string& name);
     boost::asio::awaitable<ChannelLookup> bot_user_id();
     boost::asio::awaitable<std::string> display_name(const std::string& user_id);
 

@@ -69,6 +69,7 @@ enum class Kind {
     postmortem_history,  // /incidents/INC-<n>/postmortem/history
     postmortem_save,     // POST /incidents/INC-<n>/postmortem/sections
     postmortem_actions,  // POST /incidents/INC-<n>/postmortem/actions
+    postmortem_publish,  // POST /incidents/INC-<n>/postmortem/publish
     outbox,
     outbox_retry,
     status,  // the public status page: /status, /status.json, /status/feed.atom
@@ -203,6 +204,9 @@ struct Dashboard::Route {
             }
             if (kind == Kind::incident && tail == "/postmortem/actions") {
                 return {Kind::postmortem_actions, *number};
+            }
+            if (kind == Kind::incident && tail == "/postmortem/publish") {
+                return {Kind::postmortem_publish, *number};
             }
             if (kind == Kind::incident && tail.starts_with("/files/")) {
                 const auto file = whole_positive<std::int64_t>(tail.substr(7));
@@ -345,7 +349,8 @@ WebResponse Dashboard::route(const WebRequest& request) {
     const bool is_get = request.method == "GET" || request.method == "HEAD";
     const bool post_only = route.kind == Kind::logout || route.kind == Kind::outbox_retry ||
                            route.kind == Kind::postmortem_save ||
-                           route.kind == Kind::postmortem_actions;
+                           route.kind == Kind::postmortem_actions ||
+                           route.kind == Kind::postmortem_publish;
     const bool get_or_post = route.kind == Kind::login || route.kind == Kind::login_link;
     const bool allowed = get_or_post ? is_get || request.method == "POST"
                          : post_only ? request.method == "POST"
@@ -370,7 +375,8 @@ WebResponse Dashboard::route(const WebRequest& request) {
     }
 
     // An edit needs a person: without one, a form post is refused, token or not.
-    if ((route.kind == Kind::postmortem_save || route.kind == Kind::postmortem_actions) &&
+    if ((route.kind == Kind::postmortem_save || route.kind == Kind::postmortem_actions ||
+         route.kind == Kind::postmortem_publish) &&
         !signed_in(request)) {
         return error_response(audience, 403, k_sign_in_to_edit, chrome);
     }
@@ -439,6 +445,7 @@ WebResponse Dashboard::route(const WebRequest& request) {
     if (route.kind == Kind::file)
         return file_response(static_cast<int>(audience), route.number, route.file, chrome);
     if (route.kind == Kind::postmortem_actions) return save_action(request, route.number);
+    if (route.kind == Kind::postmortem_publish) return publish(request, route.number);
     const IncidentSnapshot snap = service_.snapshot(route.number);
     switch (route.kind) {
         case Kind::incident:
@@ -452,7 +459,9 @@ WebResponse Dashboard::route(const WebRequest& request) {
             const std::string editor =
                 editor_html(snap.incident, current_sections(snap.revisions), chrome.person,
                             form_token) +
-                actions_editor_html(snap.incident, snap.actions, chrome.person, form_token);
+                actions_editor_html(snap.incident, snap.actions, chrome.person, form_token) +
+                publish_form_html(snap.incident, service_.published(route.number).size(),
+                                  chrome.person, form_token);
             return make(
                 200, k_html,
                 postmortem_page(snap.incident, markdown_to_html(render_postmortem(snap)),
@@ -834,6 +843,53 @@ WebResponse Dashboard::save_action(const WebRequest& request, std::int64_t numbe
     const Outcome out = service_.execute(key, work, form.person.platform);
     if (!out.reply.ok) return refuse(400, out.reply.text);
     return redirect("/incidents/" + incident_key(number) + "/postmortem#actions");
+}
+
+WebResponse Dashboard::publish(const WebRequest& request, std::int64_t number) {
+    const Chrome chrome = chrome_for(request);
+    auto checked = signed_form(request, chrome);
+    if (auto* refused = std::get_if<WebResponse>(&checked)) return std::move(*refused);
+    const SignedForm& form = std::get<SignedForm>(checked);
+    const std::string versions_field = form.field("versions");
+    std::size_t seen = 0;
+    const auto [end, error] =
+        std::from_chars(versions_field.data(), versions_field.data() + versions_field.size(), seen);
+    if (versions_field.empty() || error != std::errc{} ||
+        end != versions_field.data() + versions_field.size()) {
+        throw BadRequest("The form does not say which published version it saw.");
+    }
+    // One version per form submitted: a second click publishes nothing more.
+    const std::string key =
+        "web:publish:" +
+        net::sha256_hex(form.cookie + "\n" + std::to_string(number) + "\n" + std::to_string(seen));
+    int version = 0;
+    const Outcome out = service_.execute(
+        key,
+        [&] {
+            Incident inc = service_.require(number);
+            const auto before = service_.published(number);
+            if (before.size() != seen) {
+                throw DomainError("Version " + std::to_string(before.back().version) +
+                                  " was published by " + mention(before.back().by) +
+                                  " since you opened the page. Open the post-mortem page again "
+                                  "to publish the draft as it is now.");
+            }
+            service_.update_postmortem(inc, std::nullopt, std::nullopt, true, form.person.actor,
+                                       service_.now());
+            version = static_cast<int>(seen) + 1;
+            return Reply{true, Reply::Visibility::ephemeral, "published"};
+        },
+        form.person.platform);
+    if (!out.reply.ok) {
+        return error_response(Audience::page, 409, out.reply.text + " Nothing was published.",
+                              chrome);
+    }
+    if (version == 0) {  // a repeated submission: the version it published
+        return redirect("/incidents/" + incident_key(number) + "/postmortem/v" +
+                        std::to_string(seen + 1));
+    }
+    return redirect("/incidents/" + incident_key(number) + "/postmortem/v" +
+                    std::to_string(version));
 }
 
 WebResponse Dashboard::status_page(int kind) {

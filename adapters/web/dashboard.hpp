@@ -86,6 +86,9 @@ private:
                                                       const Chrome& chrome) const;
     WebResponse save_section(const WebRequest& request, std::int64_t number);
     WebResponse save_action(const WebRequest& request, std::int64_t number);
+    // The Publish button: freezes the draft as the next version, as `/incident postmortem
+    // publish` does, unless a version was published since the page was opened.
+    WebResponse publish(const WebRequest& request, std::int64_t number);
     std::optional<std::string> person_cookie(const WebRequest& request) const;
     std::optional<Person> signed_in(const WebRequest& request) const;
     Chrome base_chrome() const;

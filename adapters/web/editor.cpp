@@ -85,7 +85,8 @@ const std::vector<Section>& editable_sections() {
                                                   Section::root_cause,
                                                   Section::lesson_well,
                                                   Section::lesson_wrong,
-                                                  Section::lesson_lucky};
+                                                  Section::lesson_lucky,
+                                                  Section::notes};
     return sections;
 }
 
@@ -113,6 +114,8 @@ std::string section_title(Section section) {
             return "Affected service";
         case Section::review:
             return "Review meeting";
+        case Section::notes:
+            return "Notes";
     }
     return std::string(to_string(section));
 }
@@ -205,6 +208,28 @@ std::string actions_editor_html(const Incident& inc, const std::vector<ActionIte
                "-submit\">Add</button></div>" + "</form>";
     }
     return out + "</section>";
+}
+
+std::string publish_form_html(const Incident& inc, std::size_t published_versions,
+                              std::string_view person, std::string_view form_token) {
+    if (person.empty() || inc.state == State::closed || inc.state == State::merged) return "";
+    std::string out = "<section id=\"publish\"><h2>Publish</h2>";
+    if (inc.state != State::resolved) {
+        return out +
+               "<p class=\"muted\">Resolve the incident (<code>/incident resolve</code>) to "
+               "publish its post-mortem.</p></section>";
+    }
+    const std::string next = std::to_string(published_versions + 1);
+    return out + "<form class=\"edit\" method=\"post\" action=\"" + postmortem_path(inc) +
+           "/publish\" id=\"publish-form\"><input type=\"hidden\" name=\"csrf\" value=\"" +
+           esc(form_token) + "\"><input type=\"hidden\" name=\"versions\" value=\"" +
+           std::to_string(published_versions) +
+           "\"><p class=\"muted\">Freezes the draft as it is now as version " + next +
+           ", with a permanent link for the announcement channel, the subscribers and the "
+           "stakeholders. Later edits change the draft until the next publish.</p>"
+           "<div class=\"buttons\"><button type=\"submit\" id=\"publish-submit\">Publish "
+           "version " +
+           next + "</button></div></form></section>";
 }
 
 std::string conflict_page(const Incident& inc, const SectionForm& mine,

@@ -38,6 +38,13 @@ std::string editor_html(const Incident& incident, const PostmortemSections& sect
 std::string actions_editor_html(const Incident& incident, const std::vector<ActionItem>& actions,
                                 std::string_view person, std::string_view form_token);
 
+// The Publish button under the forms of a resolved incident, posted to <postmortem>/publish
+// with `form_token` and the number of versions published so far; on an incident not yet
+// resolved, that it must be resolved first. Nothing when `person` is empty or the incident
+// is closed or merged.
+std::string publish_form_html(const Incident& incident, std::size_t published_versions,
+                              std::string_view person, std::string_view form_token);
+
 // A save refused because `theirs` was saved since the form was opened: their text beside
 // the writer's, which stays editable in a form based on `theirs`.
 std::string conflict_page(const Incident& incident, const SectionForm& mine,

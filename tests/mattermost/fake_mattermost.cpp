@@ -646,6 +646,12 @@ net::HttpResponse FakeMattermost::api(const net::HttpRequest& request) {
     if (m == "GET" && n == 3 && seg[0] == "users" && seg[1] == "me" && seg[2] == "teams") {
         return reply(200, json::array({{{"id", team_id}, {"name", team_name}}}));
     }
+    if (m == "GET" && n == 3 && seg[0] == "users" && seg[1] == "username") {
+        for (const auto& [id, name] : users) {
+            if (name == seg[2]) return reply(200, json{{"id", id}, {"username", name}});
+        }
+        return error(404, "app.user.missing_account.const", "user not found");
+    }
     if (m == "GET" && n == 2 && seg[0] == "users") {
         const auto it = users.find(seg[1]);
         if (it == users.end())
@@ -695,6 +701,13 @@ net::HttpResponse FakeMattermost::api(const net::HttpRequest& request) {
             return error(400, "api.context.invalid_body_param.app_error", "two user ids expected");
         }
         std::vector<std::string> ids{body[0].get<std::string>(), body[1].get<std::string>()};
+        // Ids only: a username ("bob") is no user here, as on a real server.
+        for (const auto& id : ids) {
+            if (!users.count(id)) {
+                return error(400, "api.context.invalid_body_param.app_error",
+                             "Invalid user id: " + id);
+            }
+        }
         std::sort(ids.begin(), ids.end());
         const std::string name = ids[0] + "__" + ids[1];
         for (const auto& [id, c] : channels) {

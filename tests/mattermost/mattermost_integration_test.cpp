@@ -34,6 +34,19 @@ bool posted_in(const FakeMattermost& fake, const std::string& channel, const std
     return false;
 }
 
+// The only direct channel the bot opened is with `user`, and `text` was posted in it.
+bool only_dm_to(const FakeMattermost& fake, const std::string& user, const std::string& text) {
+    const auto direct = fake.calls_of("POST", "channels/direct");
+    if (direct.size() != 1 || direct[0].body != json::array({fake.bot_user_id, user})) {
+        return false;
+    }
+    std::string dm;
+    for (const auto& [id, c] : fake.channels) {
+        if (c.type == "D") dm = id;
+    }
+    return posted_in(fake, dm, text);
+}
+
 std::string id_of(const json& post) {
     return post.at("id").get<std::string>();
 }
@@ -601,14 +614,28 @@ TEST_CASE("mattermost: subscribers get a direct message") {
         CHECK(sub["text"].get<std::string>().find("ubscribed") != std::string::npos);
         const std::string channel = co_await h.declare();
         REQUIRE_FALSE(channel.empty());
-        const auto direct = h.fake->calls_of("POST", "channels/direct");
-        REQUIRE(direct.size() == 1);
-        CHECK(direct[0].body == json::array({h.fake->bot_user_id, h.carol()}));
-        std::string dm;
-        for (const auto& [id, c] : h.fake->channels) {
-            if (c.type == "D") dm = id;
-        }
-        CHECK(posted_in(*h.fake, dm, "INC-1"));
+        CHECK(only_dm_to(*h.fake, h.carol(), "INC-1"));
+        h.adapter->stop();
+    });
+    CHECK(finished);
+}
+
+TEST_CASE("mattermost: an owner typed as @name gets the direct message of the assignment") {
+    MattermostHarness h;
+    h.adapter->start();
+    const bool finished = run_async(h.io, [&]() -> asio::awaitable<void> {
+        REQUIRE(co_await h.ready());
+        const std::string channel = co_await h.declare();
+        REQUIRE_FALSE(channel.empty());
+        // A slash command carries the mention as typed: "@bob", not Bob's user id.
+        const json todo =
+            co_await h.fake->run_command(channel, h.alice(), "todo page the vendor @bob");
+        CHECK(todo.dump().find("Action item 1") != std::string::npos);
+        REQUIRE(co_await h.idle());
+        const auto lookups = h.fake->calls_of("GET", "users/username/bob");
+        CHECK(lookups.size() == 1);
+        CHECK(only_dm_to(*h.fake, h.bob(), "@alice made you the owner of action item 1 of INC-1"));
+        CHECK(h.outbox->counts().failed_total() == 0);
         h.adapter->stop();
     });
     CHECK(finished);

@@ -524,6 +524,40 @@ net::HttpResponse FakeSlack::api(const net::HttpRequest& request) {
              {"user",
               {{"id", user}, {"name", it->second}, {"profile", {{"display_name", it->second}}}}}});
     }
+    if (method == "users.list") {
+        // tests/protocol/slack/fixtures/web_users_list_ok.docs.json: pages of `members` in id
+        // order, `limit` of them (all without one), the next page's `cursor` in
+        // `response_metadata.next_cursor` ("" on the last).
+        const std::string limit_arg = args.value("limit", std::string());
+        const std::size_t limit = limit_arg.empty() ? user_names.size() : std::stoul(limit_arg);
+        const std::string cursor = args.value("cursor", std::string());
+        std::size_t from = 0;
+        if (!cursor.empty()) {
+            if (!cursor.starts_with("page:")) return error("invalid_cursor");
+            from = std::stoul(cursor.substr(5));
+        }
+        json members = json::array();
+        std::size_t i = 0;
+        for (const auto& [id, name] : user_names) {
+            if (i++ < from || members.size() >= limit) continue;
+            members.push_back(
+                {{"id", id},
+                 {"team_id", "T0001"},
+                 {"name", name},
+                 {"deleted", false},
+                 {"real_name", name},
+                 {"profile",
+                  {{"real_name", name}, {"display_name", name}, {"display_name_normalized", name}}},
+                 {"is_bot", false}});
+        }
+        const std::size_t next = from + members.size();
+        return reply(
+            {{"ok", true},
+             {"members", members},
+             {"cache_ts", 1498777272},
+             {"response_metadata",
+              {{"next_cursor", next < user_names.size() ? "page:" + std::to_string(next) : ""}}}});
+    }
     if (method == "conversations.open") {
         // docs.slack.dev/reference/methods/conversations.open: `users` (comma-separated IDs; one
         // for a 1:1 DM) opens the IM or resumes the one already open, always the same id.

@@ -368,6 +368,50 @@ TEST_CASE("slack: subscribers get a direct message, others do not") {
     CHECK(finished);
 }
 
+TEST_CASE("slack: an owner named as plain @name is found by name and gets the direct message") {
+    SlackHarness h;
+    // More people than one page of the lookup holds, so that it follows the cursor.
+    for (int i = 10; i < 260; ++i)
+        h.fake->user_names["U" + std::to_string(i)] = "user" + std::to_string(i);
+    h.fake->user_names["UZDAVE"] = "dave";
+    h.adapter->start();
+    const bool finished = run_async(h.io, [&]() -> asio::awaitable<void> {
+        REQUIRE(
+            co_await wait_until([&] { return h.adapter->socket_connected(); }, milliseconds(5000)));
+        const std::string channel = co_await h.declare();
+        REQUIRE_FALSE(channel.empty());
+        // Not escaped by Slack (the dashboard's owner field, or a command with escaping off).
+        h.fake->deliver(
+            slash_envelope("t-owner", channel, "U1", "alice", "todo page the vendor @Dave"));
+        REQUIRE(co_await h.acked("env-t-owner"));
+        REQUIRE(co_await h.idle());
+        CHECK(h.fake->calls_of("users.list").size() == 2);
+        const auto opened = h.fake->calls_of("conversations.open");
+        REQUIRE(opened.size() == 1);
+        CHECK(opened[0].args == json{{"users", "UZDAVE"}});
+        REQUIRE(h.fake->ims.count("UZDAVE") == 1);
+        const auto posted = h.fake->posted_in(h.fake->ims.at("UZDAVE"));
+        REQUIRE(posted.size() == 1);
+        CHECK(posted[0]
+                  .value("text", "")
+                  .find("@alice made you the owner of action item 1 of INC-1") !=
+              std::string::npos);
+        CHECK(h.outbox.counts().failed_total() == 0);
+
+        // Nobody by that name: the delivery fails for good, saying so, and nothing is posted.
+        h.fake->deliver(
+            slash_envelope("t-nobody", channel, "U1", "alice", "todo call the vendor @nobody"));
+        REQUIRE(co_await h.acked("env-t-nobody"));
+        REQUIRE(co_await h.idle());
+        CHECK(h.fake->calls_of("conversations.open").size() == 1);
+        const auto failed = h.outbox.failed();
+        REQUIRE(failed.size() == 1);
+        CHECK(failed[0].error.find("there is no Slack user @nobody") != std::string::npos);
+        h.adapter->stop();
+    });
+    CHECK(finished);
+}
+
 TEST_CASE("slack socket mode over TLS with a test CA") {
     SlackHarness h(SlackHarnessOptions::over_tls());
     h.adapter->start();

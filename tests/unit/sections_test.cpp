@@ -182,6 +182,9 @@ TEST_CASE("bad section input says what to type and changes nothing") {
     refused(bot, "why 2 there is no second why yet", ch,
             "INC-1 has 1 why, so there is no number 2 to replace");
     refused(bot, "why 1", ch, "`/incident why [n] <text>`");
+    refused(bot, "why 0 there is no why zero", ch, "so there is no number 0 to replace");
+    refused(bot, "why 00 there is no why zero", ch, "so there is no number 0 to replace");
+    refused(bot, "why 99999999999 nor this one", ch, "`99999999999` is not the number of a why");
     refused(bot, "rootcause", ch, "`/incident rootcause <text>`");
     refused(bot, "lesson", ch, "/incident lesson well|wrong|lucky <text>");
     refused(bot, "lesson meh it was fine", ch, "`meh` is not a kind of lesson");

@@ -646,3 +646,119 @@ TEST_CASE("editing: an action item's text, owner and due date are changed from i
     CHECK_FALSE(item.due.has_value());
     CHECK(contains(e.bot.command("todos", "alice", ch).reply.text, "1. [ ] page the vendor's"));
 }
+
+TEST_CASE("editing: free-form notes are written on the dashboard, in the draft and the JSON") {
+    Editing e;
+    e.bot.declare();
+    const std::string cookie = e.sign_in_as("alice");
+    const std::string page = e.get("/incidents/INC-1/postmortem", cookie).body;
+    CHECK(contains(page, "id=\"edit-notes\""));
+    CHECK_FALSE(contains(e.get("/incidents/INC-1/postmortem.md").body, "## Notes"));
+    const std::string csrf = field_of(page, "edit-notes", "csrf");
+
+    // Bad input: nothing saved, and what to do instead.
+    const WebResponse empty = e.post(cookie, save_body(csrf, "notes", "0", "  \n "));
+    CHECK(empty.status == 400);
+    CHECK(contains(empty.body, "type the notes in the Notes form"));
+    const WebResponse too_long =
+        e.post(cookie, save_body(csrf, "notes", "0", std::string(k_max_section_chars + 1, 'x')));
+    CHECK(too_long.status == 400);
+    CHECK(contains(too_long.body, "at most 20000"));
+    CHECK(e.bot.service.revisions(1).empty());
+
+    const std::string notes = "Vendor ticket 4411 is open.\n\n- **Ask** for their timeline";
+    CHECK(e.post(cookie, save_body(csrf, "notes", "0", notes)).status == 303);
+    const auto written = e.bot.service.sections(1).notes;
+    REQUIRE(written);
+    CHECK(written->text == notes);
+    CHECK(written->author == Actor{"U-alice", "alice"});
+    CHECK(contains(e.get("/incidents/INC-1/postmortem.md").body, "## Notes\n\n" + notes + "\n\n"));
+    const auto json = nlohmann::json::parse(e.get("/api/incidents/INC-1", cookie).body);
+    CHECK(json["notes"] == notes);
+    CHECK(json["revisions"][0]["section"] == "notes");
+    // A second text replaces it in the draft; both are in the history.
+    const std::string after = e.get("/incidents/INC-1/postmortem", cookie).body;
+    CHECK(e.post(cookie, save_body(csrf, "notes", field_of(after, "edit-notes", "based_on"),
+                                   "Vendor ticket 4411 is closed."))
+              .status == 303);
+    CHECK(e.bot.service.sections(1).notes->text == "Vendor ticket 4411 is closed.");
+    const std::string history = e.get("/incidents/INC-1/postmortem/history", cookie).body;
+    CHECK(contains(history, "Vendor ticket 4411 is open."));
+    CHECK(contains(history, "Vendor ticket 4411 is closed."));
+    CHECK(contains(history, "Notes"));
+}
+
+TEST_CASE("editing: the Publish button publishes the draft like the chat command, once per form") {
+    Editing e;
+    const std::string ch = e.bot.declare();
+    std::vector<std::string> announced;
+    e.bot.service.add_effect_listener([&](const Effect& effect) {
+        const auto* post = std::get_if<PostMessage>(&effect);
+        // The announcement of the post-mortem, not of the incident's states.
+        if (post && std::holds_alternative<ToAnnouncements>(post->to) &&
+            contains(post->text, "/postmortem/v")) {
+            announced.push_back(post->text);
+        }
+    });
+    const std::string alice = e.sign_in_as("alice");
+    const std::string bob = e.sign_in_as("bob");
+    const std::string k_publish = "/incidents/INC-1/postmortem/publish";
+    const std::string open_page = e.get("/incidents/INC-1/postmortem", alice).body;
+    CHECK_FALSE(contains(open_page, "id=\"publish-form\""));
+    CHECK(contains(open_page, "to publish its post-mortem"));
+    const std::string csrf = field_of(open_page, "edit-summary", "csrf");
+
+    // Not resolved yet: refused, and nothing frozen.
+    const WebResponse early = e.post(alice, "csrf=" + csrf + "&versions=0", k_publish);
+    CHECK(early.status == 409);
+    CHECK(contains(early.body, "Resolve the incident before publishing"));
+    CHECK(contains(early.body, "Nothing was published"));
+    CHECK(e.bot.service.published(1).empty());
+
+    REQUIRE(e.bot.command("resolve pool emptied; rolled back", "alice", ch).reply.ok);
+    const std::string page = e.get("/incidents/INC-1/postmortem", alice).body;
+    CHECK(contains(page, "Publish version 1"));
+    CHECK(field_of(page, "publish-form", "versions") == "0");
+    const std::string bob_csrf =
+        field_of(e.get("/incidents/INC-1/postmortem", bob).body, "publish-form", "csrf");
+
+    // No token, a forged one, no session, no version seen: refused, nothing published.
+    CHECK(e.post(alice, "versions=0", k_publish).status == 403);
+    CHECK(e.post(alice, "csrf=forged&versions=0", k_publish).status == 403);
+    CHECK(e.post("", "csrf=" + csrf + "&versions=0", k_publish).status == 403);
+    CHECK(e.post(alice, "csrf=" + csrf, k_publish).status == 400);
+    CHECK(e.get(k_publish, alice).status == 405);
+    CHECK(e.bot.service.published(1).empty());
+    CHECK(announced.empty());
+
+    const std::string body = field_of(page, "publish-form", "csrf");
+    const WebResponse published = e.post(alice, "csrf=" + body + "&versions=0", k_publish);
+    CHECK(published.status == 303);
+    CHECK(header(published, "Location") == "/incidents/INC-1/postmortem/v1");
+    auto versions = e.bot.service.published(1);
+    REQUIRE(versions.size() == 1);
+    CHECK(versions[0].by == Actor{"U-alice", "alice"});
+    REQUIRE(announced.size() == 1);
+    CHECK(contains(announced[0], "https://bot.example.com/incidents/INC-1/postmortem/v1"));
+    CHECK(e.get("/incidents/INC-1/postmortem/v1", alice).status == 200);
+    // Clicked twice: one version.
+    CHECK(header(e.post(alice, "csrf=" + body + "&versions=0", k_publish), "Location") ==
+          "/incidents/INC-1/postmortem/v1");
+    CHECK(e.bot.service.published(1).size() == 1);
+
+    // Bob's page was opened before Alice published: his click publishes nothing.
+    const WebResponse stale = e.post(bob, "csrf=" + bob_csrf + "&versions=0", k_publish);
+    CHECK(stale.status == 409);
+    CHECK(contains(stale.body, "Version 1 was published by @alice since you opened the page"));
+    CHECK(e.bot.service.published(1).size() == 1);
+    CHECK(announced.size() == 1);
+
+    // From the page as it is now, the next version.
+    const std::string again = e.get("/incidents/INC-1/postmortem", bob).body;
+    CHECK(contains(again, "Publish version 2"));
+    CHECK(header(e.post(bob, "csrf=" + bob_csrf + "&versions=1", k_publish), "Location") ==
+          "/incidents/INC-1/postmortem/v2");
+    versions = e.bot.service.published(1);
+    REQUIRE(versions.size() == 2);
+    CHECK(versions[1].by.name == "bob");
+}
