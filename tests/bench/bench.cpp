@@ -1,7 +1,9 @@
 // The performance of incident-bot side by side with a Bolt-js app (tests/bench/peer), in one
 // run, through the same fake Slack on loopback and under the same load, after a client that
 // only acks has measured what the harness itself can do (the ceiling). Then, for the bot
-// alone: a burst through a fake Mattermost and a post-mortem of 100,000 timeline entries.
+// alone: the window load on each database engine (one replica on SQLite, one and three on
+// PostgreSQL), a burst through a fake Mattermost and a post-mortem of 100,000 timeline
+// entries.
 // Not a test (CI does not run it): `./deploy/dev.sh bench`.
 #include <signal.h>
 #include <spawn.h>
@@ -18,7 +20,9 @@
 #include <functional>
 #include <iostream>
 #include <map>
+#include <memory>
 #include <optional>
+#include <set>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -41,7 +45,9 @@
 #include "envelopes.hpp"
 #include "fake_mattermost.hpp"
 #include "fake_slack.hpp"
+#include "pg_server.hpp"
 #include "run_async.hpp"
+#include "storage/postgres_store.hpp"
 #include "storage/sqlite_store.hpp"
 #include "test_certs.hpp"
 
@@ -103,6 +109,12 @@ double cpu_ms(pid_t pid) {
     return (utime + stime) * 1000.0 / static_cast<double>(::sysconf(_SC_CLK_TCK));
 }
 
+double cpu_ms(const std::vector<pid_t>& pids) {
+    double sum = 0;
+    for (const pid_t pid : pids) sum += cpu_ms(pid);
+    return sum;
+}
+
 double percentile(std::vector<double> v, double p) {
     if (v.empty()) return NAN;
     std::sort(v.begin(), v.end());
@@ -153,6 +165,11 @@ std::optional<std::string> find_in_path(const std::string& name) {
     return std::nullopt;
 }
 
+// The Slack ts of load message `n`, without its fraction ".000100".
+std::string message_seconds(std::uint64_t n) {
+    return std::to_string(1'800'000'000 + n);
+}
+
 // One Socket Mode frame with slots for the event number, serialised once: the load
 // generator splices numbers in instead of building JSON per event.
 class FrameTemplate {
@@ -173,7 +190,7 @@ public:
         }
     }
     std::string operator()(std::uint64_t n) const {
-        const std::string number = std::to_string(n), ts = std::to_string(1'800'000'000 + n);
+        const std::string number = std::to_string(n), ts = message_seconds(n);
         std::string out = parts_[0];
         for (std::size_t i = 0; i < slots_.size(); ++i) {
             out += slots_[i] == Slot::number ? number : ts;
@@ -219,6 +236,17 @@ std::vector<std::string> slack_env(const FakeSlack& fake) {
             "SLACK_API_URL=" + fake.api_url()};
 }
 
+// The bot's environment on `fake`: `database` is INCIDENT_BOT_DB=… or
+// INCIDENT_BOT_DATABASE_URL=…, `listen` its HTTP address (also the end of its replica id).
+std::vector<std::string> bot_env(const FakeSlack& fake, const std::string& database,
+                                 const std::string& listen) {
+    auto env = slack_env(fake);
+    env.push_back(database);
+    env.push_back("INCIDENT_BOT_LISTEN=" + listen);
+    env.push_back("INCIDENT_BOT_ANNOUNCE_CHANNEL=general");
+    return env;
+}
+
 struct Timing {
     std::chrono::milliseconds window_for{10'000};
     std::size_t window = 64;
@@ -228,11 +256,12 @@ struct Timing {
     std::size_t warm_up = 2'000;
 };
 
-// Drives one client through the three load shapes, each envelope numbered, its send time
-// kept so that the ack's arrival gives its latency.
+// Drives one client (or replicas of one app) through the three load shapes, each envelope
+// numbered, its send time kept so that the ack's arrival gives its latency. The CPU time is
+// that of the processes `pids`.
 class Driver {
 public:
-    Driver(FakeSlack& fake, pid_t pid) : fake_(fake), pid_(pid) {
+    Driver(FakeSlack& fake, std::vector<pid_t> pids) : fake_(fake), pids_(std::move(pids)) {
         fake_.on_ack = [this](const std::string& id) { on_ack(id); };
     }
     ~Driver() { fake_.on_ack = nullptr; }
@@ -275,12 +304,16 @@ public:
         co_return co_await finish();
     }
 
+    // Envelopes sent so far, in all loads: numbers 0 to sent() - 1.
+    std::uint64_t sent() const { return next_; }
+    bool acked(std::uint64_t n) const { return n < acked_.size() && acked_[n]; }
+
 private:
     void begin() {
         result_ = LoadResult{};
         result_.ran = true;
         first_ = next_;
-        cpu_before_ = cpu_ms(pid_);
+        cpu_before_ = cpu_ms(pids_);
         started_ = last_ack_ = Steady::now();
     }
     asio::awaitable<LoadResult> finish() {
@@ -289,13 +322,14 @@ private:
             std::printf("  (only %zu of %zu envelopes were acked within 60 s)\n", result_.acked,
                         result_.sent);
         }
-        result_.cpu_ms = cpu_ms(pid_) - cpu_before_;
+        result_.cpu_ms = cpu_ms(pids_) - cpu_before_;
         result_.seconds = seconds_between(started_, last_ack_);
         co_return std::move(result_);
     }
     void send_one() {
         const std::uint64_t n = next_++;
         sent_at_.push_back(Steady::now());
+        acked_.push_back(false);
         ++result_.sent;
         fake_.deliver("env-B" + std::to_string(n), (*frame_)(n));
     }
@@ -303,6 +337,7 @@ private:
         if (!id.starts_with("env-B")) return;
         const std::uint64_t n = std::strtoull(id.c_str() + 5, nullptr, 10);
         if (n < first_ || n >= next_) return;  // a late ack of an earlier load
+        acked_[n] = true;
         last_ack_ = Steady::now();
         result_.latencies_ms.push_back(
             std::chrono::duration<double, std::milli>(last_ack_ - sent_at_[n]).count());
@@ -311,9 +346,10 @@ private:
     }
 
     FakeSlack& fake_;
-    pid_t pid_;
+    std::vector<pid_t> pids_;
     std::optional<FrameTemplate> frame_;
     std::vector<Steady::time_point> sent_at_;
+    std::vector<bool> acked_;
     std::uint64_t next_ = 0, first_ = 0;
     LoadResult result_;
     bool refill_ = false;
@@ -321,6 +357,21 @@ private:
     double cpu_before_ = 0;
     Steady::time_point started_, last_ack_;
 };
+
+// The same first envelope for all: /incident declare. The bot creates the incident channel
+// that the load then talks in; a client that does not declare gets C1001.
+asio::awaitable<std::string> declare_incident(FakeSlack& fake, bool declares) {
+    fake.deliver(
+        slash_envelope("bench-declare", "CGENERAL", "U1", "alice", "declare sev1 Benchmark"));
+    if (!co_await wait_until([&] { return fake.unacked() == 0; }, milliseconds(10'000)))
+        throw std::runtime_error("it did not ack /incident declare");
+    if (!declares) co_return "C1001";
+    co_await wait_until([&] { return fake.count("chat.postMessage") >= 2; }, milliseconds(10'000));
+    for (const auto& [id, name] : fake.channel_names) {
+        if (name.starts_with("inc-1-")) co_return id;
+    }
+    throw std::runtime_error("the bot did not create the incident channel");
+}
 
 SubjectResult run_subject(const Subject& subject, const Timing& timing) {
     SubjectResult out;
@@ -340,28 +391,12 @@ SubjectResult run_subject(const Subject& subject, const Timing& timing) {
                     throw std::runtime_error("it did not connect to the fake Slack");
                 out.startup_ms = seconds_since(launched) * 1000;
 
-                // The same first envelope for all: /incident declare. The bot creates the
-                // incident channel that the load then talks in.
-                fake.deliver(slash_envelope("bench-declare", "CGENERAL", "U1", "alice",
-                                            "declare sev1 Benchmark"));
-                if (!co_await wait_until([&] { return fake.unacked() == 0; }, milliseconds(10'000)))
-                    throw std::runtime_error("it did not ack /incident declare");
-                std::string channel = "C1001";
-                if (subject.declares) {
-                    co_await wait_until([&] { return fake.count("chat.postMessage") >= 2; },
-                                        milliseconds(10'000));
-                    channel.clear();
-                    for (const auto& [id, name] : fake.channel_names) {
-                        if (name.starts_with("inc-1-")) channel = id;
-                    }
-                    if (channel.empty())
-                        throw std::runtime_error("the bot did not create the incident channel");
-                }
+                const std::string channel = co_await declare_incident(fake, subject.declares);
                 // Settled, before any load.
                 co_await sleep_for(milliseconds(1000));
                 out.idle_rss = memory_mb(pid, "VmRSS");
 
-                Driver driver(fake, pid);
+                Driver driver(fake, {pid});
                 driver.set_channel(channel);
                 co_await driver.window_count(timing.window, timing.warm_up);
                 out.window = co_await driver.window(timing.window, timing.window_for);
@@ -378,6 +413,118 @@ SubjectResult run_subject(const Subject& subject, const Timing& timing) {
     stop(pid);
     if (!out.note.empty()) std::printf("  %s: %s\n", subject.name.c_str(), out.note.c_str());
     return out;
+}
+
+// Issue 16's benchmark: load (A) into `replicas` bots on one database (`database`:
+// INCIDENT_BOT_DB=… or INCIDENT_BOT_DATABASE_URL=…), as replicas of one Slack app run: each
+// holds a Socket Mode connection of its own to the one fake Slack, which spreads the window
+// over them. Afterwards every acked envelope must be on INC-1's timeline (read through
+// `open_store`, once the bots are stopped).
+struct EngineRun {
+    std::string name;
+    bool ran = false;
+    std::string note;     // why it did not run
+    std::string failure;  // acked but not stored: the numbers do not count
+    LoadResult window;
+};
+
+EngineRun run_engine(const std::string& name, const std::string& binary, int replicas,
+                     const std::string& database,
+                     const std::function<std::unique_ptr<Store>()>& open_store,
+                     const Timing& timing) {
+    EngineRun out;
+    out.name = name;
+    asio::io_context io;
+    FakeSlack fake(io.get_executor());
+    fake.keep_acks = false;
+    fake.spread_over_connections = true;
+    std::vector<pid_t> pids;
+    std::optional<Driver> driver;
+    std::printf("%s: running load (A) ...\n", name.c_str());
+    std::fflush(stdout);
+    try {
+        const bool finished = run_async(
+            io,
+            [&]() -> asio::awaitable<void> {
+                // One at a time, so that each has connected before the next starts.
+                for (int i = 0; i < replicas; ++i) {
+                    const std::string listen = "127.0.0.1:" + std::to_string(free_port());
+                    pids.push_back(spawn({binary}, bot_env(fake, database, listen)));
+                    if (!co_await wait_until(
+                            [&] { return fake.open_connections() == std::size_t(i) + 1; },
+                            milliseconds(30'000)))
+                        throw std::runtime_error("replica " + std::to_string(i + 1) +
+                                                 " did not connect to the fake Slack");
+                }
+                const std::string channel = co_await declare_incident(fake, true);
+                co_await sleep_for(milliseconds(1000));  // settled, before any load
+                driver.emplace(fake, pids);
+                driver->set_channel(channel);
+                co_await driver->window_count(timing.window, timing.warm_up);
+                out.window = co_await driver->window(timing.window, timing.window_for);
+                out.ran = true;
+            },
+            std::chrono::seconds(300));
+        if (!finished) out.note = "hit the time limit";
+    } catch (const std::exception& e) {
+        out.note = e.what();
+    }
+    for (const pid_t pid : pids) stop(pid);
+    if (driver) {
+        // Acked means committed: each acked message is stored, once (the unique index).
+        std::set<std::string> stored;
+        try {
+            for (const auto& entry : open_store()->timeline(1)) {
+                if (entry.kind == EntryKind::message) stored.insert(entry.message_id);
+            }
+        } catch (const std::exception& e) {
+            out.failure = std::string("cannot read the database: ") + e.what();
+        }
+        std::size_t acked = 0, missing = 0;
+        for (std::uint64_t n = 0; n < driver->sent(); ++n) {
+            if (!driver->acked(n)) continue;
+            ++acked;
+            missing += !stored.count(message_seconds(n) + ".000100");
+        }
+        if (missing > 0 && out.failure.empty()) {
+            out.failure = std::to_string(missing) + " of " + std::to_string(acked) +
+                          " acked envelopes are not stored";
+        }
+        std::printf("  %zu envelopes acked, %zu messages stored%s\n", acked, stored.size(),
+                    out.failure.empty() ? "" : (": FAILED, " + out.failure).c_str());
+    }
+    if (!out.note.empty()) std::printf("  %s: %s\n", name.c_str(), out.note.c_str());
+    return out;
+}
+
+// One replica on SQLite, one and three on PostgreSQL (a durable server of the bench's own);
+// the PostgreSQL rows are left out when it is not installed.
+std::vector<EngineRun> measure_engines(const std::string& binary, const fs::path& dir,
+                                       const Timing& timing) {
+    std::vector<EngineRun> runs;
+    const std::string sqlite = (dir / "engines.db").string();
+    runs.push_back(run_engine(
+        "1 replica, SQLite", binary, 1, "INCIDENT_BOT_DB=" + sqlite,
+        [&]() -> std::unique_ptr<Store> { return std::make_unique<SqliteStore>(sqlite); }, timing));
+    std::optional<PgServer> server;
+    try {
+        server.emplace(PgServer::Durability::durable);
+    } catch (const std::exception& e) {
+        std::printf("PostgreSQL rows left out: %s\n", e.what());
+        for (const char* name : {"1 replica, PostgreSQL", "3 replicas, PostgreSQL"})
+            runs.push_back(
+                EngineRun{name, false, "no PostgreSQL server: " + std::string(e.what()), "", {}});
+        return runs;
+    }
+    for (const int replicas : {1, 3}) {
+        const std::string conninfo = server->conninfo(server->create_database());
+        runs.push_back(run_engine(
+            std::to_string(replicas) + (replicas == 1 ? " replica" : " replicas") + ", PostgreSQL",
+            binary, replicas, "INCIDENT_BOT_DATABASE_URL=" + conninfo,
+            [&]() -> std::unique_ptr<Store> { return std::make_unique<PostgresStore>(conninfo); },
+            timing));
+    }
+    return runs;
 }
 
 // Mattermost has no acks: an event counts once its timeline entry is in the database,
@@ -649,21 +796,17 @@ int main(int argc, char** argv) {
                 acker, "ws://127.0.0.1:" + std::to_string(fake.port()) + "/link/?ticket=acker"};
         },
         [](const FakeSlack&) { return std::vector<std::string>{}; }, false};
-    const Subject bot_subject{"incident-bot",
-                              [&](const FakeSlack&) { return std::vector<std::string>{binary}; },
-                              [&](const FakeSlack& fake) {
-                                  auto env = slack_env(fake);
-                                  env.push_back("INCIDENT_BOT_DB=" + (dir / "bot.db").string());
-                                  env.push_back("INCIDENT_BOT_LISTEN=127.0.0.1:0");
-                                  env.push_back("INCIDENT_BOT_ANNOUNCE_CHANNEL=general");
-                                  return env;
-                              },
-                              true};
+    const Subject bot_subject{
+        "incident-bot", [&](const FakeSlack&) { return std::vector<std::string>{binary}; },
+        [&](const FakeSlack& fake) {
+            return bot_env(fake, "INCIDENT_BOT_DB=" + (dir / "bot.db").string(), "127.0.0.1:0");
+        },
+        true};
 
     // Which parts to run, e.g. INCIDENT_BENCH_PARTS=bot for profiling the bot alone.
     const std::string parts = std::getenv("INCIDENT_BENCH_PARTS")
                                   ? std::getenv("INCIDENT_BENCH_PARTS")
-                                  : "ceiling,bot,peer,mattermost,alerts,postmortem";
+                                  : "ceiling,bot,peer,engines,mattermost,alerts,postmortem";
     const auto part = [&](const char* name) { return parts.find(name) != std::string::npos; };
     SubjectResult ceiling, bot, peer;
     if (part("ceiling")) ceiling = run_subject(ceiling_subject, timing);
@@ -697,6 +840,8 @@ int main(int argc, char** argv) {
             peer.note.c_str());
     }
 
+    const std::vector<EngineRun> engines =
+        part("engines") ? measure_engines(binary, dir, timing) : std::vector<EngineRun>{};
     const double mattermost_throughput =
         part("mattermost") ? measure_mattermost(binary, 50'000, dir / "mm.db") : NAN;
     const double alert_rate = 100;
@@ -748,6 +893,26 @@ int main(int argc, char** argv) {
                     "Alertmanager notifications", alerts.latencies_ms.size(), alerts.seconds,
                     alerts.refused, alerts.cpu_per_1000);
     }
+    bool engines_ok = true;
+    if (!engines.empty()) {
+        std::printf("\n(A) by database engine: window of %zu unacked envelopes for %lld s\n",
+                    timing.window, static_cast<long long>(timing.window_for.count() / 1000));
+        std::printf("  %-26s %14s %8s %8s %8s %16s\n", "configuration", "acked events/s", "p50 ms",
+                    "p99 ms", "max ms", "bot CPU ms/1,000");
+        for (const auto& run : engines) {
+            engines_ok = engines_ok && run.failure.empty();
+            if (!run.ran) {
+                std::printf("  %-26s not run (%s)\n", run.name.c_str(), run.note.c_str());
+                continue;
+            }
+            const auto& latencies = run.window.latencies_ms;
+            std::printf("  %-26s %14.0f %8.2f %8.2f %8.2f %16.1f%s\n", run.name.c_str(),
+                        run.window.events_per_second(), percentile(latencies, 0.5),
+                        percentile(latencies, 0.99), percentile(latencies, 1.0),
+                        run.window.cpu_per_1000(),
+                        run.failure.empty() ? "" : ("  FAILED: " + run.failure).c_str());
+        }
+    }
     const int missed =
         t.missed() + (std::isfinite(postmortem_ms) && !pm_ok ? 1 : 0) + (alerts_ok ? 0 : 1);
     if (!peer.ran || !std::isfinite(postmortem_ms)) {
@@ -756,6 +921,10 @@ int main(int argc, char** argv) {
     } else {
         std::printf("\n%s\n", missed == 0 ? "every target met"
                                           : (std::to_string(missed) + " target(s) missed").c_str());
+    }
+    if (!engines_ok) {
+        std::printf("FAILED: acked envelopes missing from the database (see above)\n");
+        return 1;
     }
     return 0;
 }

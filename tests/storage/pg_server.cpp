@@ -54,7 +54,7 @@ std::optional<Account> server_account() {
 
 }  // namespace
 
-PgServer::PgServer() {
+PgServer::PgServer(Durability durability) : durability_(durability) {
     if (!fs::exists(k_bin + "initdb")) {
         throw std::runtime_error("PostgreSQL 15 is not installed (" + k_bin +
                                  "initdb): ./deploy/dev.sh test installs postgresql-15");
@@ -145,14 +145,18 @@ void PgServer::run(const std::string& what, const std::vector<std::string>& argv
 }
 
 void PgServer::start() {
-    // fsync off: a test cluster need not survive a power cut, and it is much faster.
-    run("pg_ctl-start", {k_bin + "pg_ctl", "--pgdata=" + data_, "--log=" + dir_ + "/server.log",
-                         "--wait", "--timeout=60",
-                         "--options=-c listen_addresses=127.0.0.1 -c port=" +
-                             std::to_string(port_) + " -c unix_socket_directories=" + dir_ +
-                             " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
-                             " -c max_connections=200",
-                         "start"});
+    // fsync off unless durable: a test cluster need not survive a power cut, and it is much
+    // faster.
+    const std::string writes =
+        durability_ == Durability::fast
+            ? " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+            : "";
+    run("pg_ctl-start",
+        {k_bin + "pg_ctl", "--pgdata=" + data_, "--log=" + dir_ + "/server.log", "--wait",
+         "--timeout=60",
+         "--options=-c listen_addresses=127.0.0.1 -c port=" + std::to_string(port_) +
+             " -c unix_socket_directories=" + dir_ + writes + " -c max_connections=200",
+         "start"});
     running_ = true;
 }
 

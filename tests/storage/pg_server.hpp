@@ -14,9 +14,14 @@ namespace incident::testing {
 // nothing of the source tree is executed or read by that user.
 class PgServer {
 public:
+    // `fast` turns fsync and synchronous commits off: a test cluster need not survive a power
+    // cut. `durable` keeps PostgreSQL's defaults (each commit flushed to disk before it is
+    // answered), as a production server and the bot's SQLite run: the benchmark's choice.
+    enum class Durability { fast, durable };
+
     // Initializes and starts a cluster. Throws std::runtime_error with the server's log
     // when PostgreSQL is missing or does not start.
-    PgServer();
+    explicit PgServer(Durability durability = Durability::fast);
     ~PgServer();
     PgServer(const PgServer&) = delete;
     PgServer& operator=(const PgServer&) = delete;
@@ -44,6 +49,7 @@ private:
     std::string data_;
     int port_ = 0;
     int databases_ = 0;
+    Durability durability_;
     bool running_ = false;
 };
 
