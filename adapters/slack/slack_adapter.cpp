@@ -1,7 +1,6 @@
 #include "adapters/slack/slack_adapter.hpp"
 
 #include <algorithm>
-#include <cctype>
 
 #include <spdlog/spdlog.h>
 #include <boost/asio/co_spawn.hpp>
@@ -82,11 +81,6 @@ bool looks_like_user_id(const std::string& id) {
     if (id.size() < 2 || (id[0] != 'U' && id[0] != 'W')) return false;
     return std::all_of(id.begin(), id.end(),
                        [](char c) { return (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'); });
-}
-
-std::string lower(std::string text) {
-    for (char& c : text) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    return text;
 }
 
 // The shortcuts of deploy/slack-app-manifest.yml, by callback_id.
@@ -681,7 +675,7 @@ asio::awaitable<SlackAdapter::ChannelLookup> SlackAdapter::direct_channel_id(
 }
 
 asio::awaitable<SlackAdapter::ChannelLookup> SlackAdapter::user_id_named(const std::string& name) {
-    const std::string wanted = lower(name.starts_with('@') ? name.substr(1) : name);
+    const std::string wanted = to_lower(name.starts_with('@') ? name.substr(1) : name);
     std::string cursor;
     // docs.slack.dev/reference/methods/users.list: pages of `members` (each with `id`, `name`,
     // `deleted`, `profile.display_name`) and `response_metadata.next_cursor`.
@@ -695,8 +689,8 @@ asio::awaitable<SlackAdapter::ChannelLookup> SlackAdapter::user_id_named(const s
             if (!m.is_object() || m.value("deleted", false)) continue;
             const json& profile =
                 m.contains("profile") && m["profile"].is_object() ? m["profile"] : json::object();
-            if (lower(m.value("name", "")) == wanted ||
-                lower(profile.value("display_name", "")) == wanted) {
+            if (to_lower(m.value("name", "")) == wanted ||
+                to_lower(profile.value("display_name", "")) == wanted) {
                 const std::string id = m.value("id", std::string());
                 if (!id.empty()) co_return ChannelLookup{id, {}};
             }

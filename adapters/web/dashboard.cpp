@@ -25,12 +25,12 @@ namespace incident::web {
 
 namespace {
 
-// The whole of `text` as a number above zero (an id in a path or a form), or nothing.
+// The whole of `text` as a number of at least `least` (an id in a path or a form), or nothing.
 template <typename Number>
-std::optional<Number> whole_positive(std::string_view text) {
+std::optional<Number> whole_number(std::string_view text, Number least = 1) {
     Number value{};
     const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
-    if (error != std::errc{} || end != text.data() + text.size() || value <= 0) {
+    if (error != std::errc{} || end != text.data() + text.size() || value < least) {
         return std::nullopt;
     }
     return value;
@@ -176,7 +176,7 @@ struct Dashboard::Route {
         if (path == "/status/feed.atom") return {Kind::status_atom};
         if (path == "/outbox") return {Kind::outbox};
         if (path.starts_with("/outbox/") && path.ends_with("/retry")) {
-            const auto id = whole_positive<std::int64_t>(path.substr(8, path.size() - 8 - 6));
+            const auto id = whole_number<std::int64_t>(path.substr(8, path.size() - 8 - 6));
             if (!id) return {Kind::none};
             return {Kind::outbox_retry, *id};
         }
@@ -209,12 +209,12 @@ struct Dashboard::Route {
                 return {Kind::postmortem_publish, *number};
             }
             if (kind == Kind::incident && tail.starts_with("/files/")) {
-                const auto file = whole_positive<std::int64_t>(tail.substr(7));
+                const auto file = whole_number<std::int64_t>(tail.substr(7));
                 if (file) return {Kind::file, *number, 0, *file};
                 return {Kind::none};
             }
             if (kind == Kind::incident && tail.starts_with("/postmortem/v")) {
-                if (const auto version = whole_positive<int>(tail.substr(13))) {
+                if (const auto version = whole_number<int>(tail.substr(13))) {
                     return {Kind::published, *number, *version};
                 }
             }
@@ -774,7 +774,7 @@ WebResponse Dashboard::save_action(const WebRequest& request, std::int64_t numbe
     // Whether the item is open to change (a closed incident takes no new items, a merged one
     // none at all) is the domain's rule: its refusal comes back as the reply.
     std::function<Reply()> work;
-    const std::optional<int> item = whole_positive<int>(form.field("item"));
+    const std::optional<int> item = whole_number<int>(form.field("item"));
     if ((what == "done" || what == "edit") && !item) {
         return refuse(400, "`" + form.field("item") + "` is not an action item number.");
     }
@@ -850,19 +850,14 @@ WebResponse Dashboard::publish(const WebRequest& request, std::int64_t number) {
     auto checked = signed_form(request, chrome);
     if (auto* refused = std::get_if<WebResponse>(&checked)) return std::move(*refused);
     const SignedForm& form = std::get<SignedForm>(checked);
-    const std::string versions_field = form.field("versions");
-    std::size_t seen = 0;
-    const auto [end, error] =
-        std::from_chars(versions_field.data(), versions_field.data() + versions_field.size(), seen);
-    if (versions_field.empty() || error != std::errc{} ||
-        end != versions_field.data() + versions_field.size()) {
-        throw BadRequest("The form does not say which published version it saw.");
-    }
+    const std::optional<std::size_t> versions =
+        whole_number<std::size_t>(form.field("versions"), 0);
+    if (!versions) throw BadRequest("The form does not say which published version it saw.");
+    const std::size_t seen = *versions;
     // One version per form submitted: a second click publishes nothing more.
     const std::string key =
         "web:publish:" +
         net::sha256_hex(form.cookie + "\n" + std::to_string(number) + "\n" + std::to_string(seen));
-    int version = 0;
     const Outcome out = service_.execute(
         key,
         [&] {
@@ -876,7 +871,6 @@ WebResponse Dashboard::publish(const WebRequest& request, std::int64_t number) {
             }
             service_.update_postmortem(inc, std::nullopt, std::nullopt, true, form.person.actor,
                                        service_.now());
-            version = static_cast<int>(seen) + 1;
             return Reply{true, Reply::Visibility::ephemeral, "published"};
         },
         form.person.platform);
@@ -884,12 +878,9 @@ WebResponse Dashboard::publish(const WebRequest& request, std::int64_t number) {
         return error_response(Audience::page, 409, out.reply.text + " Nothing was published.",
                               chrome);
     }
-    if (version == 0) {  // a repeated submission: the version it published
-        return redirect("/incidents/" + incident_key(number) + "/postmortem/v" +
-                        std::to_string(seen + 1));
-    }
+    // The version this form published, the first time or (repeated) before.
     return redirect("/incidents/" + incident_key(number) + "/postmortem/v" +
-                    std::to_string(version));
+                    std::to_string(seen + 1));
 }
 
 WebResponse Dashboard::status_page(int kind) {
