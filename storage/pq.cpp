@@ -6,9 +6,39 @@
 
 #include <libpq-fe.h>
 
+#include "bot/shared_library.hpp"
+
 namespace incident::pq {
 
 namespace {
+
+// libpq, opened with the first connection (bot/shared_library.hpp): a bot on SQLite never
+// loads it nor its Kerberos, LDAP and GnuTLS.
+struct Libpq {
+    SharedLibrary library{"libpq.so.5"};
+    INCIDENT_LIBRARY_FUNCTION(library, PQclear);
+    INCIDENT_LIBRARY_FUNCTION(library, PQcmdTuples);
+    INCIDENT_LIBRARY_FUNCTION(library, PQconnectdbParams);
+    INCIDENT_LIBRARY_FUNCTION(library, PQerrorMessage);
+    INCIDENT_LIBRARY_FUNCTION(library, PQexec);
+    INCIDENT_LIBRARY_FUNCTION(library, PQexecParams);
+    INCIDENT_LIBRARY_FUNCTION(library, PQfinish);
+    INCIDENT_LIBRARY_FUNCTION(library, PQgetisnull);
+    INCIDENT_LIBRARY_FUNCTION(library, PQgetlength);
+    INCIDENT_LIBRARY_FUNCTION(library, PQgetvalue);
+    INCIDENT_LIBRARY_FUNCTION(library, PQntuples);
+    INCIDENT_LIBRARY_FUNCTION(library, PQresultErrorField);
+    INCIDENT_LIBRARY_FUNCTION(library, PQresultErrorMessage);
+    INCIDENT_LIBRARY_FUNCTION(library, PQresultStatus);
+    INCIDENT_LIBRARY_FUNCTION(library, PQsetNoticeProcessor);
+    INCIDENT_LIBRARY_FUNCTION(library, PQstatus);
+};
+
+// Loaded once; a failure throws, and the next call tries again.
+const Libpq& libpq() {
+    static const Libpq loaded;
+    return loaded;
+}
 
 // Class 08 is "connection exception"; 57P01..57P03 are the server shutting down or not
 // yet accepting connections.
@@ -37,7 +67,7 @@ std::string trimmed(const char* message) {
 
 Result& Result::operator=(Result&& other) noexcept {
     if (this != &other) {
-        if (result_) PQclear(result_);
+        if (result_) libpq().PQclear(result_);
         result_ = other.result_;
         other.result_ = nullptr;
     }
@@ -45,34 +75,34 @@ Result& Result::operator=(Result&& other) noexcept {
 }
 
 Result::~Result() {
-    if (result_) PQclear(result_);
+    if (result_) libpq().PQclear(result_);
 }
 
 int Result::rows() const {
-    return PQntuples(result_);
+    return libpq().PQntuples(result_);
 }
 
 std::int64_t Result::affected() const {
-    const char* count = PQcmdTuples(result_);
+    const char* count = libpq().PQcmdTuples(result_);
     return count && *count ? std::strtoll(count, nullptr, 10) : 0;
 }
 
 bool Result::is_null(int row, int column) const {
-    return PQgetisnull(result_, row, column) != 0;
+    return libpq().PQgetisnull(result_, row, column) != 0;
 }
 
 std::string Result::text(int row, int column) const {
-    return std::string(PQgetvalue(result_, row, column),
-                       static_cast<std::size_t>(PQgetlength(result_, row, column)));
+    return std::string(libpq().PQgetvalue(result_, row, column),
+                       static_cast<std::size_t>(libpq().PQgetlength(result_, row, column)));
 }
 
 std::int64_t Result::int64(int row, int column) const {
     if (is_null(row, column)) throw Error("unexpected NULL in an integer column", "", false);
-    return std::strtoll(PQgetvalue(result_, row, column), nullptr, 10);
+    return std::strtoll(libpq().PQgetvalue(result_, row, column), nullptr, 10);
 }
 
 bool Result::boolean(int row, int column) const {
-    const char* value = PQgetvalue(result_, row, column);
+    const char* value = libpq().PQgetvalue(result_, row, column);
     return value && value[0] == 't';
 }
 
@@ -99,23 +129,23 @@ Connection::Connection(const std::string& conninfo) {
                                               nullptr};
     const std::array<const char*, 8> values{
         "5", "10", "5", "3", "15000", "incident-bot", conninfo.c_str(), nullptr};
-    conn_ = PQconnectdbParams(keywords.data(), values.data(), 1);
+    conn_ = libpq().PQconnectdbParams(keywords.data(), values.data(), 1);
     if (!conn_) throw Error("cannot connect to PostgreSQL: out of memory", "", true);
-    if (PQstatus(conn_) != CONNECTION_OK) {
+    if (libpq().PQstatus(conn_) != CONNECTION_OK) {
         const std::string message =
-            "cannot connect to PostgreSQL: " + trimmed(PQerrorMessage(conn_));
-        PQfinish(conn_);
+            "cannot connect to PostgreSQL: " + trimmed(libpq().PQerrorMessage(conn_));
+        libpq().PQfinish(conn_);
         conn_ = nullptr;
         throw Error(message, "08006", true);
     }
     // NOTICEs ("relation already exists, skipping") are not for the bot's output.
-    PQsetNoticeProcessor(
+    libpq().PQsetNoticeProcessor(
         conn_, [](void*, const char*) {}, nullptr);
 }
 
 Connection& Connection::operator=(Connection&& other) noexcept {
     if (this != &other) {
-        if (conn_) PQfinish(conn_);
+        if (conn_) libpq().PQfinish(conn_);
         conn_ = other.conn_;
         other.conn_ = nullptr;
     }
@@ -123,23 +153,24 @@ Connection& Connection::operator=(Connection&& other) noexcept {
 }
 
 Connection::~Connection() {
-    if (conn_) PQfinish(conn_);
+    if (conn_) libpq().PQfinish(conn_);
 }
 
 bool Connection::ok() const {
-    return conn_ && PQstatus(conn_) == CONNECTION_OK;
+    return conn_ && libpq().PQstatus(conn_) == CONNECTION_OK;
 }
 
 Result Connection::check(pg_result* raw) {
     Result result(raw);
-    const ExecStatusType status = raw ? PQresultStatus(raw) : PGRES_FATAL_ERROR;
+    const ExecStatusType status = raw ? libpq().PQresultStatus(raw) : PGRES_FATAL_ERROR;
     if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK) return result;
-    const char* state = raw ? PQresultErrorField(raw, PG_DIAG_SQLSTATE) : nullptr;
+    const char* state = raw ? libpq().PQresultErrorField(raw, PG_DIAG_SQLSTATE) : nullptr;
     const std::string sqlstate = state ? state : "";
-    const bool lost = PQstatus(conn_) != CONNECTION_OK || lost_state(sqlstate);
-    const char* message = raw ? PQresultErrorMessage(raw) : nullptr;
-    throw Error("PostgreSQL: " + trimmed(message && *message ? message : PQerrorMessage(conn_)),
-                sqlstate, lost);
+    const bool lost = libpq().PQstatus(conn_) != CONNECTION_OK || lost_state(sqlstate);
+    const char* message = raw ? libpq().PQresultErrorMessage(raw) : nullptr;
+    throw Error(
+        "PostgreSQL: " + trimmed(message && *message ? message : libpq().PQerrorMessage(conn_)),
+        sqlstate, lost);
 }
 
 Result Connection::exec(std::string_view sql, std::span<const Param> params) {
@@ -148,14 +179,14 @@ Result Connection::exec(std::string_view sql, std::span<const Param> params) {
     values.reserve(params.size());
     for (const Param& param : params) values.push_back(param.c_str());
     const std::string statement(sql);
-    return check(PQexecParams(conn_, statement.c_str(), static_cast<int>(values.size()), nullptr,
-                              values.data(), nullptr, nullptr, 0));
+    return check(libpq().PQexecParams(conn_, statement.c_str(), static_cast<int>(values.size()),
+                                      nullptr, values.data(), nullptr, nullptr, 0));
 }
 
 void Connection::exec_script(std::string_view sql) {
     if (!conn_) throw Error("PostgreSQL: not connected", "08003", true);
     const std::string script(sql);
-    check(PQexec(conn_, script.c_str()));
+    check(libpq().PQexec(conn_, script.c_str()));
 }
 
 }  // namespace incident::pq

@@ -9,15 +9,41 @@
 #include <boost/asio/ssl/context.hpp>
 
 #include <cstdlib>
+#include <mutex>
+#include <optional>
+
+#include <spdlog/spdlog.h>
 
 namespace incident::net {
 
 namespace ssl = boost::asio::ssl;
 
+// A client context is made on its first use (native()), not with the TlsContext: the first
+// SSL_CTX initialises OpenSSL (its configuration, providers and algorithm tables) and
+// set_default_verify_paths parses the whole system CA bundle: together about 4 MB of resident
+// memory, for a bot that may talk plain HTTP only (a proxy, the benchmark's fake Slack). A
+// server context and a client one with an extra CA file are made at once, so that a bad file
+// is reported where it was before: by server() and client().
 struct TlsContext::Impl {
-    explicit Impl(ssl::context::method method, bool server) : context(method), server(server) {}
-    ssl::context context;
+    Impl(ssl::context::method method, bool server, TlsClientOptions options = {})
+        : method(method), server(server), options(std::move(options)) {}
+    ssl::context::method method;
     bool server;
+    TlsClientOptions options;
+    std::once_flag made;
+    std::optional<ssl::context> context;
+
+    ssl::context& get() {
+        std::call_once(made, [this] {
+            if (context) return;
+            std::string error;
+            if (!make_client(error)) spdlog::error("TLS: {}", error);
+        });
+        return *context;
+    }
+    // The client context of `options`; false with `error` set when a CA file cannot be
+    // loaded (the context is kept: it verifies with what did load).
+    bool make_client(std::string& error);
 };
 
 TlsClientOptions TlsClientOptions::from_env() {
@@ -46,9 +72,9 @@ std::string describe(const boost::system::error_code& ec) {
 
 }  // namespace
 
-std::optional<TlsContext> TlsContext::client(const TlsClientOptions& options, std::string& error) {
-    auto impl = std::make_shared<Impl>(ssl::context::tls_client, false);
-    auto& ctx = impl->context;
+bool TlsContext::Impl::make_client(std::string& error) {
+    context.emplace(method);
+    auto& ctx = *context;
     boost::system::error_code ec;
     ctx.set_options(k_options, ec);
     SSL_CTX_set_min_proto_version(ctx.native_handle(), TLS1_2_VERSION);
@@ -57,7 +83,7 @@ std::optional<TlsContext> TlsContext::client(const TlsClientOptions& options, st
         ctx.set_default_verify_paths(ec);
         if (ec) {
             error = "cannot load the system CA certificates: " + describe(ec);
-            return std::nullopt;
+            return false;
         }
     }
     if (!options.extra_ca_file.empty()) {
@@ -65,9 +91,15 @@ std::optional<TlsContext> TlsContext::client(const TlsClientOptions& options, st
         if (ec) {
             error = "cannot load CA file '" + options.extra_ca_file +
                     "' (INCIDENT_BOT_CA_FILE): " + describe(ec);
-            return std::nullopt;
+            return false;
         }
     }
+    return true;
+}
+
+std::optional<TlsContext> TlsContext::client(const TlsClientOptions& options, std::string& error) {
+    auto impl = std::make_shared<Impl>(ssl::context::tls_client, false, options);
+    if (!options.extra_ca_file.empty() && !impl->make_client(error)) return std::nullopt;
     return TlsContext(std::move(impl));
 }
 
@@ -75,7 +107,8 @@ std::optional<TlsContext> TlsContext::server(const std::string& certificate_chai
                                              const std::string& private_key_file,
                                              std::string& error) {
     auto impl = std::make_shared<Impl>(ssl::context::tls_server, true);
-    auto& ctx = impl->context;
+    impl->context.emplace(impl->method);
+    auto& ctx = *impl->context;
     boost::system::error_code ec;
     ctx.set_options(k_options | ssl::context::single_dh_use, ec);
     SSL_CTX_set_min_proto_version(ctx.native_handle(), TLS1_2_VERSION);
@@ -97,7 +130,7 @@ bool TlsContext::is_server() const {
 }
 
 ssl::context& TlsContext::native() const {
-    return impl_->context;
+    return impl_->get();
 }
 
 }  // namespace incident::net

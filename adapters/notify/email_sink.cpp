@@ -16,16 +16,42 @@
 #include "adapters/notify/email_message.hpp"
 #include "adapters/notify/redact.hpp"
 #include "adapters/notify/signature.hpp"
+#include "bot/shared_library.hpp"
 
 namespace incident::notify {
 
 namespace {
 
+// libcurl, opened with the first email sink (bot/shared_library.hpp): a bot that sends no
+// mail does not load it nor its dozen libraries (GnuTLS, Kerberos, LDAP, SSH, RTMP).
+struct Libcurl {
+    SharedLibrary library{"libcurl.so.4"};
+    INCIDENT_LIBRARY_FUNCTION(library, curl_easy_cleanup);
+    INCIDENT_LIBRARY_FUNCTION(library, curl_easy_getinfo);
+    INCIDENT_LIBRARY_FUNCTION(library, curl_easy_init);
+    INCIDENT_LIBRARY_FUNCTION(library, curl_easy_perform);
+    INCIDENT_LIBRARY_FUNCTION(library, curl_easy_setopt);
+    INCIDENT_LIBRARY_FUNCTION(library, curl_easy_strerror);
+    INCIDENT_LIBRARY_FUNCTION(library, curl_global_init);
+    INCIDENT_LIBRARY_FUNCTION(library, curl_slist_append);
+    INCIDENT_LIBRARY_FUNCTION(library, curl_slist_free_all);
+};
+
+// Loaded once; a failure throws, and the next call tries again.
+const Libcurl& libcurl() {
+    static const Libcurl loaded;
+    return loaded;
+}
+
 void init_curl_once() {
     static std::once_flag once;
     std::call_once(once, [] {
-        if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-            spdlog::error("email: libcurl could not be initialised");
+        try {
+            if (libcurl().curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+                spdlog::error("email: libcurl could not be initialised");
+            }
+        } catch (const std::exception& e) {
+            spdlog::error("email: {}", e.what());
         }
     });
 }
@@ -182,56 +208,64 @@ boost::asio::awaitable<net::Delivery> EmailSink::deliver_entry(OutboxEntry& entr
 }
 
 EmailSink::Attempt EmailSink::send(const std::string& message) const {
-    const std::unique_ptr<CURL, decltype(&curl_easy_cleanup)> curl(curl_easy_init(),
-                                                                   curl_easy_cleanup);
+    const Libcurl* lib = nullptr;
+    try {
+        lib = &libcurl();
+    } catch (const std::exception& e) {
+        return Attempt{false, false, e.what()};
+    }
+    const std::unique_ptr<CURL, decltype(&curl_easy_cleanup)> curl(lib->curl_easy_init(),
+                                                                   lib->curl_easy_cleanup);
     if (!curl) return Attempt{false, true, "libcurl could not create a handle"};
     curl_slist* raw_recipients = nullptr;
     for (const auto& address : options_.to) {
-        raw_recipients = curl_slist_append(raw_recipients, ("<" + address + ">").c_str());
+        raw_recipients = lib->curl_slist_append(raw_recipients, ("<" + address + ">").c_str());
     }
     const std::unique_ptr<curl_slist, decltype(&curl_slist_free_all)> recipients(
-        raw_recipients, curl_slist_free_all);
+        raw_recipients, lib->curl_slist_free_all);
     Upload upload{message};
     char error_buffer[CURL_ERROR_SIZE] = {};
 
     CURL* h = curl.get();
-    curl_easy_setopt(h, CURLOPT_URL, options_.url.c_str());
-    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "smtp,smtps");
-    curl_easy_setopt(h, CURLOPT_MAIL_FROM, envelope_from_.c_str());
-    curl_easy_setopt(h, CURLOPT_MAIL_RCPT, recipients.get());
-    curl_easy_setopt(h, CURLOPT_READFUNCTION, read_upload);
-    curl_easy_setopt(h, CURLOPT_READDATA, &upload);
-    curl_easy_setopt(h, CURLOPT_UPLOAD, 1L);
-    curl_easy_setopt(h, CURLOPT_INFILESIZE_LARGE, static_cast<curl_off_t>(message.size()));
-    curl_easy_setopt(h, CURLOPT_USE_SSL,
-                     static_cast<long>(options_.require_tls ? CURLUSESSL_ALL : CURLUSESSL_TRY));
-    curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
-    curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
+    lib->curl_easy_setopt(h, CURLOPT_URL, options_.url.c_str());
+    lib->curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "smtp,smtps");
+    lib->curl_easy_setopt(h, CURLOPT_MAIL_FROM, envelope_from_.c_str());
+    lib->curl_easy_setopt(h, CURLOPT_MAIL_RCPT, recipients.get());
+    lib->curl_easy_setopt(h, CURLOPT_READFUNCTION, read_upload);
+    lib->curl_easy_setopt(h, CURLOPT_READDATA, &upload);
+    lib->curl_easy_setopt(h, CURLOPT_UPLOAD, 1L);
+    lib->curl_easy_setopt(h, CURLOPT_INFILESIZE_LARGE, static_cast<curl_off_t>(message.size()));
+    lib->curl_easy_setopt(
+        h, CURLOPT_USE_SSL,
+        static_cast<long>(options_.require_tls ? CURLUSESSL_ALL : CURLUSESSL_TRY));
+    lib->curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
+    lib->curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
     if (!options_.ca_file.empty()) {
-        curl_easy_setopt(h, CURLOPT_SSL_CTX_FUNCTION, add_extra_ca);
-        curl_easy_setopt(h, CURLOPT_SSL_CTX_DATA, &options_.ca_file);
+        lib->curl_easy_setopt(h, CURLOPT_SSL_CTX_FUNCTION, add_extra_ca);
+        lib->curl_easy_setopt(h, CURLOPT_SSL_CTX_DATA, &options_.ca_file);
     }
     if (!options_.user.empty()) {
-        curl_easy_setopt(h, CURLOPT_USERNAME, options_.user.c_str());
-        curl_easy_setopt(h, CURLOPT_PASSWORD, options_.password.c_str());
+        lib->curl_easy_setopt(h, CURLOPT_USERNAME, options_.user.c_str());
+        lib->curl_easy_setopt(h, CURLOPT_PASSWORD, options_.password.c_str());
     }
-    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, static_cast<long>(options_.timeout.count()));
-    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(options_.timeout.count()));
-    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);  // signals and threads do not mix
-    curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
-    curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, abort_when_stopping);
-    curl_easy_setopt(h, CURLOPT_XFERINFODATA, &abort_);
-    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, error_buffer);
+    lib->curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, static_cast<long>(options_.timeout.count()));
+    lib->curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS,
+                          static_cast<long>(options_.timeout.count()));
+    lib->curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);  // signals and threads do not mix
+    lib->curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
+    lib->curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, abort_when_stopping);
+    lib->curl_easy_setopt(h, CURLOPT_XFERINFODATA, &abort_);
+    lib->curl_easy_setopt(h, CURLOPT_ERRORBUFFER, error_buffer);
     std::string refusal;
-    curl_easy_setopt(h, CURLOPT_DEBUGFUNCTION, keep_server_refusal);
-    curl_easy_setopt(h, CURLOPT_DEBUGDATA, &refusal);
-    curl_easy_setopt(h, CURLOPT_VERBOSE, 1L);  // what calls keep_server_refusal
+    lib->curl_easy_setopt(h, CURLOPT_DEBUGFUNCTION, keep_server_refusal);
+    lib->curl_easy_setopt(h, CURLOPT_DEBUGDATA, &refusal);
+    lib->curl_easy_setopt(h, CURLOPT_VERBOSE, 1L);  // what calls keep_server_refusal
 
-    const CURLcode code = curl_easy_perform(h);
+    const CURLcode code = lib->curl_easy_perform(h);
     if (code == CURLE_OK) return Attempt{true, false, {}};
     long reply = 0;
-    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &reply);
-    std::string error = curl_easy_strerror(code);
+    lib->curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &reply);
+    std::string error = lib->curl_easy_strerror(code);
     if (error_buffer[0] != '\0') error += std::string(": ") + error_buffer;
     if (!refusal.empty()) {
         error += " (server reply: " + refusal + ")";

@@ -1,6 +1,8 @@
 #include "adapters/web/sign_in.hpp"
 
-#include <openssl/rand.h>
+#include <sys/random.h>
+
+#include <cerrno>
 
 #include <charconv>
 #include <limits>
@@ -28,10 +30,15 @@ constexpr std::size_t k_nonce_bytes = 16;
 // Ids and names come from chat platforms; anything longer is not one.
 constexpr std::size_t k_max_field = 256;
 
+// From the kernel's CSPRNG (getrandom(2), which also seeds OpenSSL's): the key made at the
+// first start would otherwise be the bot's first use of OpenSSL (see SignIn::keys).
 std::string random_bytes(std::size_t n) {
     std::string out(n, '\0');
-    if (RAND_bytes(reinterpret_cast<unsigned char*>(out.data()), static_cast<int>(n)) != 1) {
-        throw std::runtime_error("the system's random number generator failed");
+    for (std::size_t got = 0; got < n;) {
+        const ssize_t r = ::getrandom(out.data() + got, n - got, 0);
+        if (r < 0 && errno == EINTR) continue;
+        if (r <= 0) throw std::runtime_error("the system's random number generator failed");
+        got += static_cast<std::size_t>(r);
     }
     return out;
 }
@@ -62,12 +69,21 @@ std::string with_slash(std::string base) {
 
 SignIn::SignIn(Store& store, std::string_view key, Timestamp session_ttl_ms, std::string base_url)
     : store_(store),
-      link_key_(hmac_sha256(key, "incident-bot sign-in link")),
-      session_key_(hmac_sha256(key, "incident-bot person session")),
-      form_key_(hmac_sha256(key, "incident-bot form token")),
+      keys_(std::make_shared<LazyKeys>()),
       session_ttl_ms_(session_ttl_ms),
       base_url_(with_slash(std::move(base_url))) {
     if (key.empty()) throw std::invalid_argument("SignIn needs a secret key");
+    keys_->secret = std::string(key);
+}
+
+const SignIn::Keys& SignIn::keys() const {
+    LazyKeys& lazy = *keys_;
+    std::call_once(lazy.derived, [&lazy] {
+        lazy.keys.link = hmac_sha256(lazy.secret, "incident-bot sign-in link");
+        lazy.keys.session = hmac_sha256(lazy.secret, "incident-bot person session");
+        lazy.keys.form = hmac_sha256(lazy.secret, "incident-bot form token");
+    });
+    return lazy.keys;
 }
 
 void SignIn::set_base_url(std::string base_url) {
@@ -79,7 +95,7 @@ std::string SignIn::sign(std::string_view kind, const Person& person, Timestamp 
                                 to_hex(random_bytes(k_nonce_bytes)) + "." +
                                 to_hex(person.platform) + "." + to_hex(person.actor.id) + "." +
                                 to_hex(person.actor.name);
-    const std::string& key = kind == k_link ? link_key_ : session_key_;
+    const std::string& key = kind == k_link ? keys().link : keys().session;
     return payload + "." + hmac_sha256_hex(key, payload);
 }
 
@@ -88,7 +104,7 @@ std::optional<SignIn::Parsed> SignIn::verify(std::string_view kind, std::string_
     const auto last_dot = token.rfind('.');
     if (last_dot == std::string_view::npos) return std::nullopt;
     const std::string_view payload = token.substr(0, last_dot);
-    const std::string& key = kind == k_link ? link_key_ : session_key_;
+    const std::string& key = kind == k_link ? keys().link : keys().session;
     if (!equal_constant_time(hmac_sha256_hex(key, payload), token.substr(last_dot + 1))) {
         return std::nullopt;
     }
@@ -169,7 +185,7 @@ void SignIn::end_session(std::string_view cookie, Timestamp now) {
 }
 
 std::string SignIn::form_token(std::string_view cookie) const {
-    return hmac_sha256_hex(form_key_, cookie);
+    return hmac_sha256_hex(keys().form, cookie);
 }
 
 bool SignIn::form_token_valid(std::string_view cookie, std::string_view token) const {

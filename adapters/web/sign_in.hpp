@@ -1,5 +1,7 @@
 #pragma once
 
+#include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -77,8 +79,21 @@ private:
     std::optional<Parsed> verify(std::string_view kind, std::string_view token) const;
     Redeemed open_link(std::string_view token, Timestamp now, bool spend);
 
+    struct Keys {
+        std::string link, session, form;
+    };
+    // Derived from the secret on first use: HMAC would be the bot's first use of OpenSSL,
+    // whose initialisation (configuration, providers) costs 2.5 MB of resident memory, and
+    // most runs sign nobody in.
+    struct LazyKeys {
+        std::string secret;
+        std::once_flag derived;
+        Keys keys;
+    };
+    const Keys& keys() const;
+
     Store& store_;
-    std::string link_key_, session_key_, form_key_;
+    std::shared_ptr<LazyKeys> keys_;
     Timestamp session_ttl_ms_;
     std::string base_url_;
 };
