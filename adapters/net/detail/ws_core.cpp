@@ -207,11 +207,21 @@ awaitable<void> WsCore::write_loop() {
     auto self = shared_from_this();
     while (is_open()) {
         if (!outbox_.empty()) {
+            // The acks of a batch: one transmission for all of them, not a segment (and a
+            // wake-up of the peer) each. A lone frame is sent at once.
+            if (outbox_.size() > 1 && !holding_segments_) {
+                hold_segments(true);
+                holding_segments_ = true;
+            }
             const std::string message = std::move(outbox_.front());
             outbox_.pop_front();
             writing_ = true;
             const error_code ec = co_await write_frame(message);
             writing_ = false;
+            if (holding_segments_ && outbox_.empty()) {
+                hold_segments(false);
+                holding_segments_ = false;
+            }
             drained_signal_.notify();
             if (ec) {
                 finish(Kind::failed, ec, "write failed: " + ec.message());

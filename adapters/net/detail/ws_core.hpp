@@ -71,6 +71,9 @@ protected:
     virtual boost::asio::awaitable<boost::system::error_code> send_close(
         std::uint16_t code, const std::string& reason) = 0;
     virtual void close_transport() = 0;
+    // Holds written frames in the kernel (TCP_CORK) until released, so a batch of small
+    // frames leaves as a few full segments instead of one segment per frame.
+    virtual void hold_segments(bool hold) = 0;
     // The close frame the peer sent: code and reason.
     virtual std::pair<std::uint16_t, std::string> peer_close() const = 0;
     // True for the error a read reports after a completed closing handshake.
@@ -116,6 +119,7 @@ private:
 
     bool started_ = false;
     bool writing_ = false;
+    bool holding_segments_ = false;
     bool close_requested_ = false;
     bool close_sent_ = false;
     std::uint16_t close_code_ = 1000;

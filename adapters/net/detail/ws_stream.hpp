@@ -13,6 +13,10 @@
 #include <boost/beast/websocket.hpp>
 #include <boost/beast/websocket/ssl.hpp>
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+
 #include <type_traits>
 
 // Beast WebSocket streams behind WsCore. Included by ws_plain.cpp and ws_tls.cpp only,
@@ -83,6 +87,13 @@ protected:
     }
 
     void close_transport() override { beast::get_lowest_layer(ws_).close(); }
+
+    void hold_segments(bool hold) override {
+        // Best effort: a socket that refuses it sends each frame on its own, as before.
+        const int value = hold ? 1 : 0;
+        ::setsockopt(beast::get_lowest_layer(ws_).socket().native_handle(), IPPROTO_TCP, TCP_CORK,
+                     &value, sizeof value);
+    }
 
     std::pair<std::uint16_t, std::string> peer_close() const override {
         const auto& why = ws_.reason();
