@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <condition_variable>
+#include <deque>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -316,8 +317,21 @@ struct SqliteStore::Impl {
     // Recursive: work() inside transaction() calls back into the store.
     std::recursive_mutex mutex;
     int depth = 0;
-    // After db: statements are finalized before the connection closes.
-    std::unordered_map<std::string, std::unique_ptr<Statement>> statements;
+    // After db: statements are finalized before the connection closes. Looked up by the
+    // SQL text without copying it into a std::string first.
+    struct SqlHash {
+        using is_transparent = void;
+        std::size_t operator()(std::string_view sql) const {
+            return std::hash<std::string_view>{}(sql);
+        }
+    };
+    std::unordered_map<std::string, std::unique_ptr<Statement>, SqlHash, std::equal_to<>>
+        statements;
+    // SAVEPOINT, RELEASE and ROLLBACK TO of each nesting depth, spelled once.
+    struct SavepointSql {
+        std::string begin, release, rollback;
+    };
+    std::deque<SavepointSql> savepoints;  // references stay valid as it grows
     // incident_by_channel, asked twice for every chat event, answered from memory: any write
     // to the incidents table, and any rollback, forgets all of it.
     std::unordered_map<std::string, std::optional<Incident>> by_channel;
@@ -327,17 +341,28 @@ struct SqliteStore::Impl {
 
     // Prepared once per connection: parsing the SQL of every insert was the largest cost
     // of storing an event.
-    Prepared prepare(const std::string& sql) {
-        auto& cached = statements[sql];
-        if (!cached) cached = std::make_unique<Statement>(db, sql);
-        return Prepared(*cached);
+    Prepared prepare(std::string_view sql) {
+        auto found = statements.find(sql);
+        if (found == statements.end()) {
+            std::string text(sql);
+            auto statement = std::make_unique<Statement>(db, text);
+            found = statements.emplace(std::move(text), std::move(statement)).first;
+        }
+        return Prepared(*found->second);
     }
     // Transaction control, prepared once too (sqlite3_exec parsed each SAVEPOINT anew).
-    void run(const std::string& sql) {
+    void run(std::string_view sql) {
         Prepared statement = prepare(sql);
         statement.exec();
     }
-    void try_run(const std::string& sql) noexcept {
+    const SavepointSql& savepoint(int depth) {
+        while (savepoints.size() <= static_cast<std::size_t>(depth)) {
+            const std::string name = "nested_" + std::to_string(savepoints.size());
+            savepoints.push_back({"SAVEPOINT " + name, "RELEASE " + name, "ROLLBACK TO " + name});
+        }
+        return savepoints[static_cast<std::size_t>(depth)];
+    }
+    void try_run(std::string_view sql) noexcept {
         try {
             run(sql);
         } catch (...) {
@@ -403,10 +428,10 @@ void SqliteStore::transaction(const std::function<void()>& work) {
     const int depth = impl.depth;
     // Inner calls are savepoints: an inner failure that the caller catches undoes only the
     // inner writes; one that propagates undoes the outer transaction as well.
-    const std::string savepoint = "nested_" + std::to_string(depth);
+    const auto& savepoint = impl.savepoint(depth);
     // IMMEDIATE takes the write lock up front, so busy_timeout applies instead of a
     // deadlock-prone lock upgrade in the middle of the work.
-    impl.run(depth == 0 ? std::string("BEGIN IMMEDIATE") : "SAVEPOINT " + savepoint);
+    impl.run(depth == 0 ? std::string_view("BEGIN IMMEDIATE") : savepoint.begin);
     ++impl.depth;
     try {
         work();
@@ -418,14 +443,14 @@ void SqliteStore::transaction(const std::function<void()>& work) {
         if (depth == 0) {
             impl.try_run("ROLLBACK");
         } else {
-            impl.try_run("ROLLBACK TO " + savepoint);
-            impl.try_run("RELEASE " + savepoint);
+            impl.try_run(savepoint.rollback);
+            impl.try_run(savepoint.release);
         }
         throw;
     }
     --impl.depth;
     if (depth > 0) {
-        impl.run("RELEASE " + savepoint);
+        impl.run(savepoint.release);
         return;
     }
     try {
@@ -582,13 +607,14 @@ std::vector<RoleAssignment> SqliteStore::roles(std::int64_t incident) {
 
 bool SqliteStore::add_entry(TimelineEntry& entry) {
     bool added = false;
-    transaction([&] {
+    const auto insert_entry = [&] {
         SQLite::Database& db = impl_->db;
         // DO NOTHING only covers uniqueness, so a missing incident still fails loudly.
-        Prepared insert =
-            impl_->prepare(std::string("INSERT INTO timeline_entries (") + k_entry_columns +
-                           ") VALUES (NULL, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
-                           "ON CONFLICT DO NOTHING");
+        static const std::string sql = std::string("INSERT INTO timeline_entries (") +
+                                       k_entry_columns +
+                                       ") VALUES (NULL, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                                       "ON CONFLICT DO NOTHING";
+        Prepared insert = impl_->prepare(sql);
         insert.bind(1, entry.incident);
         insert.bind(2, std::string(to_string(entry.kind)));
         insert.bind(3, entry.at);
@@ -605,7 +631,14 @@ bool SqliteStore::add_entry(TimelineEntry& entry) {
         entry.id = db.getLastInsertRowid();
         added = true;
         if (!entry.previous_texts.empty()) impl_->write_revisions(entry);
-    });
+    };
+    if (entry.previous_texts.empty()) {
+        // One statement is atomic by itself: no savepoint (two statements per chat message).
+        std::lock_guard lock(impl_->mutex);
+        insert_entry();
+    } else {
+        transaction(insert_entry);
+    }
     return added;
 }
 
