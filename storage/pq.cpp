@@ -26,6 +26,7 @@ struct Libpq {
     INCIDENT_LIBRARY_FUNCTION(library, PQgetisnull);
     INCIDENT_LIBRARY_FUNCTION(library, PQgetlength);
     INCIDENT_LIBRARY_FUNCTION(library, PQgetvalue);
+    INCIDENT_LIBRARY_FUNCTION(library, PQlibVersion);
     INCIDENT_LIBRARY_FUNCTION(library, PQntuples);
     INCIDENT_LIBRARY_FUNCTION(library, PQresultErrorField);
     INCIDENT_LIBRARY_FUNCTION(library, PQresultErrorMessage);
@@ -187,6 +188,12 @@ void Connection::exec_script(std::string_view sql) {
     if (!conn_) throw Error("PostgreSQL: not connected", "08003", true);
     const std::string script(sql);
     check(libpq().PQexec(conn_, script.c_str()));
+}
+
+std::string library_version() {
+    // 150010 is 15.10 (since PostgreSQL 10).
+    const int version = libpq().PQlibVersion();
+    return "libpq " + std::to_string(version / 10000) + "." + std::to_string(version % 10000);
 }
 
 }  // namespace incident::pq

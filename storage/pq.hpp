@@ -105,4 +105,8 @@ private:
     pg_conn* conn_ = nullptr;
 };
 
+// "libpq 15.10", loading the library (opened on first use); throws std::runtime_error when
+// it is not installed.
+std::string library_version();
+
 }  // namespace incident::pq

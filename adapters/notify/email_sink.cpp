@@ -35,6 +35,7 @@ struct Libcurl {
     INCIDENT_LIBRARY_FUNCTION(library, curl_global_init);
     INCIDENT_LIBRARY_FUNCTION(library, curl_slist_append);
     INCIDENT_LIBRARY_FUNCTION(library, curl_slist_free_all);
+    INCIDENT_LIBRARY_FUNCTION(library, curl_version);
 };
 
 // Loaded once; a failure throws, and the next call tries again.
@@ -278,6 +279,12 @@ EmailSink::Attempt EmailSink::send(const std::string& message) const {
                            : reply >= 500              ? false
                                                        : transient_code(code);
     return Attempt{false, transient, error};
+}
+
+std::string curl_library_version() {
+    // "libcurl/7.88.1 OpenSSL/3.0.15 zlib/1.2.13 ...": the first word is libcurl's own.
+    const std::string all = libcurl().curl_version();
+    return all.substr(0, all.find(' '));
 }
 
 }  // namespace incident::notify

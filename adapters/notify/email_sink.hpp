@@ -99,4 +99,8 @@ private:
     std::size_t waker_ = 0;  // the outbox's registration of worker_
 };
 
+// "libcurl/7.88.1", loading the library (opened on first use); throws std::runtime_error
+// when it is not installed.
+std::string curl_library_version();
+
 }  // namespace incident::notify

@@ -28,6 +28,7 @@ struct Libarchive {
     INCIDENT_LIBRARY_FUNCTION(library, archive_entry_set_perm);
     INCIDENT_LIBRARY_FUNCTION(library, archive_entry_set_size);
     INCIDENT_LIBRARY_FUNCTION(library, archive_error_string);
+    INCIDENT_LIBRARY_FUNCTION(library, archive_version_string);
     INCIDENT_LIBRARY_FUNCTION(library, archive_write_add_filter_gzip);
     INCIDENT_LIBRARY_FUNCTION(library, archive_write_close);
     INCIDENT_LIBRARY_FUNCTION(library, archive_write_data);
@@ -120,6 +121,10 @@ std::string export_bundle(IncidentService& service, std::int64_t number) {
     add_files(writer, service, snap, folder, written);
     writer.close();
     return out;
+}
+
+std::string archive_library_version() {
+    return libarchive().archive_version_string();
 }
 
 }  // namespace incident::ops

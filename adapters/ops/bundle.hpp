@@ -14,4 +14,8 @@ namespace incident::ops {
 // std::runtime_error when libarchive fails or a stored file's content is missing.
 std::string export_bundle(IncidentService& service, std::int64_t number);
 
+// "libarchive 3.6.2", loading the library (opened on first use); throws std::runtime_error
+// when it is not installed.
+std::string archive_library_version();
+
 }  // namespace incident::ops

@@ -41,6 +41,7 @@ struct Cmark {
     INCIDENT_LIBRARY_FUNCTION(library, cmark_parser_get_syntax_extensions);
     INCIDENT_LIBRARY_FUNCTION(library, cmark_parser_new);
     INCIDENT_LIBRARY_FUNCTION(library, cmark_render_html);
+    INCIDENT_LIBRARY_FUNCTION(library, cmark_version_string);
 };
 
 // Loaded once; a failure throws, and the next call tries again.
@@ -140,6 +141,10 @@ std::string markdown_to_html(std::string_view markdown) {
     std::string out(html);
     cmark().cmark_get_default_mem_allocator()->free(html);
     return out;
+}
+
+std::string cmark_library_version() {
+    return std::string("cmark-gfm ") + cmark().cmark_version_string();
 }
 
 }  // namespace incident::web

@@ -10,4 +10,8 @@ namespace incident::web {
 // break), and unsafe link schemes are dropped, so chat text cannot inject markup.
 std::string markdown_to_html(std::string_view markdown);
 
+// "cmark-gfm 0.29.0.gfm.6", loading the library (opened on first use); throws
+// std::runtime_error when it is not installed.
+std::string cmark_library_version();
+
 }  // namespace incident::web

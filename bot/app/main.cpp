@@ -4,7 +4,10 @@
 #include <string>
 #include <vector>
 
+#include "adapters/notify/email_sink.hpp"
+#include "adapters/ops/bundle.hpp"
 #include "adapters/ops/logging.hpp"
+#include "adapters/web/markdown.hpp"
 #include "bot/app/cli.hpp"
 #include "bot/app/platforms.hpp"
 #include "bot/app/runtime.hpp"
@@ -12,6 +15,7 @@
 #include "bot/config.hpp"
 #include "storage/maintenance.hpp"
 #include "storage/postgres_store.hpp"
+#include "storage/pq.hpp"
 #include "storage/sqlite_store.hpp"
 
 using namespace incident;
@@ -28,6 +32,23 @@ void keep_heap_top() {
     mallopt(M_MMAP_THRESHOLD, 1 << 20);
 }
 
+// The libraries opened on first use are opened here: one that is missing fails `--version`
+// (and so the image's probe stage) instead of the first PostgreSQL connection or email.
+int print_version() {
+    std::cout << "incident-bot " << INCIDENT_BOT_VERSION << "\n";
+    int status = 0;
+    for (const auto version : {pq::library_version, notify::curl_library_version,
+                               ops::archive_library_version, web::cmark_library_version}) {
+        try {
+            std::cout << "  " << version() << "\n";
+        } catch (const std::exception& e) {
+            std::cerr << "error: " << e.what() << "\n";
+            status = 1;
+        }
+    }
+    return status;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -38,10 +59,7 @@ int main(int argc, char** argv) {
             std::cout << usage();
             return 0;
         }
-        if (a == "--version") {
-            std::cout << "incident-bot " << INCIDENT_BOT_VERSION << "\n";
-            return 0;
-        }
+        if (a == "--version") return print_version();
     }
     std::string error;
     const auto options = parse_options(args, error);

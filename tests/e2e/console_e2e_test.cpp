@@ -238,6 +238,11 @@ TEST_CASE("the CLI refuses bad arguments and unknown incidents with a clear mess
     r = shell(k_bin + " --version");
     CHECK(r.status == 0);
     CHECK(has(r.out, "incident-bot 0."));
+    // The libraries the bot opens on first use, opened and named.
+    CHECK(has(r.out, "libpq 1"));
+    CHECK(has(r.out, "libcurl/"));
+    CHECK(has(r.out, "libarchive 3"));
+    CHECK(has(r.out, "cmark-gfm 0.29"));
     r = shell(k_bin + " --help");
     CHECK(has(r.out, "export INC-<n>"));
 }
