@@ -346,6 +346,7 @@ asio::awaitable<void> FakeSlack::session(net::WebSocketSession s) {
         acked_on.emplace(id, number);
         if (on_ack) on_ack(id);
     }
+    ++finished_connections;
     if (!spread_over_connections) co_return;
     // Gone: what it had not acked goes to the other connections, in turn.
     open_.erase(number);

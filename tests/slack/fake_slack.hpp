@@ -172,6 +172,8 @@ public:
     std::size_t ack_count = 0;
     std::function<void(const std::string& envelope_id)> on_ack;
     int connections = 0;
+    // Connections whose every frame has been read: what the bot sent on them is counted.
+    int finished_connections = 0;
     // envelope id -> the number of the connection (1, 2, ...) that carried its first ack.
     std::map<std::string, int> acked_on;
 
