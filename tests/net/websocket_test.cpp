@@ -13,6 +13,7 @@
 
 #include <map>
 #include <memory>
+#include <thread>
 
 using namespace incident::net;
 using incident::net::testing::run_async;
@@ -504,4 +505,42 @@ TEST_CASE(
             co_await client->close();
         }));
     }
+}
+
+TEST_CASE("websocket: frames that arrived while the owner held the loop prove the peer alive") {
+    // The server runs on a thread of its own: it keeps sending while the client's loop is held.
+    asio::io_context server_io;
+    HttpServer server(server_io.get_executor(), not_found, HttpServerOptions{});
+    server.add_websocket_route("/ws", [](WebSocketSession session) -> awaitable<void> {
+        while (session.is_open()) {
+            session.send("tick");
+            co_await sleep_for(milliseconds(20));
+        }
+    });
+    REQUIRE(server.listen("127.0.0.1:0").ok());
+    auto work = asio::make_work_guard(server_io);
+    std::thread server_thread([&] { server_io.run(); });
+
+    asio::io_context io;
+    WebSocketOptions options;
+    options.ping_interval = milliseconds(100);
+    options.dead_after = milliseconds(300);
+    WebSocketClient client(io.get_executor(), system_client_context(), options);
+    const bool finished = run_async(io, [&]() -> awaitable<void> {
+        REQUIRE((co_await client.connect("ws://127.0.0.1:" + std::to_string(server.port()) + "/ws"))
+                    .ok());
+        CHECK(co_await client.read() == "tick");
+        // A slow synchronous call of the owner (a store waiting for a lock): the loop runs
+        // nothing for twice dead_after while the peer's frames wait in the socket.
+        std::this_thread::sleep_for(milliseconds(600));
+        CHECK(client.silent_for() == milliseconds(0));
+        for (int i = 0; i < 5; ++i) CHECK(co_await client.read() == "tick");
+        CHECK(client.is_open());
+        CHECK(client.close_status().kind != Kind::dead);
+        co_await client.close();
+    });
+    asio::post(server_io, [&] { server.stop(); });
+    work.reset();
+    server_thread.join();
+    CHECK(finished);
 }

@@ -74,6 +74,9 @@ protected:
     // Holds written frames in the kernel (TCP_CORK) until released, so a batch of small
     // frames leaves as a few full segments instead of one segment per frame.
     virtual void hold_segments(bool hold) = 0;
+    // Bytes the kernel holds for this connection that nobody has read yet: the peer spoke
+    // while the event loop was busy elsewhere (a slow call of the owner), so it is not silent.
+    virtual bool unread_bytes_waiting() const = 0;
     // The close frame the peer sent: code and reason.
     virtual std::pair<std::uint16_t, std::string> peer_close() const = 0;
     // True for the error a read reports after a completed closing handshake.
