@@ -530,8 +530,8 @@ TEST_CASE("websocket: frames that arrived while the owner held the loop prove th
         REQUIRE((co_await client.connect("ws://127.0.0.1:" + std::to_string(server.port()) + "/ws"))
                     .ok());
         CHECK(co_await client.read() == "tick");
-        // A slow synchronous call of the owner (a store waiting for a lock): the loop runs
-        // nothing for twice dead_after while the peer's frames wait in the socket.
+        // A slow synchronous call of the owner (a store statement): the loop runs nothing
+        // for twice dead_after while the peer's frames wait in the socket.
         std::this_thread::sleep_for(milliseconds(600));
         CHECK(client.silent_for() == milliseconds(0));
         for (int i = 0; i < 5; ++i) CHECK(co_await client.read() == "tick");

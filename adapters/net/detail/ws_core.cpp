@@ -135,7 +135,7 @@ WebSocketQueueStats WsCore::queue_stats() const {
 }
 
 std::chrono::milliseconds WsCore::silent_for() const {
-    if (reader_waits_on_owner_ || unread_bytes_waiting()) return std::chrono::milliseconds(0);
+    if (heard_meanwhile()) return std::chrono::milliseconds(0);
     return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
                                                                  last_heard_);
 }
@@ -255,7 +255,7 @@ awaitable<void> WsCore::liveness_loop() {
     error_code ec;
     while (is_open() && !close_requested_) {
         const auto now = steady_clock::now();
-        if (reader_waits_on_owner_ || unread_bytes_waiting()) last_heard_ = now;
+        if (heard_meanwhile()) last_heard_ = now;
         const auto silent = now - last_heard_;
         if (silent >= options_.dead_after) {
             const auto ms = duration_cast<milliseconds>(silent).count();

@@ -100,6 +100,9 @@ private:
     bool inbox_full() const;
     bool outbox_full() const { return outbox_.size() >= options_.max_queued_messages; }
     void heard() { last_heard_ = std::chrono::steady_clock::now(); }
+    // The peer counts as heard although no frame was read: the reader waits for the owner
+    // to take what it read, or bytes wait unread in the socket.
+    bool heard_meanwhile() const { return reader_waits_on_owner_ || unread_bytes_waiting(); }
     boost::asio::awaitable<void> close_guard();
     void on_read_error(const boost::system::error_code& ec);
     // Records why the connection ended (the first call wins), closes it, wakes everyone.
