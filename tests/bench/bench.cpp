@@ -23,6 +23,7 @@
 #include <memory>
 #include <optional>
 #include <set>
+#include <span>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -139,7 +140,8 @@ pid_t spawn(std::vector<std::string> argv_strings, std::vector<std::string> env_
     return pid;
 }
 
-// SIGTERM, then SIGKILL if it has not exited within five seconds.
+// SIGTERM, then SIGKILL if it has not exited within five seconds. The fallback when a load
+// did not finish; stop_all is the way out of a load that did.
 void stop(pid_t pid) {
     if (pid <= 0) return;
     ::kill(pid, SIGTERM);
@@ -151,6 +153,29 @@ void stop(pid_t pid) {
             return;
         }
         ::usleep(10'000);
+    }
+}
+
+// The same for several at once, awaited on the loop that runs the fake servers: a bot that
+// shuts down closes its connections with them, and the bots not stopped yet do not find
+// their server gone silent (a loop blocked in stop() answers no ping). Each pid that has
+// exited becomes 0, so that stop() leaves it alone.
+asio::awaitable<void> stop_all(std::span<pid_t> pids) {
+    for (const pid_t pid : pids) {
+        if (pid > 0) ::kill(pid, SIGTERM);
+    }
+    const auto deadline = Steady::now() + std::chrono::seconds(5);
+    for (pid_t& pid : pids) {
+        while (pid > 0 && ::waitpid(pid, nullptr, WNOHANG) == 0) {
+            if (Steady::now() > deadline) {
+                std::printf("  (process %d did not exit within 5 s of SIGTERM: killed)\n", pid);
+                ::kill(pid, SIGKILL);
+                ::waitpid(pid, nullptr, 0);
+                break;
+            }
+            co_await sleep_for(milliseconds(10));
+        }
+        pid = 0;
     }
 }
 
@@ -404,6 +429,7 @@ SubjectResult run_subject(const Subject& subject, const Timing& timing) {
                 out.burst = co_await driver.burst(timing.burst);
                 out.peak_rss = memory_mb(pid, "VmHWM");
                 out.ran = true;
+                co_await stop_all({&pid, 1});
             },
             std::chrono::seconds(300));
         if (!finished) out.note = "hit the time limit";
@@ -463,6 +489,7 @@ EngineRun run_engine(const std::string& name, const std::string& binary, int rep
                 co_await driver->window_count(timing.window, timing.warm_up);
                 out.window = co_await driver->window(timing.window, timing.window_for);
                 out.ran = true;
+                co_await stop_all(pids);
             },
             std::chrono::seconds(300));
         if (!finished) out.note = "hit the time limit";
@@ -591,6 +618,7 @@ double measure_mattermost(const std::string& binary, int burst, const fs::path& 
             if (count < burst)
                 std::printf("(only %lld of %d Mattermost events were stored)\n",
                             static_cast<long long>(count), burst);
+            co_await stop_all({&pid, 1});
         },
         std::chrono::seconds(300));
     stop(pid);
@@ -670,6 +698,7 @@ AlertLoad measure_alerts(const std::string& binary, const fs::path& db, double r
             co_await wait_until([&] { return answered == total; }, milliseconds(60'000));
             out.seconds = seconds_since(started);
             out.cpu_per_1000 = (cpu_ms(pid) - cpu_before) * 1000.0 / static_cast<double>(total);
+            co_await stop_all({&pid, 1});
         },
         std::chrono::seconds(180));
     stop(pid);
