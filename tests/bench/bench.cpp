@@ -140,26 +140,10 @@ pid_t spawn(std::vector<std::string> argv_strings, std::vector<std::string> env_
     return pid;
 }
 
-// SIGTERM, then SIGKILL if it has not exited within five seconds. The fallback when a load
-// did not finish; stop_all is the way out of a load that did.
-void stop(pid_t pid) {
-    if (pid <= 0) return;
-    ::kill(pid, SIGTERM);
-    const auto deadline = Steady::now() + std::chrono::seconds(5);
-    while (::waitpid(pid, nullptr, WNOHANG) == 0) {
-        if (Steady::now() > deadline) {
-            ::kill(pid, SIGKILL);
-            ::waitpid(pid, nullptr, 0);
-            return;
-        }
-        ::usleep(10'000);
-    }
-}
-
-// The same for several at once, awaited on the loop that runs the fake servers: a bot that
-// shuts down closes its connections with them, and the bots not stopped yet do not find
-// their server gone silent (a loop blocked in stop() answers no ping). Each pid that has
-// exited becomes 0, so that stop() leaves it alone.
+// SIGTERM to each, then SIGKILL to whatever has not exited within five seconds. Awaited on
+// the loop that runs the fake servers: a bot that shuts down closes its connections with
+// them, and the bots not stopped yet do not find their server gone silent (a loop blocked in
+// a wait answers no ping). Each pid that has exited becomes 0, so that stop() leaves it alone.
 asio::awaitable<void> stop_all(std::span<pid_t> pids) {
     for (const pid_t pid : pids) {
         if (pid > 0) ::kill(pid, SIGTERM);
@@ -177,6 +161,13 @@ asio::awaitable<void> stop_all(std::span<pid_t> pids) {
         }
         pid = 0;
     }
+}
+
+// The same, on a loop of its own: the way out of a load that did not finish.
+void stop(pid_t pid) {
+    asio::io_context io;
+    asio::co_spawn(io, stop_all({&pid, 1}), asio::detached);
+    io.run();
 }
 
 std::optional<std::string> find_in_path(const std::string& name) {

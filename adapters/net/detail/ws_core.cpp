@@ -134,7 +134,7 @@ WebSocketQueueStats WsCore::queue_stats() const {
                                inbox_bytes_};
 }
 
-std::chrono::milliseconds WsCore::silent_for() const {
+std::chrono::milliseconds WsCore::silent_for() {
     if (heard_meanwhile()) return std::chrono::milliseconds(0);
     return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
                                                                  last_heard_);

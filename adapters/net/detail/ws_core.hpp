@@ -46,7 +46,8 @@ public:
     void start();
     // A message the background reader already received, without waiting.
     std::optional<std::string> try_read();
-    // Bytes of a next frame are already waiting in the kernel or the TLS layer.
+    // Bytes of a next frame are already waiting in the kernel or the TLS layer. They also
+    // prove the peer alive when the loop was busy elsewhere (a slow call of the owner).
     virtual bool input_pending() = 0;
     boost::asio::awaitable<std::optional<std::string>> read();
     // Queues `text` while open; never drops it. Back-pressure comes from the reader, which
@@ -60,7 +61,7 @@ public:
     const WebSocketCloseStatus& status() const { return status_; }
     WebSocketQueueStats queue_stats() const;
     // How long nothing was heard from the peer (0 while the reader waits on the owner).
-    std::chrono::milliseconds silent_for() const;
+    std::chrono::milliseconds silent_for();
     const boost::asio::any_io_executor& executor() const { return executor_; }
 
 protected:
@@ -74,9 +75,6 @@ protected:
     // Holds written frames in the kernel (TCP_CORK) until released, so a batch of small
     // frames leaves as a few full segments instead of one segment per frame.
     virtual void hold_segments(bool hold) = 0;
-    // Bytes the kernel holds for this connection that nobody has read yet: the peer spoke
-    // while the event loop was busy elsewhere (a slow call of the owner), so it is not silent.
-    virtual bool unread_bytes_waiting() const = 0;
     // The close frame the peer sent: code and reason.
     virtual std::pair<std::uint16_t, std::string> peer_close() const = 0;
     // True for the error a read reports after a completed closing handshake.
@@ -102,7 +100,7 @@ private:
     void heard() { last_heard_ = std::chrono::steady_clock::now(); }
     // The peer counts as heard although no frame was read: the reader waits for the owner
     // to take what it read, or bytes wait unread in the socket.
-    bool heard_meanwhile() const { return reader_waits_on_owner_ || unread_bytes_waiting(); }
+    bool heard_meanwhile() { return reader_waits_on_owner_ || input_pending(); }
     boost::asio::awaitable<void> close_guard();
     void on_read_error(const boost::system::error_code& ec);
     // Records why the connection ended (the first call wins), closes it, wakes everyone.

@@ -95,12 +95,6 @@ protected:
                      &value, sizeof value);
     }
 
-    bool unread_bytes_waiting() const override {
-        boost::system::error_code ec;
-        const std::size_t waiting = beast::get_lowest_layer(ws_).socket().available(ec);
-        return !ec && waiting > 0;
-    }
-
     std::pair<std::uint16_t, std::string> peer_close() const override {
         const auto& why = ws_.reason();
         return {static_cast<std::uint16_t>(why.code), std::string(why.reason.c_str())};
