@@ -389,6 +389,9 @@ TEST_CASE("replicas: on Mattermost each replica reads every event, and each is c
     const auto count = [&](const std::string& query) { return sql.exec(query).int64(0, 0); };
     const std::string alice = mm_id("alice");
     std::string channel;
+    // Evaluated when an assertion fails, inside the coroutine too.
+    CAPTURE(a.bot->err());
+    CAPTURE(b.bot->err());
     const bool finished = run_async(
         io,
         [&]() -> asio::awaitable<void> {
@@ -417,6 +420,14 @@ TEST_CASE("replicas: on Mattermost each replica reads every event, and each is c
                 milliseconds(20'000)));
             // One workspace, seen through the other replica's connection too.
             (maker == &a ? b : a).fake.channels = maker->fake.channels;
+            // Responders post once the bot has the channel as the incident's (it invites them
+            // after): a post before that is in no incident's channel, for either replica.
+            REQUIRE(co_await wait_until(
+                [&] {
+                    return count("SELECT count(*) FROM incidents WHERE channel_id = '" + channel +
+                                 "'") == 1;
+                },
+                milliseconds(20'000)));
 
             // Each message reaches both replicas' sockets.
             nlohmann::json post;
@@ -439,8 +450,6 @@ TEST_CASE("replicas: on Mattermost each replica reads every event, and each is c
                 milliseconds(20'000)));
         },
         milliseconds(60'000));
-    CAPTURE(a.bot->err());
-    CAPTURE(b.bot->err());
     REQUIRE(finished);
     CHECK(count("SELECT count(*) FROM action_items WHERE text = 'roll back the deploy'") == 1);
     CHECK(count("SELECT count(*) FROM timeline_entries WHERE text = 'error rate is back'") == 1);
