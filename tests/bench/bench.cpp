@@ -580,10 +580,20 @@ double measure_mattermost(const std::string& binary, int burst, const fs::path& 
                 milliseconds(10'000));
             if (channel.empty())
                 throw std::runtime_error("the bot did not create the incident channel");
-            co_await sleep_for(milliseconds(500));
-
             SQLite::Database reader(db.string(), SQLite::OPEN_READONLY);
             reader.setBusyTimeout(1000);
+            // Posts count once the bot holds the channel as INC-1's; before, they are in no
+            // incident's channel.
+            SQLite::Statement bound(reader, "SELECT count(*) FROM incidents WHERE channel_id = ?");
+            bound.bind(1, channel);
+            const bool is_bound = co_await wait_until(
+                [&] {
+                    const bool yes = bound.executeStep() && bound.getColumn(0).getInt64() == 1;
+                    bound.reset();  // an unfinished statement would pin the reader's snapshot
+                    return yes;
+                },
+                milliseconds(10'000));
+            if (!is_bound) throw std::runtime_error("the bot did not bind the incident channel");
             SQLite::Statement newest(reader, "SELECT coalesce(max(id), 0) FROM timeline_entries");
             const auto stored = [&]() -> std::int64_t {
                 newest.reset();
