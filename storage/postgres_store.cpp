@@ -222,11 +222,13 @@ struct PostgresStore::Impl {
             return;
         }
         try {
+            // What was deferred since the scope began is moot; a scope whose BEGIN or
+            // SAVEPOINT never left has nothing on the server to undo.
             if (depth_before == 0) {
-                db->exec("ROLLBACK");
-            } else {
+                if (!db->discard_since("BEGIN")) db->exec("ROLLBACK");
+            } else if (!db->discard_since("SAVEPOINT " + savepoint)) {
                 db->exec("ROLLBACK TO SAVEPOINT " + savepoint);
-                db->exec("RELEASE SAVEPOINT " + savepoint);
+                db->defer("RELEASE SAVEPOINT " + savepoint);
             }
         } catch (const pq::Error&) {
             // The original exception is the one worth reporting; a connection in an unknown
@@ -279,7 +281,10 @@ void PostgresStore::transaction(const std::function<void()>& work) {
     // Inner calls are savepoints, as in SqliteStore: an inner failure the caller catches
     // undoes only the inner writes.
     const std::string savepoint = "nested_" + std::to_string(depth);
-    impl_->exec(depth == 0 ? std::string("BEGIN") : "SAVEPOINT " + savepoint);
+    // BEGIN and SAVEPOINT travel with the scope's first statement (pq::Connection::defer):
+    // a round trip each saved, per event.
+    const std::string begin = depth == 0 ? std::string("BEGIN") : "SAVEPOINT " + savepoint;
+    impl_->connection().defer(begin);
     ++impl_->depth;
     try {
         work();
@@ -289,10 +294,19 @@ void PostgresStore::transaction(const std::function<void()>& work) {
         throw;
     }
     --impl_->depth;
+    if (!impl_->db || !impl_->db->ok()) {
+        // Lost while `work` ran, and it carried on: its writes went with the connection, and
+        // a COMMIT on a new one would report a success that did not happen.
+        impl_->rollback(depth, savepoint);
+        throw pq::Error("PostgreSQL: the connection was lost", "08006", true);
+    }
+    // A scope that ran no statement leaves nothing to release or commit.
+    const bool empty = impl_->db->take_back(begin);
     if (depth > 0) {
-        impl_->exec("RELEASE SAVEPOINT " + savepoint);
+        if (!empty) impl_->db->defer("RELEASE SAVEPOINT " + savepoint);
         return;
     }
+    if (empty) return;
     try {
         impl_->exec("COMMIT");
         impl_->mark_healthy();
@@ -306,9 +320,9 @@ std::optional<std::string> PostgresStore::processed(std::string_view key) {
     std::lock_guard lock(impl_->mutex);
     if (impl_->depth > 0) {
         // Waits while another replica's transaction works on the same key; the SELECT
-        // below then sees what it committed. Its own statement: a statement's snapshot is
-        // taken before it starts.
-        impl_->exec("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", {key});
+        // below then sees what it committed. A statement of its own, as a statement's
+        // snapshot is taken when it starts; deferred, it travels with the SELECT.
+        impl_->connection().defer("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", {key});
     }
     const Result r = impl_->exec("SELECT reply FROM processed_keys WHERE key = $1", {key});
     return first(r, [](const Result& row, int i) { return row.text(i, 0); });

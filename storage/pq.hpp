@@ -7,6 +7,9 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <unordered_map>
+#include <utility>
+#include <vector>
 
 // libpq's handles, declared so that no libpq header reaches the files that include this one.
 struct pg_conn;
@@ -84,7 +87,14 @@ public:
     // with incident-bot's defaults under it (connect and keepalive timeouts,
     // application_name) that the string may override. Throws Error.
     explicit Connection(const std::string& conninfo);
-    Connection(Connection&& other) noexcept : conn_(other.conn_) { other.conn_ = nullptr; }
+    Connection(Connection&& other) noexcept
+        : conn_(other.conn_),
+          deferred_(std::move(other.deferred_)),
+          prepared_(std::move(other.prepared_)),
+          statements_(other.statements_),
+          broken_(other.broken_) {
+        other.conn_ = nullptr;
+    }
     Connection& operator=(Connection&& other) noexcept;
     Connection(const Connection&) = delete;
     Connection& operator=(const Connection&) = delete;
@@ -92,17 +102,50 @@ public:
 
     bool ok() const;
 
-    // One statement with bound parameters ($1, $2, ...). Throws Error.
+    // One statement with bound parameters ($1, $2, ...), prepared on the server the first
+    // time this connection runs it (so the server parses and plans it once). Whatever was
+    // deferred goes first, in the same round trip. Throws Error, for a deferred statement's
+    // failure too.
     Result exec(std::string_view sql, std::span<const Param> params);
     Result exec(std::string_view sql, std::initializer_list<Param> params = {}) {
         return exec(sql, std::span<const Param>(params.begin(), params.size()));
     }
+
+    // Queues a statement whose result only matters when it fails (BEGIN, SAVEPOINT, a
+    // lock): it reaches the server with the next exec, in one round trip (libpq's pipeline
+    // mode), and the server still runs it first, with a snapshot of its own.
+    void defer(std::string sql, std::initializer_list<Param> params = {});
+    // Takes back the last deferred statement when it is `sql`, unsent: a savepoint whose
+    // scope ran no statement needs neither itself nor its release.
+    bool take_back(std::string_view sql);
+    // For a rollback: drops what was deferred since `sql` (inclusive) when `sql` is still
+    // unsent, and returns true; otherwise drops everything deferred (all of it came after
+    // `sql` was sent) and returns false.
+    bool discard_since(std::string_view sql);
+    // Sends what was deferred, if anything. Throws Error.
+    void flush();
+
     // Several statements without parameters (a migration). Throws Error.
     void exec_script(std::string_view sql);
 
 private:
+    struct Deferred {
+        std::string sql;
+        std::vector<Param> params;
+    };
     Result check(pg_result* result);
+    Error error_of(pg_result* result) const;
+    // The server-side name of `sql` and whether it is new (to prepare first); empty when
+    // the connection keeps no more statements.
+    std::pair<std::string, bool> name_for(const std::string& sql);
+    // The deferred statements, then `sql` when there is one, in one pipeline.
+    Result run_pipeline(const std::string* sql, std::span<const Param> params);
+
     pg_conn* conn_ = nullptr;
+    std::vector<Deferred> deferred_;
+    std::unordered_map<std::string, std::string> prepared_;  // SQL -> statement name
+    int statements_ = 0;                                     // names given so far
+    bool broken_ = false;  // a pipeline failed half-way: the connection cannot be trusted
 };
 
 // "libpq 15.10", loading the library (opened on first use); throws std::runtime_error when

@@ -300,8 +300,8 @@ TEST_SUITE("store contract") {
         CHECK_FALSE(store.entry_by_message(incident.number, "m1")->marked_by_reaction);
 
         // Each combination goes in and comes back as it was.
-        for (const auto [pin, reaction] : {std::pair{true, true}, std::pair{false, true},
-                                           std::pair{false, false}, std::pair{true, false}}) {
+        for (const auto& [pin, reaction] : {std::pair{true, true}, std::pair{false, true},
+                                            std::pair{false, false}, std::pair{true, false}}) {
             CAPTURE(pin);
             CAPTURE(reaction);
             TimelineEntry changed = *store.entry_by_message(incident.number, "m1");
@@ -540,6 +540,52 @@ TEST_SUITE("store contract") {
             const auto timeline = store.timeline(1);
             REQUIRE(timeline.size() == 1);
             CHECK(timeline[0].text == "after");
+        }
+
+        // PostgreSQL sends BEGIN and SAVEPOINT with a scope's first statement: the cases
+        // where that first statement fails, or never comes.
+        SUBCASE("an inner scope whose first statement fails, handled, undoes only itself") {
+            store.transaction([&] {
+                Incident outer = minimal_incident("outer");
+                store.insert_incident(outer);
+                try {
+                    store.transaction([&] {
+                        TimelineEntry orphan = message(42, 1, "no such incident", "m1");
+                        store.add_entry(orphan);
+                    });
+                } catch (const std::exception&) {
+                }
+                TimelineEntry after = message(outer.number, 2, "after");
+                store.add_entry(after);
+            });
+            REQUIRE(store.timeline(1).size() == 1);
+            CHECK(store.timeline(1)[0].text == "after");
+        }
+
+        SUBCASE("scopes that run no statement, thrown out of or not, change nothing") {
+            store.transaction([] {});
+            store.transaction([&] {
+                store.transaction([] {});
+                try {
+                    store.transaction([] { throw std::runtime_error("before any statement"); });
+                } catch (const std::runtime_error&) {
+                }
+                Incident outer = minimal_incident("outer");
+                store.insert_incident(outer);
+                store.transaction([] {});
+            });
+            CHECK_THROWS_AS(
+                store.transaction([] { throw std::runtime_error("before any statement"); }),
+                std::runtime_error);
+            CHECK(store.incidents(true).size() == 1);
+        }
+
+        SUBCASE("a transaction whose first statement fails stores nothing") {
+            CHECK_THROWS(store.transaction([&] {
+                TimelineEntry orphan = message(42, 1, "no such incident", "m1");
+                store.add_entry(orphan);
+            }));
+            CHECK(store.incidents(true).empty());
         }
 
         // The depth counter is back at zero: a new transaction commits on its own.
