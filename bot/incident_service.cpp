@@ -156,19 +156,31 @@ void IncidentService::add_effect_listener(EffectListener listener) {
 
 Outcome IncidentService::handle_event(const ChatEvent& event) {
     const EventHeader& h = header_of(event);
-    return execute(
-        h.platform + ":event:" + h.event_id,
+    // A message with an id is stored once by the timeline's unique index, and only a stored
+    // one has consequences (TODOs, files): its redelivery changes nothing without a
+    // processed key, which saves two statements per chat message.
+    const auto* posted = std::get_if<MessagePosted>(&event);
+    const bool idempotent = posted && !posted->message_id.empty();
+    bool repeated = false;
+    Outcome out = execute(
+        idempotent ? std::string() : h.platform + ":event:" + h.event_id,
         [&] {
-            std::visit([&](const auto& e) { capture(e); }, event);
+            if (idempotent) {
+                repeated = !capture(*posted);
+            } else {
+                std::visit([&](const auto& e) { capture(e); }, event);
+            }
             return Reply{};
         },
         h.platform);
+    out.duplicate = out.duplicate || repeated;
+    return out;
 }
 
-void IncidentService::capture(const MessagePosted& e) {
-    if (e.from_bot || (trim(e.text).empty() && e.files.empty())) return;
+bool IncidentService::capture(const MessagePosted& e) {
+    if (e.from_bot || (trim(e.text).empty() && e.files.empty())) return true;
     auto incident = store_.incident_by_channel(e.header.platform, e.header.channel_id);
-    if (!incident) return;
+    if (!incident) return true;
     check_text(e.text, "message");
     TimelineEntry entry;
     entry.incident = incident->number;
@@ -185,9 +197,10 @@ void IncidentService::capture(const MessagePosted& e) {
             entry.text += (entry.text.empty() ? "📎 " : ", ") + file.name;
         }
     }
-    if (!store_.add_entry(entry)) return;  // same message delivered under another event id
+    if (!store_.add_entry(entry)) return false;  // delivered before, under any event id
     sync_todos(*incident, entry, e.author, entry.at);
     capture_files(*incident, e, entry.at);
+    return true;
 }
 
 void IncidentService::capture_files(const Incident& incident, const MessagePosted& e,

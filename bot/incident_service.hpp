@@ -283,7 +283,8 @@ public:
 
 private:
     void tell_listeners(const std::vector<Effect>& effects);
-    void capture(const MessagePosted& e);
+    // False when the message was on the timeline already (a redelivery).
+    bool capture(const MessagePosted& e);
     void capture(const MessageEdited& e);
     void capture(const MessageDeleted& e);
     void capture(const ReactionChanged& e);
