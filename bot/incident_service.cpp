@@ -198,7 +198,7 @@ bool IncidentService::capture(const MessagePosted& e) {
         }
     }
     if (!store_.add_entry(entry)) return false;  // delivered before, under any event id
-    sync_todos(*incident, entry, e.author, entry.at);
+    sync_todos(*incident, entry, e.author, entry.at, false);
     capture_files(*incident, e, entry.at);
     return true;
 }
@@ -344,7 +344,7 @@ void IncidentService::capture(const MessageEdited& e) {
     entry->text = e.text;
     entry->edited_at = e.header.at ? e.header.at : clock_.now();
     store_.update_entry(*entry);
-    sync_todos(*incident, *entry, entry->author, *entry->edited_at);
+    sync_todos(*incident, *entry, entry->author, *entry->edited_at, true);
 }
 
 void IncidentService::capture(const MessageDeleted& e) {
@@ -403,10 +403,12 @@ void IncidentService::capture(const ReactionChanged& e) {
 
 // Keeps the TODO items of one message in step with its current text.
 void IncidentService::sync_todos(Incident& incident, const TimelineEntry& entry, const Actor& by,
-                                 Timestamp at) {
+                                 Timestamp at, bool edited) {
     const std::vector<TodoSpec> todos = find_todos(entry.text);
+    // A new message has no items yet: most have no TODO, and need no read of the items.
+    if (!edited && todos.empty()) return;
     std::vector<ActionItem> existing;
-    for (auto& item : store_.actions(incident.number)) {
+    for (auto& item : edited ? store_.actions(incident.number) : std::vector<ActionItem>()) {
         if (item.source == ActionSource::todo_line && item.source_message_id == entry.message_id) {
             existing.push_back(item);
         }

@@ -320,7 +320,9 @@ private:
     ActionItem action_to_change(const Incident& incident, int number);
     void tell_owner(const Incident& incident, const ActionItem& item, const Actor& by,
                     Timestamp at);
-    void sync_todos(Incident& incident, const TimelineEntry& entry, const Actor& by, Timestamp at);
+    // `edited`: the message had a text before, whose TODOs may be there already.
+    void sync_todos(Incident& incident, const TimelineEntry& entry, const Actor& by, Timestamp at,
+                    bool edited);
     // Records the files of a captured message and queues their downloads (or, over the
     // limit, tells the channel).
     void capture_files(const Incident& incident, const MessagePosted& e, Timestamp at);
