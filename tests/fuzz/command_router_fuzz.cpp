@@ -30,6 +30,14 @@ struct Bot {
 
     Bot() { commands::register_builtin_commands(router); }
 
+    // Everything stored, as the export has it.
+    std::string state() {
+        std::string all;
+        for (const auto& incident : service.list(true))
+            all += to_json(service.snapshot(incident.number)).dump();
+        return all;
+    }
+
     void run_effects(const Outcome& out) {
         for (const auto& effect : out.effects) {
             if (const auto* create = std::get_if<CreateChannel>(&effect)) {
@@ -85,10 +93,16 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
                 who,
                 std::string(line),
                 false};
+            const std::string before = bot.state();
             const Outcome stored = bot.service.handle_event(said);
             bot.run_effects(stored);
-            require(!stored.reply.ok || bot.service.handle_event(said).duplicate,
-                    "a redelivered event is a duplicate");
+            const std::string after = bot.state();
+            const Outcome again = bot.service.handle_event(said);
+            require(again.effects.empty() && bot.state() == after,
+                    "a redelivered event changes nothing");
+            // A message the bot ignored (no words, no incident) needs no record of it.
+            require(!stored.reply.ok || after == before || again.duplicate,
+                    "a redelivered event that was stored is a duplicate");
         }
     }
     // Everything stored renders: the post-mortem and the JSON export.
