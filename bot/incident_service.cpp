@@ -408,9 +408,12 @@ void IncidentService::sync_todos(Incident& incident, const TimelineEntry& entry,
     // A new message has no items yet: most have no TODO, and need no read of the items.
     if (!edited && todos.empty()) return;
     std::vector<ActionItem> existing;
-    for (auto& item : edited ? store_.actions(incident.number) : std::vector<ActionItem>()) {
-        if (item.source == ActionSource::todo_line && item.source_message_id == entry.message_id) {
-            existing.push_back(item);
+    if (edited) {
+        for (auto& item : store_.actions(incident.number)) {
+            if (item.source == ActionSource::todo_line &&
+                item.source_message_id == entry.message_id) {
+                existing.push_back(item);
+            }
         }
     }
     for (std::size_t i = 0; i < todos.size(); ++i) {

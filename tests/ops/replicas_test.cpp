@@ -424,8 +424,9 @@ TEST_CASE("replicas: on Mattermost each replica reads every event, and each is c
             // after): a post before that is in no incident's channel, for either replica.
             REQUIRE(co_await wait_until(
                 [&] {
-                    return count("SELECT count(*) FROM incidents WHERE channel_id = '" + channel +
-                                 "'") == 1;
+                    return sql.exec("SELECT count(*) FROM incidents WHERE channel_id = $1",
+                                    {channel})
+                               .int64(0, 0) == 1;
                 },
                 milliseconds(20'000)));
 
