@@ -1,6 +1,7 @@
 #include "storage/sqlite_store.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <map>
@@ -307,7 +308,21 @@ private:
 
 struct SqliteStore::Impl {
     explicit Impl(const std::string& path)
-        : path(path), db(path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE, 5000) {}
+        // NOMUTEX: `mutex` below already serializes every use of the connection, and
+        // SQLite's own per-call mutex cost a lock and an unlock per bind, step and reset.
+        : path(path),
+          db(path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE | SQLite::OPEN_NOMUTEX) {
+        sqlite3_busy_handler(db.getHandle(), &Impl::wait_for_lock, nullptr);
+    }
+
+    // Another connection holds the write lock (a second process on the file). SQLite's own
+    // busy_timeout sleeps up to 100 ms between tries, and a writer that keeps the lock
+    // nearly all the time wins each of them: tries every millisecond instead, for 5 s.
+    static int wait_for_lock(void*, int tries) {
+        if (tries >= 5000) return 0;
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+        return 1;
+    }
     ~Impl() {
         checkpointer.reset();  // before the connection closes
     }
