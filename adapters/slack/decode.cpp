@@ -3,6 +3,7 @@
 #include "adapters/net/json_repair.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <limits>
 
@@ -185,6 +186,18 @@ std::optional<Envelope> parse_envelope(std::string_view text, std::string& error
     e.reason = str(j, "reason");
     e.repaired_escapes = repaired;
     return e;
+}
+
+std::string ack_frame(const std::string& envelope_id, const json& payload) {
+    // Slack's envelope ids are UUIDs: spliced in as they are, without building a DOM for
+    // every ack; anything else is escaped by nlohmann.
+    const bool plain = std::all_of(envelope_id.begin(), envelope_id.end(), [](char c) {
+        return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_';
+    });
+    if (plain && payload.is_null()) return R"({"envelope_id":")" + envelope_id + "\"}";
+    json ack{{"envelope_id", envelope_id}};
+    if (!payload.is_null()) ack["payload"] = payload;
+    return ack.dump();
 }
 
 DecodedEvent decode_event_callback(const json& payload) {

@@ -34,6 +34,9 @@ struct Envelope {
 // with U+FFFD first (repaired_escapes counts them).
 std::optional<Envelope> parse_envelope(std::string_view text, std::string& error);
 
+// The frame that acks an envelope, with the response payload when it is not null.
+std::string ack_frame(const std::string& envelope_id, const nlohmann::json& payload);
+
 // An Events API event_callback as a neutral chat event. `ignored` says why nothing came out
 // (bot message, join, unsupported event type, ...); `missing` names a required field that
 // was absent, which makes the payload malformed.

@@ -1094,9 +1094,7 @@ asio::awaitable<std::optional<std::string>> SlackAdapter::process_frames(
     // Committed: now, and only now, Slack may forget these envelopes.
     for (std::size_t i = 0; i < envelopes.size(); ++i) {
         if (envelopes[i].envelope_id.empty()) continue;
-        json ack{{"envelope_id", envelopes[i].envelope_id}};
-        if (!responses[i].is_null()) ack["payload"] = responses[i];
-        socket.send(ack.dump());
+        socket.send(ack_frame(envelopes[i].envelope_id, responses[i]));
     }
     for (auto& job : jobs) enqueue(std::move(job));
     if (observer_) {

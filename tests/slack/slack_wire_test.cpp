@@ -128,6 +128,17 @@ TEST_CASE("slack decoding: socket mode fixtures") {
     CHECK(std::get<ReactionChanged>(*r.event).message_id == "1464196127.000002");
 }
 
+TEST_CASE("slack acks: the documented shape, whatever the envelope id holds") {
+    // docs.slack.dev socket mode: {"envelope_id": "<id>"} and, for a response, "payload".
+    const std::string id = "dbdd0ef3-1543-4f94-bfb4-133d0e6c1545";
+    CHECK(json::parse(ack_frame(id, nullptr)) == json{{"envelope_id", id}});
+    const json answer{{"text", "Declared INC-1"}};
+    CHECK(json::parse(ack_frame(id, answer)) == json{{"envelope_id", id}, {"payload", answer}});
+    // An id Slack never sends, but which must still come out as valid JSON.
+    const std::string odd = "a\"b\\c\u00e9";
+    CHECK(json::parse(ack_frame(odd, nullptr)) == json{{"envelope_id", odd}});
+}
+
 TEST_CASE("slack decoding: what is not chatter is ignored, what is broken is malformed") {
     const auto wrap = [](json event) {
         return json{{"type", "event_callback"}, {"event_id", "Ev1"}, {"event", event}};
