@@ -444,7 +444,7 @@ void SqliteStore::transaction(const std::function<void()>& work) {
     // Inner calls are savepoints: an inner failure that the caller catches undoes only the
     // inner writes; one that propagates undoes the outer transaction as well.
     const auto& savepoint = impl.savepoint(depth);
-    // IMMEDIATE takes the write lock up front, so busy_timeout applies instead of a
+    // IMMEDIATE takes the write lock up front, so the busy handler waits for it instead of a
     // deadlock-prone lock upgrade in the middle of the work.
     impl.run(depth == 0 ? std::string_view("BEGIN IMMEDIATE") : savepoint.begin);
     ++impl.depth;
