@@ -12,7 +12,7 @@ build="${INCIDENT_BOT_BUILD_DIR:-$root/build}"
 packages=(
   g++ cmake ninja-build ccache pkg-config
   libboost1.81-dev libboost-url1.81-dev libssl-dev
-  nlohmann-json3-dev libsqlitecpp-dev libsqlite3-dev libspdlog-dev doctest-dev
+  nlohmann-json3-dev libsimdjson-dev libsqlitecpp-dev libsqlite3-dev libspdlog-dev doctest-dev
   libcmark-gfm-dev libcmark-gfm-extensions-dev
   libcurl4-openssl-dev python3-aiosmtpd python3-icalendar prometheus-alertmanager clang-format
   libpq-dev postgresql-15 libarchive-dev
@@ -52,7 +52,7 @@ build_all() {
 fuzz_seeds() {
   local seeds="$1" protocol="$root/tests/protocol"
   rm -rf "$seeds"
-  mkdir -p "$seeds"/{slack_envelope_fuzz,mattermost_event_fuzz,command_router_fuzz,todo_grammar_fuzz,form_fuzz,signature_fuzz}
+  mkdir -p "$seeds"/{slack_envelope_fuzz,mattermost_event_fuzz,command_router_fuzz,todo_grammar_fuzz,form_fuzz,signature_fuzz,json_parse_fuzz}
   local pair target file
   for pair in \
     "slack_envelope_fuzz:$protocol/slack/fixtures/sm_*.json" \
@@ -62,6 +62,8 @@ fuzz_seeds() {
     "form_fuzz:$protocol/slack/fixtures/http_slash_command_body*.txt" \
     "form_fuzz:$protocol/mattermost/fixtures/slash_command_request_body*.txt" \
     "signature_fuzz:$protocol/slack/fixtures/signing_known_answer.json" \
+    "json_parse_fuzz:$protocol/slack/fixtures/*.json" \
+    "json_parse_fuzz:$protocol/mattermost/fixtures/*.json" \
     "command_router_fuzz:$root/tests/e2e/incident_script.txt" \
     "todo_grammar_fuzz:$root/tests/e2e/incident_script.txt"; do
     target="${pair%%:*}"

@@ -1,5 +1,7 @@
 #include "adapters/net/json_repair.hpp"
 
+#include "adapters/net/json_parse.hpp"
+
 #include <cstdio>
 
 #include <nlohmann/json.hpp>
@@ -107,7 +109,7 @@ std::string repair_json_strings(std::string_view text, std::size_t& repaired) {
 
 nlohmann::json parse_json_repairing(std::string_view text, std::size_t& repaired) {
     repaired = 0;
-    nlohmann::json j = nlohmann::json::parse(text, nullptr, false);
+    nlohmann::json j = parse_json(text);
     if (!j.is_discarded()) return j;
     const std::string fixed = repair_json_strings(text, repaired);
     if (repaired == 0) return j;

@@ -16,7 +16,7 @@ namespace incident::net {
 // errors included, is left as it is. `repaired` is set to the number of changes.
 std::string repair_json_strings(std::string_view text, std::size_t& repaired);
 
-// json::parse(text), and when that fails, json::parse of repair_json_strings(text): a
+// parse_json(text), and when that fails, parse_json of repair_json_strings(text): a
 // discarded value when neither reads. `repaired` counts the escapes replaced (0 when the
 // text was valid as it was).
 nlohmann::json parse_json_repairing(std::string_view text, std::size_t& repaired);
