@@ -1,10 +1,10 @@
 #include "adapters/net/json_repair.hpp"
 
-#include "adapters/net/json_parse.hpp"
-
 #include <cstdio>
 
 #include <nlohmann/json.hpp>
+
+#include "adapters/net/json_parse.hpp"
 
 namespace incident::net {
 
