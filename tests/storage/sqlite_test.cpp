@@ -214,3 +214,46 @@ TEST_CASE("a database of schema 3 gains post-mortem sections, its action items c
     SectionRevision orphan{0, 99, Section::summary, 0, "no incident", {}, 1};
     CHECK_THROWS(store.add_revision(orphan));  // foreign key
 }
+
+TEST_CASE("a database of schema 12 keeps its key event marks and revisions through 13") {
+    TempDb db;
+    {
+        SQLite::Database raw(db.path(), SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
+        migrate(raw, migrations().first(12));
+        raw.exec(
+            "INSERT INTO incidents (number, title, severity, state, platform, channel_id, "
+            "channel_name, declared_by_id, declared_by_name, declared_at, last_update_at, "
+            "summary, postmortem_owner) VALUES (1, 'old', 'SEV2', 'investigating', 'slack', "
+            "'C1', 'inc-1-old', 'U1', 'ann', 1, 1, '', '')");
+        raw.exec(
+            "INSERT INTO timeline_entries (id, incident, kind, at, author_id, author_name, text, "
+            "message_id, thread_id, key_event, key_marks) VALUES "
+            "(7, 1, 'message', 10, 'U1', 'ann', 'pinned and edited', 'm1', '', 1, 'pin reaction'),"
+            "(8, 1, 'message', 11, 'U2', 'bob', 'plain', 'm2', '', 0, '')");
+        raw.exec("INSERT INTO entry_revisions (entry_id, seq, text) VALUES (7, 0, 'first words')");
+    }
+    SqliteStore store(db.path());
+    CHECK(store.schema_version() == latest_schema_version());
+    const auto entries = store.timeline(1);
+    REQUIRE(entries.size() == 2);
+    CHECK(entries[0].id == 7);
+    CHECK(entries[0].marked_by_pin);
+    CHECK(entries[0].marked_by_reaction);
+    CHECK(entries[0].previous_texts == std::vector<std::string>{"first words"});
+    CHECK(entries[1].id == 8);
+    CHECK_FALSE(entries[1].marked_by_pin);
+    CHECK_FALSE(entries[1].marked_by_reaction);
+
+    SQLite::Database raw(db.path(), SQLite::OPEN_READWRITE);
+    // The constraint still holds after the column moved.
+    CHECK_THROWS(raw.exec("UPDATE timeline_entries SET key_marks = 'starred' WHERE id = 8"));
+    // And an insert checks it without building a temporary b-tree each time.
+    SQLite::Statement plan(raw,
+                           "EXPLAIN INSERT INTO timeline_entries (incident, kind, at, author_id, "
+                           "author_name, text, message_id, thread_id, key_event, key_marks) "
+                           "VALUES (1, 'message', 12, 'U1', 'ann', 'x', 'm3', '', 0, 'pin') "
+                           "ON CONFLICT DO NOTHING");
+    int ephemeral = 0;
+    while (plan.executeStep()) ephemeral += plan.getColumn(1).getString() == "OpenEphemeral";
+    CHECK(ephemeral == 0);
+}
