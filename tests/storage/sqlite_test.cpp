@@ -134,6 +134,27 @@ TEST_SUITE("sqlite store") {
 
 }  // TEST_SUITE
 
+namespace {
+
+// A database of schema `version` holding incident 1 as an older incident-bot stored it, in
+// the columns every schema has.
+SQLite::Database old_database(const std::string& path, std::size_t version,
+                              const std::string& state) {
+    SQLite::Database raw(path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
+    migrate(raw, migrations().first(version));
+    SQLite::Statement insert(
+        raw,
+        "INSERT INTO incidents (number, title, severity, state, platform, channel_id, "
+        "channel_name, declared_by_id, declared_by_name, declared_at, last_update_at, summary, "
+        "postmortem_owner) VALUES (1, 'old', 'SEV2', ?, 'slack', 'C1', 'inc-1-old', 'U1', 'ann', "
+        "1, 1, '', '')");
+    insert.bind(1, state);
+    insert.exec();
+    return raw;
+}
+
+}  // namespace
+
 TEST_CASE("a database of schema 2 gains contributing factors and keeps its incidents") {
     TempDb db;
     {
@@ -169,13 +190,7 @@ TEST_CASE("a database of schema 2 gains contributing factors and keeps its incid
 TEST_CASE("a database of schema 3 gains post-mortem sections, its action items corrective") {
     TempDb db;
     {
-        SQLite::Database raw(db.path(), SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
-        migrate(raw, migrations().first(3));
-        raw.exec(
-            "INSERT INTO incidents (number, title, severity, state, platform, channel_id, "
-            "channel_name, declared_by_id, declared_by_name, declared_at, last_update_at, "
-            "summary, postmortem_owner) VALUES (1, 'old', 'SEV2', 'resolved', 'slack', 'C1', "
-            "'inc-1-old', 'U1', 'ann', 1, 1, '', '')");
+        SQLite::Database raw = old_database(db.path(), 3, "resolved");
         raw.exec(
             "INSERT INTO action_items (incident, number, text, owner, status, source, "
             "source_message_id, author_id, author_name, created_at) VALUES (1, 1, 'fix it', "
@@ -218,13 +233,7 @@ TEST_CASE("a database of schema 3 gains post-mortem sections, its action items c
 TEST_CASE("a database of schema 12 keeps its key event marks and revisions through 13") {
     TempDb db;
     {
-        SQLite::Database raw(db.path(), SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
-        migrate(raw, migrations().first(12));
-        raw.exec(
-            "INSERT INTO incidents (number, title, severity, state, platform, channel_id, "
-            "channel_name, declared_by_id, declared_by_name, declared_at, last_update_at, "
-            "summary, postmortem_owner) VALUES (1, 'old', 'SEV2', 'investigating', 'slack', "
-            "'C1', 'inc-1-old', 'U1', 'ann', 1, 1, '', '')");
+        SQLite::Database raw = old_database(db.path(), 12, "investigating");
         raw.exec(
             "INSERT INTO timeline_entries (id, incident, kind, at, author_id, author_name, text, "
             "message_id, thread_id, key_event, key_marks) VALUES "
